@@ -1,0 +1,106 @@
+//! Command-line types (clap) and their conversion into library requests.
+//!
+//! Nothing here decides anything: it parses arguments and hands them to [`crate::app`].
+//! clap stays out of every other module.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// shipgate: nothing ships without a human-approved, signed, single-use receipt.
+#[derive(Debug, Parser)]
+#[command(name = "shipgate", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what a plan would ship, who must approve it and what would block it. Writes nothing.
+    #[command(after_help = "Examples:\n  shipgate dry-run\n  shipgate dry-run .shipgate/plans/release.yaml --format markdown\n  shipgate dry-run --policies-from-worktree --at 2026-12-24T12:00:00Z")]
+    DryRun(DryRunArgs),
+    /// Plan utilities.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+    /// Policy utilities.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+/// Output formats of reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human text.
+    Text,
+    /// Machine-readable JSON.
+    Json,
+    /// GitHub-flavoured markdown (PR comments, job summaries).
+    Markdown,
+}
+
+/// Where the repository and its identity come from.
+#[derive(Debug, Args)]
+pub struct RepoArgs {
+    /// The git repository (default: the one enclosing the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// The GitHub repository the plan ships to (default: GITHUB_REPOSITORY, then the origin remote).
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo_slug: Option<String>,
+}
+
+/// `shipgate dry-run`.
+#[derive(Debug, Args)]
+pub struct DryRunArgs {
+    /// Plan files (default: every *.yaml and *.yml in .shipgate/plans/).
+    #[arg(value_name = "PLAN")]
+    pub plans: Vec<PathBuf>,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Policy directory, repository-relative, read from the default branch's commit.
+    #[arg(long, value_name = "DIR", default_value = ".shipgate/policies")]
+    pub policies: String,
+    /// Read the policies from the work tree instead of the default branch (to test local edits).
+    #[arg(long)]
+    pub policies_from_worktree: bool,
+    /// The default branch (default: origin/HEAD, then main, then master).
+    #[arg(long, value_name = "NAME")]
+    pub default_branch: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Evaluate freezes at this instant (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<String>,
+}
+
+/// `shipgate plan ...`.
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Print the plan id of a resolved plan, and nothing else.
+    #[command(after_help = "Example:\n  shipgate plan id .shipgate/plans/release.yaml")]
+    Id {
+        /// The plan file.
+        plan: PathBuf,
+        #[command(flatten)]
+        repo: RepoArgs,
+    },
+}
+
+/// `shipgate policy ...`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate the policy files in a directory of the work tree and print the policy hash.
+    #[command(after_help = "Example:\n  shipgate policy check .shipgate/policies")]
+    Check {
+        /// The policy directory (default: .shipgate/policies).
+        #[arg(value_name = "DIR", default_value = ".shipgate/policies")]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}

@@ -1,0 +1,206 @@
+//! Diagnostics for mistakes in input files: what is wrong, where (file, line, column), and
+//! how to fix it, rendered with the offending source line.
+//!
+//! Every plan and policy error becomes a [`Diagnostic`] with a stable [`InputErrorKind`], so
+//! tests and machines match on the kind, never on the message text.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// The stable kinds of input error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InputErrorKind {
+    /// The file could not be read.
+    Unreadable,
+    /// The file exceeds the size limit.
+    TooLarge,
+    /// The file is not UTF-8.
+    InvalidUtf8,
+    /// Not well-formed YAML (or several documents in one file).
+    Syntax,
+    /// Nesting deeper than the parser allows.
+    TooDeep,
+    /// Aliases expand beyond the parser's limit (an alias bomb).
+    AliasLimit,
+    /// A field the format does not define.
+    UnknownField,
+    /// A required field is absent.
+    MissingField,
+    /// A field given twice.
+    DuplicateField,
+    /// A value of the wrong type (a list where a string belongs, ...).
+    InvalidType,
+    /// `version` is not one this shipgate reads.
+    UnsupportedVersion,
+    /// An operation `kind` other than tag, release, pull_request.
+    UnknownKind,
+    /// A field that exists, but not for this operation kind.
+    FieldNotAllowed,
+    /// A tag or branch name that git would refuse.
+    InvalidRefName,
+    /// Two operations with the same operation key.
+    DuplicateOperation,
+    /// Fewer than 1 or more than 100 operations.
+    OperationCount,
+    /// Both `notes` and `notes_file`.
+    NotesConflict,
+    /// Text longer than its limit.
+    TextTooLong,
+    /// Control characters where only printable text belongs.
+    ControlCharacter,
+    /// A branch, tag or commit that the repository does not have.
+    UnknownRef,
+    /// A notes file that does not exist or escapes the repository.
+    UnknownFile,
+    /// An `extends:` preset that shipgate does not ship.
+    UnknownPreset,
+    /// A rule names a group that no policy defines.
+    UnknownGroup,
+    /// A group defined twice across policy files.
+    DuplicateGroup,
+    /// Two signers with one key id.
+    DuplicateSigner,
+    /// A malformed or out-of-range duration such as `receipt_ttl`.
+    InvalidDuration,
+    /// A malformed RFC 3339 timestamp.
+    InvalidTimestamp,
+    /// A freeze window that ends before it starts.
+    FreezeInverted,
+    /// Two freeze windows that overlap.
+    FreezeOverlap,
+    /// A signer key that is not an OpenSSH Ed25519 public key.
+    InvalidSignerKey,
+    /// Any other value outside its allowed set (role, login, team, count, pattern, name).
+    InvalidValue,
+    /// No plan file was found where one was expected.
+    NoPlans,
+}
+
+impl InputErrorKind {
+    /// The kind as its stable code, e.g. `UNKNOWN_FIELD`.
+    pub fn code(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    }
+}
+
+/// One problem in one input file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// The stable kind.
+    pub kind: InputErrorKind,
+    /// The file as the user named it (or as found).
+    pub file: String,
+    /// 1-based line; 0 when the problem concerns the whole file.
+    pub line: usize,
+    /// 1-based column; 0 when the problem concerns the whole file.
+    pub column: usize,
+    /// What is wrong and what was expected.
+    pub message: String,
+    /// How to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The source line at fault, for rendering.
+    #[serde(skip)]
+    pub source_line: Option<String>,
+}
+
+impl Diagnostic {
+    /// A problem with a whole file (no position).
+    pub fn whole_file(kind: InputErrorKind, file: &str, message: impl Into<String>) -> Self {
+        Self { kind, file: file.to_owned(), line: 0, column: 0, message: message.into(), hint: None, source_line: None }
+    }
+
+    /// Adds a hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// `file:line:column`, or just the file when there is no position.
+    pub fn location(&self) -> String {
+        if self.line == 0 { self.file.clone() } else { format!("{}:{}:{}", self.file, self.line, self.column) }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error[{}]: {}", self.kind.code(), self.message)?;
+        writeln!(f, "  --> {}", self.location())?;
+        if let Some(source) = &self.source_line {
+            let number = self.line.to_string();
+            let pad = " ".repeat(number.len());
+            // Control characters in the echoed line could drive the terminal: show them escaped.
+            let shown: String = source.chars().flat_map(char::escape_default).collect::<String>();
+            let shown = if source.chars().any(char::is_control) { shown } else { source.clone() };
+            writeln!(f, "{pad} |")?;
+            writeln!(f, "{number} | {shown}")?;
+            if !source.chars().any(char::is_control) {
+                let caret_pad = " ".repeat(self.column.saturating_sub(1));
+                writeln!(f, "{pad} | {caret_pad}^")?;
+            }
+        }
+        if let Some(hint) = &self.hint {
+            writeln!(f, "  = hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One or more diagnostics, reported together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Self(vec![d])
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_source_caret_and_hint() {
+        let d = Diagnostic {
+            kind: InputErrorKind::UnknownField,
+            file: "plan.yaml".into(),
+            line: 3,
+            column: 5,
+            message: "unknown field `nmae`".into(),
+            hint: Some("did you mean `name`?".into()),
+            source_line: Some("  - nmae: x".into()),
+        };
+        let text = d.to_string();
+        assert_eq!(
+            text,
+            "error[UNKNOWN_FIELD]: unknown field `nmae`\n  --> plan.yaml:3:5\n  |\n3 |   - nmae: x\n  |     ^\n  = hint: did you mean `name`?\n"
+        );
+    }
+
+    #[test]
+    fn control_characters_in_source_are_escaped() {
+        let mut d = Diagnostic::whole_file(InputErrorKind::ControlCharacter, "p.yaml", "bad");
+        d.line = 1;
+        d.column = 1;
+        d.source_line = Some("title: \u{1b}[31mred".into());
+        assert!(!d.to_string().contains('\u{1b}'));
+    }
+}

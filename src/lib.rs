@@ -1,0 +1,17 @@
+//! shipgate governs how software gets shipped on GitHub.
+//!
+//! A plan says what to ship, a policy says who must approve it, approvals mint signed,
+//! single-use receipts, and the gate lets an operation act only with a valid receipt; every
+//! decision is recorded on a signed, hash-chained audit branch. See DESIGN.md.
+//!
+//! Layout: `cli` parses arguments, `app` is the imperative shell (one function per command),
+//! and everything else is the core: `canonical` (RFC 8785 JSON and digests), `model` (checked
+//! identifiers), `diag` (input diagnostics), `repo` (read-only git), `policy`.
+pub mod app;
+pub mod canonical;
+pub mod cli;
+pub mod diag;
+pub mod error;
+pub mod model;
+pub mod policy;
+pub mod repo;

@@ -1,0 +1,23 @@
+//! The `shipgate` binary: parse arguments, run the command, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match shipgate::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { ExitCode::from(shipgate::error::Outcome::BadInput) } else { ExitCode::SUCCESS };
+        }
+    };
+    let stdout = std::io::stdout();
+    match shipgate::app::run(cli, &mut stdout.lock()) {
+        Ok(outcome) => outcome.into(),
+        Err(err) => {
+            eprintln!("{err}");
+            err.outcome().into()
+        }
+    }
+}

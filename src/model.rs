@@ -1,0 +1,229 @@
+//! Newtypes for the identifiers that cross module boundaries.
+//!
+//! Each one is checked on construction, so later code never re-validates a string and never
+//! confuses a commit sha with a plan id. They serialize as plain strings.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Why a string is not a valid identifier of the named kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}` is not a valid {what}: {why}")]
+pub struct InvalidId {
+    /// What kind of identifier was expected.
+    pub what: &'static str,
+    /// The rejected text (as given).
+    pub value: String,
+    /// The rule it breaks.
+    pub why: &'static str,
+}
+
+fn invalid(what: &'static str, value: &str, why: &'static str) -> InvalidId {
+    InvalidId { what, value: value.to_owned(), why }
+}
+
+macro_rules! string_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The identifier as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_newtype!(
+    /// `owner/name` of a GitHub repository, lowercased (GitHub treats both parts without case).
+    RepoSlug
+);
+
+impl RepoSlug {
+    /// Parses `owner/name` with GitHub's character rules.
+    pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        const WHAT: &str = "repository (owner/name)";
+        let (owner, name) = text.split_once('/').ok_or_else(|| invalid(WHAT, text, "expected owner/name"))?;
+        let owner_ok = (1..=39).contains(&owner.len())
+            && owner.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !owner.starts_with('-');
+        if !owner_ok {
+            return Err(invalid(WHAT, text, "the owner must be 1-39 letters, digits or hyphens"));
+        }
+        let name_ok = (1..=100).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && name != "."
+            && name != "..";
+        if !name_ok {
+            return Err(invalid(WHAT, text, "the name must be 1-100 letters, digits, '-', '_' or '.'"));
+        }
+        Ok(Self(text.to_ascii_lowercase()))
+    }
+}
+
+string_newtype!(
+    /// A full 40-hex git commit id, lowercase.
+    CommitSha
+);
+
+impl CommitSha {
+    /// Parses exactly 40 hexadecimal digits (either case; stored lowercase).
+    pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        if text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Self(text.to_ascii_lowercase()))
+        } else {
+            Err(invalid("commit sha", text, "expected 40 hexadecimal digits"))
+        }
+    }
+
+    /// The first `n` characters, for display.
+    pub fn short(&self, n: usize) -> &str {
+        &self.0[..n.min(self.0.len())]
+    }
+}
+
+impl From<git2::Oid> for CommitSha {
+    fn from(oid: git2::Oid) -> Self {
+        Self(oid.to_string())
+    }
+}
+
+string_newtype!(
+    /// `sha256:` + 64 lowercase hex digits: the identity of a resolved plan (DESIGN 2).
+    PlanId
+);
+
+/// The shortest plan-id prefix a person may type (DESIGN 2).
+pub const MIN_PLAN_ID_PREFIX: usize = 12;
+
+impl PlanId {
+    /// Wraps a digest produced by [`crate::canonical::sha256_prefixed`].
+    pub fn from_digest(digest: String) -> Result<Self, InvalidId> {
+        let hex = digest.strip_prefix("sha256:").ok_or_else(|| invalid("plan id", &digest, "expected sha256:<hex>"))?;
+        if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(Self(digest))
+        } else {
+            Err(invalid("plan id", &digest, "expected 64 lowercase hex digits after sha256:"))
+        }
+    }
+
+    /// The 64 hex digits without the `sha256:` prefix.
+    pub fn hex(&self) -> &str {
+        &self.0["sha256:".len()..]
+    }
+
+    /// The prefix people type in `/shipgate approve <prefix>`.
+    pub fn approval_prefix(&self) -> &str {
+        &self.hex()[..MIN_PLAN_ID_PREFIX]
+    }
+}
+
+string_newtype!(
+    /// The logical request key of an operation: `tag:<name>`, `release:<tag>` or
+    /// `pull_request:<head>-><base>` (DESIGN 2). Unique per repository for all time.
+    OpKey
+);
+
+impl OpKey {
+    /// `tag:<name>`.
+    pub fn tag(name: &str) -> Self {
+        Self(format!("tag:{name}"))
+    }
+    /// `release:<tag>`.
+    pub fn release(tag: &str) -> Self {
+        Self(format!("release:{tag}"))
+    }
+    /// `pull_request:<head>-><base>`.
+    pub fn pull_request(head: &str, base: &str) -> Self {
+        Self(format!("pull_request:{head}->{base}"))
+    }
+}
+
+string_newtype!(
+    /// A GitHub login, lowercased: GitHub logins are case-insensitive, so `Alice` and `alice`
+    /// are one person and must count once.
+    Login
+);
+
+impl Login {
+    /// Parses a GitHub user login (letters, digits, single hyphens; bots end in `[bot]`).
+    pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        let base = text.strip_suffix("[bot]").unwrap_or(text);
+        let ok = (1..=39).contains(&base.len())
+            && base.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !base.starts_with('-');
+        if ok {
+            Ok(Self(text.to_ascii_lowercase()))
+        } else {
+            Err(invalid("GitHub login", text, "expected 1-39 letters, digits or hyphens"))
+        }
+    }
+}
+
+string_newtype!(
+    /// A GitHub team as `org/team-slug`, lowercased.
+    TeamSlug
+);
+
+impl TeamSlug {
+    /// Parses `org/team-slug`.
+    pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        let ok = text.split_once('/').is_some_and(|(org, team)| {
+            let part = |s: &str| {
+                !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            };
+            part(org) && part(team)
+        });
+        if ok {
+            Ok(Self(text.to_ascii_lowercase()))
+        } else {
+            Err(invalid("team", text, "expected org/team-slug"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_slug_is_lowercased_and_checked() {
+        assert_eq!(RepoSlug::parse("Acme/Widget.rs").unwrap().as_str(), "acme/widget.rs");
+        for bad in ["acme", "/widget", "acme/", "ac me/x", "acme/..", "-acme/x", "a/b/c"] {
+            assert!(RepoSlug::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn commit_sha_needs_40_hex() {
+        let sha = CommitSha::parse(&"A".repeat(40)).unwrap();
+        assert_eq!(sha.as_str(), "a".repeat(40));
+        assert!(CommitSha::parse(&"a".repeat(39)).is_err());
+        assert!(CommitSha::parse(&"g".repeat(40)).is_err());
+    }
+
+    #[test]
+    fn plan_id_prefix_is_twelve_hex() {
+        let id = PlanId::from_digest(format!("sha256:{}", "0123456789abcdef".repeat(4))).unwrap();
+        assert_eq!(id.approval_prefix(), "0123456789ab");
+        assert!(PlanId::from_digest("sha256:XYZ".into()).is_err());
+    }
+
+    #[test]
+    fn logins_fold_case_and_allow_bots() {
+        assert_eq!(Login::parse("Alice").unwrap(), Login::parse("alice").unwrap());
+        assert!(Login::parse("github-actions[bot]").is_ok());
+        assert!(Login::parse("al ice").is_err());
+    }
+}

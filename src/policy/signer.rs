@@ -1,0 +1,114 @@
+//! Trusted signing keys declared in a policy's `signers:` list (DESIGN 3).
+//!
+//! A signer is a key id, a role (`mint` signs receipts, `audit` signs audit commits), an
+//! OpenSSH Ed25519 public key and an optional retirement instant. This module only parses and
+//! describes keys; signing and verifying live with the receipts and the audit chain.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// What a key may sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignerRole {
+    /// Signs receipts.
+    Mint,
+    /// Signs audit commits.
+    Audit,
+}
+
+impl SignerRole {
+    /// Parses `mint` or `audit`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "mint" => Some(Self::Mint),
+            "audit" => Some(Self::Audit),
+            _ => None,
+        }
+    }
+
+    /// The role as written in a policy.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mint => "mint",
+            Self::Audit => "audit",
+        }
+    }
+}
+
+/// A trusted key from a policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signer {
+    /// Key id, unique within the merged policy (`mint-2026q4`).
+    pub kid: String,
+    /// What the key may sign.
+    pub role: SignerRole,
+    /// The Ed25519 public key.
+    pub key: ssh_key::PublicKey,
+    /// The key is retired after this instant (exclusive): nothing it signs later is trusted.
+    pub not_after: Option<OffsetDateTime>,
+}
+
+impl Signer {
+    /// The public key as one OpenSSH line without comment (`ssh-ed25519 AAAA...`).
+    pub fn openssh_key(&self) -> String {
+        let mut key = self.key.clone();
+        key.set_comment("");
+        key.to_openssh().unwrap_or_default()
+    }
+
+    /// Whether the key may be trusted for something signed at `at`.
+    pub fn in_force_at(&self, at: OffsetDateTime) -> bool {
+        self.not_after.is_none_or(|limit| at <= limit)
+    }
+}
+
+/// Why a `key:` value is not an acceptable signer key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignerKeyError {
+    /// Not an OpenSSH public key line.
+    #[error("not an OpenSSH public key: {0}")]
+    Malformed(String),
+    /// A valid key of another algorithm.
+    #[error("the key is {0}, but shipgate signers must be ssh-ed25519")]
+    NotEd25519(String),
+}
+
+/// Parses an OpenSSH public key line, accepting only Ed25519 keys.
+pub fn parse_signer_key(text: &str) -> Result<ssh_key::PublicKey, SignerKeyError> {
+    let key = ssh_key::PublicKey::from_openssh(text.trim()).map_err(|e| SignerKeyError::Malformed(e.to_string()))?;
+    if key.algorithm() != ssh_key::Algorithm::Ed25519 {
+        return Err(SignerKeyError::NotEd25519(key.algorithm().to_string()));
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOgnkcx95G1v293WqLxR7c492iCF9kGL1xQUA8YHgfIZ alice@example";
+
+    #[test]
+    fn ed25519_keys_parse_and_drop_their_comment() {
+        let key = parse_signer_key(ED25519).unwrap();
+        let signer = Signer { kid: "k".into(), role: SignerRole::Mint, key, not_after: None };
+        assert_eq!(signer.openssh_key(), "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOgnkcx95G1v293WqLxR7c492iCF9kGL1xQUA8YHgfIZ");
+    }
+
+    #[test]
+    fn garbage_and_truncated_keys_are_malformed() {
+        for bad in ["", "ssh-ed25519", "ssh-ed25519 AAAA", "hello world", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBXd"] {
+            assert!(matches!(parse_signer_key(bad), Err(SignerKeyError::Malformed(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn retirement_is_inclusive_of_its_instant() {
+        let key = parse_signer_key(ED25519).unwrap();
+        let limit = time::macros::datetime!(2027-01-10 00:00 UTC);
+        let signer = Signer { kid: "k".into(), role: SignerRole::Audit, key, not_after: Some(limit) };
+        assert!(signer.in_force_at(limit));
+        assert!(!signer.in_force_at(limit + time::Duration::seconds(1)));
+    }
+}

@@ -1,0 +1,245 @@
+//! Read-only access to a local git repository, for resolving plans and reading policies.
+//!
+//! This type deliberately has no method that writes: the dry-run path receives a
+//! [`LocalRepo`] and nothing else, so it cannot change refs, objects, the index or the work
+//! tree (DESIGN 1, the dry-run law).
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::Outcome;
+use crate::model::{CommitSha, RepoSlug};
+
+/// The largest file read from a repository (notes, policies, plans).
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Failures reading the repository.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    /// No repository at or above the directory.
+    #[error("no git repository found at or above {path}: {source}\n  = hint: run inside a clone, or pass --repo DIR")]
+    NotFound {
+        /// Where the search started.
+        path: PathBuf,
+        /// git's explanation.
+        source: git2::Error,
+    },
+    /// The repository has no work tree (bare).
+    #[error("{path} is a bare repository; shipgate reads plans from a work tree")]
+    Bare {
+        /// The repository.
+        path: PathBuf,
+    },
+    /// The default branch could not be determined.
+    #[error("cannot find the default branch: {0}\n  = hint: pass --default-branch NAME, or --policies-from-worktree to read local policies")]
+    NoDefaultBranch(String),
+    /// A git operation failed unexpectedly.
+    #[error("git: {context}: {source}")]
+    Git {
+        /// What shipgate was doing.
+        context: String,
+        /// git's explanation.
+        source: git2::Error,
+    },
+}
+
+impl RepoError {
+    /// Missing repositories and branches are usage problems; the rest is infrastructure.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::NotFound { .. } | Self::Bare { .. } | Self::NoDefaultBranch(_) => Outcome::BadInput,
+            Self::Git { .. } => Outcome::Infrastructure,
+        }
+    }
+}
+
+fn git(context: impl Into<String>) -> impl FnOnce(git2::Error) -> RepoError {
+    let context = context.into();
+    move |source| RepoError::Git { context, source }
+}
+
+/// Where a ref name resolved to, and from which kind of ref.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedRef {
+    /// The peeled commit.
+    pub commit: CommitSha,
+    /// The full ref it came from (`refs/heads/main`), or `None` for a literal sha.
+    pub refname: Option<String>,
+}
+
+/// A file read from a commit or the work tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoFile {
+    /// Path relative to the repository root, with `/` separators.
+    pub path: String,
+    /// The bytes (at most [`MAX_FILE_BYTES`] were read; see `too_large`).
+    pub bytes: Vec<u8>,
+    /// The file is larger than [`MAX_FILE_BYTES`]; `bytes` is empty.
+    pub too_large: bool,
+}
+
+/// A read-only handle on a git repository with a work tree.
+pub struct LocalRepo {
+    repo: git2::Repository,
+    workdir: PathBuf,
+}
+
+impl LocalRepo {
+    /// Finds the repository enclosing `start`.
+    pub fn discover(start: &Path) -> Result<Self, RepoError> {
+        let repo = git2::Repository::discover(start).map_err(|source| RepoError::NotFound { path: start.to_owned(), source })?;
+        let workdir = repo.workdir().ok_or_else(|| RepoError::Bare { path: repo.path().to_owned() })?.to_owned();
+        Ok(Self { repo, workdir })
+    }
+
+    /// The root of the work tree.
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    /// Resolves a branch (local, then `origin/`) to its commit.
+    pub fn resolve_branch(&self, name: &str) -> Result<Option<ResolvedRef>, RepoError> {
+        for full in [format!("refs/heads/{name}"), format!("refs/remotes/origin/{name}")] {
+            if let Some(found) = self.resolve_full_ref(&full)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Resolves a tag (annotated tags are peeled) to its commit.
+    pub fn resolve_tag(&self, name: &str) -> Result<Option<ResolvedRef>, RepoError> {
+        self.resolve_full_ref(&format!("refs/tags/{name}"))
+    }
+
+    /// Resolves a full ref name (`refs/...`) to the commit it peels to.
+    pub fn resolve_full_ref(&self, full: &str) -> Result<Option<ResolvedRef>, RepoError> {
+        let reference = match self.repo.find_reference(full) {
+            Ok(r) => r,
+            Err(e) if e.code() == git2::ErrorCode::NotFound || e.code() == git2::ErrorCode::InvalidSpec => return Ok(None),
+            Err(e) => return Err(git(format!("reading {full}"))(e)),
+        };
+        let commit = reference.peel_to_commit().map_err(git(format!("peeling {full} to a commit")))?;
+        Ok(Some(ResolvedRef { commit: commit.id().into(), refname: Some(full.to_owned()) }))
+    }
+
+    /// Whether `sha` names a commit in this repository.
+    pub fn resolve_commit(&self, sha: &CommitSha) -> Result<Option<ResolvedRef>, RepoError> {
+        let oid = git2::Oid::from_str(sha.as_str()).map_err(git("parsing a commit id"))?;
+        match self.repo.find_commit(oid) {
+            Ok(c) => Ok(Some(ResolvedRef { commit: c.id().into(), refname: None })),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(git(format!("reading commit {sha}"))(e)),
+        }
+    }
+
+    /// The default branch and its commit: `origin/HEAD` if the clone knows it, else the local
+    /// `main` or `master`, else `override_name` when given (checked first).
+    pub fn default_branch(&self, override_name: Option<&str>) -> Result<(String, CommitSha), RepoError> {
+        if let Some(name) = override_name {
+            return self
+                .resolve_branch(name)?
+                .map(|r| (name.to_owned(), r.commit))
+                .ok_or_else(|| RepoError::NoDefaultBranch(format!("branch `{name}` does not exist")));
+        }
+        if let Ok(head) = self.repo.find_reference("refs/remotes/origin/HEAD")
+            && let Ok(Some(target)) = head.symbolic_target()
+            && let Some(name) = target.strip_prefix("refs/remotes/origin/")
+            && let Some(found) = self.resolve_branch(name)?
+        {
+            return Ok((name.to_owned(), found.commit));
+        }
+        for name in ["main", "master"] {
+            if let Some(found) = self.resolve_branch(name)? {
+                return Ok((name.to_owned(), found.commit));
+            }
+        }
+        Err(RepoError::NoDefaultBranch("no origin/HEAD, main or master".into()))
+    }
+
+    /// The regular files directly inside `dir` (repository-relative) at `commit`, sorted by name.
+    pub fn files_in_commit_dir(&self, commit: &CommitSha, dir: &str) -> Result<Vec<RepoFile>, RepoError> {
+        let oid = git2::Oid::from_str(commit.as_str()).map_err(git("parsing a commit id"))?;
+        let tree = self.repo.find_commit(oid).and_then(|c| c.tree()).map_err(git(format!("reading commit {commit}")))?;
+        let dir = dir.trim_matches('/');
+        let subtree = match tree.get_path(Path::new(dir)) {
+            Ok(entry) if entry.kind() == Some(git2::ObjectType::Tree) => {
+                self.repo.find_tree(entry.id()).map_err(git(format!("reading {dir} at {commit}")))?
+            }
+            Ok(_) => return Ok(Vec::new()),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(git(format!("reading {dir} at {commit}"))(e)),
+        };
+        let mut files = Vec::new();
+        for entry in subtree.iter() {
+            if entry.kind() != Some(git2::ObjectType::Blob) {
+                continue;
+            }
+            let Ok(name) = entry.name() else { continue };
+            let blob = self.repo.find_blob(entry.id()).map_err(git(format!("reading {dir}/{name}")))?;
+            let too_large = blob.size() as u64 > MAX_FILE_BYTES;
+            let bytes = if too_large { Vec::new() } else { blob.content().to_vec() };
+            files.push(RepoFile { path: format!("{dir}/{name}"), bytes, too_large });
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(files)
+    }
+
+    /// Reads a work-tree file by repository-relative path. `Ok(None)` when it does not exist
+    /// or the path leaves the repository (absolute, or through `..`).
+    pub fn read_worktree_file(&self, relative: &str) -> Result<Option<RepoFile>, std::io::Error> {
+        let path = Path::new(relative);
+        let stays_inside = path.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        if relative.is_empty() || !stays_inside {
+            return Ok(None);
+        }
+        let full = self.workdir.join(path);
+        let meta = match std::fs::metadata(&full) {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let too_large = meta.len() > MAX_FILE_BYTES;
+        let bytes = if too_large { Vec::new() } else { std::fs::read(&full)? };
+        Ok(Some(RepoFile { path: relative.replace('\\', "/"), bytes, too_large }))
+    }
+
+    /// The GitHub `owner/name` that the `origin` remote points at, when its URL has one.
+    pub fn origin_slug(&self) -> Option<RepoSlug> {
+        let remote = self.repo.find_remote("origin").ok()?;
+        slug_from_remote_url(remote.url().ok()?)
+    }
+}
+
+/// Extracts `owner/name` from an https, ssh or scp-like remote URL. Local paths and `file://`
+/// URLs name no GitHub repository and give `None`.
+pub fn slug_from_remote_url(url: &str) -> Option<RepoSlug> {
+    let path = if let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) {
+        rest.split_once('/')?.1
+    } else if let Some(rest) = url.strip_prefix("ssh://") {
+        rest.split_once('/')?.1
+    } else if !url.contains("://") && !url.starts_with('/') && !url.starts_with('.') {
+        url.split_once(':')?.1
+    } else {
+        return None;
+    };
+    let path = path.trim_end_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    RepoSlug::parse(path).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_come_from_github_style_urls_only() {
+        let slug = |u: &str| slug_from_remote_url(u).map(|s| s.to_string());
+        assert_eq!(slug("https://github.com/Acme/widget.git").as_deref(), Some("acme/widget"));
+        assert_eq!(slug("git@github.com:acme/widget.git").as_deref(), Some("acme/widget"));
+        assert_eq!(slug("ssh://git@ghe.example.com/acme/widget").as_deref(), Some("acme/widget"));
+        assert_eq!(slug("/srv/git/acme/widget.git"), None);
+        assert_eq!(slug("file:///srv/acme/widget"), None);
+        assert_eq!(slug("../widget"), None);
+    }
+}
