@@ -26,7 +26,8 @@ pub enum CanonicalError {
 
 /// Serializes `value` to RFC 8785 canonical JSON.
 pub fn to_canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<String, CanonicalError> {
-    let value = serde_json::to_value(value).map_err(|e| CanonicalError::Serialize(e.to_string()))?;
+    let value =
+        serde_json::to_value(value).map_err(|e| CanonicalError::Serialize(e.to_string()))?;
     let mut out = String::new();
     write_value(&value, &mut out)?;
     Ok(out)
@@ -76,8 +77,10 @@ fn write_value(value: &Value, out: &mut String) -> Result<(), CanonicalError> {
         }
         Value::Object(map) => {
             // RFC 8785 section 3.2.3: order by the UTF-16 code units of the keys.
-            let mut entries: Vec<(Vec<u16>, &String, &Value)> =
-                map.iter().map(|(k, v)| (k.encode_utf16().collect(), k, v)).collect();
+            let mut entries: Vec<(Vec<u16>, &String, &Value)> = map
+                .iter()
+                .map(|(k, v)| (k.encode_utf16().collect(), k, v))
+                .collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
             out.push('{');
             for (i, (_, key, item)) in entries.into_iter().enumerate() {
@@ -147,21 +150,35 @@ mod tests {
 
     #[test]
     fn rfc8785_escapes_strings_like_ecmascript() {
-        let text = to_canonical_json(&json!("\u{0}\u{8}\t\n\u{c}\r\"\\/\u{1f}\u{7f}é\u{2028}")).unwrap();
-        assert_eq!(text, "\"\\u0000\\b\\t\\n\\f\\r\\\"\\\\/\\u001f\u{7f}é\u{2028}\"");
+        let text =
+            to_canonical_json(&json!("\u{0}\u{8}\t\n\u{c}\r\"\\/\u{1f}\u{7f}é\u{2028}")).unwrap();
+        assert_eq!(
+            text,
+            "\"\\u0000\\b\\t\\n\\f\\r\\\"\\\\/\\u001f\u{7f}é\u{2028}\""
+        );
     }
 
     #[test]
     fn nested_values_have_no_whitespace() {
-        let text = to_canonical_json(&json!({"b": [1, true, null], "a": {"d": -3, "c": "x"}})).unwrap();
+        let text =
+            to_canonical_json(&json!({"b": [1, true, null], "a": {"d": -3, "c": "x"}})).unwrap();
         assert_eq!(text, r#"{"a":{"c":"x","d":-3},"b":[1,true,null]}"#);
     }
 
     #[test]
     fn floats_and_huge_integers_are_refused() {
-        assert!(matches!(to_canonical_json(&json!(1.5)), Err(CanonicalError::UnsupportedNumber(_))));
-        assert!(matches!(to_canonical_json(&json!(1u64 << 60)), Err(CanonicalError::UnsupportedNumber(_))));
-        assert_eq!(to_canonical_json(&json!(MAX_SAFE_INTEGER)).unwrap(), "9007199254740991");
+        assert!(matches!(
+            to_canonical_json(&json!(1.5)),
+            Err(CanonicalError::UnsupportedNumber(_))
+        ));
+        assert!(matches!(
+            to_canonical_json(&json!(1u64 << 60)),
+            Err(CanonicalError::UnsupportedNumber(_))
+        ));
+        assert_eq!(
+            to_canonical_json(&json!(MAX_SAFE_INTEGER)).unwrap(),
+            "9007199254740991"
+        );
     }
 
     #[test]

@@ -81,7 +81,10 @@ pub enum InputErrorKind {
 impl InputErrorKind {
     /// The kind as its stable code, e.g. `UNKNOWN_FIELD`.
     pub fn code(self) -> String {
-        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
     }
 }
 
@@ -109,7 +112,15 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A problem with a whole file (no position).
     pub fn whole_file(kind: InputErrorKind, file: &str, message: impl Into<String>) -> Self {
-        Self { kind, file: file.to_owned(), line: 0, column: 0, message: message.into(), hint: None, source_line: None }
+        Self {
+            kind,
+            file: file.to_owned(),
+            line: 0,
+            column: 0,
+            message: message.into(),
+            hint: None,
+            source_line: None,
+        }
     }
 
     /// Adds a hint.
@@ -120,7 +131,11 @@ impl Diagnostic {
 
     /// `file:line:column`, or just the file when there is no position.
     pub fn location(&self) -> String {
-        if self.line == 0 { self.file.clone() } else { format!("{}:{}:{}", self.file, self.line, self.column) }
+        if self.line == 0 {
+            self.file.clone()
+        } else {
+            format!("{}:{}:{}", self.file, self.line, self.column)
+        }
     }
 }
 
@@ -132,8 +147,15 @@ impl fmt::Display for Diagnostic {
             let number = self.line.to_string();
             let pad = " ".repeat(number.len());
             // Control characters in the echoed line could drive the terminal: show them escaped.
-            let shown: String = source.chars().flat_map(char::escape_default).collect::<String>();
-            let shown = if source.chars().any(char::is_control) { shown } else { source.clone() };
+            let shown: String = source
+                .chars()
+                .flat_map(char::escape_default)
+                .collect::<String>();
+            let shown = if source.chars().any(char::is_control) {
+                shown
+            } else {
+                source.clone()
+            };
             writeln!(f, "{pad} |")?;
             writeln!(f, "{number} | {shown}")?;
             if !source.chars().any(char::is_control) {

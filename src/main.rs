@@ -9,7 +9,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() { ExitCode::from(shipgate::error::Outcome::BadInput) } else { ExitCode::SUCCESS };
+            return if err.use_stderr() {
+                ExitCode::from(shipgate::error::Outcome::BadInput)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let stdout = std::io::stdout();

@@ -20,7 +20,11 @@ pub struct InvalidId {
 }
 
 fn invalid(what: &'static str, value: &str, why: &'static str) -> InvalidId {
-    InvalidId { what, value: value.to_owned(), why }
+    InvalidId {
+        what,
+        value: value.to_owned(),
+        why,
+    }
 }
 
 macro_rules! string_newtype {
@@ -54,19 +58,33 @@ impl RepoSlug {
     /// Parses `owner/name` with GitHub's character rules.
     pub fn parse(text: &str) -> Result<Self, InvalidId> {
         const WHAT: &str = "repository (owner/name)";
-        let (owner, name) = text.split_once('/').ok_or_else(|| invalid(WHAT, text, "expected owner/name"))?;
+        let (owner, name) = text
+            .split_once('/')
+            .ok_or_else(|| invalid(WHAT, text, "expected owner/name"))?;
         let owner_ok = (1..=39).contains(&owner.len())
-            && owner.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && owner
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             && !owner.starts_with('-');
         if !owner_ok {
-            return Err(invalid(WHAT, text, "the owner must be 1-39 letters, digits or hyphens"));
+            return Err(invalid(
+                WHAT,
+                text,
+                "the owner must be 1-39 letters, digits or hyphens",
+            ));
         }
         let name_ok = (1..=100).contains(&name.len())
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
             && name != "."
             && name != "..";
         if !name_ok {
-            return Err(invalid(WHAT, text, "the name must be 1-100 letters, digits, '-', '_' or '.'"));
+            return Err(invalid(
+                WHAT,
+                text,
+                "the name must be 1-100 letters, digits, '-', '_' or '.'",
+            ));
         }
         Ok(Self(text.to_ascii_lowercase()))
     }
@@ -83,7 +101,11 @@ impl CommitSha {
         if text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
             Ok(Self(text.to_ascii_lowercase()))
         } else {
-            Err(invalid("commit sha", text, "expected 40 hexadecimal digits"))
+            Err(invalid(
+                "commit sha",
+                text,
+                "expected 40 hexadecimal digits",
+            ))
         }
     }
 
@@ -110,11 +132,17 @@ pub const MIN_PLAN_ID_PREFIX: usize = 12;
 impl PlanId {
     /// Wraps a digest produced by [`crate::canonical::sha256_prefixed`].
     pub fn from_digest(digest: String) -> Result<Self, InvalidId> {
-        let hex = digest.strip_prefix("sha256:").ok_or_else(|| invalid("plan id", &digest, "expected sha256:<hex>"))?;
+        let hex = digest
+            .strip_prefix("sha256:")
+            .ok_or_else(|| invalid("plan id", &digest, "expected sha256:<hex>"))?;
         if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             Ok(Self(digest))
         } else {
-            Err(invalid("plan id", &digest, "expected 64 lowercase hex digits after sha256:"))
+            Err(invalid(
+                "plan id",
+                &digest,
+                "expected 64 lowercase hex digits after sha256:",
+            ))
         }
     }
 
@@ -166,7 +194,11 @@ impl Login {
         if ok {
             Ok(Self(text.to_ascii_lowercase()))
         } else {
-            Err(invalid("GitHub login", text, "expected 1-39 letters, digits or hyphens"))
+            Err(invalid(
+                "GitHub login",
+                text,
+                "expected 1-39 letters, digits or hyphens",
+            ))
         }
     }
 }
@@ -181,7 +213,10 @@ impl TeamSlug {
     pub fn parse(text: &str) -> Result<Self, InvalidId> {
         let ok = text.split_once('/').is_some_and(|(org, team)| {
             let part = |s: &str| {
-                !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                !s.is_empty()
+                    && s.len() <= 100
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
             };
             part(org) && part(team)
         });
@@ -199,8 +234,13 @@ mod tests {
 
     #[test]
     fn repo_slug_is_lowercased_and_checked() {
-        assert_eq!(RepoSlug::parse("Acme/Widget.rs").unwrap().as_str(), "acme/widget.rs");
-        for bad in ["acme", "/widget", "acme/", "ac me/x", "acme/..", "-acme/x", "a/b/c"] {
+        assert_eq!(
+            RepoSlug::parse("Acme/Widget.rs").unwrap().as_str(),
+            "acme/widget.rs"
+        );
+        for bad in [
+            "acme", "/widget", "acme/", "ac me/x", "acme/..", "-acme/x", "a/b/c",
+        ] {
             assert!(RepoSlug::parse(bad).is_err(), "{bad}");
         }
     }
@@ -222,7 +262,10 @@ mod tests {
 
     #[test]
     fn logins_fold_case_and_allow_bots() {
-        assert_eq!(Login::parse("Alice").unwrap(), Login::parse("alice").unwrap());
+        assert_eq!(
+            Login::parse("Alice").unwrap(),
+            Login::parse("alice").unwrap()
+        );
         assert!(Login::parse("github-actions[bot]").is_ok());
         assert!(Login::parse("al ice").is_err());
     }

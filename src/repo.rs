@@ -16,7 +16,9 @@ pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
     /// No repository at or above the directory.
-    #[error("no git repository found at or above {path}: {source}\n  = hint: run inside a clone, or pass --repo DIR")]
+    #[error(
+        "no git repository found at or above {path}: {source}\n  = hint: run inside a clone, or pass --repo DIR"
+    )]
     NotFound {
         /// Where the search started.
         path: PathBuf,
@@ -30,7 +32,9 @@ pub enum RepoError {
         path: PathBuf,
     },
     /// The default branch could not be determined.
-    #[error("cannot find the default branch: {0}\n  = hint: pass --default-branch NAME, or --policies-from-worktree to read local policies")]
+    #[error(
+        "cannot find the default branch: {0}\n  = hint: pass --default-branch NAME, or --policies-from-worktree to read local policies"
+    )]
     NoDefaultBranch(String),
     /// A git operation failed unexpectedly.
     #[error("git: {context}: {source}")]
@@ -46,7 +50,9 @@ impl RepoError {
     /// Missing repositories and branches are usage problems; the rest is infrastructure.
     pub fn outcome(&self) -> Outcome {
         match self {
-            Self::NotFound { .. } | Self::Bare { .. } | Self::NoDefaultBranch(_) => Outcome::BadInput,
+            Self::NotFound { .. } | Self::Bare { .. } | Self::NoDefaultBranch(_) => {
+                Outcome::BadInput
+            }
             Self::Git { .. } => Outcome::Infrastructure,
         }
     }
@@ -86,8 +92,16 @@ pub struct LocalRepo {
 impl LocalRepo {
     /// Finds the repository enclosing `start`.
     pub fn discover(start: &Path) -> Result<Self, RepoError> {
-        let repo = git2::Repository::discover(start).map_err(|source| RepoError::NotFound { path: start.to_owned(), source })?;
-        let workdir = repo.workdir().ok_or_else(|| RepoError::Bare { path: repo.path().to_owned() })?.to_owned();
+        let repo = git2::Repository::discover(start).map_err(|source| RepoError::NotFound {
+            path: start.to_owned(),
+            source,
+        })?;
+        let workdir = repo
+            .workdir()
+            .ok_or_else(|| RepoError::Bare {
+                path: repo.path().to_owned(),
+            })?
+            .to_owned();
         Ok(Self { repo, workdir })
     }
 
@@ -98,7 +112,10 @@ impl LocalRepo {
 
     /// Resolves a branch (local, then `origin/`) to its commit.
     pub fn resolve_branch(&self, name: &str) -> Result<Option<ResolvedRef>, RepoError> {
-        for full in [format!("refs/heads/{name}"), format!("refs/remotes/origin/{name}")] {
+        for full in [
+            format!("refs/heads/{name}"),
+            format!("refs/remotes/origin/{name}"),
+        ] {
             if let Some(found) = self.resolve_full_ref(&full)? {
                 return Ok(Some(found));
             }
@@ -115,18 +132,31 @@ impl LocalRepo {
     pub fn resolve_full_ref(&self, full: &str) -> Result<Option<ResolvedRef>, RepoError> {
         let reference = match self.repo.find_reference(full) {
             Ok(r) => r,
-            Err(e) if e.code() == git2::ErrorCode::NotFound || e.code() == git2::ErrorCode::InvalidSpec => return Ok(None),
+            Err(e)
+                if e.code() == git2::ErrorCode::NotFound
+                    || e.code() == git2::ErrorCode::InvalidSpec =>
+            {
+                return Ok(None);
+            }
             Err(e) => return Err(git(format!("reading {full}"))(e)),
         };
-        let commit = reference.peel_to_commit().map_err(git(format!("peeling {full} to a commit")))?;
-        Ok(Some(ResolvedRef { commit: commit.id().into(), refname: Some(full.to_owned()) }))
+        let commit = reference
+            .peel_to_commit()
+            .map_err(git(format!("peeling {full} to a commit")))?;
+        Ok(Some(ResolvedRef {
+            commit: commit.id().into(),
+            refname: Some(full.to_owned()),
+        }))
     }
 
     /// Whether `sha` names a commit in this repository.
     pub fn resolve_commit(&self, sha: &CommitSha) -> Result<Option<ResolvedRef>, RepoError> {
         let oid = git2::Oid::from_str(sha.as_str()).map_err(git("parsing a commit id"))?;
         match self.repo.find_commit(oid) {
-            Ok(c) => Ok(Some(ResolvedRef { commit: c.id().into(), refname: None })),
+            Ok(c) => Ok(Some(ResolvedRef {
+                commit: c.id().into(),
+                refname: None,
+            })),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
             Err(e) => Err(git(format!("reading commit {sha}"))(e)),
         }
@@ -134,12 +164,17 @@ impl LocalRepo {
 
     /// The default branch and its commit: `origin/HEAD` if the clone knows it, else the local
     /// `main` or `master`, else `override_name` when given (checked first).
-    pub fn default_branch(&self, override_name: Option<&str>) -> Result<(String, CommitSha), RepoError> {
+    pub fn default_branch(
+        &self,
+        override_name: Option<&str>,
+    ) -> Result<(String, CommitSha), RepoError> {
         if let Some(name) = override_name {
             return self
                 .resolve_branch(name)?
                 .map(|r| (name.to_owned(), r.commit))
-                .ok_or_else(|| RepoError::NoDefaultBranch(format!("branch `{name}` does not exist")));
+                .ok_or_else(|| {
+                    RepoError::NoDefaultBranch(format!("branch `{name}` does not exist"))
+                });
         }
         if let Ok(head) = self.repo.find_reference("refs/remotes/origin/HEAD")
             && let Ok(Some(target)) = head.symbolic_target()
@@ -153,18 +188,29 @@ impl LocalRepo {
                 return Ok((name.to_owned(), found.commit));
             }
         }
-        Err(RepoError::NoDefaultBranch("no origin/HEAD, main or master".into()))
+        Err(RepoError::NoDefaultBranch(
+            "no origin/HEAD, main or master".into(),
+        ))
     }
 
     /// The regular files directly inside `dir` (repository-relative) at `commit`, sorted by name.
-    pub fn files_in_commit_dir(&self, commit: &CommitSha, dir: &str) -> Result<Vec<RepoFile>, RepoError> {
+    pub fn files_in_commit_dir(
+        &self,
+        commit: &CommitSha,
+        dir: &str,
+    ) -> Result<Vec<RepoFile>, RepoError> {
         let oid = git2::Oid::from_str(commit.as_str()).map_err(git("parsing a commit id"))?;
-        let tree = self.repo.find_commit(oid).and_then(|c| c.tree()).map_err(git(format!("reading commit {commit}")))?;
+        let tree = self
+            .repo
+            .find_commit(oid)
+            .and_then(|c| c.tree())
+            .map_err(git(format!("reading commit {commit}")))?;
         let dir = dir.trim_matches('/');
         let subtree = match tree.get_path(Path::new(dir)) {
-            Ok(entry) if entry.kind() == Some(git2::ObjectType::Tree) => {
-                self.repo.find_tree(entry.id()).map_err(git(format!("reading {dir} at {commit}")))?
-            }
+            Ok(entry) if entry.kind() == Some(git2::ObjectType::Tree) => self
+                .repo
+                .find_tree(entry.id())
+                .map_err(git(format!("reading {dir} at {commit}")))?,
             Ok(_) => return Ok(Vec::new()),
             Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(git(format!("reading {dir} at {commit}"))(e)),
@@ -175,10 +221,21 @@ impl LocalRepo {
                 continue;
             }
             let Ok(name) = entry.name() else { continue };
-            let blob = self.repo.find_blob(entry.id()).map_err(git(format!("reading {dir}/{name}")))?;
+            let blob = self
+                .repo
+                .find_blob(entry.id())
+                .map_err(git(format!("reading {dir}/{name}")))?;
             let too_large = blob.size() as u64 > MAX_FILE_BYTES;
-            let bytes = if too_large { Vec::new() } else { blob.content().to_vec() };
-            files.push(RepoFile { path: format!("{dir}/{name}"), bytes, too_large });
+            let bytes = if too_large {
+                Vec::new()
+            } else {
+                blob.content().to_vec()
+            };
+            files.push(RepoFile {
+                path: format!("{dir}/{name}"),
+                bytes,
+                too_large,
+            });
         }
         files.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(files)
@@ -188,7 +245,9 @@ impl LocalRepo {
     /// or the path leaves the repository (absolute, or through `..`).
     pub fn read_worktree_file(&self, relative: &str) -> Result<Option<RepoFile>, std::io::Error> {
         let path = Path::new(relative);
-        let stays_inside = path.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        let stays_inside = path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
         if relative.is_empty() || !stays_inside {
             return Ok(None);
         }
@@ -200,8 +259,16 @@ impl LocalRepo {
             Err(e) => return Err(e),
         };
         let too_large = meta.len() > MAX_FILE_BYTES;
-        let bytes = if too_large { Vec::new() } else { std::fs::read(&full)? };
-        Ok(Some(RepoFile { path: relative.replace('\\', "/"), bytes, too_large }))
+        let bytes = if too_large {
+            Vec::new()
+        } else {
+            std::fs::read(&full)?
+        };
+        Ok(Some(RepoFile {
+            path: relative.replace('\\', "/"),
+            bytes,
+            too_large,
+        }))
     }
 
     /// The GitHub `owner/name` that the `origin` remote points at, when its URL has one.
@@ -214,7 +281,10 @@ impl LocalRepo {
 /// Extracts `owner/name` from an https, ssh or scp-like remote URL. Local paths and `file://`
 /// URLs name no GitHub repository and give `None`.
 pub fn slug_from_remote_url(url: &str) -> Option<RepoSlug> {
-    let path = if let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) {
+    let path = if let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    {
         rest.split_once('/')?.1
     } else if let Some(rest) = url.strip_prefix("ssh://") {
         rest.split_once('/')?.1
@@ -228,6 +298,46 @@ pub fn slug_from_remote_url(url: &str) -> Option<RepoSlug> {
     RepoSlug::parse(path).ok()
 }
 
+impl crate::plan::PlanSources for LocalRepo {
+    fn branch(&self, name: &str) -> Result<Option<CommitSha>, crate::plan::SourceError> {
+        self.resolve_branch(name)
+            .map(|r| r.map(|r| r.commit))
+            .map_err(source_error)
+    }
+
+    fn tag(&self, name: &str) -> Result<Option<CommitSha>, crate::plan::SourceError> {
+        self.resolve_tag(name)
+            .map(|r| r.map(|r| r.commit))
+            .map_err(source_error)
+    }
+
+    fn full_ref(&self, name: &str) -> Result<Option<CommitSha>, crate::plan::SourceError> {
+        self.resolve_full_ref(name)
+            .map(|r| r.map(|r| r.commit))
+            .map_err(source_error)
+    }
+
+    fn has_commit(&self, sha: &CommitSha) -> Result<bool, crate::plan::SourceError> {
+        self.resolve_commit(sha)
+            .map(|r| r.is_some())
+            .map_err(source_error)
+    }
+
+    fn file(&self, path: &str) -> Result<crate::plan::SourceFile, crate::plan::SourceError> {
+        use crate::plan::SourceFile;
+        match self.read_worktree_file(path) {
+            Ok(Some(f)) if f.too_large => Ok(SourceFile::TooLarge),
+            Ok(Some(f)) => Ok(SourceFile::Found(f.bytes)),
+            Ok(None) => Ok(SourceFile::Missing),
+            Err(e) => Err(crate::plan::SourceError(format!("{path}: {e}"))),
+        }
+    }
+}
+
+fn source_error(e: RepoError) -> crate::plan::SourceError {
+    crate::plan::SourceError(e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,9 +345,18 @@ mod tests {
     #[test]
     fn slugs_come_from_github_style_urls_only() {
         let slug = |u: &str| slug_from_remote_url(u).map(|s| s.to_string());
-        assert_eq!(slug("https://github.com/Acme/widget.git").as_deref(), Some("acme/widget"));
-        assert_eq!(slug("git@github.com:acme/widget.git").as_deref(), Some("acme/widget"));
-        assert_eq!(slug("ssh://git@ghe.example.com/acme/widget").as_deref(), Some("acme/widget"));
+        assert_eq!(
+            slug("https://github.com/Acme/widget.git").as_deref(),
+            Some("acme/widget")
+        );
+        assert_eq!(
+            slug("git@github.com:acme/widget.git").as_deref(),
+            Some("acme/widget")
+        );
+        assert_eq!(
+            slug("ssh://git@ghe.example.com/acme/widget").as_deref(),
+            Some("acme/widget")
+        );
         assert_eq!(slug("/srv/git/acme/widget.git"), None);
         assert_eq!(slug("file:///srv/acme/widget"), None);
         assert_eq!(slug("../widget"), None);

@@ -1,17 +1,84 @@
 //! The imperative shell: one function per subcommand, the only place that wires the pure core
 //! to the clock, the environment, the file system, git and GitHub.
 
+mod dry_run;
+mod inputs;
+
 use std::io::Write;
 
-use crate::cli::{Cli, Command};
+use time::OffsetDateTime;
+
+use crate::cli::{Cli, Command, Format, PlanCommand, PolicyCommand};
 use crate::error::{Error, Outcome};
 
 /// Runs one parsed command line, writing its report to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
     match cli.command {
-        Command::DryRun(_) | Command::Plan(_) | Command::Policy(_) => {
-            writeln!(out, "not yet")?;
+        Command::DryRun(args) => dry_run::dry_run(&args, OffsetDateTime::now_utc(), out),
+        Command::Plan(PlanCommand::Id {
+            plan,
+            repo: repo_args,
+        }) => {
+            let repo = inputs::open_repo(&repo_args)?;
+            let (slug, _) = inputs::repo_slug(&repo_args, &repo)?;
+            let resolved = inputs::load_plan(&plan, &repo, &slug)?;
+            writeln!(out, "{}", resolved.id)?;
             Ok(Outcome::Clean)
         }
+        Command::Policy(PolicyCommand::Check { dir, format }) => policy_check(&dir, format, out),
     }
+}
+
+fn policy_check(
+    dir: &std::path::Path,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    if !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "{} is not a directory; pass the policy directory (default .shipgate/policies)",
+            dir.display()
+        )));
+    }
+    let files = inputs::read_policy_dir(dir)?;
+    if files.is_empty() {
+        return Err(Error::Usage(format!(
+            "no policy files (*.yaml, *.yml) in {}",
+            dir.display()
+        )));
+    }
+    let policy = crate::policy::load_policy(&files)?;
+    match format {
+        Format::Json => {
+            let summary = serde_json::json!({
+                "ok": true,
+                "hash": policy.hash,
+                "files": policy.files,
+                "presets": policy.presets,
+                "rules": policy.rules.len(),
+                "deny": policy.deny.len(),
+                "freeze": policy.freeze.len(),
+                "signers": policy.signers.iter().map(|s| serde_json::json!({"kid": s.kid, "role": s.role.as_str()})).collect::<Vec<_>>(),
+            });
+            writeln!(out, "{summary:#}")?;
+        }
+        Format::Text | Format::Markdown => {
+            writeln!(
+                out,
+                "policy OK: {} file(s), presets [{}]",
+                policy.files.len(),
+                policy.presets.join(", ")
+            )?;
+            writeln!(
+                out,
+                "  {} rule(s), {} deny rule(s), {} freeze window(s), {} signer(s)",
+                policy.rules.len(),
+                policy.deny.len(),
+                policy.freeze.len(),
+                policy.signers.len()
+            )?;
+            writeln!(out, "  policy hash: {}", policy.hash)?;
+        }
+    }
+    Ok(Outcome::Clean)
 }

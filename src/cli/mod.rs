@@ -20,7 +20,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what a plan would ship, who must approve it and what would block it. Writes nothing.
-    #[command(after_help = "Examples:\n  shipgate dry-run\n  shipgate dry-run .shipgate/plans/release.yaml --format markdown\n  shipgate dry-run --policies-from-worktree --at 2026-12-24T12:00:00Z")]
+    #[command(
+        after_help = "Examples:\n  shipgate dry-run\n  shipgate dry-run .shipgate/plans/release.yaml --format markdown\n  shipgate dry-run --policies-from-worktree --at 2026-12-24T12:00:00Z"
+    )]
     DryRun(DryRunArgs),
     /// Plan utilities.
     #[command(subcommand)]

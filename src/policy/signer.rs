@@ -76,7 +76,8 @@ pub enum SignerKeyError {
 
 /// Parses an OpenSSH public key line, accepting only Ed25519 keys.
 pub fn parse_signer_key(text: &str) -> Result<ssh_key::PublicKey, SignerKeyError> {
-    let key = ssh_key::PublicKey::from_openssh(text.trim()).map_err(|e| SignerKeyError::Malformed(e.to_string()))?;
+    let key = ssh_key::PublicKey::from_openssh(text.trim())
+        .map_err(|e| SignerKeyError::Malformed(e.to_string()))?;
     if key.algorithm() != ssh_key::Algorithm::Ed25519 {
         return Err(SignerKeyError::NotEd25519(key.algorithm().to_string()));
     }
@@ -92,14 +93,31 @@ mod tests {
     #[test]
     fn ed25519_keys_parse_and_drop_their_comment() {
         let key = parse_signer_key(ED25519).unwrap();
-        let signer = Signer { kid: "k".into(), role: SignerRole::Mint, key, not_after: None };
-        assert_eq!(signer.openssh_key(), "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOgnkcx95G1v293WqLxR7c492iCF9kGL1xQUA8YHgfIZ");
+        let signer = Signer {
+            kid: "k".into(),
+            role: SignerRole::Mint,
+            key,
+            not_after: None,
+        };
+        assert_eq!(
+            signer.openssh_key(),
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOgnkcx95G1v293WqLxR7c492iCF9kGL1xQUA8YHgfIZ"
+        );
     }
 
     #[test]
     fn garbage_and_truncated_keys_are_malformed() {
-        for bad in ["", "ssh-ed25519", "ssh-ed25519 AAAA", "hello world", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBXd"] {
-            assert!(matches!(parse_signer_key(bad), Err(SignerKeyError::Malformed(_))), "{bad}");
+        for bad in [
+            "",
+            "ssh-ed25519",
+            "ssh-ed25519 AAAA",
+            "hello world",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBXd",
+        ] {
+            assert!(
+                matches!(parse_signer_key(bad), Err(SignerKeyError::Malformed(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -107,7 +125,12 @@ mod tests {
     fn retirement_is_inclusive_of_its_instant() {
         let key = parse_signer_key(ED25519).unwrap();
         let limit = time::macros::datetime!(2027-01-10 00:00 UTC);
-        let signer = Signer { kid: "k".into(), role: SignerRole::Audit, key, not_after: Some(limit) };
+        let signer = Signer {
+            kid: "k".into(),
+            role: SignerRole::Audit,
+            key,
+            not_after: Some(limit),
+        };
         assert!(signer.in_force_at(limit));
         assert!(!signer.in_force_at(limit + time::Duration::seconds(1)));
     }

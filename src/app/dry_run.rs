@@ -1,0 +1,107 @@
+//! `shipgate dry-run`: resolve plans, evaluate the policy, render the report.
+//!
+//! The dry-run law (DESIGN 1) holds by construction: this function receives a read-only
+//! [`LocalRepo`] and an output stream, and has nothing else that could write.
+
+use std::io::Write;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::inputs::{self, PolicyRequest};
+use crate::cli::{DryRunArgs, Format};
+use crate::diag::Diagnostics;
+use crate::error::{Error, Outcome};
+use crate::policy::{self, SignerRole, format_utc};
+use crate::report::{self, DryRunReport, PolicyReport, RepoSource};
+
+/// Runs a dry-run and writes the report in the requested format.
+pub fn dry_run(
+    args: &DryRunArgs,
+    now: OffsetDateTime,
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    let at = match &args.at {
+        Some(text) => OffsetDateTime::parse(text, &Rfc3339).map_err(|e| {
+            Error::Usage(format!(
+                "--at `{text}` is not an RFC 3339 timestamp ({e}); write e.g. 2026-12-24T12:00:00Z"
+            ))
+        })?,
+        None => now.replace_nanosecond(0).unwrap_or(now),
+    };
+    let repo = inputs::open_repo(&args.repo)?;
+    let (slug, slug_source) = inputs::repo_slug(&args.repo, &repo)?;
+    let (policy, policy_source) = inputs::load_policy(
+        &repo,
+        &PolicyRequest {
+            dir: &args.policies,
+            from_worktree: args.policies_from_worktree,
+            default_branch: args.default_branch.as_deref(),
+        },
+    )?;
+
+    let mut plans = Vec::new();
+    let mut problems = Vec::new();
+    for path in inputs::plan_paths(&args.plans, &repo)? {
+        match inputs::load_plan(&path, &repo, &slug) {
+            Ok(plan) => {
+                let decisions = policy::evaluate(&policy, &plan.checked, at);
+                plans.push((plan, decisions));
+            }
+            Err(Diagnostics(mut ds)) => problems.append(&mut ds),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Diagnostics(problems).into());
+    }
+
+    let mut warnings = Vec::new();
+    if slug_source == RepoSource::LocalPlaceholder {
+        warnings.push(format!(
+            "no GitHub repository is known, so plan ids use the placeholder {slug}; pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY to see the ids CI will compute"
+        ));
+    }
+    if policy.files.is_empty() {
+        warnings.push(format!(
+            "no policy files were found in {}; every operation is denied",
+            args.policies
+        ));
+    }
+    for (role, what) in [
+        (SignerRole::Mint, "receipts cannot be minted"),
+        (SignerRole::Audit, "the audit chain cannot be written"),
+    ] {
+        if !policy.files.is_empty() && !policy.has_signer(role) {
+            warnings.push(format!(
+                "the policy has no `{}` signer: {what}",
+                role.as_str()
+            ));
+        }
+    }
+    let report = DryRunReport::new(
+        slug,
+        slug_source,
+        PolicyReport {
+            source: policy_source,
+            hash: policy.hash.clone(),
+            files: policy.files.clone(),
+            presets: policy.presets.clone(),
+        },
+        format_utc(at),
+        warnings,
+        plans,
+    );
+    let rendered = match args.format {
+        Format::Text => report::render_text(&report),
+        Format::Markdown => report::render_markdown(&report),
+        Format::Json => serde_json::to_string_pretty(&report)
+            .map(|s| s + "\n")
+            .map_err(|e| Error::Usage(e.to_string()))?,
+    };
+    out.write_all(rendered.as_bytes())?;
+    Ok(if report.blocked {
+        Outcome::Blocked
+    } else {
+        Outcome::Clean
+    })
+}

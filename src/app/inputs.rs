@@ -1,0 +1,242 @@
+//! Reading the inputs every governance command shares: the repository, its GitHub identity,
+//! the plans and the policy. Reads only; this module has no way to write.
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::RepoArgs;
+use crate::diag::{Diagnostic, Diagnostics, InputErrorKind};
+use crate::error::Error;
+use crate::model::RepoSlug;
+use crate::plan::{self, ResolvedPlan};
+use crate::policy::{self, Policy, PolicyFile};
+use crate::repo::LocalRepo;
+use crate::report::{PolicySource, RepoSource};
+
+/// Where the plans live by convention (DESIGN 2).
+pub const PLANS_DIR: &str = ".shipgate/plans";
+
+/// Opens the repository named by `--repo`, or the one enclosing the current directory.
+pub fn open_repo(args: &RepoArgs) -> Result<LocalRepo, Error> {
+    let start = match &args.repo {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir()?,
+    };
+    Ok(LocalRepo::discover(&start)?)
+}
+
+/// The GitHub repository the plans ship to: `--repo-slug`, then `GITHUB_REPOSITORY`, then the
+/// origin remote; failing all three, `local/<directory>` (the report warns that the plan id
+/// will then differ from the one CI computes).
+pub fn repo_slug(args: &RepoArgs, repo: &LocalRepo) -> Result<(RepoSlug, RepoSource), Error> {
+    if let Some(text) = &args.repo_slug {
+        return RepoSlug::parse(text)
+            .map(|s| (s, RepoSource::Flag))
+            .map_err(|e| Error::Usage(format!("--repo-slug: {e}")));
+    }
+    if let Ok(text) = std::env::var("GITHUB_REPOSITORY")
+        && !text.is_empty()
+    {
+        return RepoSlug::parse(&text)
+            .map(|s| (s, RepoSource::Environment))
+            .map_err(|e| Error::Usage(format!("GITHUB_REPOSITORY: {e}")));
+    }
+    if let Some(slug) = repo.origin_slug() {
+        return Ok((slug, RepoSource::OriginRemote));
+    }
+    let dir = repo
+        .workdir()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sanitized: String = dir
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(100)
+        .collect();
+    let slug = RepoSlug::parse(&format!("local/{sanitized}"))
+        .unwrap_or_else(|_| RepoSlug::parse("local/repository").expect("a valid literal slug"));
+    Ok((slug, RepoSource::LocalPlaceholder))
+}
+
+/// The plan files to read: those given, or every `*.yaml`/`*.yml` in `.shipgate/plans/`.
+pub fn plan_paths(given: &[PathBuf], repo: &LocalRepo) -> Result<Vec<PathBuf>, Error> {
+    if !given.is_empty() {
+        return Ok(given.to_vec());
+    }
+    let dir = repo.workdir().join(PLANS_DIR);
+    let found = yaml_files_in(&dir)?;
+    if found.is_empty() {
+        return Err(Diagnostics::from(
+            Diagnostic::whole_file(
+                InputErrorKind::NoPlans,
+                PLANS_DIR,
+                format!("no plan files (*.yaml, *.yml) in {}", dir.display()),
+            )
+            .with_hint("write a plan there, or name plan files on the command line"),
+        )
+        .into());
+    }
+    Ok(found)
+}
+
+fn yaml_files_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+        if is_yaml && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// A name for `path` in messages: relative to the repository root when inside it.
+pub fn display_name(path: &Path, repo: &LocalRepo) -> String {
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let root = std::fs::canonicalize(repo.workdir()).unwrap_or_else(|_| repo.workdir().to_owned());
+    absolute
+        .strip_prefix(&root)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_else(|_| path.display().to_string())
+}
+
+/// Reads, checks and resolves one plan file. Files larger than the plan limit are refused
+/// without being read whole.
+pub fn load_plan(
+    path: &Path,
+    repo: &LocalRepo,
+    slug: &RepoSlug,
+) -> Result<ResolvedPlan, Diagnostics> {
+    let name = display_name(path, repo);
+    let bytes =
+        read_bounded(path, plan::MAX_PLAN_BYTES).map_err(|d| Diagnostics::from(d.named(&name)))?;
+    let checked = plan::check_plan(&name, &bytes)?;
+    plan::resolve_plan(&checked, slug, repo)
+}
+
+struct ReadFailure {
+    kind: InputErrorKind,
+    message: String,
+}
+
+impl ReadFailure {
+    fn named(self, name: &str) -> Diagnostic {
+        let hint = match self.kind {
+            InputErrorKind::TooLarge => "plans are small; move long text into a notes_file",
+            _ => "check the path",
+        };
+        Diagnostic::whole_file(self.kind, name, self.message).with_hint(hint)
+    }
+}
+
+/// Reads at most `limit + 1` bytes, so a huge file costs nothing to refuse.
+fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, ReadFailure> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| ReadFailure {
+        kind: InputErrorKind::Unreadable,
+        message: format!("cannot read {}: {e}", path.display()),
+    })?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ReadFailure {
+            kind: InputErrorKind::Unreadable,
+            message: format!("cannot read {}: {e}", path.display()),
+        })?;
+    if bytes.len() > limit {
+        return Err(ReadFailure {
+            kind: InputErrorKind::TooLarge,
+            message: format!("the file is larger than the limit of {limit} bytes"),
+        });
+    }
+    Ok(bytes)
+}
+
+/// How to find the policy.
+pub struct PolicyRequest<'a> {
+    /// Repository-relative directory (or a filesystem path with `from_worktree`).
+    pub dir: &'a str,
+    /// Read the work tree instead of the default branch.
+    pub from_worktree: bool,
+    /// Override for the default branch.
+    pub default_branch: Option<&'a str>,
+}
+
+/// Loads the policy: by default from the default branch's commit, never from the work tree
+/// or a pull request's head, so a change cannot weaken the policy that judges it (DESIGN 3).
+pub fn load_policy(
+    repo: &LocalRepo,
+    request: &PolicyRequest<'_>,
+) -> Result<(Policy, PolicySource), Error> {
+    let (files, source) = if request.from_worktree {
+        let dir = Path::new(request.dir);
+        let dir = if dir.is_absolute() {
+            dir.to_owned()
+        } else {
+            repo.workdir().join(dir)
+        };
+        (
+            read_policy_dir(&dir)?,
+            PolicySource::Worktree {
+                dir: request.dir.to_owned(),
+            },
+        )
+    } else {
+        let (branch, commit) = repo.default_branch(request.default_branch)?;
+        let files = repo
+            .files_in_commit_dir(&commit, request.dir)?
+            .into_iter()
+            .filter(|f| f.path.ends_with(".yaml") || f.path.ends_with(".yml"))
+            .map(|f| {
+                let name = format!("{}@{branch}", f.path);
+                if f.too_large {
+                    Err(Diagnostic::whole_file(
+                        InputErrorKind::TooLarge,
+                        &name,
+                        "the policy file is larger than 1 MiB",
+                    ))
+                } else {
+                    Ok(PolicyFile {
+                        name,
+                        bytes: f.bytes,
+                    })
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Diagnostics::from)?;
+        (
+            files,
+            PolicySource::DefaultBranch {
+                branch,
+                commit: commit.to_string(),
+                dir: request.dir.to_owned(),
+            },
+        )
+    };
+    Ok((policy::load_policy(&files)?, source))
+}
+
+/// Reads every `*.yaml`/`*.yml` file of a policy directory on disk.
+pub fn read_policy_dir(dir: &Path) -> Result<Vec<PolicyFile>, Error> {
+    let mut files = Vec::new();
+    for path in yaml_files_in(dir)? {
+        let name = path.display().to_string();
+        let bytes = read_bounded(&path, policy::MAX_POLICY_BYTES)
+            .map_err(|f| Diagnostics::from(f.named(&name)))?;
+        files.push(PolicyFile { name, bytes });
+    }
+    Ok(files)
+}

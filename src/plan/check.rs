@@ -1,0 +1,441 @@
+//! Format rules for plans: unknown and misplaced fields, ref names, duplicate keys, counts,
+//! text sizes and control characters. Every error points at its line and column.
+
+use std::collections::HashMap;
+
+use super::raw::{RawOperation, RawPlan};
+use super::{CheckedPlan, Notes, OpKind, Operation, PullRequestOp, ReleaseOp, TagOp, Target};
+use crate::diag::{Diagnostic, Diagnostics, InputErrorKind};
+use crate::model::CommitSha;
+use crate::refname::check_ref_name;
+use crate::yaml::{self, Document, Seg};
+
+/// Largest plan file accepted, in bytes.
+pub const MAX_PLAN_BYTES: usize = 1024 * 1024;
+/// Most operations in one plan (DESIGN 2).
+pub const MAX_OPERATIONS: usize = 100;
+
+/// Longest single-line text (plan name, titles), in characters.
+const MAX_TITLE_CHARS: usize = 256;
+/// Longest tag message, in characters.
+const MAX_MESSAGE_CHARS: usize = 65_536;
+/// Longest pull request body, in characters (GitHub's limit).
+const MAX_BODY_CHARS: usize = 65_536;
+/// Longest inline release notes, in characters (GitHub's release body limit).
+pub(super) const MAX_NOTES_CHARS: usize = 125_000;
+
+const TAG_FIELDS: &[&str] = &["name", "target", "message"];
+const RELEASE_FIELDS: &[&str] = &["tag", "title", "notes", "notes_file", "draft", "prerelease"];
+const PULL_REQUEST_FIELDS: &[&str] = &["head", "base", "title", "body", "draft"];
+
+/// Parses and checks a plan file. All problems found are reported together.
+pub fn check_plan(file: &str, bytes: &[u8]) -> Result<CheckedPlan, Diagnostics> {
+    let doc = yaml::document(file, bytes, MAX_PLAN_BYTES)?;
+    let raw: RawPlan = doc.parse()?;
+    let mut problems = Vec::new();
+
+    if raw.version != 1 {
+        problems.push(
+            doc.error_at(
+                &[Seg::Key("version")],
+                InputErrorKind::UnsupportedVersion,
+                format!("plan version {} is not supported; expected 1", raw.version),
+            )
+            .with_hint("write `version: 1`"),
+        );
+    }
+    if let Some(name) = &raw.name
+        && let Err(d) = check_line(&doc, &[Seg::Key("name")], "name", name, MAX_TITLE_CHARS)
+    {
+        problems.push(d);
+    }
+    let count = raw.operations.len();
+    if !(1..=MAX_OPERATIONS).contains(&count) {
+        problems.push(
+            doc.error_at(
+                &[Seg::Key("operations")],
+                InputErrorKind::OperationCount,
+                format!("a plan has 1 to {MAX_OPERATIONS} operations; this one has {count}"),
+            )
+            .with_hint("split large releases into several plans"),
+        );
+        return Err(Diagnostics(problems));
+    }
+
+    let mut operations = Vec::with_capacity(count);
+    let mut first_index_of_key = HashMap::new();
+    for (index, raw_op) in raw.operations.iter().enumerate() {
+        match check_operation(&doc, index, raw_op) {
+            Ok(op) => {
+                let key = op.key();
+                if let Some(first) = first_index_of_key.insert(key.clone(), index) {
+                    problems.push(
+                        doc.error_at(
+                            &[Seg::Key("operations"), Seg::Index(index)],
+                            InputErrorKind::DuplicateOperation,
+                            format!(
+                                "operation {} has the key `{key}`, like operation {}",
+                                index + 1,
+                                first + 1
+                            ),
+                        )
+                        .with_hint("an operation key appears once per plan; remove the repetition"),
+                    );
+                }
+                operations.push(op);
+            }
+            Err(mut ds) => problems.append(&mut ds),
+        }
+    }
+    if problems.is_empty() {
+        Ok(CheckedPlan {
+            file: file.to_owned(),
+            name: raw.name,
+            operations,
+            source: String::from_utf8_lossy(bytes).into_owned(),
+        })
+    } else {
+        Err(Diagnostics(problems))
+    }
+}
+
+fn check_operation(
+    doc: &Document<'_>,
+    index: usize,
+    raw: &RawOperation,
+) -> Result<Operation, Vec<Diagnostic>> {
+    let at = |field: &'static str| [Seg::Key("operations"), Seg::Index(index), Seg::Key(field)];
+    let Some(kind) = OpKind::parse(&raw.kind) else {
+        return Err(vec![
+            doc.error_at(
+                &at("kind"),
+                InputErrorKind::UnknownKind,
+                format!("unknown operation kind `{}`", raw.kind),
+            )
+            .with_hint("use one of: tag, release, pull_request"),
+        ]);
+    };
+    let allowed = match kind {
+        OpKind::Tag => TAG_FIELDS,
+        OpKind::Release => RELEASE_FIELDS,
+        OpKind::PullRequest => PULL_REQUEST_FIELDS,
+    };
+    let mut problems: Vec<Diagnostic> = raw
+        .present_fields()
+        .into_iter()
+        .filter(|f| !allowed.contains(f))
+        .map(|f| {
+            doc.error_at(
+                &at(f),
+                InputErrorKind::FieldNotAllowed,
+                format!("`{f}` is not a field of a {} operation", kind.as_str()),
+            )
+            .with_hint(format!(
+                "a {} operation has: {}",
+                kind.as_str(),
+                allowed.join(", ")
+            ))
+        })
+        .collect();
+    let mut required = |value: &Option<String>, field: &'static str| -> Option<String> {
+        if value.is_none() {
+            problems.push(
+                doc.error_at(
+                    &[Seg::Key("operations"), Seg::Index(index)],
+                    InputErrorKind::MissingField,
+                    format!("a {} operation needs `{field}`", kind.as_str()),
+                )
+                .with_hint(format!("add `{field}:`")),
+            );
+        }
+        value.clone()
+    };
+    let op = match kind {
+        OpKind::Tag => {
+            let (name, target) = (required(&raw.name, "name"), required(&raw.target, "target"));
+            let (Some(name), Some(target)) = (name, target) else {
+                return Err(problems);
+            };
+            push_err(
+                &mut problems,
+                check_ref(doc, &at("name"), "tag name", &name),
+            );
+            let target = parse_target(doc, &at("target"), &target)
+                .map_err(|d| problems.push(d))
+                .ok();
+            if let Some(message) = &raw.message {
+                push_err(
+                    &mut problems,
+                    check_multiline(doc, &at("message"), "message", message, MAX_MESSAGE_CHARS),
+                );
+            }
+            let Some(target) = target else {
+                return Err(problems);
+            };
+            Operation::Tag(TagOp {
+                name,
+                target,
+                message: raw.message.clone(),
+            })
+        }
+        OpKind::Release => {
+            let Some(tag) = required(&raw.tag, "tag") else {
+                return Err(problems);
+            };
+            push_err(&mut problems, check_ref(doc, &at("tag"), "tag name", &tag));
+            if let Some(title) = &raw.title {
+                push_err(
+                    &mut problems,
+                    check_line(doc, &at("title"), "title", title, MAX_TITLE_CHARS),
+                );
+            }
+            let notes = match (&raw.notes, &raw.notes_file) {
+                (Some(_), Some(_)) => {
+                    problems.push(
+                        doc.error_at(
+                            &at("notes_file"),
+                            InputErrorKind::NotesConflict,
+                            "a release has `notes` or `notes_file`, not both",
+                        )
+                        .with_hint("keep one of them"),
+                    );
+                    Notes::Empty
+                }
+                (Some(text), None) => {
+                    push_err(
+                        &mut problems,
+                        check_multiline(doc, &at("notes"), "notes", text, MAX_NOTES_CHARS),
+                    );
+                    Notes::Inline(text.clone())
+                }
+                (None, Some(path)) => {
+                    push_err(
+                        &mut problems,
+                        check_notes_path(doc, &at("notes_file"), path),
+                    );
+                    Notes::File(path.clone())
+                }
+                (None, None) => Notes::Empty,
+            };
+            Operation::Release(ReleaseOp {
+                title: raw.title.clone().unwrap_or_else(|| tag.clone()),
+                tag,
+                notes,
+                draft: raw.draft.unwrap_or(false),
+                prerelease: raw.prerelease.unwrap_or(false),
+            })
+        }
+        OpKind::PullRequest => {
+            let (head, base, title) = (
+                required(&raw.head, "head"),
+                required(&raw.base, "base"),
+                required(&raw.title, "title"),
+            );
+            let (Some(head), Some(base), Some(title)) = (head, base, title) else {
+                return Err(problems);
+            };
+            push_err(
+                &mut problems,
+                check_ref(doc, &at("head"), "branch name", &head),
+            );
+            push_err(
+                &mut problems,
+                check_ref(doc, &at("base"), "branch name", &base),
+            );
+            if head == base {
+                problems.push(
+                    doc.error_at(
+                        &at("base"),
+                        InputErrorKind::InvalidValue,
+                        "`head` and `base` are the same branch",
+                    )
+                    .with_hint("a pull request merges one branch into another"),
+                );
+            }
+            push_err(
+                &mut problems,
+                check_line(doc, &at("title"), "title", &title, MAX_TITLE_CHARS),
+            );
+            if let Some(body) = &raw.body {
+                push_err(
+                    &mut problems,
+                    check_multiline(doc, &at("body"), "body", body, MAX_BODY_CHARS),
+                );
+            }
+            Operation::PullRequest(PullRequestOp {
+                head,
+                base,
+                title,
+                body: raw.body.clone(),
+                draft: raw.draft.unwrap_or(false),
+            })
+        }
+    };
+    if problems.is_empty() {
+        Ok(op)
+    } else {
+        Err(problems)
+    }
+}
+
+fn push_err(problems: &mut Vec<Diagnostic>, result: Result<(), Diagnostic>) {
+    if let Err(d) = result {
+        problems.push(d);
+    }
+}
+
+fn check_ref(
+    doc: &Document<'_>,
+    path: &[Seg<'_>],
+    what: &str,
+    name: &str,
+) -> Result<(), Diagnostic> {
+    check_ref_name(name).map_err(|why| {
+        doc.error_at(
+            path,
+            InputErrorKind::InvalidRefName,
+            format!(
+                "`{}` is not a valid {what}: {why}",
+                escape_for_message(name)
+            ),
+        )
+        .with_hint("names follow `git check-ref-format` (e.g. v1.4.0, release/1.4)")
+    })
+}
+
+fn parse_target(doc: &Document<'_>, path: &[Seg<'_>], text: &str) -> Result<Target, Diagnostic> {
+    if let Ok(sha) = CommitSha::parse(text) {
+        return Ok(Target::Commit(sha));
+    }
+    let name = text.strip_prefix("refs/").unwrap_or(text);
+    check_ref_name(name).map_err(|why| {
+        doc.error_at(
+            path,
+            InputErrorKind::InvalidRefName,
+            format!(
+                "target `{}` is not a branch, tag or commit: {why}",
+                escape_for_message(text)
+            ),
+        )
+        .with_hint("use a branch (main), a tag (v1.3.0) or a full 40-hex commit sha")
+    })?;
+    Ok(Target::Ref(text.to_owned()))
+}
+
+fn check_line(
+    doc: &Document<'_>,
+    path: &[Seg<'_>],
+    what: &str,
+    text: &str,
+    max_chars: usize,
+) -> Result<(), Diagnostic> {
+    check_length(doc, path, what, text, max_chars)?;
+    if text.chars().any(char::is_control) {
+        return Err(doc
+            .error_at(
+                path,
+                InputErrorKind::ControlCharacter,
+                format!("`{what}` contains control characters or line breaks"),
+            )
+            .with_hint("keep it to one line of printable text"));
+    }
+    if text.trim().is_empty() {
+        return Err(doc
+            .error_at(
+                path,
+                InputErrorKind::InvalidValue,
+                format!("`{what}` is empty"),
+            )
+            .with_hint("write some text or omit the field"));
+    }
+    Ok(())
+}
+
+fn check_multiline(
+    doc: &Document<'_>,
+    path: &[Seg<'_>],
+    what: &str,
+    text: &str,
+    max_chars: usize,
+) -> Result<(), Diagnostic> {
+    check_length(doc, path, what, text, max_chars)?;
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        return Err(doc
+            .error_at(
+                path,
+                InputErrorKind::ControlCharacter,
+                format!("`{what}` contains control characters"),
+            )
+            .with_hint("only printable text, tabs and line breaks are allowed"));
+    }
+    Ok(())
+}
+
+fn check_length(
+    doc: &Document<'_>,
+    path: &[Seg<'_>],
+    what: &str,
+    text: &str,
+    max_chars: usize,
+) -> Result<(), Diagnostic> {
+    let chars = text.chars().count();
+    if chars > max_chars {
+        return Err(doc
+            .error_at(
+                path,
+                InputErrorKind::TextTooLong,
+                format!("`{what}` is {chars} characters; the limit is {max_chars}"),
+            )
+            .with_hint("shorten it"));
+    }
+    Ok(())
+}
+
+fn check_notes_path(doc: &Document<'_>, path: &[Seg<'_>], file: &str) -> Result<(), Diagnostic> {
+    let p = std::path::Path::new(file);
+    let inside = !file.is_empty()
+        && p.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+    if inside && !file.chars().any(char::is_control) {
+        Ok(())
+    } else {
+        Err(doc
+            .error_at(
+                path,
+                InputErrorKind::UnknownFile,
+                format!(
+                    "notes_file `{}` must be a relative path inside the repository",
+                    escape_for_message(file)
+                ),
+            )
+            .with_hint("write it relative to the repository root, e.g. CHANGELOG.md"))
+    }
+}
+
+/// Plan text echoed in a message is escaped so it cannot drive a terminal.
+pub(super) fn escape_for_message(text: &str) -> String {
+    const SHOWN: usize = 80;
+    let escaped: String = text
+        .chars()
+        .take(SHOWN)
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    if text.chars().count() > SHOWN {
+        format!("{escaped}...")
+    } else {
+        escaped
+    }
+}

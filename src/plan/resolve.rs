@@ -1,0 +1,467 @@
+//! Resolution (DESIGN 2): pins every name that can move, then computes the plan id.
+//!
+//! Tag targets and pull request branches become commit shas, release notes become a sha256,
+//! and the plan id is the digest of the canonical JSON of `{version, repo, operations}`.
+//! The repository is reached only through [`PlanSources`], so this stays a pure function.
+
+use serde::Serialize;
+
+use super::check::{MAX_NOTES_CHARS, escape_for_message};
+use super::{CheckedPlan, Notes, OpKind, Operation, Target};
+use crate::canonical::{self, sha256_prefixed};
+use crate::diag::{Diagnostic, Diagnostics, InputErrorKind};
+use crate::model::{CommitSha, OpKey, PlanId, RepoSlug};
+use crate::yaml::{self, Seg};
+
+/// A file read for a plan (release notes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceFile {
+    /// The file's bytes.
+    Found(Vec<u8>),
+    /// No such file (or it leaves the repository).
+    Missing,
+    /// Larger than the reader's limit.
+    TooLarge,
+}
+
+/// A failure of the underlying repository, not of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceError(pub String);
+
+/// What resolution needs to read. Implemented over a local git repository; read-only.
+pub trait PlanSources {
+    /// A branch's commit (local branch first, then `origin/`).
+    fn branch(&self, name: &str) -> Result<Option<CommitSha>, SourceError>;
+    /// A tag's commit (annotated tags peeled).
+    fn tag(&self, name: &str) -> Result<Option<CommitSha>, SourceError>;
+    /// A full ref's commit (`refs/...`).
+    fn full_ref(&self, name: &str) -> Result<Option<CommitSha>, SourceError>;
+    /// Whether the commit exists.
+    fn has_commit(&self, sha: &CommitSha) -> Result<bool, SourceError>;
+    /// A repository-relative file.
+    fn file(&self, path: &str) -> Result<SourceFile, SourceError>;
+}
+
+/// An operation with everything pinned. Its serialized form (without the skipped display
+/// fields) is what the plan id, and later each receipt, binds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ResolvedOperation {
+    /// A tag at a commit.
+    Tag {
+        /// Tag name.
+        name: String,
+        /// The commit it will point at.
+        target: CommitSha,
+        /// Annotated tag message (absent: lightweight tag).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        /// The target as written in the plan (display only).
+        #[serde(skip)]
+        target_as_written: String,
+    },
+    /// A GitHub release for a tag.
+    Release {
+        /// The tag.
+        tag: String,
+        /// The commit the tag points at (or will, after the plan's tag operation).
+        target: CommitSha,
+        /// The title.
+        title: String,
+        /// sha256 of the notes text.
+        notes_sha256: String,
+        /// Draft release.
+        draft: bool,
+        /// Prerelease.
+        prerelease: bool,
+        /// Where the notes came from (display only).
+        #[serde(skip)]
+        notes_source: String,
+        /// The notes text (needed to ship; bound through `notes_sha256`).
+        #[serde(skip)]
+        notes: String,
+    },
+    /// A pull request between two branches.
+    PullRequest {
+        /// Head branch.
+        head: String,
+        /// Head commit.
+        head_sha: CommitSha,
+        /// Base branch.
+        base: String,
+        /// Base commit.
+        base_sha: CommitSha,
+        /// Title.
+        title: String,
+        /// Body.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
+        /// Draft.
+        draft: bool,
+    },
+}
+
+impl ResolvedOperation {
+    /// The kind.
+    pub fn kind(&self) -> OpKind {
+        match self {
+            Self::Tag { .. } => OpKind::Tag,
+            Self::Release { .. } => OpKind::Release,
+            Self::PullRequest { .. } => OpKind::PullRequest,
+        }
+    }
+
+    /// The operation key (DESIGN 2).
+    pub fn key(&self) -> OpKey {
+        match self {
+            Self::Tag { name, .. } => OpKey::tag(name),
+            Self::Release { tag, .. } => OpKey::release(tag),
+            Self::PullRequest { head, base, .. } => OpKey::pull_request(head, base),
+        }
+    }
+
+    /// One line saying what this operation does, with its pinned shas.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Tag {
+                name,
+                target,
+                message,
+                target_as_written,
+            } => {
+                let style = if message.is_some() {
+                    "annotated tag"
+                } else {
+                    "tag"
+                };
+                let from = if target_as_written == target.as_str() {
+                    String::new()
+                } else {
+                    format!(" ({target_as_written})")
+                };
+                format!("{style} {name} at {}{from}", target.short(12))
+            }
+            Self::Release {
+                tag,
+                target,
+                title,
+                draft,
+                prerelease,
+                notes_source,
+                ..
+            } => {
+                let mut flags = Vec::new();
+                if *draft {
+                    flags.push("draft");
+                }
+                if *prerelease {
+                    flags.push("prerelease");
+                }
+                let flags = if flags.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", flags.join(", "))
+                };
+                format!(
+                    "release \"{title}\" for tag {tag} at {}, notes {notes_source}{flags}",
+                    target.short(12)
+                )
+            }
+            Self::PullRequest {
+                head,
+                head_sha,
+                base,
+                base_sha,
+                title,
+                draft,
+                ..
+            } => {
+                let draft = if *draft { "draft " } else { "" };
+                format!(
+                    "{draft}pull request \"{title}\": {head} ({}) into {base} ({})",
+                    head_sha.short(12),
+                    base_sha.short(12)
+                )
+            }
+        }
+    }
+}
+
+/// A plan with everything pinned, and its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedPlan {
+    /// The plan file.
+    pub file: String,
+    /// The optional display name.
+    pub name: Option<String>,
+    /// The repository the plan ships to.
+    pub repo: RepoSlug,
+    /// The pinned operations, in plan order.
+    pub operations: Vec<ResolvedOperation>,
+    /// The policy view of each operation (kind and ref), in plan order.
+    pub checked: Vec<Operation>,
+    /// `sha256:` of the canonical `{version, repo, operations}`.
+    pub id: PlanId,
+}
+
+#[derive(Serialize)]
+struct PlanIdInput<'a> {
+    version: u32,
+    repo: &'a RepoSlug,
+    operations: &'a [ResolvedOperation],
+}
+
+/// Computes the plan id of pinned operations for a repository (DESIGN 2).
+pub fn plan_id(repo: &RepoSlug, operations: &[ResolvedOperation]) -> PlanId {
+    let text = canonical::to_canonical_json(&PlanIdInput {
+        version: 1,
+        repo,
+        operations,
+    })
+    .expect("resolved operations hold only strings, booleans and integers");
+    PlanId::from_digest(sha256_prefixed(text.as_bytes()))
+        .expect("sha256_prefixed yields a well-formed digest")
+}
+
+/// Resolves a checked plan against a repository.
+pub fn resolve_plan(
+    plan: &CheckedPlan,
+    repo: &RepoSlug,
+    sources: &dyn PlanSources,
+) -> Result<ResolvedPlan, Diagnostics> {
+    let doc = yaml::document(&plan.file, plan.source.as_bytes(), usize::MAX)?;
+    let at = |index: usize, field: &'static str| {
+        [Seg::Key("operations"), Seg::Index(index), Seg::Key(field)]
+    };
+    let repo_failure = |e: SourceError| {
+        Diagnostic::whole_file(
+            InputErrorKind::Unreadable,
+            &plan.file,
+            format!("cannot read the repository: {e}"),
+        )
+    };
+    let mut problems = Vec::new();
+    let mut resolved = Vec::with_capacity(plan.operations.len());
+
+    for (index, op) in plan.operations.iter().enumerate() {
+        match op {
+            Operation::Tag(tag) => {
+                let written = match &tag.target {
+                    Target::Commit(sha) => sha.to_string(),
+                    Target::Ref(name) => name.clone(),
+                };
+                let found = match &tag.target {
+                    Target::Commit(sha) => sources
+                        .has_commit(sha)
+                        .map(|ok| ok.then(|| sha.clone()))
+                        .map_err(Ambiguity::Source),
+                    Target::Ref(name) if name.starts_with("refs/") => {
+                        sources.full_ref(name).map_err(Ambiguity::Source)
+                    }
+                    Target::Ref(name) => resolve_branch_or_tag(sources, name),
+                };
+                match found {
+                    Ok(Some(commit)) => resolved.push(ResolvedOperation::Tag {
+                        name: tag.name.clone(),
+                        target: commit,
+                        message: tag.message.clone(),
+                        target_as_written: written,
+                    }),
+                    Ok(None) => problems.push(
+                        doc.error_at(
+                            &at(index, "target"),
+                            InputErrorKind::UnknownRef,
+                            format!("target `{}` is not a branch, tag or commit of this repository", escape_for_message(&written)),
+                        )
+                        .with_hint("fetch it (git fetch origin), or use a full commit sha"),
+                    ),
+                    Err(Ambiguity::Both { branch, tag: tagged }) => problems.push(
+                        doc.error_at(
+                            &at(index, "target"),
+                            InputErrorKind::UnknownRef,
+                            format!("target `{written}` is ambiguous: a branch ({branch}) and a tag ({tagged}) have that name"),
+                        )
+                        .with_hint(format!("write refs/heads/{written} or refs/tags/{written}")),
+                    ),
+                    Err(Ambiguity::Source(e)) => problems.push(repo_failure(e)),
+                }
+            }
+            Operation::Release(release) => {
+                // The tag comes from an earlier tag operation of this plan, or already exists.
+                let from_plan = plan.operations[..index]
+                    .iter()
+                    .position(|o| matches!(o, Operation::Tag(t) if t.name == release.tag));
+                let later_tag_op = plan.operations[index + 1..]
+                    .iter()
+                    .any(|o| matches!(o, Operation::Tag(t) if t.name == release.tag));
+                let target = if let Some(tag_index) = from_plan {
+                    match resolved.get(tag_index) {
+                        Some(ResolvedOperation::Tag { target, .. }) => Some(target.clone()),
+                        _ => None,
+                    }
+                } else if later_tag_op {
+                    problems.push(
+                        doc.error_at(&at(index, "tag"), InputErrorKind::InvalidValue, format!("the release for `{}` comes before the operation that creates its tag", release.tag))
+                            .with_hint("move the tag operation above the release"),
+                    );
+                    None
+                } else {
+                    match sources.tag(&release.tag) {
+                        Ok(Some(sha)) => Some(sha),
+                        Ok(None) => {
+                            problems.push(
+                                doc.error_at(&at(index, "tag"), InputErrorKind::UnknownRef, format!("tag `{}` does not exist and no operation of this plan creates it", release.tag))
+                                    .with_hint("add a tag operation before the release, or fetch the tag (git fetch --tags)"),
+                            );
+                            None
+                        }
+                        Err(e) => {
+                            problems.push(repo_failure(e));
+                            None
+                        }
+                    }
+                };
+                let notes = match &release.notes {
+                    Notes::Empty => Ok((String::new(), "empty".to_owned())),
+                    Notes::Inline(text) => Ok((text.clone(), "inline".to_owned())),
+                    Notes::File(path) => read_notes(sources, path)
+                        .map(|text| (text, path.clone()))
+                        .map_err(|(kind, message, hint)| {
+                            doc.error_at(&at(index, "notes_file"), kind, message)
+                                .with_hint(hint)
+                        }),
+                };
+                match (target, notes) {
+                    (Some(target), Ok((notes, notes_source))) => {
+                        resolved.push(ResolvedOperation::Release {
+                            tag: release.tag.clone(),
+                            target,
+                            title: release.title.clone(),
+                            notes_sha256: crate::canonical::sha256_hex(notes.as_bytes()),
+                            draft: release.draft,
+                            prerelease: release.prerelease,
+                            notes_source,
+                            notes,
+                        })
+                    }
+                    (_, Err(d)) => problems.push(d),
+                    (None, Ok(_)) => {}
+                }
+            }
+            Operation::PullRequest(pr) => {
+                let mut branch = |field: &'static str, name: &str| match sources.branch(name) {
+                    Ok(Some(sha)) => Some(sha),
+                    Ok(None) => {
+                        problems.push(
+                            doc.error_at(
+                                &at(index, field),
+                                InputErrorKind::UnknownRef,
+                                format!("branch `{name}` does not exist in this repository"),
+                            )
+                            .with_hint(format!("push or fetch it first (git fetch origin {name})")),
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        problems.push(repo_failure(e));
+                        None
+                    }
+                };
+                let head_sha = branch("head", &pr.head);
+                let base_sha = branch("base", &pr.base);
+                if let (Some(head_sha), Some(base_sha)) = (head_sha, base_sha) {
+                    resolved.push(ResolvedOperation::PullRequest {
+                        head: pr.head.clone(),
+                        head_sha,
+                        base: pr.base.clone(),
+                        base_sha,
+                        title: pr.title.clone(),
+                        body: pr.body.clone(),
+                        draft: pr.draft,
+                    });
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Diagnostics(problems));
+    }
+    let id = plan_id(repo, &resolved);
+    Ok(ResolvedPlan {
+        file: plan.file.clone(),
+        name: plan.name.clone(),
+        repo: repo.clone(),
+        operations: resolved,
+        checked: plan.operations.clone(),
+        id,
+    })
+}
+
+enum Ambiguity {
+    Source(SourceError),
+    Both { branch: String, tag: String },
+}
+
+fn resolve_branch_or_tag(
+    sources: &dyn PlanSources,
+    name: &str,
+) -> Result<Option<CommitSha>, Ambiguity> {
+    let branch = sources.branch(name).map_err(Ambiguity::Source)?;
+    let tag = sources.tag(name).map_err(Ambiguity::Source)?;
+    match (branch, tag) {
+        (Some(b), Some(t)) if b != t => Err(Ambiguity::Both {
+            branch: b.short(12).to_owned(),
+            tag: t.short(12).to_owned(),
+        }),
+        (Some(b), _) => Ok(Some(b)),
+        (None, t) => Ok(t),
+    }
+}
+
+fn read_notes(
+    sources: &dyn PlanSources,
+    path: &str,
+) -> Result<String, (InputErrorKind, String, String)> {
+    let missing = || {
+        (
+            InputErrorKind::UnknownFile,
+            format!("notes_file `{}` does not exist", escape_for_message(path)),
+            "commit the file, or fix the path (relative to the repository root)".to_owned(),
+        )
+    };
+    let bytes = match sources.file(path) {
+        Ok(SourceFile::Found(bytes)) => bytes,
+        Ok(SourceFile::Missing) => return Err(missing()),
+        Ok(SourceFile::TooLarge) => {
+            return Err((
+                InputErrorKind::TooLarge,
+                format!("notes_file `{path}` is too large"),
+                format!("release notes are limited to {MAX_NOTES_CHARS} characters"),
+            ));
+        }
+        Err(e) => {
+            return Err((
+                InputErrorKind::Unreadable,
+                format!("cannot read notes_file `{path}`: {e}"),
+                "check the file's permissions".to_owned(),
+            ));
+        }
+    };
+    let text = String::from_utf8(bytes).map_err(|_| {
+        (
+            InputErrorKind::InvalidUtf8,
+            format!("notes_file `{path}` is not UTF-8"),
+            "save it as UTF-8".to_owned(),
+        )
+    })?;
+    let chars = text.chars().count();
+    if chars > MAX_NOTES_CHARS {
+        return Err((
+            InputErrorKind::TextTooLong,
+            format!("notes_file `{path}` has {chars} characters"),
+            format!("release notes are limited to {MAX_NOTES_CHARS} characters"),
+        ));
+    }
+    Ok(text)
+}

@@ -1,0 +1,136 @@
+//! The dry-run report as GitHub-flavoured markdown (PR comments, job summaries).
+//!
+//! Every piece of user-controlled text (plan names, titles, branch and tag names, messages)
+//! goes through [`escape_markdown`], so it cannot add markup, HTML, links or @mentions.
+
+use std::fmt::Write;
+
+use super::{DryRunReport, Verdict, describe_requirement, policy_source_line};
+
+/// Escapes text for inline use in GitHub markdown: markup and HTML characters become
+/// entities or backslash escapes, `@` cannot start a mention, line breaks become spaces.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '@' => out.push_str("&#64;"),
+            '|' => out.push_str("&#124;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '!' | '~' | ':' | '.' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Renders the report as markdown.
+pub fn render_markdown(report: &DryRunReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## {}\n", report.banner);
+    let _ = writeln!(out, "- Repository: `{}`", report.repository);
+    let _ = writeln!(
+        out,
+        "- Policy: {} (hash `{}`)",
+        escape_markdown(&policy_source_line(&report.policy.source)),
+        report.policy.hash
+    );
+    let _ = writeln!(out, "- Evaluated at: {}", report.evaluated_at);
+    for warning in &report.warnings {
+        let _ = writeln!(out, "- **Warning:** {}", escape_markdown(warning));
+    }
+    for plan in &report.plans {
+        let name = plan
+            .name
+            .as_deref()
+            .map(escape_markdown)
+            .unwrap_or_else(|| escape_markdown(&plan.file));
+        let _ = writeln!(out, "\n### Plan {name}\n");
+        let _ = writeln!(out, "Plan id: `{}`\n", plan.plan_id);
+        let _ = writeln!(out, "| # | Operation | What | Verdict | Approvals needed |");
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        for op in &plan.operations {
+            let verdict = match op.verdict {
+                Verdict::WouldShipAfterApproval => "would ship after approval".to_owned(),
+                Verdict::Blocked => op
+                    .findings
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "**blocked: {}** {}",
+                            f.code.as_str(),
+                            escape_markdown(&f.message)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("<br>"),
+            };
+            let needs = op
+                .approvals
+                .iter()
+                .map(|r| escape_markdown(&describe_requirement(r)))
+                .collect::<Vec<_>>()
+                .join("<br>");
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {verdict} | {needs} |",
+                op.index + 1,
+                escape_markdown(&op.key),
+                escape_markdown(&op.summary)
+            );
+        }
+        let blocked: Vec<_> = plan
+            .operations
+            .iter()
+            .filter(|o| o.verdict == Verdict::Blocked)
+            .collect();
+        if blocked.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nTo approve, comment:\n\n```\n{}\n```",
+                plan.approve_command
+            );
+        } else {
+            let _ = writeln!(out, "\n**Why not shipped:**\n");
+            for op in blocked {
+                for f in &op.findings {
+                    let _ = writeln!(
+                        out,
+                        "- {} `{}`: {}",
+                        escape_markdown(&op.key),
+                        f.code.as_str(),
+                        f.code.why()
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_text_cannot_inject_markup_or_mentions() {
+        let hostile = "<img src=x onerror=alert(1)> @everyone [click](http://evil) **bold** | pipe\n# heading";
+        let escaped = escape_markdown(hostile);
+        for forbidden in ["<img", "@everyone", "**", "| pipe", "\n"] {
+            assert!(
+                !escaped.contains(forbidden),
+                "{forbidden:?} survived in {escaped:?}"
+            );
+        }
+        // Every bracket is escaped, so no link can form.
+        assert_eq!(escaped.matches('[').count(), escaped.matches("\\[").count());
+        assert_eq!(escaped.matches(']').count(), escaped.matches("\\]").count());
+    }
+}

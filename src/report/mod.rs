@@ -1,0 +1,230 @@
+//! What a dry-run shows: one [`DryRunReport`] built from the resolved plans and the policy's
+//! decisions, rendered as text, JSON or markdown. Building the report decides nothing new; it
+//! only arranges what [`crate::plan`] and [`crate::policy`] computed.
+
+mod markdown;
+mod text;
+
+use serde::Serialize;
+
+pub use markdown::{escape_markdown, render_markdown};
+pub use text::render_text;
+
+use crate::model::{PlanId, RepoSlug};
+use crate::plan::ResolvedPlan;
+use crate::policy::{Finding, OperationDecision, Requirement};
+
+/// The banner of every dry-run.
+pub const DRY_RUN_BANNER: &str = "DRY RUN - nothing was shipped";
+
+/// Where the repository's GitHub identity came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepoSource {
+    /// `--repo-slug`.
+    Flag,
+    /// `GITHUB_REPOSITORY`.
+    Environment,
+    /// The `origin` remote's URL.
+    OriginRemote,
+    /// Nothing named one: a local placeholder, so the plan id differs from GitHub's.
+    LocalPlaceholder,
+}
+
+/// Where the policy was read from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum PolicySource {
+    /// The default branch's commit (the normal, safe source).
+    DefaultBranch {
+        /// Branch name.
+        branch: String,
+        /// Its commit.
+        commit: String,
+        /// The directory in that commit.
+        dir: String,
+    },
+    /// The work tree (`--policies-from-worktree`): local edits, not what CI enforces.
+    Worktree {
+        /// The directory.
+        dir: String,
+    },
+}
+
+/// The policy part of the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyReport {
+    /// Where it was read.
+    pub source: PolicySource,
+    /// The policy hash.
+    pub hash: String,
+    /// Files merged.
+    pub files: Vec<String>,
+    /// Presets merged.
+    pub presets: Vec<String>,
+}
+
+/// The verdict on one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Nothing blocks it; it ships once its approvals are in.
+    WouldShipAfterApproval,
+    /// A policy finding blocks it.
+    Blocked,
+}
+
+/// One operation of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OperationReport {
+    /// 0-based position in the plan.
+    pub index: usize,
+    /// tag, release, pull_request.
+    pub kind: &'static str,
+    /// The operation key.
+    pub key: String,
+    /// What it does, with pinned shas.
+    pub summary: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why it is blocked (empty when it is not).
+    pub findings: Vec<Finding>,
+    /// The approvals it needs.
+    pub approvals: Vec<Requirement>,
+}
+
+/// One plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanReport {
+    /// The plan file.
+    pub file: String,
+    /// Its display name.
+    pub name: Option<String>,
+    /// The plan id.
+    pub plan_id: PlanId,
+    /// The comment that approves it.
+    pub approve_command: String,
+    /// Its operations.
+    pub operations: Vec<OperationReport>,
+}
+
+/// A whole dry-run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DryRunReport {
+    /// Always `dry_run`.
+    pub mode: &'static str,
+    /// [`DRY_RUN_BANNER`].
+    pub banner: &'static str,
+    /// The repository the plans ship to.
+    pub repository: RepoSlug,
+    /// Where that name came from.
+    pub repository_source: RepoSource,
+    /// The policy used.
+    pub policy: PolicyReport,
+    /// The instant freezes were evaluated at.
+    pub evaluated_at: String,
+    /// Warnings that do not block (missing signers, local placeholders).
+    pub warnings: Vec<String>,
+    /// The plans.
+    pub plans: Vec<PlanReport>,
+    /// Whether any operation would be blocked.
+    pub blocked: bool,
+}
+
+impl DryRunReport {
+    /// Arranges resolved plans and their decisions into a report.
+    pub fn new(
+        repository: RepoSlug,
+        repository_source: RepoSource,
+        policy: PolicyReport,
+        evaluated_at: String,
+        warnings: Vec<String>,
+        plans: Vec<(ResolvedPlan, Vec<OperationDecision>)>,
+    ) -> Self {
+        let plans: Vec<PlanReport> = plans
+            .into_iter()
+            .map(|(plan, decisions)| PlanReport {
+                approve_command: format!("/shipgate approve {}", plan.id.approval_prefix()),
+                operations: plan
+                    .operations
+                    .iter()
+                    .zip(decisions)
+                    .enumerate()
+                    .map(|(index, (op, decision))| OperationReport {
+                        index,
+                        kind: op.kind().as_str(),
+                        key: op.key().to_string(),
+                        summary: op.summary(),
+                        verdict: if decision.is_allowed() {
+                            Verdict::WouldShipAfterApproval
+                        } else {
+                            Verdict::Blocked
+                        },
+                        findings: decision.findings,
+                        approvals: decision.requirements,
+                    })
+                    .collect(),
+                file: plan.file,
+                name: plan.name,
+                plan_id: plan.id,
+            })
+            .collect();
+        let blocked = plans
+            .iter()
+            .flat_map(|p| &p.operations)
+            .any(|o| o.verdict == Verdict::Blocked);
+        Self {
+            mode: "dry_run",
+            banner: DRY_RUN_BANNER,
+            repository,
+            repository_source,
+            policy,
+            evaluated_at,
+            warnings,
+            plans,
+            blocked,
+        }
+    }
+}
+
+/// "2 of release-managers (alice, bob; teams acme/release)".
+fn describe_requirement(r: &Requirement) -> String {
+    let mut who: Vec<String> = r.users.iter().map(ToString::to_string).collect();
+    if !r.teams.is_empty() {
+        who.push(format!(
+            "teams {}",
+            r.teams
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let selfish = if r.self_approval {
+        "; the author may approve"
+    } else {
+        "; not the plan's author"
+    };
+    format!(
+        "{} of {} ({}){selfish}",
+        r.required,
+        r.groups.join(", "),
+        who.join(", ")
+    )
+}
+
+fn policy_source_line(source: &PolicySource) -> String {
+    match source {
+        PolicySource::DefaultBranch {
+            branch,
+            commit,
+            dir,
+        } => format!(
+            "{dir} at default branch {branch} ({})",
+            &commit[..commit.len().min(12)]
+        ),
+        PolicySource::Worktree { dir } => format!(
+            "{dir} in the work tree (--policies-from-worktree: local edits, not what CI enforces)"
+        ),
+    }
+}

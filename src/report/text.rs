@@ -1,0 +1,103 @@
+//! The dry-run report as plain text for a terminal. No colour is used, so `NO_COLOR` holds
+//! trivially; plan text is echoed with control characters escaped.
+
+use std::fmt::Write;
+
+use super::{DryRunReport, RepoSource, Verdict, describe_requirement, policy_source_line};
+
+/// Renders the report as text.
+pub fn render_text(report: &DryRunReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "== {} ==", report.banner);
+    let source = match report.repository_source {
+        RepoSource::Flag => "from --repo-slug",
+        RepoSource::Environment => "from GITHUB_REPOSITORY",
+        RepoSource::OriginRemote => "from the origin remote",
+        RepoSource::LocalPlaceholder => "local placeholder",
+    };
+    let _ = writeln!(out, "repository:  {} ({source})", report.repository);
+    let _ = writeln!(
+        out,
+        "policy:      {}",
+        policy_source_line(&report.policy.source)
+    );
+    let _ = writeln!(out, "policy hash: {}", report.policy.hash);
+    let _ = writeln!(out, "evaluated:   {}", report.evaluated_at);
+    for warning in &report.warnings {
+        let _ = writeln!(out, "warning: {}", clean(warning));
+    }
+    for plan in &report.plans {
+        let _ = writeln!(out);
+        let title = plan
+            .name
+            .as_deref()
+            .map(|n| format!(" \"{}\"", clean(n)))
+            .unwrap_or_default();
+        let _ = writeln!(out, "plan {}{title}", clean(&plan.file));
+        let _ = writeln!(out, "  id: {}", plan.plan_id);
+        for op in &plan.operations {
+            let _ = writeln!(out, "  {}. {}", op.index + 1, clean(&op.key));
+            let _ = writeln!(out, "     {}", clean(&op.summary));
+            match op.verdict {
+                Verdict::WouldShipAfterApproval => {
+                    let _ = writeln!(out, "     verdict: would ship after approval");
+                }
+                Verdict::Blocked => {
+                    for f in &op.findings {
+                        let _ = writeln!(
+                            out,
+                            "     verdict: blocked: {} - {} ({})",
+                            f.code.as_str(),
+                            f.code.why(),
+                            clean(&f.message)
+                        );
+                    }
+                }
+            }
+            for r in &op.approvals {
+                let _ = writeln!(
+                    out,
+                    "     needs: {} [rule \"{}\"]",
+                    describe_requirement(r),
+                    clean(&r.rule)
+                );
+            }
+        }
+        let blocked = plan
+            .operations
+            .iter()
+            .any(|o| o.verdict == Verdict::Blocked);
+        if blocked {
+            let _ = writeln!(
+                out,
+                "  approve: not possible until the blocked operations are fixed"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  approve: comment `{}` on the pull request",
+                plan.approve_command
+            );
+        }
+    }
+    let _ = writeln!(out);
+    let verdict = if report.blocked {
+        "something would be blocked"
+    } else {
+        "everything would ship after approval"
+    };
+    let _ = writeln!(out, "{} ({verdict})", report.banner);
+    out
+}
+
+fn clean(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
