@@ -21,8 +21,10 @@ use crate::diag::{Diagnostic, InputErrorKind};
 /// One step of a path into a YAML document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seg<'a> {
-    /// A mapping key.
+    /// The value of a mapping key.
     Key(&'a str),
+    /// A mapping key itself (for errors about the key, such as a duplicate); last in a path.
+    KeyItself(&'a str),
     /// A sequence index.
     Index(usize),
 }
@@ -114,6 +116,12 @@ impl Document<'_> {
     /// Line and column (1-based) where the node at `path` starts; for a path that does not
     /// exist, the deepest existing prefix; (1, 1) for the empty path.
     pub fn locate(&self, path: &[Seg<'_>]) -> (usize, usize) {
+        if let Some((Seg::KeyItself(key), parent)) = path.split_last() {
+            let (line, column) = self.locate(parent);
+            return self
+                .find_block_key(line, column, key)
+                .unwrap_or((line, column));
+        }
         for len in (1..=path.len()).rev() {
             let hit = Cell::new(false);
             let seed = Locator {
@@ -129,6 +137,36 @@ impl Document<'_> {
             }
         }
         (1, 1)
+    }
+
+    /// Finds `key:` in the block mapping that starts at (`line`, `column`): keys of a block
+    /// mapping start in the mapping's column, and the mapping ends at the first line indented
+    /// less. Flow mappings (`{a: 1}`) are not searched; the caller falls back to the mapping.
+    fn find_block_key(&self, line: usize, column: usize, key: &str) -> Option<(usize, usize)> {
+        let indent = column.checked_sub(1)?;
+        for (offset, text) in self.text.lines().skip(line.checked_sub(1)?).enumerate() {
+            let blank_or_comment = text.trim().is_empty() || text.trim_start().starts_with('#');
+            let (Some(head), rest) = (text.get(..indent), text.get(indent..).unwrap_or("")) else {
+                if blank_or_comment {
+                    continue;
+                }
+                return None;
+            };
+            let inside = offset == 0 || head.chars().all(|c| c == ' ');
+            if !inside {
+                if blank_or_comment {
+                    continue;
+                }
+                return None;
+            }
+            if rest
+                .strip_prefix(key)
+                .is_some_and(|after| after.trim_start().starts_with(':'))
+            {
+                return Some((line + offset, column));
+            }
+        }
+        None
     }
 
     fn diagnostic(

@@ -126,7 +126,7 @@ fn check_operation(
         .filter(|f| !allowed.contains(f))
         .map(|f| {
             doc.error_at(
-                &at(f),
+                &[Seg::Key("operations"), Seg::Index(index), Seg::KeyItself(f)],
                 InputErrorKind::FieldNotAllowed,
                 format!("`{f}` is not a field of a {} operation", kind.as_str()),
             )

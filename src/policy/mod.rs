@@ -368,7 +368,7 @@ fn merge(
             );
         }
         for (name, raw_group) in &raw.groups {
-            let path = [Seg::Key("groups"), Seg::Key(name)];
+            let path = [Seg::Key("groups"), Seg::KeyItself(name)];
             if !valid_group_name(name) {
                 loader.at(
                     doc,
