@@ -8,6 +8,7 @@
 //! and everything else is the core: `canonical` (RFC 8785 JSON and digests), `model` (checked
 //! identifiers), `diag` (input diagnostics), `repo` (read-only git), `policy`.
 pub mod app;
+pub mod approval;
 pub mod canonical;
 pub mod cli;
 pub mod diag;

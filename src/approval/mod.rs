@@ -1,0 +1,4 @@
+//! Approvals (DESIGN 4): the comment language, and which approvals count.
+
+pub mod command;
+pub mod evaluate;
