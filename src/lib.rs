@@ -16,6 +16,7 @@ pub mod error;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod receipt;
 pub mod refname;
 pub mod repo;
 pub mod report;

@@ -5,3 +5,4 @@ mod fixture;
 mod malformed;
 mod plan_id;
 mod policy_eval;
+mod receipt;

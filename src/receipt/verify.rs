@@ -1,0 +1,404 @@
+//! Receipt verification (DESIGN 6, check 3): is this receipt what a trusted mint key signed?
+//!
+//! Checklist, one error each, all reported as `RECEIPT_FORGED` by the gate:
+//! 1. The document parses strictly (known fields only, bounded size) and is version 1.
+//! 2. The signature's key id names a signer of the policy (or a configured HMAC key).
+//! 3. That signer has the `mint` role: an audit key never mints.
+//! 4. The signer is in force at `issued_at` (a retired key's later receipts are forgeries).
+//! 5. The signature verifies over the canonical claims: SSHSIG with namespace
+//!    `shipgate-receipt` (so a git commit signature can never pass as a receipt), or HMAC
+//!    compared in constant time.
+//!
+//! Only [`verify_receipt`] builds a [`VerifiedReceipt`]; the gate accepts nothing else.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::{MAX_RECEIPT_BYTES, RECEIPT_NAMESPACE, Receipt, ReceiptClaims, SignatureAlg};
+use crate::canonical::hex;
+use crate::policy::{Signer, SignerRole};
+
+/// A shared HMAC secret and the key id it is known by.
+pub struct HmacKey {
+    /// The key id, as listed in the policy.
+    pub kid: String,
+    secret: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl HmacKey {
+    /// Wraps a secret (kept zeroized in memory).
+    pub fn new(kid: &str, secret: &[u8]) -> Self {
+        Self {
+            kid: kid.to_owned(),
+            secret: zeroize::Zeroizing::new(secret.to_vec()),
+        }
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
+            .expect("HMAC accepts keys of any length")
+    }
+
+    pub(super) fn mac_hex(&self, payload: &[u8]) -> String {
+        let mut mac = self.mac();
+        mac.update(payload);
+        hex(&mac.finalize().into_bytes())
+    }
+}
+
+/// Why a receipt is not a genuine receipt of a trusted mint key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ForgeryError {
+    /// Step 1.
+    #[error("the receipt is malformed: {0}")]
+    Malformed(String),
+    /// Step 2.
+    #[error("key id `{0}` is not a signer of the policy")]
+    UnknownKid(String),
+    /// Step 3.
+    #[error("key `{0}` is not a mint key")]
+    NotAMintKey(String),
+    /// Step 4.
+    #[error("key `{kid}` was retired before the receipt's issue time {issued_at}")]
+    KeyRetired {
+        /// The key.
+        kid: String,
+        /// The claimed issue time.
+        issued_at: String,
+    },
+    /// Step 5.
+    #[error("the signature does not verify: {0}")]
+    BadSignature(String),
+}
+
+impl ForgeryError {
+    /// The gate's reason code for every variant.
+    pub const REASON_CODE: &'static str = "RECEIPT_FORGED";
+}
+
+/// A receipt whose signature a trusted mint key made. Constructed only by [`verify_receipt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedReceipt {
+    claims: ReceiptClaims,
+    kid: String,
+}
+
+impl VerifiedReceipt {
+    /// The verified claims.
+    pub fn claims(&self) -> &ReceiptClaims {
+        &self.claims
+    }
+
+    /// The key that signed it.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+}
+
+/// Parses a receipt document strictly (step 1).
+pub fn parse_receipt(text: &[u8]) -> Result<Receipt, ForgeryError> {
+    if text.len() > MAX_RECEIPT_BYTES {
+        return Err(ForgeryError::Malformed(format!(
+            "larger than {MAX_RECEIPT_BYTES} bytes"
+        )));
+    }
+    // `flatten` does not enforce unknown fields, so check the top-level keys separately.
+    let value: serde_json::Value =
+        serde_json::from_slice(text).map_err(|e| ForgeryError::Malformed(e.to_string()))?;
+    let keys = value
+        .as_object()
+        .ok_or_else(|| ForgeryError::Malformed("not a JSON object".into()))?;
+    if let Some(unknown) = keys.keys().find(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
+        return Err(ForgeryError::Malformed(format!(
+            "unknown field `{unknown}`"
+        )));
+    }
+    let receipt: Receipt =
+        serde_json::from_value(value).map_err(|e| ForgeryError::Malformed(e.to_string()))?;
+    if receipt.claims.version != 1 {
+        return Err(ForgeryError::Malformed(format!(
+            "version {} is not supported",
+            receipt.claims.version
+        )));
+    }
+    Ok(receipt)
+}
+
+const KNOWN_FIELDS: &[&str] = &[
+    "version",
+    "receipt_id",
+    "repo",
+    "plan_id",
+    "run_id",
+    "op_index",
+    "op_kind",
+    "op_key",
+    "policy_hash",
+    "approvals",
+    "enforceable",
+    "findings",
+    "issued_at",
+    "expires_at",
+    "nonce",
+    "signature",
+];
+
+/// Verifies a receipt against the policy's signers (steps 2 to 5). `hmac_keys` are the shared
+/// secrets of HMAC signers, by key id; SSHSIG receipts need none.
+pub fn verify_receipt(
+    receipt: &Receipt,
+    signers: &[Signer],
+    hmac_keys: &[HmacKey],
+) -> Result<VerifiedReceipt, ForgeryError> {
+    let sig = &receipt.signature;
+    let payload = receipt
+        .signed_payload()
+        .map_err(|e| ForgeryError::Malformed(e.to_string()))?;
+    let issued_at = OffsetDateTime::parse(&receipt.claims.issued_at, &Rfc3339).map_err(|_| {
+        ForgeryError::Malformed(format!(
+            "issued_at `{}` is not RFC 3339",
+            receipt.claims.issued_at
+        ))
+    })?;
+    match sig.alg {
+        SignatureAlg::SshsigEd25519 => {
+            // 2. A signer of the policy.
+            let signer = signers
+                .iter()
+                .find(|s| s.kid == sig.kid)
+                .ok_or_else(|| ForgeryError::UnknownKid(sig.kid.clone()))?;
+            // 3. With the mint role.
+            if signer.role != SignerRole::Mint {
+                return Err(ForgeryError::NotAMintKey(sig.kid.clone()));
+            }
+            // 4. In force when the receipt says it was issued.
+            if !signer.in_force_at(issued_at) {
+                return Err(ForgeryError::KeyRetired {
+                    kid: sig.kid.clone(),
+                    issued_at: receipt.claims.issued_at.clone(),
+                });
+            }
+            // 5. The SSHSIG verifies under the receipt namespace.
+            let armored = receipt
+                .armored_signature()
+                .expect("an sshsig receipt has an armoured form");
+            let sshsig = ssh_key::SshSig::from_pem(armored)
+                .map_err(|e| ForgeryError::BadSignature(e.to_string()))?;
+            signer
+                .key
+                .verify(RECEIPT_NAMESPACE, &payload, &sshsig)
+                .map_err(|e| ForgeryError::BadSignature(e.to_string()))?;
+        }
+        SignatureAlg::HmacSha256 => {
+            // 2-4. A configured HMAC key; HMAC keys are mint keys by construction.
+            let key = hmac_keys
+                .iter()
+                .find(|k| k.kid == sig.kid)
+                .ok_or_else(|| ForgeryError::UnknownKid(sig.kid.clone()))?;
+            // 5. Compare in constant time.
+            let expected = decode_hex(&sig.value)
+                .ok_or_else(|| ForgeryError::BadSignature("not hex".into()))?;
+            let mut mac = key.mac();
+            mac.update(&payload);
+            mac.verify_slice(&expected)
+                .map_err(|_| ForgeryError::BadSignature("the MAC does not match".into()))?;
+        }
+    }
+    Ok(VerifiedReceipt {
+        claims: receipt.claims.clone(),
+        kid: sig.kid.clone(),
+    })
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::receipt::{ReceiptApproval, ReceiptSignature};
+    use ssh_key::rand_core::OsRng;
+
+    fn claims() -> ReceiptClaims {
+        ReceiptClaims {
+            version: 1,
+            receipt_id: "rcp_01".into(),
+            repo: "acme/widget".into(),
+            plan_id: format!("sha256:{}", "ab".repeat(32)),
+            run_id: "run_01".into(),
+            op_index: 0,
+            op_kind: "tag".into(),
+            op_key: "tag:v1.4.0".into(),
+            policy_hash: format!("sha256:{}", "cd".repeat(32)),
+            approvals: vec![ReceiptApproval {
+                login: "alice".into(),
+                comment_id: 1,
+                at: "2026-11-23T10:00:00Z".into(),
+            }],
+            enforceable: true,
+            findings: vec![],
+            issued_at: "2026-11-23T10:05:00Z".into(),
+            expires_at: "2026-11-24T10:05:00Z".into(),
+            nonce: "n0nce".into(),
+        }
+    }
+
+    fn key() -> ssh_key::PrivateKey {
+        ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).unwrap()
+    }
+
+    fn signer(kid: &str, role: SignerRole, key: &ssh_key::PrivateKey) -> Signer {
+        Signer {
+            kid: kid.into(),
+            role,
+            key: key.public_key().clone(),
+            not_after: None,
+        }
+    }
+
+    #[test]
+    fn a_genuine_receipt_verifies_and_round_trips_through_json() {
+        let k = key();
+        let receipt = claims().sign_sshsig("mint-1", &k).unwrap();
+        let text = serde_json::to_vec(&receipt).unwrap();
+        let parsed = parse_receipt(&text).unwrap();
+        let verified =
+            verify_receipt(&parsed, &[signer("mint-1", SignerRole::Mint, &k)], &[]).unwrap();
+        assert_eq!(verified.claims(), &claims());
+        assert_eq!(verified.kid(), "mint-1");
+    }
+
+    #[test]
+    fn every_forgery_is_rejected_for_its_own_reason() {
+        let (mint, other) = (key(), key());
+        let good = claims().sign_sshsig("mint-1", &mint).unwrap();
+        let trusted = [
+            signer("mint-1", SignerRole::Mint, &mint),
+            signer("audit-1", SignerRole::Audit, &mint),
+        ];
+
+        let mut flipped = good.clone();
+        flipped.claims.op_key = "tag:v9.9.9".into();
+        assert!(matches!(
+            verify_receipt(&flipped, &trusted, &[]),
+            Err(ForgeryError::BadSignature(_))
+        ));
+
+        let by_stranger = claims().sign_sshsig("mint-1", &other).unwrap();
+        assert!(matches!(
+            verify_receipt(&by_stranger, &trusted, &[]),
+            Err(ForgeryError::BadSignature(_))
+        ));
+
+        let unknown = claims().sign_sshsig("mint-9", &mint).unwrap();
+        assert_eq!(
+            verify_receipt(&unknown, &trusted, &[]),
+            Err(ForgeryError::UnknownKid("mint-9".into()))
+        );
+
+        let by_audit_key = claims().sign_sshsig("audit-1", &mint).unwrap();
+        assert_eq!(
+            verify_receipt(&by_audit_key, &trusted, &[]),
+            Err(ForgeryError::NotAMintKey("audit-1".into()))
+        );
+
+        let mut retired = trusted[0].clone();
+        retired.not_after = Some(time::macros::datetime!(2026-11-01 00:00 UTC));
+        assert!(matches!(
+            verify_receipt(&good, &[retired], &[]),
+            Err(ForgeryError::KeyRetired { .. })
+        ));
+    }
+
+    #[test]
+    fn a_byte_flipped_signature_is_rejected() {
+        let k = key();
+        let mut receipt = claims().sign_sshsig("mint-1", &k).unwrap();
+        let mut bytes = receipt.signature.value.into_bytes();
+        let last = bytes.len() - 3;
+        bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+        receipt.signature.value = String::from_utf8(bytes).unwrap();
+        assert!(matches!(
+            verify_receipt(&receipt, &[signer("mint-1", SignerRole::Mint, &k)], &[]),
+            Err(ForgeryError::BadSignature(_))
+        ));
+    }
+
+    #[test]
+    fn a_git_commit_signature_cannot_pass_as_a_receipt() {
+        let k = key();
+        let payload = claims().signed_payload().unwrap();
+        let git_sig = k.sign("git", ssh_key::HashAlg::Sha512, &payload).unwrap();
+        let pem = git_sig.to_pem(ssh_key::LineEnding::LF).unwrap();
+        let value = pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<String>();
+        let receipt = Receipt {
+            claims: claims(),
+            signature: ReceiptSignature {
+                alg: SignatureAlg::SshsigEd25519,
+                kid: "mint-1".into(),
+                value,
+            },
+        };
+        assert!(matches!(
+            verify_receipt(&receipt, &[signer("mint-1", SignerRole::Mint, &k)], &[]),
+            Err(ForgeryError::BadSignature(_))
+        ));
+    }
+
+    #[test]
+    fn hmac_receipts_verify_only_with_the_right_secret() {
+        let right = HmacKey::new("shared", b"correct horse battery staple");
+        let wrong = HmacKey::new("shared", b"incorrect");
+        let receipt = claims().sign_hmac(&right).unwrap();
+        assert!(
+            verify_receipt(
+                &receipt,
+                &[],
+                &[HmacKey::new("shared", b"correct horse battery staple")]
+            )
+            .is_ok()
+        );
+        assert!(matches!(
+            verify_receipt(&receipt, &[], &[wrong]),
+            Err(ForgeryError::BadSignature(_))
+        ));
+        assert!(matches!(
+            verify_receipt(&receipt, &[], &[]),
+            Err(ForgeryError::UnknownKid(_))
+        ));
+    }
+
+    #[test]
+    fn unknown_fields_and_other_versions_are_malformed() {
+        let k = key();
+        let receipt = claims().sign_sshsig("mint-1", &k).unwrap();
+        let mut value = serde_json::to_value(&receipt).unwrap();
+        value["extra"] = serde_json::json!(true);
+        assert!(matches!(
+            parse_receipt(value.to_string().as_bytes()),
+            Err(ForgeryError::Malformed(_))
+        ));
+        let mut value = serde_json::to_value(&receipt).unwrap();
+        value["version"] = serde_json::json!(2);
+        assert!(matches!(
+            parse_receipt(value.to_string().as_bytes()),
+            Err(ForgeryError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_receipt(&vec![b' '; MAX_RECEIPT_BYTES + 1]),
+            Err(ForgeryError::Malformed(_))
+        ));
+    }
+}
