@@ -13,6 +13,7 @@ pub mod canonical;
 pub mod cli;
 pub mod diag;
 pub mod error;
+pub mod event;
 pub mod model;
 pub mod plan;
 pub mod policy;

@@ -1,6 +1,7 @@
 //! shipgate's integration tests: one binary, a module per area.
 
 mod cli;
+mod event;
 mod fixture;
 mod malformed;
 mod plan_id;

@@ -1,0 +1,104 @@
+//! `issue_comment` event payloads, as GitHub Actions provides them in `GITHUB_EVENT_PATH`:
+//! the recorded examples in `../shared/ref/webhook-examples/` when present, and variants of
+//! them for pull requests.
+
+use std::path::{Path, PathBuf};
+
+use shipgate::event::{CommentEvent, Ignored, read_comment_event};
+
+fn examples() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/ref/webhook-examples");
+    dir.is_dir().then_some(dir)
+}
+
+fn example(name: &str) -> Option<serde_json::Value> {
+    let text = std::fs::read(examples()?.join(name)).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+/// A comment event on a pull request, from the recorded example when present.
+fn on_pull_request(body: &str, action: &str) -> Vec<u8> {
+    let mut event = example("issue_comment.created.2.json").unwrap_or_else(|| {
+        serde_json::json!({
+            "action": "created",
+            "issue": {"number": 1},
+            "comment": {"id": 492700400, "body": "", "user": {"login": "Codertocat", "type": "User"}},
+            "repository": {"full_name": "Codertocat/Hello-World"}
+        })
+    });
+    event["action"] = action.into();
+    event["issue"]["pull_request"] =
+        serde_json::json!({"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/1"});
+    event["comment"]["body"] = body.into();
+    serde_json::to_vec(&event).expect("json")
+}
+
+#[test]
+fn recorded_comments_on_issues_and_edits_and_deletions_are_ignored() {
+    let Some(dir) = examples() else { return };
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).expect("examples") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        if !name.starts_with("issue_comment.") {
+            continue;
+        }
+        seen += 1;
+        let event =
+            read_comment_event(&std::fs::read(&path).expect("read")).expect("a valid payload");
+        let expected = if name.starts_with("issue_comment.created") {
+            Ignored::NotAPullRequest
+        } else {
+            Ignored::Action(name.split('.').nth(1).expect("action").to_owned())
+        };
+        assert_eq!(event, CommentEvent::Ignore(expected), "{name}");
+    }
+    assert_eq!(seen, 9);
+}
+
+#[test]
+fn a_new_command_comment_on_a_pull_request_is_acted_on() {
+    let event = read_comment_event(&on_pull_request(
+        "Looks good.\n/shipgate approve 0123456789ab",
+        "created",
+    ))
+    .expect("valid");
+    let CommentEvent::Act(act) = event else {
+        panic!("expected work, got {event:?}")
+    };
+    assert_eq!(
+        (act.repo.as_str(), act.pr, act.author.as_str()),
+        ("codertocat/hello-world", 1, "codertocat")
+    );
+}
+
+#[test]
+fn pull_request_comments_without_commands_or_not_new_are_ignored() {
+    assert_eq!(
+        read_comment_event(&on_pull_request("Nice work!", "created")).expect("valid"),
+        CommentEvent::Ignore(Ignored::NoCommand)
+    );
+    assert_eq!(
+        read_comment_event(&on_pull_request(
+            "> /shipgate approve 0123456789ab",
+            "created"
+        ))
+        .expect("valid"),
+        CommentEvent::Ignore(Ignored::NoCommand)
+    );
+    assert_eq!(
+        read_comment_event(&on_pull_request("/shipgate approve 0123456789ab", "edited"))
+            .expect("valid"),
+        CommentEvent::Ignore(Ignored::Action("edited".into()))
+    );
+}
+
+#[test]
+fn other_payloads_are_malformed_not_ignored() {
+    assert!(read_comment_event(b"{\"ref\": \"refs/heads/main\"}").is_err());
+    assert!(read_comment_event(b"not json").is_err());
+}
