@@ -11,7 +11,7 @@ mod resolve;
 
 pub use check::{MAX_OPERATIONS, MAX_PLAN_BYTES, check_plan};
 pub use resolve::{
-    PlanSources, ResolvedOperation, ResolvedPlan, SourceError, SourceFile, resolve_plan,
+    PlanSources, ResolvedOperation, ResolvedPlan, SourceError, SourceFile, plan_id, resolve_plan,
 };
 
 use serde::Serialize;
