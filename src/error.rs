@@ -54,6 +54,9 @@ pub enum Error {
     /// A command-line value that parses but makes no sense.
     #[error("{0}")]
     Usage(String),
+    /// A receipt is not what a trusted mint key signed (`RECEIPT_FORGED`).
+    #[error("RECEIPT_FORGED: {0}")]
+    Forged(#[from] crate::receipt::ForgeryError),
     /// Writing the report failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
@@ -66,6 +69,7 @@ impl Error {
             Self::Input(_) | Self::Usage(_) => Outcome::BadInput,
             Self::Repo(err) => err.outcome(),
             Self::Output(_) => Outcome::Infrastructure,
+            Self::Forged(_) => Outcome::Integrity,
         }
     }
 }

@@ -31,14 +31,7 @@ pub fn dry_run(
     };
     let repo = inputs::open_repo(&args.repo)?;
     let (slug, slug_source) = inputs::repo_slug(&args.repo, &repo)?;
-    let (policy, policy_source) = inputs::load_policy(
-        &repo,
-        &PolicyRequest {
-            dir: &args.policies,
-            from_worktree: args.policies_from_worktree,
-            default_branch: args.default_branch.as_deref(),
-        },
-    )?;
+    let (policy, policy_source) = inputs::load_policy(&repo, &PolicyRequest::from(&args.policy))?;
 
     let mut plans = Vec::new();
     let mut problems = Vec::new();
@@ -64,7 +57,7 @@ pub fn dry_run(
     if policy.files.is_empty() {
         warnings.push(format!(
             "no policy files were found in {}; every operation is denied",
-            args.policies
+            args.policy.policies
         ));
     }
     for (role, what) in [

@@ -175,6 +175,16 @@ pub struct PolicyRequest<'a> {
     pub default_branch: Option<&'a str>,
 }
 
+impl<'a> From<&'a crate::cli::PolicyArgs> for PolicyRequest<'a> {
+    fn from(args: &'a crate::cli::PolicyArgs) -> Self {
+        Self {
+            dir: &args.policies,
+            from_worktree: args.policies_from_worktree,
+            default_branch: args.default_branch.as_deref(),
+        }
+    }
+}
+
 /// Loads the policy: by default from the default branch's commit, never from the work tree
 /// or a pull request's head, so a change cannot weaken the policy that judges it (DESIGN 3).
 pub fn load_policy(

@@ -3,6 +3,7 @@
 
 mod dry_run;
 mod inputs;
+mod receipt;
 
 use std::io::Write;
 
@@ -26,6 +27,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
             Ok(Outcome::Clean)
         }
         Command::Policy(PolicyCommand::Check { dir, format }) => policy_check(&dir, format, out),
+        Command::Receipt(command) => receipt::receipt(&command, out),
     }
 }
 

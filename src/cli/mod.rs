@@ -7,6 +7,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod receipt;
+
+pub use receipt::ReceiptCommand;
+
 /// shipgate: nothing ships without a human-approved, signed, single-use receipt.
 #[derive(Debug, Parser)]
 #[command(name = "shipgate", version, about, long_about = None)]
@@ -30,6 +34,9 @@ pub enum Command {
     /// Policy utilities.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Receipt utilities: show, verify, export the signed payload.
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
 }
 
 /// Output formats of reports.
@@ -54,14 +61,9 @@ pub struct RepoArgs {
     pub repo_slug: Option<String>,
 }
 
-/// `shipgate dry-run`.
+/// Where the policy comes from.
 #[derive(Debug, Args)]
-pub struct DryRunArgs {
-    /// Plan files (default: every *.yaml and *.yml in .shipgate/plans/).
-    #[arg(value_name = "PLAN")]
-    pub plans: Vec<PathBuf>,
-    #[command(flatten)]
-    pub repo: RepoArgs,
+pub struct PolicyArgs {
     /// Policy directory, repository-relative, read from the default branch's commit.
     #[arg(long, value_name = "DIR", default_value = ".shipgate/policies")]
     pub policies: String,
@@ -71,6 +73,18 @@ pub struct DryRunArgs {
     /// The default branch (default: origin/HEAD, then main, then master).
     #[arg(long, value_name = "NAME")]
     pub default_branch: Option<String>,
+}
+
+/// `shipgate dry-run`.
+#[derive(Debug, Args)]
+pub struct DryRunArgs {
+    /// Plan files (default: every *.yaml and *.yml in .shipgate/plans/).
+    #[arg(value_name = "PLAN")]
+    pub plans: Vec<PathBuf>,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

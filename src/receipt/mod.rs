@@ -88,6 +88,16 @@ pub enum SignatureAlg {
     HmacSha256,
 }
 
+impl SignatureAlg {
+    /// The name used in receipts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SshsigEd25519 => "sshsig-ed25519",
+            Self::HmacSha256 => "hmac-sha256",
+        }
+    }
+}
+
 /// A receipt's signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

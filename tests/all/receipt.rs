@@ -85,3 +85,68 @@ fn stock_ssh_keygen_verifies_a_receipt_and_rejects_a_changed_one() {
         "ssh-keygen accepted a changed receipt"
     );
 }
+
+#[test]
+fn receipt_commands_verify_show_and_export_against_the_policy() {
+    use crate::fixture::{TestRepo, stderr, stdout};
+
+    let key = ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key");
+    let public = key.public_key().to_openssh().expect("public key");
+    let fixture = TestRepo::standard();
+    let policy =
+        format!("version: 1\nsigners:\n  - kid: mint-1\n    role: mint\n    key: {public}\n");
+    fixture.commit(
+        "main",
+        &[(".shipgate/policies/policy.yaml", &policy)],
+        "policy",
+    );
+    let receipt = claims().sign_sshsig("mint-1", &key).expect("sign");
+    let genuine = fixture.write("rcp.json", &serde_json::to_string(&receipt).expect("json"));
+
+    let out = fixture.shipgate(&["receipt", "verify", genuine.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("genuine: signed by `mint-1` (sshsig-ed25519)"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = fixture.shipgate(&["receipt", "show", "rcp.json"]);
+    assert!(
+        stdout(&out).contains("receipt rcp_interop for release:v1.4.0"),
+        "{}",
+        stdout(&out)
+    );
+
+    let mut tampered = receipt.clone();
+    tampered.claims.enforceable = false;
+    fixture.write(
+        "tampered.json",
+        &serde_json::to_string(&tampered).expect("json"),
+    );
+    let out = fixture.shipgate(&["receipt", "verify", "tampered.json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a forged receipt is an integrity failure"
+    );
+    assert!(stderr(&out).contains("RECEIPT_FORGED"), "{}", stderr(&out));
+
+    let out = fixture.shipgate(&[
+        "receipt",
+        "export-payload",
+        "rcp.json",
+        "--out",
+        "payload.json",
+        "--signature-out",
+        "receipt.sig",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::write(
+        fixture.path().join("allowed_signers"),
+        format!("mint-1 namespaces=\"shipgate-receipt\" {public}\n"),
+    )
+    .expect("write");
+    let payload = std::fs::read(fixture.path().join("payload.json")).expect("payload");
+    assert!(ssh_keygen_verify(fixture.path(), &payload));
+}

@@ -1,0 +1,134 @@
+//! `shipgate receipt show|verify|export-payload` for receipt files.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::inputs::{self, PolicyRequest};
+use crate::cli::{Format, ReceiptCommand};
+use crate::error::{Error, Outcome};
+use crate::receipt::{MAX_RECEIPT_BYTES, Receipt, parse_receipt, verify_receipt};
+
+/// Runs one receipt subcommand.
+pub fn receipt(command: &ReceiptCommand, out: &mut dyn Write) -> Result<Outcome, Error> {
+    match command {
+        ReceiptCommand::Show { file, format } => {
+            let receipt = read(file)?;
+            match format {
+                Format::Json => writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&receipt)
+                        .map_err(|e| Error::Usage(e.to_string()))?
+                )?,
+                Format::Text | Format::Markdown => describe(&receipt, out)?,
+            }
+            Ok(Outcome::Clean)
+        }
+        ReceiptCommand::Verify {
+            file,
+            repo: repo_args,
+            policy: policy_args,
+        } => {
+            let receipt = read(file)?;
+            let repo = inputs::open_repo(repo_args)?;
+            let (policy, _) = inputs::load_policy(&repo, &PolicyRequest::from(policy_args))?;
+            let verified = verify_receipt(&receipt, &policy.signers, &[])?;
+            writeln!(
+                out,
+                "genuine: signed by `{}` ({}) under policy {}",
+                verified.kid(),
+                receipt.signature.alg.as_str(),
+                policy.hash
+            )?;
+            describe(&receipt, out)?;
+            writeln!(
+                out,
+                "note: expiry, consumption and staleness are checked by the gate at execution"
+            )?;
+            Ok(Outcome::Clean)
+        }
+        ReceiptCommand::ExportPayload {
+            file,
+            out: payload_out,
+            signature_out,
+        } => {
+            let receipt = read(file)?;
+            let payload = receipt
+                .signed_payload()
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            std::fs::write(payload_out, &payload)?;
+            if let Some(path) = signature_out {
+                let armored = receipt.armored_signature().ok_or_else(|| {
+                    Error::Usage("an hmac-sha256 receipt has no SSH signature to export".into())
+                })?;
+                std::fs::write(path, armored)?;
+            }
+            writeln!(
+                out,
+                "wrote {} bytes of signed payload to {}",
+                payload.len(),
+                payload_out.display()
+            )?;
+            Ok(Outcome::Clean)
+        }
+    }
+}
+
+fn read(file: &Path) -> Result<Receipt, Error> {
+    let meta = std::fs::metadata(file)
+        .map_err(|e| Error::Usage(format!("cannot read {}: {e}", file.display())))?;
+    if meta.len() > MAX_RECEIPT_BYTES as u64 {
+        return Err(Error::Usage(format!(
+            "{} is larger than a receipt can be ({MAX_RECEIPT_BYTES} bytes)",
+            file.display()
+        )));
+    }
+    let bytes = std::fs::read(file)
+        .map_err(|e| Error::Usage(format!("cannot read {}: {e}", file.display())))?;
+    Ok(parse_receipt(&bytes)?)
+}
+
+fn describe(receipt: &Receipt, out: &mut dyn Write) -> std::io::Result<()> {
+    let c = &receipt.claims;
+    writeln!(
+        out,
+        "receipt {} for {} (operation {} of run {})",
+        c.receipt_id,
+        c.op_key,
+        c.op_index + 1,
+        c.run_id
+    )?;
+    writeln!(out, "  repository: {}", c.repo)?;
+    writeln!(out, "  plan:       {}", c.plan_id)?;
+    writeln!(out, "  policy:     {}", c.policy_hash)?;
+    writeln!(
+        out,
+        "  issued:     {}  expires: {}",
+        c.issued_at, c.expires_at
+    )?;
+    writeln!(
+        out,
+        "  enforceable: {}",
+        if c.enforceable {
+            "yes"
+        } else {
+            "no (advisory)"
+        }
+    )?;
+    for f in &c.findings {
+        writeln!(out, "  finding: {} {}", f.code, f.message)?;
+    }
+    for a in &c.approvals {
+        writeln!(
+            out,
+            "  approved by {} (comment {}, {})",
+            a.login, a.comment_id, a.at
+        )?;
+    }
+    writeln!(
+        out,
+        "  signature: {} by key `{}`",
+        receipt.signature.alg.as_str(),
+        receipt.signature.kid
+    )
+}
