@@ -14,6 +14,7 @@ pub mod cli;
 pub mod diag;
 pub mod error;
 pub mod event;
+pub mod gate;
 pub mod mint;
 pub mod model;
 pub mod plan;

@@ -1,0 +1,611 @@
+//! The gate (DESIGN 6): the checks that stand before every side effect.
+//!
+//! Global preconditions first (the chain verifies, no halt, the run's lock is held, the audit
+//! branch is writable), then nine checks per operation, in this order; the first failure blocks
+//! the operation with its stable reason code:
+//!
+//! 1. mode is execute (a dry-run can never pass)              `BLOCKED_BY_MODE`
+//! 2. a receipt exists for this operation of this run         `RECEIPT_MISSING`
+//! 3. signed by a trusted mint key in force at issue time     `RECEIPT_FORGED`
+//! 4. the receipt is enforceable                              `RECEIPT_NOT_ENFORCEABLE`
+//! 5. its run is the run being executed                       `RECEIPT_WRONG_RUN`
+//! 6. repo, plan id, op kind and op key match the operation   `RECEIPT_WRONG_OPERATION`
+//! 7. not consumed (per the governance branch head)           `RECEIPT_CONSUMED`
+//! 8. now < expires_at, with 60 s of skew in the safe direction `RECEIPT_EXPIRED`
+//! 9. the policy hash and the re-resolved plan are unchanged  `RECEIPT_STALE`
+//!
+//! Passing yields an [`Authorized`], which only this module can construct: the write half of
+//! the GitHub port demands one, so no code path can act without the gate. Pure: the caller
+//! supplies the clock, the audit state's answers and the re-resolved plan id.
+
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+use crate::model::{OpKey, PlanId, RepoSlug};
+use crate::plan::OpKind;
+use crate::policy::Signer;
+use crate::receipt::{HmacKey, Receipt, verify_receipt};
+
+/// Tolerated clock difference, always applied against the receipt.
+pub const CLOCK_SKEW: Duration = Duration::seconds(60);
+
+/// Why the gate blocked. Stable, machine-readable codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum GateCode {
+    /// The audit chain does not verify.
+    AuditChainInvalid,
+    /// shipgate is halted.
+    Halted,
+    /// The run's lock is not held by this executor.
+    Locked,
+    /// The audit branch cannot be written: no audit, no effect.
+    AuditUnavailable,
+    /// Check 1.
+    BlockedByMode,
+    /// Check 2.
+    ReceiptMissing,
+    /// Check 3.
+    ReceiptForged,
+    /// Check 4.
+    ReceiptNotEnforceable,
+    /// Check 5.
+    ReceiptWrongRun,
+    /// Check 6.
+    ReceiptWrongOperation,
+    /// Check 7.
+    ReceiptConsumed,
+    /// Check 8.
+    ReceiptExpired,
+    /// Check 9.
+    ReceiptStale,
+}
+
+impl GateCode {
+    /// The stable code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuditChainInvalid => "AUDIT_CHAIN_INVALID",
+            Self::Halted => "HALTED",
+            Self::Locked => "LOCKED",
+            Self::AuditUnavailable => "AUDIT_UNAVAILABLE",
+            Self::BlockedByMode => "BLOCKED_BY_MODE",
+            Self::ReceiptMissing => "RECEIPT_MISSING",
+            Self::ReceiptForged => "RECEIPT_FORGED",
+            Self::ReceiptNotEnforceable => "RECEIPT_NOT_ENFORCEABLE",
+            Self::ReceiptWrongRun => "RECEIPT_WRONG_RUN",
+            Self::ReceiptWrongOperation => "RECEIPT_WRONG_OPERATION",
+            Self::ReceiptConsumed => "RECEIPT_CONSUMED",
+            Self::ReceiptExpired => "RECEIPT_EXPIRED",
+            Self::ReceiptStale => "RECEIPT_STALE",
+        }
+    }
+
+    /// The why-not-shipped sentence.
+    pub fn why(self) -> &'static str {
+        match self {
+            Self::AuditChainInvalid => {
+                "The audit chain does not verify, so nothing can be trusted to have been approved."
+            }
+            Self::Halted => {
+                "A halt admin halted shipgate; nothing executes until `/shipgate resume`."
+            }
+            Self::Locked => "Another run holds the repository's execution lock.",
+            Self::AuditUnavailable => {
+                "The audit branch cannot be written, and nothing ships unrecorded."
+            }
+            Self::BlockedByMode => "This is a dry run: nothing is ever shipped in this mode.",
+            Self::ReceiptMissing => "No receipt was minted for this operation of this run.",
+            Self::ReceiptForged => {
+                "The receipt is not signed by a trusted mint key in force when it was issued."
+            }
+            Self::ReceiptNotEnforceable => {
+                "The receipt is advisory: a policy finding stood when it was minted."
+            }
+            Self::ReceiptWrongRun => "The receipt belongs to another run.",
+            Self::ReceiptWrongOperation => {
+                "The receipt authorizes a different operation, plan or repository."
+            }
+            Self::ReceiptConsumed => "The receipt was already used; a receipt acts once.",
+            Self::ReceiptExpired => {
+                "The receipt has expired (or its times disagree with this clock beyond the tolerated skew)."
+            }
+            Self::ReceiptStale => {
+                "The policy or the plan changed since the receipt was minted; approve the new plan."
+            }
+        }
+    }
+}
+
+/// A blocked operation: the code and what exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Blocked {
+    /// The reason code.
+    pub code: GateCode,
+    /// Details for the log and the status comment.
+    pub detail: String,
+}
+
+fn blocked(code: GateCode, detail: impl Into<String>) -> Blocked {
+    Blocked {
+        code,
+        detail: detail.into(),
+    }
+}
+
+/// Whether effects may happen at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Show what would happen; never act.
+    DryRun,
+    /// Act, through the gate.
+    Execute,
+}
+
+/// The executor's standing, checked before any operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preconditions {
+    /// The audit chain verified.
+    pub chain_verified: bool,
+    /// The audit state has a halt.
+    pub halted: bool,
+    /// This executor holds the run's lock.
+    pub lock_held: bool,
+    /// The audit branch accepted our last write.
+    pub audit_writable: bool,
+}
+
+/// Checks the global preconditions, in DESIGN order.
+pub fn check_preconditions(p: Preconditions) -> Result<(), Blocked> {
+    if !p.chain_verified {
+        return Err(blocked(
+            GateCode::AuditChainInvalid,
+            "the governance branch failed verification",
+        ));
+    }
+    if p.halted {
+        return Err(blocked(GateCode::Halted, "the audit state records a halt"));
+    }
+    if !p.lock_held {
+        return Err(blocked(
+            GateCode::Locked,
+            "this executor does not hold the lock",
+        ));
+    }
+    if !p.audit_writable {
+        return Err(blocked(
+            GateCode::AuditUnavailable,
+            "the audit branch is not writable",
+        ));
+    }
+    Ok(())
+}
+
+/// The operation about to act, as the run being executed describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationUnderGate<'a> {
+    /// The run being executed.
+    pub run_id: &'a str,
+    /// The repository.
+    pub repo: &'a RepoSlug,
+    /// The run's plan id.
+    pub plan_id: &'a PlanId,
+    /// Position in the plan.
+    pub op_index: u32,
+    /// Kind.
+    pub op_kind: OpKind,
+    /// Key.
+    pub op_key: &'a OpKey,
+}
+
+/// What the gate consults besides the operation.
+pub struct GateContext<'a> {
+    /// Dry-run or execute.
+    pub mode: Mode,
+    /// The receipt minted for this operation of this run, if any.
+    pub receipt: Option<&'a Receipt>,
+    /// The policy's signers (trust for check 3).
+    pub signers: &'a [Signer],
+    /// HMAC mint keys, by key id.
+    pub hmac_keys: &'a [HmacKey],
+    /// Whether the governance branch head records the receipt as consumed.
+    pub consumed: bool,
+    /// The clock.
+    pub now: OffsetDateTime,
+    /// The policy hash now (default branch).
+    pub current_policy_hash: &'a str,
+    /// The plan id of the plan re-resolved now.
+    pub current_plan_id: &'a PlanId,
+}
+
+/// Proof that the gate passed for one operation of one run. Only [`check_operation`] makes one.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Authorized {
+    run_id: String,
+    receipt_id: String,
+    op_index: u32,
+    op_key: OpKey,
+}
+
+impl Authorized {
+    /// The run.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+    /// The receipt that authorizes the effect.
+    pub fn receipt_id(&self) -> &str {
+        &self.receipt_id
+    }
+    /// The operation's position.
+    pub fn op_index(&self) -> u32 {
+        self.op_index
+    }
+    /// The operation's key.
+    pub fn op_key(&self) -> &OpKey {
+        &self.op_key
+    }
+}
+
+/// Runs the nine checks for one operation, in order.
+pub fn check_operation(
+    op: &OperationUnderGate<'_>,
+    ctx: &GateContext<'_>,
+) -> Result<Authorized, Blocked> {
+    // 1. Mode.
+    if ctx.mode != Mode::Execute {
+        return Err(blocked(GateCode::BlockedByMode, "dry-run mode"));
+    }
+    // 2. A receipt exists.
+    let receipt = ctx.receipt.ok_or_else(|| {
+        blocked(
+            GateCode::ReceiptMissing,
+            format!("no receipt for {} in run {}", op.op_key, op.run_id),
+        )
+    })?;
+    // 3. Genuine, by a trusted mint key in force at issue time.
+    let verified = verify_receipt(receipt, ctx.signers, ctx.hmac_keys)
+        .map_err(|e| blocked(GateCode::ReceiptForged, e.to_string()))?;
+    let claims = verified.claims();
+    // 4. Enforceable.
+    if !claims.enforceable {
+        let codes: Vec<&str> = claims.findings.iter().map(|f| f.code.as_str()).collect();
+        return Err(blocked(
+            GateCode::ReceiptNotEnforceable,
+            format!("advisory receipt (findings: {})", codes.join(", ")),
+        ));
+    }
+    // 5. This run.
+    if claims.run_id != op.run_id {
+        return Err(blocked(
+            GateCode::ReceiptWrongRun,
+            format!(
+                "receipt of run {}, executing run {}",
+                claims.run_id, op.run_id
+            ),
+        ));
+    }
+    // 6. This operation of this plan in this repository.
+    let same = claims.repo == op.repo.as_str()
+        && claims.plan_id == op.plan_id.as_str()
+        && claims.op_index == op.op_index
+        && claims.op_kind == op.op_kind.as_str()
+        && claims.op_key == op.op_key.as_str();
+    if !same {
+        return Err(blocked(
+            GateCode::ReceiptWrongOperation,
+            format!(
+                "receipt for {} of {}, operation is {} of {}",
+                claims.op_key, claims.plan_id, op.op_key, op.plan_id
+            ),
+        ));
+    }
+    // 7. Not consumed.
+    if ctx.consumed {
+        return Err(blocked(
+            GateCode::ReceiptConsumed,
+            format!("receipt {} was consumed", claims.receipt_id),
+        ));
+    }
+    // 8. Not expired, and not issued in the future: skew always counts against the receipt.
+    let parse = |t: &str| {
+        OffsetDateTime::parse(t, &Rfc3339)
+            .map_err(|_| blocked(GateCode::ReceiptExpired, format!("unreadable time `{t}`")))
+    };
+    let (issued_at, expires_at) = (parse(&claims.issued_at)?, parse(&claims.expires_at)?);
+    if ctx.now + CLOCK_SKEW >= expires_at {
+        return Err(blocked(
+            GateCode::ReceiptExpired,
+            format!("expired at {}", claims.expires_at),
+        ));
+    }
+    if issued_at > ctx.now + CLOCK_SKEW {
+        return Err(blocked(
+            GateCode::ReceiptExpired,
+            format!(
+                "issued in the future ({}): clock skew beyond 60 s",
+                claims.issued_at
+            ),
+        ));
+    }
+    // 9. Not stale.
+    if claims.policy_hash != ctx.current_policy_hash {
+        return Err(blocked(
+            GateCode::ReceiptStale,
+            format!(
+                "policy changed: minted under {}, now {}",
+                claims.policy_hash, ctx.current_policy_hash
+            ),
+        ));
+    }
+    if claims.plan_id != ctx.current_plan_id.as_str() {
+        return Err(blocked(
+            GateCode::ReceiptStale,
+            format!(
+                "plan changed: minted for {}, resolves now to {}",
+                claims.plan_id, ctx.current_plan_id
+            ),
+        ));
+    }
+    Ok(Authorized {
+        run_id: op.run_id.to_owned(),
+        receipt_id: claims.receipt_id.clone(),
+        op_index: op.op_index,
+        op_key: op.op_key.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::SignerRole;
+    use crate::receipt::{ReceiptClaims, ReceiptFinding};
+    use ssh_key::rand_core::OsRng;
+    use time::macros::datetime;
+
+    struct World {
+        key: ssh_key::PrivateKey,
+        signers: Vec<Signer>,
+        repo: RepoSlug,
+        plan_id: PlanId,
+        op_key: OpKey,
+    }
+
+    const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+    const POLICY: &str = "sha256:policy";
+
+    fn world() -> World {
+        let key = ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).unwrap();
+        let signers = vec![Signer {
+            kid: "mint-1".into(),
+            role: SignerRole::Mint,
+            key: key.public_key().clone(),
+            not_after: None,
+        }];
+        World {
+            key,
+            signers,
+            repo: RepoSlug::parse("acme/widget").unwrap(),
+            plan_id: PlanId::from_digest(format!("sha256:{}", "ab".repeat(32))).unwrap(),
+            op_key: OpKey::tag("v1.4.0"),
+        }
+    }
+
+    impl World {
+        fn claims(&self) -> ReceiptClaims {
+            ReceiptClaims {
+                version: 1,
+                receipt_id: "rcp_1".into(),
+                repo: self.repo.to_string(),
+                plan_id: self.plan_id.to_string(),
+                run_id: "run_1".into(),
+                op_index: 0,
+                op_kind: "tag".into(),
+                op_key: self.op_key.to_string(),
+                policy_hash: POLICY.into(),
+                approvals: vec![],
+                enforceable: true,
+                findings: vec![],
+                issued_at: "2026-11-23T11:00:00Z".into(),
+                expires_at: "2026-11-23T13:00:00Z".into(),
+                nonce: "n".into(),
+            }
+        }
+
+        fn sign(&self, claims: ReceiptClaims) -> Receipt {
+            claims.sign_sshsig("mint-1", &self.key).unwrap()
+        }
+
+        fn op(&self) -> OperationUnderGate<'_> {
+            OperationUnderGate {
+                run_id: "run_1",
+                repo: &self.repo,
+                plan_id: &self.plan_id,
+                op_index: 0,
+                op_kind: OpKind::Tag,
+                op_key: &self.op_key,
+            }
+        }
+
+        fn check<'a>(
+            &'a self,
+            receipt: Option<&'a Receipt>,
+            tweak: impl FnOnce(&mut GateContext<'a>),
+        ) -> Result<Authorized, GateCode> {
+            let mut ctx = GateContext {
+                mode: Mode::Execute,
+                receipt,
+                signers: &self.signers,
+                hmac_keys: &[],
+                consumed: false,
+                now: NOW,
+                current_policy_hash: POLICY,
+                current_plan_id: &self.plan_id,
+            };
+            tweak(&mut ctx);
+            check_operation(&self.op(), &ctx).map_err(|b| b.code)
+        }
+    }
+
+    #[test]
+    fn a_valid_receipt_passes_and_names_what_it_authorizes() {
+        let w = world();
+        let receipt = w.sign(w.claims());
+        let authorized = w.check(Some(&receipt), |_| {}).unwrap();
+        assert_eq!(
+            (
+                authorized.run_id(),
+                authorized.receipt_id(),
+                authorized.op_index()
+            ),
+            ("run_1", "rcp_1", 0)
+        );
+    }
+
+    #[test]
+    fn each_check_blocks_with_its_own_code() {
+        let w = world();
+        let good = w.sign(w.claims());
+        assert_eq!(
+            w.check(Some(&good), |c| c.mode = Mode::DryRun),
+            Err(GateCode::BlockedByMode)
+        );
+        assert_eq!(w.check(None, |_| {}), Err(GateCode::ReceiptMissing));
+        let mut forged = good.clone();
+        forged.claims.expires_at = "2027-11-23T13:00:00Z".into();
+        assert_eq!(w.check(Some(&forged), |_| {}), Err(GateCode::ReceiptForged));
+        let mut advisory = w.claims();
+        advisory.enforceable = false;
+        advisory.findings = vec![ReceiptFinding {
+            code: "FROZEN".into(),
+            message: "freeze".into(),
+        }];
+        assert_eq!(
+            w.check(Some(&w.sign(advisory)), |_| {}),
+            Err(GateCode::ReceiptNotEnforceable)
+        );
+        let mut other_run = w.claims();
+        other_run.run_id = "run_2".into();
+        assert_eq!(
+            w.check(Some(&w.sign(other_run)), |_| {}),
+            Err(GateCode::ReceiptWrongRun)
+        );
+        let mut other_op = w.claims();
+        other_op.op_key = "tag:v9".into();
+        assert_eq!(
+            w.check(Some(&w.sign(other_op)), |_| {}),
+            Err(GateCode::ReceiptWrongOperation)
+        );
+        let mut other_repo = w.claims();
+        other_repo.repo = "acme/gadget".into();
+        assert_eq!(
+            w.check(Some(&w.sign(other_repo)), |_| {}),
+            Err(GateCode::ReceiptWrongOperation)
+        );
+        assert_eq!(
+            w.check(Some(&good), |c| c.consumed = true),
+            Err(GateCode::ReceiptConsumed)
+        );
+        assert_eq!(
+            w.check(Some(&good), |c| c.now = datetime!(2026-11-23 14:00 UTC)),
+            Err(GateCode::ReceiptExpired)
+        );
+        assert_eq!(
+            w.check(Some(&good), |c| c.current_policy_hash = "sha256:weaker"),
+            Err(GateCode::ReceiptStale)
+        );
+        let moved = PlanId::from_digest(format!("sha256:{}", "cd".repeat(32))).unwrap();
+        assert_eq!(
+            w.check(Some(&good), |c| c.current_plan_id = &moved),
+            Err(GateCode::ReceiptStale)
+        );
+    }
+
+    #[test]
+    fn checks_run_in_design_order() {
+        let w = world();
+        // Wrong run AND consumed AND expired: the earliest check (5) is the one reported.
+        let mut claims = w.claims();
+        claims.run_id = "run_2".into();
+        let receipt = w.sign(claims);
+        assert_eq!(
+            w.check(Some(&receipt), |c| {
+                c.consumed = true;
+                c.now = datetime!(2027-01-01 00:00 UTC)
+            }),
+            Err(GateCode::ReceiptWrongRun)
+        );
+        // Dry-run mode blocks before a missing receipt is even noticed.
+        assert_eq!(
+            w.check(None, |c| c.mode = Mode::DryRun),
+            Err(GateCode::BlockedByMode)
+        );
+    }
+
+    #[test]
+    fn clock_skew_always_counts_against_the_receipt() {
+        let w = world();
+        let good = w.sign(w.claims());
+        // 59 s before expiry is within the skew: refused.
+        assert_eq!(
+            w.check(Some(&good), |c| c.now = datetime!(2026-11-23 12:59:01 UTC)),
+            Err(GateCode::ReceiptExpired)
+        );
+        assert!(
+            w.check(Some(&good), |c| c.now = datetime!(2026-11-23 12:58:59 UTC))
+                .is_ok()
+        );
+        // Issued more than 60 s in our future: a clock we cannot trust.
+        assert_eq!(
+            w.check(Some(&good), |c| c.now = datetime!(2026-11-23 10:58:59 UTC)),
+            Err(GateCode::ReceiptExpired)
+        );
+        assert!(
+            w.check(Some(&good), |c| c.now = datetime!(2026-11-23 10:59:00 UTC))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn preconditions_are_checked_in_order() {
+        let ok = Preconditions {
+            chain_verified: true,
+            halted: false,
+            lock_held: true,
+            audit_writable: true,
+        };
+        assert!(check_preconditions(ok).is_ok());
+        let code = |p| check_preconditions(p).unwrap_err().code;
+        assert_eq!(
+            code(Preconditions {
+                chain_verified: false,
+                halted: true,
+                ..ok
+            }),
+            GateCode::AuditChainInvalid
+        );
+        assert_eq!(
+            code(Preconditions {
+                halted: true,
+                lock_held: false,
+                ..ok
+            }),
+            GateCode::Halted
+        );
+        assert_eq!(
+            code(Preconditions {
+                lock_held: false,
+                audit_writable: false,
+                ..ok
+            }),
+            GateCode::Locked
+        );
+        assert_eq!(
+            code(Preconditions {
+                audit_writable: false,
+                ..ok
+            }),
+            GateCode::AuditUnavailable
+        );
+    }
+}
