@@ -15,8 +15,23 @@ use crate::error::{Error, Outcome};
 use crate::policy::{self, SignerRole, format_utc};
 use crate::report::{self, DryRunReport, PolicyReport, RepoSource};
 
-/// Runs a dry-run and writes the report in the requested format.
+/// Runs a dry-run and writes the report in the requested format. With `--format json`, input
+/// errors are also written to `out` as `{"mode":"dry_run","errors":[...]}`, so a machine always
+/// gets JSON; the error itself still reaches the caller for the exit code and stderr.
 pub fn dry_run(
+    args: &DryRunArgs,
+    now: OffsetDateTime,
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    let result = report_dry_run(args, now, out);
+    if let (Format::Json, Err(Error::Input(diagnostics))) = (args.format, &result) {
+        let errors = serde_json::json!({ "mode": "dry_run", "errors": diagnostics });
+        writeln!(out, "{errors:#}")?;
+    }
+    result
+}
+
+fn report_dry_run(
     args: &DryRunArgs,
     now: OffsetDateTime,
     out: &mut dyn Write,

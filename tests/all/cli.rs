@@ -141,6 +141,32 @@ fn bad_input_exits_2_with_file_line_and_column() {
 }
 
 #[test]
+fn json_format_reports_input_errors_as_json_too() {
+    let fixture = governed_repo();
+    fixture.write(
+        ".shipgate/plans/release.yaml",
+        "version: 1\noperations:\n  - kind: tag\n    name: v1 1\n    target: main\n",
+    );
+    let out = dry_run(&fixture, &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    let error = &report["errors"][0];
+    assert_eq!(
+        (
+            error["kind"].as_str(),
+            error["line"].as_u64(),
+            error["column"].as_u64()
+        ),
+        (Some("INVALID_REF_NAME"), Some(4), Some(11))
+    );
+    assert_eq!(error["file"], ".shipgate/plans/release.yaml");
+    assert!(
+        stderr(&out).contains("error[INVALID_REF_NAME]"),
+        "humans still read stderr"
+    );
+}
+
+#[test]
 fn no_plans_is_bad_input() {
     let fixture = TestRepo::standard();
     let out = fixture.shipgate(&["dry-run"]);
