@@ -36,6 +36,14 @@ pub enum RepoError {
         "cannot find the default branch: {0}\n  = hint: pass --default-branch NAME, or --policies-from-worktree to read local policies"
     )]
     NoDefaultBranch(String),
+    /// A work-tree directory or file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Worktree {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A git operation failed unexpectedly.
     #[error("git: {context}: {source}")]
     Git {
@@ -53,7 +61,7 @@ impl RepoError {
             Self::NotFound { .. } | Self::Bare { .. } | Self::NoDefaultBranch(_) => {
                 Outcome::BadInput
             }
-            Self::Git { .. } => Outcome::Infrastructure,
+            Self::Git { .. } | Self::Worktree { .. } => Outcome::Infrastructure,
         }
     }
 }
@@ -269,6 +277,55 @@ impl LocalRepo {
             bytes,
             too_large,
         }))
+    }
+
+    /// The `*.yaml`/`*.yml` files directly in work-tree directory `dir` that differ from the
+    /// same path at `base` (added, or changed): the plans a pull request proposes. Sorted.
+    pub fn changed_yaml_files(
+        &self,
+        base: &CommitSha,
+        dir: &str,
+    ) -> Result<Vec<String>, RepoError> {
+        let at_base = self.files_in_commit_dir(base, dir)?;
+        let mut changed = Vec::new();
+        let entries = match std::fs::read_dir(self.workdir.join(dir)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(changed),
+            Err(e) => {
+                return Err(RepoError::Worktree {
+                    path: self.workdir.join(dir),
+                    source: e,
+                });
+            }
+        };
+        for entry in entries {
+            let entry = entry.map_err(|source| RepoError::Worktree {
+                path: self.workdir.join(dir),
+                source,
+            })?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !(name.ends_with(".yaml") || name.ends_with(".yml")) || !entry.path().is_file() {
+                continue;
+            }
+            let path = format!("{}/{name}", dir.trim_matches('/'));
+            let current = self
+                .read_worktree_file(&path)
+                .map_err(|source| RepoError::Worktree {
+                    path: entry.path(),
+                    source,
+                })?;
+            let unchanged = at_base.iter().any(|f| {
+                f.path == path
+                    && current
+                        .as_ref()
+                        .is_some_and(|c| !c.too_large && c.bytes == f.bytes)
+            });
+            if !unchanged {
+                changed.push(path);
+            }
+        }
+        changed.sort();
+        Ok(changed)
     }
 
     /// The GitHub `owner/name` that the `origin` remote points at, when its URL has one.

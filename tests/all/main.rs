@@ -7,3 +7,4 @@ mod malformed;
 mod plan_id;
 mod policy_eval;
 mod receipt;
+mod repo;
