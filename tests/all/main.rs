@@ -8,3 +8,4 @@ mod plan_id;
 mod policy_eval;
 mod receipt;
 mod repo;
+mod robustness;
