@@ -9,10 +9,12 @@
 //! identifiers), `diag` (input diagnostics), `repo` (read-only git), `policy`.
 pub mod app;
 pub mod approval;
+pub mod audit;
 pub mod canonical;
 pub mod cli;
 pub mod diag;
 pub mod error;
+pub mod keys;
 pub mod model;
 pub mod plan;
 pub mod policy;

@@ -3,7 +3,16 @@
 //! Nothing here decides anything: it parses arguments and hands them to [`crate::app`].
 //! clap stays out of every other module.
 
+mod audit;
+pub mod keys;
+
 use std::path::PathBuf;
+
+pub use audit::{
+    AuditCommand, AuditLogArgs, AuditNoteArgs, AuditTargetArgs, AuditVerifyArgs, ExportSignersArgs,
+    LogFormat,
+};
+pub use keys::KeysCommand;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -30,6 +39,12 @@ pub enum Command {
     /// Policy utilities.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The audit chain on the governance branch.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 /// Output formats of reports.
