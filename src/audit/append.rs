@@ -251,6 +251,9 @@ where
     F: FnMut(&State) -> Result<Event, ApplyError>,
 {
     let started = Instant::now();
+    // A private handle: the in-memory object backend must not outlive this append on the
+    // caller's handle, where later writes would silently stay in memory.
+    let repo = &Repository::open(repo.path()).map_err(git("open repository"))?;
     let odb = repo.odb().map_err(git("open object database"))?;
     let mut writer = ChainWriter::new(repo, &odb, key)?;
     let mut cached: Option<(Oid, State)> = None;

@@ -221,7 +221,9 @@ pub struct ChainWriter<'a> {
 }
 
 impl<'a> ChainWriter<'a> {
-    /// A writer whose objects stay in memory until [`ChainWriter::flush`].
+    /// A writer whose objects stay in memory until [`ChainWriter::flush`]. The in-memory
+    /// backend stays on `odb` as long as the repository handle lives: give the writer a handle
+    /// of its own.
     pub fn new(
         repo: &'a Repository,
         odb: &'a Odb<'a>,

@@ -189,8 +189,10 @@ pub fn verify_chain(
     head: Oid,
     options: &VerifyOptions<'_>,
 ) -> Result<Verified, VerifyError> {
+    // A private handle whose trees, rebuilt during replay, stay in memory: verifying writes
+    // nothing, and the caller's handle keeps writing to disk.
+    let repo = &Repository::open(repo.path()).map_err(git("open repository"))?;
     let odb = repo.odb().map_err(git("open object database"))?;
-    // Trees rebuilt during replay stay in memory: verifying writes nothing.
     let _in_memory = odb
         .add_new_mempack_backend(1000)
         .map_err(git("add in-memory object backend"))?;
