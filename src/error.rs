@@ -60,6 +60,12 @@ pub enum Error {
     /// Writing the report failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    /// The audit chain failed (tampered, unreachable, or refused).
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+    /// A key could not be generated or loaded.
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeysError),
 }
 
 impl Error {
@@ -70,6 +76,9 @@ impl Error {
             Self::Repo(err) => err.outcome(),
             Self::Output(_) => Outcome::Infrastructure,
             Self::Forged(_) => Outcome::Integrity,
+            Self::Audit(err) => err.outcome(),
+            Self::Keys(crate::keys::KeysError::Generate(_)) => Outcome::Infrastructure,
+            Self::Keys(_) => Outcome::BadInput,
         }
     }
 }

@@ -9,12 +9,14 @@
 //! identifiers), `diag` (input diagnostics), `repo` (read-only git), `policy`.
 pub mod app;
 pub mod approval;
+pub mod audit;
 pub mod canonical;
 pub mod cli;
 pub mod diag;
 pub mod error;
 pub mod event;
 pub mod gate;
+pub mod keys;
 pub mod mint;
 pub mod model;
 pub mod plan;

@@ -1,8 +1,10 @@
 //! The imperative shell: one function per subcommand, the only place that wires the pure core
 //! to the clock, the environment, the file system, git and GitHub.
 
+mod audit;
 mod dry_run;
 mod inputs;
+mod keys;
 mod receipt;
 
 use std::io::Write;
@@ -28,6 +30,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
         Command::Policy(PolicyCommand::Check { dir, format }) => policy_check(&dir, format, out),
         Command::Receipt(command) => receipt::receipt(&command, out),
+        Command::Keys(command) => keys::run(command, out),
+        Command::Audit(command) => audit::run(command, out),
     }
 }
 

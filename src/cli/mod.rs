@@ -3,12 +3,19 @@
 //! Nothing here decides anything: it parses arguments and hands them to [`crate::app`].
 //! clap stays out of every other module.
 
+mod audit;
+pub mod keys;
+mod receipt;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-mod receipt;
-
+pub use audit::{
+    AuditCommand, AuditLogArgs, AuditNoteArgs, AuditTargetArgs, AuditVerifyArgs, ExportSignersArgs,
+    LogFormat,
+};
+pub use keys::KeysCommand;
 pub use receipt::ReceiptCommand;
 
 /// shipgate: nothing ships without a human-approved, signed, single-use receipt.
@@ -37,6 +44,12 @@ pub enum Command {
     /// Receipt utilities: show, verify, export the signed payload.
     #[command(subcommand)]
     Receipt(ReceiptCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The audit chain on the governance branch.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 /// Output formats of reports.

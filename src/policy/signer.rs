@@ -74,13 +74,15 @@ pub enum SignerKeyError {
     NotEd25519(String),
 }
 
-/// Parses an OpenSSH public key line, accepting only Ed25519 keys.
+/// Parses an OpenSSH public key line, accepting only Ed25519 keys. The comment is dropped: it
+/// carries no trust, and two signers with the same key must compare equal.
 pub fn parse_signer_key(text: &str) -> Result<ssh_key::PublicKey, SignerKeyError> {
-    let key = ssh_key::PublicKey::from_openssh(text.trim())
+    let mut key = ssh_key::PublicKey::from_openssh(text.trim())
         .map_err(|e| SignerKeyError::Malformed(e.to_string()))?;
     if key.algorithm() != ssh_key::Algorithm::Ed25519 {
         return Err(SignerKeyError::NotEd25519(key.algorithm().to_string()));
     }
+    key.set_comment("");
     Ok(key)
 }
 

@@ -1,5 +1,8 @@
 //! shipgate's integration tests: one binary, a module per area.
 
+mod audit_interop;
+mod audit_support;
+mod audit_tamper;
 mod cli;
 mod event;
 mod fixture;

@@ -1,0 +1,288 @@
+//! `shipgate audit`: log, verify, note and export-signers, wiring the audit core to the local
+//! repository, the remote, the clock, the environment and the terminal.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use git2::{Oid, Repository};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::audit::AuditError;
+use crate::audit::append::{AppendTarget, GitCli, append};
+use crate::audit::entry::{Actor, Event};
+use crate::audit::store::{git, read_entry};
+use crate::audit::verify::{
+    Verified, VerifyError, VerifyOptions, check_checkpoint, is_commit, verify_chain,
+    write_checkpoint,
+};
+use crate::cli::{
+    AuditCommand, AuditLogArgs, AuditNoteArgs, AuditTargetArgs, AuditVerifyArgs, LogFormat,
+};
+use crate::error::{Error, Outcome};
+use crate::keys::{AUDIT_KEY_ENV, allowed_signers_file, load_signing_key, parse_allowed_signers};
+use crate::policy::{Signer, SignerRole};
+
+/// Runs an `audit` subcommand.
+pub fn run(command: AuditCommand, out: &mut dyn Write) -> Result<Outcome, Error> {
+    match command {
+        AuditCommand::Log(args) => log(&args, out),
+        AuditCommand::Verify(args) => verify(&args, out),
+        AuditCommand::Note(args) => note(&args, out),
+        AuditCommand::ExportSigners(args) => {
+            let signers = read_signers(&args.allowed_signers)?;
+            let text = allowed_signers_file(&signers);
+            match &args.out {
+                Some(path) => std::fs::write(path, text)?,
+                None => out.write_all(text.as_bytes())?,
+            }
+            Ok(Outcome::Clean)
+        }
+    }
+}
+
+fn open_repository(target: &AuditTargetArgs) -> Result<Repository, Error> {
+    let start = match &target.repo {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir()?,
+    };
+    Repository::discover(&start).map_err(|e| {
+        Error::Usage(format!(
+            "{} is not in a git repository: {}",
+            start.display(),
+            e.message()
+        ))
+    })
+}
+
+/// The chain head: fetched from the remote when the repository has it, else the local branch.
+fn chain_head(repo: &Repository, target: &AuditTargetArgs) -> Result<Option<Oid>, Error> {
+    if repo.find_remote(&target.remote).is_ok() {
+        let cli = GitCli::new(repo, Vec::new());
+        return cli
+            .fetch(repo, &target.remote, &target.branch)
+            .map_err(|e| Error::Audit(AuditError::Fetch(e)));
+    }
+    match repo.refname_to_id(&format!("refs/heads/{}", target.branch)) {
+        Ok(oid) => Ok(Some(oid)),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(AuditError::Store(git("read the governance branch")(e)).into()),
+    }
+}
+
+fn read_signers(path: &Path) -> Result<Vec<Signer>, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+    Ok(parse_allowed_signers(&text)?)
+}
+
+fn log(args: &AuditLogArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let repo = open_repository(&args.target)?;
+    let mut cursor = chain_head(&repo, &args.target)?;
+    let mut shown = 0;
+    while let Some(oid) = cursor {
+        if args.limit.is_some_and(|limit| shown >= limit) {
+            break;
+        }
+        let sealed = read_entry(&repo, oid).map_err(AuditError::from)?;
+        match args.format {
+            LogFormat::Json => {
+                let entry: serde_json::Value =
+                    serde_json::from_str(&sealed.json).map_err(|e| Error::Usage(e.to_string()))?;
+                let line = serde_json::json!({"commit": oid.to_string(), "hash": sealed.hash, "entry": entry});
+                writeln!(out, "{line}")?;
+            }
+            LogFormat::Text => writeln!(
+                out,
+                "{} {} {:.10} {}",
+                sealed.entry.at,
+                sealed.entry.actor.login,
+                oid.to_string(),
+                sealed.entry.summary()
+            )?,
+        }
+        shown += 1;
+        cursor = repo
+            .find_commit(oid)
+            .map_err(|e| AuditError::Store(git("read audit commit")(e)))?
+            .parent_id(0)
+            .ok();
+    }
+    Ok(Outcome::Clean)
+}
+
+fn verify(args: &AuditVerifyArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let started = Instant::now();
+    let Some(signers_file) = &args.allowed_signers else {
+        return Err(Error::Usage(
+            "no trusted signers: pass --allowed-signers FILE (see `shipgate audit export-signers`)"
+                .into(),
+        ));
+    };
+    let signers = read_signers(signers_file)?;
+    let repo = open_repository(&args.target)?;
+    let since = match &args.since {
+        Some(text) => {
+            let oid = repo
+                .revparse_single(text)
+                .map(|object| object.id())
+                .map_err(|e| Error::Usage(format!("--since {text}: {}", e.message())))?;
+            if !is_commit(&repo, oid) {
+                return Err(Error::Usage(format!("--since {text} is not a commit")));
+            }
+            Some(oid)
+        }
+        None => None,
+    };
+    let head = chain_head(&repo, &args.target)?;
+    let result = check_checkpoint(&repo, head).and_then(|()| match head {
+        None => Ok(Verified {
+            head: None,
+            entries_checked: 0,
+            head_seq: None,
+        }),
+        Some(head) => {
+            let terminal = std::io::stderr().is_terminal();
+            let progress = |done: u64, total: u64| {
+                eprint!("\rverifying {done}/{total} entries");
+                if done == total {
+                    eprintln!();
+                }
+            };
+            let options = VerifyOptions {
+                signers: &signers,
+                since,
+                threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                progress: if terminal { Some(&progress) } else { None },
+            };
+            verify_chain(&repo, head, &options)
+        }
+    });
+    let verified = match result {
+        Ok(verified) => verified,
+        Err(VerifyError::Invalid(failure)) if args.json => {
+            let summary = serde_json::json!({
+                "ok": false,
+                "reason": failure.reason().code(),
+                "commit": failure.commit.to_string(),
+                "seq": failure.seq,
+                "problem": failure.problem.to_string(),
+            });
+            writeln!(out, "{summary}")?;
+            return Err(AuditError::Verify(VerifyError::Invalid(failure)).into());
+        }
+        Err(err) => return Err(AuditError::Verify(err).into()),
+    };
+    if let Some(head) = verified.head {
+        write_checkpoint(&repo, head).map_err(AuditError::Verify)?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    if args.json {
+        let summary = serde_json::json!({
+            "ok": true,
+            "head": verified.head.map(|h| h.to_string()),
+            "head_seq": verified.head_seq,
+            "entries_checked": verified.entries_checked,
+            "milliseconds": (seconds * 1000.0).round() as u64,
+        });
+        writeln!(out, "{summary}")?;
+    } else {
+        match verified.head {
+            Some(head) => writeln!(
+                out,
+                "audit chain OK: {} entries checked in {seconds:.2}s, head {head} (seq {})",
+                verified.entries_checked,
+                verified.head_seq.unwrap_or_default()
+            )?,
+            None => writeln!(
+                out,
+                "audit chain is empty: branch {} does not exist",
+                args.target.branch
+            )?,
+        }
+    }
+    Ok(Outcome::Clean)
+}
+
+fn actor_from_environment() -> Actor {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Actor {
+        login: var("GITHUB_ACTOR")
+            .or_else(|| var("USER"))
+            .unwrap_or_else(|| "local".into()),
+        workflow_run: var("GITHUB_RUN_ID"),
+        sha: var("GITHUB_SHA"),
+    }
+}
+
+fn repository_slug(repo: &Repository, args: &AuditNoteArgs) -> Result<String, Error> {
+    if let Some(text) = &args.repo_slug {
+        return crate::model::RepoSlug::parse(text)
+            .map(|slug| slug.to_string())
+            .map_err(|e| Error::Usage(format!("--repo-slug: {e}")));
+    }
+    if let Ok(text) = std::env::var("GITHUB_REPOSITORY")
+        && !text.is_empty()
+    {
+        return crate::model::RepoSlug::parse(&text)
+            .map(|slug| slug.to_string())
+            .map_err(|e| Error::Usage(format!("GITHUB_REPOSITORY: {e}")));
+    }
+    let from_remote = repo
+        .find_remote(&args.target.remote)
+        .ok()
+        .and_then(|remote| {
+            remote
+                .url()
+                .ok()
+                .and_then(crate::repo::slug_from_remote_url)
+        });
+    from_remote.map(|slug| slug.to_string()).ok_or_else(|| {
+        Error::Usage("cannot tell the governed repository: pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY".into())
+    })
+}
+
+fn note(args: &AuditNoteArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let env_key = std::env::var(AUDIT_KEY_ENV).ok().map(Zeroizing::new);
+    let key = load_signing_key(SignerRole::Audit, args.audit_key.as_deref(), env_key)?;
+    let repo = open_repository(&args.target)?;
+    if repo.find_remote(&args.target.remote).is_err() {
+        return Err(Error::Usage(format!(
+            "no remote `{}`: audit entries are appended to a remote (pass --remote)",
+            args.target.remote
+        )));
+    }
+    let target = AppendTarget {
+        remote: args.target.remote.clone(),
+        branch: args.target.branch.clone(),
+        genesis: Event::Genesis {
+            repository: repository_slug(&repo, args)?,
+            policy_hash: None,
+            signer_kids: vec![key.kid.clone()],
+        },
+        actor: actor_from_environment(),
+        give_up_after: Duration::from_secs(args.give_up_after),
+    };
+    let cli = GitCli::new(&repo, Vec::new());
+    let message = args.message.clone();
+    let appended = append(&repo, &cli, &key, &target, &OffsetDateTime::now_utc, |_| {
+        Ok(Event::Note {
+            message: message.clone(),
+        })
+    })
+    .map_err(AuditError::from)?;
+    writeln!(
+        out,
+        "appended seq {} as {} ({} attempt(s){})",
+        appended.tip.seq,
+        appended.tip.commit,
+        appended.attempts,
+        if appended.created_genesis {
+            ", new chain"
+        } else {
+            ""
+        }
+    )?;
+    Ok(Outcome::Clean)
+}

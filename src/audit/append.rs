@@ -1,0 +1,386 @@
+//! Compare-and-swap appends to the governance branch of a remote (DESIGN 8).
+//!
+//! Every attempt fetches the branch, re-runs the caller's check against the state at the
+//! remote head, builds the entry on that head and pushes it without force through git's own
+//! `receive-pack` (the `git` command line): libgit2's local transport force-writes refs, so it
+//! is never used here. A push is rejected either by an error exit or by a `!` status line of
+//! `git push --porcelain`; both mean "someone appended first": fetch, re-check, retry with
+//! jittered backoff, and give up with `AUDIT_UNAVAILABLE` after a bounded time.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use git2::{Oid, Repository};
+use ssh_key::rand_core::{OsRng, RngCore};
+use time::OffsetDateTime;
+
+use super::entry::{Actor, Event};
+use super::reason::Reason;
+use super::state::{ApplyError, State};
+use super::store::{ChainWriter, StoreError, Tip, git, read_state, read_tip};
+use crate::keys::SigningKey;
+
+/// The default governance branch.
+pub const DEFAULT_BRANCH: &str = "shipgate/audit";
+/// The default remote.
+pub const DEFAULT_REMOTE: &str = "origin";
+
+/// Why an append did not land.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// The caller's check or the state rules refused the entry at the current head.
+    #[error("{}: {}", .0.reason.code(), .0.detail)]
+    Refused(ApplyError),
+    /// The branch could not be written in time.
+    #[error("AUDIT_UNAVAILABLE: gave up after {attempts} attempt(s) in {elapsed_ms} ms: {last}")]
+    Unavailable {
+        /// Attempts made.
+        attempts: u32,
+        /// Time spent.
+        elapsed_ms: u128,
+        /// The last failure.
+        last: String,
+    },
+    /// The chain's objects could not be built or read.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl AppendError {
+    /// The stable reason code.
+    pub fn reason(&self) -> Reason {
+        match self {
+            Self::Refused(refusal) => refusal.reason,
+            Self::Unavailable { .. } | Self::Store(_) => Reason::Unavailable,
+        }
+    }
+}
+
+impl From<StoreError> for AppendError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Refused(refusal) => Self::Refused(refusal),
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// How to run stock `git` against the local repository.
+#[derive(Debug, Clone)]
+pub struct GitCli {
+    git_dir: PathBuf,
+    env: Vec<(OsString, OsString)>,
+}
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// The ref moved to our commit.
+    Pushed,
+    /// The remote refused: someone else appended first.
+    Rejected(String),
+    /// No answer about the ref (network, permissions, missing remote).
+    Failed(String),
+}
+
+impl GitCli {
+    /// `git --git-dir=<repo's git dir>`, with extra environment (tests switch off the host's
+    /// configuration with `GIT_CONFIG_GLOBAL=/dev/null`, `GIT_CONFIG_NOSYSTEM=1`).
+    pub fn new(repo: &Repository, env: Vec<(OsString, OsString)>) -> Self {
+        Self {
+            git_dir: repo.path().to_owned(),
+            env,
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new("git");
+        command
+            .arg("--git-dir")
+            .arg(&self.git_dir)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
+
+    /// Fetches `branch` of `remote` into `refs/remotes/<remote>/<branch>`, forced and pruned,
+    /// so the local view always equals the remote (a rollback shows up to the checkpoint).
+    /// Returns the remote head, or `None` when the remote has no such branch.
+    pub fn fetch(
+        &self,
+        repo: &Repository,
+        remote: &str,
+        branch: &str,
+    ) -> Result<Option<Oid>, String> {
+        // A glob refspec, because an exact one fails when the branch does not exist yet, and
+        // telling that apart from a network failure would mean matching error text.
+        let refspec = format!("+refs/heads/{branch}*:refs/remotes/{remote}/{branch}*");
+        let output = self
+            .command()
+            .args([
+                "-c",
+                "fetch.writeCommitGraph=false",
+                "-c",
+                "maintenance.auto=false",
+            ])
+            .args([
+                "fetch",
+                "--quiet",
+                "--prune",
+                "--no-tags",
+                "--no-write-fetch-head",
+            ])
+            .arg(remote)
+            .arg(refspec)
+            .output()
+            .map_err(|e| format!("cannot run git fetch: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "git fetch {remote} failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        tracking_head(repo, remote, branch).map_err(|e| e.to_string())
+    }
+
+    /// Pushes `commit` to `branch` without force and reads the per-ref status.
+    pub fn push(&self, remote: &str, commit: Oid, branch: &str) -> PushOutcome {
+        let target = format!("refs/heads/{branch}");
+        let output = match self
+            .command()
+            .args(["push", "--porcelain", "--no-verify", remote])
+            .arg(format!("{commit}:{target}"))
+            .output()
+        {
+            Ok(output) => output,
+            Err(e) => return PushOutcome::Failed(format!("cannot run git push: {e}")),
+        };
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        match parse_push_status(&stdout, &target) {
+            Some(PushStatus::Rejected(summary)) => PushOutcome::Rejected(summary),
+            Some(PushStatus::Updated) if output.status.success() => PushOutcome::Pushed,
+            _ => PushOutcome::Failed(format!(
+                "git push {remote} exited with {}: {}",
+                output.status,
+                stderr.trim()
+            )),
+        }
+    }
+}
+
+/// The remote-tracking head of the branch, if any.
+pub fn tracking_head(
+    repo: &Repository,
+    remote: &str,
+    branch: &str,
+) -> Result<Option<Oid>, StoreError> {
+    let name = format!("refs/remotes/{remote}/{branch}");
+    match repo.refname_to_id(&name) {
+        Ok(oid) => Ok(Some(oid)),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(git(format!("read {name}"))(e)),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum PushStatus {
+    Updated,
+    Rejected(String),
+}
+
+/// Reads the status line of `target` from `git push --porcelain` output:
+/// `<flag>\t<from>:<to>\t<summary>`, where `!` is a rejection.
+fn parse_push_status(stdout: &str, target: &str) -> Option<PushStatus> {
+    stdout.lines().find_map(|line| {
+        let mut fields = line.splitn(3, '\t');
+        let flag = fields.next()?;
+        let refs = fields.next()?;
+        let summary = fields.next().unwrap_or("").to_owned();
+        if refs.rsplit_once(':').map(|(_, to)| to) != Some(target) {
+            return None;
+        }
+        match flag {
+            "!" => Some(PushStatus::Rejected(summary)),
+            " " | "*" | "+" | "=" | "-" => Some(PushStatus::Updated),
+            _ => None,
+        }
+    })
+}
+
+/// Where and how to append.
+#[derive(Debug, Clone)]
+pub struct AppendTarget {
+    /// The remote name.
+    pub remote: String,
+    /// The governance branch.
+    pub branch: String,
+    /// The genesis event written when the branch does not exist yet.
+    pub genesis: Event,
+    /// Who is appending.
+    pub actor: Actor,
+    /// Give up with `AUDIT_UNAVAILABLE` after this long.
+    pub give_up_after: Duration,
+}
+
+/// What landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The new head.
+    pub tip: Tip,
+    /// Attempts it took.
+    pub attempts: u32,
+    /// True when this append also wrote the genesis entry.
+    pub created_genesis: bool,
+}
+
+/// Appends one entry with compare-and-swap. `propose` sees the state at the current remote
+/// head on every attempt and returns the event to append, or the refusal that stops it (a
+/// receipt the winner just consumed stays consumed: the loser gets `RECEIPT_CONSUMED`).
+pub fn append<F>(
+    repo: &Repository,
+    git_cli: &GitCli,
+    key: &SigningKey,
+    target: &AppendTarget,
+    clock: &dyn Fn() -> OffsetDateTime,
+    mut propose: F,
+) -> Result<Appended, AppendError>
+where
+    F: FnMut(&State) -> Result<Event, ApplyError>,
+{
+    let started = Instant::now();
+    // A private handle: the in-memory object backend must not outlive this append on the
+    // caller's handle, where later writes would silently stay in memory.
+    let repo = &Repository::open(repo.path()).map_err(git("open repository"))?;
+    let odb = repo.odb().map_err(git("open object database"))?;
+    let mut writer = ChainWriter::new(repo, &odb, key)?;
+    let mut cached: Option<(Oid, State)> = None;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let failure = match attempt(
+            repo,
+            git_cli,
+            &mut writer,
+            target,
+            clock,
+            &mut propose,
+            &mut cached,
+        )? {
+            Ok(mut appended) => {
+                appended.attempts = attempts;
+                return Ok(appended);
+            }
+            Err(failure) => failure,
+        };
+        let elapsed = started.elapsed();
+        if elapsed >= target.give_up_after {
+            return Err(AppendError::Unavailable {
+                attempts,
+                elapsed_ms: elapsed.as_millis(),
+                last: failure,
+            });
+        }
+        std::thread::sleep(backoff(attempts).min(target.give_up_after - elapsed));
+    }
+}
+
+/// Jittered exponential backoff: a random wait in [cap/2, cap], cap = 4 ms * 2^attempt up to
+/// 256 ms, so racing writers spread out instead of colliding again in lockstep.
+fn backoff(attempt: u32) -> Duration {
+    let cap_ms = 4u64 << attempt.min(6);
+    let jitter = OsRng.next_u64() % (cap_ms / 2 + 1);
+    Duration::from_millis(cap_ms / 2 + jitter)
+}
+
+/// One fetch, check, build and push. The outer `Result` is fatal; the inner `Err` is a failure
+/// worth retrying (rejected or failed push, unreachable remote).
+fn attempt<F>(
+    repo: &Repository,
+    git_cli: &GitCli,
+    writer: &mut ChainWriter<'_>,
+    target: &AppendTarget,
+    clock: &dyn Fn() -> OffsetDateTime,
+    propose: &mut F,
+    cached: &mut Option<(Oid, State)>,
+) -> Result<Result<Appended, String>, AppendError>
+where
+    F: FnMut(&State) -> Result<Event, ApplyError>,
+{
+    let head = match git_cli.fetch(repo, &target.remote, &target.branch) {
+        Ok(head) => head,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    let mut tip = head.map(|commit| read_tip(repo, commit)).transpose()?;
+    // The state only changes when the tree does; notes leave it alone.
+    let mut state = match (&tip, cached.take()) {
+        (Some(t), Some((tree, state))) if tree == t.tree => state,
+        (Some(t), _) => read_state(repo, t.commit)?,
+        (None, _) => State::default(),
+    };
+    let event = propose(&state).map_err(AppendError::Refused)?;
+    let created_genesis = tip.is_none();
+    if created_genesis {
+        tip = Some(writer.append(
+            None,
+            &mut state,
+            &target.actor,
+            clock(),
+            target.genesis.clone(),
+        )?);
+    }
+    let new_tip = writer.append(tip.as_ref(), &mut state, &target.actor, clock(), event)?;
+    writer.flush()?;
+    match git_cli.push(&target.remote, new_tip.commit, &target.branch) {
+        PushOutcome::Pushed => {
+            repo.reference(
+                &format!("refs/remotes/{}/{}", target.remote, target.branch),
+                new_tip.commit,
+                true,
+                "shipgate audit append",
+            )
+            .map_err(git("update remote-tracking ref"))?;
+            *cached = Some((new_tip.tree, state));
+            Ok(Ok(Appended {
+                tip: new_tip,
+                attempts: 0,
+                created_genesis,
+            }))
+        }
+        PushOutcome::Rejected(why) => Ok(Err(format!("push rejected: {why}"))),
+        PushOutcome::Failed(why) => Ok(Err(why)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn porcelain_rejections_and_updates_are_told_apart() {
+        let target = "refs/heads/shipgate/audit";
+        let rejected = "To /tmp/remote.git\n!\tabc:refs/heads/shipgate/audit\t[rejected] (fetch first)\nDone\n";
+        assert_eq!(
+            parse_push_status(rejected, target),
+            Some(PushStatus::Rejected("[rejected] (fetch first)".into()))
+        );
+        let created = "To /tmp/remote.git\n*\tabc:refs/heads/shipgate/audit\t[new branch]\nDone\n";
+        assert_eq!(
+            parse_push_status(created, target),
+            Some(PushStatus::Updated)
+        );
+        let other_ref = "To /tmp/remote.git\n \tabc:refs/heads/main\tx..y\nDone\n";
+        assert_eq!(parse_push_status(other_ref, target), None);
+    }
+
+    #[test]
+    fn backoff_stays_within_its_cap() {
+        for attempt in 0..20 {
+            let wait = backoff(attempt);
+            let cap = 4u64 << attempt.min(6);
+            assert!(wait >= Duration::from_millis(cap / 2) && wait <= Duration::from_millis(cap));
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The audit chain (DESIGN 8): signed, hash-chained commits on a governance branch.
+//!
+//! - [`entry`]: typed events, entries, hashes and the commit message format (pure).
+//! - [`state`]: the governance state and [`state::apply`], the one rule book (pure).
+//! - [`store`]: state trees and signed commits in git, written through an in-memory backend.
+//! - [`append`]: compare-and-swap appends to a remote through git's receive-pack.
+//! - [`verify`]: the full verification with its numbered checklist, and the checkpoint.
+//! - [`reason`]: stable reason codes.
+
+pub mod append;
+pub mod entry;
+pub mod reason;
+pub mod state;
+pub mod store;
+pub mod verify;
+
+use crate::error::Outcome;
+
+/// Any failure of an audit command.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// Appending failed or was refused.
+    #[error(transparent)]
+    Append(#[from] append::AppendError),
+    /// Verification failed or could not run.
+    #[error(transparent)]
+    Verify(#[from] verify::VerifyError),
+    /// Reading or writing chain objects failed.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The remote could not be fetched.
+    #[error("AUDIT_UNAVAILABLE: {0}")]
+    Fetch(String),
+}
+
+impl AuditError {
+    /// The outcome (exit code) this failure stands for: 4 for a chain that does not verify,
+    /// 1 for a refusal by the state rules, 3 for everything that is infrastructure.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::Verify(verify::VerifyError::Invalid(_)) => Outcome::Integrity,
+            Self::Verify(verify::VerifyError::SinceNotOnChain(_)) => Outcome::BadInput,
+            Self::Append(append::AppendError::Refused(_)) => Outcome::Blocked,
+            Self::Store(store::StoreError::Entry { .. } | store::StoreError::State { .. }) => {
+                Outcome::Integrity
+            }
+            Self::Append(_) | Self::Verify(_) | Self::Store(_) | Self::Fetch(_) => {
+                Outcome::Infrastructure
+            }
+        }
+    }
+}

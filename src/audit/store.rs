@@ -1,0 +1,387 @@
+//! The chain's git objects: state trees updated path by path, signed entry commits, and reading
+//! entries and states back. No network here (see `append`) and no judgement (see `verify`).
+//!
+//! New objects go to an in-memory object backend ([`ChainWriter`]) and reach the disk as one
+//! pack per flush, so the local repository never collects a handful of loose files per entry
+//! (DESIGN 8, measured facts).
+
+use std::io::Write as _;
+
+use git2::{FileMode, Mempack, ObjectType, Odb, Oid, Repository, TreeWalkMode, TreeWalkResult};
+use time::OffsetDateTime;
+
+use super::entry::{Actor, ENTRY_VERSION, Entry, EntryError, Event, GENESIS_PREV, SealedEntry};
+use super::state::{ApplyError, Change, State, StateFileError, apply};
+use crate::keys::SigningKey;
+
+/// The SSHSIG namespace git uses for commit signatures.
+pub const GIT_NAMESPACE: &str = "git";
+/// Author and committer name of every audit commit.
+pub const COMMITTER_NAME: &str = "shipgate";
+/// Author and committer email of every audit commit.
+pub const COMMITTER_EMAIL: &str = "audit@shipgate.invalid";
+
+/// Why the chain's objects could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// libgit2 failed.
+    #[error("git: {context}: {source}")]
+    Git {
+        /// What was being done.
+        context: String,
+        /// The failure.
+        source: git2::Error,
+    },
+    /// The audit key could not sign.
+    #[error("the audit key cannot sign: {0}")]
+    Sign(String),
+    /// A commit on the chain does not carry a well-formed entry.
+    #[error("commit {commit}: {source}")]
+    Entry {
+        /// The commit.
+        commit: Oid,
+        /// What is wrong.
+        source: EntryError,
+    },
+    /// A tree on the chain does not hold a state.
+    #[error("commit {commit}: {source}")]
+    State {
+        /// The commit.
+        commit: Oid,
+        /// What is wrong.
+        source: StateFileError,
+    },
+    /// The entry is not a legal next step.
+    #[error(transparent)]
+    Refused(#[from] ApplyError),
+}
+
+pub(crate) fn git(context: impl Into<String>) -> impl FnOnce(git2::Error) -> StoreError {
+    let context = context.into();
+    move |source| StoreError::Git { context, source }
+}
+
+/// The last entry of a chain: what the next entry builds on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tip {
+    /// Its commit.
+    pub commit: Oid,
+    /// Its tree (the state after it).
+    pub tree: Oid,
+    /// Its sequence number.
+    pub seq: u64,
+    /// Its entry hash.
+    pub hash: String,
+}
+
+/// The id of the empty tree (the state before genesis and after it).
+pub fn empty_tree() -> Oid {
+    Oid::hash_object(ObjectType::Tree, b"").unwrap_or(Oid::ZERO_SHA1)
+}
+
+/// Applies state changes to `base`, rebuilding only the trees on the touched paths.
+pub fn update_tree(repo: &Repository, base: Oid, changes: &[Change]) -> Result<Oid, StoreError> {
+    let mut root = base;
+    for change in changes {
+        let path = change.path();
+        let blob = match change.content() {
+            Some(bytes) => Some(repo.blob(&bytes).map_err(git("write state blob"))?),
+            None => None,
+        };
+        let components: Vec<&str> = path.split('/').collect();
+        root = match set_path(repo, Some(root), &components, blob)? {
+            Some(tree) => tree,
+            None => write_empty_tree(repo)?,
+        };
+    }
+    Ok(root)
+}
+
+fn write_empty_tree(repo: &Repository) -> Result<Oid, StoreError> {
+    repo.treebuilder(None)
+        .and_then(|b| b.write())
+        .map_err(git("write empty tree"))
+}
+
+/// Sets (or removes, with `None`) the blob at `components` under `tree`; returns the new tree,
+/// or `None` when it became empty.
+fn set_path(
+    repo: &Repository,
+    tree: Option<Oid>,
+    components: &[&str],
+    blob: Option<Oid>,
+) -> Result<Option<Oid>, StoreError> {
+    let Some((name, rest)) = components.split_first() else {
+        return Ok(tree);
+    };
+    let tree = tree
+        .map(|oid| repo.find_tree(oid))
+        .transpose()
+        .map_err(git("read state tree"))?;
+    let mut builder = repo
+        .treebuilder(tree.as_ref())
+        .map_err(git("state tree builder"))?;
+    let new_child = if rest.is_empty() {
+        blob.map(|oid| (oid, FileMode::Blob))
+    } else {
+        let child = builder
+            .get(name)
+            .map_err(git("read state tree entry"))?
+            .filter(|entry| entry.kind() == Some(ObjectType::Tree))
+            .map(|entry| entry.id());
+        set_path(repo, child, rest, blob)?.map(|oid| (oid, FileMode::Tree))
+    };
+    match new_child {
+        Some((oid, mode)) => {
+            builder
+                .insert(name, oid, mode.into())
+                .map_err(git("insert state tree entry"))?;
+        }
+        None => {
+            if builder
+                .get(name)
+                .map_err(git("read state tree entry"))?
+                .is_some()
+            {
+                builder
+                    .remove(name)
+                    .map_err(git("remove state tree entry"))?;
+            }
+        }
+    }
+    if builder.is_empty() {
+        return Ok(None);
+    }
+    builder.write().map(Some).map_err(git("write state tree"))
+}
+
+/// Reads the entry a commit carries.
+pub fn read_entry(repo: &Repository, commit: Oid) -> Result<SealedEntry, StoreError> {
+    let found = repo.find_commit(commit).map_err(git("read audit commit"))?;
+    let message =
+        std::str::from_utf8(found.message_raw_bytes()).map_err(|_| StoreError::Entry {
+            commit,
+            source: EntryError::Layout,
+        })?;
+    SealedEntry::from_commit_message(message).map_err(|source| StoreError::Entry { commit, source })
+}
+
+/// The tip a commit makes.
+pub fn read_tip(repo: &Repository, commit: Oid) -> Result<Tip, StoreError> {
+    let sealed = read_entry(repo, commit)?;
+    let tree = repo
+        .find_commit(commit)
+        .map_err(git("read audit commit"))?
+        .tree_id();
+    Ok(Tip {
+        commit,
+        tree,
+        seq: sealed.entry.seq,
+        hash: sealed.hash,
+    })
+}
+
+/// Reads the state a commit's tree holds.
+pub fn read_state(repo: &Repository, commit: Oid) -> Result<State, StoreError> {
+    let tree = repo
+        .find_commit(commit)
+        .and_then(|c| c.tree())
+        .map_err(git("read state tree"))?;
+    let mut files = Vec::new();
+    let mut failure = None;
+    tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+        if entry.kind() != Some(ObjectType::Blob) {
+            return TreeWalkResult::Ok;
+        }
+        let path = format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes()));
+        match repo.find_blob(entry.id()) {
+            Ok(blob) => files.push((path, blob.content().to_vec())),
+            Err(e) => {
+                failure = Some(e);
+                return TreeWalkResult::Abort;
+            }
+        }
+        TreeWalkResult::Ok
+    })
+    .map_err(git("walk state tree"))?;
+    if let Some(e) = failure {
+        return Err(git("read state blob")(e));
+    }
+    State::from_files(files.iter().map(|(p, b)| (p.clone(), b.as_slice())))
+        .map_err(|source| StoreError::State { commit, source })
+}
+
+/// Writes signed entry commits into memory and flushes them to the repository as one pack.
+pub struct ChainWriter<'a> {
+    repo: &'a Repository,
+    odb: &'a Odb<'a>,
+    mempack: Mempack<'a>,
+    key: &'a SigningKey,
+    pending: usize,
+}
+
+impl<'a> ChainWriter<'a> {
+    /// A writer whose objects stay in memory until [`ChainWriter::flush`]. The in-memory
+    /// backend stays on `odb` as long as the repository handle lives: give the writer a handle
+    /// of its own.
+    pub fn new(
+        repo: &'a Repository,
+        odb: &'a Odb<'a>,
+        key: &'a SigningKey,
+    ) -> Result<Self, StoreError> {
+        // Highest priority, so every write lands in memory rather than as loose files.
+        let mempack = odb
+            .add_new_mempack_backend(1000)
+            .map_err(git("add in-memory object backend"))?;
+        Ok(Self {
+            repo,
+            odb,
+            mempack,
+            key,
+            pending: 0,
+        })
+    }
+
+    /// The key id of the signing key.
+    pub fn kid(&self) -> &str {
+        &self.key.kid
+    }
+
+    /// Appends `event` after `tip` (or as seq 0 when there is no tip): checks it against
+    /// `state` with [`apply`], writes the state tree and the signed commit, and updates `state`.
+    pub fn append(
+        &mut self,
+        tip: Option<&Tip>,
+        state: &mut State,
+        actor: &Actor,
+        at: OffsetDateTime,
+        event: Event,
+    ) -> Result<Tip, StoreError> {
+        let entry = Entry {
+            version: ENTRY_VERSION,
+            seq: tip.map_or(0, |t| t.seq + 1),
+            prev: tip.map_or_else(|| GENESIS_PREV.to_owned(), |t| t.hash.clone()),
+            at: super::entry::format_entry_time(at),
+            actor: actor.clone(),
+            event,
+        };
+        let changes = apply(state, &entry)?;
+        let base = match tip {
+            Some(t) => t.tree,
+            None => write_empty_tree(self.repo)?,
+        };
+        let tree = update_tree(self.repo, base, &changes)?;
+        let sealed = entry.seal().map_err(|source| StoreError::Entry {
+            commit: Oid::ZERO_SHA1,
+            source,
+        })?;
+        let commit = write_entry_commit(
+            self.repo,
+            tip.map(|t| t.commit),
+            tree,
+            &sealed,
+            Some(self.key),
+        )?;
+        state.commit(changes);
+        self.pending += 1;
+        Ok(Tip {
+            commit,
+            tree,
+            seq: sealed.entry.seq,
+            hash: sealed.hash,
+        })
+    }
+
+    /// Moves the objects written so far from memory into one pack in the repository.
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        if self.pending == 0 {
+            return Ok(());
+        }
+        let mut pack = git2::Buf::new();
+        self.mempack
+            .dump(self.repo, &mut pack)
+            .map_err(git("pack new audit objects"))?;
+        let mut writer = self.odb.packwriter().map_err(git("open pack writer"))?;
+        writer
+            .write_all(&pack)
+            .map_err(|e| git("write pack")(git2::Error::from_str(&e.to_string())))?;
+        writer.commit().map_err(git("index pack"))?;
+        self.mempack
+            .reset()
+            .map_err(git("reset in-memory objects"))?;
+        self.pending = 0;
+        Ok(())
+    }
+}
+
+/// Writes one entry commit: `summary\n\nJSON\n\nShipgate-Entry: ...`, author and committer
+/// time = the entry's `at`, signed as SSHSIG (namespace `git`, SHA-512) when a key is given.
+/// Unsigned commits exist only so tests can build tampered chains.
+pub fn write_entry_commit(
+    repo: &Repository,
+    parent: Option<Oid>,
+    tree: Oid,
+    sealed: &SealedEntry,
+    key: Option<&SigningKey>,
+) -> Result<Oid, StoreError> {
+    write_commit(
+        repo,
+        &parent.into_iter().collect::<Vec<_>>(),
+        tree,
+        sealed,
+        key,
+    )
+}
+
+/// [`write_entry_commit`] with any number of parents (tests build merge commits with it).
+pub fn write_commit(
+    repo: &Repository,
+    parents: &[Oid],
+    tree: Oid,
+    sealed: &SealedEntry,
+    key: Option<&SigningKey>,
+) -> Result<Oid, StoreError> {
+    let at = sealed.entry.at_time().map_err(|source| StoreError::Entry {
+        commit: Oid::ZERO_SHA1,
+        source,
+    })?;
+    let when = git2::Time::new(at.unix_timestamp(), 0);
+    let person = git2::Signature::new(COMMITTER_NAME, COMMITTER_EMAIL, &when)
+        .map_err(git("commit signature"))?;
+    let tree = repo.find_tree(tree).map_err(git("read state tree"))?;
+    let parents = parents
+        .iter()
+        .map(|oid| repo.find_commit(*oid))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(git("read parent commit"))?;
+    let parent_refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
+    let buffer = repo
+        .commit_create_buffer(
+            &person,
+            &person,
+            &sealed.commit_message(),
+            &tree,
+            &parent_refs,
+        )
+        .map_err(git("build commit"))?;
+    let content = buffer
+        .as_str()
+        .map_err(|_| StoreError::Sign("the commit buffer is not UTF-8".into()))?;
+    match key {
+        Some(key) => {
+            let signature = key
+                .key
+                .sign(GIT_NAMESPACE, ssh_key::HashAlg::Sha512, content.as_bytes())
+                .map_err(|e| StoreError::Sign(e.to_string()))?;
+            let armored = signature
+                .to_pem(ssh_key::LineEnding::LF)
+                .map_err(|e| StoreError::Sign(e.to_string()))?;
+            repo.commit_signed(content, armored.trim_end_matches('\n'), None)
+                .map_err(git("write signed commit"))
+        }
+        None => repo
+            .odb()
+            .and_then(|odb| odb.write(ObjectType::Commit, content.as_bytes()))
+            .map_err(git("write commit")),
+    }
+}

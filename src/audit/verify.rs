@@ -1,0 +1,530 @@
+//! `audit verify`: is this branch exactly a chain that trusted audit keys wrote by the rules?
+//!
+//! Checklist (DESIGN 8 and 10), one [`Problem`] variant per failed step; the first bad commit
+//! in chain order is named:
+//! 1. Shape: a single line of commits, first parent to first parent; a merge commit (a side
+//!    branch joined in) is refused. `--since` must lie on that line.
+//! 2. Signature: every commit carries an SSHSIG (namespace `git`) over exactly the commit
+//!    without its signature header, made by a key listed as an `audit` signer.
+//! 3. Key in force: that signer was not retired (`not_after`) at the entry's time, so a leaked
+//!    old key cannot extend the chain.
+//! 4. Entry: the message is summary, canonical JSON and a `Shipgate-Entry` trailer that is the
+//!    hash of that JSON; unknown event types or fields are refused (fail closed).
+//! 5. Chain: `seq` contiguous from 0, `prev` the previous entry's hash, genesis only at 0.
+//! 6. Rules: [`apply`] accepts the entry, which also proves every executed operation had an
+//!    enforceable, unexpired receipt consumed exactly once before its outcome.
+//! 7. State: the commit's tree is exactly the replayed state.
+//! 8. Rollback: the branch still descends from the last verified head (the checkpoint).
+//!
+//! Steps 2 to 4 are independent per commit and run on all cores; 1 and 5 to 7 run in order.
+//! Verification writes nothing to the repository's object store (new trees stay in memory).
+
+use std::path::{Path, PathBuf};
+
+use git2::{ObjectType, Oid, Repository};
+use ssh_key::SshSig;
+
+use super::entry::{EntryError, Event, GENESIS_PREV, SealedEntry};
+use super::reason::Reason;
+use super::state::{ApplyError, State, apply};
+use super::store::{GIT_NAMESPACE, StoreError, empty_tree, git, read_state, read_tip, update_tree};
+use crate::policy::{Signer, SignerRole};
+
+/// Commits decoded per parallel batch.
+const BATCH: usize = 4096;
+
+/// What is wrong with a commit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    /// Step 1: more than one parent.
+    #[error("merge commit with {0} parents: the chain must be a single line")]
+    MergeCommit(usize),
+    /// Step 1: the commit object does not parse.
+    #[error("not a well-formed commit object: {0}")]
+    MalformedCommit(String),
+    /// Step 2: no signature header.
+    #[error("the commit is not signed")]
+    Unsigned,
+    /// Step 2: the signature is not a valid SSHSIG over this commit.
+    #[error("the signature does not verify: {0}")]
+    BadSignature(String),
+    /// Step 2: signed by a key that is no audit signer.
+    #[error("signed by a key that is not a trusted audit signer ({0})")]
+    UntrustedKey(String),
+    /// Step 3: signed by a retired key.
+    #[error("signed by audit key `{kid}`, retired at {not_after}, at {at}")]
+    KeyRetired {
+        /// The key id.
+        kid: String,
+        /// Its retirement.
+        not_after: String,
+        /// The entry time.
+        at: String,
+    },
+    /// Step 4.
+    #[error(transparent)]
+    Entry(#[from] EntryError),
+    /// Step 5: `seq` is not the next number.
+    #[error("seq {found} follows seq {previous}; expected {}", previous + 1)]
+    SeqGap {
+        /// The previous entry's seq.
+        previous: u64,
+        /// This entry's seq.
+        found: u64,
+    },
+    /// Step 5: the first entry is not a genesis at seq 0, or a genesis appears later.
+    #[error("a chain starts with exactly one genesis entry at seq 0 (found {kind} at seq {seq})")]
+    Genesis {
+        /// The event type found.
+        kind: &'static str,
+        /// Its seq.
+        seq: u64,
+    },
+    /// Step 5: `prev` does not name the previous entry.
+    #[error("prev is {found} but the previous entry hashes to {expected}")]
+    PrevMismatch {
+        /// The previous entry's hash.
+        expected: String,
+        /// What `prev` says.
+        found: String,
+    },
+    /// Step 6.
+    #[error("the entry breaks the state rules: {0}")]
+    Rules(ApplyError),
+    /// Step 7.
+    #[error("the tree {found} is not the replayed state {expected}")]
+    TreeMismatch {
+        /// The replayed state's tree.
+        expected: Oid,
+        /// The commit's tree.
+        found: Oid,
+    },
+    /// Step 8: the verified head of an earlier run is no longer in the branch.
+    #[error(
+        "the branch no longer contains checkpoint {checkpoint}, verified earlier: history was rolled back or rewritten"
+    )]
+    Rollback {
+        /// The checkpointed head.
+        checkpoint: Oid,
+    },
+}
+
+/// The first bad commit and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: commit {commit}{}: {problem}", self.reason().code(), seq.map(|s| format!(" (seq {s})")).unwrap_or_default())]
+pub struct Failure {
+    /// The bad commit.
+    pub commit: Oid,
+    /// Its seq, when its entry parsed.
+    pub seq: Option<u64>,
+    /// What is wrong.
+    pub problem: Problem,
+}
+
+impl Failure {
+    /// `AUDIT_ROLLBACK` for a rollback, `AUDIT_CHAIN_INVALID` for everything else.
+    pub fn reason(&self) -> Reason {
+        match self.problem {
+            Problem::Rollback { .. } => Reason::Rollback,
+            _ => Reason::ChainInvalid,
+        }
+    }
+}
+
+/// Why verification could not finish or did not pass.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The chain is not valid (exit 4).
+    #[error(transparent)]
+    Invalid(Failure),
+    /// `--since` is not a commit of the chain.
+    #[error("--since {0} is not on the chain's first-parent line")]
+    SinceNotOnChain(Oid),
+    /// The repository could not be read (exit 3).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The checkpoint file could not be read or written.
+    #[error("checkpoint {path}: {source}")]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        source: std::io::Error,
+    },
+}
+
+/// What passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The verified head (`None` for an absent branch).
+    pub head: Option<Oid>,
+    /// Entries checked in this run.
+    pub entries_checked: u64,
+    /// The head's seq.
+    pub head_seq: Option<u64>,
+}
+
+/// Options of a verification.
+pub struct VerifyOptions<'a> {
+    /// Trusted signers; only `audit` ones count.
+    pub signers: &'a [Signer],
+    /// A commit trusted without checking (a checkpoint); verification starts after it.
+    pub since: Option<Oid>,
+    /// Threads for the per-commit checks.
+    pub threads: usize,
+    /// Called with (done, total) as batches finish.
+    pub progress: Option<&'a dyn Fn(u64, u64)>,
+}
+
+/// One commit after the per-commit checks (steps 2 to 4).
+struct Decoded {
+    tree: Oid,
+    parents: usize,
+    sealed: SealedEntry,
+}
+
+/// Verifies the chain ending at `head` (checklist at the top of this file, steps 1 to 7).
+pub fn verify_chain(
+    repo: &Repository,
+    head: Oid,
+    options: &VerifyOptions<'_>,
+) -> Result<Verified, VerifyError> {
+    // A private handle whose trees, rebuilt during replay, stay in memory: verifying writes
+    // nothing, and the caller's handle keeps writing to disk.
+    let repo = &Repository::open(repo.path()).map_err(git("open repository"))?;
+    let odb = repo.odb().map_err(git("open object database"))?;
+    let _in_memory = odb
+        .add_new_mempack_backend(1000)
+        .map_err(git("add in-memory object backend"))?;
+
+    // 1. Shape: collect the first-parent line, oldest first.
+    let mut line = Vec::new();
+    let mut cursor = Some(head);
+    while let Some(oid) = cursor {
+        if Some(oid) == options.since {
+            break;
+        }
+        let commit = repo
+            .find_commit(oid)
+            .map_err(git(format!("read commit {oid}")))?;
+        line.push(oid);
+        cursor = commit.parent_id(0).ok();
+    }
+    if let Some(since) = options.since
+        && cursor != Some(since)
+    {
+        return Err(VerifyError::SinceNotOnChain(since));
+    }
+    line.reverse();
+
+    let (mut state, mut previous) = match options.since {
+        Some(since) => {
+            let tip = read_tip(repo, since)?;
+            (
+                read_state(repo, since)?,
+                Some((tip.seq, tip.hash, tip.tree)),
+            )
+        }
+        None => (State::default(), None),
+    };
+    let total = line.len() as u64;
+    let mut done = 0u64;
+    for batch in line.chunks(BATCH) {
+        let raws = batch
+            .iter()
+            .map(|oid| {
+                odb.read(*oid)
+                    .map(|object| object.data().to_vec())
+                    .map_err(git(format!("read commit {oid}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let decoded = decode_parallel(&raws, options.signers, options.threads.max(1));
+        for (oid, result) in batch.iter().zip(decoded) {
+            let fail = |seq: Option<u64>, problem: Problem| {
+                VerifyError::Invalid(Failure {
+                    commit: *oid,
+                    seq,
+                    problem,
+                })
+            };
+            let commit = result.map_err(|problem| fail(None, problem))?;
+            let entry = &commit.sealed.entry;
+            let seq = Some(entry.seq);
+            // 1. No merges.
+            if commit.parents > 1 {
+                return Err(fail(seq, Problem::MergeCommit(commit.parents)));
+            }
+            // 5. Chain.
+            let is_genesis = matches!(entry.event, Event::Genesis { .. });
+            let previous_tree = match &previous {
+                None => {
+                    if entry.seq != 0 || !is_genesis || entry.prev != GENESIS_PREV {
+                        return Err(fail(
+                            seq,
+                            Problem::Genesis {
+                                kind: entry.event.kind(),
+                                seq: entry.seq,
+                            },
+                        ));
+                    }
+                    empty_tree()
+                }
+                Some((previous_seq, previous_hash, previous_tree)) => {
+                    if entry.seq != previous_seq + 1 {
+                        return Err(fail(
+                            seq,
+                            Problem::SeqGap {
+                                previous: *previous_seq,
+                                found: entry.seq,
+                            },
+                        ));
+                    }
+                    if &entry.prev != previous_hash {
+                        return Err(fail(
+                            seq,
+                            Problem::PrevMismatch {
+                                expected: previous_hash.clone(),
+                                found: entry.prev.clone(),
+                            },
+                        ));
+                    }
+                    if is_genesis {
+                        return Err(fail(
+                            seq,
+                            Problem::Genesis {
+                                kind: entry.event.kind(),
+                                seq: entry.seq,
+                            },
+                        ));
+                    }
+                    *previous_tree
+                }
+            };
+            // 6. Rules.
+            let changes = apply(&state, entry).map_err(|e| fail(seq, Problem::Rules(e)))?;
+            // 7. State.
+            let expected = if changes.is_empty() {
+                previous_tree
+            } else {
+                update_tree(repo, previous_tree, &changes)?
+            };
+            if expected != commit.tree {
+                return Err(fail(
+                    seq,
+                    Problem::TreeMismatch {
+                        expected,
+                        found: commit.tree,
+                    },
+                ));
+            }
+            state.commit(changes);
+            previous = Some((entry.seq, commit.sealed.hash, commit.tree));
+        }
+        done += batch.len() as u64;
+        if let Some(progress) = options.progress {
+            progress(done, total);
+        }
+    }
+    Ok(Verified {
+        head: Some(head),
+        entries_checked: total,
+        head_seq: previous.map(|(seq, _, _)| seq),
+    })
+}
+
+/// Steps 2 to 4 for a batch, split across `threads` scoped threads.
+fn decode_parallel(
+    raws: &[Vec<u8>],
+    signers: &[Signer],
+    threads: usize,
+) -> Vec<Result<Decoded, Problem>> {
+    let chunk = raws.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = raws
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|raw| decode(raw, signers))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+/// A commit object split into what the checks need.
+struct RawCommit<'a> {
+    tree: Oid,
+    parents: usize,
+    signature: Option<String>,
+    signed: Vec<u8>,
+    message: &'a str,
+}
+
+/// Splits a raw commit: headers up to the first blank line, then the message. The signed
+/// payload is the object without its `gpgsig` header, exactly as git verifies it.
+fn split_commit(raw: &[u8]) -> Result<RawCommit<'_>, Problem> {
+    let malformed = |why: &str| Problem::MalformedCommit(why.to_owned());
+    let text = std::str::from_utf8(raw).map_err(|_| malformed("not UTF-8"))?;
+    let (headers, message) = text
+        .split_once("\n\n")
+        .ok_or_else(|| malformed("no message"))?;
+    let mut tree = None;
+    let mut parents = 0;
+    let mut signature: Option<String> = None;
+    let mut signed = String::with_capacity(text.len());
+    let mut in_signature = false;
+    for line in headers.split('\n') {
+        if let Some(continuation) = line.strip_prefix(' ') {
+            if in_signature {
+                if let Some(sig) = signature.as_mut() {
+                    sig.push('\n');
+                    sig.push_str(continuation);
+                }
+            } else {
+                signed.push_str(line);
+                signed.push('\n');
+            }
+            continue;
+        }
+        in_signature = false;
+        if let Some(value) = line.strip_prefix("gpgsig ") {
+            if signature.is_some() {
+                return Err(malformed("two signature headers"));
+            }
+            signature = Some(value.to_owned());
+            in_signature = true;
+            continue;
+        }
+        if let Some(value) = line.strip_prefix("tree ") {
+            tree = Some(Oid::from_str(value).map_err(|_| malformed("bad tree id"))?);
+        } else if line.starts_with("parent ") {
+            parents += 1;
+        }
+        signed.push_str(line);
+        signed.push('\n');
+    }
+    signed.push('\n');
+    signed.push_str(message);
+    Ok(RawCommit {
+        tree: tree.ok_or_else(|| malformed("no tree"))?,
+        parents,
+        signature,
+        signed: signed.into_bytes(),
+        message,
+    })
+}
+
+/// Steps 2 to 4 for one commit.
+fn decode(raw: &[u8], signers: &[Signer]) -> Result<Decoded, Problem> {
+    let commit = split_commit(raw)?;
+    // 2. Signature.
+    let armored = commit.signature.as_deref().ok_or(Problem::Unsigned)?;
+    let signature = SshSig::from_pem(armored).map_err(|e| Problem::BadSignature(e.to_string()))?;
+    let mut audit_signers = signers
+        .iter()
+        .filter(|s| s.role == SignerRole::Audit && s.key.key_data() == signature.public_key())
+        .peekable();
+    let Some(first) = audit_signers.peek().copied() else {
+        let fingerprint = ssh_key::PublicKey::from(signature.public_key().clone())
+            .fingerprint(ssh_key::HashAlg::Sha256)
+            .to_string();
+        return Err(Problem::UntrustedKey(fingerprint));
+    };
+    first
+        .key
+        .verify(GIT_NAMESPACE, &commit.signed, &signature)
+        .map_err(|e| Problem::BadSignature(e.to_string()))?;
+    // 4. Entry (before step 3, which needs the entry's time).
+    let sealed = SealedEntry::from_commit_message(commit.message)?;
+    // 3. In force at the entry's time.
+    let at = sealed.entry.at_time()?;
+    if !audit_signers.any(|s| s.in_force_at(at)) {
+        return Err(Problem::KeyRetired {
+            kid: first.kid.clone(),
+            not_after: first
+                .not_after
+                .map(crate::audit::entry::format_entry_time)
+                .unwrap_or_default(),
+            at: sealed.entry.at.clone(),
+        });
+    }
+    Ok(Decoded {
+        tree: commit.tree,
+        parents: commit.parents,
+        sealed,
+    })
+}
+
+/// The checkpoint file: `.git/shipgate/checkpoint`.
+pub fn checkpoint_path(repo: &Repository) -> PathBuf {
+    repo.path().join("shipgate").join("checkpoint")
+}
+
+/// Step 8: the head must descend from (or be) the recorded checkpoint.
+pub fn check_checkpoint(repo: &Repository, head: Option<Oid>) -> Result<(), VerifyError> {
+    let path = checkpoint_path(repo);
+    let Some(checkpoint) = read_checkpoint(&path)? else {
+        return Ok(());
+    };
+    let descends = head.is_some_and(|head| {
+        head == checkpoint || repo.graph_descendant_of(head, checkpoint).unwrap_or(false)
+    });
+    if descends {
+        return Ok(());
+    }
+    Err(VerifyError::Invalid(Failure {
+        commit: head.unwrap_or(Oid::ZERO_SHA1),
+        seq: None,
+        problem: Problem::Rollback { checkpoint },
+    }))
+}
+
+fn read_checkpoint(path: &Path) -> Result<Option<Oid>, VerifyError> {
+    let io = |source| VerifyError::Checkpoint {
+        path: path.to_owned(),
+        source,
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(e)),
+    };
+    Oid::from_str(text.trim()).map(Some).map_err(|_| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a commit id",
+        ))
+    })
+}
+
+/// Records a verified head as the checkpoint (written to a temporary file, then renamed).
+pub fn write_checkpoint(repo: &Repository, head: Oid) -> Result<(), VerifyError> {
+    let path = checkpoint_path(repo);
+    let io = |source| VerifyError::Checkpoint {
+        path: path.clone(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, format!("{head}\n")).map_err(io)?;
+    std::fs::rename(&temporary, &path).map_err(io)
+}
+
+/// Whether the object is a commit (for `--since` arguments).
+pub fn is_commit(repo: &Repository, oid: Oid) -> bool {
+    repo.odb()
+        .and_then(|odb| odb.read_header(oid))
+        .is_ok_and(|(_, kind)| kind == ObjectType::Commit)
+}

@@ -1,0 +1,239 @@
+//! Shared fixtures of the audit tests: keys, real temporary repositories (a bare remote reached
+//! through git's receive-pack, and work repositories), a deterministic clock, and stock git
+//! run with the host's configuration switched off.
+
+use std::cell::Cell;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use git2::{Oid, Repository};
+use shipgate::audit::append::{AppendTarget, Appended, GitCli, append};
+use shipgate::audit::entry::{Actor, Event, SealedEntry};
+use shipgate::audit::state::{ApplyError, State};
+use shipgate::audit::store::{ChainWriter, Tip, read_entry};
+use shipgate::audit::verify::{Verified, VerifyError, VerifyOptions, verify_chain};
+use shipgate::keys::{SigningKey, generate, parse_private_key};
+use shipgate::policy::signer::parse_signer_key;
+use shipgate::policy::{Signer, SignerRole};
+use time::OffsetDateTime;
+
+/// The environment every spawned git gets: no host or user configuration.
+pub fn git_env() -> Vec<(OsString, OsString)> {
+    vec![
+        ("GIT_CONFIG_GLOBAL".into(), "/dev/null".into()),
+        ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
+    ]
+}
+
+/// Runs stock git in `dir`.
+pub fn git(dir: &Path, args: &[&str]) -> Output {
+    Command::new("git")
+        .current_dir(dir)
+        .envs(git_env())
+        .args(args)
+        .output()
+        .expect("git runs")
+}
+
+/// A fresh audit key and the signer that trusts it.
+pub fn audit_key(kid: &str) -> (SigningKey, Signer) {
+    let generated = generate(kid, SignerRole::Audit).expect("key generation");
+    let key = parse_private_key(&generated.private_openssh, "test").expect("key parses");
+    let public = generated
+        .public_line
+        .rsplit_once(' ')
+        .map(|(key, _)| key)
+        .expect("a comment");
+    let signer = Signer {
+        kid: kid.to_owned(),
+        role: SignerRole::Audit,
+        key: parse_signer_key(public).expect("public key"),
+        not_after: None,
+    };
+    (key, signer)
+}
+
+/// The first instant of the test clock.
+pub const EPOCH: i64 = 1_795_000_000;
+
+/// A clock that advances one minute per reading, from [`EPOCH`].
+pub struct TestClock(Cell<i64>);
+
+impl TestClock {
+    pub fn new() -> Self {
+        Self(Cell::new(EPOCH))
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        let t = self.0.get();
+        self.0.set(t + 60);
+        OffsetDateTime::from_unix_timestamp(t).expect("valid time")
+    }
+}
+
+pub fn actor() -> Actor {
+    Actor {
+        login: "tester".into(),
+        workflow_run: None,
+        sha: None,
+    }
+}
+
+pub fn genesis(kid: &str) -> Event {
+    Event::Genesis {
+        repository: "acme/widget".into(),
+        policy_hash: None,
+        signer_kids: vec![kid.to_owned()],
+    }
+}
+
+pub fn note(message: &str) -> Event {
+    Event::Note {
+        message: message.to_owned(),
+    }
+}
+
+/// A chain built locally (no remote), for tamper tests.
+pub struct LocalChain {
+    pub _dir: tempfile::TempDir,
+    pub repo: Repository,
+    pub key: SigningKey,
+    pub signer: Signer,
+    pub commits: Vec<Oid>,
+}
+
+impl LocalChain {
+    /// Genesis followed by `events`, signed by a fresh trusted key, times one minute apart.
+    pub fn build(events: Vec<Event>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = Repository::init_bare(dir.path().join("chain.git")).expect("init");
+        let (key, signer) = audit_key("audit-1");
+        let clock = TestClock::new();
+        let mut commits = Vec::new();
+        {
+            let writer_repo = Repository::open(repo.path()).expect("open");
+            let odb = writer_repo.odb().expect("odb");
+            let mut writer = ChainWriter::new(&writer_repo, &odb, &key).expect("writer");
+            let mut state = State::default();
+            let mut tip: Option<Tip> = None;
+            for event in std::iter::once(genesis("audit-1")).chain(events) {
+                let next = writer
+                    .append(tip.as_ref(), &mut state, &actor(), clock.now(), event)
+                    .expect("append");
+                commits.push(next.commit);
+                tip = Some(next);
+            }
+            writer.flush().expect("flush");
+        }
+        Self {
+            _dir: dir,
+            repo,
+            key,
+            signer,
+            commits,
+        }
+    }
+
+    pub fn entry(&self, index: usize) -> SealedEntry {
+        read_entry(&self.repo, self.commits[index]).expect("entry")
+    }
+
+    pub fn tree(&self, index: usize) -> Oid {
+        self.repo
+            .find_commit(self.commits[index])
+            .expect("commit")
+            .tree_id()
+    }
+
+    pub fn verify(&self, head: Oid, signers: &[Signer]) -> Result<Verified, VerifyError> {
+        verify_chain(
+            &self.repo,
+            head,
+            &VerifyOptions {
+                signers,
+                since: None,
+                threads: 2,
+                progress: None,
+            },
+        )
+    }
+}
+
+/// A bare remote plus work repositories cloned from nothing, reached through the git CLI.
+pub struct RemoteFixture {
+    pub dir: tempfile::TempDir,
+}
+
+impl RemoteFixture {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = git(dir.path(), &["init", "--quiet", "--bare", "remote.git"]);
+        assert!(out.status.success());
+        Self { dir }
+    }
+
+    pub fn remote(&self) -> PathBuf {
+        self.dir.path().join("remote.git")
+    }
+
+    /// A new work repository whose `origin` is the bare remote.
+    pub fn work(&self, name: &str) -> Repository {
+        let path = self.dir.path().join(name);
+        let repo = Repository::init(&path).expect("init work");
+        repo.remote("origin", self.remote().to_str().expect("utf-8 path"))
+            .expect("add origin");
+        repo
+    }
+
+    pub fn remote_repo(&self) -> Repository {
+        Repository::open_bare(self.remote()).expect("open remote")
+    }
+
+    pub fn head(&self) -> Oid {
+        self.remote_repo()
+            .refname_to_id("refs/heads/shipgate/audit")
+            .expect("branch exists")
+    }
+}
+
+pub fn target(kid: &str) -> AppendTarget {
+    AppendTarget {
+        remote: "origin".into(),
+        branch: "shipgate/audit".into(),
+        genesis: genesis(kid),
+        actor: actor(),
+        give_up_after: Duration::from_secs(20),
+    }
+}
+
+/// Appends one event through the compare-and-swap path.
+pub fn append_event(
+    repo: &Repository,
+    key: &SigningKey,
+    clock: &TestClock,
+    mut propose: impl FnMut(&State) -> Result<Event, ApplyError>,
+) -> Result<Appended, shipgate::audit::append::AppendError> {
+    let cli = GitCli::new(repo, git_env());
+    append(
+        repo,
+        &cli,
+        key,
+        &target(&key.kid),
+        &|| clock.now(),
+        &mut propose,
+    )
+}
+
+/// The first-parent line of `head`, oldest first.
+pub fn first_parent_line(repo: &Repository, head: Oid) -> Vec<Oid> {
+    let mut line = Vec::new();
+    let mut cursor = Some(head);
+    while let Some(oid) = cursor {
+        line.push(oid);
+        cursor = repo.find_commit(oid).expect("commit").parent_id(0).ok();
+    }
+    line.reverse();
+    line
+}

@@ -1,0 +1,301 @@
+//! The tamper suite (DESIGN 10): every way of editing, deleting, reordering or forging audit
+//! entries is caught, with the right reason and the right commit named.
+
+use git2::Oid;
+use shipgate::audit::entry::Entry;
+use shipgate::audit::reason::Reason;
+use shipgate::audit::store::write_commit;
+use shipgate::audit::verify::{Failure, Problem, VerifyError};
+use shipgate::keys::SigningKey;
+
+use crate::audit_support::{LocalChain, audit_key, note};
+
+fn chain() -> LocalChain {
+    LocalChain::build((1..=5).map(|i| note(&format!("note {i}"))).collect())
+}
+
+fn failure(result: Result<shipgate::audit::verify::Verified, VerifyError>) -> Failure {
+    match result {
+        Err(VerifyError::Invalid(failure)) => failure,
+        other => panic!("expected an integrity failure, got {other:?}"),
+    }
+}
+
+/// Writes `entry` as a commit on `parent` with `tree`.
+fn commit(
+    chain: &LocalChain,
+    parent: Oid,
+    tree: Oid,
+    entry: Entry,
+    key: Option<&SigningKey>,
+) -> Oid {
+    let sealed = entry.seal().expect("seal");
+    write_commit(&chain.repo, &[parent], tree, &sealed, key).expect("commit")
+}
+
+/// Re-parents the commits `from..` of the chain onto `base`, keeping their entries unchanged
+/// and signing them with the trusted key (an insider rewriting history). Returns the new ids.
+fn replay_onto(chain: &LocalChain, base: Oid, indexes: &[usize]) -> Vec<Oid> {
+    let mut parent = base;
+    let mut written = Vec::new();
+    for &index in indexes {
+        let sealed = chain.entry(index);
+        parent = write_commit(
+            &chain.repo,
+            &[parent],
+            chain.tree(index),
+            &sealed,
+            Some(&chain.key),
+        )
+        .expect("commit");
+        written.push(parent);
+    }
+    written
+}
+
+#[test]
+fn an_untampered_chain_verifies() {
+    let chain = chain();
+    let verified = chain
+        .verify(
+            *chain.commits.last().unwrap(),
+            std::slice::from_ref(&chain.signer),
+        )
+        .unwrap();
+    assert_eq!(verified.entries_checked, 6);
+    assert_eq!(verified.head_seq, Some(5));
+}
+
+#[test]
+fn edited_entry_resigned_by_an_unknown_key_is_untrusted() {
+    let chain = chain();
+    let (intruder, _) = audit_key("intruder");
+    let mut entry = chain.entry(3).entry;
+    entry.event = note("edited");
+    let forged = commit(
+        &chain,
+        chain.commits[2],
+        chain.tree(3),
+        entry,
+        Some(&intruder),
+    );
+    let failure = failure(chain.verify(forged, std::slice::from_ref(&chain.signer)));
+    assert_eq!(failure.commit, forged);
+    assert_eq!(failure.reason(), Reason::ChainInvalid);
+    assert!(
+        matches!(failure.problem, Problem::UntrustedKey(_)),
+        "{failure}"
+    );
+}
+
+#[test]
+fn edited_entry_left_unsigned_is_refused() {
+    let chain = chain();
+    let mut entry = chain.entry(3).entry;
+    entry.event = note("edited");
+    let forged = commit(&chain, chain.commits[2], chain.tree(3), entry, None);
+    let failure = failure(chain.verify(forged, std::slice::from_ref(&chain.signer)));
+    assert_eq!(failure.commit, forged);
+    assert_eq!(failure.problem, Problem::Unsigned);
+}
+
+#[test]
+fn deleted_entry_shows_as_a_seq_gap_at_the_next_commit() {
+    let chain = chain();
+    // Entry 3 removed; 4 and 5 re-parented onto 2 and re-signed.
+    let rewritten = replay_onto(&chain, chain.commits[2], &[4, 5]);
+    let failure = failure(chain.verify(rewritten[1], std::slice::from_ref(&chain.signer)));
+    assert_eq!(failure.commit, rewritten[0]);
+    assert_eq!(
+        failure.problem,
+        Problem::SeqGap {
+            previous: 2,
+            found: 4
+        }
+    );
+}
+
+#[test]
+fn swapped_entries_are_caught_at_the_first_swapped_commit() {
+    let chain = chain();
+    let rewritten = replay_onto(&chain, chain.commits[2], &[4, 3, 5]);
+    let failure = failure(chain.verify(rewritten[2], std::slice::from_ref(&chain.signer)));
+    assert_eq!(failure.commit, rewritten[0]);
+    assert_eq!(
+        failure.problem,
+        Problem::SeqGap {
+            previous: 2,
+            found: 4
+        }
+    );
+}
+
+#[test]
+fn a_seq_gap_is_caught() {
+    let chain = chain();
+    let previous = chain.entry(5);
+    let entry = Entry {
+        seq: 7,
+        prev: previous.hash.clone(),
+        event: note("skipped six"),
+        ..previous.entry.clone()
+    };
+    let bad = commit(
+        &chain,
+        chain.commits[5],
+        chain.tree(5),
+        entry,
+        Some(&chain.key),
+    );
+    let failure = failure(chain.verify(bad, std::slice::from_ref(&chain.signer)));
+    assert_eq!(failure.commit, bad);
+    assert_eq!(
+        failure.problem,
+        Problem::SeqGap {
+            previous: 5,
+            found: 7
+        }
+    );
+}
+
+#[test]
+fn a_wrong_prev_is_caught() {
+    let chain = chain();
+    let previous = chain.entry(5);
+    let wrong = chain.entry(4).hash;
+    let entry = Entry {
+        seq: 6,
+        prev: wrong.clone(),
+        event: note("wrong prev"),
+        ..previous.entry.clone()
+    };
+    let bad = commit(
+        &chain,
+        chain.commits[5],
+        chain.tree(5),
+        entry,
+        Some(&chain.key),
+    );
+    let failure = failure(chain.verify(bad, std::slice::from_ref(&chain.signer)));
+    assert_eq!(failure.commit, bad);
+    assert_eq!(
+        failure.problem,
+        Problem::PrevMismatch {
+            expected: previous.hash,
+            found: wrong
+        }
+    );
+}
+
+#[test]
+fn a_tree_that_is_not_the_replayed_state_is_caught() {
+    let chain = chain();
+    let previous = chain.entry(5);
+    // A halt file the entries never recorded.
+    let blob = chain.repo.blob(b"{}\n").unwrap();
+    let mut state_dir = chain.repo.treebuilder(None).unwrap();
+    state_dir.insert("halt.json", blob, 0o100644).unwrap();
+    let state_oid = state_dir.write().unwrap();
+    let mut root = chain.repo.treebuilder(None).unwrap();
+    root.insert("state", state_oid, 0o040000).unwrap();
+    let forged_tree = root.write().unwrap();
+    let entry = Entry {
+        seq: 6,
+        prev: previous.hash.clone(),
+        event: note("quietly halted"),
+        ..previous.entry.clone()
+    };
+    let bad = commit(
+        &chain,
+        chain.commits[5],
+        forged_tree,
+        entry,
+        Some(&chain.key),
+    );
+    let failure = failure(chain.verify(bad, std::slice::from_ref(&chain.signer)));
+    assert_eq!(failure.commit, bad);
+    assert!(
+        matches!(failure.problem, Problem::TreeMismatch { found, .. } if found == forged_tree),
+        "{failure}"
+    );
+}
+
+#[test]
+fn a_merge_commit_is_refused() {
+    let chain = chain();
+    let previous = chain.entry(5);
+    let entry = Entry {
+        seq: 6,
+        prev: previous.hash.clone(),
+        event: note("merge"),
+        ..previous.entry.clone()
+    };
+    let sealed = entry.seal().unwrap();
+    let merge = write_commit(
+        &chain.repo,
+        &[chain.commits[5], chain.commits[2]],
+        chain.tree(5),
+        &sealed,
+        Some(&chain.key),
+    )
+    .unwrap();
+    let failure = failure(chain.verify(merge, std::slice::from_ref(&chain.signer)));
+    assert_eq!(failure.commit, merge);
+    assert_eq!(failure.problem, Problem::MergeCommit(2));
+}
+
+#[test]
+fn a_commit_signed_after_its_key_retired_is_refused() {
+    let chain = chain();
+    // Entries are one minute apart from EPOCH; retire the key just after entry 2.
+    let mut retired = chain.signer.clone();
+    retired.not_after =
+        Some(time::OffsetDateTime::from_unix_timestamp(crate::audit_support::EPOCH + 150).unwrap());
+    let failure = failure(chain.verify(*chain.commits.last().unwrap(), &[retired]));
+    assert_eq!(failure.commit, chain.commits[3]);
+    assert!(
+        matches!(failure.problem, Problem::KeyRetired { ref kid, .. } if kid == "audit-1"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn an_unknown_event_type_fails_closed() {
+    let chain = chain();
+    let previous = chain.entry(5);
+    let entry = Entry {
+        seq: 6,
+        prev: previous.hash.clone(),
+        event: note("placeholder"),
+        ..previous.entry.clone()
+    };
+    let sealed = entry.seal().unwrap();
+    let json = sealed
+        .json
+        .replace(r#""type":"note""#, r#""type":"teleported""#);
+    let hash = shipgate::canonical::sha256_prefixed(json.as_bytes());
+    let message = format!("audit #6: note placeholder\n\n{json}\n\nShipgate-Entry: {hash}\n");
+    let tree = chain.repo.find_tree(chain.tree(5)).unwrap();
+    let parent = chain.repo.find_commit(chain.commits[5]).unwrap();
+    let person =
+        git2::Signature::new("shipgate", "audit@shipgate.invalid", &git2::Time::new(0, 0)).unwrap();
+    let buffer = chain
+        .repo
+        .commit_create_buffer(&person, &person, &message, &tree, &[&parent])
+        .unwrap();
+    let content = buffer.as_str().unwrap();
+    let signature = chain
+        .key
+        .key
+        .sign("git", ssh_key::HashAlg::Sha512, content.as_bytes())
+        .unwrap()
+        .to_pem(ssh_key::LineEnding::LF)
+        .unwrap();
+    let bad = chain
+        .repo
+        .commit_signed(content, signature.trim_end(), None)
+        .unwrap();
+    let failure = failure(chain.verify(bad, std::slice::from_ref(&chain.signer)));
+    assert_eq!(failure.commit, bad);
+    assert!(matches!(failure.problem, Problem::Entry(_)), "{failure}");
+}
