@@ -19,10 +19,14 @@ use crate::audit::verify::{
 };
 use crate::cli::{
     AuditCommand, AuditLogArgs, AuditNoteArgs, AuditTargetArgs, AuditVerifyArgs, LogFormat,
+    PolicyArgs, RepoArgs,
 };
 use crate::error::{Error, Outcome};
 use crate::keys::{AUDIT_KEY_ENV, allowed_signers_file, load_signing_key, parse_allowed_signers};
-use crate::policy::{Signer, SignerRole};
+use crate::policy::{Policy, Signer, SignerRole};
+use crate::repo::RepoError;
+
+use super::inputs::{self, PolicyRequest};
 
 /// Runs an `audit` subcommand.
 pub fn run(command: AuditCommand, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -31,7 +35,11 @@ pub fn run(command: AuditCommand, out: &mut dyn Write) -> Result<Outcome, Error>
         AuditCommand::Verify(args) => verify(&args, out),
         AuditCommand::Note(args) => note(&args, out),
         AuditCommand::ExportSigners(args) => {
-            let signers = read_signers(&args.allowed_signers)?;
+            let signers = trusted_signers(
+                args.allowed_signers.as_deref(),
+                args.repo.as_deref(),
+                &args.policy,
+            )?;
             let text = allowed_signers_file(&signers);
             match &args.out {
                 Some(path) => std::fs::write(path, text)?,
@@ -68,6 +76,44 @@ fn chain_head(repo: &Repository, target: &AuditTargetArgs) -> Result<Option<Oid>
         Ok(oid) => Ok(Some(oid)),
         Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
         Err(e) => Err(AuditError::Store(git("read the governance branch")(e)).into()),
+    }
+}
+
+/// The signers to trust: an explicit allowed-signers file, or else the policy's signers, read
+/// from the default branch like every policy.
+fn trusted_signers(
+    file: Option<&Path>,
+    repo_dir: Option<&Path>,
+    policy: &PolicyArgs,
+) -> Result<Vec<Signer>, Error> {
+    if let Some(path) = file {
+        return read_signers(path);
+    }
+    let policy = load_policy(repo_dir, policy)?;
+    if policy.signers.is_empty() {
+        return Err(Error::Usage(
+            "the policy declares no signers: add them under `signers:`, or pass --allowed-signers FILE".into(),
+        ));
+    }
+    Ok(policy.signers)
+}
+
+fn load_policy(repo_dir: Option<&Path>, policy: &PolicyArgs) -> Result<Policy, Error> {
+    let repo = inputs::open_repo(&RepoArgs {
+        repo: repo_dir.map(Path::to_path_buf),
+        repo_slug: None,
+    })?;
+    Ok(inputs::load_policy(&repo, &PolicyRequest::from(policy))?.0)
+}
+
+/// What a new chain's genesis records of the policy: its hash and signer key ids. A repository
+/// with no default branch or no policy yet records none; a policy that fails to load is an error.
+fn genesis_policy(repo_dir: Option<&Path>, policy: &PolicyArgs) -> Result<Option<Policy>, Error> {
+    match load_policy(repo_dir, policy) {
+        Ok(policy) if policy.files.is_empty() => Ok(None),
+        Ok(policy) => Ok(Some(policy)),
+        Err(Error::Repo(RepoError::NoDefaultBranch(_))) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -114,13 +160,11 @@ fn log(args: &AuditLogArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
 
 fn verify(args: &AuditVerifyArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let started = Instant::now();
-    let Some(signers_file) = &args.allowed_signers else {
-        return Err(Error::Usage(
-            "no trusted signers: pass --allowed-signers FILE (see `shipgate audit export-signers`)"
-                .into(),
-        ));
-    };
-    let signers = read_signers(signers_file)?;
+    let signers = trusted_signers(
+        args.allowed_signers.as_deref(),
+        args.target.repo.as_deref(),
+        &args.policy,
+    )?;
     let repo = open_repository(&args.target)?;
     let since = match &args.since {
         Some(text) => {
@@ -253,13 +297,18 @@ fn note(args: &AuditNoteArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             args.target.remote
         )));
     }
+    let policy = genesis_policy(args.target.repo.as_deref(), &args.policy)?;
+    let signer_kids = match &policy {
+        Some(policy) => policy.signers.iter().map(|s| s.kid.clone()).collect(),
+        None => vec![key.kid.clone()],
+    };
     let target = AppendTarget {
         remote: args.target.remote.clone(),
         branch: args.target.branch.clone(),
         genesis: Event::Genesis {
             repository: repository_slug(&repo, args)?,
-            policy_hash: None,
-            signer_kids: vec![key.kid.clone()],
+            policy_hash: policy.map(|p| p.hash),
+            signer_kids,
         },
         actor: actor_from_environment(),
         give_up_after: Duration::from_secs(args.give_up_after),

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::PolicyArgs;
+
 /// Which repository, remote and branch hold the chain.
 #[derive(Debug, Args)]
 pub struct AuditTargetArgs {
@@ -48,9 +50,12 @@ pub struct AuditVerifyArgs {
     /// Trust this commit (an earlier verified head) and verify only what follows it.
     #[arg(long, value_name = "COMMIT")]
     pub since: Option<String>,
-    /// The trusted signers, as a git allowed-signers file (see `audit export-signers`).
+    /// The trusted signers, as a git allowed-signers file (default: the `audit` signers of the
+    /// policy on the default branch).
     #[arg(long, value_name = "FILE")]
     pub allowed_signers: Option<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,
@@ -73,14 +78,22 @@ pub struct AuditNoteArgs {
     /// Give up with AUDIT_UNAVAILABLE after this many seconds of failed attempts.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub give_up_after: u64,
+    /// Where the policy recorded in a new chain's genesis entry comes from.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 /// `shipgate audit export-signers`.
 #[derive(Debug, Args)]
 pub struct ExportSignersArgs {
-    /// Read the signers from this allowed-signers file.
+    /// The local git repository (default: the one enclosing the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Read the signers from this allowed-signers file instead of the policy.
     #[arg(long, value_name = "FILE")]
-    pub allowed_signers: PathBuf,
+    pub allowed_signers: Option<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Write here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

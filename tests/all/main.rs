@@ -1,6 +1,7 @@
 //! shipgate's integration tests: one binary, a module per area.
 
 mod audit_interop;
+mod audit_policy;
 mod audit_support;
 mod audit_tamper;
 mod cli;
