@@ -9,6 +9,7 @@ use git2::{Oid, Repository};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use crate::approval::command::MAX_REASON_CHARS;
 use crate::audit::AuditError;
 use crate::audit::append::{AppendTarget, GitCli, append};
 use crate::audit::entry::{Actor, Event};
@@ -18,8 +19,8 @@ use crate::audit::verify::{
     write_checkpoint,
 };
 use crate::cli::{
-    AuditCommand, AuditLogArgs, AuditNoteArgs, AuditTargetArgs, AuditVerifyArgs, LogFormat,
-    PolicyArgs, RepoArgs,
+    AuditAppendArgs, AuditCommand, AuditLogArgs, AuditNoteArgs, AuditTargetArgs, AuditVerifyArgs,
+    HaltArgs, LogFormat, PolicyArgs, RepoArgs, ResumeArgs,
 };
 use crate::error::{Error, Outcome};
 use crate::keys::{AUDIT_KEY_ENV, allowed_signers_file, load_signing_key, parse_allowed_signers};
@@ -260,7 +261,7 @@ fn actor_from_environment() -> Actor {
     }
 }
 
-fn repository_slug(repo: &Repository, args: &AuditNoteArgs) -> Result<String, Error> {
+fn repository_slug(repo: &Repository, args: &AuditAppendArgs) -> Result<String, Error> {
     if let Some(text) = &args.repo_slug {
         return crate::model::RepoSlug::parse(text)
             .map(|slug| slug.to_string())
@@ -288,6 +289,50 @@ fn repository_slug(repo: &Repository, args: &AuditNoteArgs) -> Result<String, Er
 }
 
 fn note(args: &AuditNoteArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let message = args.message.clone();
+    append_operator_event(&args.append, out, |_| Event::Note {
+        message: message.clone(),
+    })
+}
+
+/// `shipgate halt`: records a halt; refused (exit 1) when already halted.
+pub fn halt(args: &HaltArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let reason: String = args
+        .reason
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_REASON_CHARS)
+        .collect();
+    if reason.trim().is_empty() {
+        return Err(Error::Usage("--reason must say why shipping stops".into()));
+    }
+    append_operator_event(&args.append, out, |kid| Event::Halted {
+        by: operator(args.by.as_deref(), kid),
+        reason: reason.clone(),
+    })
+}
+
+/// `shipgate resume`: lifts a halt; refused (exit 1) when not halted.
+pub fn resume(args: &ResumeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    append_operator_event(&args.append, out, |kid| Event::Resumed {
+        by: operator(args.by.as_deref(), kid),
+    })
+}
+
+/// Who an operator's entry names: `--by`, else the workflow's actor, else the key that signs.
+fn operator(by: Option<&str>, kid: &str) -> String {
+    by.map(str::to_owned)
+        .or_else(|| std::env::var("GITHUB_ACTOR").ok().filter(|a| !a.is_empty()))
+        .unwrap_or_else(|| format!("key:{kid}"))
+}
+
+/// Appends one operator event, signed with the audit key, creating the chain if needed. The
+/// state rules decide whether it is allowed (a second halt, a resume without a halt: exit 1).
+fn append_operator_event(
+    args: &AuditAppendArgs,
+    out: &mut dyn Write,
+    event: impl Fn(&str) -> Event,
+) -> Result<Outcome, Error> {
     let env_key = std::env::var(AUDIT_KEY_ENV).ok().map(Zeroizing::new);
     let key = load_signing_key(SignerRole::Audit, args.audit_key.as_deref(), env_key)?;
     let repo = open_repository(&args.target)?;
@@ -314,16 +359,15 @@ fn note(args: &AuditNoteArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         give_up_after: Duration::from_secs(args.give_up_after),
     };
     let cli = GitCli::new(&repo, Vec::new());
-    let message = args.message.clone();
+    let event = event(&key.kid);
     let appended = append(&repo, &cli, &key, &target, &OffsetDateTime::now_utc, |_| {
-        Ok(Event::Note {
-            message: message.clone(),
-        })
+        Ok(event.clone())
     })
     .map_err(AuditError::from)?;
     writeln!(
         out,
-        "appended seq {} as {} ({} attempt(s){})",
+        "appended {} as seq {} ({}; {} attempt(s){})",
+        event.kind(),
         appended.tip.seq,
         appended.tip.commit,
         appended.attempts,

@@ -32,6 +32,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         Command::Receipt(command) => receipt::receipt(&command, out),
         Command::Keys(command) => keys::run(command, out),
         Command::Audit(command) => audit::run(command, out),
+        Command::Halt(args) => audit::halt(&args, out),
+        Command::Resume(args) => audit::resume(&args, out),
     }
 }
 

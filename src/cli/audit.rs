@@ -61,13 +61,12 @@ pub struct AuditVerifyArgs {
     pub json: bool,
 }
 
-/// `shipgate audit note`.
+/// How an operator's entry is appended: where, with which key, and the genesis details of a
+/// new chain.
 #[derive(Debug, Args)]
-pub struct AuditNoteArgs {
+pub struct AuditAppendArgs {
     #[command(flatten)]
     pub target: AuditTargetArgs,
-    /// The note.
-    pub message: String,
     /// The audit private key file (default: the SHIPGATE_AUDIT_KEY variable's text).
     #[arg(long, value_name = "FILE")]
     pub audit_key: Option<PathBuf>,
@@ -81,6 +80,38 @@ pub struct AuditNoteArgs {
     /// Where the policy recorded in a new chain's genesis entry comes from.
     #[command(flatten)]
     pub policy: PolicyArgs,
+}
+
+/// `shipgate audit note`.
+#[derive(Debug, Args)]
+pub struct AuditNoteArgs {
+    /// The note.
+    pub message: String,
+    #[command(flatten)]
+    pub append: AuditAppendArgs,
+}
+
+/// `shipgate halt`.
+#[derive(Debug, Args)]
+pub struct HaltArgs {
+    /// Why shipping stops (recorded on the chain and shown in status comments).
+    #[arg(long)]
+    pub reason: String,
+    /// Who halts, as recorded (default: GITHUB_ACTOR, else the audit key's id).
+    #[arg(long, value_name = "LOGIN")]
+    pub by: Option<String>,
+    #[command(flatten)]
+    pub append: AuditAppendArgs,
+}
+
+/// `shipgate resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// Who resumes, as recorded (default: GITHUB_ACTOR, else the audit key's id).
+    #[arg(long, value_name = "LOGIN")]
+    pub by: Option<String>,
+    #[command(flatten)]
+    pub append: AuditAppendArgs,
 }
 
 /// `shipgate audit export-signers`.
@@ -107,7 +138,7 @@ pub enum AuditCommand {
     Log(AuditLogArgs),
     /// Verify the whole chain: signatures, hashes, seq, state trees, receipts, shape, rollback.
     #[command(
-        after_help = "Example:\n  shipgate audit verify --allowed-signers signers\nExit 4 names the first bad commit."
+        after_help = "Example:\n  shipgate audit verify\n  shipgate audit verify --allowed-signers signers --json\nExit 4 names the first bad commit."
     )]
     Verify(AuditVerifyArgs),
     /// Append a signed operator note.
@@ -117,7 +148,7 @@ pub enum AuditCommand {
     Note(AuditNoteArgs),
     /// Write a git allowed-signers file so stock git can check audit commit signatures.
     #[command(
-        after_help = "Example:\n  shipgate audit export-signers --allowed-signers in --out signers\n  git -c gpg.ssh.allowedSignersFile=signers log --show-signature origin/shipgate/audit"
+        after_help = "Example:\n  shipgate audit export-signers --out signers\n  git -c gpg.format=ssh -c gpg.ssh.allowedSignersFile=signers log --show-signature origin/shipgate/audit"
     )]
     ExportSigners(ExportSignersArgs),
 }

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use audit::{
-    AuditCommand, AuditLogArgs, AuditNoteArgs, AuditTargetArgs, AuditVerifyArgs, ExportSignersArgs,
-    LogFormat,
+    AuditAppendArgs, AuditCommand, AuditLogArgs, AuditNoteArgs, AuditTargetArgs, AuditVerifyArgs,
+    ExportSignersArgs, HaltArgs, LogFormat, ResumeArgs,
 };
 pub use keys::KeysCommand;
 pub use receipt::ReceiptCommand;
@@ -50,6 +50,14 @@ pub enum Command {
     /// The audit chain on the governance branch.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Stop all minting and execution (recorded on the audit chain; needs the audit key).
+    #[command(
+        after_help = "Example:\n  SHIPGATE_AUDIT_KEY=\"$(cat audit.key)\" shipgate halt --reason 'bad build in 1.4.0'"
+    )]
+    Halt(HaltArgs),
+    /// Lift a halt (recorded on the audit chain; needs the audit key).
+    #[command(after_help = "Example:\n  SHIPGATE_AUDIT_KEY=\"$(cat audit.key)\" shipgate resume")]
+    Resume(ResumeArgs),
 }
 
 /// Output formats of reports.

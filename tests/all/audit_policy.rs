@@ -106,3 +106,62 @@ fn a_policy_without_signers_is_not_silently_trusted() {
         stderr(&out)
     );
 }
+
+#[test]
+fn halt_and_resume_from_a_terminal_are_recorded_once_each() {
+    let (fixture, _remote, _public) = governed_with_remote();
+    let with_key = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--audit-key", "audit.key", "--repo-slug", "acme/widget"]);
+        fixture.shipgate(&all)
+    };
+    let halt = with_key(&["halt", "--reason", "bad build in 1.4.0", "--by", "alice"]);
+    assert_eq!(halt.status.code(), Some(0), "{}", stderr(&halt));
+    assert!(
+        stdout(&halt).contains("appended halted"),
+        "{}",
+        stdout(&halt)
+    );
+
+    let again = with_key(&["halt", "--reason", "still bad"]);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "a second halt is refused: {}",
+        stderr(&again)
+    );
+    assert!(stderr(&again).contains("HALTED"), "{}", stderr(&again));
+
+    let resume = with_key(&["resume", "--by", "alice"]);
+    assert_eq!(resume.status.code(), Some(0), "{}", stderr(&resume));
+    let again = with_key(&["resume"]);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "a resume without a halt is refused: {}",
+        stderr(&again)
+    );
+
+    let empty = with_key(&["halt", "--reason", "  "]);
+    assert_eq!(empty.status.code(), Some(2));
+
+    let verify = fixture.shipgate(&["audit", "verify"]);
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&verify),
+        stderr(&verify)
+    );
+    let log = stdout(&fixture.shipgate(&["audit", "log", "--format", "json"]));
+    let kinds: Vec<&str> = [
+        "\"type\":\"resumed\"",
+        "\"type\":\"halted\"",
+        "\"type\":\"genesis\"",
+    ]
+    .into_iter()
+    .filter(|kind| log.contains(kind))
+    .collect();
+    assert_eq!(kinds.len(), 3, "{log}");
+    assert!(log.contains("\"reason\":\"bad build in 1.4.0\""), "{log}");
+}
