@@ -8,7 +8,7 @@
 //! jittered backoff, and give up with `AUDIT_UNAVAILABLE` after a bounded time.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -119,12 +119,7 @@ impl GitCli {
         let refspec = format!("+refs/heads/{branch}*:refs/remotes/{remote}/{branch}*");
         let output = self
             .command()
-            .args([
-                "-c",
-                "fetch.writeCommitGraph=false",
-                "-c",
-                "maintenance.auto=false",
-            ])
+            .args(["-c", "fetch.writeCommitGraph=false"])
             .args([
                 "fetch",
                 "--quiet",
@@ -145,11 +140,13 @@ impl GitCli {
         tracking_head(repo, remote, branch).map_err(|e| e.to_string())
     }
 
-    /// Pushes `commit` to `branch` without force and reads the per-ref status.
-    pub fn push(&self, remote: &str, commit: Oid, branch: &str) -> PushOutcome {
+    /// Pushes `commit` (whose new objects are in the `staged` objects directory) to `branch`
+    /// without force and reads the per-ref status.
+    pub fn push(&self, remote: &str, commit: Oid, branch: &str, staged: &Path) -> PushOutcome {
         let target = format!("refs/heads/{branch}");
         let output = match self
             .command()
+            .env("GIT_ALTERNATE_OBJECT_DIRECTORIES", staged)
             .args(["push", "--porcelain", "--no-verify", remote])
             .arg(format!("{commit}:{target}"))
             .output()
@@ -332,9 +329,21 @@ where
         )?);
     }
     let new_tip = writer.append(tip.as_ref(), &mut state, &target.actor, clock(), event)?;
-    writer.flush()?;
-    match git_cli.push(&target.remote, new_tip.commit, &target.branch) {
+    // Unique per process and commit, so concurrent writers in one repository never collide.
+    let staging = repo.path().join("shipgate").join(format!(
+        "outgoing-{}-{}",
+        std::process::id(),
+        new_tip.commit
+    ));
+    let staged = writer.stage(&staging)?;
+    match git_cli.push(
+        &target.remote,
+        new_tip.commit,
+        &target.branch,
+        staged.objects_dir(),
+    ) {
         PushOutcome::Pushed => {
+            staged.adopt(repo)?;
             repo.reference(
                 &format!("refs/remotes/{}/{}", target.remote, target.branch),
                 new_tip.commit,

@@ -6,6 +6,7 @@
 //! (DESIGN 8, measured facts).
 
 use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 use git2::{FileMode, Mempack, ObjectType, Odb, Oid, Repository, TreeWalkMode, TreeWalkResult};
 use time::OffsetDateTime;
@@ -292,6 +293,34 @@ impl<'a> ChainWriter<'a> {
         })
     }
 
+    /// Moves the objects written so far from memory into a pack of their own in a new objects
+    /// directory under `dir`, outside the repository: git can push from it (as an alternate
+    /// object directory) and [`StagedPack::adopt`] moves it into the repository once the push
+    /// landed, so a rejected attempt leaves nothing behind.
+    pub fn stage(&mut self, dir: &Path) -> Result<StagedPack, StoreError> {
+        let objects = dir.to_owned();
+        let staged = StagedPack {
+            objects: objects.clone(),
+        };
+        let pack_dir = objects.join("pack");
+        std::fs::create_dir_all(&pack_dir).map_err(|e| io_error("create staging directory", &e))?;
+        let mut pack = git2::Buf::new();
+        self.mempack
+            .dump(self.repo, &mut pack)
+            .map_err(git("pack new audit objects"))?;
+        let mut indexer =
+            git2::Indexer::new(None, &pack_dir, 0o444, false).map_err(git("open pack indexer"))?;
+        indexer
+            .write_all(&pack)
+            .map_err(|e| io_error("write staged pack", &e))?;
+        indexer.commit().map_err(git("index staged pack"))?;
+        self.mempack
+            .reset()
+            .map_err(git("reset in-memory objects"))?;
+        self.pending = 0;
+        Ok(staged)
+    }
+
     /// Moves the objects written so far from memory into one pack in the repository.
     pub fn flush(&mut self) -> Result<(), StoreError> {
         if self.pending == 0 {
@@ -311,6 +340,50 @@ impl<'a> ChainWriter<'a> {
             .map_err(git("reset in-memory objects"))?;
         self.pending = 0;
         Ok(())
+    }
+}
+
+fn io_error(context: &str, err: &std::io::Error) -> StoreError {
+    git(context)(git2::Error::from_str(&err.to_string()))
+}
+
+/// A pack of new objects in an objects directory of its own, removed when dropped unless
+/// adopted by the repository.
+#[derive(Debug)]
+pub struct StagedPack {
+    objects: PathBuf,
+}
+
+impl StagedPack {
+    /// The objects directory (for `GIT_ALTERNATE_OBJECT_DIRECTORIES`).
+    pub fn objects_dir(&self) -> &Path {
+        &self.objects
+    }
+
+    /// Moves the pack into the repository's object store (index last, so git never sees an
+    /// index without its pack).
+    pub fn adopt(self, repo: &Repository) -> Result<(), StoreError> {
+        let target = repo.path().join("objects").join("pack");
+        let entries = std::fs::read_dir(self.objects.join("pack"))
+            .map_err(|e| io_error("read staged pack", &e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| io_error("read staged pack", &e))?;
+        let mut files: Vec<PathBuf> = entries.into_iter().map(|e| e.path()).collect();
+        files.sort_by_key(|path| path.extension().is_some_and(|ext| ext == "idx"));
+        for file in files {
+            if let Some(name) = file.file_name() {
+                std::fs::rename(&file, target.join(name))
+                    .map_err(|e| io_error("adopt staged pack", &e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for StagedPack {
+    fn drop(&mut self) {
+        // Best effort: a leftover staging directory wastes space but breaks nothing.
+        let _ = std::fs::remove_dir_all(&self.objects);
     }
 }
 

@@ -1,5 +1,6 @@
 //! shipgate's integration tests: one binary, a module per area.
 
+mod audit_cli;
 mod audit_interop;
 mod audit_policy;
 mod audit_support;
