@@ -66,6 +66,9 @@ pub enum Error {
     /// A key could not be generated or loaded.
     #[error(transparent)]
     Keys(#[from] crate::keys::KeysError),
+    /// GitHub could not be reached, refused, or answered unreadably.
+    #[error(transparent)]
+    GitHub(#[from] crate::github::GitHubError),
 }
 
 impl Error {
@@ -79,6 +82,8 @@ impl Error {
             Self::Audit(err) => err.outcome(),
             Self::Keys(crate::keys::KeysError::Generate(_)) => Outcome::Infrastructure,
             Self::Keys(_) => Outcome::BadInput,
+            Self::GitHub(crate::github::GitHubError::Config(_)) => Outcome::BadInput,
+            Self::GitHub(_) => Outcome::Infrastructure,
         }
     }
 }

@@ -1,19 +1,23 @@
 //! `shipgate dry-run`: resolve plans, evaluate the policy, render the report.
 //!
 //! The dry-run law (DESIGN 1) holds by construction: this function receives a read-only
-//! [`LocalRepo`] and an output stream, and has nothing else that could write.
+//! [`LocalRepo`] and an output stream, and GitHub only through [`GitHubConversation`], whose
+//! one write is the PR's status comment (`--no-comment` turns even that off). It never holds
+//! a [`crate::github::GitHubEffects`] call's [`crate::gate::Authorized`]: nothing can ship.
 
 use std::io::Write;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::github;
 use super::inputs::{self, PolicyRequest};
 use crate::cli::{DryRunArgs, Format};
 use crate::diag::Diagnostics;
 use crate::error::{Error, Outcome};
 use crate::policy::{self, SignerRole, format_utc};
-use crate::report::{self, DryRunReport, PolicyReport, RepoSource};
+use crate::preview::preview_plan;
+use crate::report::{self, DryRunReport, GitHubView, PolicyReport, RepoSource, StatusCommentNote};
 
 /// Runs a dry-run and writes the report in the requested format. With `--format json`, input
 /// errors are also written to `out` as `{"mode":"dry_run","errors":[...]}`, so a machine always
@@ -44,8 +48,19 @@ fn report_dry_run(
         })?,
         None => now.replace_nanosecond(0).unwrap_or(now),
     };
+    let token = github::token();
+    if token.is_none() && (args.github.online || args.github.pr.is_some()) {
+        return Err(Error::Usage(
+            "--online and --pr read GitHub: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise)".to_owned(),
+        ));
+    }
     let repo = inputs::open_repo(&args.repo)?;
     let (slug, slug_source) = inputs::repo_slug(&args.repo, &repo)?;
+    if token.is_some() && slug_source == RepoSource::LocalPlaceholder {
+        return Err(Error::Usage(
+            "GITHUB_TOKEN is set but no GitHub repository is known: pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY".to_owned(),
+        ));
+    }
     let (policy, policy_source) = inputs::load_policy(&repo, &PolicyRequest::from(&args.policy))?;
 
     let mut plans = Vec::new();
@@ -86,7 +101,20 @@ fn report_dry_run(
             ));
         }
     }
-    let report = DryRunReport::new(
+    let online = match token {
+        Some(token) => Some((github::client(&slug, token)?, github::runtime()?)),
+        None => None,
+    };
+    let previews = match &online {
+        Some((client, runtime)) => {
+            let resolved: Vec<_> = plans.iter().map(|(plan, _)| plan).collect();
+            let world = runtime.block_on(github::read_world(client, &resolved))?;
+            let previews: Vec<_> = resolved.iter().map(|p| preview_plan(p, &world)).collect();
+            Some(previews)
+        }
+        None => None,
+    };
+    let mut report = DryRunReport::new(
         slug,
         slug_source,
         PolicyReport {
@@ -99,6 +127,27 @@ fn report_dry_run(
         warnings,
         plans,
     );
+    if let (Some((client, runtime)), Some(previews)) = (&online, previews) {
+        let view = GitHubView::Online {
+            api_url: github::api_url(),
+            requests: client.requests_sent(),
+        };
+        report = report.with_previews(view, previews);
+        let waits = client.retry_report();
+        if waits.retries + waits.rate_limited > 0 {
+            report.warnings.push(format!(
+                "GitHub was slow to answer: {} retries after errors, {} after rate limits, {:.1} s waited",
+                waits.retries,
+                waits.rate_limited,
+                waits.waited.as_secs_f64()
+            ));
+        }
+        if let Some(pr) = args.github.pr.filter(|_| !args.github.no_comment) {
+            let markdown = report::render_markdown(&report);
+            let upserted = runtime.block_on(github::post_status(client, pr, &markdown))?;
+            report.status_comment = Some(StatusCommentNote::new(pr, upserted));
+        }
+    }
     let rendered = match args.format {
         Format::Text => report::render_text(&report),
         Format::Markdown => report::render_markdown(&report),

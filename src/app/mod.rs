@@ -3,6 +3,7 @@
 
 mod audit;
 mod dry_run;
+mod github;
 mod inputs;
 mod keys;
 mod receipt;

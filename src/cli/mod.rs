@@ -32,7 +32,7 @@ pub struct Cli {
 pub enum Command {
     /// Show what a plan would ship, who must approve it and what would block it. Writes nothing.
     #[command(
-        after_help = "Examples:\n  shipgate dry-run\n  shipgate dry-run .shipgate/plans/release.yaml --format markdown\n  shipgate dry-run --policies-from-worktree --at 2026-12-24T12:00:00Z"
+        after_help = "Examples:\n  shipgate dry-run\n  shipgate dry-run .shipgate/plans/release.yaml --format markdown\n  shipgate dry-run --policies-from-worktree --at 2026-12-24T12:00:00Z\n  GITHUB_TOKEN=... shipgate dry-run --repo-slug acme/widget --pr 42\n\nEnvironment:\n  GITHUB_TOKEN       read GitHub's state for the preview (and write the --pr status comment)\n  GITHUB_API_URL     the API base URL (default https://api.github.com; GHES: https://HOST/api/v3)\n  GITHUB_REPOSITORY  the repository, when --repo-slug is not given"
     )]
     DryRun(DryRunArgs),
     /// Plan utilities.
@@ -112,6 +112,23 @@ pub struct DryRunArgs {
     /// Evaluate freezes at this instant (RFC 3339) instead of now.
     #[arg(long, value_name = "RFC3339")]
     pub at: Option<String>,
+    #[command(flatten)]
+    pub github: GitHubArgs,
+}
+
+/// How a dry-run meets GitHub.
+#[derive(Debug, Args)]
+pub struct GitHubArgs {
+    /// Require the online preview (GitHub's state is read whenever GITHUB_TOKEN is set; this
+    /// makes a missing token an error instead of a local-only preview).
+    #[arg(long)]
+    pub online: bool,
+    /// The pull request whose status comment to upsert (needs GITHUB_TOKEN).
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
+    /// With --pr: write no status comment either (the dry-run then writes nothing at all).
+    #[arg(long, requires = "pr")]
+    pub no_comment: bool,
 }
 
 /// `shipgate plan ...`.

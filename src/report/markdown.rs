@@ -5,7 +5,9 @@
 
 use std::fmt::Write;
 
-use super::{DryRunReport, Verdict, describe_requirement, policy_source_line};
+use super::{
+    DryRunReport, Verdict, describe_preview, describe_requirement, github_line, policy_source_line,
+};
 
 /// Escapes text for inline use in GitHub markdown: markup and HTML characters become
 /// entities or backslash escapes, `@` cannot start a mention, line breaks become spaces.
@@ -42,6 +44,11 @@ pub fn render_markdown(report: &DryRunReport) -> String {
         escape_markdown(&policy_source_line(&report.policy.source)),
         report.policy.hash
     );
+    let _ = writeln!(
+        out,
+        "- GitHub: {}",
+        escape_markdown(&github_line(&report.github))
+    );
     let _ = writeln!(out, "- Evaluated at: {}", report.evaluated_at);
     for warning in &report.warnings {
         let _ = writeln!(out, "- **Warning:** {}", escape_markdown(warning));
@@ -57,20 +64,36 @@ pub fn render_markdown(report: &DryRunReport) -> String {
         let _ = writeln!(out, "| # | Operation | What | Verdict | Approvals needed |");
         let _ = writeln!(out, "|---|---|---|---|---|");
         for op in &plan.operations {
+            let conflict = op.preview.as_ref().and_then(|p| {
+                p.code.map(|code| {
+                    format!(
+                        "**blocked: {}** {}",
+                        code.as_str(),
+                        escape_markdown(&p.detail)
+                    )
+                })
+            });
             let verdict = match op.verdict {
                 Verdict::WouldShipAfterApproval => "would ship after approval".to_owned(),
-                Verdict::Blocked => op
-                    .findings
-                    .iter()
-                    .map(|f| {
+                Verdict::Blocked => conflict
+                    .into_iter()
+                    .chain(op.findings.iter().map(|f| {
                         format!(
                             "**blocked: {}** {}",
                             f.code.as_str(),
                             escape_markdown(&f.message)
                         )
-                    })
+                    }))
                     .collect::<Vec<_>>()
                     .join("<br>"),
+            };
+            let what = match &op.preview {
+                Some(preview) => format!(
+                    "{}<br>GitHub: {}",
+                    escape_markdown(&op.summary),
+                    escape_markdown(&describe_preview(preview))
+                ),
+                None => escape_markdown(&op.summary),
             };
             let needs = op
                 .approvals
@@ -80,10 +103,9 @@ pub fn render_markdown(report: &DryRunReport) -> String {
                 .join("<br>");
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {verdict} | {needs} |",
+                "| {} | {} | {what} | {verdict} | {needs} |",
                 op.index + 1,
                 escape_markdown(&op.key),
-                escape_markdown(&op.summary)
             );
         }
         let blocked: Vec<_> = plan
@@ -100,6 +122,15 @@ pub fn render_markdown(report: &DryRunReport) -> String {
         } else {
             let _ = writeln!(out, "\n**Why not shipped:**\n");
             for op in blocked {
+                if let Some(code) = op.preview.as_ref().and_then(|p| p.code) {
+                    let _ = writeln!(
+                        out,
+                        "- {} `{}`: {}",
+                        escape_markdown(&op.key),
+                        code.as_str(),
+                        code.why()
+                    );
+                }
                 for f in &op.findings {
                     let _ = writeln!(
                         out,

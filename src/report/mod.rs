@@ -13,6 +13,7 @@ pub use text::render_text;
 use crate::model::{PlanId, RepoSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{Finding, OperationDecision, Requirement};
+use crate::preview::{Preview, PreviewState};
 
 /// The banner of every dry-run.
 pub const DRY_RUN_BANNER: &str = "DRY RUN - nothing was shipped";
@@ -91,6 +92,9 @@ pub struct OperationReport {
     pub findings: Vec<Finding>,
     /// The approvals it needs.
     pub approvals: Vec<Requirement>,
+    /// How it meets GitHub's state (online dry-runs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<Preview>,
 }
 
 /// One plan.
@@ -108,6 +112,47 @@ pub struct PlanReport {
     pub operations: Vec<OperationReport>,
 }
 
+/// Whether GitHub's state was consulted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum GitHubView {
+    /// No token: only the local repository was read.
+    LocalOnly,
+    /// GitHub was read (never written, except a PR's status comment).
+    Online {
+        /// The API it was read from.
+        api_url: String,
+        /// Requests made.
+        requests: usize,
+    },
+}
+
+/// The status comment a dry-run on a PR wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusCommentNote {
+    /// The pull request.
+    pub pr: u64,
+    /// `created` or `updated`.
+    pub action: &'static str,
+    /// The comment's id.
+    pub comment_id: u64,
+}
+
+impl StatusCommentNote {
+    /// Describes an upsert on `pr`.
+    pub fn new(pr: u64, upserted: crate::github::Upserted) -> Self {
+        let (action, comment_id) = match upserted {
+            crate::github::Upserted::Created(id) => ("created", id),
+            crate::github::Upserted::Updated(id) => ("updated", id),
+        };
+        Self {
+            pr,
+            action,
+            comment_id,
+        }
+    }
+}
+
 /// A whole dry-run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DryRunReport {
@@ -121,6 +166,8 @@ pub struct DryRunReport {
     pub repository_source: RepoSource,
     /// The policy used.
     pub policy: PolicyReport,
+    /// Whether the preview is local only or GitHub was consulted.
+    pub github: GitHubView,
     /// The instant freezes were evaluated at.
     pub evaluated_at: String,
     /// Warnings that do not block (missing signers, local placeholders).
@@ -129,6 +176,9 @@ pub struct DryRunReport {
     pub plans: Vec<PlanReport>,
     /// Whether any operation would be blocked.
     pub blocked: bool,
+    /// The PR status comment written, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_comment: Option<StatusCommentNote>,
 }
 
 impl DryRunReport {
@@ -162,6 +212,7 @@ impl DryRunReport {
                         },
                         findings: decision.findings,
                         approvals: decision.requirements,
+                        preview: None,
                     })
                     .collect(),
                 file: plan.file,
@@ -179,10 +230,54 @@ impl DryRunReport {
             repository,
             repository_source,
             policy,
+            github: GitHubView::LocalOnly,
             evaluated_at,
             warnings,
             plans,
             blocked,
+            status_comment: None,
+        }
+    }
+
+    /// Adds the online preview: one list per plan, one preview per operation. A conflict with
+    /// GitHub's state blocks its operation like a policy finding would.
+    pub fn with_previews(mut self, github: GitHubView, previews: Vec<Vec<Preview>>) -> Self {
+        for (plan, plan_previews) in self.plans.iter_mut().zip(previews) {
+            for (op, preview) in plan.operations.iter_mut().zip(plan_previews) {
+                if preview.state == PreviewState::Conflict {
+                    op.verdict = Verdict::Blocked;
+                }
+                op.preview = Some(preview);
+            }
+        }
+        self.github = github;
+        self.blocked = self
+            .plans
+            .iter()
+            .flat_map(|p| &p.operations)
+            .any(|o| o.verdict == Verdict::Blocked);
+        self
+    }
+}
+
+/// "would create", "already shipped" or "conflict: CODE", and what was found.
+fn describe_preview(preview: &Preview) -> String {
+    let state = match (preview.state, preview.code) {
+        (PreviewState::WouldCreate, _) => "would create".to_owned(),
+        (PreviewState::AlreadyShipped, _) => "already shipped".to_owned(),
+        (PreviewState::Conflict, Some(code)) => format!("blocked: {}", code.as_str()),
+        (PreviewState::Conflict, None) => "blocked".to_owned(),
+    };
+    format!("{state} ({})", preview.detail)
+}
+
+fn github_line(view: &GitHubView) -> String {
+    match view {
+        GitHubView::LocalOnly => {
+            "not consulted (no GITHUB_TOKEN): the preview is local only".to_owned()
+        }
+        GitHubView::Online { api_url, requests } => {
+            format!("read {api_url} ({requests} requests); the preview reflects GitHub now")
         }
     }
 }

@@ -3,7 +3,10 @@
 
 use std::fmt::Write;
 
-use super::{DryRunReport, RepoSource, Verdict, describe_requirement, policy_source_line};
+use super::{
+    DryRunReport, RepoSource, Verdict, describe_preview, describe_requirement, github_line,
+    policy_source_line,
+};
 
 /// Renders the report as text.
 pub fn render_text(report: &DryRunReport) -> String {
@@ -22,6 +25,7 @@ pub fn render_text(report: &DryRunReport) -> String {
         policy_source_line(&report.policy.source)
     );
     let _ = writeln!(out, "policy hash: {}", report.policy.hash);
+    let _ = writeln!(out, "github:      {}", github_line(&report.github));
     let _ = writeln!(out, "evaluated:   {}", report.evaluated_at);
     for warning in &report.warnings {
         let _ = writeln!(out, "warning: {}", clean(warning));
@@ -38,11 +42,22 @@ pub fn render_text(report: &DryRunReport) -> String {
         for op in &plan.operations {
             let _ = writeln!(out, "  {}. {}", op.index + 1, clean(&op.key));
             let _ = writeln!(out, "     {}", clean(&op.summary));
+            if let Some(preview) = &op.preview {
+                let _ = writeln!(out, "     github: {}", clean(&describe_preview(preview)));
+            }
             match op.verdict {
                 Verdict::WouldShipAfterApproval => {
                     let _ = writeln!(out, "     verdict: would ship after approval");
                 }
                 Verdict::Blocked => {
+                    if let Some(code) = op.preview.as_ref().and_then(|p| p.code) {
+                        let _ = writeln!(
+                            out,
+                            "     verdict: blocked: {} - {}",
+                            code.as_str(),
+                            code.why()
+                        );
+                    }
                     for f in &op.findings {
                         let _ = writeln!(
                             out,
@@ -81,6 +96,13 @@ pub fn render_text(report: &DryRunReport) -> String {
         }
     }
     let _ = writeln!(out);
+    if let Some(note) = &report.status_comment {
+        let _ = writeln!(
+            out,
+            "status comment: {} on #{} (comment {})",
+            note.action, note.pr, note.comment_id
+        );
+    }
     let verdict = if report.blocked {
         "something would be blocked"
     } else {

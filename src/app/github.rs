@@ -1,0 +1,138 @@
+//! Reaching GitHub from a command: the client from the environment, a runtime to drive it, and
+//! the dry-run's reads (the preview's [`World`]) and its one write (the status comment).
+
+use std::collections::BTreeSet;
+
+use octocrab::secrecy::SecretString;
+
+use crate::error::Error;
+use crate::github::{
+    DEFAULT_API_URL, GitHubClient, GitHubConfig, GitHubConversation, GitHubError, GitHubRead,
+    RetryPolicy, STATUS_MARKER, Upserted, peel_tag, upsert_status_comment,
+};
+use crate::model::RepoSlug;
+use crate::plan::{ResolvedOperation, ResolvedPlan};
+use crate::preview::World;
+
+/// The API base URL: `GITHUB_API_URL`, or api.github.com.
+pub fn api_url() -> String {
+    std::env::var("GITHUB_API_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_API_URL.to_owned())
+}
+
+/// The token from `GITHUB_TOKEN`, if one is set.
+pub fn token() -> Option<SecretString> {
+    std::env::var("GITHUB_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| SecretString::from(t.trim().to_owned()))
+}
+
+/// A client for `repo` with the token given.
+pub fn client(repo: &RepoSlug, token: SecretString) -> Result<GitHubClient, Error> {
+    Ok(GitHubClient::new(GitHubConfig {
+        api_url: api_url(),
+        token,
+        repo: repo.clone(),
+        retry: RetryPolicy::default(),
+    })?)
+}
+
+/// A single-threaded runtime: one command drives one conversation with GitHub.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Output)
+}
+
+/// Reads what the plans touch, in few requests: the tag and branch lists once, the recent
+/// releases once, then one lookup per release not among them and one per pull request.
+/// Existing annotated tags that a plan names cost one more read each (to peel them).
+pub async fn read_world(
+    github: &impl GitHubRead,
+    plans: &[&ResolvedPlan],
+) -> Result<World, GitHubError> {
+    let ops: Vec<&ResolvedOperation> = plans.iter().flat_map(|p| &p.operations).collect();
+    let mut world = World::default();
+    let named_tags: BTreeSet<&str> = ops
+        .iter()
+        .filter_map(|op| match op {
+            ResolvedOperation::Tag { name, .. } => Some(name.as_str()),
+            ResolvedOperation::Release { tag, .. } => Some(tag.as_str()),
+            ResolvedOperation::PullRequest { .. } => None,
+        })
+        .collect();
+    if !named_tags.is_empty() {
+        for reference in github.matching_refs("tags/").await? {
+            let Some(name) = reference.name.strip_prefix("refs/tags/") else {
+                continue;
+            };
+            if !named_tags.contains(name) {
+                continue;
+            }
+            let commit = match peel_tag(github, &reference).await? {
+                Some(tag) => tag.object_sha,
+                None => reference.object_sha.clone(),
+            };
+            world.tags.insert(name.to_owned(), commit);
+        }
+    }
+    let release_tags: BTreeSet<&str> = ops
+        .iter()
+        .filter_map(|op| match op {
+            ResolvedOperation::Release { tag, .. } => Some(tag.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !release_tags.is_empty() {
+        for release in github.recent_releases().await? {
+            if release_tags.contains(release.tag_name.as_str()) {
+                world.releases.insert(release.tag_name.clone(), release);
+            }
+        }
+        for tag in release_tags {
+            if !world.releases.contains_key(tag)
+                && let Some(release) = github.published_release(tag).await?
+            {
+                world.releases.insert(tag.to_owned(), release);
+            }
+        }
+    }
+    let pulls: Vec<(&str, &str)> = ops
+        .iter()
+        .filter_map(|op| match op {
+            ResolvedOperation::PullRequest { head, base, .. } => {
+                Some((head.as_str(), base.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    if !pulls.is_empty() {
+        for reference in github.matching_refs("heads/").await? {
+            if let Some(name) = reference.name.strip_prefix("refs/heads/") {
+                world
+                    .branches
+                    .insert(name.to_owned(), reference.object_sha.clone());
+            }
+        }
+        for (head, base) in pulls {
+            if let Some(pull) = github.open_pull(head, base).await? {
+                world.pulls.insert((head.to_owned(), base.to_owned()), pull);
+            }
+        }
+    }
+    Ok(world)
+}
+
+/// Upserts the PR's status comment with `markdown` under the hidden marker.
+pub async fn post_status(
+    github: &impl GitHubConversation,
+    pr: u64,
+    markdown: &str,
+) -> Result<Upserted, GitHubError> {
+    let body = format!("{STATUS_MARKER}\n{markdown}");
+    upsert_status_comment(github, pr, &body).await
+}

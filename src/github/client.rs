@@ -1,0 +1,857 @@
+//! The octocrab implementation of the GitHub port.
+//!
+//! One [`GitHubClient`] wraps an `Octocrab` built for one base URL and token (never the global
+//! instance), with octocrab's own retry compiled out: every request goes through
+//! [`GitHubClient::request`], which owns retries (see [`super::retry`]). Responses are read raw
+//! (status, headers, body) so that `Retry-After` and the rate-limit headers are seen, then
+//! decoded into shipgate's types. Writes that fail ambiguously are settled by reading back.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::{HeaderMap, Method, Uri};
+use octocrab::Octocrab;
+use octocrab::secrecy::SecretString;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use ssh_key::rand_core::{OsRng, RngCore};
+
+use super::error::GitHubError;
+use super::retry::{Disposition, RetryPolicy, RetryReport, classify};
+use super::types::{
+    GitRef, NewPullRequest, NewRelease, Permission, PullRequest, Reaction, Release, RepoInfo,
+    TagObject, WireComment, WireErrorBody, WireMembership, WirePermission, WirePull, WireRef,
+    WireRelease, WireRepo, WireTag, Written,
+};
+use super::{GitHubConversation, GitHubEffects, GitHubRead};
+use crate::approval::evaluate::Comment;
+use crate::gate::Authorized;
+use crate::model::{CommitSha, Login, OpKey, RepoSlug, TeamSlug};
+
+/// The public GitHub API.
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+/// Pages of comments read at most (100 each): beyond that the PR is refused, not half-read.
+const MAX_COMMENT_PAGES: usize = 100;
+
+/// Where and as whom to reach GitHub.
+pub struct GitHubConfig {
+    /// The API base URL (`GITHUB_API_URL`).
+    pub api_url: String,
+    /// The token (`GITHUB_TOKEN`).
+    pub token: SecretString,
+    /// The repository.
+    pub repo: RepoSlug,
+    /// Retry behaviour.
+    pub retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for GitHubConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitHubConfig")
+            .field("api_url", &self.api_url)
+            .field("token", &"<redacted>")
+            .field("repo", &self.repo)
+            .finish()
+    }
+}
+
+/// A response as it came off the wire.
+struct Raw {
+    status: u16,
+    headers: HeaderMap,
+    body: String,
+}
+
+/// Why a request failed: definitely, or in a way that leaves a write's effect unknown.
+enum Failure {
+    Definite(GitHubError),
+    Ambiguous(String),
+}
+
+/// The GitHub port over octocrab.
+pub struct GitHubClient {
+    octocrab: Octocrab,
+    base: Uri,
+    repo: RepoSlug,
+    policy: RetryPolicy,
+    report: Mutex<RetryReport>,
+    sent: AtomicUsize,
+}
+
+impl std::fmt::Debug for GitHubClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitHubClient")
+            .field("base", &self.base)
+            .field("repo", &self.repo)
+            .finish()
+    }
+}
+
+impl GitHubClient {
+    /// Builds the client. Needs a tokio runtime with IO and time enabled to run requests.
+    pub fn new(config: GitHubConfig) -> Result<Self, GitHubError> {
+        let base: Uri = config
+            .api_url
+            .trim_end_matches('/')
+            .parse()
+            .ok()
+            .filter(|u: &Uri| u.scheme().is_some() && u.authority().is_some())
+            .ok_or_else(|| {
+                GitHubError::Config(format!(
+                    "GITHUB_API_URL `{}` is not an absolute http(s) URL",
+                    config.api_url
+                ))
+            })?;
+        let octocrab = Octocrab::builder()
+            .base_uri(base.clone())
+            .map_err(|e| GitHubError::Config(format!("GITHUB_API_URL: {e}")))?
+            .personal_token(config.token)
+            .set_connect_timeout(Some(config.retry.request_timeout))
+            .set_read_timeout(Some(config.retry.request_timeout))
+            .build()
+            .map_err(|e| GitHubError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            octocrab,
+            base,
+            repo: config.repo,
+            policy: config.retry,
+            report: Mutex::new(RetryReport::default()),
+            sent: AtomicUsize::new(0),
+        })
+    }
+
+    /// The repository this client speaks for.
+    pub fn repo(&self) -> &RepoSlug {
+        &self.repo
+    }
+
+    /// Requests sent so far, retries included.
+    pub fn requests_sent(&self) -> usize {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// What the client has waited for so far.
+    pub fn retry_report(&self) -> RetryReport {
+        *self.report.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn repo_path(&self, rest: &str) -> String {
+        format!("/repos/{}{rest}", self.repo)
+    }
+
+    async fn send_once(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Raw, String> {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let exchange = async {
+            let response = match *method {
+                Method::POST => self.octocrab._post(path, body).await,
+                Method::PATCH => self.octocrab._patch(path, body).await,
+                _ => self.octocrab._get(path).await,
+            }
+            .map_err(|e| format!("request failed: {e}"))?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let body = self
+                .octocrab
+                .body_to_string(response)
+                .await
+                .map_err(|e| format!("reading the response failed: {e}"))?;
+            Ok(Raw {
+                status,
+                headers,
+                body,
+            })
+        };
+        tokio::time::timeout(self.policy.request_timeout, exchange)
+            .await
+            .map_err(|_| {
+                format!(
+                    "no response within {} s",
+                    self.policy.request_timeout.as_secs()
+                )
+            })?
+    }
+
+    /// Takes `wait` out of the budget; false when the budget cannot afford it.
+    fn spend(&self, wait: Duration, rate_limited: bool) -> bool {
+        let mut report = self.report.lock().unwrap_or_else(|e| e.into_inner());
+        if report.waited + wait > self.policy.max_total_wait {
+            return false;
+        }
+        report.waited += wait;
+        if rate_limited {
+            report.rate_limited += 1;
+        } else {
+            report.retries += 1;
+        }
+        true
+    }
+
+    /// Sends one request, retrying what is safe: rate limits always (GitHub did not act), and
+    /// 5xx or transport failures of reads. A write's 5xx or transport failure comes back as
+    /// [`Failure::Ambiguous`] for the caller to settle by reading back.
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<Raw, Failure> {
+        let is_write = method != Method::GET;
+        let mut failures = 0u32;
+        loop {
+            let detail = match self.send_once(&method, path, body).await {
+                Ok(raw) => match classify(raw.status, &raw.headers, unix_now()) {
+                    Disposition::Success => return Ok(raw),
+                    Disposition::ClientError => {
+                        return Err(Failure::Definite(status_error(&raw, what)));
+                    }
+                    Disposition::RateLimited(wait) => {
+                        if !self.spend(wait, true) {
+                            return Err(Failure::Definite(GitHubError::RateLimited {
+                                what: what.to_owned(),
+                                retry_after: Some(wait),
+                            }));
+                        }
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    Disposition::ServerError => format!("HTTP {}", raw.status),
+                },
+                Err(transport) => transport,
+            };
+            if is_write {
+                return Err(Failure::Ambiguous(detail));
+            }
+            failures += 1;
+            let unavailable = || {
+                Failure::Definite(GitHubError::Unavailable {
+                    what: what.to_owned(),
+                    detail: format!("{detail} (after {failures} tries)"),
+                })
+            };
+            if failures >= self.policy.read_attempts {
+                return Err(unavailable());
+            }
+            let wait = self.policy.backoff(failures - 1, OsRng.next_u64());
+            if !self.spend(wait, false) {
+                return Err(unavailable());
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// A GET decoded as `T`; `None` on 404.
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        what: &str,
+    ) -> Result<Option<T>, GitHubError> {
+        match self.request(Method::GET, path, None, what).await {
+            Ok(raw) => decode(&raw.body, what).map(Some),
+            Err(Failure::Definite(GitHubError::NotFound { .. })) => Ok(None),
+            Err(Failure::Definite(e)) => Err(e),
+            Err(Failure::Ambiguous(detail)) => Err(GitHubError::Unavailable {
+                what: what.to_owned(),
+                detail,
+            }),
+        }
+    }
+
+    /// A write decoded as `T`.
+    async fn write_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        what: &str,
+    ) -> Result<T, Failure> {
+        let raw = self.request(method, path, Some(body), what).await?;
+        decode(&raw.body, what).map_err(Failure::Definite)
+    }
+
+    /// Performs a write at most once per attempt and never blindly: after an ambiguous failure
+    /// (or an "already exists" that follows one) it reads the world back. An effect found as
+    /// requested is success (`recovered`); one found different is a conflict; one not found is
+    /// attempted once more, since reading back showed the first attempt did not act.
+    async fn write_settled<T>(
+        &self,
+        what: &str,
+        send: impl AsyncFn() -> Result<T, Failure>,
+        read_back: impl AsyncFn() -> Result<Option<T>, GitHubError>,
+        as_requested: impl Fn(&T) -> bool,
+    ) -> Result<Written<T>, GitHubError> {
+        let mut ambiguity: Option<String> = None;
+        for _attempt in 0..2 {
+            let detail = match send().await {
+                Ok(value) => {
+                    return Ok(Written {
+                        value,
+                        recovered: ambiguity.is_some(),
+                    });
+                }
+                Err(Failure::Ambiguous(detail)) => detail,
+                Err(Failure::Definite(e @ GitHubError::AlreadyExists { .. }))
+                    if ambiguity.is_some() =>
+                {
+                    e.to_string()
+                }
+                Err(Failure::Definite(e)) => return Err(e),
+            };
+            match read_back().await {
+                Ok(Some(value)) if as_requested(&value) => {
+                    return Ok(Written {
+                        value,
+                        recovered: true,
+                    });
+                }
+                Ok(Some(_)) => {
+                    return Err(GitHubError::AlreadyExists {
+                        what: what.to_owned(),
+                        message: format!(
+                            "after `{detail}`, the read-back found it existing differently from the request"
+                        ),
+                    });
+                }
+                Ok(None) => ambiguity = Some(detail),
+                Err(e) => {
+                    return Err(GitHubError::Ambiguous {
+                        what: what.to_owned(),
+                        detail: format!("{detail}; the read-back failed too: {e}"),
+                    });
+                }
+            }
+        }
+        Err(GitHubError::Ambiguous {
+            what: what.to_owned(),
+            detail: ambiguity.unwrap_or_default(),
+        })
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn decode<T: DeserializeOwned>(body: &str, what: &str) -> Result<T, GitHubError> {
+    serde_json::from_str(body).map_err(|e| GitHubError::BadResponse {
+        what: what.to_owned(),
+        detail: format!("unexpected JSON: {e}"),
+    })
+}
+
+/// Maps a final 4xx to its typed error.
+fn status_error(raw: &Raw, what: &str) -> GitHubError {
+    let parsed: Option<WireErrorBody> = serde_json::from_str(&raw.body).ok();
+    let (message, errors) = parsed
+        .map(|b| (b.message, b.errors))
+        .unwrap_or_else(|| (format!("HTTP {}", raw.status), Vec::new()));
+    let what = what.to_owned();
+    let already_exists = errors
+        .iter()
+        .any(|e| e.get("code").and_then(Value::as_str) == Some("already_exists"))
+        // Creating a ref that exists answers with this message and no `errors` array.
+        || message == "Reference already exists";
+    match raw.status {
+        401 => GitHubError::Unauthorized { what, message },
+        403 => GitHubError::Forbidden { what, message },
+        404 => GitHubError::NotFound { what },
+        422 if already_exists => GitHubError::AlreadyExists { what, message },
+        status => {
+            let details: Vec<String> = errors
+                .iter()
+                .map(|e| {
+                    e.get("message")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| e.to_string())
+                })
+                .collect();
+            let message = if details.is_empty() {
+                message
+            } else {
+                format!("{message} ({})", details.join("; "))
+            };
+            GitHubError::Rejected {
+                what,
+                status,
+                message,
+            }
+        }
+    }
+}
+
+/// Percent-encodes a path segment that may contain `/` (a ref name), keeping the slashes.
+pub(super) fn encode_path(text: &str) -> String {
+    text.split('/')
+        .map(encode_component)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub(super) fn encode_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The `rel="next"` target of a `Link` header, as a path and query on the same host.
+fn next_page(headers: &HeaderMap, base: &Uri) -> Result<Option<String>, String> {
+    let Some(link) = headers.get("link").and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    for part in link.split(',') {
+        let mut pieces = part.split(';');
+        let target = pieces.next().unwrap_or_default().trim();
+        if !pieces.any(|p| p.trim() == "rel=\"next\"") {
+            continue;
+        }
+        let url = target
+            .strip_prefix('<')
+            .and_then(|t| t.strip_suffix('>'))
+            .ok_or_else(|| format!("malformed Link header `{link}`"))?;
+        let uri: Uri = url
+            .parse()
+            .map_err(|_| format!("malformed next-page URL `{url}`"))?;
+        if uri.authority().is_some() && uri.authority() != base.authority() {
+            return Err(format!("next-page URL `{url}` leaves {base}"));
+        }
+        return Ok(uri.path_and_query().map(|pq| pq.as_str().to_owned()));
+    }
+    Ok(None)
+}
+
+fn check_pass(pass: &Authorized, expected: OpKey, what: &str) -> Result<(), GitHubError> {
+    if pass.op_key() == &expected {
+        Ok(())
+    } else {
+        Err(GitHubError::Config(format!(
+            "{what}: the gate authorized {}, not {expected}; nothing was sent",
+            pass.op_key()
+        )))
+    }
+}
+
+impl GitHubRead for GitHubClient {
+    async fn repository(&self) -> Result<RepoInfo, GitHubError> {
+        let what = format!("read repository {}", self.repo);
+        self.get_json::<WireRepo>(&self.repo_path(""), &what)
+            .await?
+            .map(RepoInfo::from)
+            .ok_or(GitHubError::NotFound { what })
+    }
+
+    async fn git_ref(&self, name: &str) -> Result<Option<GitRef>, GitHubError> {
+        let path = self.repo_path(&format!("/git/ref/{}", encode_path(name)));
+        let wire: Option<WireRef> = self.get_json(&path, &format!("read ref {name}")).await?;
+        Ok(wire.map(GitRef::from))
+    }
+
+    async fn matching_refs(&self, prefix: &str) -> Result<Vec<GitRef>, GitHubError> {
+        let path = self.repo_path(&format!("/git/matching-refs/{}", encode_path(prefix)));
+        let wire: Option<Vec<WireRef>> =
+            self.get_json(&path, &format!("list refs {prefix}")).await?;
+        Ok(wire
+            .unwrap_or_default()
+            .into_iter()
+            .map(GitRef::from)
+            .collect())
+    }
+
+    async fn tag_object(&self, sha: &str) -> Result<Option<TagObject>, GitHubError> {
+        let path = self.repo_path(&format!("/git/tags/{}", encode_component(sha)));
+        let wire: Option<WireTag> = self
+            .get_json(&path, &format!("read tag object {sha}"))
+            .await?;
+        Ok(wire.map(TagObject::from))
+    }
+
+    async fn published_release(&self, tag: &str) -> Result<Option<Release>, GitHubError> {
+        let what = format!("read the release of tag {tag}");
+        let path = self.repo_path(&format!("/releases/tags/{}", encode_path(tag)));
+        let wire: Option<WireRelease> = self.get_json(&path, &what).await?;
+        Ok(wire.map(Release::from))
+    }
+
+    async fn recent_releases(&self) -> Result<Vec<Release>, GitHubError> {
+        let path = self.repo_path("/releases?per_page=100");
+        let wire: Option<Vec<WireRelease>> = self.get_json(&path, "list releases").await?;
+        Ok(wire
+            .unwrap_or_default()
+            .into_iter()
+            .map(Release::from)
+            .collect())
+    }
+
+    async fn open_pull(&self, head: &str, base: &str) -> Result<Option<PullRequest>, GitHubError> {
+        let what = format!("find the pull request {head} -> {base}");
+        let owner = self.repo.as_str().split('/').next().unwrap_or_default();
+        let path = self.repo_path(&format!(
+            "/pulls?state=open&head={}&base={}&per_page=100",
+            encode_component(&format!("{owner}:{head}")),
+            encode_component(base)
+        ));
+        let wire: Vec<WirePull> = self.get_json(&path, &what).await?.unwrap_or_default();
+        wire.into_iter()
+            .find(|p| p.head.name == head && p.base.name == base)
+            .map(|p| {
+                PullRequest::try_from(p).map_err(|detail| GitHubError::BadResponse {
+                    what: what.clone(),
+                    detail,
+                })
+            })
+            .transpose()
+    }
+
+    async fn pull(&self, number: u64) -> Result<Option<PullRequest>, GitHubError> {
+        let what = format!("read pull request #{number}");
+        let wire: Option<WirePull> = self
+            .get_json(&self.repo_path(&format!("/pulls/{number}")), &what)
+            .await?;
+        wire.map(|p| {
+            PullRequest::try_from(p).map_err(|detail| GitHubError::BadResponse { what, detail })
+        })
+        .transpose()
+    }
+
+    async fn comments(&self, issue: u64) -> Result<Vec<Comment>, GitHubError> {
+        let what = format!("read the comments of #{issue}");
+        let mut path = Some(self.repo_path(&format!("/issues/{issue}/comments?per_page=100")));
+        let mut comments = Vec::new();
+        let mut pages = 0;
+        while let Some(current) = path.take() {
+            pages += 1;
+            if pages > MAX_COMMENT_PAGES {
+                return Err(GitHubError::BadResponse {
+                    what,
+                    detail: format!(
+                        "more than {MAX_COMMENT_PAGES} pages of comments; refusing to judge approvals on a partial read"
+                    ),
+                });
+            }
+            let raw = match self.request(Method::GET, &current, None, &what).await {
+                Ok(raw) => raw,
+                Err(Failure::Definite(e)) => return Err(e),
+                Err(Failure::Ambiguous(detail)) => {
+                    return Err(GitHubError::Unavailable { what, detail });
+                }
+            };
+            let page: Vec<WireComment> = decode(&raw.body, &what)?;
+            comments.extend(page.into_iter().filter_map(WireComment::into_comment));
+            path =
+                next_page(&raw.headers, &self.base).map_err(|detail| GitHubError::BadResponse {
+                    what: what.clone(),
+                    detail,
+                })?;
+        }
+        Ok(comments)
+    }
+
+    async fn permission(&self, login: &Login) -> Result<Permission, GitHubError> {
+        let path = self.repo_path(&format!(
+            "/collaborators/{}/permission",
+            encode_component(login.as_str())
+        ));
+        let wire: Option<WirePermission> = self
+            .get_json(&path, &format!("read the permission of {login}"))
+            .await?;
+        Ok(wire.map_or(Permission::None, |w| Permission::from_github(&w.permission)))
+    }
+
+    async fn team_member(&self, team: &TeamSlug, login: &Login) -> Result<bool, GitHubError> {
+        let (org, slug) = team.as_str().split_once('/').unwrap_or_default();
+        let path = format!(
+            "/orgs/{}/teams/{}/memberships/{}",
+            encode_component(org),
+            encode_component(slug),
+            encode_component(login.as_str())
+        );
+        let wire: Option<WireMembership> = self
+            .get_json(&path, &format!("read {login}'s membership of {team}"))
+            .await?;
+        Ok(wire.is_some_and(|m| m.state == "active"))
+    }
+}
+
+impl GitHubConversation for GitHubClient {
+    async fn create_comment(&self, issue: u64, body: &str) -> Result<u64, GitHubError> {
+        let what = format!("comment on #{issue}");
+        let path = self.repo_path(&format!("/issues/{issue}/comments"));
+        match self
+            .write_json::<WireComment>(Method::POST, &path, &json!({ "body": body }), &what)
+            .await
+        {
+            Ok(comment) => Ok(comment.id),
+            Err(Failure::Definite(e)) => Err(e),
+            Err(Failure::Ambiguous(detail)) => Err(GitHubError::Ambiguous { what, detail }),
+        }
+    }
+
+    async fn update_comment(&self, comment_id: u64, body: &str) -> Result<(), GitHubError> {
+        let what = format!("update comment {comment_id}");
+        let path = self.repo_path(&format!("/issues/comments/{comment_id}"));
+        // Setting a body is idempotent: repeating it after an ambiguous failure cannot duplicate.
+        for _attempt in 0..2 {
+            match self
+                .write_json::<WireComment>(Method::PATCH, &path, &json!({ "body": body }), &what)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(Failure::Definite(e)) => return Err(e),
+                Err(Failure::Ambiguous(_)) => continue,
+            }
+        }
+        Err(GitHubError::Ambiguous {
+            what,
+            detail: "two attempts failed without an answer".to_owned(),
+        })
+    }
+
+    async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<(), GitHubError> {
+        let what = format!("react {} to comment {comment_id}", reaction.content());
+        let path = self.repo_path(&format!("/issues/comments/{comment_id}/reactions"));
+        // GitHub keeps one reaction per person and content: repeating one is idempotent.
+        for _attempt in 0..2 {
+            match self
+                .write_json::<Value>(
+                    Method::POST,
+                    &path,
+                    &json!({ "content": reaction.content() }),
+                    &what,
+                )
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(Failure::Definite(e)) => return Err(e),
+                Err(Failure::Ambiguous(_)) => continue,
+            }
+        }
+        Err(GitHubError::Ambiguous {
+            what,
+            detail: "two attempts failed without an answer".to_owned(),
+        })
+    }
+}
+
+impl GitHubEffects for GitHubClient {
+    async fn create_tag_ref(
+        &self,
+        pass: &Authorized,
+        name: &str,
+        target: &CommitSha,
+    ) -> Result<Written<GitRef>, GitHubError> {
+        let what = format!("create tag {name}");
+        check_pass(pass, OpKey::tag(name), &what)?;
+        self.create_ref_settled(&what, name, target.as_str(), "commit")
+            .await
+    }
+
+    async fn create_annotated_tag(
+        &self,
+        pass: &Authorized,
+        name: &str,
+        message: &str,
+        target: &CommitSha,
+    ) -> Result<Written<TagObject>, GitHubError> {
+        let what = format!("create annotated tag {name}");
+        check_pass(pass, OpKey::tag(name), &what)?;
+        let body = json!({
+            "tag": name, "message": message, "object": target.as_str(), "type": "commit"
+        });
+        // The tag object alone is invisible (no ref names it), so an ambiguous failure here has
+        // no effect worth reading back: it is reported, and a re-run makes a fresh object.
+        let object: TagObject = match self
+            .write_json::<WireTag>(Method::POST, &self.repo_path("/git/tags"), &body, &what)
+            .await
+        {
+            Ok(wire) => wire.into(),
+            Err(Failure::Definite(e)) => return Err(e),
+            Err(Failure::Ambiguous(detail)) => {
+                return Err(GitHubError::Ambiguous { what, detail });
+            }
+        };
+        let written = self
+            .create_ref_settled(&what, name, &object.sha, "tag")
+            .await?;
+        if written.recovered {
+            // The ref found may name an earlier attempt's object: report that one.
+            let found = super::peel_tag(self, &written.value).await?;
+            return found
+                .filter(|t| t.object_sha == target.as_str() && t.tag == name)
+                .map(|value| Written {
+                    value,
+                    recovered: true,
+                })
+                .ok_or(GitHubError::AlreadyExists {
+                    what,
+                    message: "the tag exists but does not carry the approved commit".to_owned(),
+                });
+        }
+        Ok(Written {
+            value: object,
+            recovered: false,
+        })
+    }
+
+    async fn create_release(
+        &self,
+        pass: &Authorized,
+        release: &NewRelease<'_>,
+    ) -> Result<Written<Release>, GitHubError> {
+        let what = format!("create the release of {}", release.tag_name);
+        check_pass(pass, OpKey::release(release.tag_name), &what)?;
+        // Never let GitHub create the tag implicitly from `target_commitish`: the tag must exist.
+        if self
+            .git_ref(&format!("tags/{}", release.tag_name))
+            .await?
+            .is_none()
+        {
+            return Err(GitHubError::Rejected {
+                what,
+                status: 0,
+                message: format!(
+                    "tag {} does not exist on GitHub; shipgate never lets a release create its tag",
+                    release.tag_name
+                ),
+            });
+        }
+        let body = json!({
+            "tag_name": release.tag_name, "name": release.name, "body": release.body,
+            "draft": release.draft, "prerelease": release.prerelease,
+        });
+        let path = self.repo_path("/releases");
+        self.write_settled(
+            &what,
+            async || {
+                self.write_json::<WireRelease>(Method::POST, &path, &body, &what)
+                    .await
+                    .map(Release::from)
+            },
+            async || super::find_release(self, release.tag_name).await,
+            |found| {
+                found.name.as_deref().unwrap_or_default() == release.name
+                    && found.body.as_deref().unwrap_or_default() == release.body
+                    && found.draft == release.draft
+                    && found.prerelease == release.prerelease
+            },
+        )
+        .await
+    }
+
+    async fn create_pull(
+        &self,
+        pass: &Authorized,
+        pull: &NewPullRequest<'_>,
+    ) -> Result<Written<PullRequest>, GitHubError> {
+        let what = format!("open the pull request {} -> {}", pull.head, pull.base);
+        check_pass(pass, OpKey::pull_request(pull.head, pull.base), &what)?;
+        let body = json!({
+            "title": pull.title, "head": pull.head, "base": pull.base,
+            "body": pull.body, "draft": pull.draft,
+        });
+        let path = self.repo_path("/pulls");
+        self.write_settled(
+            &what,
+            async || {
+                let wire = self
+                    .write_json::<WirePull>(Method::POST, &path, &body, &what)
+                    .await?;
+                PullRequest::try_from(wire).map_err(|detail| {
+                    Failure::Definite(GitHubError::BadResponse {
+                        what: what.clone(),
+                        detail,
+                    })
+                })
+            },
+            async || self.open_pull(pull.head, pull.base).await,
+            |found| found.title == pull.title,
+        )
+        .await
+    }
+}
+
+impl GitHubClient {
+    /// Creates `refs/tags/<name>` at `sha`, settling ambiguous failures by reading the ref.
+    async fn create_ref_settled(
+        &self,
+        what: &str,
+        name: &str,
+        sha: &str,
+        object_type: &str,
+    ) -> Result<Written<GitRef>, GitHubError> {
+        let full = format!("refs/tags/{name}");
+        let body = json!({ "ref": full, "sha": sha });
+        let path = self.repo_path("/git/refs");
+        self.write_settled(
+            what,
+            async || {
+                self.write_json::<WireRef>(Method::POST, &path, &body, what)
+                    .await
+                    .map(GitRef::from)
+            },
+            async || self.git_ref(&format!("tags/{name}")).await,
+            |found| match object_type {
+                // An annotated tag retried after an ambiguous failure names a new tag object;
+                // the caller peels it and compares the tagged commit.
+                "tag" => found.object_type == "tag",
+                _ => found.object_sha == sha && found.object_type == object_type,
+            },
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ref_names_are_encoded_but_keep_their_slashes() {
+        assert_eq!(encode_path("tags/v1.0"), "tags/v1.0");
+        assert_eq!(
+            encode_path("heads/feat#1/a b&c"),
+            "heads/feat%231/a%20b%26c"
+        );
+        assert_eq!(encode_component("acme:rel/1"), "acme%3Arel%2F1");
+    }
+
+    #[test]
+    fn the_next_page_stays_on_the_api_host() {
+        let base: Uri = "http://127.0.0.1:4000".parse().expect("uri");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "link",
+            "<http://127.0.0.1:4000/repos/a/b/issues/1/comments?page=2>; rel=\"next\", <http://127.0.0.1:4000/repos/a/b/issues/1/comments?page=3>; rel=\"last\""
+                .parse()
+                .expect("header"),
+        );
+        assert_eq!(
+            next_page(&headers, &base),
+            Ok(Some("/repos/a/b/issues/1/comments?page=2".to_owned()))
+        );
+        headers.insert(
+            "link",
+            "<https://evil.example/steal?page=2>; rel=\"next\""
+                .parse()
+                .expect("header"),
+        );
+        assert!(next_page(&headers, &base).is_err());
+        assert_eq!(next_page(&HeaderMap::new(), &base), Ok(None));
+    }
+}

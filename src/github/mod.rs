@@ -1,0 +1,175 @@
+//! The GitHub port (DESIGN 6, 9, 11): everything shipgate asks of or does to GitHub.
+//!
+//! Three halves, so that what a command may do is written in its signature:
+//! - [`GitHubRead`]: reads (repository, refs, tags, releases, pulls, every page of comments,
+//!   permissions, team membership). The dry-run and the verifier need nothing more.
+//! - [`GitHubConversation`]: the PR conversation (status comment, reactions). It ships
+//!   nothing; a dry-run on a PR uses it for its one status comment.
+//! - [`GitHubEffects`]: what ships (tags, releases, pull requests). Every method demands an
+//!   [`Authorized`], which only the gate constructs, so nothing ships without a receipt.
+//!
+//! [`GitHubClient`] implements all three over octocrab, with shipgate's own retries.
+
+mod client;
+pub mod error;
+pub mod retry;
+pub mod types;
+
+pub use client::{DEFAULT_API_URL, GitHubClient, GitHubConfig};
+pub use error::GitHubError;
+pub use retry::{RetryPolicy, RetryReport};
+pub use types::{
+    GitRef, NewPullRequest, NewRelease, Permission, PullRequest, Reaction, Release, RepoInfo,
+    TagObject, Written,
+};
+
+use crate::approval::evaluate::Comment;
+use crate::gate::Authorized;
+use crate::model::{CommitSha, Login, TeamSlug};
+
+// The port is driven on a current-thread runtime (one command, one task), so its futures need
+// not be `Send`; `async fn` in these traits is the plain, readable form.
+
+/// Reads.
+#[allow(async_fn_in_trait)]
+pub trait GitHubRead {
+    /// The repository.
+    async fn repository(&self) -> Result<RepoInfo, GitHubError>;
+    /// One ref, named without `refs/` (`tags/v1.0`, `heads/main`); `None` if absent.
+    async fn git_ref(&self, name: &str) -> Result<Option<GitRef>, GitHubError>;
+    /// Every ref whose name starts with `prefix` (without `refs/`, e.g. `tags/`).
+    async fn matching_refs(&self, prefix: &str) -> Result<Vec<GitRef>, GitHubError>;
+    /// An annotated tag object by its sha.
+    async fn tag_object(&self, sha: &str) -> Result<Option<TagObject>, GitHubError>;
+    /// The published release of a tag (GitHub's by-tag lookup does not show drafts).
+    async fn published_release(&self, tag: &str) -> Result<Option<Release>, GitHubError>;
+    /// The most recent releases (one page of 100), drafts included.
+    async fn recent_releases(&self) -> Result<Vec<Release>, GitHubError>;
+    /// The open pull request from `head` into `base`, if any.
+    async fn open_pull(&self, head: &str, base: &str) -> Result<Option<PullRequest>, GitHubError>;
+    /// A pull request by number.
+    async fn pull(&self, number: u64) -> Result<Option<PullRequest>, GitHubError>;
+    /// Every comment of an issue or pull request, all pages, in GitHub's order.
+    async fn comments(&self, issue: u64) -> Result<Vec<Comment>, GitHubError>;
+    /// A user's permission on the repository (`None` for strangers).
+    async fn permission(&self, login: &Login) -> Result<Permission, GitHubError>;
+    /// Whether a user is an active member of a team.
+    async fn team_member(&self, team: &TeamSlug, login: &Login) -> Result<bool, GitHubError>;
+}
+
+/// The pull request conversation: comments and reactions. Ships nothing.
+#[allow(async_fn_in_trait)]
+pub trait GitHubConversation: GitHubRead {
+    /// Posts a comment; returns its id.
+    async fn create_comment(&self, issue: u64, body: &str) -> Result<u64, GitHubError>;
+    /// Replaces a comment's body.
+    async fn update_comment(&self, comment_id: u64, body: &str) -> Result<(), GitHubError>;
+    /// Reacts to a comment (idempotent, as on GitHub).
+    async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<(), GitHubError>;
+}
+
+/// What ships. Each call needs the gate's [`Authorized`] for exactly that operation.
+#[allow(async_fn_in_trait)]
+pub trait GitHubEffects: GitHubRead {
+    /// A lightweight tag: `refs/tags/<name>` at `target`.
+    async fn create_tag_ref(
+        &self,
+        pass: &Authorized,
+        name: &str,
+        target: &CommitSha,
+    ) -> Result<Written<GitRef>, GitHubError>;
+    /// An annotated tag: a tag object for `target` with `message`, and its ref.
+    async fn create_annotated_tag(
+        &self,
+        pass: &Authorized,
+        name: &str,
+        message: &str,
+        target: &CommitSha,
+    ) -> Result<Written<TagObject>, GitHubError>;
+    /// A release of an existing tag (never one that creates its tag).
+    async fn create_release(
+        &self,
+        pass: &Authorized,
+        release: &NewRelease<'_>,
+    ) -> Result<Written<Release>, GitHubError>;
+    /// A pull request.
+    async fn create_pull(
+        &self,
+        pass: &Authorized,
+        pull: &NewPullRequest<'_>,
+    ) -> Result<Written<PullRequest>, GitHubError>;
+}
+
+/// The tag object a ref names, if it names one (annotated tags).
+pub async fn peel_tag(
+    github: &impl GitHubRead,
+    reference: &GitRef,
+) -> Result<Option<TagObject>, GitHubError> {
+    if reference.object_type != "tag" {
+        return Ok(None);
+    }
+    github.tag_object(&reference.object_sha).await
+}
+
+/// The release of a tag, published or draft: the by-tag lookup, then the recent releases.
+pub async fn find_release(
+    github: &impl GitHubRead,
+    tag: &str,
+) -> Result<Option<Release>, GitHubError> {
+    if let Some(release) = github.published_release(tag).await? {
+        return Ok(Some(release));
+    }
+    Ok(github
+        .recent_releases()
+        .await?
+        .into_iter()
+        .find(|r| r.tag_name == tag))
+}
+
+/// The hidden marker that identifies shipgate's status comment on a PR.
+pub const STATUS_MARKER: &str = "<!-- shipgate:status -->";
+
+/// Whether the status comment was created or updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    /// A new comment.
+    Created(u64),
+    /// The existing one, edited in place.
+    Updated(u64),
+}
+
+/// Writes the one status comment of a PR: finds the comment that starts with
+/// [`STATUS_MARKER`] (preferring one a bot wrote, since shipgate runs as one in Actions) and
+/// edits it, or creates it. `body` must start with the marker.
+pub async fn upsert_status_comment(
+    github: &impl GitHubConversation,
+    issue: u64,
+    body: &str,
+) -> Result<Upserted, GitHubError> {
+    debug_assert!(body.starts_with(STATUS_MARKER));
+    let comments = github.comments(issue).await?;
+    let mut ours: Vec<&Comment> = comments
+        .iter()
+        .filter(|c| c.body.starts_with(STATUS_MARKER))
+        .collect();
+    ours.sort_by_key(|c| (!c.author_is_bot, c.created_at, c.id));
+    match ours.first() {
+        Some(existing) => {
+            github.update_comment(existing.id, body).await?;
+            Ok(Upserted::Updated(existing.id))
+        }
+        None => match github.create_comment(issue, body).await {
+            Ok(id) => Ok(Upserted::Created(id)),
+            Err(err @ GitHubError::Ambiguous { .. }) => {
+                // Did it land? Read back rather than post a second one.
+                let landed = github
+                    .comments(issue)
+                    .await?
+                    .into_iter()
+                    .find(|c| c.body == body);
+                landed.map(|c| Upserted::Created(c.id)).ok_or(err)
+            }
+            Err(err) => Err(err),
+        },
+    }
+}

@@ -1,0 +1,360 @@
+//! shipgate's own views of GitHub objects, and the wire shapes they are read from.
+//!
+//! The port returns these, never octocrab's models (DESIGN 11, STYLE 4): they hold only what
+//! shipgate decides on, so tests and the fake need not build GitHub's full objects to use them.
+//! The `Wire*` types are private deserialisation targets; unknown fields are ignored because
+//! GitHub adds fields freely (strictness is for user input, not for GitHub's answers).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::approval::evaluate::Comment;
+use crate::model::Login;
+
+/// The repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RepoInfo {
+    /// owner/name.
+    pub full_name: String,
+    /// The default branch.
+    pub default_branch: String,
+    /// Its web address.
+    pub html_url: String,
+}
+
+/// A git reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GitRef {
+    /// The full name, e.g. `refs/tags/v1.4.0`.
+    pub name: String,
+    /// What it points at: a commit, or a tag object for annotated tags.
+    pub object_sha: String,
+    /// `commit` or `tag`.
+    pub object_type: String,
+}
+
+/// An annotated tag object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagObject {
+    /// The tag object's own sha.
+    pub sha: String,
+    /// The tag name.
+    pub tag: String,
+    /// The message, as GitHub stores it.
+    pub message: String,
+    /// The tagged object's sha.
+    pub object_sha: String,
+    /// The tagged object's type (`commit`).
+    pub object_type: String,
+}
+
+/// A GitHub release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Release {
+    /// Release id.
+    pub id: u64,
+    /// The tag.
+    pub tag_name: String,
+    /// Title (GitHub shows the tag when empty).
+    pub name: Option<String>,
+    /// Notes.
+    pub body: Option<String>,
+    /// Draft flag.
+    pub draft: bool,
+    /// Prerelease flag.
+    pub prerelease: bool,
+    /// Web address.
+    pub html_url: String,
+}
+
+/// A pull request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PullRequest {
+    /// Its number.
+    pub number: u64,
+    /// `open` or `closed`.
+    pub state: String,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: Option<String>,
+    /// Draft flag.
+    pub draft: bool,
+    /// Head branch name.
+    pub head_ref: String,
+    /// Head commit.
+    pub head_sha: String,
+    /// Base branch name.
+    pub base_ref: String,
+    /// Base commit.
+    pub base_sha: String,
+    /// Who opened it.
+    pub author: Login,
+    /// Web address.
+    pub html_url: String,
+}
+
+/// A collaborator's permission on the repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// No access.
+    None,
+    /// Read (and triage).
+    Read,
+    /// Write (and maintain).
+    Write,
+    /// Admin.
+    Admin,
+}
+
+impl Permission {
+    /// Reads GitHub's `permission` value (`admin`, `write`, `read`, `none`; legacy `maintain` and
+    /// `triage` fold into write and read). Unknown values fail closed to `None`.
+    pub fn from_github(text: &str) -> Self {
+        match text {
+            "admin" => Self::Admin,
+            "write" | "maintain" => Self::Write,
+            "read" | "triage" => Self::Read,
+            _ => Self::None,
+        }
+    }
+}
+
+/// A reaction shipgate leaves on a comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Reaction {
+    /// The approval counted.
+    PlusOne,
+    /// The command was refused.
+    MinusOne,
+}
+
+impl Reaction {
+    /// GitHub's `content` value.
+    pub fn content(self) -> &'static str {
+        match self {
+            Self::PlusOne => "+1",
+            Self::MinusOne => "-1",
+        }
+    }
+}
+
+/// A new release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewRelease<'a> {
+    /// The tag (must exist: shipgate never lets GitHub create it implicitly).
+    pub tag_name: &'a str,
+    /// Title.
+    pub name: &'a str,
+    /// Notes.
+    pub body: &'a str,
+    /// Draft flag.
+    pub draft: bool,
+    /// Prerelease flag.
+    pub prerelease: bool,
+}
+
+/// A new pull request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewPullRequest<'a> {
+    /// Title.
+    pub title: &'a str,
+    /// Head branch.
+    pub head: &'a str,
+    /// Base branch.
+    pub base: &'a str,
+    /// Body.
+    pub body: &'a str,
+    /// Draft flag.
+    pub draft: bool,
+}
+
+/// A write's result, and whether it was learnt by reading back after an ambiguous failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written<T> {
+    /// What GitHub holds now.
+    pub value: T,
+    /// The request failed ambiguously (5xx, dropped connection) and the read-back found the effect.
+    pub recovered: bool,
+}
+
+// ---- wire shapes ----
+
+#[derive(Deserialize)]
+pub(super) struct WireRepo {
+    pub full_name: String,
+    pub default_branch: String,
+    pub html_url: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WireObject {
+    pub sha: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WireRef {
+    #[serde(rename = "ref")]
+    pub name: String,
+    pub object: WireObject,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WireTag {
+    pub sha: String,
+    pub tag: String,
+    pub message: String,
+    pub object: WireObject,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WireRelease {
+    pub id: u64,
+    pub tag_name: String,
+    pub name: Option<String>,
+    pub body: Option<String>,
+    pub draft: bool,
+    pub prerelease: bool,
+    pub html_url: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WireUser {
+    pub login: String,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WireBranchRef {
+    #[serde(rename = "ref")]
+    pub name: String,
+    pub sha: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WirePull {
+    pub number: u64,
+    pub state: String,
+    pub title: String,
+    pub body: Option<String>,
+    #[serde(default)]
+    pub draft: bool,
+    pub head: WireBranchRef,
+    pub base: WireBranchRef,
+    pub user: WireUser,
+    pub html_url: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WireComment {
+    pub id: u64,
+    pub body: Option<String>,
+    pub user: Option<WireUser>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WirePermission {
+    pub permission: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WireMembership {
+    pub state: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WireErrorBody {
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub errors: Vec<serde_json::Value>,
+}
+
+impl From<WireRepo> for RepoInfo {
+    fn from(w: WireRepo) -> Self {
+        Self {
+            full_name: w.full_name,
+            default_branch: w.default_branch,
+            html_url: w.html_url,
+        }
+    }
+}
+
+impl From<WireRef> for GitRef {
+    fn from(w: WireRef) -> Self {
+        Self {
+            name: w.name,
+            object_sha: w.object.sha,
+            object_type: w.object.kind,
+        }
+    }
+}
+
+impl From<WireTag> for TagObject {
+    fn from(w: WireTag) -> Self {
+        Self {
+            sha: w.sha,
+            tag: w.tag,
+            message: w.message,
+            object_sha: w.object.sha,
+            object_type: w.object.kind,
+        }
+    }
+}
+
+impl From<WireRelease> for Release {
+    fn from(w: WireRelease) -> Self {
+        Self {
+            id: w.id,
+            tag_name: w.tag_name,
+            name: w.name,
+            body: w.body,
+            draft: w.draft,
+            prerelease: w.prerelease,
+            html_url: w.html_url,
+        }
+    }
+}
+
+impl TryFrom<WirePull> for PullRequest {
+    type Error = String;
+    fn try_from(w: WirePull) -> Result<Self, String> {
+        Ok(Self {
+            number: w.number,
+            state: w.state,
+            title: w.title,
+            body: w.body,
+            draft: w.draft,
+            head_ref: w.head.name,
+            head_sha: w.head.sha,
+            base_ref: w.base.name,
+            base_sha: w.base.sha,
+            author: Login::parse(&w.user.login).map_err(|e| e.to_string())?,
+            html_url: w.html_url,
+        })
+    }
+}
+
+impl WireComment {
+    /// A comment shipgate can judge; `None` for a deleted ("ghost") author, which never counts.
+    pub(super) fn into_comment(self) -> Option<Comment> {
+        let user = self.user?;
+        let author = Login::parse(&user.login).ok()?;
+        Some(Comment {
+            id: self.id,
+            author_is_bot: user.kind == "Bot" || author.as_str().ends_with("[bot]"),
+            author,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            body: self.body.unwrap_or_default(),
+        })
+    }
+}

@@ -1,0 +1,227 @@
+//! The online preview: how each operation of a resolved plan meets the state of GitHub.
+//!
+//! Pure: the shell reads GitHub into a [`World`] (a handful of requests for the whole
+//! dry-run), and [`preview_plan`] decides, per operation, whether it would be created, has
+//! already shipped exactly as planned, or conflicts with what exists (a stable reason code).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::canonical::sha256_hex;
+use crate::github::{PullRequest, Release};
+use crate::plan::ResolvedOperation;
+use crate::plan::ResolvedPlan;
+
+/// What GitHub holds that the plans touch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct World {
+    /// Tags by name, with the commit each one (peeled) points at.
+    pub tags: BTreeMap<String, String>,
+    /// Branches by name, with their head commits.
+    pub branches: BTreeMap<String, String>,
+    /// Releases by tag.
+    pub releases: BTreeMap<String, Release>,
+    /// Open pull requests by (head, base).
+    pub pulls: BTreeMap<(String, String), PullRequest>,
+}
+
+/// Whether an operation would act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PreviewState {
+    /// Nothing exists yet: execution would create it.
+    WouldCreate,
+    /// It exists exactly as planned: execution would record it, not repeat it.
+    AlreadyShipped,
+    /// Something different exists, or a prerequisite is missing: execution would be blocked.
+    Conflict,
+}
+
+/// Why an operation conflicts with GitHub's state. Stable codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConflictCode {
+    /// The tag exists at another commit.
+    ConflictTagExists,
+    /// A release of the tag exists with other title, notes or flags.
+    ConflictReleaseExists,
+    /// An open pull request for the branches exists with another title.
+    ConflictPullRequestExists,
+    /// The release's tag is neither on GitHub nor created by an earlier tag operation.
+    ReleaseTagMissing,
+    /// A pull request's head or base branch is not on GitHub.
+    BranchMissing,
+}
+
+impl ConflictCode {
+    /// The stable code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ConflictTagExists => "CONFLICT_TAG_EXISTS",
+            Self::ConflictReleaseExists => "CONFLICT_RELEASE_EXISTS",
+            Self::ConflictPullRequestExists => "CONFLICT_PULL_REQUEST_EXISTS",
+            Self::ReleaseTagMissing => "RELEASE_TAG_MISSING",
+            Self::BranchMissing => "BRANCH_MISSING",
+        }
+    }
+
+    /// The why-not-shipped sentence.
+    pub fn why(self) -> &'static str {
+        match self {
+            Self::ConflictTagExists => {
+                "The tag already exists on GitHub at another commit; shipgate never moves a tag."
+            }
+            Self::ConflictReleaseExists => {
+                "A release of this tag already exists on GitHub and differs from the plan."
+            }
+            Self::ConflictPullRequestExists => {
+                "An open pull request between these branches already exists and differs from the plan."
+            }
+            Self::ReleaseTagMissing => {
+                "The release's tag is not on GitHub and no earlier tag operation of the plan creates it."
+            }
+            Self::BranchMissing => "A branch of the pull request does not exist on GitHub.",
+        }
+    }
+}
+
+/// One operation's preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Preview {
+    /// The outcome.
+    pub state: PreviewState,
+    /// Set for conflicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<ConflictCode>,
+    /// What was found.
+    pub detail: String,
+}
+
+impl Preview {
+    fn create(detail: impl Into<String>) -> Self {
+        Self {
+            state: PreviewState::WouldCreate,
+            code: None,
+            detail: detail.into(),
+        }
+    }
+
+    fn shipped(detail: impl Into<String>) -> Self {
+        Self {
+            state: PreviewState::AlreadyShipped,
+            code: None,
+            detail: detail.into(),
+        }
+    }
+
+    fn conflict(code: ConflictCode, detail: impl Into<String>) -> Self {
+        Self {
+            state: PreviewState::Conflict,
+            code: Some(code),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Previews each operation of `plan`, in order.
+pub fn preview_plan(plan: &ResolvedPlan, world: &World) -> Vec<Preview> {
+    let mut tags_made_earlier: BTreeSet<&str> = BTreeSet::new();
+    plan.operations
+        .iter()
+        .map(|op| {
+            let preview = preview_operation(op, world, &tags_made_earlier);
+            if let ResolvedOperation::Tag { name, .. } = op {
+                tags_made_earlier.insert(name);
+            }
+            preview
+        })
+        .collect()
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+fn preview_operation(
+    op: &ResolvedOperation,
+    world: &World,
+    tags_made_earlier: &BTreeSet<&str>,
+) -> Preview {
+    match op {
+        ResolvedOperation::Tag { name, target, .. } => match world.tags.get(name) {
+            None => Preview::create(format!("tag {name} does not exist yet")),
+            Some(sha) if sha == target.as_str() => {
+                Preview::shipped(format!("tag {name} already points at {}", short(sha)))
+            }
+            Some(sha) => Preview::conflict(
+                ConflictCode::ConflictTagExists,
+                format!(
+                    "tag {name} exists at {}, the plan wants {}",
+                    short(sha),
+                    target.short(12)
+                ),
+            ),
+        },
+        ResolvedOperation::Release {
+            tag,
+            title,
+            notes_sha256,
+            draft,
+            prerelease,
+            ..
+        } => match world.releases.get(tag) {
+            Some(found) => {
+                let body = found.body.as_deref().unwrap_or_default();
+                let same = found.name.as_deref().unwrap_or(tag) == title
+                    && &sha256_hex(body.as_bytes()) == notes_sha256
+                    && found.draft == *draft
+                    && found.prerelease == *prerelease;
+                if same {
+                    Preview::shipped(format!("the release of {tag} exists as planned"))
+                } else {
+                    Preview::conflict(
+                        ConflictCode::ConflictReleaseExists,
+                        format!("a release of {tag} exists with other title, notes or flags"),
+                    )
+                }
+            }
+            None if world.tags.contains_key(tag) || tags_made_earlier.contains(tag.as_str()) => {
+                Preview::create(format!("no release of {tag} yet"))
+            }
+            None => Preview::conflict(
+                ConflictCode::ReleaseTagMissing,
+                format!("tag {tag} is not on GitHub and the plan does not create it first"),
+            ),
+        },
+        ResolvedOperation::PullRequest {
+            head, base, title, ..
+        } => {
+            let missing: Vec<&str> = [head, base]
+                .into_iter()
+                .filter(|b| !world.branches.contains_key(*b))
+                .map(String::as_str)
+                .collect();
+            if !missing.is_empty() {
+                return Preview::conflict(
+                    ConflictCode::BranchMissing,
+                    format!("not on GitHub: branch {}", missing.join(", branch ")),
+                );
+            }
+            match world.pulls.get(&(head.clone(), base.clone())) {
+                None => Preview::create(format!("no open pull request {head} -> {base} yet")),
+                Some(found) if &found.title == title => Preview::shipped(format!(
+                    "pull request #{} {head} -> {base} is open",
+                    found.number
+                )),
+                Some(found) => Preview::conflict(
+                    ConflictCode::ConflictPullRequestExists,
+                    format!(
+                        "pull request #{} {head} -> {base} is open with another title",
+                        found.number
+                    ),
+                ),
+            }
+        }
+    }
+}
