@@ -102,7 +102,14 @@ fn report_dry_run(
         }
     }
     let online = match token {
-        Some(token) => Some((github::client(&slug, token)?, github::runtime()?)),
+        Some(token) => {
+            let runtime = github::runtime()?;
+            let client = {
+                let _entered = runtime.enter();
+                github::client(&slug, token)?
+            };
+            Some((client, runtime))
+        }
         None => None,
     };
     let previews = match &online {

@@ -90,7 +90,8 @@ impl std::fmt::Debug for GitHubClient {
 }
 
 impl GitHubClient {
-    /// Builds the client. Needs a tokio runtime with IO and time enabled to run requests.
+    /// Builds the client. Call it inside the tokio runtime (IO and time enabled) that will drive
+    /// its requests: octocrab spawns its connection worker there.
     pub fn new(config: GitHubConfig) -> Result<Self, GitHubError> {
         let base: Uri = config
             .api_url
@@ -293,7 +294,7 @@ impl GitHubClient {
                 Ok(value) => {
                     return Ok(Written {
                         value,
-                        recovered: ambiguity.is_some(),
+                        recovered: false,
                     });
                 }
                 Err(Failure::Ambiguous(detail)) => detail,

@@ -1,0 +1,279 @@
+//! `shipgate dry-run` with a token, against the fake GitHub: the preview of each operation
+//! (absent, already shipped, conflicting), the status comment upserted in place with hostile
+//! text escaped, the request budget, and that nothing but that comment is written.
+
+use std::process::{Command, Output};
+
+use crate::fixture::{SIGNER_KEY, TestRepo, stderr, stdout};
+use crate::github_support::{BOT, GitHubWorld, SLUG};
+
+fn policy() -> String {
+    format!(
+        "version: 1
+groups:
+  maintainers: {{ users: [alice, bob] }}
+rules:
+  - name: everything needs one maintainer
+    match: {{ kinds: [tag, release, pull_request] }}
+    approvals: {{ required: 1, from: [maintainers] }}
+signers:
+  - {{ kid: mint-1, role: mint, key: {SIGNER_KEY} }}
+  - {{ kid: audit-1, role: audit, key: {SIGNER_KEY} }}
+"
+    )
+}
+
+const PLAN: &str = "\
+version: 1
+name: Release 1.1.0
+operations:
+  - kind: tag
+    name: v1.1.0
+    target: main
+  - kind: release
+    tag: v1.1.0
+    notes_file: CHANGELOG.md
+  - kind: pull_request
+    head: feature
+    base: main
+    title: Merge the feature
+";
+
+/// The standard fixture with a committed policy and `plan` in the work tree.
+fn governed(plan: &str) -> TestRepo {
+    let fixture = TestRepo::standard();
+    let policy = policy();
+    fixture.commit(
+        "main",
+        &[(".shipgate/policies/policy.yaml", &policy)],
+        "add the policy",
+    );
+    fixture.write(".shipgate/policies/policy.yaml", &policy);
+    fixture.write(".shipgate/plans/release.yaml", plan);
+    fixture
+}
+
+fn online(repo: &TestRepo, world: &GitHubWorld, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .args([
+            "dry-run",
+            "--repo-slug",
+            SLUG,
+            "--at",
+            "2026-11-23T12:00:00Z",
+        ])
+        .args(extra)
+        .current_dir(repo.path())
+        .env_remove("GITHUB_REPOSITORY")
+        .env("GITHUB_TOKEN", BOT)
+        .env("GITHUB_API_URL", world.fake.base_url())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("run shipgate")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+fn previews(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["plans"][0]["operations"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .map(|op| {
+            let preview = &op["preview"];
+            let code = preview["code"].as_str().unwrap_or("-");
+            (
+                preview["state"].as_str().expect("state").to_owned(),
+                code.to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_fresh_plan_would_create_everything_within_n_plus_3_requests() {
+    let repo = governed(PLAN);
+    let world = GitHubWorld::new(&repo);
+    let out = online(&repo, &world, &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(
+        previews(&report),
+        [
+            ("would_create".to_owned(), "-".to_owned()),
+            ("would_create".to_owned(), "-".to_owned()),
+            ("would_create".to_owned(), "-".to_owned()),
+        ]
+    );
+    assert_eq!(report["github"]["mode"], "online");
+    let requests = world.fake.requests();
+    assert!(
+        requests.len() <= 3 + 3,
+        "a 3-operation plan made {} requests: {:#?}",
+        requests.len(),
+        requests.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    assert_eq!(report["github"]["requests"], requests.len());
+    assert!(requests.iter().all(|r| r.method == "GET"), "reads only");
+}
+
+#[test]
+fn what_already_exists_as_planned_is_already_shipped() {
+    let repo = governed(PLAN);
+    let world = GitHubWorld::new(&repo);
+    let main = repo.branch_sha("main");
+    let bare = git2::Repository::open_bare(world.bare.path()).expect("bare");
+    bare.reference(
+        "refs/tags/v1.1.0",
+        git2::Oid::from_str(&main).expect("oid"),
+        false,
+        "test",
+    )
+    .expect("tag");
+    world
+        .fake
+        .open_pull(SLUG, "alice", "feature", "main", "Merge the feature");
+    let out = online(&repo, &world, &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        previews(&json(&out)),
+        [
+            ("already_shipped".to_owned(), "-".to_owned()),
+            ("would_create".to_owned(), "-".to_owned()),
+            ("already_shipped".to_owned(), "-".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn a_tag_at_another_commit_and_a_missing_branch_block_with_their_codes() {
+    let plan = PLAN.replace("head: feature", "head: gone");
+    let repo = governed(&plan);
+    repo.commit("gone", &[("gone.txt", "x\n")], "a local-only branch");
+    let world = GitHubWorld::new(&repo);
+    let bare = git2::Repository::open_bare(world.bare.path()).expect("bare");
+    bare.find_reference("refs/heads/gone")
+        .expect("cloned")
+        .delete()
+        .expect("delete");
+    let feature = git2::Oid::from_str(&repo.branch_sha("feature")).expect("oid");
+    bare.reference("refs/tags/v1.1.0", feature, false, "test")
+        .expect("tag");
+
+    let out = online(&repo, &world, &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "blocked: {}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(
+        previews(&report),
+        [
+            ("conflict".to_owned(), "CONFLICT_TAG_EXISTS".to_owned()),
+            ("would_create".to_owned(), "-".to_owned()),
+            ("conflict".to_owned(), "BRANCH_MISSING".to_owned()),
+        ]
+    );
+    let text = online(&repo, &world, &[]);
+    let text = stdout(&text);
+    assert!(
+        text.contains("verdict: blocked: CONFLICT_TAG_EXISTS"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_status_comment_is_one_comment_updated_in_place_with_hostile_text_escaped() {
+    let hostile = "\
+version: 1
+name: \"<img src=x onerror=alert(1)> @everyone [click](http://evil) **bold**\"
+operations:
+  - kind: pull_request
+    head: \"x<b>@admins</b>\"
+    base: main
+    title: \"</table><script>alert(1)</script> @org/team\"
+";
+    let repo = governed(hostile);
+    repo.commit("x<b>@admins</b>", &[("x.txt", "x\n")], "hostile branch");
+    let world = GitHubWorld::new(&repo);
+    let pr = world
+        .fake
+        .open_pull(SLUG, "alice", "feature", "main", "plan");
+    for _ in 0..3 {
+        let out = online(&repo, &world, &["--pr", &pr.to_string()]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let comments = world.fake.comments(SLUG, pr);
+    assert_eq!(comments.len(), 1, "one status comment after three dry-runs");
+    let body = &comments[0].body;
+    assert!(body.starts_with("<!-- shipgate:status -->"), "{body}");
+    assert!(body.contains("DRY RUN - nothing was shipped"));
+    assert!(body.contains("/shipgate approve "));
+    for injected in [
+        "<img",
+        "<script",
+        "</table>",
+        "<b>",
+        "@everyone",
+        "@admins",
+        "@org",
+        "[click](http",
+        "**bold",
+    ] {
+        assert!(
+            !body.contains(injected),
+            "{injected} reached the comment:\n{body}"
+        );
+    }
+    let writes: Vec<String> = world
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(writes.len(), 3, "one comment write per dry-run: {writes:?}");
+    assert!(writes[0].starts_with(&format!("POST /repos/{SLUG}/issues/{pr}/comments")));
+    assert!(
+        writes[1..]
+            .iter()
+            .all(|w| w.starts_with(&format!("PATCH /repos/{SLUG}/issues/comments/")))
+    );
+
+    let quiet = online(&repo, &world, &["--pr", &pr.to_string(), "--no-comment"]);
+    assert_eq!(quiet.status.code(), Some(0), "{}", stderr(&quiet));
+    assert_eq!(
+        world
+            .fake
+            .requests()
+            .iter()
+            .filter(|r| r.method != "GET")
+            .count(),
+        3,
+        "--no-comment writes nothing"
+    );
+}
+
+#[test]
+fn online_without_a_token_is_a_usage_error_and_github_errors_exit_3() {
+    let repo = governed(PLAN);
+    let out = repo.shipgate(&["dry-run", "--repo-slug", SLUG, "--online"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("GITHUB_TOKEN"), "{}", stderr(&out));
+
+    let world = GitHubWorld::new(&repo);
+    let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .args(["dry-run", "--repo-slug", SLUG])
+        .current_dir(repo.path())
+        .env("GITHUB_TOKEN", "not-a-token")
+        .env("GITHUB_API_URL", world.fake.base_url())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("GITHUB_UNAUTHORIZED"),
+        "{}",
+        stderr(&out)
+    );
+}

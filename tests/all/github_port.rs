@@ -1,0 +1,593 @@
+//! The GitHub port against the fake GitHub over real HTTP: every call, pagination, every fault
+//! kind, and ambiguous writes that must never duplicate an effect.
+
+use std::time::{Duration, Instant};
+
+use fake_github::{Fault, FaultKind};
+use shipgate::github::{
+    GitHubConversation, GitHubEffects, GitHubError, GitHubRead, NewPullRequest, NewRelease,
+    Permission, Reaction, RetryPolicy, STATUS_MARKER, Upserted, find_release, peel_tag,
+    upsert_status_comment,
+};
+use shipgate::model::{CommitSha, Login, OpKey, TeamSlug};
+use shipgate::plan::OpKind;
+
+use crate::fixture::TestRepo;
+use crate::github_support::{ALICE, BOT, GitHubWorld, READ_ONLY, SLUG, authorize, fast_retries};
+
+fn fault(method: &str, path: &str, kind: FaultKind, times: u32) -> Fault {
+    Fault {
+        method: Some(method.to_owned()),
+        path: path.to_owned(),
+        kind,
+        times,
+    }
+}
+
+fn sha(text: &str) -> CommitSha {
+    CommitSha::parse(text).expect("sha")
+}
+
+fn login(text: &str) -> Login {
+    Login::parse(text).expect("login")
+}
+
+#[test]
+fn reads_the_repository_refs_permissions_and_teams() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    let github = world.client(ALICE);
+    world.block_on(async {
+        let info = github.repository().await.expect("repository");
+        assert_eq!(info.full_name, SLUG);
+        assert_eq!(info.default_branch, "main");
+
+        let main = github
+            .git_ref("heads/main")
+            .await
+            .expect("read")
+            .expect("main");
+        assert_eq!(main.object_sha, repo.branch_sha("main"));
+        assert_eq!(main.object_type, "commit");
+        assert_eq!(github.git_ref("heads/nope").await.expect("read"), None);
+        let tags = github.matching_refs("tags/").await.expect("list");
+        assert_eq!(
+            tags.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+            ["refs/tags/v1.0.0"]
+        );
+
+        for (who, expected) in [
+            ("alice", Permission::Admin),
+            ("bob", Permission::Write),
+            ("carol", Permission::Read),
+            ("mallory", Permission::None),
+        ] {
+            assert_eq!(
+                github.permission(&login(who)).await.expect("permission"),
+                expected,
+                "{who}"
+            );
+        }
+        let team = TeamSlug::parse("acme/release").expect("team");
+        assert!(
+            github
+                .team_member(&team, &login("bob"))
+                .await
+                .expect("team")
+        );
+        assert!(
+            !github
+                .team_member(&team, &login("alice"))
+                .await
+                .expect("team")
+        );
+    });
+}
+
+#[test]
+fn reads_all_250_comments_across_pages_with_edits_and_bots_marked() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    let pr = world
+        .fake
+        .open_pull(SLUG, "alice", "feature", "main", "Release");
+    let mut ids = Vec::new();
+    for i in 0..250 {
+        let author = if i == 7 { "github-actions[bot]" } else { "bob" };
+        ids.push(
+            world
+                .fake
+                .add_comment(SLUG, pr, author, &format!("comment {i}")),
+        );
+    }
+    world.fake.edit_comment(ids[3], "edited");
+    world.fake.clear_log();
+
+    let comments = world
+        .block_on(world.client(ALICE).comments(pr))
+        .expect("comments");
+    assert_eq!(comments.len(), 250);
+    assert_eq!(
+        comments.iter().map(|c| c.id).collect::<Vec<_>>(),
+        ids,
+        "every page, in order"
+    );
+    assert!(comments[7].author_is_bot);
+    assert!(!comments[8].author_is_bot);
+    assert_ne!(comments[3].created_at, comments[3].updated_at);
+    assert_eq!(comments[4].created_at, comments[4].updated_at);
+    assert_eq!(world.fake.request_count(), 3, "250 comments at 100 a page");
+}
+
+#[test]
+fn a_bad_token_is_unauthorized_and_a_read_only_token_cannot_write() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    let pr = world.fake.open_pull(SLUG, "alice", "feature", "main", "x");
+    let err = world
+        .block_on(world.client("wrong").repository())
+        .expect_err("401");
+    assert!(matches!(err, GitHubError::Unauthorized { .. }), "{err}");
+    assert_eq!(err.code(), "GITHUB_UNAUTHORIZED");
+
+    let read_only = world.client(READ_ONLY);
+    world
+        .block_on(read_only.comments(pr))
+        .expect("a read-only token reads");
+    let err = world
+        .block_on(read_only.create_comment(pr, "hi"))
+        .expect_err("403");
+    assert!(matches!(err, GitHubError::Forbidden { .. }), "{err}");
+    assert!(world.fake.comments(SLUG, pr).is_empty());
+}
+
+#[test]
+fn creates_lightweight_and_annotated_tags_and_refuses_duplicates() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    let github = world.client(ALICE);
+    let main = sha(&repo.branch_sha("main"));
+    let feature = sha(&repo.branch_sha("feature"));
+    world.block_on(async {
+        let pass = authorize(OpKind::Tag, OpKey::tag("v2.0.0"));
+        let written = github
+            .create_tag_ref(&pass, "v2.0.0", &main)
+            .await
+            .expect("create");
+        assert!(!written.recovered);
+        assert_eq!(written.value.object_sha, main.as_str());
+
+        let again = github
+            .create_tag_ref(&pass, "v2.0.0", &main)
+            .await
+            .expect_err("exists");
+        assert!(
+            matches!(again, GitHubError::AlreadyExists { .. }),
+            "{again}"
+        );
+
+        let pass = authorize(OpKind::Tag, OpKey::tag("v2.1.0"));
+        let annotated = github
+            .create_annotated_tag(&pass, "v2.1.0", "Release 2.1.0", &feature)
+            .await
+            .expect("annotated");
+        assert_eq!(annotated.value.object_sha, feature.as_str());
+        let reference = github
+            .git_ref("tags/v2.1.0")
+            .await
+            .expect("read")
+            .expect("ref");
+        assert_eq!(reference.object_type, "tag");
+        let peeled = peel_tag(&github, &reference)
+            .await
+            .expect("peel")
+            .expect("tag");
+        assert_eq!(peeled.object_sha, feature.as_str());
+        assert!(peeled.message.starts_with("Release 2.1.0"));
+    });
+    assert_eq!(
+        world.peeled("refs/tags/v2.0.0").as_deref(),
+        Some(main.as_str())
+    );
+    assert_eq!(
+        world.peeled("refs/tags/v2.1.0").as_deref(),
+        Some(feature.as_str())
+    );
+}
+
+#[test]
+fn an_effect_needs_the_pass_for_exactly_that_operation() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    let github = world.client(ALICE);
+    let pass = authorize(OpKind::Tag, OpKey::tag("v2.0.0"));
+    world.fake.clear_log();
+    let err = world
+        .block_on(github.create_tag_ref(&pass, "v9.9.9", &sha(&repo.branch_sha("main"))))
+        .expect_err("another operation's pass");
+    assert!(matches!(err, GitHubError::Config(_)), "{err}");
+    assert_eq!(world.fake.request_count(), 0, "nothing was sent");
+}
+
+#[test]
+fn releases_are_created_once_and_never_create_their_tag() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    let github = world.client(ALICE);
+    let release = NewRelease {
+        tag_name: "v1.0.0",
+        name: "v1.0.0",
+        body: "notes",
+        draft: false,
+        prerelease: false,
+    };
+    world.block_on(async {
+        let pass = authorize(OpKind::Release, OpKey::release("v1.0.0"));
+        let written = github
+            .create_release(&pass, &release)
+            .await
+            .expect("create");
+        assert_eq!(written.value.tag_name, "v1.0.0");
+        assert_eq!(written.value.body.as_deref(), Some("notes"));
+        let again = github
+            .create_release(&pass, &release)
+            .await
+            .expect_err("dup");
+        assert!(
+            matches!(again, GitHubError::AlreadyExists { .. }),
+            "{again}"
+        );
+        let found = find_release(&github, "v1.0.0").await.expect("read");
+        assert_eq!(found.map(|r| r.id), Some(written.value.id));
+
+        let pass = authorize(OpKind::Release, OpKey::release("v3.0.0"));
+        let missing = NewRelease {
+            tag_name: "v3.0.0",
+            ..release.clone()
+        };
+        let err = github
+            .create_release(&pass, &missing)
+            .await
+            .expect_err("no tag");
+        assert!(matches!(err, GitHubError::Rejected { .. }), "{err}");
+    });
+    assert_eq!(world.fake.releases(SLUG).len(), 1);
+    assert_eq!(world.peeled("refs/tags/v3.0.0"), None, "no implicit tag");
+}
+
+#[test]
+fn draft_releases_are_found_through_the_list() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    let github = world.client(ALICE);
+    world.block_on(async {
+        let pass = authorize(OpKind::Release, OpKey::release("v1.0.0"));
+        let draft = NewRelease {
+            tag_name: "v1.0.0",
+            name: "draft",
+            body: "",
+            draft: true,
+            prerelease: false,
+        };
+        github.create_release(&pass, &draft).await.expect("create");
+        let found = find_release(&github, "v1.0.0").await.expect("read");
+        assert!(found.is_some_and(|r| r.draft));
+    });
+}
+
+#[test]
+fn pull_requests_are_created_listed_and_not_duplicated() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    let github = world.client(ALICE);
+    let pull = NewPullRequest {
+        title: "Release 1.1",
+        head: "feature",
+        base: "main",
+        body: "body",
+        draft: false,
+    };
+    world.block_on(async {
+        let pass = authorize(OpKind::PullRequest, OpKey::pull_request("feature", "main"));
+        let written = github.create_pull(&pass, &pull).await.expect("create");
+        assert_eq!(written.value.head_ref, "feature");
+        assert_eq!(written.value.base_ref, "main");
+        assert_eq!(written.value.head_sha, repo.branch_sha("feature"));
+        let again = github.create_pull(&pass, &pull).await.expect_err("dup");
+        assert!(
+            matches!(again, GitHubError::Rejected { status: 422, .. }),
+            "{again}"
+        );
+        let open = github.open_pull("feature", "main").await.expect("list");
+        assert_eq!(open.map(|p| p.number), Some(written.value.number));
+        assert_eq!(
+            github.open_pull("main", "feature").await.expect("list"),
+            None
+        );
+    });
+    assert_eq!(world.fake.pulls(SLUG).len(), 1);
+}
+
+#[test]
+fn reads_retry_5xx_and_give_up_after_their_attempts() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    let github = world.client(ALICE);
+    let path = format!("/repos/{SLUG}/git/ref/heads/main");
+    world
+        .fake
+        .inject(fault("GET", &path, FaultKind::Status(502), 2));
+    world.fake.clear_log();
+    let main = world
+        .block_on(github.git_ref("heads/main"))
+        .expect("third try succeeds");
+    assert!(main.is_some());
+    assert_eq!(world.fake.request_count(), 3);
+    assert_eq!(github.retry_report().retries, 2);
+
+    world
+        .fake
+        .inject(fault("GET", &path, FaultKind::Status(503), 10));
+    let err = world
+        .block_on(github.git_ref("heads/main"))
+        .expect_err("unavailable");
+    assert!(matches!(err, GitHubError::Unavailable { .. }), "{err}");
+    assert_eq!(err.code(), "GITHUB_UNAVAILABLE");
+}
+
+#[test]
+fn a_slow_answer_times_out_and_is_retried() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    let github = world.client_with(
+        ALICE,
+        RetryPolicy {
+            request_timeout: Duration::from_millis(300),
+            ..fast_retries()
+        },
+    );
+    world.fake.inject(fault(
+        "GET",
+        &format!("/repos/{SLUG}"),
+        FaultKind::Latency(Duration::from_secs(3)),
+        1,
+    ));
+    let started = Instant::now();
+    world
+        .block_on(github.repository())
+        .expect("the retry is answered");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(github.retry_report().retries, 1);
+}
+
+#[test]
+fn rate_limits_are_waited_out_as_github_asks_and_within_the_budget() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    let github = world.client(ALICE);
+    let path = format!("/repos/{SLUG}");
+    world.fake.inject(fault(
+        "GET",
+        &path,
+        FaultKind::RateLimited {
+            status: 403,
+            retry_after_secs: 1,
+        },
+        1,
+    ));
+    let started = Instant::now();
+    world
+        .block_on(github.repository())
+        .expect("answered after the wait");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
+    let report = github.retry_report();
+    assert_eq!(report.rate_limited, 1);
+    assert_eq!(report.waited, Duration::from_secs(1));
+
+    world.fake.inject(fault(
+        "GET",
+        &path,
+        FaultKind::RateLimited {
+            status: 429,
+            retry_after_secs: 3600,
+        },
+        1,
+    ));
+    let started = Instant::now();
+    let err = world
+        .block_on(github.repository())
+        .expect_err("beyond the budget");
+    assert!(
+        matches!(err, GitHubError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(3600)),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "did not wait in vain"
+    );
+}
+
+#[test]
+fn a_rate_limited_write_is_retried_because_github_did_not_act() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    let github = world.client(ALICE);
+    world.fake.inject(fault(
+        "POST",
+        &format!("/repos/{SLUG}/releases"),
+        FaultKind::RateLimited {
+            status: 429,
+            retry_after_secs: 0,
+        },
+        1,
+    ));
+    let pass = authorize(OpKind::Release, OpKey::release("v1.0.0"));
+    let release = NewRelease {
+        tag_name: "v1.0.0",
+        name: "v1.0.0",
+        body: "",
+        draft: false,
+        prerelease: false,
+    };
+    let written = world
+        .block_on(github.create_release(&pass, &release))
+        .expect("created");
+    assert!(!written.recovered);
+    assert_eq!(world.fake.releases(SLUG).len(), 1);
+}
+
+/// The effect happened, the answer was lost: the read-back finds it, nothing is repeated.
+#[test]
+fn ambiguous_writes_are_settled_by_reading_back_never_repeated() {
+    for kind in [
+        FaultKind::StatusAfterEffect(502),
+        FaultKind::DropAfterEffect,
+    ] {
+        let repo = TestRepo::standard();
+        let world = GitHubWorld::new(&repo);
+        let github = world.client(ALICE);
+        let main = sha(&repo.branch_sha("main"));
+        for path in ["git/refs", "releases", "pulls"] {
+            world.fake.inject(fault(
+                "POST",
+                &format!("/repos/{SLUG}/{path}"),
+                kind.clone(),
+                1,
+            ));
+        }
+        world.block_on(async {
+            let pass = authorize(OpKind::Tag, OpKey::tag("v2.0.0"));
+            let tag = github
+                .create_tag_ref(&pass, "v2.0.0", &main)
+                .await
+                .expect("tag recovered");
+            assert!(tag.recovered, "{kind:?}");
+
+            let pass = authorize(OpKind::Release, OpKey::release("v2.0.0"));
+            let release = NewRelease {
+                tag_name: "v2.0.0",
+                name: "v2.0.0",
+                body: "notes",
+                draft: false,
+                prerelease: false,
+            };
+            let written = github
+                .create_release(&pass, &release)
+                .await
+                .expect("release recovered");
+            assert!(written.recovered, "{kind:?}");
+
+            let pass = authorize(OpKind::PullRequest, OpKey::pull_request("feature", "main"));
+            let pull = NewPullRequest {
+                title: "t",
+                head: "feature",
+                base: "main",
+                body: "",
+                draft: false,
+            };
+            let written = github
+                .create_pull(&pass, &pull)
+                .await
+                .expect("pr recovered");
+            assert!(written.recovered, "{kind:?}");
+        });
+        let posts = world
+            .fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST")
+            .count();
+        assert_eq!(posts, 3, "each write was sent once ({kind:?})");
+        assert_eq!(world.fake.releases(SLUG).len(), 1);
+        assert_eq!(world.fake.pulls(SLUG).len(), 1);
+        assert_eq!(
+            world.peeled("refs/tags/v2.0.0").as_deref(),
+            Some(main.as_str())
+        );
+    }
+}
+
+/// A 5xx before the effect: the read-back finds nothing, so one more attempt is not blind.
+#[test]
+fn a_write_that_failed_before_acting_is_attempted_once_more_after_reading_back() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    let github = world.client(ALICE);
+    world.fake.inject(fault(
+        "POST",
+        &format!("/repos/{SLUG}/git/refs"),
+        FaultKind::Status(500),
+        1,
+    ));
+    let pass = authorize(OpKind::Tag, OpKey::tag("v2.0.0"));
+    let main = sha(&repo.branch_sha("main"));
+    let written = world
+        .block_on(github.create_tag_ref(&pass, "v2.0.0", &main))
+        .expect("created");
+    assert!(!written.recovered);
+    let methods: Vec<String> = world
+        .fake
+        .requests()
+        .into_iter()
+        .map(|r| format!("{} {}", r.method, r.status))
+        .collect();
+    assert_eq!(methods, ["POST 500", "GET 404", "POST 201"]);
+
+    world.fake.inject(fault(
+        "POST",
+        &format!("/repos/{SLUG}/git/refs"),
+        FaultKind::Status(500),
+        5,
+    ));
+    let pass = authorize(OpKind::Tag, OpKey::tag("v2.0.1"));
+    let err = world
+        .block_on(github.create_tag_ref(&pass, "v2.0.1", &main))
+        .expect_err("ambiguous");
+    assert!(matches!(err, GitHubError::Ambiguous { .. }), "{err}");
+    assert_eq!(world.peeled("refs/tags/v2.0.1"), None);
+}
+
+#[test]
+fn the_status_comment_is_upserted_in_place_and_reactions_are_idempotent() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    let github = world.client(BOT);
+    let pr = world.fake.open_pull(SLUG, "alice", "feature", "main", "x");
+    let decoy = world.fake.add_comment(
+        SLUG,
+        pr,
+        "alice",
+        "a person quoting <!-- shipgate:status --> later",
+    );
+    world.block_on(async {
+        let first = upsert_status_comment(&github, pr, &format!("{STATUS_MARKER}\none"))
+            .await
+            .expect("create");
+        let Upserted::Created(id) = first else {
+            panic!("expected a new comment, got {first:?}");
+        };
+        for body in ["two", "three"] {
+            let next = upsert_status_comment(&github, pr, &format!("{STATUS_MARKER}\n{body}"))
+                .await
+                .expect("update");
+            assert_eq!(next, Upserted::Updated(id));
+        }
+        github
+            .react(decoy, Reaction::MinusOne)
+            .await
+            .expect("react");
+        github
+            .react(decoy, Reaction::MinusOne)
+            .await
+            .expect("react again");
+    });
+    let comments = world.fake.comments(SLUG, pr);
+    assert_eq!(comments.len(), 2, "the decoy and one status comment");
+    assert_eq!(comments[1].body, format!("{STATUS_MARKER}\nthree"));
+    let reactions = world.fake.reactions(decoy);
+    assert_eq!(reactions.len(), 1);
+    assert_eq!(reactions[0].content, "-1");
+}

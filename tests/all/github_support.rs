@@ -1,0 +1,174 @@
+//! The GitHub side of the integration tests: a fake GitHub serving a bare clone of a test
+//! repository, clients for it, and gate passes minted the real way (receipt, then the gate).
+
+use std::path::Path;
+use std::time::Duration;
+
+use fake_github::{FakeGitHub, Seed};
+use octocrab::secrecy::SecretString;
+use shipgate::gate::{Authorized, GateContext, Mode, OperationUnderGate, check_operation};
+use shipgate::github::{GitHubClient, GitHubConfig, RetryPolicy};
+use shipgate::model::{OpKey, PlanId, RepoSlug};
+use shipgate::plan::OpKind;
+use shipgate::receipt::{HmacKey, ReceiptClaims};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::fixture::{TestRepo, git};
+
+/// The repository every GitHub test ships to.
+pub const SLUG: &str = "acme/widget";
+
+/// A token of alice (admin), bob (write), a read-only one, and a bot's.
+pub const ALICE: &str = "t-alice";
+pub const READ_ONLY: &str = "t-fork";
+pub const BOT: &str = "t-bot";
+
+/// A fake GitHub whose `acme/widget` is a bare clone of `repo`.
+pub struct GitHubWorld {
+    pub fake: FakeGitHub,
+    pub bare: tempfile::TempDir,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl GitHubWorld {
+    pub fn new(repo: &TestRepo) -> Self {
+        let bare = tempfile::tempdir().expect("temp dir");
+        let out = git(
+            repo.path(),
+            &[
+                "clone",
+                "--quiet",
+                "--bare",
+                &repo.path().display().to_string(),
+                &bare.path().display().to_string(),
+            ],
+        );
+        assert!(out.status.success(), "git clone --bare failed");
+        let fake = FakeGitHub::start(seed(bare.path())).expect("start the fake GitHub");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        Self {
+            fake,
+            bare,
+            runtime,
+        }
+    }
+
+    /// Runs a future of the port on this world's runtime (the one its clients were built on),
+    /// single-threaded as the binary runs it.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// A client with fast, bounded retries.
+    pub fn client(&self, token: &str) -> GitHubClient {
+        self.client_with(token, fast_retries())
+    }
+
+    pub fn client_with(&self, token: &str, retry: RetryPolicy) -> GitHubClient {
+        let _runtime = self.runtime.enter();
+        GitHubClient::new(GitHubConfig {
+            api_url: self.fake.base_url(),
+            token: SecretString::from(token.to_owned()),
+            repo: RepoSlug::parse(SLUG).expect("slug"),
+            retry,
+        })
+        .expect("client")
+    }
+
+    /// The sha a ref of the bare repository points at, peeled to its commit.
+    pub fn peeled(&self, name: &str) -> Option<String> {
+        let repo = git2::Repository::open_bare(self.bare.path()).expect("bare");
+        let reference = repo.find_reference(name).ok()?;
+        Some(reference.peel_to_commit().ok()?.id().to_string())
+    }
+}
+
+/// Retries that keep tests fast: 1 ms backoff, a 10 s budget, 5 s per request.
+pub fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        read_attempts: 4,
+        base_backoff: Duration::from_millis(1),
+        max_total_wait: Duration::from_secs(10),
+        request_timeout: Duration::from_secs(5),
+    }
+}
+
+fn seed(git_dir: &Path) -> Seed {
+    Seed::from_yaml_str(&format!(
+        r#"
+users:
+  - {{ login: alice }}
+  - {{ login: bob }}
+  - {{ login: carol }}
+  - {{ login: "github-actions[bot]", type: Bot }}
+tokens:
+  - {{ token: {ALICE}, login: alice }}
+  - {{ token: t-bob, login: bob }}
+  - {{ token: {READ_ONLY}, login: "github-actions[bot]", read_only: true }}
+  - {{ token: {BOT}, login: "github-actions[bot]" }}
+teams:
+  - {{ org: acme, slug: release, members: [bob] }}
+repos:
+  - full_name: {SLUG}
+    git_dir: {}
+    default_branch: main
+    collaborators: {{ alice: admin, bob: write, carol: read }}
+"#,
+        git_dir.display()
+    ))
+    .expect("seed")
+}
+
+/// A gate pass for one operation, obtained as execution will: an HMAC receipt minted for it,
+/// checked by the gate.
+pub fn authorize(kind: OpKind, key: OpKey) -> Authorized {
+    let now = OffsetDateTime::now_utc();
+    let plan_id = PlanId::from_digest(format!("sha256:{}", "ab".repeat(32))).expect("plan id");
+    let hmac = HmacKey::new("mint-hmac", b"test secret");
+    let claims = ReceiptClaims {
+        version: 1,
+        receipt_id: "rcp_test".to_owned(),
+        repo: SLUG.to_owned(),
+        plan_id: plan_id.as_str().to_owned(),
+        run_id: "run_test".to_owned(),
+        op_index: 0,
+        op_kind: kind.as_str().to_owned(),
+        op_key: key.as_str().to_owned(),
+        policy_hash: "sha256:policy".to_owned(),
+        approvals: Vec::new(),
+        enforceable: true,
+        findings: Vec::new(),
+        issued_at: now.format(&Rfc3339).expect("time"),
+        expires_at: (now + time::Duration::hours(1))
+            .format(&Rfc3339)
+            .expect("time"),
+        nonce: "n".to_owned(),
+    };
+    let receipt = claims.sign_hmac(&hmac).expect("sign");
+    let repo = RepoSlug::parse(SLUG).expect("slug");
+    check_operation(
+        &OperationUnderGate {
+            run_id: "run_test",
+            repo: &repo,
+            plan_id: &plan_id,
+            op_index: 0,
+            op_kind: kind,
+            op_key: &key,
+        },
+        &GateContext {
+            mode: Mode::Execute,
+            receipt: Some(&receipt),
+            signers: &[],
+            hmac_keys: std::slice::from_ref(&hmac),
+            consumed: false,
+            now,
+            current_policy_hash: "sha256:policy",
+            current_plan_id: &plan_id,
+        },
+    )
+    .expect("the gate passes a fresh receipt")
+}
