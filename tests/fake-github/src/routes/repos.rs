@@ -1,0 +1,77 @@
+//! Repository routes: the repository itself, branches and their protection, and a user's
+//! permission.
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::{P, Reply, ctx, find_repo, git_failure, json};
+use crate::app::App;
+use crate::error::ApiError;
+use crate::gitstore;
+use crate::shapes;
+use crate::state::Caller;
+
+const GET_REPO: &str = "https://docs.github.com/rest/repos/repos#get-a-repository";
+const GET_BRANCH: &str = "https://docs.github.com/rest/branches/branches#get-a-branch";
+const GET_PROTECTION: &str =
+    "https://docs.github.com/rest/branches/branch-protection#get-branch-protection";
+const GET_PERMISSION: &str = "https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user";
+
+/// `GET /repos/{owner}/{repo}`, with the caller's `permissions`.
+pub(crate) async fn get_repo(
+    State(app): State<App>,
+    caller: Caller,
+    P((owner, name)): P<(String, String)>,
+) -> Reply {
+    let state = app.state();
+    let repo = find_repo(&state, &owner, &name, GET_REPO)?;
+    let role = state.role(repo, &caller.login);
+    let body = shapes::repository(ctx(&app, &state), repo, Some(role));
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// `GET /repos/{owner}/{repo}/branches/{branch}` and `.../branches/{branch}/protection`
+/// (one route, because branch names contain slashes).
+pub(crate) async fn branch(
+    State(app): State<App>,
+    _caller: Caller,
+    P((owner, name, rest)): P<(String, String, String)>,
+) -> Reply {
+    let (branch, doc) = match rest.strip_suffix("/protection") {
+        Some(branch) => (branch, GET_PROTECTION),
+        None => (rest.as_str(), GET_BRANCH),
+    };
+    let state = app.state();
+    let id = find_repo(&state, &owner, &name, doc)?;
+    let repo = state.repo(id);
+    let head = gitstore::branch_head(&repo.git_dir, branch).map_err(git_failure(doc))?;
+    let head = head.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Branch not found", doc))?;
+    if doc == GET_PROTECTION {
+        let rules = repo
+            .protected
+            .get(branch)
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Branch not protected", doc))?;
+        let body = shapes::protection(ctx(&app, &state), repo, branch, *rules);
+        return Ok(json(StatusCode::OK, &body));
+    }
+    let commit = gitstore::commit(&repo.git_dir, &head)
+        .map_err(git_failure(doc))?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Branch not found", doc))?;
+    let body = shapes::branch(ctx(&app, &state), repo, branch, &commit);
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// `GET /repos/{owner}/{repo}/collaborators/{user}/permission`; unknown accounts are 404.
+pub(crate) async fn permission(
+    State(app): State<App>,
+    _caller: Caller,
+    P((owner, name, login)): P<(String, String, String)>,
+) -> Reply {
+    let state = app.state();
+    let repo = find_repo(&state, &owner, &name, GET_PERMISSION)?;
+    let user = state
+        .user(&login)
+        .ok_or_else(|| ApiError::not_found(GET_PERMISSION))?;
+    let role = state.role(repo, &user.login);
+    let body = shapes::collaborator_permission(ctx(&app, &state), &user.login, role);
+    Ok(json(StatusCode::OK, &body))
+}

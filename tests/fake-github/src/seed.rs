@@ -1,0 +1,310 @@
+//! The seed: the world a fake starts with (users, tokens, teams, repositories, pulls,
+//! comments), as plain serde types read from YAML or JSON or built in Rust.
+//!
+//! This module only describes and parses; it never touches git or the server. Checking that
+//! the seed makes sense (known logins, valid timestamps) happens when `state` loads it.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Everything the fake knows when it starts.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    /// Every login the fake knows. Logins named elsewhere in the seed are added as `User`.
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+    /// Tokens accepted in `Authorization: Bearer T` or `token T`.
+    #[serde(default)]
+    pub tokens: Vec<SeedToken>,
+    /// Organisation teams, for the team-membership endpoint.
+    #[serde(default)]
+    pub teams: Vec<SeedTeam>,
+    /// Repositories, each backed by a bare git repository.
+    #[serde(default)]
+    pub repos: Vec<SeedRepo>,
+}
+
+/// A GitHub account.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedUser {
+    /// The login, e.g. `alice` or `github-actions[bot]`.
+    pub login: String,
+    /// `User` unless given.
+    #[serde(default, rename = "type")]
+    pub kind: UserKind,
+}
+
+/// The `type` GitHub reports for an account.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+pub enum UserKind {
+    /// A person.
+    #[default]
+    User,
+    /// An app or `github-actions[bot]`.
+    Bot,
+    /// An organisation (repository owners that are not users become one).
+    Organization,
+}
+
+impl UserKind {
+    /// The string GitHub puts in `user.type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserKind::User => "User",
+            UserKind::Bot => "Bot",
+            UserKind::Organization => "Organization",
+        }
+    }
+}
+
+/// An access token and whose it is.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedToken {
+    /// The secret as sent by the client.
+    pub token: String,
+    /// The login it authenticates.
+    pub login: String,
+    /// A read-only token (a fork's `GITHUB_TOKEN`): every write gets 403.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// A team of an organisation.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedTeam {
+    /// The organisation login.
+    pub org: String,
+    /// The team slug.
+    pub slug: String,
+    /// Member logins; each is an active `member`.
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// A repository.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedRepo {
+    /// `owner/name`.
+    pub full_name: String,
+    /// An existing bare repository to serve; when absent an empty one is created under the
+    /// data directory.
+    #[serde(default)]
+    pub git_dir: Option<PathBuf>,
+    /// The default branch (`main` unless given).
+    #[serde(default = "default_branch")]
+    pub default_branch: String,
+    /// Login to role: `admin`, `maintain`, `write`, `triage`, `read` (others have `none`).
+    #[serde(default)]
+    pub collaborators: BTreeMap<String, Role>,
+    /// Pull requests that already exist (all open).
+    #[serde(default)]
+    pub pulls: Vec<SeedPull>,
+    /// Issue and pull request comments that already exist.
+    #[serde(default)]
+    pub comments: Vec<SeedComment>,
+    /// Branch name to its protection; other branches are not protected.
+    #[serde(default)]
+    pub protected_branches: BTreeMap<String, SeedProtection>,
+}
+
+impl Default for SeedRepo {
+    fn default() -> Self {
+        SeedRepo {
+            full_name: String::new(),
+            git_dir: None,
+            default_branch: default_branch(),
+            collaborators: BTreeMap::new(),
+            pulls: Vec::new(),
+            comments: Vec::new(),
+            protected_branches: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_branch() -> String {
+    "main".to_owned()
+}
+
+/// A collaborator's role on a repository, as GitHub names it in `role_name`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// No access beyond the public.
+    None,
+    /// Read.
+    Read,
+    /// Triage (reported as `read` permission).
+    Triage,
+    /// Write.
+    Write,
+    /// Maintain (reported as `write` permission).
+    Maintain,
+    /// Admin.
+    Admin,
+}
+
+impl Role {
+    /// The `role_name` string.
+    pub fn role_name(self) -> &'static str {
+        match self {
+            Role::None => "none",
+            Role::Read => "read",
+            Role::Triage => "triage",
+            Role::Write => "write",
+            Role::Maintain => "maintain",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The coarse `permission` string: `admin`, `write`, `read` or `none`.
+    pub fn permission(self) -> &'static str {
+        match self {
+            Role::None => "none",
+            Role::Read | Role::Triage => "read",
+            Role::Write | Role::Maintain => "write",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Whether the role may push, create refs, tags and releases.
+    pub fn can_push(self) -> bool {
+        self >= Role::Write
+    }
+}
+
+/// An open pull request that exists at start.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedPull {
+    /// The pull request number.
+    pub number: u64,
+    /// Its author.
+    pub user: String,
+    /// The head branch (in the same repository).
+    pub head: String,
+    /// The base branch.
+    pub base: String,
+    /// The title.
+    pub title: String,
+    /// The description.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Whether it is a draft.
+    #[serde(default)]
+    pub draft: bool,
+}
+
+/// A comment that exists at start.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedComment {
+    /// The issue or pull request number.
+    pub issue: u64,
+    /// Its author.
+    pub user: String,
+    /// Its markdown body.
+    pub body: String,
+    /// RFC 3339; the fake's clock when absent.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// RFC 3339; `created_at` when absent.
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+/// The parts of branch protection the fake reports.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedProtection {
+    /// Whether force pushes are allowed.
+    #[serde(default)]
+    pub allow_force_pushes: bool,
+    /// Whether deleting the branch is allowed.
+    #[serde(default)]
+    pub allow_deletions: bool,
+}
+
+/// Why a seed could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    /// The file could not be read.
+    #[error("cannot read seed {path}: {source}")]
+    Read {
+        /// The seed file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The text is not a valid seed.
+    #[error("invalid seed: {0}")]
+    Parse(#[from] serde_yaml::Error),
+}
+
+impl Seed {
+    /// Parses a seed from YAML (JSON is accepted too: it is YAML).
+    pub fn from_yaml_str(text: &str) -> Result<Seed, SeedError> {
+        Ok(serde_yaml::from_str(text)?)
+    }
+
+    /// Reads and parses a seed file, YAML or JSON.
+    pub fn from_path(path: &Path) -> Result<Seed, SeedError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SeedError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Seed::from_yaml_str(&text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_seed_parses() {
+        let seed = Seed::from_yaml_str(
+            r#"
+users:
+  - { login: alice }
+  - { login: "github-actions[bot]", type: Bot }
+tokens:
+  - { token: t-alice, login: alice }
+  - { token: t-fork, login: "github-actions[bot]", read_only: true }
+teams:
+  - { org: acme, slug: release, members: [bob, carol] }
+repos:
+  - full_name: acme/widget
+    default_branch: main
+    collaborators: { alice: admin, bob: write, carol: read }
+    pulls: [ { number: 7, user: alice, head: release/1.0, base: main, title: Release, body: "" } ]
+    comments: [ { issue: 7, user: bob, body: "/shipgate approve abc", created_at: "2026-11-20T10:00:00Z", updated_at: "2026-11-20T10:00:00Z" } ]
+    protected_branches: { main: { allow_force_pushes: false } }
+"#,
+        )
+        .unwrap();
+        assert_eq!(seed.users[1].kind, UserKind::Bot);
+        assert!(seed.tokens[1].read_only);
+        assert_eq!(seed.repos[0].collaborators["bob"], Role::Write);
+        assert_eq!(seed.repos[0].pulls[0].body.as_deref(), Some(""));
+        assert!(seed.repos[0].git_dir.is_none());
+    }
+
+    #[test]
+    fn an_unknown_role_is_rejected() {
+        let err = Seed::from_yaml_str("repos: [{full_name: a/b, collaborators: {x: owner}}]");
+        assert!(matches!(err, Err(SeedError::Parse(_))));
+    }
+
+    #[test]
+    fn roles_map_to_coarse_permissions() {
+        assert_eq!(Role::Maintain.permission(), "write");
+        assert_eq!(Role::Triage.permission(), "read");
+        assert!(Role::Write.can_push() && !Role::Triage.can_push());
+    }
+}

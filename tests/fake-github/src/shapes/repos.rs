@@ -1,0 +1,213 @@
+//! Repository-level objects: full-repository, branch-with-protection, branch-protection,
+//! repository-collaborator-permission and team-membership.
+use serde_json::{Value, json};
+
+use super::{Ctx, merged, node_id, permissions, user};
+use crate::gitstore::CommitInfo;
+use crate::seed::{Role, SeedProtection, UserKind};
+use crate::state::{Repo, RepoId, Team};
+
+/// The `*_url` templates of a repository, relative to its API URL.
+const URL_TEMPLATES: [(&str, &str); 35] = [
+    ("archive_url", "/{archive_format}{/ref}"),
+    ("assignees_url", "/assignees{/user}"),
+    ("blobs_url", "/git/blobs{/sha}"),
+    ("branches_url", "/branches{/branch}"),
+    ("collaborators_url", "/collaborators{/collaborator}"),
+    ("comments_url", "/comments{/number}"),
+    ("commits_url", "/commits{/sha}"),
+    ("compare_url", "/compare/{base}...{head}"),
+    ("contents_url", "/contents/{+path}"),
+    ("contributors_url", "/contributors"),
+    ("deployments_url", "/deployments"),
+    ("downloads_url", "/downloads"),
+    ("events_url", "/events"),
+    ("forks_url", "/forks"),
+    ("git_commits_url", "/git/commits{/sha}"),
+    ("git_refs_url", "/git/refs{/sha}"),
+    ("git_tags_url", "/git/tags{/sha}"),
+    ("issue_comment_url", "/issues/comments{/number}"),
+    ("issue_events_url", "/issues/events{/number}"),
+    ("issues_url", "/issues{/number}"),
+    ("keys_url", "/keys{/key_id}"),
+    ("labels_url", "/labels{/name}"),
+    ("languages_url", "/languages"),
+    ("merges_url", "/merges"),
+    ("milestones_url", "/milestones{/number}"),
+    (
+        "notifications_url",
+        "/notifications{?since,all,participating}",
+    ),
+    ("pulls_url", "/pulls{/number}"),
+    ("releases_url", "/releases{/id}"),
+    ("stargazers_url", "/stargazers"),
+    ("statuses_url", "/statuses/{sha}"),
+    ("subscribers_url", "/subscribers"),
+    ("subscription_url", "/subscription"),
+    ("tags_url", "/tags"),
+    ("teams_url", "/teams"),
+    ("trees_url", "/git/trees{/sha}"),
+];
+
+/// full-repository; `viewer` adds the caller's `permissions`.
+pub(crate) fn repository(ctx: Ctx<'_>, id: RepoId, viewer: Option<Role>) -> Value {
+    let repo = ctx.state.repo(id);
+    let api = ctx.api(repo);
+    let html = ctx.html(repo);
+    let host = ctx
+        .base
+        .split_once("://")
+        .map_or(ctx.base, |(_, rest)| rest);
+    let path = format!("{}/{}", repo.owner, repo.name);
+    let open_issues = repo.pulls.len();
+    let time = repo.created_at.to_string();
+    let owner = user(ctx, &repo.owner);
+    let identity = json!({
+        "id": repo.id,
+        "node_id": node_id("Repository", repo.id),
+        "name": repo.name,
+        "full_name": repo.full_name(),
+        "private": false,
+        "owner": owner,
+        "html_url": html,
+        "description": null,
+        "fork": false,
+        "url": api,
+        "git_url": format!("git://{host}/{path}.git"),
+        "ssh_url": format!("git@{host}:{path}.git"),
+        "clone_url": format!("{html}.git"),
+        "mirror_url": null,
+        "hooks_url": format!("{api}/hooks"),
+        "svn_url": html,
+        "homepage": null,
+        "language": null,
+    });
+    let settings = json!({
+        "forks_count": 0,
+        "stargazers_count": 0,
+        "watchers_count": 0,
+        "size": 0,
+        "default_branch": repo.default_branch,
+        "open_issues_count": open_issues,
+        "is_template": false,
+        "topics": [],
+        "has_issues": true,
+        "has_projects": true,
+        "has_wiki": true,
+        "has_pages": false,
+        "has_downloads": true,
+        "has_discussions": false,
+        "archived": false,
+        "disabled": false,
+        "visibility": "public",
+        "pushed_at": time,
+        "created_at": time,
+        "updated_at": time,
+        "allow_rebase_merge": true,
+        "allow_squash_merge": true,
+        "allow_merge_commit": true,
+        "allow_auto_merge": false,
+        "delete_branch_on_merge": false,
+        "allow_update_branch": false,
+        "use_squash_pr_title_as_default": false,
+        "squash_merge_commit_title": "COMMIT_OR_PR_TITLE",
+        "squash_merge_commit_message": "COMMIT_MESSAGES",
+        "merge_commit_title": "MERGE_MESSAGE",
+        "merge_commit_message": "PR_TITLE",
+        "allow_forking": true,
+        "web_commit_signoff_required": false,
+        "subscribers_count": 0,
+        "network_count": 0,
+        "license": null,
+        "forks": 0,
+        "open_issues": open_issues,
+        "watchers": 0,
+        "custom_properties": {},
+    });
+    let mut value = merged([identity, settings]);
+    if let Some(object) = value.as_object_mut() {
+        for (key, suffix) in URL_TEMPLATES {
+            object.insert(key.into(), format!("{api}{suffix}").into());
+        }
+        if let Some(role) = viewer {
+            object.insert("permissions".into(), permissions(role));
+        }
+        let owner_is_org = ctx
+            .state
+            .user(&repo.owner)
+            .is_some_and(|u| u.kind == UserKind::Organization);
+        if owner_is_org {
+            object.insert("organization".into(), user(ctx, &repo.owner));
+        }
+    }
+    value
+}
+
+/// branch-with-protection.
+pub(crate) fn branch(ctx: Ctx<'_>, repo: &Repo, name: &str, head: &CommitInfo) -> Value {
+    let api = ctx.api(repo);
+    let protected = repo.protected.contains_key(name);
+    json!({
+        "name": name,
+        "commit": super::commit(ctx, repo, head),
+        "_links": {
+            "self": format!("{api}/branches/{name}"),
+            "html": format!("{}/tree/{name}", ctx.html(repo)),
+        },
+        "protected": protected,
+        "protection": {
+            "enabled": protected,
+            "required_status_checks": {
+                "enforcement_level": "off",
+                "contexts": [],
+                "checks": [],
+            },
+        },
+        "protection_url": format!("{api}/branches/{name}/protection"),
+    })
+}
+
+/// branch-protection, as the recorded fixture shows it for a branch with only the basic
+/// toggles set.
+pub(crate) fn protection(ctx: Ctx<'_>, repo: &Repo, name: &str, rules: SeedProtection) -> Value {
+    let url = format!("{}/branches/{name}/protection", ctx.api(repo));
+    json!({
+        "url": url,
+        "required_signatures": {"url": format!("{url}/required_signatures"), "enabled": false},
+        "enforce_admins": {"url": format!("{url}/enforce_admins"), "enabled": false},
+        "required_linear_history": {"enabled": false},
+        "allow_force_pushes": {"enabled": rules.allow_force_pushes},
+        "allow_deletions": {"enabled": rules.allow_deletions},
+        "block_creations": {"enabled": false},
+        "required_conversation_resolution": {"enabled": false},
+        "lock_branch": {"enabled": false},
+        "allow_fork_syncing": {"enabled": false},
+    })
+}
+
+/// repository-collaborator-permission.
+pub(crate) fn collaborator_permission(ctx: Ctx<'_>, login: &str, role: Role) -> Value {
+    let mut collaborator = user(ctx, login);
+    if let Some(object) = collaborator.as_object_mut() {
+        object.insert("permissions".into(), permissions(role));
+        object.insert("role_name".into(), role.role_name().into());
+    }
+    json!({
+        "permission": role.permission(),
+        "role_name": role.role_name(),
+        "user": collaborator,
+    })
+}
+
+/// team-membership: every seeded member is an active `member`.
+pub(crate) fn team_membership(ctx: Ctx<'_>, team: &Team, login: &str) -> Value {
+    let org_id = ctx.state.user(&team.org).map_or(0, |u| u.id);
+    json!({
+        "url": format!(
+            "{}/organizations/{org_id}/team/{}/memberships/{login}",
+            ctx.base, team.id
+        ),
+        "role": "member",
+        "state": "active",
+    })
+}

@@ -1,0 +1,308 @@
+//! Refs, annotated tags, commits and branches, checked against the bare repository.
+use fake_github::{FakeGitHub, Seed};
+use serde_json::json;
+
+use crate::support::{REPO, fixture};
+
+#[test]
+fn a_ref_is_created_once() {
+    let fx = fixture();
+    let alice = fx.as_user("t-alice");
+    let body = json!({"ref": "refs/heads/topic", "sha": fx.shas.c1});
+    let resp = alice.post(&format!("{REPO}/git/refs"), &body);
+    assert_eq!(resp.status, 201);
+    let created = resp.json();
+    assert_eq!(created["ref"], "refs/heads/topic");
+    assert_eq!(created["object"]["sha"], fx.shas.c1.as_str());
+    assert_eq!(created["object"]["type"], "commit");
+    let base = fx.fake.base_url();
+    assert_eq!(created["url"], format!("{base}{REPO}/git/refs/heads/topic"));
+    assert_eq!(
+        fx.ref_target("refs/heads/topic").as_deref(),
+        Some(fx.shas.c1.as_str())
+    );
+
+    let again = alice.post(&format!("{REPO}/git/refs"), &body);
+    assert_eq!(again.status, 422);
+    assert_eq!(
+        again.json(),
+        json!({
+            "message": "Reference already exists",
+            "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference",
+            "status": "422",
+        })
+    );
+}
+
+#[test]
+fn a_ref_to_an_unknown_object_or_with_a_bad_name_is_422() {
+    let fx = fixture();
+    let alice = fx.as_user("t-alice");
+    let cases = [
+        (
+            json!({"ref": "refs/heads/x", "sha": "0".repeat(40)}),
+            "Object does not exist",
+        ),
+        (
+            json!({"ref": "refs/heads/x", "sha": "abc"}),
+            "Object does not exist",
+        ),
+        (
+            json!({"ref": "heads/x", "sha": fx.shas.c1}),
+            "Reference name is invalid",
+        ),
+        (
+            json!({"ref": "refs/x", "sha": fx.shas.c1}),
+            "Reference name is invalid",
+        ),
+        (
+            json!({"ref": "refs/heads/a..b", "sha": fx.shas.c1}),
+            "Reference name is invalid",
+        ),
+    ];
+    for (body, message) in cases {
+        let resp = alice.post(&format!("{REPO}/git/refs"), &body);
+        assert_eq!(resp.status, 422, "{body}");
+        assert_eq!(resp.json()["message"], message, "{body}");
+    }
+    assert!(fx.ref_target("refs/heads/x").is_none());
+}
+
+#[test]
+fn a_ref_update_is_fast_forward_only_unless_forced() {
+    let fx = fixture();
+    let alice = fx.as_user("t-alice");
+    let ff = alice.patch(
+        &format!("{REPO}/git/refs/heads/stale"),
+        &json!({"sha": fx.shas.c2}),
+    );
+    assert_eq!(ff.status, 200);
+    assert_eq!(ff.json()["object"]["sha"], fx.shas.c2.as_str());
+    assert_eq!(
+        fx.ref_target("refs/heads/stale").as_deref(),
+        Some(fx.shas.c2.as_str())
+    );
+
+    let path = format!("{REPO}/git/refs/heads/release/1.0");
+    let rewind = alice.patch(&path, &json!({"sha": fx.shas.c4}));
+    assert_eq!(rewind.status, 422);
+    assert_eq!(rewind.json()["message"], "Update is not a fast forward");
+    assert_eq!(
+        fx.ref_target("refs/heads/release/1.0").as_deref(),
+        Some(fx.shas.c3.as_str())
+    );
+
+    let forced = alice.patch(&path, &json!({"sha": fx.shas.c4, "force": true}));
+    assert_eq!(forced.status, 200);
+    assert_eq!(
+        fx.ref_target("refs/heads/release/1.0").as_deref(),
+        Some(fx.shas.c4.as_str())
+    );
+
+    let missing = alice.patch(
+        &format!("{REPO}/git/refs/heads/nope"),
+        &json!({"sha": fx.shas.c2}),
+    );
+    assert_eq!(missing.status, 422);
+    assert_eq!(missing.json()["message"], "Reference does not exist");
+}
+
+#[test]
+fn refs_are_read_one_by_one_and_by_prefix() {
+    let fx = fixture();
+    let alice = fx.as_user("t-alice");
+    let one = alice.get(&format!("{REPO}/git/ref/heads/release/1.0"));
+    assert_eq!(one.status, 200);
+    assert_eq!(one.json()["object"]["sha"], fx.shas.c3.as_str());
+    let missing = alice.get(&format!("{REPO}/git/ref/heads/nope"));
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["message"], "Not Found");
+
+    let heads = alice.get(&format!("{REPO}/git/matching-refs/heads/"));
+    assert_eq!(heads.status, 200);
+    let names: Vec<_> = heads
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ref"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "refs/heads/feature",
+            "refs/heads/main",
+            "refs/heads/release/1.0",
+            "refs/heads/stale"
+        ]
+    );
+    let none = alice.get(&format!("{REPO}/git/matching-refs/tags/v"));
+    assert_eq!(none.json(), json!([]));
+}
+
+#[test]
+fn a_tag_object_is_annotated_and_needs_its_own_ref() {
+    let fx = fixture();
+    let alice = fx.as_user("t-alice");
+    let resp = alice.post(
+        &format!("{REPO}/git/tags"),
+        &json!({
+            "tag": "v1.0.0",
+            "message": "Release 1.0.0\n",
+            "object": fx.shas.c3,
+            "type": "commit",
+            "tagger": {"name": "Rel Ease", "email": "rel@example.com", "date": "2026-11-21T09:00:00Z"},
+        }),
+    );
+    assert_eq!(resp.status, 201);
+    let tag = resp.json();
+    let sha = tag["sha"].as_str().unwrap().to_owned();
+    assert_eq!(tag["tag"], "v1.0.0");
+    assert_eq!(
+        tag["object"],
+        json!({
+            "sha": fx.shas.c3,
+            "type": "commit",
+            "url": format!("{}{REPO}/git/commits/{}", fx.fake.base_url(), fx.shas.c3),
+        })
+    );
+    assert_eq!(tag["tagger"]["date"], "2026-11-21T09:00:00Z");
+
+    let git = fx.git();
+    let object = git.find_tag(git2::Oid::from_str(&sha).unwrap()).unwrap();
+    assert_eq!(object.name().unwrap(), "v1.0.0");
+    assert_eq!(object.message().unwrap(), Some("Release 1.0.0\n"));
+    assert_eq!(object.target_id().to_string(), fx.shas.c3);
+    assert_eq!(object.tagger().unwrap().name().unwrap(), "Rel Ease");
+    assert!(
+        fx.ref_target("refs/tags/v1.0.0").is_none(),
+        "a tag object makes no ref"
+    );
+
+    let created = alice.post(
+        &format!("{REPO}/git/refs"),
+        &json!({"ref": "refs/tags/v1.0.0", "sha": sha}),
+    );
+    assert_eq!(created.status, 201);
+    let read = alice.get(&format!("{REPO}/git/ref/tags/v1.0.0"));
+    assert_eq!(read.json()["object"]["type"], "tag");
+    assert_eq!(read.json()["object"]["sha"], sha.as_str());
+    let fetched = alice.get(&format!("{REPO}/git/tags/{sha}"));
+    assert_eq!(fetched.status, 200);
+    assert_eq!(fetched.json(), tag);
+    assert_eq!(
+        alice.get(&format!("{REPO}/git/tags/{}", fx.shas.c1)).status,
+        404
+    );
+}
+
+#[test]
+fn a_tag_without_tagger_is_signed_by_the_caller() {
+    let fx = fixture();
+    let resp = fx.as_user("t-bob").post(
+        &format!("{REPO}/git/tags"),
+        &json!({"tag": "v2", "message": "m", "object": fx.shas.c2, "type": "commit"}),
+    );
+    assert_eq!(resp.status, 201);
+    assert_eq!(resp.json()["tagger"]["name"], "bob");
+    let bad = fx.as_user("t-bob").post(
+        &format!("{REPO}/git/tags"),
+        &json!({"tag": "v3", "message": "m", "object": fx.shas.c2, "type": "banana"}),
+    );
+    assert_eq!(bad.status, 422);
+}
+
+#[test]
+fn a_commit_is_found_by_branch_tag_or_sha() {
+    let fx = fixture();
+    let alice = fx.as_user("t-alice");
+    let main = alice.get(&format!("{REPO}/commits/main"));
+    assert_eq!(main.status, 200);
+    let body = main.json();
+    assert_eq!(body["sha"], fx.shas.c2.as_str());
+    assert_eq!(body["commit"]["message"], "second");
+    assert_eq!(body["commit"]["author"]["email"], "tess@example.com");
+    assert_eq!(body["parents"][0]["sha"], fx.shas.c1.as_str());
+    assert_eq!(body["files"][0]["filename"], "README.md");
+    let by_sha = alice.get(&format!("{REPO}/commits/{}", &fx.shas.c3[..10]));
+    assert_eq!(by_sha.json()["sha"], fx.shas.c3.as_str());
+    let by_branch_with_slash = alice.get(&format!("{REPO}/commits/release/1.0"));
+    assert_eq!(by_branch_with_slash.json()["sha"], fx.shas.c3.as_str());
+    let unknown = alice.get(&format!("{REPO}/commits/nope"));
+    assert_eq!(unknown.status, 422);
+    assert_eq!(unknown.json()["message"], "No commit found for SHA: nope");
+}
+
+#[test]
+fn branches_and_their_protection() {
+    let fx = fixture();
+    let alice = fx.as_user("t-alice");
+    let branch = alice.get(&format!("{REPO}/branches/release/1.0"));
+    assert_eq!(branch.status, 200);
+    assert_eq!(branch.json()["name"], "release/1.0");
+    assert_eq!(branch.json()["commit"]["sha"], fx.shas.c3.as_str());
+    assert_eq!(branch.json()["protected"], false);
+    assert_eq!(
+        alice.get(&format!("{REPO}/branches/main")).json()["protected"],
+        true
+    );
+
+    let protection = alice.get(&format!("{REPO}/branches/main/protection"));
+    assert_eq!(protection.status, 200);
+    assert_eq!(
+        protection.json()["allow_force_pushes"],
+        json!({"enabled": false})
+    );
+    assert_eq!(
+        protection.json()["allow_deletions"],
+        json!({"enabled": false})
+    );
+
+    let unprotected = alice.get(&format!("{REPO}/branches/feature/protection"));
+    assert_eq!(unprotected.status, 404);
+    assert_eq!(unprotected.json()["message"], "Branch not protected");
+    let missing = alice.get(&format!("{REPO}/branches/nope"));
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["message"], "Branch not found");
+}
+
+#[test]
+fn a_repository_without_git_dir_is_an_empty_bare_repository() {
+    let seed = Seed::from_yaml_str(
+        "tokens: [{ token: t, login: alice }]\nrepos: [{ full_name: acme/empty, default_branch: trunk }]",
+    )
+    .unwrap();
+    let fake = FakeGitHub::start(seed).unwrap();
+    let git = git2::Repository::open_bare(fake.git_dir("acme/empty")).unwrap();
+    assert!(git.references().unwrap().next().is_none());
+    let head = git.find_reference("HEAD").unwrap();
+    assert_eq!(head.symbolic_target().unwrap(), Some("refs/heads/trunk"));
+    let base = fake.base_url();
+    let resp = crate::support::send(
+        &base,
+        "GET",
+        "/repos/acme/empty/git/ref/heads/trunk",
+        Some("Bearer t"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(resp.status, 409);
+    assert_eq!(resp.json()["message"], "Git Repository is empty.");
+    let repo =
+        crate::support::send(&base, "GET", "/repos/acme/empty", Some("Bearer t"), None).unwrap();
+    assert_eq!(repo.json()["default_branch"], "trunk");
+    assert_eq!(repo.json()["owner"]["type"], "Organization");
+}
+
+#[test]
+fn pushes_behind_the_fakes_back_are_seen_at_once() {
+    let fx = fixture();
+    let alice = fx.as_user("t-alice");
+    assert_eq!(alice.get(&format!("{REPO}/git/ref/heads/late")).status, 404);
+    let git = fx.git();
+    let c1 = git2::Oid::from_str(&fx.shas.c1).unwrap();
+    git.reference("refs/heads/late", c1, false, "push").unwrap();
+    let resp = alice.get(&format!("{REPO}/git/ref/heads/late"));
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json()["object"]["sha"], fx.shas.c1.as_str());
+}

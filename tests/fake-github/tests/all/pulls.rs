@@ -1,0 +1,145 @@
+//! Pull requests: creation and GitHub's refusals, listing by head and base.
+use serde_json::json;
+
+use crate::support::{REPO, fixture};
+
+#[test]
+fn a_pull_request_is_opened_from_a_branch() {
+    let fx = fixture();
+    let bob = fx.as_user("t-bob");
+    let resp = bob.post(
+        &format!("{REPO}/pulls"),
+        &json!({"title": "Feature", "head": "acme:feature", "base": "main", "body": "Adds it", "draft": true}),
+    );
+    assert_eq!(resp.status, 201);
+    let pull = resp.json();
+    assert_eq!(pull["number"], 8, "numbers continue after the seeded #7");
+    assert_eq!(pull["state"], "open");
+    assert_eq!(pull["user"]["login"], "bob");
+    assert_eq!(pull["head"]["ref"], "feature");
+    assert_eq!(pull["head"]["label"], "acme:feature");
+    assert_eq!(pull["head"]["sha"], fx.shas.c4.as_str());
+    assert_eq!(pull["base"]["sha"], fx.shas.c2.as_str());
+    assert_eq!(pull["commits"], 1);
+    assert_eq!(pull["changed_files"], 1);
+    assert_eq!(pull["author_association"], "MEMBER");
+    let views = fx.fake.pulls("acme/widget");
+    let view = views.iter().find(|p| p.number == 8).unwrap();
+    assert_eq!(
+        (view.head.as_str(), view.base.as_str()),
+        ("feature", "main")
+    );
+    assert_eq!((view.login.as_str(), view.draft), ("bob", true));
+    assert_eq!(view.body.as_deref(), Some("Adds it"));
+}
+
+#[test]
+fn a_second_pull_request_for_the_same_head_is_422() {
+    let fx = fixture();
+    let resp = fx.as_user("t-alice").post(
+        &format!("{REPO}/pulls"),
+        &json!({"title": "Again", "head": "release/1.0", "base": "main"}),
+    );
+    assert_eq!(resp.status, 422);
+    assert_eq!(
+        resp.json(),
+        json!({
+            "message": "Validation Failed",
+            "errors": [{
+                "resource": "PullRequest",
+                "code": "custom",
+                "message": "A pull request already exists for acme:release/1.0.",
+            }],
+            "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
+            "status": "422",
+        })
+    );
+    assert_eq!(fx.fake.pulls("acme/widget").len(), 1);
+}
+
+#[test]
+fn a_head_without_new_commits_is_422() {
+    let fx = fixture();
+    let resp = fx.as_user("t-alice").post(
+        &format!("{REPO}/pulls"),
+        &json!({"title": "Nothing", "head": "stale", "base": "main"}),
+    );
+    assert_eq!(resp.status, 422);
+    assert_eq!(
+        resp.json()["errors"],
+        json!([{"resource": "PullRequest", "code": "custom", "message": "No commits between main and stale"}])
+    );
+}
+
+#[test]
+fn a_missing_branch_is_422_invalid() {
+    let fx = fixture();
+    let alice = fx.as_user("t-alice");
+    for (head, base, field) in [
+        ("nope", "main", "head"),
+        ("feature", "nope", "base"),
+        ("other:feature", "main", "head"),
+    ] {
+        let resp = alice.post(
+            &format!("{REPO}/pulls"),
+            &json!({"title": "t", "head": head, "base": base}),
+        );
+        assert_eq!(resp.status, 422, "{head} {base}");
+        assert_eq!(
+            resp.json()["errors"],
+            json!([{"resource": "PullRequest", "code": "invalid", "field": field}])
+        );
+    }
+    let resp = alice.post(
+        &format!("{REPO}/pulls"),
+        &json!({"title": "t", "base": "main"}),
+    );
+    assert_eq!(resp.json()["errors"][0]["code"], "missing_field");
+}
+
+#[test]
+fn pull_requests_are_listed_by_head_and_base() {
+    let fx = fixture();
+    let alice = fx.as_user("t-alice");
+    alice.post(
+        &format!("{REPO}/pulls"),
+        &json!({"title": "F", "head": "feature", "base": "release/1.0"}),
+    );
+    let numbers = |query: &str| -> Vec<u64> {
+        let resp = alice.get(&format!("{REPO}/pulls{query}"));
+        assert_eq!(resp.status, 200, "{query}");
+        resp.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["number"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(numbers(""), vec![8, 7]);
+    assert_eq!(numbers("?head=acme:feature"), vec![8]);
+    assert_eq!(numbers("?head=acme:release/1.0&base=main"), vec![7]);
+    assert_eq!(numbers("?base=release/1.0&state=open"), vec![8]);
+    assert_eq!(numbers("?head=acme:nope"), Vec::<u64>::new());
+    assert_eq!(numbers("?head=someone:feature"), Vec::<u64>::new());
+    assert_eq!(numbers("?state=closed"), Vec::<u64>::new());
+    assert_eq!(numbers("?state=all"), vec![8, 7]);
+}
+
+#[test]
+fn a_pull_request_is_fetched_by_number() {
+    let fx = fixture();
+    let alice = fx.as_user("t-alice");
+    let seeded = alice.get(&format!("{REPO}/pulls/7"));
+    assert_eq!(seeded.status, 200);
+    assert_eq!(seeded.json()["title"], "Release");
+    assert_eq!(seeded.json()["body"], "");
+    assert_eq!(seeded.json()["comments"], 1);
+    assert_eq!(alice.get(&format!("{REPO}/pulls/99")).status, 404);
+
+    let n = fx
+        .fake
+        .open_pull("acme/widget", "carol", "feature", "main", "Seeded later");
+    let direct = alice.get(&format!("{REPO}/pulls/{n}"));
+    assert_eq!(direct.json()["user"]["login"], "carol");
+    assert!(direct.json()["body"].is_null());
+}
