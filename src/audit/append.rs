@@ -247,6 +247,26 @@ pub fn append<F>(
 where
     F: FnMut(&State) -> Result<Event, ApplyError>,
 {
+    append_all(repo, git_cli, key, target, clock, |state| {
+        propose(state).map(|event| vec![event])
+    })
+}
+
+/// Appends several entries in one push, all or none, with compare-and-swap: `propose` sees the
+/// state at the current remote head on every attempt and returns the events (each checked
+/// against the state its predecessors leave), or the refusal that stops them. An empty list
+/// appends nothing and reports the current head.
+pub fn append_all<F>(
+    repo: &Repository,
+    git_cli: &GitCli,
+    key: &SigningKey,
+    target: &AppendTarget,
+    clock: &dyn Fn() -> OffsetDateTime,
+    mut propose: F,
+) -> Result<Appended, AppendError>
+where
+    F: FnMut(&State) -> Result<Vec<Event>, ApplyError>,
+{
     let started = Instant::now();
     // A private handle: the in-memory object backend must not outlive this append on the
     // caller's handle, where later writes would silently stay in memory.
@@ -304,31 +324,44 @@ fn attempt<F>(
     cached: &mut Option<(Oid, State)>,
 ) -> Result<Result<Appended, String>, AppendError>
 where
-    F: FnMut(&State) -> Result<Event, ApplyError>,
+    F: FnMut(&State) -> Result<Vec<Event>, ApplyError>,
 {
     let head = match git_cli.fetch(repo, &target.remote, &target.branch) {
         Ok(head) => head,
         Err(failure) => return Ok(Err(failure)),
     };
-    let mut tip = head.map(|commit| read_tip(repo, commit)).transpose()?;
+    let tip = head.map(|commit| read_tip(repo, commit)).transpose()?;
     // The state only changes when the tree does; notes leave it alone.
     let mut state = match (&tip, cached.take()) {
         (Some(t), Some((tree, state))) if tree == t.tree => state,
         (Some(t), _) => read_state(repo, t.commit)?,
         (None, _) => State::default(),
     };
-    let event = propose(&state).map_err(AppendError::Refused)?;
+    let events = propose(&state).map_err(AppendError::Refused)?;
+    if events.is_empty() {
+        if let Some(tip) = tip {
+            *cached = Some((tip.tree, state));
+            return Ok(Ok(Appended {
+                tip,
+                attempts: 0,
+                created_genesis: false,
+            }));
+        }
+    }
     let created_genesis = tip.is_none();
-    if created_genesis {
-        tip = Some(writer.append(
+    let mut new_tip = match tip {
+        Some(tip) => tip,
+        None => writer.append(
             None,
             &mut state,
             &target.actor,
             clock(),
             target.genesis.clone(),
-        )?);
+        )?,
+    };
+    for event in events {
+        new_tip = writer.append(Some(&new_tip), &mut state, &target.actor, clock(), event)?;
     }
-    let new_tip = writer.append(tip.as_ref(), &mut state, &target.actor, clock(), event)?;
     // Unique per process and commit, so concurrent writers in one repository never collide.
     let staging = repo.path().join("shipgate").join(format!(
         "outgoing-{}-{}",

@@ -96,6 +96,9 @@ pub enum Event {
         enforceable: bool,
         /// Expiry (RFC 3339).
         expires_at: String,
+        /// The signed receipt document (its JSON), which execution reads back and verifies.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receipt: Option<String>,
     },
     /// A receipt used up, before its effect (DESIGN 7, step 4).
     ReceiptConsumed {

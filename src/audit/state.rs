@@ -96,6 +96,9 @@ pub struct ReceiptRecord {
     /// The consuming entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumed_seq: Option<u64>,
+    /// The signed receipt document, when the minting entry carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
 }
 
 /// Where an operation key is in its (single) execution.
@@ -375,9 +378,20 @@ pub fn apply(state: &State, entry: &Entry) -> Result<Vec<Change>, ApplyError> {
             op_key,
             enforceable,
             expires_at,
+            receipt,
         } => {
             check_id("receipt id", receipt_id)?;
             parse_time("expires_at", expires_at)?;
+            if let Some(document) = receipt {
+                check_receipt_document(
+                    document,
+                    receipt_id,
+                    run_id,
+                    op_key,
+                    *enforceable,
+                    expires_at,
+                )?;
+            }
             if state.halt.is_some() {
                 return Err(refuse(Reason::Halted, format!("cannot mint {receipt_id}")));
             }
@@ -403,6 +417,7 @@ pub fn apply(state: &State, entry: &Entry) -> Result<Vec<Change>, ApplyError> {
                 status: ReceiptStatus::Minted,
                 minted_seq: seq,
                 consumed_seq: None,
+                document: receipt.clone(),
             })])
         }
         Event::ReceiptConsumed {
@@ -521,6 +536,38 @@ pub fn apply(state: &State, entry: &Entry) -> Result<Vec<Change>, ApplyError> {
     }
 }
 
+/// A minting entry must carry the receipt it describes: the document parses, and its claims
+/// agree with the entry. (Its signature is checked by the gate, against the policy's keys.)
+fn check_receipt_document(
+    document: &str,
+    receipt_id: &str,
+    run_id: &str,
+    op_key: &str,
+    enforceable: bool,
+    expires_at: &str,
+) -> Result<(), ApplyError> {
+    let parsed = crate::receipt::parse_receipt(document.as_bytes()).map_err(|e| {
+        refuse(
+            Reason::EntryInvalid,
+            format!("the receipt document of {receipt_id} is unreadable: {e}"),
+        )
+    })?;
+    let claims = &parsed.claims;
+    let agrees = claims.receipt_id == receipt_id
+        && claims.run_id == run_id
+        && claims.op_key == op_key
+        && claims.enforceable == enforceable
+        && claims.expires_at == expires_at;
+    if agrees {
+        Ok(())
+    } else {
+        Err(refuse(
+            Reason::EntryInvalid,
+            format!("the receipt document does not match the minting entry of {receipt_id}"),
+        ))
+    }
+}
+
 fn matching_receipt<'s>(
     state: &'s State,
     receipt_id: &str,
@@ -577,4 +624,104 @@ fn settle(
     op.status = outcome;
     op.seq = seq;
     Ok(vec![Change::Op(op)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::entry::{Actor, ENTRY_VERSION, RunOperation};
+    use crate::receipt::{HmacKey, ReceiptClaims};
+
+    fn entry(seq: u64, event: Event) -> Entry {
+        Entry {
+            version: ENTRY_VERSION,
+            seq,
+            prev: "sha256:x".into(),
+            at: "2026-11-23T12:00:00Z".into(),
+            actor: Actor {
+                login: "bot".into(),
+                workflow_run: None,
+                sha: None,
+            },
+            event,
+        }
+    }
+
+    fn document(receipt_id: &str, op_key: &str) -> String {
+        ReceiptClaims {
+            version: 1,
+            receipt_id: receipt_id.into(),
+            repo: "acme/widget".into(),
+            plan_id: format!("sha256:{}", "a".repeat(64)),
+            run_id: "run_1".into(),
+            op_index: 0,
+            op_kind: "tag".into(),
+            op_key: op_key.into(),
+            policy_hash: "sha256:p".into(),
+            approvals: Vec::new(),
+            enforceable: true,
+            findings: Vec::new(),
+            issued_at: "2026-11-23T12:00:00Z".into(),
+            expires_at: "2026-11-24T12:00:00Z".into(),
+            nonce: "n".into(),
+        }
+        .sign_hmac(&HmacKey::new("k", b"s"))
+        .expect("sign")
+        .to_canonical_json()
+        .expect("json")
+    }
+
+    fn minted(receipt: Option<String>) -> Event {
+        Event::ReceiptMinted {
+            receipt_id: "rcp_1".into(),
+            run_id: "run_1".into(),
+            op_key: "tag:v1".into(),
+            enforceable: true,
+            expires_at: "2026-11-24T12:00:00Z".into(),
+            receipt,
+        }
+    }
+
+    fn with_run() -> State {
+        let mut state = State::default();
+        let opened = entry(
+            1,
+            Event::RunOpened {
+                run_id: "run_1".into(),
+                plan_id: format!("sha256:{}", "a".repeat(64)),
+                policy_hash: "sha256:p".into(),
+                operations: vec![RunOperation {
+                    op_index: 0,
+                    op_key: "tag:v1".into(),
+                }],
+            },
+        );
+        state.commit(apply(&state, &opened).expect("open"));
+        state
+    }
+
+    #[test]
+    fn a_minted_receipt_document_is_kept_in_the_state() {
+        let mut state = with_run();
+        let doc = document("rcp_1", "tag:v1");
+        let changes = apply(&state, &entry(2, minted(Some(doc.clone())))).expect("mint");
+        state.commit(changes);
+        assert_eq!(
+            state.receipts["rcp_1"].document.as_deref(),
+            Some(doc.as_str())
+        );
+    }
+
+    #[test]
+    fn a_receipt_document_that_disagrees_with_its_entry_is_refused() {
+        let state = with_run();
+        for doc in [
+            document("rcp_2", "tag:v1"),
+            document("rcp_1", "tag:v2"),
+            "{not json".to_owned(),
+        ] {
+            let err = apply(&state, &entry(2, minted(Some(doc)))).expect_err("refused");
+            assert_eq!(err.reason, Reason::EntryInvalid);
+        }
+    }
 }

@@ -40,6 +40,7 @@ fn lifecycle() -> Vec<Event> {
             op_key: op(),
             enforceable: true,
             expires_at: "2099-01-01T00:00:00Z".into(),
+            receipt: None,
         },
         Event::LockAcquired {
             run_id: run(),
