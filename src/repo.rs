@@ -328,6 +328,64 @@ impl LocalRepo {
         Ok(changed)
     }
 
+    /// The commit checked out (`HEAD`), if there is one.
+    pub fn head_commit(&self) -> Result<Option<CommitSha>, RepoError> {
+        match self.repo.head() {
+            Ok(head) => Ok(head.peel_to_commit().ok().map(|c| CommitSha::from(c.id()))),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(source) => Err(RepoError::Git {
+                context: "read HEAD".into(),
+                source,
+            }),
+        }
+    }
+
+    /// The newest commit reachable from `HEAD` (first parents only) that added or changed
+    /// `path`: whose version of the file differs from its first parent's.
+    pub fn last_commit_touching(&self, path: &str) -> Result<Option<CommitSha>, RepoError> {
+        let git = |context: &str| {
+            let context = context.to_owned();
+            move |source| RepoError::Git { context, source }
+        };
+        let Some(head) = self.head_commit()? else {
+            return Ok(None);
+        };
+        let blob_at = |commit: &git2::Commit<'_>| -> Result<Option<git2::Oid>, RepoError> {
+            let tree = commit.tree().map_err(git("read a tree"))?;
+            match tree.get_path(Path::new(path)) {
+                Ok(entry) => Ok(Some(entry.id())),
+                Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+                Err(source) => Err(RepoError::Git {
+                    context: format!("look up {path}"),
+                    source,
+                }),
+            }
+        };
+        let oid = git2::Oid::from_str(head.as_str()).map_err(git("parse HEAD"))?;
+        let mut commit = self.repo.find_commit(oid).map_err(git("read HEAD"))?;
+        loop {
+            let here = blob_at(&commit)?;
+            if here.is_none() {
+                return Ok(None);
+            }
+            let parent = match commit.parent(0) {
+                Ok(parent) => parent,
+                Err(_) => return Ok(Some(CommitSha::from(commit.id()))),
+            };
+            if blob_at(&parent)? != here {
+                return Ok(Some(CommitSha::from(commit.id())));
+            }
+            commit = parent;
+        }
+    }
+
     /// The GitHub `owner/name` that the `origin` remote points at, when its URL has one.
     pub fn origin_slug(&self) -> Option<RepoSlug> {
         let remote = self.repo.find_remote("origin").ok()?;

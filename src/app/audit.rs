@@ -23,7 +23,9 @@ use crate::cli::{
     HaltArgs, LogFormat, PolicyArgs, RepoArgs, ResumeArgs,
 };
 use crate::error::{Error, Outcome};
-use crate::keys::{AUDIT_KEY_ENV, allowed_signers_file, load_signing_key, parse_allowed_signers};
+use crate::keys::{
+    AUDIT_KEY_ENV, SigningKey, allowed_signers_file, load_signing_key, parse_allowed_signers,
+};
 use crate::policy::{Policy, Signer, SignerRole};
 use crate::repo::RepoError;
 
@@ -326,13 +328,17 @@ fn operator(by: Option<&str>, kid: &str) -> String {
         .unwrap_or_else(|| format!("key:{kid}"))
 }
 
-/// Appends one operator event, signed with the audit key, creating the chain if needed. The
-/// state rules decide whether it is allowed (a second halt, a resume without a halt: exit 1).
-fn append_operator_event(
-    args: &AuditAppendArgs,
-    out: &mut dyn Write,
-    event: impl Fn(&str) -> Event,
-) -> Result<Outcome, Error> {
+/// What every command that appends to the chain needs: the local repository, the audit key,
+/// where to append (with the genesis a new chain starts with) and stock git to push with.
+pub(super) struct AppendSetup {
+    pub repo: Repository,
+    pub key: SigningKey,
+    pub target: AppendTarget,
+    pub cli: GitCli,
+}
+
+/// Loads the audit key and the repository and checks the remote exists.
+pub(super) fn prepare_append(args: &AuditAppendArgs) -> Result<AppendSetup, Error> {
     let env_key = std::env::var(AUDIT_KEY_ENV).ok().map(Zeroizing::new);
     let key = load_signing_key(SignerRole::Audit, args.audit_key.as_deref(), env_key)?;
     let repo = open_repository(&args.target)?;
@@ -359,6 +365,27 @@ fn append_operator_event(
         give_up_after: Duration::from_secs(args.give_up_after),
     };
     let cli = GitCli::new(&repo, Vec::new());
+    Ok(AppendSetup {
+        repo,
+        key,
+        target,
+        cli,
+    })
+}
+
+/// Appends one operator event, signed with the audit key, creating the chain if needed. The
+/// state rules decide whether it is allowed (a second halt, a resume without a halt: exit 1).
+fn append_operator_event(
+    args: &AuditAppendArgs,
+    out: &mut dyn Write,
+    event: impl Fn(&str) -> Event,
+) -> Result<Outcome, Error> {
+    let AppendSetup {
+        repo,
+        key,
+        target,
+        cli,
+    } = prepare_append(args)?;
     let event = event(&key.kid);
     let appended = append(&repo, &cli, &key, &target, &OffsetDateTime::now_utc, |_| {
         Ok(event.clone())

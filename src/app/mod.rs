@@ -6,6 +6,7 @@ mod dry_run;
 mod github;
 mod inputs;
 mod keys;
+mod mint;
 mod receipt;
 
 use std::io::Write;
@@ -33,6 +34,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         Command::Receipt(command) => receipt::receipt(&command, out),
         Command::Keys(command) => keys::run(command, out),
         Command::Audit(command) => audit::run(command, out),
+        Command::Mint(args) => mint::mint(&args, out),
         Command::Halt(args) => audit::halt(&args, out),
         Command::Resume(args) => audit::resume(&args, out),
     }

@@ -52,6 +52,18 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::StalePlanId => "STALE_PLAN_ID",
+            Self::Bot => "BOT",
+            Self::Edited => "EDITED",
+            Self::Revoked => "REVOKED",
+            Self::NotAnApprover => "NOT_AN_APPROVER",
+            Self::SelfApproval => "SELF_APPROVAL",
+        }
+    }
+
     /// The sentence shown beside a rejected approval.
     pub fn why(self) -> &'static str {
         match self {

@@ -247,15 +247,16 @@ pub fn append<F>(
 where
     F: FnMut(&State) -> Result<Event, ApplyError>,
 {
-    append_all(repo, git_cli, key, target, clock, |state| {
+    let appended = append_all(repo, git_cli, key, target, clock, |state| {
         propose(state).map(|event| vec![event])
-    })
+    })?;
+    Ok(appended.expect("a proposed event always appends"))
 }
 
 /// Appends several entries in one push, all or none, with compare-and-swap: `propose` sees the
 /// state at the current remote head on every attempt and returns the events (each checked
 /// against the state its predecessors leave), or the refusal that stops them. An empty list
-/// appends nothing and reports the current head.
+/// writes nothing (not even a genesis entry) and gives `None`.
 pub fn append_all<F>(
     repo: &Repository,
     git_cli: &GitCli,
@@ -263,7 +264,7 @@ pub fn append_all<F>(
     target: &AppendTarget,
     clock: &dyn Fn() -> OffsetDateTime,
     mut propose: F,
-) -> Result<Appended, AppendError>
+) -> Result<Option<Appended>, AppendError>
 where
     F: FnMut(&State) -> Result<Vec<Event>, ApplyError>,
 {
@@ -287,7 +288,9 @@ where
             &mut cached,
         )? {
             Ok(mut appended) => {
-                appended.attempts = attempts;
+                if let Some(appended) = &mut appended {
+                    appended.attempts = attempts;
+                }
                 return Ok(appended);
             }
             Err(failure) => failure,
@@ -322,7 +325,7 @@ fn attempt<F>(
     clock: &dyn Fn() -> OffsetDateTime,
     propose: &mut F,
     cached: &mut Option<(Oid, State)>,
-) -> Result<Result<Appended, String>, AppendError>
+) -> Result<Result<Option<Appended>, String>, AppendError>
 where
     F: FnMut(&State) -> Result<Vec<Event>, ApplyError>,
 {
@@ -339,14 +342,10 @@ where
     };
     let events = propose(&state).map_err(AppendError::Refused)?;
     if events.is_empty() {
-        if let Some(tip) = tip {
+        if let Some(tip) = &tip {
             *cached = Some((tip.tree, state));
-            return Ok(Ok(Appended {
-                tip,
-                attempts: 0,
-                created_genesis: false,
-            }));
         }
+        return Ok(Ok(None));
     }
     let created_genesis = tip.is_none();
     let mut new_tip = match tip {
@@ -385,11 +384,11 @@ where
             )
             .map_err(git("update remote-tracking ref"))?;
             *cached = Some((new_tip.tree, state));
-            Ok(Ok(Appended {
+            Ok(Ok(Some(Appended {
                 tip: new_tip,
                 attempts: 0,
                 created_genesis,
-            }))
+            })))
         }
         PushOutcome::Rejected(why) => Ok(Err(format!("push rejected: {why}"))),
         PushOutcome::Failed(why) => Ok(Err(why)),

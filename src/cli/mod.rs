@@ -5,6 +5,7 @@
 
 mod audit;
 pub mod keys;
+mod mint;
 mod receipt;
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ pub use audit::{
     ExportSignersArgs, HaltArgs, LogFormat, ResumeArgs,
 };
 pub use keys::KeysCommand;
+pub use mint::MintArgs;
 pub use receipt::ReceiptCommand;
 
 /// shipgate: nothing ships without a human-approved, signed, single-use receipt.
@@ -50,6 +52,12 @@ pub enum Command {
     /// The audit chain on the governance branch.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Count the approvals on a pull request and, once every quorum is met, mint the receipts
+    /// (recorded on the audit chain; needs GITHUB_TOKEN, the mint key and the audit key).
+    #[command(
+        after_help = "Examples:\n  shipgate mint --pr 42\n  # in an issue_comment workflow (the PR comes from GITHUB_EVENT_PATH):\n  shipgate mint\n\nRun it in a checkout of the pull request's head, with the default branch fetched:\nthe plans are the ones the PR adds or changes, the policy is the default branch's.\n\nEnvironment:\n  GITHUB_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY  reach GitHub\n  SHIPGATE_MINT_KEY   the mint private key (or --mint-key FILE)\n  SHIPGATE_AUDIT_KEY  the audit private key (or --audit-key FILE)\n  GITHUB_EVENT_PATH   an issue_comment event: its PR, and which events to ignore"
+    )]
+    Mint(MintArgs),
     /// Stop all minting and execution (recorded on the audit chain; needs the audit key).
     #[command(
         after_help = "Example:\n  SHIPGATE_AUDIT_KEY=\"$(cat audit.key)\" shipgate halt --reason 'bad build in 1.4.0'"

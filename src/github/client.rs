@@ -21,8 +21,8 @@ use super::error::GitHubError;
 use super::retry::{Disposition, RetryPolicy, RetryReport, classify};
 use super::types::{
     GitRef, NewPullRequest, NewRelease, Permission, PullRequest, Reaction, Release, RepoInfo,
-    TagObject, WireComment, WireErrorBody, WireMembership, WirePermission, WirePull, WireRef,
-    WireRelease, WireRepo, WireTag, Written,
+    TagObject, WireComment, WireCommit, WireErrorBody, WireMembership, WirePermission, WirePull,
+    WireRef, WireRelease, WireRepo, WireTag, Written,
 };
 use super::{GitHubConversation, GitHubEffects, GitHubRead};
 use crate::approval::evaluate::Comment;
@@ -562,6 +562,16 @@ impl GitHubRead for GitHubClient {
                 })?;
         }
         Ok(comments)
+    }
+
+    async fn commit_author(&self, sha: &CommitSha) -> Result<Option<Login>, GitHubError> {
+        let what = format!("read commit {}", sha.short(12));
+        let path = self.repo_path(&format!("/commits/{}", sha.as_str()));
+        let wire: WireCommit = self
+            .get_json(&path, &what)
+            .await?
+            .ok_or(GitHubError::NotFound { what })?;
+        Ok(wire.author.and_then(|u| Login::parse(&u.login).ok()))
     }
 
     async fn permission(&self, login: &Login) -> Result<Permission, GitHubError> {

@@ -51,6 +51,8 @@ pub trait GitHubRead {
     async fn pull(&self, number: u64) -> Result<Option<PullRequest>, GitHubError>;
     /// Every comment of an issue or pull request, all pages, in GitHub's order.
     async fn comments(&self, issue: u64) -> Result<Vec<Comment>, GitHubError>;
+    /// The GitHub account GitHub links to a commit's author (by email), if any.
+    async fn commit_author(&self, sha: &CommitSha) -> Result<Option<Login>, GitHubError>;
     /// A user's permission on the repository (`None` for strangers).
     async fn permission(&self, login: &Login) -> Result<Permission, GitHubError>;
     /// Whether a user is an active member of a team.

@@ -261,6 +261,11 @@ pub(super) struct WireComment {
 }
 
 #[derive(Deserialize)]
+pub(super) struct WireCommit {
+    pub author: Option<WireUser>,
+}
+
+#[derive(Deserialize)]
 pub(super) struct WirePermission {
     pub permission: String,
 }

@@ -3,6 +3,7 @@
 //! only arranges what [`crate::plan`] and [`crate::policy`] computed.
 
 mod markdown;
+pub mod mint;
 mod text;
 
 use serde::Serialize;

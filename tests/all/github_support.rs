@@ -104,6 +104,7 @@ users:
   - {{ login: alice }}
   - {{ login: bob }}
   - {{ login: carol }}
+  - {{ login: dave }}
   - {{ login: "github-actions[bot]", type: Bot }}
 tokens:
   - {{ token: {ALICE}, login: alice }}
@@ -111,7 +112,7 @@ tokens:
   - {{ token: {READ_ONLY}, login: "github-actions[bot]", read_only: true }}
   - {{ token: {BOT}, login: "github-actions[bot]" }}
 teams:
-  - {{ org: acme, slug: release, members: [bob] }}
+  - {{ org: acme, slug: release, members: [bob, dave] }}
 repos:
   - full_name: {SLUG}
     git_dir: {}

@@ -1,5 +1,6 @@
 //! shipgate's integration tests: one binary, a module per area.
 
+mod audit_apply;
 mod audit_cli;
 mod audit_interop;
 mod audit_policy;
@@ -12,6 +13,7 @@ mod fixture;
 mod github_port;
 mod github_support;
 mod malformed;
+mod mint_flow;
 mod plan_id;
 mod policy_eval;
 mod receipt;

@@ -1,0 +1,487 @@
+//! `shipgate mint`: count a pull request's approvals and, once every quorum of a plan is met,
+//! open its run and mint its receipts on the audit chain (DESIGN 4, 5).
+//!
+//! Inputs: the PR (from `--pr` or the `issue_comment` event), the plans the checkout adds or
+//! changes against the default branch, the policy of the default branch, every comment of the
+//! PR, team memberships, and the audit state. The decision is [`decide_mint`], taken again on
+//! every compare-and-swap attempt against the state at the remote head, so two racing mints
+//! open one run. Afterwards: reactions on the approval comments and the status comment.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+use ssh_key::rand_core::{OsRng, RngCore};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use super::audit::{AppendSetup, prepare_append};
+use super::github;
+use super::inputs::{self, PLANS_DIR, PolicyRequest};
+use crate::approval::evaluate::{ApprovalContext, ApprovalOutcome, Comment, evaluate_approvals};
+use crate::audit::AuditError;
+use crate::audit::append::append_all;
+use crate::audit::entry::{Event, RunOperation};
+use crate::audit::state::State;
+use crate::cli::{Format, MintArgs, RepoArgs};
+use crate::error::{Error, Outcome};
+use crate::event::{CommentEvent, read_comment_event};
+use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
+use crate::keys::{MINT_KEY_ENV, SigningKey, load_signing_key};
+use crate::mint::{FreshIds, MintDecision, MintInputs, decide_mint};
+use crate::model::{Login, TeamSlug};
+use crate::plan::ResolvedPlan;
+use crate::policy::{self, OperationDecision, Policy, SignerRole};
+use crate::receipt::ReceiptClaims;
+use crate::report::RepoSource;
+use crate::report::mint::{
+    MintOutcome, MintReport, MintedReceipt, OperationTally, PlanMint, render_mint_markdown,
+    render_mint_text,
+};
+
+/// Where the PR number comes from.
+enum Trigger {
+    /// `--pr N` or an actionable comment event.
+    Pr(u64),
+    /// An event shipgate has nothing to do for.
+    Ignored(String),
+}
+
+fn trigger(args: &MintArgs) -> Result<Trigger, Error> {
+    if let Some(pr) = args.pr {
+        return Ok(Trigger::Pr(pr));
+    }
+    let Some(path) = std::env::var_os("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()) else {
+        return Err(Error::Usage(
+            "which pull request? pass --pr N, or run from an issue_comment workflow (GITHUB_EVENT_PATH)".into(),
+        ));
+    };
+    let bytes = std::fs::read(&path).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read GITHUB_EVENT_PATH {}: {e}",
+            std::path::Path::new(&path).display()
+        ))
+    })?;
+    match read_comment_event(&bytes) {
+        Ok(CommentEvent::Act(comment)) => Ok(Trigger::Pr(comment.pr)),
+        Ok(CommentEvent::Ignore(why)) => Ok(Trigger::Ignored(why.explain())),
+        Err(e) => Err(Error::Usage(format!("GITHUB_EVENT_PATH: {e}"))),
+    }
+}
+
+/// Runs `shipgate mint`.
+pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let pr = match trigger(args)? {
+        Trigger::Pr(pr) => pr,
+        Trigger::Ignored(why) => {
+            writeln!(out, "{why}")?;
+            return Ok(Outcome::Clean);
+        }
+    };
+    if args.append.policy.policies_from_worktree {
+        return Err(Error::Usage(
+            "mint always reads the policy from the default branch: a pull request must not judge itself with its own policy".into(),
+        ));
+    }
+    let token = github::token().ok_or_else(|| {
+        Error::Usage("mint reads the pull request's comments: set GITHUB_TOKEN".into())
+    })?;
+    let env_key = std::env::var(MINT_KEY_ENV).ok().map(Zeroizing::new);
+    let mint_key = load_signing_key(SignerRole::Mint, args.mint_key.as_deref(), env_key)?;
+
+    let repo_args = RepoArgs {
+        repo: args.append.target.repo.clone(),
+        repo_slug: args.append.repo_slug.clone(),
+    };
+    let repo = inputs::open_repo(&repo_args)?;
+    let (slug, slug_source) = inputs::repo_slug(&repo_args, &repo)?;
+    if slug_source == RepoSource::LocalPlaceholder {
+        return Err(Error::Usage(
+            "cannot tell the GitHub repository: pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY".into(),
+        ));
+    }
+    let (policy, _) = inputs::load_policy(&repo, &PolicyRequest::from(&args.append.policy))?;
+    let public = mint_key.key.public_key();
+    let trusted = policy.signers.iter().any(|s| {
+        s.role == SignerRole::Mint
+            && s.kid == mint_key.kid
+            && s.key.key_data() == public.key_data()
+            && s.in_force_at(OffsetDateTime::now_utc())
+    });
+    if !trusted {
+        return Err(Error::Usage(format!(
+            "the mint key `{}` is not a `mint` signer in force in the policy on the default branch; receipts it signed would not verify",
+            mint_key.kid
+        )));
+    }
+    let setup = prepare_append(&args.append)?;
+    let (_, default_commit) = repo.default_branch(args.append.policy.default_branch.as_deref())?;
+
+    let runtime = github::runtime()?;
+    let client = {
+        let _entered = runtime.enter();
+        github::client(&slug, token)?
+    };
+    let pull = runtime
+        .block_on(client.pull(pr))?
+        .ok_or_else(|| Error::Usage(format!("pull request #{pr} does not exist in {slug}")))?;
+    let head = repo.head_commit()?;
+    if head.as_ref().map(|h| h.as_str()) != Some(pull.head_sha.as_str()) {
+        return Err(Error::Usage(format!(
+            "the checkout is at {}, but #{pr}'s head is {}: check out the pull request's head before minting",
+            head.map(|h| h.to_string())
+                .unwrap_or_else(|| "no commit".into()),
+            pull.head_sha
+        )));
+    }
+
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+    let mut warnings = Vec::new();
+    let mut plans = Vec::new();
+    for file in repo.changed_yaml_files(&default_commit, PLANS_DIR)? {
+        let path = repo.workdir().join(&file);
+        let plan = inputs::load_plan(&path, &repo, &slug)?;
+        let decisions = policy::evaluate(&policy, &plan.checked, now);
+        plans.push((file, plan, decisions));
+    }
+    if plans.is_empty() {
+        writeln!(
+            out,
+            "#{pr} adds or changes no plan under {PLANS_DIR}/: nothing to mint"
+        )?;
+        return Ok(Outcome::Clean);
+    }
+
+    let comments = runtime.block_on(client.comments(pr))?;
+    let mut authors = BTreeSet::from([pull.author.clone()]);
+    for (file, _, _) in &plans {
+        let Some(commit) = repo.last_commit_touching(file)? else {
+            continue;
+        };
+        match runtime.block_on(client.commit_author(&commit))? {
+            Some(login) => {
+                authors.insert(login);
+            }
+            None => warnings.push(format!(
+                "GitHub links no account to the author of {} ({file}'s last change): only the pull request's author is excluded from approving",
+                commit.short(12)
+            )),
+        }
+    }
+    let memberships = runtime.block_on(team_memberships(&client, &comments, &plans))?;
+
+    let approvals: Vec<ApprovalOutcome> = plans
+        .iter()
+        .map(|(_, plan, decisions)| {
+            let requirements: Vec<_> = decisions.iter().map(|d| d.requirements.clone()).collect();
+            evaluate_approvals(
+                &comments,
+                &ApprovalContext {
+                    plan_id: &plan.id,
+                    plan_authors: &authors,
+                    requirements: &requirements,
+                    team_memberships: &memberships,
+                },
+            )
+        })
+        .collect();
+
+    let ids: Vec<FreshIds> = plans
+        .iter()
+        .map(|(_, plan, _)| fresh_ids(plan.operations.len()))
+        .collect();
+    let outcomes = record(&setup, &mint_key, &policy, &plans, &approvals, &ids, now)?;
+
+    let report = MintReport::new(
+        slug.clone(),
+        pr,
+        policy.hash.clone(),
+        warnings,
+        plans
+            .iter()
+            .zip(&approvals)
+            .zip(outcomes)
+            .map(|(((file, plan, decisions), approval), outcome)| PlanMint {
+                file: file.clone(),
+                name: plan.name.clone(),
+                plan_id: plan.id.clone(),
+                approve_command: format!("/shipgate approve {}", plan.id.approval_prefix()),
+                outcome,
+                operations: plan
+                    .operations
+                    .iter()
+                    .zip(decisions)
+                    .zip(&approval.tallies)
+                    .map(|((op, decision), tallies)| OperationTally {
+                        op_key: op.key().to_string(),
+                        rules: tallies.clone(),
+                        findings: decision
+                            .findings
+                            .iter()
+                            .map(|f| f.code.as_str().to_owned())
+                            .collect(),
+                    })
+                    .collect(),
+                approvals: approval.verdicts.clone(),
+            })
+            .collect(),
+    );
+    runtime.block_on(answer_on_github(&client, pr, &approvals, &report))?;
+    let rendered = match args.format {
+        Format::Text => render_mint_text(&report),
+        Format::Markdown => render_mint_markdown(&report),
+        Format::Json => serde_json::to_string_pretty(&report)
+            .map(|s| s + "\n")
+            .map_err(|e| Error::Usage(e.to_string()))?,
+    };
+    out.write_all(rendered.as_bytes())?;
+    Ok(if report.banner == crate::report::mint::HALTED {
+        Outcome::Blocked
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// The teams the policy names, for each author of an approval command: only those are asked.
+async fn team_memberships(
+    github: &GitHubClient,
+    comments: &[Comment],
+    plans: &[(String, ResolvedPlan, Vec<OperationDecision>)],
+) -> Result<BTreeMap<Login, BTreeSet<TeamSlug>>, Error> {
+    let teams: BTreeSet<&TeamSlug> = plans
+        .iter()
+        .flat_map(|(_, _, decisions)| decisions)
+        .flat_map(|d| &d.requirements)
+        .flat_map(|r| &r.teams)
+        .collect();
+    let approvers: BTreeSet<&Login> = comments
+        .iter()
+        .filter(|c| !c.author_is_bot)
+        .filter(|c| {
+            crate::approval::command::parse_comment(&c.body)
+                .commands
+                .iter()
+                .any(|(_, cmd)| matches!(cmd, crate::approval::command::Command::Approve(_)))
+        })
+        .map(|c| &c.author)
+        .collect();
+    let mut memberships: BTreeMap<Login, BTreeSet<TeamSlug>> = BTreeMap::new();
+    for login in approvers {
+        for team in &teams {
+            if github.team_member(team, login).await? {
+                memberships
+                    .entry(login.clone())
+                    .or_default()
+                    .insert((*team).clone());
+            }
+        }
+    }
+    Ok(memberships)
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    OsRng.fill_bytes(&mut buf);
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn fresh_ids(operations: usize) -> FreshIds {
+    FreshIds {
+        run_id: format!("run_{}", random_hex(12)),
+        receipt_ids: (0..operations)
+            .map(|_| format!("rcp_{}", random_hex(12)))
+            .collect(),
+        nonces: (0..operations).map(|_| random_hex(16)).collect(),
+    }
+}
+
+/// Decides and records each plan in one compare-and-swap append: the decision is taken again
+/// against the state at the remote head on every attempt.
+fn record(
+    setup: &AppendSetup,
+    mint_key: &SigningKey,
+    policy: &Policy,
+    plans: &[(String, ResolvedPlan, Vec<OperationDecision>)],
+    approvals: &[ApprovalOutcome],
+    ids: &[FreshIds],
+    now: OffsetDateTime,
+) -> Result<Vec<MintOutcome>, Error> {
+    let mut outcomes: Vec<MintOutcome> = Vec::new();
+    let mut signing_error: Option<String> = None;
+    append_all(
+        &setup.repo,
+        &setup.cli,
+        &setup.key,
+        &setup.target,
+        &|| now,
+        |state: &State| {
+            outcomes.clear();
+            let mut events = Vec::new();
+            for (((_, plan, decisions), approval), fresh) in plans.iter().zip(approvals).zip(ids) {
+                let open_run = state
+                    .runs
+                    .values()
+                    .find(|r| r.plan_id == plan.id.as_str())
+                    .map(|r| r.run_id.as_str());
+                let decision = decide_mint(
+                    &MintInputs {
+                        plan,
+                        decisions,
+                        approvals: approval,
+                        policy_hash: &policy.hash,
+                        halted: state.halt.is_some(),
+                        open_run,
+                        now,
+                    },
+                    fresh.clone(),
+                );
+                let (outcome, mut plan_events) = match decision_events(
+                    plan,
+                    approval,
+                    decision,
+                    state,
+                    mint_key,
+                    &policy.hash,
+                ) {
+                    Ok(done) => done,
+                    Err(e) => {
+                        signing_error = Some(e);
+                        (MintOutcome::AwaitingApproval, Vec::new())
+                    }
+                };
+                outcomes.push(outcome);
+                events.append(&mut plan_events);
+            }
+            if signing_error.is_some() {
+                return Ok(Vec::new());
+            }
+            Ok(events)
+        },
+    )
+    .map_err(AuditError::from)?;
+    match signing_error {
+        Some(e) => Err(Error::Usage(format!("cannot sign a receipt: {e}"))),
+        None => Ok(outcomes),
+    }
+}
+
+/// The entries one plan's decision appends, and what the report says of it.
+fn decision_events(
+    plan: &ResolvedPlan,
+    approval: &ApprovalOutcome,
+    decision: MintDecision,
+    state: &State,
+    mint_key: &SigningKey,
+    policy_hash: &str,
+) -> Result<(MintOutcome, Vec<Event>), String> {
+    Ok(match decision {
+        MintDecision::Halted => {
+            let reason = state
+                .halt
+                .as_ref()
+                .map(|h| h.reason.clone())
+                .unwrap_or_default();
+            (
+                MintOutcome::Halted { reason },
+                vec![Event::MintRefused {
+                    plan_id: plan.id.to_string(),
+                    reason: "HALTED".into(),
+                }],
+            )
+        }
+        MintDecision::AlreadyMinted { run_id } => {
+            (MintOutcome::AlreadyMinted { run_id }, Vec::new())
+        }
+        MintDecision::AwaitingApproval => (MintOutcome::AwaitingApproval, Vec::new()),
+        MintDecision::Mint { run_id, receipts } => {
+            let mut events: Vec<Event> = approval
+                .verdicts
+                .iter()
+                .filter(|v| v.rejection.is_none())
+                .map(|v| Event::ApprovalRecorded {
+                    plan_id: plan.id.to_string(),
+                    login: v.login.to_string(),
+                    comment_id: v.comment_id,
+                })
+                .collect();
+            events.push(Event::RunOpened {
+                run_id: run_id.clone(),
+                plan_id: plan.id.to_string(),
+                policy_hash: policy_hash.to_owned(),
+                operations: receipts
+                    .iter()
+                    .map(|c| RunOperation {
+                        op_index: c.op_index,
+                        op_key: c.op_key.clone(),
+                    })
+                    .collect(),
+            });
+            let mut minted = Vec::new();
+            for claims in receipts {
+                let line = minted_line(&claims);
+                let receipt = claims
+                    .sign_sshsig(&mint_key.kid, &mint_key.key)
+                    .map_err(|e| e.to_string())?;
+                let document = receipt.to_canonical_json().map_err(|e| e.to_string())?;
+                events.push(Event::ReceiptMinted {
+                    receipt_id: line.receipt_id.clone(),
+                    run_id: run_id.clone(),
+                    op_key: line.op_key.clone(),
+                    enforceable: line.enforceable,
+                    expires_at: line.expires_at.clone(),
+                    receipt: Some(document),
+                });
+                minted.push(line);
+            }
+            (
+                MintOutcome::Minted {
+                    run_id,
+                    receipts: minted,
+                },
+                events,
+            )
+        }
+    })
+}
+
+fn minted_line(claims: &ReceiptClaims) -> MintedReceipt {
+    MintedReceipt {
+        op_key: claims.op_key.clone(),
+        receipt_id: claims.receipt_id.clone(),
+        enforceable: claims.enforceable,
+        expires_at: claims.expires_at.clone(),
+    }
+}
+
+/// +1 on every counted approval, -1 on every rejected one, and the status comment.
+async fn answer_on_github(
+    client: &GitHubClient,
+    pr: u64,
+    approvals: &[ApprovalOutcome],
+    report: &MintReport,
+) -> Result<(), Error> {
+    let mut reactions: BTreeMap<u64, Reaction> = BTreeMap::new();
+    for verdict in approvals.iter().flat_map(|a| &a.verdicts) {
+        let reaction = if verdict.rejection.is_none() {
+            Reaction::PlusOne
+        } else {
+            Reaction::MinusOne
+        };
+        // Counted for any plan wins over rejected for another (a stale id for plan B is
+        // expected when the comment approves plan A).
+        reactions
+            .entry(verdict.comment_id)
+            .and_modify(|r| {
+                if reaction == Reaction::PlusOne {
+                    *r = Reaction::PlusOne;
+                }
+            })
+            .or_insert(reaction);
+    }
+    for (comment_id, reaction) in reactions {
+        client.react(comment_id, reaction).await?;
+    }
+    github::post_status(client, pr, &render_mint_markdown(report)).await?;
+    Ok(())
+}

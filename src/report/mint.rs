@@ -1,0 +1,297 @@
+//! What `shipgate mint` shows: per plan, the approvals tally, each approval's verdict, and
+//! what was minted (or why not), as text, JSON, or the markdown of the PR status comment.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::escape_markdown;
+use crate::approval::evaluate::{ApprovalVerdict, RuleTally};
+use crate::model::{PlanId, RepoSlug};
+
+/// The status comment's banner once every plan of the PR is minted.
+pub const AUTHORIZED: &str = "AUTHORIZED";
+/// The banner while some quorum is not met.
+pub const AWAITING_APPROVAL: &str = "AWAITING APPROVAL";
+/// The banner while shipgate is halted.
+pub const HALTED: &str = "HALTED";
+
+/// One receipt minted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MintedReceipt {
+    /// The operation.
+    pub op_key: String,
+    /// The receipt.
+    pub receipt_id: String,
+    /// False for advisory receipts (a finding stood): recorded, never executable.
+    pub enforceable: bool,
+    /// Expiry.
+    pub expires_at: String,
+}
+
+/// What happened to one plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum MintOutcome {
+    /// A run was opened and its receipts minted now.
+    Minted {
+        /// The run.
+        run_id: String,
+        /// Its receipts, in plan order.
+        receipts: Vec<MintedReceipt>,
+    },
+    /// A run for this exact plan id exists: nothing new was minted.
+    AlreadyMinted {
+        /// The existing run.
+        run_id: String,
+    },
+    /// Some rule's quorum is not met: the chain did not change.
+    AwaitingApproval,
+    /// shipgate is halted: nothing was minted, the refusal was recorded.
+    Halted {
+        /// Why it was halted.
+        reason: String,
+    },
+}
+
+/// The tally of one operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OperationTally {
+    /// The operation key.
+    pub op_key: String,
+    /// Per rule: needed and counted.
+    pub rules: Vec<RuleTally>,
+    /// Policy findings that make its receipt advisory.
+    pub findings: Vec<String>,
+}
+
+/// One plan of the PR.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanMint {
+    /// The plan file.
+    pub file: String,
+    /// Its display name.
+    pub name: Option<String>,
+    /// The plan id.
+    pub plan_id: PlanId,
+    /// The comment that approves it.
+    pub approve_command: String,
+    /// What happened.
+    pub outcome: MintOutcome,
+    /// Per operation.
+    pub operations: Vec<OperationTally>,
+    /// Every approval command read, with its verdict.
+    pub approvals: Vec<ApprovalVerdict>,
+}
+
+/// A whole mint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MintReport {
+    /// Always `mint`.
+    pub mode: &'static str,
+    /// [`AUTHORIZED`], [`AWAITING_APPROVAL`] or [`HALTED`].
+    pub banner: &'static str,
+    /// The repository.
+    pub repository: RepoSlug,
+    /// The pull request.
+    pub pr: u64,
+    /// The policy hash the receipts bind.
+    pub policy_hash: String,
+    /// Things to know that did not stop the mint.
+    pub warnings: Vec<String>,
+    /// The plans the PR adds or changes.
+    pub plans: Vec<PlanMint>,
+}
+
+impl MintReport {
+    /// Arranges the plans under the banner their outcomes call for.
+    pub fn new(
+        repository: RepoSlug,
+        pr: u64,
+        policy_hash: String,
+        warnings: Vec<String>,
+        plans: Vec<PlanMint>,
+    ) -> Self {
+        let banner = if plans
+            .iter()
+            .any(|p| matches!(p.outcome, MintOutcome::Halted { .. }))
+        {
+            HALTED
+        } else if !plans.is_empty()
+            && plans.iter().all(|p| {
+                matches!(
+                    p.outcome,
+                    MintOutcome::Minted { .. } | MintOutcome::AlreadyMinted { .. }
+                )
+            })
+        {
+            AUTHORIZED
+        } else {
+            AWAITING_APPROVAL
+        };
+        Self {
+            mode: "mint",
+            banner,
+            repository,
+            pr,
+            policy_hash,
+            warnings,
+            plans,
+        }
+    }
+}
+
+fn outcome_line(outcome: &MintOutcome) -> String {
+    match outcome {
+        MintOutcome::Minted { run_id, receipts } => {
+            format!("minted run {run_id} ({} receipts)", receipts.len())
+        }
+        MintOutcome::AlreadyMinted { run_id } => {
+            format!("already minted: run {run_id}; nothing new")
+        }
+        MintOutcome::AwaitingApproval => "awaiting approval: nothing minted".to_owned(),
+        MintOutcome::Halted { reason } => format!("halted ({reason}): nothing minted"),
+    }
+}
+
+fn tally_line(tally: &RuleTally) -> String {
+    let who: Vec<&str> = tally.approvers.iter().map(|l| l.as_str()).collect();
+    format!(
+        "{}/{} for \"{}\"{}",
+        tally.approvers.len(),
+        tally.required,
+        tally.rule,
+        if who.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", who.join(", "))
+        }
+    )
+}
+
+/// Renders the report for a terminal.
+pub fn render_mint_text(report: &MintReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "== {} ==", report.banner);
+    let _ = writeln!(out, "repository:  {} #{}", report.repository, report.pr);
+    let _ = writeln!(out, "policy hash: {}", report.policy_hash);
+    for warning in &report.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    for plan in &report.plans {
+        let _ = writeln!(out, "\nplan {}", plan.file);
+        let _ = writeln!(out, "  id: {}", plan.plan_id);
+        let _ = writeln!(out, "  {}", outcome_line(&plan.outcome));
+        for op in &plan.operations {
+            let tallies: Vec<String> = op.rules.iter().map(tally_line).collect();
+            let _ = writeln!(out, "  {}: {}", op.op_key, tallies.join("; "));
+        }
+        for verdict in &plan.approvals {
+            let _ = writeln!(
+                out,
+                "  approval by {} (comment {}): {}",
+                verdict.login,
+                verdict.comment_id,
+                verdict_text(verdict)
+            );
+        }
+        if let MintOutcome::Minted { receipts, .. } = &plan.outcome {
+            for r in receipts {
+                let _ = writeln!(
+                    out,
+                    "  receipt {} for {}{} (expires {})",
+                    r.receipt_id,
+                    r.op_key,
+                    if r.enforceable { "" } else { " [advisory]" },
+                    r.expires_at
+                );
+            }
+        }
+    }
+    out
+}
+
+fn verdict_text(verdict: &ApprovalVerdict) -> String {
+    match verdict.rejection {
+        None => "counted".to_owned(),
+        Some(rejection) => format!("not counted: {} - {}", rejection.code(), rejection.why()),
+    }
+}
+
+/// Renders the report as the markdown of the PR status comment. Plan names and file names
+/// are escaped; logins are validated GitHub logins and are never written as @mentions.
+pub fn render_mint_markdown(report: &MintReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## {}\n", report.banner);
+    let _ = writeln!(out, "- Repository: `{}`", report.repository);
+    let _ = writeln!(out, "- Policy hash: `{}`", report.policy_hash);
+    for warning in &report.warnings {
+        let _ = writeln!(out, "- **Warning:** {}", escape_markdown(warning));
+    }
+    for plan in &report.plans {
+        let name = plan
+            .name
+            .as_deref()
+            .map(escape_markdown)
+            .unwrap_or_else(|| escape_markdown(&plan.file));
+        let _ = writeln!(out, "\n### Plan {name}\n");
+        let _ = writeln!(out, "Plan id: `{}`\n", plan.plan_id);
+        let _ = writeln!(
+            out,
+            "**{}**\n",
+            escape_markdown(&outcome_line(&plan.outcome))
+        );
+        let _ = writeln!(out, "| Operation | Approvals | Findings |");
+        let _ = writeln!(out, "|---|---|---|");
+        for op in &plan.operations {
+            let tallies: Vec<String> = op
+                .rules
+                .iter()
+                .map(|t| escape_markdown(&tally_line(t)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                escape_markdown(&op.op_key),
+                tallies.join("<br>"),
+                escape_markdown(&op.findings.join(", "))
+            );
+        }
+        if !plan.approvals.is_empty() {
+            let _ = writeln!(out, "\nApprovals read:\n");
+            for verdict in &plan.approvals {
+                let _ = writeln!(
+                    out,
+                    "- {} (comment {}): {}",
+                    escape_markdown(verdict.login.as_str()),
+                    verdict.comment_id,
+                    escape_markdown(&verdict_text(verdict))
+                );
+            }
+        }
+        match &plan.outcome {
+            MintOutcome::Minted { run_id, receipts } => {
+                let _ = writeln!(out, "\nRun `{run_id}`, receipts:\n");
+                for r in receipts {
+                    let _ = writeln!(
+                        out,
+                        "- `{}` for {}{}, expires {}",
+                        r.receipt_id,
+                        escape_markdown(&r.op_key),
+                        if r.enforceable { "" } else { " (advisory)" },
+                        r.expires_at
+                    );
+                }
+            }
+            MintOutcome::AwaitingApproval => {
+                let _ = writeln!(
+                    out,
+                    "\nTo approve, comment:\n\n```\n{}\n```",
+                    plan.approve_command
+                );
+            }
+            MintOutcome::AlreadyMinted { .. } | MintOutcome::Halted { .. } => {}
+        }
+    }
+    out
+}

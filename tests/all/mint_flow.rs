@@ -1,0 +1,391 @@
+//! `shipgate mint` end to end: a pull request adding a plan, approval comments on the fake
+//! GitHub, and the audit chain on a bare `origin` reached through git's receive-pack.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use shipgate::keys::{GeneratedKey, generate};
+use shipgate::policy::SignerRole;
+
+use crate::fixture::{TestRepo, git, stderr, stdout};
+use crate::github_support::{BOT, GitHubWorld, SLUG};
+
+const PLAN: &str = "\
+version: 1
+name: Release 1.1.0
+operations:
+  - kind: tag
+    name: v1.1.0
+    target: main
+  - kind: release
+    tag: v1.1.0
+    notes: first release
+";
+
+/// A repository whose default branch holds a policy (two of alice, bob and team acme/release
+/// approve; alice may halt), a `release-plan` branch adding a plan and checked out, a bare
+/// `origin` that the fake GitHub serves, and a pull request for the branch.
+struct MintWorld {
+    repo: TestRepo,
+    github: GitHubWorld,
+    pr: u64,
+    mint: GeneratedKey,
+    audit: GeneratedKey,
+}
+
+impl MintWorld {
+    fn new() -> Self {
+        Self::with_pr_author("carol")
+    }
+
+    fn with_pr_author(author: &str) -> Self {
+        let mint = generate("mint-1", SignerRole::Mint).expect("key");
+        let audit = generate("audit-1", SignerRole::Audit).expect("key");
+        let policy = format!(
+            "version: 1
+groups:
+  release-managers: {{ users: [alice, bob], teams: [acme/release] }}
+rules:
+  - name: releases need two release managers
+    match: {{ kinds: [tag, release] }}
+    approvals: {{ required: 2, from: [release-managers] }}
+    receipt_ttl: 2h
+halt_admins: [alice]
+signers:
+  - {{ kid: mint-1, role: mint, key: {} }}
+  - {{ kid: audit-1, role: audit, key: {} }}
+",
+            mint.public_line, audit.public_line
+        );
+        let repo = TestRepo::standard();
+        repo.commit(
+            "main",
+            &[(".shipgate/policies/policy.yaml", &policy)],
+            "the policy",
+        );
+        repo.commit(
+            "release-plan",
+            &[(".shipgate/plans/release.yaml", PLAN)],
+            "plan the 1.1.0 release",
+        );
+        repo.repo
+            .set_head("refs/heads/release-plan")
+            .expect("check out the plan branch");
+        repo.write(".shipgate/policies/policy.yaml", &policy);
+        repo.write(".shipgate/plans/release.yaml", PLAN);
+        let github = GitHubWorld::new(&repo);
+        git(
+            repo.path(),
+            &[
+                "remote",
+                "add",
+                "origin",
+                &github.bare.path().display().to_string(),
+            ],
+        );
+        let pr = github
+            .fake
+            .open_pull(SLUG, author, "release-plan", "main", "Release 1.1.0");
+        Self {
+            repo,
+            github,
+            pr,
+            mint,
+            audit,
+        }
+    }
+
+    fn shipgate(&self, args: &[&str]) -> Output {
+        self.shipgate_with(args, &[])
+    }
+
+    fn shipgate_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command(args, env).output().expect("run shipgate")
+    }
+
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_shipgate"));
+        command
+            .args(args)
+            .current_dir(self.repo.path())
+            .env_remove("GITHUB_EVENT_PATH")
+            .env("GITHUB_REPOSITORY", SLUG)
+            .env("GITHUB_TOKEN", BOT)
+            .env("GITHUB_API_URL", self.github.fake.base_url())
+            .env("SHIPGATE_MINT_KEY", self.mint.private_openssh.as_str())
+            .env("SHIPGATE_AUDIT_KEY", self.audit.private_openssh.as_str())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .envs(env.iter().copied());
+        command
+    }
+
+    fn mint(&self) -> Output {
+        self.shipgate(&["mint", "--pr", &self.pr.to_string()])
+    }
+
+    fn plan_prefix(&self) -> String {
+        let out = self.shipgate(&["plan", "id", ".shipgate/plans/release.yaml"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out).trim()["sha256:".len().."sha256:".len() + 12].to_owned()
+    }
+
+    fn approve(&self, login: &str) -> u64 {
+        let body = format!("LGTM\n/shipgate approve {}\n", self.plan_prefix());
+        self.github.fake.add_comment(SLUG, self.pr, login, &body)
+    }
+
+    /// The chain's entry types, oldest first.
+    fn chain(&self) -> Vec<serde_json::Value> {
+        let out = self.shipgate(&["audit", "log", "--format", "json"]);
+        if !out.status.success() {
+            return Vec::new();
+        }
+        let mut entries: Vec<serde_json::Value> = stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json line"))
+            .map(|v| v["entry"].clone())
+            .collect();
+        entries.reverse();
+        entries
+    }
+
+    fn kinds(&self) -> Vec<String> {
+        self.chain()
+            .iter()
+            .map(|e| e["event"]["type"].as_str().expect("type").to_owned())
+            .collect()
+    }
+
+    fn status_comment(&self) -> String {
+        self.github
+            .fake
+            .comments(SLUG, self.pr)
+            .into_iter()
+            .find(|c| c.body.starts_with("<!-- shipgate:status -->"))
+            .map(|c| c.body)
+            .unwrap_or_default()
+    }
+
+    fn reaction(&self, comment: u64) -> Vec<String> {
+        self.github
+            .fake
+            .reactions(comment)
+            .into_iter()
+            .map(|r| r.content)
+            .collect()
+    }
+}
+
+#[test]
+fn two_approvals_mint_verified_receipts_on_the_governance_branch() {
+    let world = MintWorld::new();
+    let alice = world.approve("alice");
+    let bob = world.approve("bob");
+
+    let out = world.mint();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("== AUTHORIZED =="),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        world.kinds(),
+        [
+            "genesis",
+            "approval_recorded",
+            "approval_recorded",
+            "run_opened",
+            "receipt_minted",
+            "receipt_minted"
+        ]
+    );
+    let verify = world.shipgate(&["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+
+    // Each receipt verifies against the policy's mint key, with shipgate.
+    for entry in world.chain() {
+        let Some(document) = entry["event"]["receipt"].as_str() else {
+            continue;
+        };
+        let path = world.repo.path().join("receipt.json");
+        std::fs::write(&path, document).expect("write receipt");
+        let check = world.shipgate(&["receipt", "verify", "receipt.json"]);
+        assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+        let receipt: serde_json::Value = serde_json::from_str(document).expect("json");
+        assert_eq!(receipt["enforceable"], true);
+        assert_eq!(receipt["approvals"].as_array().map(Vec::len), Some(2));
+    }
+    assert_eq!(world.reaction(alice), ["+1"]);
+    assert_eq!(world.reaction(bob), ["+1"]);
+    let status = world.status_comment();
+    assert!(status.contains("## AUTHORIZED"), "{status}");
+}
+
+#[test]
+fn without_quorum_the_chain_is_untouched_and_the_status_says_awaiting() {
+    let world = MintWorld::with_pr_author("bob");
+    world.approve("alice");
+    let own = world.approve("bob");
+    let bot = world.approve("github-actions[bot]");
+
+    let out = world.mint();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(world.kinds().is_empty(), "no chain was written");
+    let status = world.status_comment();
+    assert!(status.contains("## AWAITING APPROVAL"), "{status}");
+    assert!(status.contains("1/2"), "the tally: {status}");
+    assert!(
+        status.contains("SELF\\_APPROVAL"),
+        "bob opened the PR: {status}"
+    );
+    assert!(status.contains("BOT"), "{status}");
+    assert!(status.contains("/shipgate approve"), "{status}");
+    assert_eq!(world.reaction(own), ["-1"]);
+    assert_eq!(world.reaction(bot), ["-1"]);
+}
+
+#[test]
+fn an_edited_or_quoted_approval_does_not_count() {
+    let world = MintWorld::new();
+    world.approve("alice");
+    let edited = world.approve("bob");
+    world.github.fake.edit_comment(
+        edited,
+        &format!("/shipgate approve {}", world.plan_prefix()),
+    );
+    let quote = format!("> /shipgate approve {}\nbob said that", world.plan_prefix());
+    world.github.fake.add_comment(SLUG, world.pr, "bob", &quote);
+
+    let out = world.mint();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(world.kinds().is_empty());
+    assert!(world.status_comment().contains("EDITED"));
+    assert_eq!(world.reaction(edited), ["-1"]);
+}
+
+#[test]
+fn minting_again_mints_nothing_and_says_so() {
+    let world = MintWorld::new();
+    world.approve("alice");
+    world.approve("bob");
+    assert_eq!(world.mint().status.code(), Some(0));
+    let before = world.kinds().len();
+    let again = world.mint();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("already minted"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(world.kinds().len(), before);
+}
+
+#[test]
+fn two_mints_racing_open_exactly_one_run() {
+    let world = MintWorld::new();
+    world.approve("alice");
+    world.approve("bob");
+    let pr = world.pr.to_string();
+    let mut children: Vec<_> = (0..2)
+        .map(|_| {
+            world
+                .command(&["mint", "--pr", &pr], &[])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children.drain(..) {
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let kinds = world.kinds();
+    assert_eq!(kinds.iter().filter(|k| *k == "run_opened").count(), 1);
+    assert_eq!(kinds.iter().filter(|k| *k == "receipt_minted").count(), 2);
+    let verify = world.shipgate(&["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+}
+
+#[test]
+fn while_halted_nothing_is_minted_and_the_refusal_is_recorded() {
+    let world = MintWorld::new();
+    world.approve("alice");
+    world.approve("bob");
+    let halt = world.shipgate(&["halt", "--reason", "bad build", "--by", "alice"]);
+    assert_eq!(halt.status.code(), Some(0), "{}", stderr(&halt));
+
+    let out = world.mint();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("== HALTED =="), "{}", stdout(&out));
+    let kinds = world.kinds();
+    assert_eq!(kinds, ["genesis", "halted", "mint_refused"]);
+    assert!(world.status_comment().contains("## HALTED"));
+
+    let resume = world.shipgate(&["resume", "--by", "alice"]);
+    assert_eq!(resume.status.code(), Some(0), "{}", stderr(&resume));
+    assert_eq!(world.mint().status.code(), Some(0));
+    assert!(world.kinds().contains(&"run_opened".to_owned()));
+}
+
+#[test]
+fn a_team_member_counts_as_an_approver_and_a_stranger_does_not() {
+    let world = MintWorld::new();
+    world.approve("alice");
+    let stranger = world.approve("carol");
+    let out = world.mint();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(world.kinds().is_empty(), "carol is in no group");
+    assert_eq!(world.reaction(stranger), ["-1"]);
+
+    // dave is only a member of acme/release, which the group names.
+    let dave = world.approve("dave");
+    let out = world.mint();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(world.kinds().contains(&"run_opened".to_owned()));
+    assert_eq!(world.reaction(dave), ["+1"]);
+}
+
+#[test]
+fn comment_events_that_are_not_for_shipgate_are_ignored_quickly() {
+    let world = MintWorld::new();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/ref/webhook-examples");
+    for (file, _why) in [
+        ("issue_comment.edited.7.json", "edited"),
+        ("issue_comment.deleted.5.json", "deleted"),
+    ] {
+        let path = examples.join(file);
+        if !path.exists() {
+            continue;
+        }
+        let out = world.shipgate_with(
+            &["mint"],
+            &[("GITHUB_EVENT_PATH", path.to_str().expect("utf-8"))],
+        );
+        assert_eq!(out.status.code(), Some(0), "{file}: {}", stderr(&out));
+        assert!(
+            stdout(&out).starts_with("ignored"),
+            "{file}: {}",
+            stdout(&out)
+        );
+    }
+    assert_eq!(world.github.fake.request_count(), 0, "no GitHub request");
+    assert!(world.kinds().is_empty());
+}
+
+#[test]
+fn a_mint_key_the_policy_does_not_trust_is_refused() {
+    let world = MintWorld::new();
+    world.approve("alice");
+    world.approve("bob");
+    let stranger = generate("mint-1", SignerRole::Mint).expect("key");
+    let out = world.shipgate_with(
+        &["mint", "--pr", &world.pr.to_string()],
+        &[("SHIPGATE_MINT_KEY", stranger.private_openssh.as_str())],
+    );
+    // The kid matches, the key does not: the receipts would not verify, so nothing lands.
+    assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(!world.kinds().contains(&"run_opened".to_owned()));
+}
