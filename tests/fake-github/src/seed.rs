@@ -2,7 +2,8 @@
 //! comments), as plain serde types read from YAML or JSON or built in Rust.
 //!
 //! This module only describes and parses; it never touches git or the server. Checking that
-//! the seed makes sense (known logins, valid timestamps) happens when `state` loads it.
+//! the seed makes sense (known logins, unique emails, valid timestamps) happens when `state`
+//! loads it.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -35,6 +36,11 @@ pub struct SeedUser {
     /// `User` unless given.
     #[serde(default, rename = "type")]
     pub kind: UserKind,
+    /// The account's verified email: commits by it are linked to the account (matched
+    /// ignoring case). `<login>@users.noreply.github.com` and
+    /// `<digits>+<login>@users.noreply.github.com` are linked without it.
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// The `type` GitHub reports for an account.
@@ -271,7 +277,7 @@ mod tests {
         let seed = Seed::from_yaml_str(
             r#"
 users:
-  - { login: alice }
+  - { login: alice, email: alice@example.com }
   - { login: "github-actions[bot]", type: Bot }
 tokens:
   - { token: t-alice, login: alice }
@@ -288,7 +294,9 @@ repos:
 "#,
         )
         .unwrap();
+        assert_eq!(seed.users[0].email.as_deref(), Some("alice@example.com"));
         assert_eq!(seed.users[1].kind, UserKind::Bot);
+        assert!(seed.users[1].email.is_none());
         assert!(seed.tokens[1].read_only);
         assert_eq!(seed.repos[0].collaborators["bob"], Role::Write);
         assert_eq!(seed.repos[0].pulls[0].body.as_deref(), Some(""));

@@ -2,8 +2,8 @@
 //! (pull requests, releases, comments, reactions), plus the clock and the id counter.
 //!
 //! Git objects and refs are not here: they live in the bare repositories (`gitstore`). This
-//! module knows GitHub's rules about people (roles, author association, who may edit) but
-//! nothing of HTTP or JSON.
+//! module knows GitHub's rules about people (roles, author association, who may edit, which
+//! account an email links to) but nothing of HTTP or JSON.
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -158,6 +158,8 @@ pub(crate) struct NewPull {
 #[derive(Debug)]
 pub(crate) struct State {
     users: BTreeMap<String, User>,
+    /// Lowercased verified email to the lowercased login it belongs to.
+    emails: BTreeMap<String, String>,
     tokens: HashMap<String, Token>,
     teams: Vec<Team>,
     repos: Vec<Repo>,
@@ -185,6 +187,7 @@ impl State {
     pub(crate) fn load(seed: &Seed, data_dir: &Path) -> io::Result<State> {
         let mut state = State {
             users: BTreeMap::new(),
+            emails: BTreeMap::new(),
             tokens: HashMap::new(),
             teams: Vec::new(),
             repos: Vec::new(),
@@ -195,6 +198,9 @@ impl State {
         };
         for user in &seed.users {
             state.register(&user.login, user.kind);
+            if let Some(email) = &user.email {
+                state.link_email(email, &user.login)?;
+            }
         }
         for token in &seed.tokens {
             state.ensure_user(&token.login);
@@ -320,6 +326,22 @@ impl State {
         }
     }
 
+    /// Gives a login a verified email; on GitHub an email belongs to one account only.
+    fn link_email(&mut self, email: &str, login: &str) -> io::Result<()> {
+        let login = login.to_ascii_lowercase();
+        let owner = self
+            .emails
+            .entry(email.to_ascii_lowercase())
+            .or_insert_with(|| login.clone());
+        if *owner == login {
+            Ok(())
+        } else {
+            Err(invalid(format!(
+                "seed: email {email:?} belongs to both {owner} and {login}"
+            )))
+        }
+    }
+
     /// Makes a login known (as a `User`) if it is not yet.
     pub(crate) fn ensure_user(&mut self, login: &str) {
         self.register(login, UserKind::User);
@@ -332,6 +354,24 @@ impl State {
 
     pub(crate) fn user(&self, login: &str) -> Option<&User> {
         self.users.get(&login.to_ascii_lowercase())
+    }
+
+    /// The account GitHub links a commit's author or committer email to, ignoring case: the
+    /// one with that verified email, else the user or bot a noreply address names
+    /// (`<login>@users.noreply.github.com` or `<digits>+<login>@users.noreply.github.com`).
+    pub(crate) fn user_by_email(&self, email: &str) -> Option<&User> {
+        let email = email.to_ascii_lowercase();
+        if let Some(login) = self.emails.get(&email) {
+            return self.users.get(login);
+        }
+        let local = email.strip_suffix("@users.noreply.github.com")?;
+        let login = match local.split_once('+') {
+            None => local,
+            Some((id, login)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => login,
+            Some(_) => return None,
+        };
+        self.user(login)
+            .filter(|user| user.kind != UserKind::Organization)
     }
 
     /// The caller a token authenticates.
@@ -551,7 +591,7 @@ mod tests {
     fn state() -> (tempfile::TempDir, State) {
         let seed = Seed::from_yaml_str(
             r#"
-users: [{ login: alice }, { login: "ci[bot]", type: Bot }]
+users: [{ login: alice, email: Alice@Example.com }, { login: "ci[bot]", type: Bot }]
 tokens: [{ token: t, login: alice }]
 teams: [{ org: acme, slug: release, members: [Bob] }]
 repos:
@@ -610,6 +650,36 @@ repos:
         )
         .unwrap();
         assert!(State::load(&bad_time, dir.path()).is_err());
+    }
+
+    #[test]
+    fn emails_link_to_accounts_as_on_github() {
+        let (_dir, state) = state();
+        let login = |email: &str| state.user_by_email(email).map(|u| u.login.as_str());
+        assert_eq!(login("alice@EXAMPLE.com"), Some("alice"));
+        assert_eq!(login("Alice@users.noreply.github.com"), Some("alice"));
+        assert_eq!(
+            login("123+ci[bot]@users.noreply.github.com"),
+            Some("ci[bot]")
+        );
+        assert_eq!(login("bob@users.noreply.github.com"), Some("Bob"));
+        // An organisation authors nothing; a login must be known; the prefix is digits only.
+        assert_eq!(login("acme@users.noreply.github.com"), None);
+        assert_eq!(login("mallory@users.noreply.github.com"), None);
+        assert_eq!(login("x1+alice@users.noreply.github.com"), None);
+        assert_eq!(login("+alice@users.noreply.github.com"), None);
+        assert_eq!(login("bob@example.com"), None);
+    }
+
+    #[test]
+    fn an_email_of_two_accounts_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = Seed::from_yaml_str(
+            "users: [{ login: a, email: x@example.com }, { login: b, email: X@example.com }]",
+        )
+        .unwrap();
+        let err = State::load(&seed, dir.path()).unwrap_err();
+        assert!(err.to_string().contains("belongs to both a and b"), "{err}");
     }
 
     fn new_pull() -> NewPull {

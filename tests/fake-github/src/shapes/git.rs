@@ -1,7 +1,7 @@
 //! Git data objects: git-ref, git-tag and commit.
 use serde_json::{Value, json};
 
-use super::{Ctx, node_id};
+use super::{Ctx, node_id, user};
 use crate::gitstore::{CommitInfo, Person, RefInfo, TagInfo};
 use crate::state::Repo;
 
@@ -21,6 +21,14 @@ fn person(person: &Person) -> Value {
         "email": person.email,
         "date": person.when.to_string(),
     })
+}
+
+/// The account GitHub links a commit's author or committer to by email (simple-user), or
+/// null when the email belongs to none.
+fn account(ctx: Ctx<'_>, person: &Person) -> Value {
+    ctx.state
+        .user_by_email(&person.email)
+        .map_or(Value::Null, |account| user(ctx, &account.login))
 }
 
 /// git-ref.
@@ -63,8 +71,8 @@ pub(crate) fn git_tag(ctx: Ctx<'_>, repo: &Repo, info: &TagInfo) -> Value {
 }
 
 /// commit (the REST "get a commit" object, with stats and files against the first parent).
-/// `author` and `committer` at the top level are GitHub accounts, which the fake does not
-/// link to emails: they are null, as for any commit whose email matches no account.
+/// `author` and `committer` at the top level are the GitHub accounts their emails link to
+/// (`State::user_by_email`), null for an email of no account.
 pub(crate) fn commit(ctx: Ctx<'_>, repo: &Repo, info: &CommitInfo) -> Value {
     let api = ctx.api(repo);
     let html = ctx.html(repo);
@@ -114,8 +122,8 @@ pub(crate) fn commit(ctx: Ctx<'_>, repo: &Repo, info: &CommitInfo) -> Value {
         "url": format!("{api}/commits/{sha}"),
         "html_url": format!("{html}/commit/{sha}"),
         "comments_url": format!("{api}/commits/{sha}/comments"),
-        "author": null,
-        "committer": null,
+        "author": account(ctx, &info.author),
+        "committer": account(ctx, &info.committer),
         "parents": parents,
         "stats": {"total": additions + deletions, "additions": additions, "deletions": deletions},
         "files": files,

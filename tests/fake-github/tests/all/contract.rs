@@ -239,6 +239,12 @@ fn every_served_body_has_the_fields_the_openapi_description_requires() {
             "/repos/{owner}/{repo}/commits/{ref}",
             alice.get(&r("/commits/main")),
         ),
+        // Authored by an account (a simple-user), committed by an email of none (null).
+        served(
+            "get",
+            "/repos/{owner}/{repo}/commits/{ref}",
+            alice.get(&r("/commits/release/1.0")),
+        ),
         served(
             "get",
             "/repos/{owner}/{repo}/commits/{ref}",

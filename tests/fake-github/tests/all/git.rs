@@ -1,8 +1,9 @@
 //! Refs, annotated tags, commits and branches, checked against the bare repository.
 use fake_github::{FakeGitHub, Seed};
-use serde_json::json;
+use git2::Signature;
+use serde_json::{Value, json};
 
-use crate::support::{REPO, fixture};
+use crate::support::{self, Fixture, REPO, fixture, signature, tess};
 
 #[test]
 fn a_ref_is_created_once() {
@@ -231,6 +232,87 @@ fn a_commit_is_found_by_branch_tag_or_sha() {
     let unknown = alice.get(&format!("{REPO}/commits/nope"));
     assert_eq!(unknown.status, 422);
     assert_eq!(unknown.json()["message"], "No commit found for SHA: nope");
+}
+
+#[test]
+fn a_commit_links_a_seeded_email_to_its_account() {
+    let fx = fixture();
+    let alice = fx.as_user("t-alice");
+    let body = alice.get(&format!("{REPO}/commits/release/1.0")).json();
+    assert_eq!(body["commit"]["author"]["email"], "Alice@Example.com");
+    let author = &body["author"];
+    assert_eq!(author["login"], "alice");
+    assert_eq!(author["type"], "User");
+    assert_eq!(author["site_admin"], false);
+    let base = fx.fake.base_url();
+    assert_eq!(author["url"], format!("{base}/users/alice"));
+    assert_eq!(
+        body["committer"],
+        Value::Null,
+        "tess@example.com is no account's"
+    );
+    let comment = alice.post(&format!("{REPO}/issues/7/comments"), &json!({"body": "hi"}));
+    assert_eq!(
+        comment.json()["user"],
+        *author,
+        "the same account object as elsewhere"
+    );
+    let branch = alice.get(&format!("{REPO}/branches/release/1.0")).json();
+    assert_eq!(branch["commit"]["author"]["login"], "alice");
+}
+
+/// Points `refs/heads/{branch}` (created or moved) at a new commit on c2 with these signatures.
+fn push(fx: &Fixture, branch: &str, author: &Signature, committer: &Signature) {
+    let git = fx.git();
+    let c2 = git2::Oid::from_str(&fx.shas.c2).unwrap();
+    let oid = support::commit(&git, (author, committer), "x.txt", branch, &[c2]);
+    git.reference(&format!("refs/heads/{branch}"), oid, true, "push")
+        .unwrap();
+}
+
+#[test]
+fn noreply_emails_link_to_their_login() {
+    let fx = fixture();
+    let bob = signature("Bob", "bob@users.noreply.github.com");
+    let bot = signature(
+        "github-actions[bot]",
+        "41898282+github-actions[bot]@users.noreply.github.com",
+    );
+    push(&fx, "noreply", &bob, &bot);
+    let numbered = signature("Carol", "123456+Carol@Users.NoReply.GitHub.com");
+    push(&fx, "numbered", &numbered, &tess());
+    let alice = fx.as_user("t-alice");
+    let body = alice.get(&format!("{REPO}/commits/noreply")).json();
+    assert_eq!(body["author"]["login"], "bob");
+    assert_eq!(body["committer"]["login"], "github-actions[bot]");
+    assert_eq!(body["committer"]["type"], "Bot");
+    let body = alice.get(&format!("{REPO}/commits/numbered")).json();
+    assert_eq!(body["author"]["login"], "carol");
+    assert_eq!(body["committer"], Value::Null);
+}
+
+#[test]
+fn an_email_of_no_account_stays_null() {
+    let fx = fixture();
+    let alice = fx.as_user("t-alice");
+    let main = alice.get(&format!("{REPO}/commits/main")).json();
+    assert_eq!(main["commit"]["author"]["email"], "tess@example.com");
+    assert_eq!(
+        (&main["author"], &main["committer"]),
+        (&Value::Null, &Value::Null)
+    );
+    // A known login without its email, an unknown login, an organisation, a non-numeric id.
+    for email in [
+        "bob@example.com",
+        "mallory@users.noreply.github.com",
+        "acme@users.noreply.github.com",
+        "x+alice@users.noreply.github.com",
+    ] {
+        push(&fx, "unknown", &signature("Someone", email), &tess());
+        let body = alice.get(&format!("{REPO}/commits/unknown")).json();
+        assert_eq!(body["commit"]["author"]["email"], email);
+        assert_eq!(body["author"], Value::Null, "{email}");
+    }
 }
 
 #[test]

@@ -48,6 +48,11 @@ fn octocrab_reads_every_response_into_its_models() {
 
         let commit = octo.commits("acme", "widget").get("main").await.unwrap();
         assert_eq!(commit.sha, fx.shas.c2);
+        assert!(commit.author.is_none());
+        let commits = octo.commits("acme", "widget");
+        let linked = commits.get(fx.shas.c3.as_str()).await.unwrap();
+        assert_eq!(linked.author.unwrap().login, "alice");
+        assert!(linked.committer.is_none());
 
         let releases = repos.releases();
         let release = releases

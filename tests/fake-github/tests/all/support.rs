@@ -10,7 +10,9 @@ use fake_github::{FakeGitHub, Seed};
 use git2::{Oid, Repository, Signature};
 use serde_json::Value;
 
-/// The commits of the fixture repository.
+/// The commits of the fixture repository, all committed by Tess Ter <tess@example.com>
+/// (an email of no account) and authored by her, except c3, authored by
+/// `Alice@Example.com` (alice's seeded email, in another case).
 ///
 /// ```text
 /// c1 ── c2            main (default branch)
@@ -32,13 +34,24 @@ pub struct Fixture {
     _repo: tempfile::TempDir,
 }
 
-fn commit(repo: &Repository, file: &str, message: &str, parents: &[Oid]) -> Oid {
-    let sig = Signature::new(
-        "Tess Ter",
-        "tess@example.com",
-        &git2::Time::new(1_790_000_000, 0),
-    )
-    .unwrap();
+/// A signature at the fixture's one point in time.
+pub fn signature(name: &str, email: &str) -> Signature<'static> {
+    Signature::new(name, email, &git2::Time::new(1_790_000_000, 0)).unwrap()
+}
+
+/// Tess Ter, who made the fixture.
+pub fn tess() -> Signature<'static> {
+    signature("Tess Ter", "tess@example.com")
+}
+
+/// Writes a commit that sets `file` to `message` on top of its first parent; no ref moves.
+pub fn commit(
+    repo: &Repository,
+    (author, committer): (&Signature, &Signature),
+    file: &str,
+    message: &str,
+    parents: &[Oid],
+) -> Oid {
     let mut tree = match parents.first() {
         Some(p) => repo.treebuilder(Some(&repo.find_commit(*p).unwrap().tree().unwrap())),
         None => repo.treebuilder(None),
@@ -52,17 +65,25 @@ fn commit(repo: &Repository, file: &str, message: &str, parents: &[Oid]) -> Oid 
         .map(|p| repo.find_commit(*p).unwrap())
         .collect();
     let parents: Vec<_> = parents.iter().collect();
-    repo.commit(None, &sig, &sig, message, &tree, &parents)
+    repo.commit(None, author, committer, message, &tree, &parents)
         .unwrap()
 }
 
 /// Builds the fixture repository in `dir`.
 pub fn fixture_repo(dir: &Path) -> Shas {
     let repo = Repository::init_bare(dir).unwrap();
-    let c1 = commit(&repo, "README.md", "first", &[]);
-    let c2 = commit(&repo, "README.md", "second", &[c1]);
-    let c3 = commit(&repo, "CHANGELOG.md", "release notes", &[c2]);
-    let c4 = commit(&repo, "src.txt", "feature work", &[c2]);
+    let tess = tess();
+    let alice = signature("Alice", "Alice@Example.com");
+    let c1 = commit(&repo, (&tess, &tess), "README.md", "first", &[]);
+    let c2 = commit(&repo, (&tess, &tess), "README.md", "second", &[c1]);
+    let c3 = commit(
+        &repo,
+        (&alice, &tess),
+        "CHANGELOG.md",
+        "release notes",
+        &[c2],
+    );
+    let c4 = commit(&repo, (&tess, &tess), "src.txt", "feature work", &[c2]);
     for (name, oid) in [
         ("refs/heads/main", c2),
         ("refs/heads/release/1.0", c3),
@@ -85,7 +106,7 @@ pub fn seed_yaml(git_dir: &Path) -> String {
     format!(
         r#"
 users:
-  - {{ login: alice }}
+  - {{ login: alice, email: alice@example.com }}
   - {{ login: bob }}
   - {{ login: carol }}
   - {{ login: "github-actions[bot]", type: Bot }}
