@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use crate::approval::command::parse_comment;
+use crate::approval::command::{Command, parse_comment};
 use crate::model::{Login, RepoSlug};
 
 /// Largest event file read (GitHub caps webhook payloads at 25 MB).
@@ -49,6 +49,8 @@ pub struct CommentOnPullRequest {
     pub comment_id: u64,
     /// Its author.
     pub author: Login,
+    /// The comment's commands, in order.
+    pub commands: Vec<Command>,
 }
 
 /// What an `issue_comment` event asks of shipgate.
@@ -129,5 +131,6 @@ pub fn read_comment_event(bytes: &[u8]) -> Result<CommentEvent, EventError> {
         pr: payload.issue.number,
         comment_id: payload.comment.id,
         author,
+        commands: parsed.commands.into_iter().map(|(_, c)| c).collect(),
     }))
 }

@@ -17,14 +17,15 @@ use zeroize::Zeroizing;
 use super::audit::{AppendSetup, prepare_append};
 use super::github;
 use super::inputs::{self, PLANS_DIR, PolicyRequest};
+use crate::approval::command::Command;
 use crate::approval::evaluate::{ApprovalContext, ApprovalOutcome, Comment, evaluate_approvals};
 use crate::audit::AuditError;
-use crate::audit::append::append_all;
+use crate::audit::append::{AppendError, append_all};
 use crate::audit::entry::{Event, RunOperation};
 use crate::audit::state::State;
 use crate::cli::{Format, MintArgs, RepoArgs};
 use crate::error::{Error, Outcome};
-use crate::event::{CommentEvent, read_comment_event};
+use crate::event::{CommentEvent, CommentOnPullRequest, read_comment_event};
 use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
 use crate::keys::{MINT_KEY_ENV, SigningKey, load_signing_key};
 use crate::mint::{FreshIds, MintDecision, MintInputs, decide_mint};
@@ -40,15 +41,15 @@ use crate::report::mint::{
 
 /// Where the PR number comes from.
 enum Trigger {
-    /// `--pr N` or an actionable comment event.
-    Pr(u64),
+    /// `--pr N`, or an actionable comment event (whose commands are read too).
+    Pr(u64, Option<CommentOnPullRequest>),
     /// An event shipgate has nothing to do for.
     Ignored(String),
 }
 
 fn trigger(args: &MintArgs) -> Result<Trigger, Error> {
     if let Some(pr) = args.pr {
-        return Ok(Trigger::Pr(pr));
+        return Ok(Trigger::Pr(pr, None));
     }
     let Some(path) = std::env::var_os("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()) else {
         return Err(Error::Usage(
@@ -62,7 +63,7 @@ fn trigger(args: &MintArgs) -> Result<Trigger, Error> {
         ))
     })?;
     match read_comment_event(&bytes) {
-        Ok(CommentEvent::Act(comment)) => Ok(Trigger::Pr(comment.pr)),
+        Ok(CommentEvent::Act(comment)) => Ok(Trigger::Pr(comment.pr, Some(comment))),
         Ok(CommentEvent::Ignore(why)) => Ok(Trigger::Ignored(why.explain())),
         Err(e) => Err(Error::Usage(format!("GITHUB_EVENT_PATH: {e}"))),
     }
@@ -70,8 +71,8 @@ fn trigger(args: &MintArgs) -> Result<Trigger, Error> {
 
 /// Runs `shipgate mint`.
 pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let pr = match trigger(args)? {
-        Trigger::Pr(pr) => pr,
+    let (pr, comment) = match trigger(args)? {
+        Trigger::Pr(pr, comment) => (pr, comment),
         Trigger::Ignored(why) => {
             writeln!(out, "{why}")?;
             return Ok(Outcome::Clean);
@@ -138,6 +139,14 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         .replace_nanosecond(0)
         .unwrap_or_else(|_| OffsetDateTime::now_utc());
     let mut warnings = Vec::new();
+    let mut reactions = BTreeMap::new();
+    if let Some(comment) = &comment {
+        for (reaction, note) in halt_commands(&setup, &policy, comment, now)? {
+            reactions.insert(comment.comment_id, reaction);
+            writeln!(out, "{note}")?;
+            warnings.push(note);
+        }
+    }
     let mut plans = Vec::new();
     for file in repo.changed_yaml_files(&default_commit, PLANS_DIR)? {
         let path = repo.workdir().join(&file);
@@ -227,7 +236,9 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             })
             .collect(),
     );
-    runtime.block_on(answer_on_github(&client, pr, &approvals, &report))?;
+    runtime.block_on(answer_on_github(
+        &client, pr, reactions, &approvals, &report,
+    ))?;
     let rendered = match args.format {
         Format::Text => render_mint_text(&report),
         Format::Markdown => render_mint_markdown(&report),
@@ -278,6 +289,70 @@ async fn team_memberships(
         }
     }
     Ok(memberships)
+}
+
+/// Carries out `/shipgate halt` and `/shipgate resume` of the triggering comment: recorded
+/// when its author is a halt admin of the default branch's policy, refused otherwise. Returns
+/// the reaction to the comment and a sentence for the status comment.
+fn halt_commands(
+    setup: &AppendSetup,
+    policy: &Policy,
+    comment: &CommentOnPullRequest,
+    now: OffsetDateTime,
+) -> Result<Vec<(Reaction, String)>, Error> {
+    let mut answers = Vec::new();
+    for command in &comment.commands {
+        let (event, verb) = match command {
+            Command::Halt { reason } => (
+                Event::Halted {
+                    by: comment.author.to_string(),
+                    reason: reason.clone(),
+                },
+                "halt",
+            ),
+            Command::Resume => (
+                Event::Resumed {
+                    by: comment.author.to_string(),
+                },
+                "resume",
+            ),
+            _ => continue,
+        };
+        if !policy.halt_admins.contains(&comment.author) {
+            answers.push((
+                Reaction::MinusOne,
+                format!(
+                    "{} is not a halt admin of the policy: `/shipgate {verb}` was not carried out",
+                    comment.author
+                ),
+            ));
+            continue;
+        }
+        let appended = append_all(
+            &setup.repo,
+            &setup.cli,
+            &setup.key,
+            &setup.target,
+            &|| now,
+            |_| Ok(vec![event.clone()]),
+        );
+        answers.push(match appended {
+            Ok(_) => (
+                Reaction::PlusOne,
+                format!("`/shipgate {verb}` by {} was recorded", comment.author),
+            ),
+            Err(AppendError::Refused(refusal)) => (
+                Reaction::MinusOne,
+                format!(
+                    "`/shipgate {verb}` by {} was refused: {}",
+                    comment.author,
+                    refusal.reason.code()
+                ),
+            ),
+            Err(e) => return Err(AuditError::from(e).into()),
+        });
+    }
+    Ok(answers)
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -454,14 +529,15 @@ fn minted_line(claims: &ReceiptClaims) -> MintedReceipt {
     }
 }
 
-/// +1 on every counted approval, -1 on every rejected one, and the status comment.
+/// +1 on every counted approval, -1 on every rejected one (plus the reactions to halt and
+/// resume commands), and the status comment.
 async fn answer_on_github(
     client: &GitHubClient,
     pr: u64,
+    mut reactions: BTreeMap<u64, Reaction>,
     approvals: &[ApprovalOutcome],
     report: &MintReport,
 ) -> Result<(), Error> {
-    let mut reactions: BTreeMap<u64, Reaction> = BTreeMap::new();
     for verdict in approvals.iter().flat_map(|a| &a.verdicts) {
         let reaction = if verdict.rejection.is_none() {
             Reaction::PlusOne

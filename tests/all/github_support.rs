@@ -105,6 +105,7 @@ users:
   - {{ login: bob }}
   - {{ login: carol }}
   - {{ login: dave }}
+  - {{ login: erin, email: fixture@example.com }}
   - {{ login: "github-actions[bot]", type: Bot }}
 tokens:
   - {{ token: {ALICE}, login: alice }}

@@ -22,8 +22,8 @@ operations:
     notes: first release
 ";
 
-/// A repository whose default branch holds a policy (two of alice, bob and team acme/release
-/// approve; alice may halt), a `release-plan` branch adding a plan and checked out, a bare
+/// A repository whose default branch holds a policy (two of alice, bob, erin and team
+/// acme/release approve; alice may halt), whose commits GitHub links to erin by email, a `release-plan` branch adding a plan and checked out, a bare
 /// `origin` that the fake GitHub serves, and a pull request for the branch.
 struct MintWorld {
     repo: TestRepo,
@@ -44,7 +44,7 @@ impl MintWorld {
         let policy = format!(
             "version: 1
 groups:
-  release-managers: {{ users: [alice, bob], teams: [acme/release] }}
+  release-managers: {{ users: [alice, bob, erin], teams: [acme/release] }}
 rules:
   - name: releases need two release managers
     match: {{ kinds: [tag, release] }}
@@ -388,4 +388,133 @@ fn a_mint_key_the_policy_does_not_trust_is_refused() {
     // The kid matches, the key does not: the receipts would not verify, so nothing lands.
     assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(!world.kinds().contains(&"run_opened".to_owned()));
+}
+
+#[test]
+fn the_author_of_the_plan_files_last_commit_cannot_approve_it() {
+    let world = MintWorld::new();
+    world.approve("alice");
+    let own = world.approve("erin");
+    let out = world.mint();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(world.kinds().is_empty(), "erin wrote the plan's commit");
+    assert!(world.status_comment().contains("SELF\\_APPROVAL"));
+    assert_eq!(world.reaction(own), ["-1"]);
+}
+
+#[test]
+fn an_approval_of_an_older_plan_id_a_revoked_one_and_a_repeated_one_count_for_nothing() {
+    let world = MintWorld::new();
+    let prefix = world.plan_prefix();
+    let stale =
+        world
+            .github
+            .fake
+            .add_comment(SLUG, world.pr, "bob", "/shipgate approve 000000000000");
+    world.approve("alice");
+    world.approve("alice");
+    world.approve("dave");
+    world.github.fake.add_comment(
+        SLUG,
+        world.pr,
+        "dave",
+        &format!("/shipgate revoke {prefix}"),
+    );
+    let fenced = format!("```\n/shipgate approve {prefix}\n```");
+    world
+        .github
+        .fake
+        .add_comment(SLUG, world.pr, "bob", &fenced);
+
+    let out = world.mint();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(world.kinds().is_empty(), "only alice counts, once");
+    let status = world.status_comment();
+    assert!(status.contains("1/2"), "{status}");
+    assert!(status.contains("STALE\\_PLAN\\_ID"), "{status}");
+    assert!(status.contains("REVOKED"), "{status}");
+    assert_eq!(world.reaction(stale), ["-1"]);
+}
+
+#[test]
+fn approvals_are_read_across_pages_of_150_comments() {
+    let world = MintWorld::new();
+    world.approve("alice");
+    for i in 0..148 {
+        world
+            .github
+            .fake
+            .add_comment(SLUG, world.pr, "carol", &format!("chatter {i}"));
+    }
+    world.approve("bob");
+    assert_eq!(world.github.fake.comments(SLUG, world.pr).len(), 150);
+    let out = world.mint();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(world.kinds().contains(&"run_opened".to_owned()));
+}
+
+/// An `issue_comment` event for a new comment on the world's pull request, and its id.
+fn comment_event(world: &MintWorld, login: &str, body: &str) -> (tempfile::NamedTempFile, u64) {
+    let id = world.github.fake.add_comment(SLUG, world.pr, login, body);
+    let event = serde_json::json!({
+        "action": "created",
+        "issue": {"number": world.pr, "pull_request": {"url": "https://api.github.com/x"}},
+        "comment": {"id": id, "body": body, "user": {"login": login, "type": "User"}},
+        "repository": {"full_name": SLUG},
+    });
+    let file = tempfile::NamedTempFile::new().expect("event file");
+    std::fs::write(file.path(), event.to_string()).expect("write event");
+    (file, id)
+}
+
+fn mint_from_event(world: &MintWorld, event: &tempfile::NamedTempFile) -> Output {
+    world.shipgate_with(
+        &["mint"],
+        &[("GITHUB_EVENT_PATH", event.path().to_str().expect("utf-8"))],
+    )
+}
+
+#[test]
+fn a_halt_admin_halts_and_resumes_by_comment_and_others_are_refused() {
+    let world = MintWorld::new();
+    world.approve("alice");
+    world.approve("bob");
+
+    let (refused, refused_id) = comment_event(&world, "bob", "/shipgate halt not my call");
+    let out = mint_from_event(&world, &refused);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("not a halt admin"),
+        "{}",
+        stdout(&out)
+    );
+    let kinds = world.kinds();
+    assert!(!kinds.contains(&"halted".to_owned()), "{kinds:?}");
+    assert!(
+        kinds.contains(&"run_opened".to_owned()),
+        "the mint itself went on"
+    );
+    assert_eq!(world.reaction(refused_id), ["-1"]);
+    assert!(world.status_comment().contains("not a halt admin"));
+
+    let world = MintWorld::new();
+    world.approve("alice");
+    world.approve("bob");
+    let (halt, halt_id) = comment_event(&world, "alice", "stop!\n/shipgate halt broken artefacts");
+    let out = mint_from_event(&world, &halt);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(world.kinds(), ["genesis", "halted", "mint_refused"]);
+    let status = world.status_comment();
+    assert!(status.contains("## HALTED"), "{status}");
+    assert_eq!(world.reaction(halt_id), ["+1"]);
+
+    let (resume, _) = comment_event(&world, "alice", "/shipgate resume");
+    let out = mint_from_event(&world, &resume);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let kinds = world.kinds();
+    assert_eq!(
+        &kinds[..4],
+        ["genesis", "halted", "mint_refused", "resumed"]
+    );
+    assert!(kinds.contains(&"run_opened".to_owned()));
 }
