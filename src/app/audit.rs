@@ -53,7 +53,7 @@ pub fn run(command: AuditCommand, out: &mut dyn Write) -> Result<Outcome, Error>
     }
 }
 
-fn open_repository(target: &AuditTargetArgs) -> Result<Repository, Error> {
+pub(super) fn open_repository(target: &AuditTargetArgs) -> Result<Repository, Error> {
     let start = match &target.repo {
         Some(dir) => dir.clone(),
         None => std::env::current_dir()?,
@@ -68,7 +68,10 @@ fn open_repository(target: &AuditTargetArgs) -> Result<Repository, Error> {
 }
 
 /// The chain head: fetched from the remote when the repository has it, else the local branch.
-fn chain_head(repo: &Repository, target: &AuditTargetArgs) -> Result<Option<Oid>, Error> {
+pub(super) fn chain_head(
+    repo: &Repository,
+    target: &AuditTargetArgs,
+) -> Result<Option<Oid>, Error> {
     if repo.find_remote(&target.remote).is_ok() {
         let cli = GitCli::new(repo, Vec::new());
         return cli

@@ -1,18 +1,26 @@
-//! `shipgate receipt show|verify|export-payload` for receipt files.
+//! `shipgate receipt show|verify|export-payload`, for receipt files or receipts named by id
+//! (read from the state of the governance branch).
 
 use std::io::Write;
 use std::path::Path;
 
+use super::audit::{chain_head, open_repository};
 use super::inputs::{self, PolicyRequest};
-use crate::cli::{Format, ReceiptCommand};
+use crate::audit::AuditError;
+use crate::audit::store::read_state;
+use crate::cli::{AuditTargetArgs, Format, ReceiptCommand, ReceiptSourceArgs};
 use crate::error::{Error, Outcome};
 use crate::receipt::{MAX_RECEIPT_BYTES, Receipt, parse_receipt, verify_receipt};
 
 /// Runs one receipt subcommand.
 pub fn receipt(command: &ReceiptCommand, out: &mut dyn Write) -> Result<Outcome, Error> {
     match command {
-        ReceiptCommand::Show { file, format } => {
-            let receipt = read(file)?;
+        ReceiptCommand::Show {
+            receipt,
+            format,
+            source,
+        } => {
+            let receipt = load(receipt, None, source)?;
             match format {
                 Format::Json => writeln!(
                     out,
@@ -25,11 +33,12 @@ pub fn receipt(command: &ReceiptCommand, out: &mut dyn Write) -> Result<Outcome,
             Ok(Outcome::Clean)
         }
         ReceiptCommand::Verify {
-            file,
+            receipt,
+            source,
             repo: repo_args,
             policy: policy_args,
         } => {
-            let receipt = read(file)?;
+            let receipt = load(receipt, repo_args.repo.as_deref(), source)?;
             let repo = inputs::open_repo(repo_args)?;
             let (policy, _) = inputs::load_policy(&repo, &PolicyRequest::from(policy_args))?;
             let verified = verify_receipt(&receipt, &policy.signers, &[])?;
@@ -48,11 +57,12 @@ pub fn receipt(command: &ReceiptCommand, out: &mut dyn Write) -> Result<Outcome,
             Ok(Outcome::Clean)
         }
         ReceiptCommand::ExportPayload {
-            file,
+            receipt,
+            source,
             out: payload_out,
             signature_out,
         } => {
-            let receipt = read(file)?;
+            let receipt = load(receipt, None, source)?;
             let payload = receipt
                 .signed_payload()
                 .map_err(|e| Error::Usage(e.to_string()))?;
@@ -72,6 +82,43 @@ pub fn receipt(command: &ReceiptCommand, out: &mut dyn Write) -> Result<Outcome,
             Ok(Outcome::Clean)
         }
     }
+}
+
+/// A receipt from a file, or, when no such file exists and the argument is a receipt id, from
+/// the state of the governance branch (fetched from the remote when the repository has it).
+fn load(
+    argument: &str,
+    repo_dir: Option<&Path>,
+    source: &ReceiptSourceArgs,
+) -> Result<Receipt, Error> {
+    let path = Path::new(argument);
+    if path.exists() || !argument.starts_with("rcp_") {
+        return read(path);
+    }
+    let target = AuditTargetArgs {
+        repo: repo_dir.map(Path::to_path_buf),
+        remote: source.remote.clone(),
+        branch: source.branch.clone(),
+    };
+    let repo = open_repository(&target)?;
+    let head = chain_head(&repo, &target)?.ok_or_else(|| {
+        Error::Usage(format!(
+            "no receipt file `{argument}`, and there is no governance branch {} to look the id up in",
+            source.branch
+        ))
+    })?;
+    let state = read_state(&repo, head).map_err(AuditError::from)?;
+    let document = state
+        .receipts
+        .get(argument)
+        .and_then(|r| r.document.clone())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{} holds no receipt `{argument}` (and there is no such file)",
+                source.branch
+            ))
+        })?;
+    Ok(parse_receipt(document.as_bytes())?)
 }
 
 fn read(file: &Path) -> Result<Receipt, Error> {

@@ -18,7 +18,7 @@ pub use audit::{
 };
 pub use keys::KeysCommand;
 pub use mint::MintArgs;
-pub use receipt::ReceiptCommand;
+pub use receipt::{ReceiptCommand, ReceiptSourceArgs};
 
 /// shipgate: nothing ships without a human-approved, signed, single-use receipt.
 #[derive(Debug, Parser)]

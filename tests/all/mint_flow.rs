@@ -518,3 +518,78 @@ fn a_halt_admin_halts_and_resumes_by_comment_and_others_are_refused() {
     );
     assert!(kinds.contains(&"run_opened".to_owned()));
 }
+
+#[test]
+fn a_minted_receipt_is_shown_verified_and_exported_by_id_and_stock_ssh_keygen_accepts_it() {
+    let world = MintWorld::new();
+    world.approve("alice");
+    world.approve("bob");
+    assert_eq!(world.mint().status.code(), Some(0));
+    let receipt_id = world
+        .chain()
+        .iter()
+        .find_map(|e| e["event"]["receipt_id"].as_str().map(str::to_owned))
+        .expect("a minted receipt");
+
+    let show = world.shipgate(&["receipt", "show", &receipt_id]);
+    assert_eq!(show.status.code(), Some(0), "{}", stderr(&show));
+    assert!(stdout(&show).contains(&receipt_id), "{}", stdout(&show));
+    let verify = world.shipgate(&["receipt", "verify", &receipt_id]);
+    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+    assert!(
+        stdout(&verify).starts_with("genuine"),
+        "{}",
+        stdout(&verify)
+    );
+
+    let export = world.shipgate(&[
+        "receipt",
+        "export-payload",
+        &receipt_id,
+        "--out",
+        "payload.json",
+        "--signature-out",
+        "receipt.sig",
+    ]);
+    assert_eq!(export.status.code(), Some(0), "{}", stderr(&export));
+    let dir = world.repo.path();
+    std::fs::write(
+        dir.join("allowed_signers"),
+        format!(
+            "mint-1 namespaces=\"shipgate-receipt\" {}\n",
+            world.mint.public_line
+        ),
+    )
+    .expect("allowed signers");
+    let payload = std::fs::File::open(dir.join("payload.json")).expect("payload");
+    let status = Command::new("ssh-keygen")
+        .args([
+            "-Y",
+            "verify",
+            "-f",
+            "allowed_signers",
+            "-I",
+            "mint-1",
+            "-n",
+            "shipgate-receipt",
+            "-s",
+            "receipt.sig",
+        ])
+        .current_dir(dir)
+        .stdin(payload)
+        .output()
+        .expect("ssh-keygen");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+
+    let missing = world.shipgate(&["receipt", "show", "rcp_doesnotexist"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("holds no receipt"),
+        "{}",
+        stderr(&missing)
+    );
+}
