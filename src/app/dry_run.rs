@@ -48,18 +48,26 @@ fn report_dry_run(
         })?,
         None => now.replace_nanosecond(0).unwrap_or(now),
     };
-    let token = github::token();
-    if token.is_none() && (args.github.online || args.github.pr.is_some()) {
+    let required = args.github.online || args.github.pr.is_some();
+    let mut token = github::token();
+    if token.is_none() && required {
         return Err(Error::Usage(
             "--online and --pr read GitHub: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise)".to_owned(),
         ));
     }
     let repo = inputs::open_repo(&args.repo)?;
     let (slug, slug_source) = inputs::repo_slug(&args.repo, &repo)?;
+    let mut warnings = Vec::new();
     if token.is_some() && slug_source == RepoSource::LocalPlaceholder {
-        return Err(Error::Usage(
-            "GITHUB_TOKEN is set but no GitHub repository is known: pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY".to_owned(),
-        ));
+        if required {
+            return Err(Error::Usage(
+                "--online and --pr need the GitHub repository: pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY".to_owned(),
+            ));
+        }
+        warnings.push(
+            "GITHUB_TOKEN is set but no GitHub repository is known, so GitHub was not read; pass --repo-slug OWNER/NAME for the online preview".to_owned(),
+        );
+        token = None;
     }
     let (policy, policy_source) = inputs::load_policy(&repo, &PolicyRequest::from(&args.policy))?;
 
@@ -78,7 +86,6 @@ fn report_dry_run(
         return Err(Diagnostics(problems).into());
     }
 
-    let mut warnings = Vec::new();
     if slug_source == RepoSource::LocalPlaceholder {
         warnings.push(format!(
             "no GitHub repository is known, so plan ids use the placeholder {slug}; pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY to see the ids CI will compute"

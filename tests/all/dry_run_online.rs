@@ -277,3 +277,32 @@ fn online_without_a_token_is_a_usage_error_and_github_errors_exit_3() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_token_without_a_known_repository_falls_back_to_the_local_preview() {
+    let repo = governed(PLAN);
+    let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .args(["dry-run", "--format", "json"])
+        .current_dir(repo.path())
+        .env_remove("GITHUB_REPOSITORY")
+        .env("GITHUB_TOKEN", "a-token")
+        .env("GITHUB_API_URL", "http://127.0.0.1:9")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["github"]["mode"], "local_only");
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("GitHub was not read"), "{warnings}");
+
+    let required = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .args(["dry-run", "--online"])
+        .current_dir(repo.path())
+        .env_remove("GITHUB_REPOSITORY")
+        .env("GITHUB_TOKEN", "a-token")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("run");
+    assert_eq!(required.status.code(), Some(2), "{}", stderr(&required));
+}
