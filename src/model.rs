@@ -176,6 +176,25 @@ impl OpKey {
     pub fn pull_request(head: &str, base: &str) -> Self {
         Self(format!("pull_request:{head}->{base}"))
     }
+
+    /// Reads a key as recorded on the chain: one of the three forms, with non-empty names.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (kind, rest) = text.split_once(':')?;
+        match kind {
+            "tag" if !rest.is_empty() => Some(Self::tag(rest)),
+            "release" if !rest.is_empty() => Some(Self::release(rest)),
+            "pull_request" => {
+                let (head, base) = rest.split_once("->")?;
+                (!head.is_empty() && !base.is_empty()).then(|| Self::pull_request(head, base))
+            }
+            _ => None,
+        }
+    }
+
+    /// The operation kind the key names (`tag`, `release`, `pull_request`).
+    pub fn kind(&self) -> &str {
+        self.0.split_once(':').map_or("", |(kind, _)| kind)
+    }
 }
 
 string_newtype!(

@@ -3,6 +3,7 @@
 
 mod audit;
 mod dry_run;
+mod execute;
 mod github;
 mod inputs;
 mod keys;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         Command::Keys(command) => keys::run(command, out),
         Command::Audit(command) => audit::run(command, out),
         Command::Mint(args) => mint::mint(&args, out),
+        Command::Execute(args) => execute::execute(&args, out),
         Command::Halt(args) => audit::halt(&args, out),
         Command::Resume(args) => audit::resume(&args, out),
     }

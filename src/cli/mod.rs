@@ -4,6 +4,7 @@
 //! clap stays out of every other module.
 
 mod audit;
+mod execute;
 pub mod keys;
 mod mint;
 mod receipt;
@@ -16,6 +17,7 @@ pub use audit::{
     AuditAppendArgs, AuditCommand, AuditLogArgs, AuditNoteArgs, AuditTargetArgs, AuditVerifyArgs,
     ExportSignersArgs, HaltArgs, LogFormat, ResumeArgs,
 };
+pub use execute::ExecuteArgs;
 pub use keys::KeysCommand;
 pub use mint::MintArgs;
 pub use receipt::{ReceiptCommand, ReceiptSourceArgs};
@@ -58,6 +60,12 @@ pub enum Command {
         after_help = "Examples:\n  shipgate mint --pr 42\n  # in an issue_comment workflow (the PR comes from GITHUB_EVENT_PATH):\n  shipgate mint\n\nRun it in a checkout of the pull request's head, with the default branch fetched:\nthe plans are the ones the PR adds or changes, the policy is the default branch's.\n\nEnvironment:\n  GITHUB_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY  reach GitHub\n  SHIPGATE_MINT_KEY   the mint private key (or --mint-key FILE)\n  SHIPGATE_AUDIT_KEY  the audit private key (or --audit-key FILE)\n  GITHUB_EVENT_PATH   an issue_comment event: its PR, and which events to ignore"
     )]
     Mint(MintArgs),
+    /// Perform a run's operations, each only after its receipt passes the gate, and record
+    /// every step on the audit chain (needs GITHUB_TOKEN and the audit key).
+    #[command(
+        after_help = "Example:\n  shipgate execute --run run_3f9a0c1d2e4b5a6978c0d1e2\n\nRun it in a checkout whose plans include the run's plan (e.g. the default branch after\nthe plan's pull request merged). Re-running it for a run with an operation in doubt (a crash\nbetween consuming a receipt and recording the outcome) reads GitHub and recovers.\n\nExit codes: 0 shipped, 1 blocked (the reason code is printed and recorded), 3 GitHub or git\nfailed, 4 the chain or a receipt failed verification."
+    )]
+    Execute(ExecuteArgs),
     /// Stop all minting and execution (recorded on the audit chain; needs the audit key).
     #[command(
         after_help = "Example:\n  SHIPGATE_AUDIT_KEY=\"$(cat audit.key)\" shipgate halt --reason 'bad build in 1.4.0'"

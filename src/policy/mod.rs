@@ -18,11 +18,11 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+pub use duration::parse_duration;
 pub use eval::{Finding, OperationDecision, ReasonCode, Requirement, evaluate};
 pub use pattern::RefPattern;
 pub use signer::{Signer, SignerRole};
 
-use self::duration::parse_duration;
 use self::raw::{RawMatch, RawPolicy};
 use crate::canonical;
 use crate::diag::{Diagnostic, Diagnostics, InputErrorKind};

@@ -118,7 +118,7 @@ repos:
   - full_name: {SLUG}
     git_dir: {}
     default_branch: main
-    collaborators: {{ alice: admin, bob: write, carol: read }}
+    collaborators: {{ alice: admin, bob: write, carol: read, "github-actions[bot]": write }}
 "#,
         git_dir.display()
     ))

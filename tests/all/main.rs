@@ -9,6 +9,7 @@ mod audit_tamper;
 mod cli;
 mod dry_run_online;
 mod event;
+mod execute_flow;
 mod fixture;
 mod github_port;
 mod github_support;

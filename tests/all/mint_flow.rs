@@ -20,25 +20,29 @@ operations:
   - kind: release
     tag: v1.1.0
     notes: first release
+  - kind: pull_request
+    head: feature
+    base: main
+    title: Merge the feature
 ";
 
 /// A repository whose default branch holds a policy (two of alice, bob, erin and team
 /// acme/release approve; alice may halt), whose commits GitHub links to erin by email, a `release-plan` branch adding a plan and checked out, a bare
 /// `origin` that the fake GitHub serves, and a pull request for the branch.
-struct MintWorld {
-    repo: TestRepo,
-    github: GitHubWorld,
-    pr: u64,
-    mint: GeneratedKey,
-    audit: GeneratedKey,
+pub struct MintWorld {
+    pub repo: TestRepo,
+    pub github: GitHubWorld,
+    pub pr: u64,
+    pub mint: GeneratedKey,
+    pub audit: GeneratedKey,
 }
 
 impl MintWorld {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Self::with_pr_author("carol")
     }
 
-    fn with_pr_author(author: &str) -> Self {
+    pub fn with_pr_author(author: &str) -> Self {
         let mint = generate("mint-1", SignerRole::Mint).expect("key");
         let audit = generate("audit-1", SignerRole::Audit).expect("key");
         let policy = format!(
@@ -47,7 +51,7 @@ groups:
   release-managers: {{ users: [alice, bob, erin], teams: [acme/release] }}
 rules:
   - name: releases need two release managers
-    match: {{ kinds: [tag, release] }}
+    match: {{ kinds: [tag, release, pull_request] }}
     approvals: {{ required: 2, from: [release-managers] }}
     receipt_ttl: 2h
 halt_admins: [alice]
@@ -95,15 +99,15 @@ signers:
         }
     }
 
-    fn shipgate(&self, args: &[&str]) -> Output {
+    pub fn shipgate(&self, args: &[&str]) -> Output {
         self.shipgate_with(args, &[])
     }
 
-    fn shipgate_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+    pub fn shipgate_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         self.command(args, env).output().expect("run shipgate")
     }
 
-    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_shipgate"));
         command
             .args(args)
@@ -120,23 +124,23 @@ signers:
         command
     }
 
-    fn mint(&self) -> Output {
+    pub fn mint(&self) -> Output {
         self.shipgate(&["mint", "--pr", &self.pr.to_string()])
     }
 
-    fn plan_prefix(&self) -> String {
+    pub fn plan_prefix(&self) -> String {
         let out = self.shipgate(&["plan", "id", ".shipgate/plans/release.yaml"]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         stdout(&out).trim()["sha256:".len().."sha256:".len() + 12].to_owned()
     }
 
-    fn approve(&self, login: &str) -> u64 {
+    pub fn approve(&self, login: &str) -> u64 {
         let body = format!("LGTM\n/shipgate approve {}\n", self.plan_prefix());
         self.github.fake.add_comment(SLUG, self.pr, login, &body)
     }
 
     /// The chain's entry types, oldest first.
-    fn chain(&self) -> Vec<serde_json::Value> {
+    pub fn chain(&self) -> Vec<serde_json::Value> {
         let out = self.shipgate(&["audit", "log", "--format", "json"]);
         if !out.status.success() {
             return Vec::new();
@@ -150,14 +154,14 @@ signers:
         entries
     }
 
-    fn kinds(&self) -> Vec<String> {
+    pub fn kinds(&self) -> Vec<String> {
         self.chain()
             .iter()
             .map(|e| e["event"]["type"].as_str().expect("type").to_owned())
             .collect()
     }
 
-    fn status_comment(&self) -> String {
+    pub fn status_comment(&self) -> String {
         self.github
             .fake
             .comments(SLUG, self.pr)
@@ -167,7 +171,7 @@ signers:
             .unwrap_or_default()
     }
 
-    fn reaction(&self, comment: u64) -> Vec<String> {
+    pub fn reaction(&self, comment: u64) -> Vec<String> {
         self.github
             .fake
             .reactions(comment)
@@ -197,6 +201,7 @@ fn two_approvals_mint_verified_receipts_on_the_governance_branch() {
             "approval_recorded",
             "approval_recorded",
             "run_opened",
+            "receipt_minted",
             "receipt_minted",
             "receipt_minted"
         ]
@@ -304,7 +309,7 @@ fn two_mints_racing_open_exactly_one_run() {
     }
     let kinds = world.kinds();
     assert_eq!(kinds.iter().filter(|k| *k == "run_opened").count(), 1);
-    assert_eq!(kinds.iter().filter(|k| *k == "receipt_minted").count(), 2);
+    assert_eq!(kinds.iter().filter(|k| *k == "receipt_minted").count(), 3);
     let verify = world.shipgate(&["audit", "verify"]);
     assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
 }

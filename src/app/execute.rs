@@ -1,0 +1,659 @@
+//! `shipgate execute --run RUN_ID`: the execution protocol (DESIGN 7).
+//!
+//! 1. Fetch the governance branch and verify it (signatures, chain, replayed state).
+//! 2. Refuse if halted. 3. Take the lock (breaking an expired one, audited).
+//! 4. For each operation, in plan order: the gate; `receipt_consumed` (before the effect, so a
+//!    receipt can never act twice); the effect through the port's effect half, which demands
+//!    the gate's [`Authorized`]; the read-back; `operation_succeeded` or `operation_failed`.
+//! 5. Release the lock.
+//!
+//! An operation whose receipt was consumed but whose outcome was never recorded (a crash) is
+//! in doubt: a re-run reads GitHub and records `operation_recovered` when the effect exists as
+//! approved, performs it when it is absent, and fails it on a conflict. Every blocked operation
+//! is recorded as `operation_denied` with its reason code, unless the chain cannot be written.
+
+use std::io::Write;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::audit::{AppendSetup, chain_head, prepare_append};
+use super::github::{self, read_world};
+use super::inputs::{self, PolicyRequest};
+use crate::audit::AuditError;
+use crate::audit::append::{AppendError, append_all};
+use crate::audit::entry::Event;
+use crate::audit::reason::Reason;
+use crate::audit::state::{ApplyError, OpStatus, ReceiptStatus, RunRecord, State};
+use crate::audit::store::read_state;
+use crate::audit::verify::{VerifyOptions, check_checkpoint, verify_chain, write_checkpoint};
+use crate::cli::{ExecuteArgs, RepoArgs};
+use crate::error::{Error, Outcome};
+use crate::gate::{
+    Authorized, Blocked, GateCode, GateContext, Mode, OperationUnderGate, check_operation,
+};
+use crate::github::{GitHubClient, GitHubEffects, NewPullRequest, NewRelease};
+use crate::model::PlanId;
+use crate::plan::{ResolvedOperation, ResolvedPlan};
+use crate::policy::{Policy, format_utc, parse_duration};
+use crate::preview::{PreviewState, preview_plan};
+use crate::receipt::parse_receipt;
+use crate::report::RepoSource;
+
+/// What happened to one operation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum OpOutcome {
+    /// Performed and read back as approved.
+    Shipped,
+    /// Found done as approved (an earlier attempt's effect).
+    Recovered,
+    /// Already settled by an earlier execution of this run, which stopped at a later operation.
+    AlreadyShipped,
+    /// Blocked before any effect.
+    Denied {
+        /// The reason code.
+        code: String,
+        /// Why.
+        detail: String,
+    },
+    /// The effect failed or did not read back as approved.
+    Failed {
+        /// The reason code.
+        code: String,
+        /// Why.
+        detail: String,
+    },
+    /// Not attempted: an earlier operation stopped the run.
+    NotAttempted,
+}
+
+/// Runs `shipgate execute`.
+pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let lock_ttl = parse_duration(&args.lock_ttl).map_err(|why| {
+        Error::Usage(format!(
+            "--lock-ttl `{}`: {why}; write e.g. 15m",
+            args.lock_ttl
+        ))
+    })?;
+    let token = github::token()
+        .ok_or_else(|| Error::Usage("execute acts on GitHub: set GITHUB_TOKEN".into()))?;
+    let repo_args = RepoArgs {
+        repo: args.append.target.repo.clone(),
+        repo_slug: args.append.repo_slug.clone(),
+    };
+    let repo = inputs::open_repo(&repo_args)?;
+    let (slug, slug_source) = inputs::repo_slug(&repo_args, &repo)?;
+    if slug_source == RepoSource::LocalPlaceholder {
+        return Err(Error::Usage(
+            "cannot tell the GitHub repository: pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY".into(),
+        ));
+    }
+    if args.append.policy.policies_from_worktree {
+        return Err(Error::Usage(
+            "execute always reads the policy from the default branch".into(),
+        ));
+    }
+    let (policy, _) = inputs::load_policy(&repo, &PolicyRequest::from(&args.append.policy))?;
+    let setup = prepare_append(&args.append)?;
+
+    // 1. Fetch and verify.
+    let head = chain_head(&setup.repo, &args.append.target)?.ok_or_else(|| {
+        Error::Usage(format!(
+            "there is no governance branch {}: nothing was minted",
+            args.append.target.branch
+        ))
+    })?;
+    let verified = check_checkpoint(&setup.repo, Some(head)).and_then(|()| {
+        verify_chain(
+            &setup.repo,
+            head,
+            &VerifyOptions {
+                signers: &policy.signers,
+                since: None,
+                threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                progress: None,
+            },
+        )
+    });
+    if let Err(failure) = verified {
+        writeln!(
+            out,
+            "blocked: {} - {} ({failure})",
+            GateCode::AuditChainInvalid.as_str(),
+            GateCode::AuditChainInvalid.why()
+        )?;
+        return Err(AuditError::Verify(failure).into());
+    }
+    write_checkpoint(&setup.repo, head).map_err(AuditError::Verify)?;
+    let state = read_state(&setup.repo, head).map_err(AuditError::from)?;
+    let run =
+        state.runs.get(&args.run).cloned().ok_or_else(|| {
+            Error::Usage(format!("no run `{}` on the governance branch", args.run))
+        })?;
+    let plan = find_plan(&repo, &slug, &run)?;
+
+    let runtime = github::runtime()?;
+    let client = {
+        let _entered = runtime.enter();
+        github::client(&slug, token)?
+    };
+    let mut executor = Executor {
+        setup: &setup,
+        policy: &policy,
+        run: &run,
+        plan: plan.as_ref(),
+        client: &client,
+        runtime: &runtime,
+        lock_ttl: Duration::from_secs(lock_ttl),
+    };
+    let outcomes = executor.run()?;
+    render(out, &run, &outcomes)?;
+    Ok(outcome_code(&outcomes))
+}
+
+/// The plan in the checkout whose id is the run's, if any (none: the plan moved: stale).
+fn find_plan(
+    repo: &crate::repo::LocalRepo,
+    slug: &crate::model::RepoSlug,
+    run: &RunRecord,
+) -> Result<Option<ResolvedPlan>, Error> {
+    for path in inputs::plan_paths(&[], repo).unwrap_or_default() {
+        if let Ok(plan) = inputs::load_plan(&path, repo, slug)
+            && plan.id.as_str() == run.plan_id
+        {
+            return Ok(Some(plan));
+        }
+    }
+    Ok(None)
+}
+
+fn outcome_code(outcomes: &[(String, OpOutcome)]) -> Outcome {
+    let mut code = Outcome::Clean;
+    for (_, outcome) in outcomes {
+        match outcome {
+            OpOutcome::Denied { code: reason, .. }
+                if reason == GateCode::ReceiptForged.as_str() =>
+            {
+                return Outcome::Integrity;
+            }
+            OpOutcome::Denied { .. } => code = Outcome::Blocked,
+            OpOutcome::Failed { .. } => code = Outcome::Infrastructure,
+            _ => {}
+        }
+    }
+    code
+}
+
+fn render(
+    out: &mut dyn Write,
+    run: &RunRecord,
+    outcomes: &[(String, OpOutcome)],
+) -> Result<(), Error> {
+    let shipped = outcomes.iter().all(|(_, o)| {
+        matches!(
+            o,
+            OpOutcome::Shipped | OpOutcome::Recovered | OpOutcome::AlreadyShipped
+        )
+    });
+    writeln!(out, "== {} ==", if shipped { "SHIPPED" } else { "BLOCKED" })?;
+    writeln!(out, "run {} (plan {})", run.run_id, run.plan_id)?;
+    for (op_key, outcome) in outcomes {
+        let line = match outcome {
+            OpOutcome::Shipped => "shipped".to_owned(),
+            OpOutcome::Recovered => "recovered: found done as approved".to_owned(),
+            OpOutcome::AlreadyShipped => {
+                "already shipped by an earlier execution of this run".to_owned()
+            }
+            OpOutcome::Denied { code, detail } => format!("blocked: {code} ({detail})"),
+            OpOutcome::Failed { code, detail } => format!("failed: {code} ({detail})"),
+            OpOutcome::NotAttempted => "not attempted".to_owned(),
+        };
+        writeln!(out, "  {op_key}: {line}")?;
+    }
+    Ok(())
+}
+
+struct Executor<'a> {
+    setup: &'a AppendSetup,
+    policy: &'a Policy,
+    run: &'a RunRecord,
+    plan: Option<&'a ResolvedPlan>,
+    client: &'a GitHubClient,
+    runtime: &'a tokio::runtime::Runtime,
+    lock_ttl: Duration,
+}
+
+/// A point where crash tests kill the executor: `SHIPGATE_TEST_CRASH_AT=<point>` or
+/// `<point>@<op key>`. Compiled into debug builds only: a release binary ignores it.
+fn crash_point(point: &str, op_key: &str) {
+    #[cfg(debug_assertions)]
+    if let Ok(wanted) = std::env::var("SHIPGATE_TEST_CRASH_AT") {
+        let (wanted_point, wanted_op) = wanted
+            .split_once('@')
+            .map_or((wanted.as_str(), None), |(p, o)| (p, Some(o)));
+        if wanted_point == point && wanted_op.is_none_or(|o| o == op_key) {
+            std::process::abort();
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = (point, op_key);
+}
+
+fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
+}
+
+impl Executor<'_> {
+    /// Appends `events` in one push, each checked by `check` against the head's state first.
+    fn append(
+        &self,
+        mut propose: impl FnMut(&State) -> Result<Vec<Event>, ApplyError>,
+    ) -> Result<(), AppendError> {
+        append_all(
+            &self.setup.repo,
+            &self.setup.cli,
+            &self.setup.key,
+            &self.setup.target,
+            &now,
+            &mut propose,
+        )
+        .map(|_| ())
+    }
+
+    fn deny(&self, op_key: &str, blocked: &Blocked) -> Result<OpOutcome, Error> {
+        let event = Event::OperationDenied {
+            run_id: Some(self.run.run_id.clone()),
+            op_key: op_key.to_owned(),
+            reason: blocked.code.as_str().to_owned(),
+        };
+        self.append(|_| Ok(vec![event.clone()]))
+            .map_err(AuditError::from)?;
+        Ok(OpOutcome::Denied {
+            code: blocked.code.as_str().to_owned(),
+            detail: blocked.detail.clone(),
+        })
+    }
+
+    fn run(&mut self) -> Result<Vec<(String, OpOutcome)>, Error> {
+        let keys: Vec<String> = self
+            .run
+            .operations
+            .iter()
+            .map(|o| o.op_key.clone())
+            .collect();
+        let mut outcomes: Vec<(String, OpOutcome)> = Vec::new();
+        let not_attempted = |from: usize, outcomes: &mut Vec<(String, OpOutcome)>| {
+            for key in &keys[from..] {
+                outcomes.push((key.clone(), OpOutcome::NotAttempted));
+            }
+        };
+
+        // 2. Halted? 3. The lock.
+        let run_id = self.run.run_id.clone();
+        let ttl = time::Duration::seconds(i64::try_from(self.lock_ttl.as_secs()).unwrap_or(900));
+        let locked = self.append(|state| {
+            if let Some(halt) = &state.halt {
+                return Err(ApplyError {
+                    reason: Reason::Halted,
+                    detail: format!("halted by {}: {}", halt.by, halt.reason),
+                });
+            }
+            let at = now();
+            let mut events = Vec::new();
+            if let Some(lock) = &state.lock {
+                let expired = OffsetDateTime::parse(&lock.expires_at, &Rfc3339)
+                    .is_ok_and(|expiry| at > expiry);
+                if !expired {
+                    return Err(ApplyError {
+                        reason: Reason::Locked,
+                        detail: format!(
+                            "held by run {} since {} until {}",
+                            lock.run_id, lock.acquired_at, lock.expires_at
+                        ),
+                    });
+                }
+                events.push(Event::LockBroken {
+                    run_id: lock.run_id.clone(),
+                    reason: format!("expired at {}", lock.expires_at),
+                });
+            }
+            events.push(Event::LockAcquired {
+                run_id: run_id.clone(),
+                expires_at: format_utc(at + ttl),
+            });
+            Ok(events)
+        });
+        match locked {
+            Ok(()) => {}
+            Err(AppendError::Refused(refusal)) => {
+                let code = match refusal.reason {
+                    Reason::Halted => GateCode::Halted,
+                    _ => GateCode::Locked,
+                };
+                let blocked = Blocked {
+                    code,
+                    detail: refusal.detail,
+                };
+                if let Some(first) = keys.first() {
+                    outcomes.push((first.clone(), self.deny(first, &blocked)?));
+                }
+                not_attempted(1, &mut outcomes);
+                return Ok(outcomes);
+            }
+            Err(e) => return Err(AuditError::from(e).into()),
+        }
+
+        // 4. Each operation, in plan order. Operations this run already settled are skipped
+        // when it stopped part-way; a run settled throughout is a replay, which the gate
+        // refuses (its receipts are consumed).
+        let state = self.state()?;
+        let settled = |key: &String| {
+            state.ops.get(key).is_some_and(|op| {
+                op.run_id == self.run.run_id
+                    && matches!(op.status, OpStatus::Succeeded | OpStatus::Recovered)
+            })
+        };
+        let replay = keys.iter().all(settled);
+        for (index, key) in keys.iter().enumerate() {
+            let outcome = if !replay && settled(key) {
+                OpOutcome::AlreadyShipped
+            } else {
+                self.operation(index, key)?
+            };
+            let stop = !matches!(
+                outcome,
+                OpOutcome::Shipped | OpOutcome::Recovered | OpOutcome::AlreadyShipped
+            );
+            outcomes.push((key.clone(), outcome));
+            if stop {
+                not_attempted(index + 1, &mut outcomes);
+                break;
+            }
+        }
+
+        // 5. Release the lock.
+        let run_id = self.run.run_id.clone();
+        self.append(|_| {
+            Ok(vec![Event::LockReleased {
+                run_id: run_id.clone(),
+            }])
+        })
+        .map_err(AuditError::from)?;
+        Ok(outcomes)
+    }
+
+    /// The state at the remote head, freshly fetched.
+    fn state(&self) -> Result<State, Error> {
+        let head = self
+            .setup
+            .cli
+            .fetch(
+                &self.setup.repo,
+                &self.setup.target.remote,
+                &self.setup.target.branch,
+            )
+            .map_err(|e| Error::Audit(AuditError::Fetch(e)))?;
+        match head {
+            Some(head) => Ok(read_state(&self.setup.repo, head).map_err(AuditError::from)?),
+            None => Ok(State::default()),
+        }
+    }
+
+    fn operation(&mut self, index: usize, op_key: &str) -> Result<OpOutcome, Error> {
+        let state = self.state()?;
+        let receipt_record = state
+            .receipts
+            .values()
+            .find(|r| r.run_id == self.run.run_id && r.op_key == op_key);
+        let receipt = receipt_record
+            .and_then(|r| r.document.as_deref())
+            .and_then(|doc| parse_receipt(doc.as_bytes()).ok());
+        // In doubt: consumed by this run, outcome never recorded. The receipt belongs to this
+        // run, so recovery may act on it; anything else consumed stays consumed.
+        let in_doubt = receipt_record.is_some_and(|r| {
+            state.ops.get(op_key).is_some_and(|op| {
+                op.status == OpStatus::InDoubt
+                    && op.run_id == self.run.run_id
+                    && op.receipt_id == r.receipt_id
+            })
+        });
+        let consumed = receipt_record.is_some_and(|r| r.status == ReceiptStatus::Consumed);
+        let stale_id = PlanId::from_digest(format!("sha256:{}", "0".repeat(64)))
+            .expect("a well-formed placeholder id");
+        let current_plan_id = self.plan.map_or(&stale_id, |p| &p.id);
+        let key = crate::model::OpKey::parse(op_key).ok_or_else(|| {
+            Error::Usage(format!(
+                "run {} records a malformed operation key `{op_key}`",
+                self.run.run_id
+            ))
+        })?;
+        let op_kind = crate::plan::OpKind::parse(key.kind()).unwrap_or(crate::plan::OpKind::Tag);
+        let run_plan_id = PlanId::from_digest(self.run.plan_id.clone())
+            .map_err(|e| Error::Usage(e.to_string()))?;
+        let gate = check_operation(
+            &OperationUnderGate {
+                run_id: &self.run.run_id,
+                repo: self.client.repo(),
+                plan_id: &run_plan_id,
+                op_index: u32::try_from(index).unwrap_or(u32::MAX),
+                op_kind,
+                op_key: &key,
+            },
+            &GateContext {
+                mode: Mode::Execute,
+                receipt: receipt.as_ref(),
+                signers: &self.policy.signers,
+                hmac_keys: &[],
+                consumed: consumed && !in_doubt,
+                now: now(),
+                current_policy_hash: &self.policy.hash,
+                current_plan_id,
+            },
+        );
+        let pass = match gate {
+            Ok(pass) => pass,
+            Err(blocked) => return self.deny(op_key, &blocked),
+        };
+        let Some(plan) = self.plan else {
+            // The gate's check 9 already refuses this; kept as a second lock on the door.
+            return self.deny(
+                op_key,
+                &Blocked {
+                    code: GateCode::ReceiptStale,
+                    detail: "no plan in the checkout resolves to the run's plan id".into(),
+                },
+            );
+        };
+        let op = &plan.operations[index];
+
+        if in_doubt {
+            match self.world_state(plan, index)? {
+                PreviewState::AlreadyShipped => {
+                    return self.settle(op_key, &pass, Settled::Recovered);
+                }
+                PreviewState::Conflict => {
+                    return self.settle(
+                        op_key,
+                        &pass,
+                        Settled::Failed(
+                            "CONFLICT".into(),
+                            "what exists on GitHub differs from the approved operation".into(),
+                        ),
+                    );
+                }
+                PreviewState::WouldCreate => {}
+            }
+        } else {
+            let consume = Event::ReceiptConsumed {
+                receipt_id: pass.receipt_id().to_owned(),
+                run_id: pass.run_id().to_owned(),
+                op_key: op_key.to_owned(),
+            };
+            match self.append(|_| Ok(vec![consume.clone()])) {
+                Ok(()) => {}
+                Err(AppendError::Refused(refusal)) => {
+                    let code = match refusal.reason {
+                        Reason::Halted => GateCode::Halted,
+                        Reason::ReceiptExpired => GateCode::ReceiptExpired,
+                        _ => GateCode::ReceiptConsumed,
+                    };
+                    return self.deny(
+                        op_key,
+                        &Blocked {
+                            code,
+                            detail: refusal.detail,
+                        },
+                    );
+                }
+                Err(e) => return Err(AuditError::from(e).into()),
+            }
+        }
+        crash_point("consumed", op_key);
+
+        if let Err(e) = self.runtime.block_on(self.effect(&pass, op)) {
+            return self.settle(
+                op_key,
+                &pass,
+                Settled::Failed(e.code().into(), e.to_string()),
+            );
+        }
+        crash_point("effect", op_key);
+
+        let settled = match self.world_state(plan, index)? {
+            PreviewState::AlreadyShipped => Settled::Succeeded,
+            _ => Settled::Failed(
+                "READ_BACK_MISMATCH".into(),
+                "the effect does not read back as approved".into(),
+            ),
+        };
+        crash_point("readback", op_key);
+        self.settle(op_key, &pass, settled)
+    }
+
+    /// How GitHub holds operation `index` now, judged like the dry-run's preview.
+    fn world_state(&self, plan: &ResolvedPlan, index: usize) -> Result<PreviewState, Error> {
+        let world = self.runtime.block_on(read_world(self.client, &[plan]))?;
+        let previews = preview_plan(plan, &world);
+        Ok(previews
+            .get(index)
+            .map_or(PreviewState::Conflict, |p| p.state))
+    }
+
+    async fn effect(
+        &self,
+        pass: &Authorized,
+        op: &ResolvedOperation,
+    ) -> Result<(), crate::github::GitHubError> {
+        match op {
+            ResolvedOperation::Tag {
+                name,
+                target,
+                message: None,
+                ..
+            } => self
+                .client
+                .create_tag_ref(pass, name, target)
+                .await
+                .map(|_| ()),
+            ResolvedOperation::Tag {
+                name,
+                target,
+                message: Some(message),
+                ..
+            } => self
+                .client
+                .create_annotated_tag(pass, name, message, target)
+                .await
+                .map(|_| ()),
+            ResolvedOperation::Release {
+                tag,
+                title,
+                notes,
+                draft,
+                prerelease,
+                ..
+            } => self
+                .client
+                .create_release(
+                    pass,
+                    &NewRelease {
+                        tag_name: tag,
+                        name: title,
+                        body: notes,
+                        draft: *draft,
+                        prerelease: *prerelease,
+                    },
+                )
+                .await
+                .map(|_| ()),
+            ResolvedOperation::PullRequest {
+                head,
+                base,
+                title,
+                body,
+                draft,
+                ..
+            } => self
+                .client
+                .create_pull(
+                    pass,
+                    &NewPullRequest {
+                        title,
+                        head,
+                        base,
+                        body: body.as_deref().unwrap_or_default(),
+                        draft: *draft,
+                    },
+                )
+                .await
+                .map(|_| ()),
+        }
+    }
+
+    fn settle(
+        &self,
+        op_key: &str,
+        pass: &Authorized,
+        settled: Settled,
+    ) -> Result<OpOutcome, Error> {
+        let (event, outcome) = match settled {
+            Settled::Succeeded => (
+                Event::OperationSucceeded {
+                    run_id: pass.run_id().to_owned(),
+                    op_key: op_key.to_owned(),
+                    receipt_id: pass.receipt_id().to_owned(),
+                },
+                OpOutcome::Shipped,
+            ),
+            Settled::Recovered => (
+                Event::OperationRecovered {
+                    run_id: pass.run_id().to_owned(),
+                    op_key: op_key.to_owned(),
+                    receipt_id: pass.receipt_id().to_owned(),
+                },
+                OpOutcome::Recovered,
+            ),
+            Settled::Failed(code, detail) => (
+                Event::OperationFailed {
+                    run_id: pass.run_id().to_owned(),
+                    op_key: op_key.to_owned(),
+                    receipt_id: pass.receipt_id().to_owned(),
+                    reason: code.clone(),
+                },
+                OpOutcome::Failed { code, detail },
+            ),
+        };
+        self.append(|_| Ok(vec![event.clone()]))
+            .map_err(AuditError::from)?;
+        Ok(outcome)
+    }
+}
+
+enum Settled {
+    Succeeded,
+    Recovered,
+    Failed(String, String),
+}

@@ -1,0 +1,573 @@
+//! `shipgate execute` end to end against the fake GitHub and a bare `origin`: the full flow,
+//! the attack suite (each asserting its reason code and that nothing shipped), crashes at
+//! every step with a re-run that ships exactly once, racing executors, and GitHub faults.
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use fake_github::{Fault, FaultKind};
+use shipgate::audit::append::{AppendTarget, GitCli, append_all};
+use shipgate::audit::entry::{Actor, Event, RunOperation};
+use shipgate::keys::{generate, parse_private_key};
+use shipgate::policy::SignerRole;
+use shipgate::receipt::ReceiptClaims;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::fixture::{stderr, stdout};
+use crate::github_support::SLUG;
+use crate::mint_flow::MintWorld;
+
+/// A world whose plan (tag, release, pull request) is approved by alice and bob and minted.
+fn minted() -> (MintWorld, String) {
+    let world = MintWorld::new();
+    world.approve("alice");
+    world.approve("bob");
+    let out = world.mint();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let run = run_id(&world);
+    (world, run)
+}
+
+fn run_id(world: &MintWorld) -> String {
+    world
+        .chain()
+        .iter()
+        .rev()
+        .find(|e| e["event"]["type"] == "run_opened")
+        .and_then(|e| e["event"]["run_id"].as_str().map(str::to_owned))
+        .expect("a run")
+}
+
+fn execute(world: &MintWorld, run: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut args = vec!["execute", "--run", run];
+    args.extend(extra);
+    world.shipgate_with(&args, env)
+}
+
+/// What shipped on the fake: tags (by peeled commit), releases, pull requests.
+fn shipped(world: &MintWorld) -> (Option<String>, usize, usize) {
+    (
+        world.github.peeled("refs/tags/v1.1.0"),
+        world.github.fake.releases(SLUG).len(),
+        world.github.fake.pulls(SLUG).len() - 1,
+    )
+}
+
+fn nothing_shipped(world: &MintWorld) {
+    assert_eq!(shipped(world), (None, 0, 0), "no effect may happen");
+}
+
+fn verify(world: &MintWorld) {
+    let out = world.shipgate(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+fn blocked_with(out: &Output, code: &str) {
+    assert!(
+        stdout(out).contains(&format!("blocked: {code}")),
+        "expected {code}:\n{}{}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
+fn denials(world: &MintWorld) -> Vec<String> {
+    world
+        .chain()
+        .iter()
+        .filter(|e| e["event"]["type"] == "operation_denied")
+        .map(|e| e["event"]["reason"].as_str().expect("reason").to_owned())
+        .collect()
+}
+
+#[test]
+fn the_full_flow_dry_run_approve_mint_execute_verify() {
+    let started = Instant::now();
+    let world = MintWorld::new();
+    let dry = world.shipgate(&["dry-run", ".shipgate/plans/release.yaml"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    world.approve("alice");
+    world.approve("bob");
+    assert_eq!(world.mint().status.code(), Some(0));
+    let run = run_id(&world);
+
+    let out = execute(&world, &run, &[], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("== SHIPPED =="), "{}", stdout(&out));
+    let main = world.repo.branch_sha("main");
+    assert_eq!(shipped(&world), (Some(main), 1, 1));
+    let release = &world.github.fake.releases(SLUG)[0];
+    assert_eq!(release.tag_name, "v1.1.0");
+    assert_eq!(release.body.as_deref(), Some("first release"));
+    let kinds = world.kinds();
+    for expected in [
+        "lock_acquired",
+        "receipt_consumed",
+        "operation_succeeded",
+        "lock_released",
+    ] {
+        assert!(
+            kinds.contains(&expected.to_owned()),
+            "{expected}: {kinds:?}"
+        );
+    }
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "operation_succeeded").count(),
+        3
+    );
+    verify(&world);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "a sanity bound, not the benchmark"
+    );
+}
+
+#[test]
+fn a_replayed_execution_is_refused_as_consumed_and_ships_nothing_more() {
+    let (world, run) = minted();
+    assert_eq!(execute(&world, &run, &[], &[]).status.code(), Some(0));
+    let before = shipped(&world);
+    let again = execute(&world, &run, &[], &[]);
+    assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
+    blocked_with(&again, "RECEIPT_CONSUMED");
+    assert_eq!(shipped(&world), before);
+    assert_eq!(denials(&world), ["RECEIPT_CONSUMED"]);
+    verify(&world);
+}
+
+#[test]
+fn while_halted_nothing_executes_and_the_denial_is_recorded() {
+    let (world, run) = minted();
+    let halt = world.shipgate(&["halt", "--reason", "incident", "--by", "alice"]);
+    assert_eq!(halt.status.code(), Some(0), "{}", stderr(&halt));
+    let out = execute(&world, &run, &[], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    blocked_with(&out, "HALTED");
+    nothing_shipped(&world);
+    assert_eq!(denials(&world), ["HALTED"]);
+}
+
+#[test]
+fn a_policy_changed_on_the_default_branch_after_minting_makes_receipts_stale() {
+    let (world, run) = minted();
+    let policy = std::fs::read_to_string(world.repo.path().join(".shipgate/policies/policy.yaml"))
+        .expect("policy");
+    world.repo.commit(
+        "policy-v2",
+        &[(
+            ".shipgate/policies/policy.yaml",
+            &format!(
+                "{policy}deny:\n  - name: new\n    match: {{ refs: [nothing] }}\n    reason: x\n"
+            ),
+        )],
+        "tighten the policy",
+    );
+    let out = execute(&world, &run, &["--default-branch", "policy-v2"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    blocked_with(&out, "RECEIPT_STALE");
+    nothing_shipped(&world);
+}
+
+#[test]
+fn a_plan_that_moved_after_approval_is_stale() {
+    let (world, run) = minted();
+    world.repo.commit(
+        "main",
+        &[("late.txt", "late\n")],
+        "main moved after approval",
+    );
+    let out = execute(&world, &run, &[], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    blocked_with(&out, "RECEIPT_STALE");
+    nothing_shipped(&world);
+}
+
+#[test]
+fn a_tampered_chain_blocks_everything_with_exit_4() {
+    let (world, run) = minted();
+    let stranger = generate("audit-1", SignerRole::Audit).expect("key");
+    let note = world.shipgate_with(
+        &["audit", "note", "sneaky"],
+        &[("SHIPGATE_AUDIT_KEY", stranger.private_openssh.as_str())],
+    );
+    assert_eq!(note.status.code(), Some(0), "{}", stderr(&note));
+    let out = execute(&world, &run, &[], &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("AUDIT_CHAIN_INVALID"),
+        "{}",
+        stdout(&out)
+    );
+    nothing_shipped(&world);
+}
+
+/// Appends a crafted run and its receipts (signed by `mint_key`) with the real audit key, so
+/// the chain verifies and only the gate can refuse them.
+fn craft(world: &MintWorld, mint_key: &str, tweak: impl Fn(&mut ReceiptClaims)) -> String {
+    let real_run = run_id(world);
+    let real: Vec<ReceiptClaims> = world
+        .chain()
+        .iter()
+        .filter_map(|e| e["event"]["receipt"].as_str().map(str::to_owned))
+        .map(|doc| {
+            shipgate::receipt::parse_receipt(doc.as_bytes())
+                .expect("receipt")
+                .claims
+        })
+        .filter(|c| c.run_id == real_run)
+        .collect();
+    let run = "run_crafted".to_owned();
+    let key = parse_private_key(mint_key, "test").expect("mint key");
+    let mut events = vec![Event::RunOpened {
+        run_id: run.clone(),
+        plan_id: real[0].plan_id.clone(),
+        policy_hash: real[0].policy_hash.clone(),
+        operations: real
+            .iter()
+            .map(|c| RunOperation {
+                op_index: c.op_index,
+                op_key: c.op_key.clone(),
+            })
+            .collect(),
+    }];
+    for (i, claims) in real.into_iter().enumerate() {
+        let mut claims = ReceiptClaims {
+            receipt_id: format!("rcp_crafted{i}"),
+            run_id: run.clone(),
+            ..claims
+        };
+        tweak(&mut claims);
+        let receipt = claims
+            .clone()
+            .sign_sshsig(&key.kid, &key.key)
+            .expect("sign");
+        events.push(Event::ReceiptMinted {
+            receipt_id: claims.receipt_id.clone(),
+            run_id: run.clone(),
+            op_key: claims.op_key.clone(),
+            enforceable: claims.enforceable,
+            expires_at: claims.expires_at.clone(),
+            receipt: Some(receipt.to_canonical_json().expect("json")),
+        });
+    }
+    let repo = git2::Repository::open(world.repo.path()).expect("repo");
+    let audit = parse_private_key(&world.audit.private_openssh, "test").expect("audit key");
+    let cli = GitCli::new(
+        &repo,
+        vec![("GIT_CONFIG_GLOBAL".into(), "/dev/null".into())],
+    );
+    let target = AppendTarget {
+        remote: "origin".into(),
+        branch: "shipgate/audit".into(),
+        genesis: Event::Note {
+            message: "unused".into(),
+        },
+        actor: Actor {
+            login: "tester".into(),
+            workflow_run: None,
+            sha: None,
+        },
+        give_up_after: Duration::from_secs(10),
+    };
+    append_all(
+        &repo,
+        &cli,
+        &audit,
+        &target,
+        &OffsetDateTime::now_utc,
+        |_| Ok(events.clone()),
+    )
+    .expect("append the crafted run");
+    run
+}
+
+/// A change to a receipt's claims before it is signed.
+type Tweak = Box<dyn Fn(&mut ReceiptClaims)>;
+
+#[test]
+fn the_attack_suite_blocks_each_forgery_with_its_code_and_ships_nothing() {
+    let stranger = generate("mint-1", SignerRole::Mint).expect("key");
+    let past = (OffsetDateTime::now_utc() - time::Duration::hours(1))
+        .replace_nanosecond(0)
+        .expect("time")
+        .format(&Rfc3339)
+        .expect("time");
+    let cases: Vec<(&str, Tweak, Option<String>)> = vec![
+        (
+            "RECEIPT_FORGED",
+            Box::new(|_| {}),
+            Some(stranger.private_openssh.to_string()),
+        ),
+        (
+            "RECEIPT_NOT_ENFORCEABLE",
+            Box::new(|c| c.enforceable = false),
+            None,
+        ),
+        (
+            "RECEIPT_WRONG_OPERATION",
+            Box::new(|c| c.op_index += 7),
+            None,
+        ),
+        (
+            "RECEIPT_EXPIRED",
+            Box::new(move |c| c.expires_at = past.clone()),
+            None,
+        ),
+    ];
+    for (code, tweak, key) in cases {
+        let (world, _) = minted();
+        let key = key.unwrap_or_else(|| world.mint.private_openssh.to_string());
+        let run = craft(&world, &key, tweak);
+        let out = execute(&world, &run, &[], &[]);
+        let expected_exit = if code == "RECEIPT_FORGED" { 4 } else { 1 };
+        assert_eq!(
+            out.status.code(),
+            Some(expected_exit),
+            "{code}: {}",
+            stderr(&out)
+        );
+        blocked_with(&out, code);
+        nothing_shipped(&world);
+        assert_eq!(denials(&world), [code]);
+    }
+}
+
+#[test]
+fn a_run_without_a_receipt_is_refused_as_missing() {
+    let (world, _) = minted();
+    let repo = git2::Repository::open(world.repo.path()).expect("repo");
+    let audit = parse_private_key(&world.audit.private_openssh, "test").expect("audit key");
+    let cli = GitCli::new(
+        &repo,
+        vec![("GIT_CONFIG_GLOBAL".into(), "/dev/null".into())],
+    );
+    let plan_id = world.chain()[3]["event"]["plan_id"]
+        .as_str()
+        .expect("plan id")
+        .to_owned();
+    let target = AppendTarget {
+        remote: "origin".into(),
+        branch: "shipgate/audit".into(),
+        genesis: Event::Note {
+            message: "unused".into(),
+        },
+        actor: Actor {
+            login: "tester".into(),
+            workflow_run: None,
+            sha: None,
+        },
+        give_up_after: Duration::from_secs(10),
+    };
+    append_all(
+        &repo,
+        &cli,
+        &audit,
+        &target,
+        &OffsetDateTime::now_utc,
+        |_| {
+            Ok(vec![Event::RunOpened {
+                run_id: "run_bare".into(),
+                plan_id: plan_id.clone(),
+                policy_hash: "sha256:x".into(),
+                operations: vec![RunOperation {
+                    op_index: 0,
+                    op_key: "tag:v1.1.0".into(),
+                }],
+            }])
+        },
+    )
+    .expect("append");
+    let out = execute(&world, "run_bare", &[], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    blocked_with(&out, "RECEIPT_MISSING");
+    nothing_shipped(&world);
+}
+
+#[test]
+fn a_second_executor_is_locked_out_while_the_lock_holds() {
+    let (world, run) = minted();
+    let crash = execute(
+        &world,
+        &run,
+        &[],
+        &[("SHIPGATE_TEST_CRASH_AT", "consumed@tag:v1.1.0")],
+    );
+    assert_ne!(crash.status.code(), Some(0), "the executor was killed");
+    let locked = execute(&world, &run, &[], &[]);
+    assert_eq!(locked.status.code(), Some(1), "{}", stderr(&locked));
+    blocked_with(&locked, "LOCKED");
+    assert!(
+        stdout(&locked).contains(&run),
+        "names the holder: {}",
+        stdout(&locked)
+    );
+    assert_eq!(denials(&world), ["LOCKED"]);
+    nothing_shipped(&world);
+}
+
+#[test]
+fn an_expired_lock_is_broken_on_the_record_and_the_run_completes() {
+    let (world, run) = minted();
+    let crash = execute(
+        &world,
+        &run,
+        &["--lock-ttl", "1s"],
+        &[("SHIPGATE_TEST_CRASH_AT", "consumed@tag:v1.1.0")],
+    );
+    assert_ne!(crash.status.code(), Some(0), "the executor was killed");
+    wait_past_lock_expiry(&world);
+    let out = execute(&world, &run, &[], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(world.kinds().contains(&"lock_broken".to_owned()));
+    let main = world.repo.branch_sha("main");
+    assert_eq!(shipped(&world), (Some(main), 1, 1));
+    verify(&world);
+}
+
+/// Waits until the lock recorded on the chain has expired (locks in these tests last 1 s).
+fn wait_past_lock_expiry(world: &MintWorld) {
+    let expiry = world
+        .chain()
+        .iter()
+        .rev()
+        .find(|e| e["event"]["type"] == "lock_acquired")
+        .and_then(|e| e["event"]["expires_at"].as_str().map(str::to_owned))
+        .expect("a lock");
+    let expiry = OffsetDateTime::parse(&expiry, &Rfc3339).expect("time");
+    while OffsetDateTime::now_utc() <= expiry + time::Duration::seconds(1) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn two_executors_started_together_ship_once() {
+    let (world, run) = minted();
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            world
+                .command(&["execute", "--run", &run], &[])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .collect();
+    let codes: Vec<Option<i32>> = outputs.iter().map(|o| o.status.code()).collect();
+    assert!(codes.contains(&Some(0)), "{codes:?}");
+    for out in outputs.iter().filter(|o| o.status.code() != Some(0)) {
+        assert_eq!(out.status.code(), Some(1));
+        let text = stdout(out);
+        assert!(
+            text.contains("LOCKED") || text.contains("RECEIPT_CONSUMED"),
+            "{text}"
+        );
+    }
+    let main = world.repo.branch_sha("main");
+    assert_eq!(shipped(&world), (Some(main), 1, 1));
+    verify(&world);
+}
+
+/// Kills the executor at each step of operation `op`, re-runs it, and checks the run ships
+/// exactly once: a crash after consuming performs the effect on the re-run; a crash after the
+/// effect (before or after reading it back) is recovered without repeating it.
+fn crash_at_every_step_of(op: &str) {
+    for point in ["consumed", "effect", "readback"] {
+        let (world, run) = minted();
+        let crash = execute(
+            &world,
+            &run,
+            &["--lock-ttl", "1s"],
+            &[("SHIPGATE_TEST_CRASH_AT", &format!("{point}@{op}"))],
+        );
+        assert_ne!(crash.status.code(), Some(0), "{point}@{op}: killed");
+        wait_past_lock_expiry(&world);
+        let out = execute(&world, &run, &[], &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{point}@{op}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        let main = world.repo.branch_sha("main");
+        assert_eq!(shipped(&world), (Some(main), 1, 1), "{point}@{op}");
+        let kinds = world.kinds();
+        let recovered = kinds.iter().filter(|k| *k == "operation_recovered").count();
+        assert_eq!(
+            recovered,
+            usize::from(point != "consumed"),
+            "{point}@{op}: {kinds:?}"
+        );
+        verify(&world);
+    }
+}
+
+#[test]
+fn a_crash_at_any_step_of_a_tag_is_recovered_exactly_once() {
+    crash_at_every_step_of("tag:v1.1.0");
+}
+
+#[test]
+fn a_crash_at_any_step_of_a_release_is_recovered_exactly_once() {
+    crash_at_every_step_of("release:v1.1.0");
+}
+
+#[test]
+fn a_crash_at_any_step_of_a_pull_request_is_recovered_exactly_once() {
+    crash_at_every_step_of("pull_request:feature->main");
+}
+
+#[test]
+fn github_faults_during_execution_never_duplicate_an_effect() {
+    let (world, run) = minted();
+    let fake = &world.github.fake;
+    fake.inject(Fault {
+        method: Some("POST".into()),
+        path: format!("/repos/{SLUG}/releases"),
+        kind: FaultKind::StatusAfterEffect(502),
+        times: 1,
+    });
+    fake.inject(Fault {
+        method: Some("POST".into()),
+        path: format!("/repos/{SLUG}/pulls"),
+        kind: FaultKind::RateLimited {
+            status: 429,
+            retry_after_secs: 0,
+        },
+        times: 1,
+    });
+    fake.inject(Fault {
+        method: Some("GET".into()),
+        path: "/repos/*/*/git/matching-refs/*".into(),
+        kind: FaultKind::Status(503),
+        times: 2,
+    });
+    let out = execute(&world, &run, &[], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let main = world.repo.branch_sha("main");
+    assert_eq!(shipped(&world), (Some(main), 1, 1));
+    verify(&world);
+}
