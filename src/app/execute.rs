@@ -26,9 +26,9 @@ use crate::audit::append::{AppendError, append_all};
 use crate::audit::entry::Event;
 use crate::audit::reason::Reason;
 use crate::audit::state::{ApplyError, OpStatus, ReceiptStatus, RunRecord, State};
-use crate::audit::store::read_state;
+use crate::audit::store::{read_entry, read_state};
 use crate::audit::verify::{VerifyOptions, check_checkpoint, verify_chain, write_checkpoint};
-use crate::cli::{ExecuteArgs, RepoArgs};
+use crate::cli::{ExecuteArgs, Format, RepoArgs};
 use crate::error::{Error, Outcome};
 use crate::gate::{
     Authorized, Blocked, GateCode, GateContext, Mode, OperationUnderGate, check_operation,
@@ -40,34 +40,9 @@ use crate::policy::{Policy, format_utc, parse_duration};
 use crate::preview::{PreviewState, preview_plan};
 use crate::receipt::parse_receipt;
 use crate::report::RepoSource;
-
-/// What happened to one operation.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum OpOutcome {
-    /// Performed and read back as approved.
-    Shipped,
-    /// Found done as approved (an earlier attempt's effect).
-    Recovered,
-    /// Already settled by an earlier execution of this run, which stopped at a later operation.
-    AlreadyShipped,
-    /// Blocked before any effect.
-    Denied {
-        /// The reason code.
-        code: String,
-        /// Why.
-        detail: String,
-    },
-    /// The effect failed or did not read back as approved.
-    Failed {
-        /// The reason code.
-        code: String,
-        /// Why.
-        detail: String,
-    },
-    /// Not attempted: an earlier operation stopped the run.
-    NotAttempted,
-}
+use crate::report::execute::{
+    ExecuteReport, OpOutcome, TimelineEntry, render_execute_markdown, render_execute_text,
+};
 
 /// Runs `shipgate execute`.
 pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -128,10 +103,7 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
     }
     write_checkpoint(&setup.repo, head).map_err(AuditError::Verify)?;
     let state = read_state(&setup.repo, head).map_err(AuditError::from)?;
-    let run =
-        state.runs.get(&args.run).cloned().ok_or_else(|| {
-            Error::Usage(format!("no run `{}` on the governance branch", args.run))
-        })?;
+    let run = select_run(&state, args)?;
     let plan = find_plan(&repo, &slug, &run)?;
 
     let runtime = github::runtime()?;
@@ -149,8 +121,89 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
         lock_ttl: Duration::from_secs(lock_ttl),
     };
     let outcomes = executor.run()?;
-    render(out, &run, &outcomes)?;
-    Ok(outcome_code(&outcomes))
+    let code = outcome_code(&outcomes);
+    let report = ExecuteReport::new(
+        run.run_id.clone(),
+        run.plan_id.clone(),
+        outcomes,
+        timeline(&setup, &run.run_id)?,
+    );
+    let markdown = render_execute_markdown(&report);
+    if let Some(pr) = run.pr {
+        runtime.block_on(github::post_status(&client, pr, &markdown))?;
+    }
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(summary)?;
+        file.write_all(markdown.as_bytes())?;
+    }
+    let rendered = match args.format {
+        Format::Text => render_execute_text(&report),
+        Format::Markdown => markdown,
+        Format::Json => serde_json::to_string_pretty(&report)
+            .map(|s| s + "\n")
+            .map_err(|e| Error::Usage(e.to_string()))?,
+    };
+    out.write_all(rendered.as_bytes())?;
+    Ok(code)
+}
+
+/// The run's entries, oldest first, read from the governance branch's head back to the
+/// entry that opened the run.
+fn timeline(setup: &AppendSetup, run_id: &str) -> Result<Vec<TimelineEntry>, Error> {
+    let head = setup
+        .cli
+        .fetch(&setup.repo, &setup.target.remote, &setup.target.branch)
+        .map_err(|e| Error::Audit(AuditError::Fetch(e)))?;
+    let mut entries = Vec::new();
+    let mut cursor = head;
+    while let Some(commit) = cursor {
+        let sealed = read_entry(&setup.repo, commit).map_err(AuditError::from)?;
+        let json = serde_json::to_value(&sealed.entry.event).unwrap_or_default();
+        let mentions = json.get("run_id").and_then(|v| v.as_str()) == Some(run_id);
+        if mentions {
+            entries.push(TimelineEntry {
+                at: sealed.entry.at.clone(),
+                seq: sealed.entry.seq,
+                summary: sealed.entry.summary(),
+            });
+        }
+        if mentions && matches!(sealed.entry.event, Event::RunOpened { .. }) {
+            break;
+        }
+        cursor = setup
+            .repo
+            .find_commit(commit)
+            .ok()
+            .and_then(|c| c.parent_id(0).ok());
+    }
+    entries.reverse();
+    Ok(entries)
+}
+
+/// The run named by `--run`, or the latest run minted for `--pr`.
+fn select_run(state: &State, args: &ExecuteArgs) -> Result<RunRecord, Error> {
+    match (&args.run, args.pr) {
+        (Some(run), _) => state
+            .runs
+            .get(run)
+            .cloned()
+            .ok_or_else(|| Error::Usage(format!("no run `{run}` on the governance branch"))),
+        (None, Some(pr)) => state
+            .runs
+            .values()
+            .filter(|r| r.pr == Some(pr))
+            .max_by_key(|r| r.seq)
+            .cloned()
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "no run was minted for pull request #{pr}: approve and mint it first"
+                ))
+            }),
+        (None, None) => Err(Error::Usage("pass --run RUN_ID or --pr N".into())),
+    }
 }
 
 /// The plan in the checkout whose id is the run's, if any (none: the plan moved: stale).
@@ -184,35 +237,6 @@ fn outcome_code(outcomes: &[(String, OpOutcome)]) -> Outcome {
         }
     }
     code
-}
-
-fn render(
-    out: &mut dyn Write,
-    run: &RunRecord,
-    outcomes: &[(String, OpOutcome)],
-) -> Result<(), Error> {
-    let shipped = outcomes.iter().all(|(_, o)| {
-        matches!(
-            o,
-            OpOutcome::Shipped | OpOutcome::Recovered | OpOutcome::AlreadyShipped
-        )
-    });
-    writeln!(out, "== {} ==", if shipped { "SHIPPED" } else { "BLOCKED" })?;
-    writeln!(out, "run {} (plan {})", run.run_id, run.plan_id)?;
-    for (op_key, outcome) in outcomes {
-        let line = match outcome {
-            OpOutcome::Shipped => "shipped".to_owned(),
-            OpOutcome::Recovered => "recovered: found done as approved".to_owned(),
-            OpOutcome::AlreadyShipped => {
-                "already shipped by an earlier execution of this run".to_owned()
-            }
-            OpOutcome::Denied { code, detail } => format!("blocked: {code} ({detail})"),
-            OpOutcome::Failed { code, detail } => format!("failed: {code} ({detail})"),
-            OpOutcome::NotAttempted => "not attempted".to_owned(),
-        };
-        writeln!(out, "  {op_key}: {line}")?;
-    }
-    Ok(())
 }
 
 struct Executor<'a> {
@@ -363,10 +387,7 @@ impl Executor<'_> {
             } else {
                 self.operation(index, key)?
             };
-            let stop = !matches!(
-                outcome,
-                OpOutcome::Shipped | OpOutcome::Recovered | OpOutcome::AlreadyShipped
-            );
+            let stop = !outcome.is_done();
             outcomes.push((key.clone(), outcome));
             if stop {
                 not_attempted(index + 1, &mut outcomes);
@@ -513,17 +534,20 @@ impl Executor<'_> {
         }
         crash_point("consumed", op_key);
 
-        if let Err(e) = self.runtime.block_on(self.effect(&pass, op)) {
-            return self.settle(
-                op_key,
-                &pass,
-                Settled::Failed(e.code().into(), e.to_string()),
-            );
-        }
+        let link = match self.runtime.block_on(self.effect(&pass, op)) {
+            Ok(link) => link,
+            Err(e) => {
+                return self.settle(
+                    op_key,
+                    &pass,
+                    Settled::Failed(e.code().into(), e.to_string()),
+                );
+            }
+        };
         crash_point("effect", op_key);
 
         let settled = match self.world_state(plan, index)? {
-            PreviewState::AlreadyShipped => Settled::Succeeded,
+            PreviewState::AlreadyShipped => Settled::Succeeded(link),
             _ => Settled::Failed(
                 "READ_BACK_MISMATCH".into(),
                 "the effect does not read back as approved".into(),
@@ -542,32 +566,33 @@ impl Executor<'_> {
             .map_or(PreviewState::Conflict, |p| p.state))
     }
 
+    /// Performs the operation's effect; returns where to see it (releases, pull requests).
     async fn effect(
         &self,
         pass: &Authorized,
         op: &ResolvedOperation,
-    ) -> Result<(), crate::github::GitHubError> {
-        match op {
+    ) -> Result<Option<String>, crate::github::GitHubError> {
+        let link = match op {
             ResolvedOperation::Tag {
                 name,
                 target,
                 message: None,
                 ..
-            } => self
-                .client
-                .create_tag_ref(pass, name, target)
-                .await
-                .map(|_| ()),
+            } => {
+                self.client.create_tag_ref(pass, name, target).await?;
+                None
+            }
             ResolvedOperation::Tag {
                 name,
                 target,
                 message: Some(message),
                 ..
-            } => self
-                .client
-                .create_annotated_tag(pass, name, message, target)
-                .await
-                .map(|_| ()),
+            } => {
+                self.client
+                    .create_annotated_tag(pass, name, message, target)
+                    .await?;
+                None
+            }
             ResolvedOperation::Release {
                 tag,
                 title,
@@ -575,20 +600,17 @@ impl Executor<'_> {
                 draft,
                 prerelease,
                 ..
-            } => self
-                .client
-                .create_release(
-                    pass,
-                    &NewRelease {
-                        tag_name: tag,
-                        name: title,
-                        body: notes,
-                        draft: *draft,
-                        prerelease: *prerelease,
-                    },
-                )
-                .await
-                .map(|_| ()),
+            } => {
+                let release = NewRelease {
+                    tag_name: tag,
+                    name: title,
+                    body: notes,
+                    draft: *draft,
+                    prerelease: *prerelease,
+                };
+                let written = self.client.create_release(pass, &release).await?;
+                Some(written.value.html_url)
+            }
             ResolvedOperation::PullRequest {
                 head,
                 base,
@@ -596,21 +618,23 @@ impl Executor<'_> {
                 body,
                 draft,
                 ..
-            } => self
-                .client
-                .create_pull(
-                    pass,
-                    &NewPullRequest {
-                        title,
-                        head,
-                        base,
-                        body: body.as_deref().unwrap_or_default(),
-                        draft: *draft,
-                    },
-                )
-                .await
-                .map(|_| ()),
-        }
+            } => {
+                let pull = NewPullRequest {
+                    title,
+                    head,
+                    base,
+                    body: body.as_deref().unwrap_or_default(),
+                    draft: *draft,
+                };
+                let written = self.client.create_pull(pass, &pull).await?;
+                Some(written.value.html_url)
+            }
+        };
+        // Only a plain web address is kept: it ends up inside markdown.
+        Ok(link.filter(|l| {
+            (l.starts_with("https://") || l.starts_with("http://"))
+                && !l.contains(|c: char| c.is_whitespace() || c == '<' || c == '>')
+        }))
     }
 
     fn settle(
@@ -620,13 +644,13 @@ impl Executor<'_> {
         settled: Settled,
     ) -> Result<OpOutcome, Error> {
         let (event, outcome) = match settled {
-            Settled::Succeeded => (
+            Settled::Succeeded(link) => (
                 Event::OperationSucceeded {
                     run_id: pass.run_id().to_owned(),
                     op_key: op_key.to_owned(),
                     receipt_id: pass.receipt_id().to_owned(),
                 },
-                OpOutcome::Shipped,
+                OpOutcome::Shipped { link },
             ),
             Settled::Recovered => (
                 Event::OperationRecovered {
@@ -653,7 +677,7 @@ impl Executor<'_> {
 }
 
 enum Settled {
-    Succeeded,
+    Succeeded(Option<String>),
     Recovered,
     Failed(String, String),
 }

@@ -200,7 +200,16 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         .iter()
         .map(|(_, plan, _)| fresh_ids(plan.operations.len()))
         .collect();
-    let outcomes = record(&setup, &mint_key, &policy, &plans, &approvals, &ids, now)?;
+    let outcomes = record(&Minting {
+        pr,
+        setup: &setup,
+        mint_key: &mint_key,
+        policy: &policy,
+        plans: &plans,
+        approvals: &approvals,
+        ids: &ids,
+        now,
+    })?;
 
     let report = MintReport::new(
         slug.clone(),
@@ -371,17 +380,31 @@ fn fresh_ids(operations: usize) -> FreshIds {
     }
 }
 
+/// Everything one mint records.
+struct Minting<'a> {
+    pr: u64,
+    setup: &'a AppendSetup,
+    mint_key: &'a SigningKey,
+    policy: &'a Policy,
+    plans: &'a [(String, ResolvedPlan, Vec<OperationDecision>)],
+    approvals: &'a [ApprovalOutcome],
+    ids: &'a [FreshIds],
+    now: OffsetDateTime,
+}
+
 /// Decides and records each plan in one compare-and-swap append: the decision is taken again
 /// against the state at the remote head on every attempt.
-fn record(
-    setup: &AppendSetup,
-    mint_key: &SigningKey,
-    policy: &Policy,
-    plans: &[(String, ResolvedPlan, Vec<OperationDecision>)],
-    approvals: &[ApprovalOutcome],
-    ids: &[FreshIds],
-    now: OffsetDateTime,
-) -> Result<Vec<MintOutcome>, Error> {
+fn record(minting: &Minting<'_>) -> Result<Vec<MintOutcome>, Error> {
+    let Minting {
+        pr,
+        setup,
+        mint_key,
+        policy,
+        plans,
+        approvals,
+        ids,
+        now,
+    } = *minting;
     let mut outcomes: Vec<MintOutcome> = Vec::new();
     let mut signing_error: Option<String> = None;
     append_all(
@@ -412,6 +435,7 @@ fn record(
                     fresh.clone(),
                 );
                 let (outcome, mut plan_events) = match decision_events(
+                    pr,
                     plan,
                     approval,
                     decision,
@@ -443,6 +467,7 @@ fn record(
 
 /// The entries one plan's decision appends, and what the report says of it.
 fn decision_events(
+    pr: u64,
     plan: &ResolvedPlan,
     approval: &ApprovalOutcome,
     decision: MintDecision,
@@ -481,6 +506,7 @@ fn decision_events(
                 })
                 .collect();
             events.push(Event::RunOpened {
+                pr: Some(pr),
                 run_id: run_id.clone(),
                 plan_id: plan.id.to_string(),
                 policy_hash: policy_hash.to_owned(),

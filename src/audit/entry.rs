@@ -83,6 +83,9 @@ pub enum Event {
         policy_hash: String,
         /// The plan's operations.
         operations: Vec<RunOperation>,
+        /// The pull request whose approvals opened it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pr: Option<u64>,
     },
     /// A receipt minted for one operation of a run.
     ReceiptMinted {

@@ -61,6 +61,9 @@ pub struct RunRecord {
     pub policy_hash: String,
     /// Its operations.
     pub operations: Vec<RunOperation>,
+    /// The pull request whose approvals opened it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr: Option<u64>,
     /// The opening entry.
     pub seq: u64,
 }
@@ -356,6 +359,7 @@ pub fn apply(state: &State, entry: &Entry) -> Result<Vec<Change>, ApplyError> {
             plan_id,
             policy_hash,
             operations,
+            pr,
         } => {
             check_id("run id", run_id)?;
             if state.halt.is_some() {
@@ -369,6 +373,7 @@ pub fn apply(state: &State, entry: &Entry) -> Result<Vec<Change>, ApplyError> {
                 plan_id: plan_id.clone(),
                 policy_hash: policy_hash.clone(),
                 operations: operations.clone(),
+                pr: *pr,
                 seq,
             })])
         }
@@ -687,6 +692,7 @@ mod tests {
         let opened = entry(
             1,
             Event::RunOpened {
+                pr: None,
                 run_id: "run_1".into(),
                 plan_id: format!("sha256:{}", "a".repeat(64)),
                 policy_hash: "sha256:p".into(),

@@ -6,10 +6,14 @@ use super::{AuditAppendArgs, Format};
 
 /// `shipgate execute`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["run", "pr"])))]
 pub struct ExecuteArgs {
     /// The run to execute (its receipts were minted by `shipgate mint`).
     #[arg(long, value_name = "RUN_ID")]
-    pub run: String,
+    pub run: Option<String>,
+    /// Execute the latest run minted for this pull request (and update its status comment).
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
     /// How long the execution lock is held before another executor may break it (s, m, h).
     #[arg(long, value_name = "DURATION", default_value = "15m")]
     pub lock_ttl: String,

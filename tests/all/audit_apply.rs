@@ -334,6 +334,7 @@ fn progress(
         .enumerate()
         .filter(|(_, run_id)| !state.runs.contains_key(**run_id))
         .map(|(run, run_id)| Event::RunOpened {
+            pr: None,
             run_id: (*run_id).to_owned(),
             plan_id: plan_id(),
             policy_hash: "sha256:policy".into(),
@@ -367,6 +368,7 @@ fn event(step: &Step, state: &State, kept: &[Entry], at: i64) -> Event {
     };
     match *step {
         Step::Open { run } => Event::RunOpened {
+            pr: None,
             run_id: RUNS[run].to_owned(),
             plan_id: plan_id(),
             policy_hash: "sha256:policy".into(),
@@ -502,6 +504,7 @@ fn event(step: &Step, state: &State, kept: &[Entry], at: i64) -> Event {
         },
         Step::Malformed { which } => match which {
             0 => Event::RunOpened {
+                pr: None,
                 run_id: "../run".into(),
                 plan_id: plan_id(),
                 policy_hash: "sha256:policy".into(),
@@ -965,6 +968,7 @@ fn expiries_are_judged_by_entry_time_never_by_the_clock() {
         reason: "expired".into(),
     };
     let open = Event::RunOpened {
+        pr: None,
         run_id: "run_0".into(),
         plan_id: plan_id(),
         policy_hash: "sha256:policy".into(),

@@ -26,6 +26,7 @@ fn lifecycle() -> Vec<Event> {
             comment_id: 7,
         },
         Event::RunOpened {
+            pr: None,
             run_id: run(),
             plan_id: "sha256:ab".into(),
             policy_hash: "sha256:cd".into(),

@@ -226,6 +226,7 @@ fn craft(world: &MintWorld, mint_key: &str, tweak: impl Fn(&mut ReceiptClaims)) 
     let run = "run_crafted".to_owned();
     let key = parse_private_key(mint_key, "test").expect("mint key");
     let mut events = vec![Event::RunOpened {
+        pr: None,
         run_id: run.clone(),
         plan_id: real[0].plan_id.clone(),
         policy_hash: real[0].policy_hash.clone(),
@@ -373,6 +374,7 @@ fn a_run_without_a_receipt_is_refused_as_missing() {
         &OffsetDateTime::now_utc,
         |_| {
             Ok(vec![Event::RunOpened {
+                pr: None,
                 run_id: "run_bare".into(),
                 plan_id: plan_id.clone(),
                 policy_hash: "sha256:x".into(),
@@ -570,4 +572,71 @@ fn github_faults_during_execution_never_duplicate_an_effect() {
     let main = world.repo.branch_sha("main");
     assert_eq!(shipped(&world), (Some(main), 1, 1));
     verify(&world);
+}
+
+#[test]
+fn an_unwritable_audit_branch_stops_everything_before_any_effect() {
+    let (world, run) = minted();
+    let hook = world.github.bare.path().join("hooks/pre-receive");
+    std::fs::create_dir_all(hook.parent().expect("hooks dir")).expect("hooks dir");
+    std::fs::write(&hook, "#!/bin/sh\necho 'audit branch frozen' >&2\nexit 1\n").expect("hook");
+    let mut mode = std::fs::metadata(&hook).expect("hook").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o755);
+    std::fs::set_permissions(&hook, mode).expect("chmod");
+
+    let out = execute(&world, &run, &["--give-up-after", "1"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("AUDIT_UNAVAILABLE"),
+        "{}",
+        stderr(&out)
+    );
+    nothing_shipped(&world);
+}
+
+#[test]
+fn executing_by_pr_reports_shipped_with_links_and_timeline_in_the_status_comment_and_summary() {
+    let (world, run) = minted();
+    let summary = world.repo.path().join("summary.md");
+    let out = world.shipgate_with(
+        &["execute", "--pr", &world.pr.to_string()],
+        &[("GITHUB_STEP_SUMMARY", summary.to_str().expect("utf-8"))],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains(&run), "{}", stdout(&out));
+    let status = world.status_comment();
+    assert!(status.contains("## SHIPPED"), "{status}");
+    let base = world.github.fake.base_url();
+    for link in [
+        format!("[shipped](<{base}/{SLUG}/releases/tag/v1.1.0>)"),
+        format!("[shipped](<{base}/{SLUG}/pull/"),
+    ] {
+        assert!(status.contains(&link), "{link} in {status}");
+    }
+    for step in [
+        "run\\_opened",
+        "lock\\_acquired",
+        "operation\\_succeeded",
+        "lock\\_released",
+    ] {
+        assert!(status.contains(step), "the timeline shows {step}: {status}");
+    }
+    let written = std::fs::read_to_string(&summary).expect("the job summary");
+    assert!(written.contains("## SHIPPED"), "{written}");
+
+    let blocked = world.shipgate(&["execute", "--pr", &world.pr.to_string()]);
+    assert_eq!(blocked.status.code(), Some(1));
+    assert!(world.status_comment().contains("## BLOCKED"));
 }
