@@ -69,6 +69,9 @@ pub enum Error {
     /// GitHub could not be reached, refused, or answered unreadably.
     #[error(transparent)]
     GitHub(#[from] crate::github::GitHubError),
+    /// A proof bundle does not prove what it claims.
+    #[error("PROOF_INVALID: {0}")]
+    Proof(#[from] crate::proof::ProofError),
 }
 
 impl Error {
@@ -84,6 +87,8 @@ impl Error {
             Self::Keys(_) => Outcome::BadInput,
             Self::GitHub(crate::github::GitHubError::Config(_)) => Outcome::BadInput,
             Self::GitHub(_) => Outcome::Infrastructure,
+            Self::Proof(crate::proof::ProofError::Malformed(_)) => Outcome::BadInput,
+            Self::Proof(_) => Outcome::Integrity,
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod preview;
+pub mod proof;
 pub mod receipt;
 pub mod refname;
 pub mod repo;

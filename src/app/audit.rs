@@ -87,7 +87,7 @@ pub(super) fn chain_head(
 
 /// The signers to trust: an explicit allowed-signers file, or else the policy's signers, read
 /// from the default branch like every policy.
-fn trusted_signers(
+pub(super) fn trusted_signers(
     file: Option<&Path>,
     repo_dir: Option<&Path>,
     policy: &PolicyArgs,

@@ -8,6 +8,7 @@ mod github;
 mod inputs;
 mod keys;
 mod mint;
+mod proof;
 mod receipt;
 
 use std::io::Write;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         Command::Audit(command) => audit::run(command, out),
         Command::Mint(args) => mint::mint(&args, out),
         Command::Execute(args) => execute::execute(&args, out),
+        Command::Proof(args) => proof::proof(&args, out),
         Command::Halt(args) => audit::halt(&args, out),
         Command::Resume(args) => audit::resume(&args, out),
     }

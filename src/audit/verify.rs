@@ -528,3 +528,9 @@ pub fn is_commit(repo: &Repository, oid: Oid) -> bool {
         .and_then(|odb| odb.read_header(oid))
         .is_ok_and(|(_, kind)| kind == ObjectType::Commit)
 }
+
+/// Steps 2 to 4 for one raw commit object, without a repository: the signature by an audit
+/// key in force at the entry's time, and the entry itself. What offline proofs check.
+pub fn check_raw_commit(raw: &[u8], signers: &[Signer]) -> Result<SealedEntry, Problem> {
+    decode(raw, signers).map(|decoded| decoded.sealed)
+}

@@ -7,6 +7,7 @@ mod audit;
 mod execute;
 pub mod keys;
 mod mint;
+mod proof;
 mod receipt;
 
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ pub use audit::{
 pub use execute::ExecuteArgs;
 pub use keys::KeysCommand;
 pub use mint::MintArgs;
+pub use proof::{ProofArgs, ProofCommand};
 pub use receipt::{ReceiptCommand, ReceiptSourceArgs};
 
 /// shipgate: nothing ships without a human-approved, signed, single-use receipt.
@@ -66,6 +68,12 @@ pub enum Command {
         after_help = "Example:\n  shipgate execute --run run_3f9a0c1d2e4b5a6978c0d1e2\n\nRun it in a checkout whose plans include the run's plan (e.g. the default branch after\nthe plan's pull request merged). Re-running it for a run with an operation in doubt (a crash\nbetween consuming a receipt and recording the outcome) reads GitHub and recovers.\n\nExit codes: 0 shipped, 1 blocked (the reason code is printed and recorded), 3 GitHub or git\nfailed, 4 the chain or a receipt failed verification."
     )]
     Execute(ExecuteArgs),
+    /// Export a run's proof bundle (its receipts and its piece of the audit chain), or verify
+    /// one offline.
+    #[command(
+        after_help = "Examples:\n  shipgate proof run_3f9a0c1d2e4b5a6978c0d1e2 --out run.proof.json\n  shipgate proof verify run.proof.json"
+    )]
+    Proof(ProofArgs),
     /// Stop all minting and execution (recorded on the audit chain; needs the audit key).
     #[command(
         after_help = "Example:\n  SHIPGATE_AUDIT_KEY=\"$(cat audit.key)\" shipgate halt --reason 'bad build in 1.4.0'"

@@ -640,3 +640,78 @@ fn executing_by_pr_reports_shipped_with_links_and_timeline_in_the_status_comment
     assert_eq!(blocked.status.code(), Some(1));
     assert!(world.status_comment().contains("## BLOCKED"));
 }
+
+/// A change to a proof bundle.
+type BundleTamper = Box<dyn Fn(&mut serde_json::Value)>;
+
+#[test]
+fn a_proof_bundle_verifies_offline_and_any_change_to_it_is_caught() {
+    let (world, run) = minted();
+    assert_eq!(execute(&world, &run, &[], &[]).status.code(), Some(0));
+    let export = world.shipgate(&["proof", &run, "--out", "run.proof.json"]);
+    assert_eq!(export.status.code(), Some(0), "{}", stderr(&export));
+    let verify = world.shipgate(&["proof", "verify", "run.proof.json"]);
+    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+    let text = stdout(&verify);
+    assert!(text.starts_with("proof OK"), "{text}");
+    assert!(text.contains("3 receipts genuine"), "{text}");
+    assert!(text.contains("operation_succeeded"), "{text}");
+
+    let path = world.repo.path().join("run.proof.json");
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("bundle")).expect("json");
+    let tampered: Vec<(&str, BundleTamper)> = vec![
+        (
+            "a receipt's claims",
+            Box::new(|b| b["receipts"][0]["expires_at"] = "2099-01-01T00:00:00Z".into()),
+        ),
+        (
+            "an entry's text",
+            Box::new(|b| {
+                let raw = b["commits"][2]["raw"]
+                    .as_str()
+                    .expect("raw")
+                    .replace("rcp_", "rcq_");
+                b["commits"][2]["raw"] = raw.into();
+            }),
+        ),
+        (
+            "a missing entry",
+            Box::new(|b| {
+                b["commits"].as_array_mut().expect("commits").remove(2);
+            }),
+        ),
+        (
+            "another run claimed",
+            Box::new(|b| b["run_id"] = "run_other".into()),
+        ),
+    ];
+    for (what, tamper) in tampered {
+        let mut bundle = original.clone();
+        tamper(&mut bundle);
+        std::fs::write(&path, bundle.to_string()).expect("write");
+        let out = world.shipgate(&["proof", "verify", "run.proof.json"]);
+        assert_eq!(out.status.code(), Some(4), "{what}: {}", stdout(&out));
+        assert!(
+            stderr(&out).contains("PROOF_INVALID"),
+            "{what}: {}",
+            stderr(&out)
+        );
+    }
+
+    std::fs::write(&path, original.to_string()).expect("write");
+    let stranger = generate("audit-1", SignerRole::Audit).expect("key");
+    std::fs::write(
+        world.repo.path().join("other_signers"),
+        format!("audit-1 namespaces=\"git\" {}\n", stranger.public_line),
+    )
+    .expect("signers");
+    let out = world.shipgate(&[
+        "proof",
+        "verify",
+        "run.proof.json",
+        "--allowed-signers",
+        "other_signers",
+    ]);
+    assert_eq!(out.status.code(), Some(4), "another key: {}", stdout(&out));
+}
