@@ -385,7 +385,15 @@ impl Executor<'_> {
             let outcome = if !replay && settled(key) {
                 OpOutcome::AlreadyShipped
             } else {
-                self.operation(index, key)?
+                match self.operation(index, key) {
+                    Ok(outcome) => outcome,
+                    Err(error) => {
+                        // GitHub or git failed mid-operation: the operation may be in doubt,
+                        // which a re-run recovers; give the lock back so it need not wait.
+                        let _ = self.release_lock();
+                        return Err(error);
+                    }
+                }
             };
             let stop = !outcome.is_done();
             outcomes.push((key.clone(), outcome));
@@ -396,14 +404,18 @@ impl Executor<'_> {
         }
 
         // 5. Release the lock.
+        self.release_lock()?;
+        Ok(outcomes)
+    }
+
+    fn release_lock(&self) -> Result<(), Error> {
         let run_id = self.run.run_id.clone();
         self.append(|_| {
             Ok(vec![Event::LockReleased {
                 run_id: run_id.clone(),
             }])
         })
-        .map_err(AuditError::from)?;
-        Ok(outcomes)
+        .map_err(|e| AuditError::from(e).into())
     }
 
     /// The state at the remote head, freshly fetched.

@@ -23,7 +23,7 @@ use crate::audit::AuditError;
 use crate::audit::append::{AppendError, append_all};
 use crate::audit::entry::{Event, RunOperation};
 use crate::audit::state::State;
-use crate::cli::{Format, MintArgs, RepoArgs};
+use crate::cli::{ExecuteArgs, Format, MintArgs, RepoArgs};
 use crate::error::{Error, Outcome};
 use crate::event::{CommentEvent, CommentOnPullRequest, read_comment_event};
 use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
@@ -256,11 +256,81 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             .map_err(|e| Error::Usage(e.to_string()))?,
     };
     out.write_all(rendered.as_bytes())?;
-    Ok(if report.banner == crate::report::mint::HALTED {
+    let minted = if report.banner == crate::report::mint::HALTED {
         Outcome::Blocked
     } else {
         Outcome::Clean
-    })
+    };
+    match comment.filter(|c| c.commands.contains(&Command::Ship)) {
+        Some(ship) => {
+            let ship = ShipRequest {
+                args,
+                pr,
+                comment: &ship,
+                plans: &plans,
+                memberships: &memberships,
+                client: &client,
+                runtime: &runtime,
+            };
+            ship.carry_out(out)
+        }
+        None => Ok(minted),
+    }
+}
+
+/// A `/shipgate ship` comment: executes the pull request's run when its author may approve it.
+struct ShipRequest<'a> {
+    args: &'a MintArgs,
+    pr: u64,
+    comment: &'a CommentOnPullRequest,
+    plans: &'a [(String, ResolvedPlan, Vec<OperationDecision>)],
+    memberships: &'a BTreeMap<Login, BTreeSet<TeamSlug>>,
+    client: &'a GitHubClient,
+    runtime: &'a tokio::runtime::Runtime,
+}
+
+impl ShipRequest<'_> {
+    /// Whether the author is in a group a rule of the plans names (as for approving).
+    fn by_an_approver(&self) -> bool {
+        let teams = self.memberships.get(&self.comment.author);
+        self.plans
+            .iter()
+            .flat_map(|(_, _, decisions)| decisions)
+            .flat_map(|d| &d.requirements)
+            .any(|r| {
+                r.users.contains(&self.comment.author)
+                    || r.teams
+                        .iter()
+                        .any(|t| teams.is_some_and(|mine| mine.contains(t)))
+            })
+    }
+
+    fn carry_out(&self, out: &mut dyn Write) -> Result<Outcome, Error> {
+        if !self.by_an_approver() {
+            self.runtime.block_on(
+                self.client
+                    .react(self.comment.comment_id, Reaction::MinusOne),
+            )?;
+            writeln!(
+                out,
+                "{} may not approve these plans, so `/shipgate ship` was not carried out",
+                self.comment.author
+            )?;
+            return Ok(Outcome::Blocked);
+        }
+        self.runtime.block_on(
+            self.client
+                .react(self.comment.comment_id, Reaction::PlusOne),
+        )?;
+        let execute = ExecuteArgs {
+            run: None,
+            pr: Some(self.pr),
+            lock_ttl: "15m".to_owned(),
+            format: self.args.format,
+            append: self.args.append.clone(),
+        };
+        super::execute::execute(&execute, out)
+    }
 }
 
 /// The teams the policy names, for each author of an approval command: only those are asked.

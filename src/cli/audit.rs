@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::PolicyArgs;
 
 /// Which repository, remote and branch hold the chain.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct AuditTargetArgs {
     /// The local git repository (default: the one enclosing the current directory).
     #[arg(long, value_name = "DIR")]
@@ -63,7 +63,7 @@ pub struct AuditVerifyArgs {
 
 /// How an operator's entry is appended: where, with which key, and the genesis details of a
 /// new chain.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct AuditAppendArgs {
     #[command(flatten)]
     pub target: AuditTargetArgs,

@@ -107,7 +107,7 @@ pub struct RepoArgs {
 }
 
 /// Where the policy comes from.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PolicyArgs {
     /// Policy directory, repository-relative, read from the default branch's commit.
     #[arg(long, value_name = "DIR", default_value = ".shipgate/policies")]

@@ -32,6 +32,9 @@ use crate::model::{CommitSha, Login, OpKey, RepoSlug, TeamSlug};
 /// The public GitHub API.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 
+/// Tries of one write, each only after reading back showed the previous one did not act.
+const WRITE_ATTEMPTS: u32 = 3;
+
 /// Pages of comments read at most (100 each): beyond that the PR is refused, not half-read.
 const MAX_COMMENT_PAGES: usize = 100;
 
@@ -280,7 +283,8 @@ impl GitHubClient {
     /// Performs a write at most once per attempt and never blindly: after an ambiguous failure
     /// (or an "already exists" that follows one) it reads the world back. An effect found as
     /// requested is success (`recovered`); one found different is a conflict; one not found is
-    /// attempted once more, since reading back showed the first attempt did not act.
+    /// attempted again (up to [`WRITE_ATTEMPTS`] in all), since reading back showed the
+    /// attempt before did not act.
     async fn write_settled<T>(
         &self,
         what: &str,
@@ -289,7 +293,7 @@ impl GitHubClient {
         as_requested: impl Fn(&T) -> bool,
     ) -> Result<Written<T>, GitHubError> {
         let mut ambiguity: Option<String> = None;
-        for _attempt in 0..2 {
+        for _attempt in 0..WRITE_ATTEMPTS {
             let detail = match send().await {
                 Ok(value) => {
                     return Ok(Written {

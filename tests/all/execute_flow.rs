@@ -16,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::fixture::{stderr, stdout};
 use crate::github_support::SLUG;
-use crate::mint_flow::MintWorld;
+use crate::mint_flow::{MintWorld, comment_event, mint_from_event};
 
 /// A world whose plan (tag, release, pull request) is approved by alice and bob and minted.
 fn minted() -> (MintWorld, String) {
@@ -714,4 +714,138 @@ fn a_proof_bundle_verifies_offline_and_any_change_to_it_is_caught() {
         "other_signers",
     ]);
     assert_eq!(out.status.code(), Some(4), "another key: {}", stdout(&out));
+}
+
+#[test]
+fn slash_ship_by_an_approver_executes_the_run_and_by_anyone_else_is_refused() {
+    let (world, _) = minted();
+    let (event, refused) = comment_event(&world, "carol", "/shipgate ship");
+    let out = mint_from_event(&world, &event);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("was not carried out"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(world.reaction(refused), ["-1"]);
+    nothing_shipped(&world);
+
+    let (event, accepted) = comment_event(&world, "bob", "ship it\n/shipgate ship");
+    let out = mint_from_event(&world, &event);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("== SHIPPED =="), "{}", stdout(&out));
+    assert_eq!(world.reaction(accepted), ["+1"]);
+    let main = world.repo.branch_sha("main");
+    assert_eq!(shipped(&world), (Some(main), 1, 1));
+    assert!(world.status_comment().contains("## SHIPPED"));
+}
+
+/// A small deterministic generator, so a failing schedule can be replayed from its seed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+}
+
+#[test]
+fn a_ten_operation_plan_under_random_5xx_ships_each_effect_once() {
+    let mut plan = String::from("version: 1\noperations:\n");
+    for i in 0..9 {
+        plan.push_str(&format!(
+            "  - kind: tag\n    name: v3.{i}.0\n    target: main\n"
+        ));
+    }
+    plan.push_str("  - kind: release\n    tag: v3.0.0\n    notes: three\n");
+    let mut completed = 0;
+    for seed in [1u64, 2, 3, 4] {
+        let world = MintWorld::with("carol", &plan);
+        world.approve("alice");
+        world.approve("bob");
+        assert_eq!(world.mint().status.code(), Some(0));
+        let run = run_id(&world);
+        // About one request in five fails with a 5xx, before or after its effect.
+        let mut rng = Lcg(seed);
+        for _ in 0..10 {
+            let (method, path) = match rng.next() % 4 {
+                0 => ("POST", format!("/repos/{SLUG}/git/refs")),
+                1 => ("POST", format!("/repos/{SLUG}/releases")),
+                2 => ("GET", "/repos/*/*/git/matching-refs/*".to_owned()),
+                _ => ("GET", format!("/repos/{SLUG}/git/ref/*/*")),
+            };
+            let kind = match rng.next() % 3 {
+                0 => FaultKind::Status(500),
+                1 => FaultKind::Status(503),
+                _ => FaultKind::StatusAfterEffect(502),
+            };
+            world.github.fake.inject(Fault {
+                method: Some(method.to_owned()),
+                path,
+                kind,
+                times: 1,
+            });
+        }
+        // The run completes, or stops cleanly: an infrastructure failure (exit 3) leaves an
+        // operation in doubt that a re-run settles; an operation that failed (exit 3, then 1
+        // on a re-run: its receipt is spent) is recorded and stops the run.
+        let mut last = None;
+        for _ in 0..5 {
+            let out = execute(&world, &run, &[], &[]);
+            last = out.status.code();
+            if last != Some(3) {
+                break;
+            }
+        }
+        let kinds = world.kinds();
+        match last {
+            Some(0) => completed += 1,
+            Some(1) => assert!(
+                kinds.contains(&"operation_failed".to_owned()),
+                "seed {seed}: a clean stop records the failure: {kinds:?}"
+            ),
+            other => panic!("seed {seed}: exit {other:?}"),
+        }
+        let main = world.repo.branch_sha("main");
+        for i in 0..9 {
+            let tag = world.github.peeled(&format!("refs/tags/v3.{i}.0"));
+            assert!(
+                tag.is_none() || tag.as_deref() == Some(main.as_str()),
+                "seed {seed}"
+            );
+        }
+        assert!(world.github.fake.releases(SLUG).len() <= 1, "seed {seed}");
+        let posts = world
+            .github
+            .fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/releases") && r.status == 201)
+            .count();
+        assert!(
+            posts <= 1,
+            "seed {seed}: a release was created {posts} times"
+        );
+        verify(&world);
+    }
+    assert!(
+        completed >= 1,
+        "no schedule let a run complete: the faults are too dense"
+    );
 }

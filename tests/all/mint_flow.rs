@@ -43,6 +43,11 @@ impl MintWorld {
     }
 
     pub fn with_pr_author(author: &str) -> Self {
+        Self::with(author, PLAN)
+    }
+
+    /// A world whose pull request, opened by `author`, adds `plan`.
+    pub fn with(author: &str, plan: &str) -> Self {
         let mint = generate("mint-1", SignerRole::Mint).expect("key");
         let audit = generate("audit-1", SignerRole::Audit).expect("key");
         let policy = format!(
@@ -69,14 +74,14 @@ signers:
         );
         repo.commit(
             "release-plan",
-            &[(".shipgate/plans/release.yaml", PLAN)],
+            &[(".shipgate/plans/release.yaml", plan)],
             "plan the 1.1.0 release",
         );
         repo.repo
             .set_head("refs/heads/release-plan")
             .expect("check out the plan branch");
         repo.write(".shipgate/policies/policy.yaml", &policy);
-        repo.write(".shipgate/plans/release.yaml", PLAN);
+        repo.write(".shipgate/plans/release.yaml", plan);
         let github = GitHubWorld::new(&repo);
         git(
             repo.path(),
@@ -459,7 +464,7 @@ fn approvals_are_read_across_pages_of_150_comments() {
 }
 
 /// An `issue_comment` event for a new comment on the world's pull request, and its id.
-fn comment_event(world: &MintWorld, login: &str, body: &str) -> (tempfile::NamedTempFile, u64) {
+pub fn comment_event(world: &MintWorld, login: &str, body: &str) -> (tempfile::NamedTempFile, u64) {
     let id = world.github.fake.add_comment(SLUG, world.pr, login, body);
     let event = serde_json::json!({
         "action": "created",
@@ -472,7 +477,7 @@ fn comment_event(world: &MintWorld, login: &str, body: &str) -> (tempfile::Named
     (file, id)
 }
 
-fn mint_from_event(world: &MintWorld, event: &tempfile::NamedTempFile) -> Output {
+pub fn mint_from_event(world: &MintWorld, event: &tempfile::NamedTempFile) -> Output {
     world.shipgate_with(
         &["mint"],
         &[("GITHUB_EVENT_PATH", event.path().to_str().expect("utf-8"))],
