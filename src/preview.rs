@@ -13,11 +13,20 @@ use crate::github::{PullRequest, Release};
 use crate::plan::ResolvedOperation;
 use crate::plan::ResolvedPlan;
 
+/// A tag on GitHub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagFact {
+    /// The commit it points at (peeled).
+    pub commit: String,
+    /// The message of an annotated tag; `None` for a lightweight one.
+    pub message: Option<String>,
+}
+
 /// What GitHub holds that the plans touch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct World {
-    /// Tags by name, with the commit each one (peeled) points at.
-    pub tags: BTreeMap<String, String>,
+    /// Tags by name.
+    pub tags: BTreeMap<String, TagFact>,
     /// Branches by name, with their head commits.
     pub branches: BTreeMap<String, String>,
     /// Releases by tag.
@@ -139,6 +148,13 @@ pub fn preview_plan(plan: &ResolvedPlan, world: &World) -> Vec<Preview> {
         .collect()
 }
 
+fn describe_tag(message: Option<&str>) -> &'static str {
+    match message {
+        Some(_) => "an annotated tag with another message",
+        None => "a lightweight tag",
+    }
+}
+
 fn short(sha: &str) -> &str {
     &sha[..sha.len().min(12)]
 }
@@ -149,19 +165,40 @@ fn preview_operation(
     tags_made_earlier: &BTreeSet<&str>,
 ) -> Preview {
     match op {
-        ResolvedOperation::Tag { name, target, .. } => match world.tags.get(name) {
+        ResolvedOperation::Tag {
+            name,
+            target,
+            message,
+            ..
+        } => match world.tags.get(name) {
             None => Preview::create(format!("tag {name} does not exist yet")),
-            Some(sha) if sha == target.as_str() => {
-                Preview::shipped(format!("tag {name} already points at {}", short(sha)))
-            }
-            Some(sha) => Preview::conflict(
+            Some(found) if found.commit != target.as_str() => Preview::conflict(
                 ConflictCode::ConflictTagExists,
                 format!(
                     "tag {name} exists at {}, the plan wants {}",
-                    short(sha),
+                    short(&found.commit),
                     target.short(12)
                 ),
             ),
+            // GitHub stores an annotated tag's message as given; git may add a final newline.
+            Some(found)
+                if found.message.as_deref().map(str::trim_end)
+                    != message.as_deref().map(str::trim_end) =>
+            {
+                Preview::conflict(
+                    ConflictCode::ConflictTagExists,
+                    format!(
+                        "tag {name} points at {} but is {} where the plan wants {}",
+                        short(&found.commit),
+                        describe_tag(found.message.as_deref()),
+                        describe_tag(message.as_deref())
+                    ),
+                )
+            }
+            Some(found) => Preview::shipped(format!(
+                "tag {name} already points at {}",
+                short(&found.commit)
+            )),
         },
         ResolvedOperation::Release {
             tag,
@@ -223,5 +260,76 @@ fn preview_operation(
                 ),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CommitSha, RepoSlug};
+
+    fn plan(message: Option<&str>) -> ResolvedPlan {
+        let operations = vec![ResolvedOperation::Tag {
+            name: "v1".into(),
+            target: CommitSha::parse(&"a".repeat(40)).expect("sha"),
+            message: message.map(str::to_owned),
+            target_as_written: "main".into(),
+        }];
+        let repo = RepoSlug::parse("acme/widget").expect("slug");
+        ResolvedPlan {
+            file: "p.yaml".into(),
+            name: None,
+            id: crate::plan::plan_id(&repo, &operations),
+            repo,
+            operations,
+            checked: Vec::new(),
+        }
+    }
+
+    fn with_tag(commit: char, message: Option<&str>) -> World {
+        let mut world = World::default();
+        world.tags.insert(
+            "v1".into(),
+            TagFact {
+                commit: commit.to_string().repeat(40),
+                message: message.map(str::to_owned),
+            },
+        );
+        world
+    }
+
+    fn state(plan: &ResolvedPlan, world: &World) -> (PreviewState, Option<ConflictCode>) {
+        let preview = &preview_plan(plan, world)[0];
+        (preview.state, preview.code)
+    }
+
+    #[test]
+    fn a_tag_is_shipped_only_at_the_commit_and_with_the_message_planned() {
+        let annotated = plan(Some("Release 1"));
+        let lightweight = plan(None);
+        let conflict = (
+            PreviewState::Conflict,
+            Some(ConflictCode::ConflictTagExists),
+        );
+        let shipped = (PreviewState::AlreadyShipped, None);
+        assert_eq!(
+            state(&annotated, &World::default()).0,
+            PreviewState::WouldCreate
+        );
+        assert_eq!(
+            state(&annotated, &with_tag('a', Some("Release 1\n"))),
+            shipped
+        );
+        assert_eq!(
+            state(&annotated, &with_tag('a', Some("Release 2"))),
+            conflict
+        );
+        assert_eq!(state(&annotated, &with_tag('a', None)), conflict);
+        assert_eq!(
+            state(&annotated, &with_tag('b', Some("Release 1"))),
+            conflict
+        );
+        assert_eq!(state(&lightweight, &with_tag('a', None)), shipped);
+        assert_eq!(state(&lightweight, &with_tag('a', Some("x"))), conflict);
     }
 }

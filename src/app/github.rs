@@ -12,7 +12,7 @@ use crate::github::{
 };
 use crate::model::RepoSlug;
 use crate::plan::{ResolvedOperation, ResolvedPlan};
-use crate::preview::World;
+use crate::preview::{TagFact, World};
 
 /// The API base URL: `GITHUB_API_URL`, or api.github.com.
 pub fn api_url() -> String {
@@ -73,11 +73,17 @@ pub async fn read_world(
             if !named_tags.contains(name) {
                 continue;
             }
-            let commit = match peel_tag(github, &reference).await? {
-                Some(tag) => tag.object_sha,
-                None => reference.object_sha.clone(),
+            let fact = match peel_tag(github, &reference).await? {
+                Some(tag) => TagFact {
+                    commit: tag.object_sha,
+                    message: Some(tag.message),
+                },
+                None => TagFact {
+                    commit: reference.object_sha.clone(),
+                    message: None,
+                },
             };
-            world.tags.insert(name.to_owned(), commit);
+            world.tags.insert(name.to_owned(), fact);
         }
     }
     let release_tags: BTreeSet<&str> = ops

@@ -490,8 +490,20 @@ fn two_executors_started_together_ship_once() {
 /// exactly once: a crash after consuming performs the effect on the re-run; a crash after the
 /// effect (before or after reading it back) is recovered without repeating it.
 fn crash_at_every_step_of(op: &str) {
+    crash_at_every_step_of_plan(op, None);
+}
+
+/// As [`crash_at_every_step_of`], for the world's plan or `plan`.
+fn crash_at_every_step_of_plan(op: &str, plan: Option<&str>) {
     for point in ["consumed", "effect", "readback"] {
-        let (world, run) = minted();
+        let world = match plan {
+            Some(plan) => MintWorld::with("carol", plan),
+            None => MintWorld::new(),
+        };
+        world.approve("alice");
+        world.approve("bob");
+        assert_eq!(world.mint().status.code(), Some(0));
+        let run = run_id(&world);
         let crash = execute(
             &world,
             &run,
@@ -524,6 +536,12 @@ fn crash_at_every_step_of(op: &str) {
 #[test]
 fn a_crash_at_any_step_of_a_tag_is_recovered_exactly_once() {
     crash_at_every_step_of("tag:v1.1.0");
+}
+
+#[test]
+fn a_crash_at_any_step_of_an_annotated_tag_is_recovered_exactly_once() {
+    let plan = "version: 1\noperations:\n  - kind: tag\n    name: v1.1.0\n    target: main\n    message: Release 1.1.0\n  - kind: release\n    tag: v1.1.0\n    notes: first release\n  - kind: pull_request\n    head: feature\n    base: main\n    title: Merge the feature\n";
+    crash_at_every_step_of_plan("tag:v1.1.0", Some(plan));
 }
 
 #[test]
