@@ -280,6 +280,31 @@ impl GitHubClient {
         decode(&raw.body, what).map_err(Failure::Definite)
     }
 
+    /// A write whose repetition cannot duplicate anything (setting a body, a reaction GitHub
+    /// keeps once per person): repeated once after an ambiguous failure.
+    async fn write_idempotent(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        what: &str,
+    ) -> Result<(), GitHubError> {
+        for _attempt in 0..2 {
+            match self
+                .write_json::<Value>(method.clone(), path, body, what)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(Failure::Definite(e)) => return Err(e),
+                Err(Failure::Ambiguous(_)) => continue,
+            }
+        }
+        Err(GitHubError::Ambiguous {
+            what: what.to_owned(),
+            detail: "two attempts failed without an answer".to_owned(),
+        })
+    }
+
     /// Performs a write at most once per attempt and never blindly: after an ambiguous failure
     /// (or an "already exists" that follows one) it reads the world back. An effect found as
     /// requested is success (`recovered`); one found different is a conflict; one not found is
@@ -622,45 +647,17 @@ impl GitHubConversation for GitHubClient {
         let what = format!("update comment {comment_id}");
         let path = self.repo_path(&format!("/issues/comments/{comment_id}"));
         // Setting a body is idempotent: repeating it after an ambiguous failure cannot duplicate.
-        for _attempt in 0..2 {
-            match self
-                .write_json::<WireComment>(Method::PATCH, &path, &json!({ "body": body }), &what)
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(Failure::Definite(e)) => return Err(e),
-                Err(Failure::Ambiguous(_)) => continue,
-            }
-        }
-        Err(GitHubError::Ambiguous {
-            what,
-            detail: "two attempts failed without an answer".to_owned(),
-        })
+        self.write_idempotent(Method::PATCH, &path, &json!({ "body": body }), &what)
+            .await
     }
 
     async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<(), GitHubError> {
         let what = format!("react {} to comment {comment_id}", reaction.content());
         let path = self.repo_path(&format!("/issues/comments/{comment_id}/reactions"));
         // GitHub keeps one reaction per person and content: repeating one is idempotent.
-        for _attempt in 0..2 {
-            match self
-                .write_json::<Value>(
-                    Method::POST,
-                    &path,
-                    &json!({ "content": reaction.content() }),
-                    &what,
-                )
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(Failure::Definite(e)) => return Err(e),
-                Err(Failure::Ambiguous(_)) => continue,
-            }
-        }
-        Err(GitHubError::Ambiguous {
-            what,
-            detail: "two attempts failed without an answer".to_owned(),
-        })
+        let body = json!({ "content": reaction.content() });
+        self.write_idempotent(Method::POST, &path, &body, &what)
+            .await
     }
 }
 

@@ -258,6 +258,12 @@ fn craft(world: &MintWorld, mint_key: &str, tweak: impl Fn(&mut ReceiptClaims)) 
             receipt: Some(receipt.to_canonical_json().expect("json")),
         });
     }
+    append_as_auditor(world, events);
+    run
+}
+
+/// Appends `events` signed with the world's real audit key, so the chain still verifies.
+fn append_as_auditor(world: &MintWorld, events: Vec<Event>) {
     let repo = git2::Repository::open(world.repo.path()).expect("repo");
     let audit = parse_private_key(&world.audit.private_openssh, "test").expect("audit key");
     let cli = GitCli::new(
@@ -268,7 +274,7 @@ fn craft(world: &MintWorld, mint_key: &str, tweak: impl Fn(&mut ReceiptClaims)) 
         remote: "origin".into(),
         branch: "shipgate/audit".into(),
         genesis: Event::Note {
-            message: "unused".into(),
+            message: "unused: the chain exists".into(),
         },
         actor: Actor {
             login: "tester".into(),
@@ -285,8 +291,7 @@ fn craft(world: &MintWorld, mint_key: &str, tweak: impl Fn(&mut ReceiptClaims)) 
         &OffsetDateTime::now_utc,
         |_| Ok(events.clone()),
     )
-    .expect("append the crafted run");
-    run
+    .expect("append");
 }
 
 /// A change to a receipt's claims before it is signed.
@@ -343,49 +348,23 @@ fn the_attack_suite_blocks_each_forgery_with_its_code_and_ships_nothing() {
 #[test]
 fn a_run_without_a_receipt_is_refused_as_missing() {
     let (world, _) = minted();
-    let repo = git2::Repository::open(world.repo.path()).expect("repo");
-    let audit = parse_private_key(&world.audit.private_openssh, "test").expect("audit key");
-    let cli = GitCli::new(
-        &repo,
-        vec![("GIT_CONFIG_GLOBAL".into(), "/dev/null".into())],
-    );
     let plan_id = world.chain()[3]["event"]["plan_id"]
         .as_str()
         .expect("plan id")
         .to_owned();
-    let target = AppendTarget {
-        remote: "origin".into(),
-        branch: "shipgate/audit".into(),
-        genesis: Event::Note {
-            message: "unused".into(),
-        },
-        actor: Actor {
-            login: "tester".into(),
-            workflow_run: None,
-            sha: None,
-        },
-        give_up_after: Duration::from_secs(10),
-    };
-    append_all(
-        &repo,
-        &cli,
-        &audit,
-        &target,
-        &OffsetDateTime::now_utc,
-        |_| {
-            Ok(vec![Event::RunOpened {
-                pr: None,
-                run_id: "run_bare".into(),
-                plan_id: plan_id.clone(),
-                policy_hash: "sha256:x".into(),
-                operations: vec![RunOperation {
-                    op_index: 0,
-                    op_key: "tag:v1.1.0".into(),
-                }],
-            }])
-        },
-    )
-    .expect("append");
+    append_as_auditor(
+        &world,
+        vec![Event::RunOpened {
+            pr: None,
+            run_id: "run_bare".into(),
+            plan_id,
+            policy_hash: "sha256:x".into(),
+            operations: vec![RunOperation {
+                op_index: 0,
+                op_key: "tag:v1.1.0".into(),
+            }],
+        }],
+    );
     let out = execute(&world, "run_bare", &[], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     blocked_with(&out, "RECEIPT_MISSING");
