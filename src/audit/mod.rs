@@ -5,11 +5,13 @@
 //! - [`store`]: state trees and signed commits in git, written through an in-memory backend.
 //! - [`append`]: compare-and-swap appends to a remote through git's receive-pack.
 //! - [`verify`]: the full verification with its numbered checklist, and the checkpoint.
+//! - `replay`: the verifier's in-memory state trees (same ids as `store`, far fewer steps).
 //! - [`reason`]: stable reason codes.
 
 pub mod append;
 pub mod entry;
 pub mod reason;
+mod replay;
 pub mod state;
 pub mod store;
 pub mod verify;

@@ -191,9 +191,15 @@ fn refuse(reason: Reason, detail: impl Into<String>) -> ApplyError {
     }
 }
 
-/// The path of a run's file.
+/// The fan-out path of a run's file (fanned out like receipts: one flat directory of every run
+/// would make each new run rewrite a tree that grows with the chain).
 pub fn run_path(run_id: &str) -> String {
-    format!("state/runs/{run_id}.json")
+    let digest = sha256_hex(run_id.as_bytes());
+    format!(
+        "state/runs/{}/{}/{run_id}.json",
+        &digest[..2],
+        &digest[2..4]
+    )
 }
 
 /// The fan-out path of a receipt's file.

@@ -82,26 +82,43 @@ pub fn empty_tree() -> Oid {
 
 /// Applies state changes to `base`, rebuilding only the trees on the touched paths.
 pub fn update_tree(repo: &Repository, base: Oid, changes: &[Change]) -> Result<Oid, StoreError> {
+    update_tree_recording(repo, base, changes, &mut Vec::new())
+}
+
+/// [`update_tree`], adding the id of every object it writes to `written`.
+fn update_tree_recording(
+    repo: &Repository,
+    base: Oid,
+    changes: &[Change],
+    written: &mut Vec<Oid>,
+) -> Result<Oid, StoreError> {
     let mut root = base;
     for change in changes {
         let path = change.path();
         let blob = match change.content() {
-            Some(bytes) => Some(repo.blob(&bytes).map_err(git("write state blob"))?),
+            Some(bytes) => {
+                let oid = repo.blob(&bytes).map_err(git("write state blob"))?;
+                written.push(oid);
+                Some(oid)
+            }
             None => None,
         };
         let components: Vec<&str> = path.split('/').collect();
-        root = match set_path(repo, Some(root), &components, blob)? {
+        root = match set_path(repo, Some(root), &components, blob, written)? {
             Some(tree) => tree,
-            None => write_empty_tree(repo)?,
+            None => write_empty_tree(repo, written)?,
         };
     }
     Ok(root)
 }
 
-fn write_empty_tree(repo: &Repository) -> Result<Oid, StoreError> {
-    repo.treebuilder(None)
+fn write_empty_tree(repo: &Repository, written: &mut Vec<Oid>) -> Result<Oid, StoreError> {
+    let oid = repo
+        .treebuilder(None)
         .and_then(|b| b.write())
-        .map_err(git("write empty tree"))
+        .map_err(git("write empty tree"))?;
+    written.push(oid);
+    Ok(oid)
 }
 
 /// Sets (or removes, with `None`) the blob at `components` under `tree`; returns the new tree,
@@ -111,6 +128,7 @@ fn set_path(
     tree: Option<Oid>,
     components: &[&str],
     blob: Option<Oid>,
+    written: &mut Vec<Oid>,
 ) -> Result<Option<Oid>, StoreError> {
     let Some((name, rest)) = components.split_first() else {
         return Ok(tree);
@@ -130,7 +148,7 @@ fn set_path(
             .map_err(git("read state tree entry"))?
             .filter(|entry| entry.kind() == Some(ObjectType::Tree))
             .map(|entry| entry.id());
-        set_path(repo, child, rest, blob)?.map(|oid| (oid, FileMode::Tree))
+        set_path(repo, child, rest, blob, written)?.map(|oid| (oid, FileMode::Tree))
     };
     match new_child {
         Some((oid, mode)) => {
@@ -153,7 +171,9 @@ fn set_path(
     if builder.is_empty() {
         return Ok(None);
     }
-    builder.write().map(Some).map_err(git("write state tree"))
+    let oid = builder.write().map_err(git("write state tree"))?;
+    written.push(oid);
+    Ok(Some(oid))
 }
 
 /// Reads the entry a commit carries.
@@ -218,7 +238,8 @@ pub struct ChainWriter<'a> {
     odb: &'a Odb<'a>,
     mempack: Mempack<'a>,
     key: &'a SigningKey,
-    pending: usize,
+    /// Every object written since the last flush or stage, in writing order.
+    written: Vec<Oid>,
 }
 
 impl<'a> ChainWriter<'a> {
@@ -239,7 +260,7 @@ impl<'a> ChainWriter<'a> {
             odb,
             mempack,
             key,
-            pending: 0,
+            written: Vec::new(),
         })
     }
 
@@ -269,9 +290,9 @@ impl<'a> ChainWriter<'a> {
         let changes = apply(state, &entry)?;
         let base = match tip {
             Some(t) => t.tree,
-            None => write_empty_tree(self.repo)?,
+            None => write_empty_tree(self.repo, &mut self.written)?,
         };
-        let tree = update_tree(self.repo, base, &changes)?;
+        let tree = update_tree_recording(self.repo, base, &changes, &mut self.written)?;
         let sealed = entry.seal().map_err(|source| StoreError::Entry {
             commit: Oid::ZERO_SHA1,
             source,
@@ -283,14 +304,40 @@ impl<'a> ChainWriter<'a> {
             &sealed,
             Some(self.key),
         )?;
+        self.written.push(commit);
         state.commit(changes);
-        self.pending += 1;
         Ok(Tip {
             commit,
             tree,
             seq: sealed.entry.seq,
             hash: sealed.hash,
         })
+    }
+
+    /// A pack of exactly the objects written since the last flush or stage. (libgit2's
+    /// `git_mempack_dump` would add every object reachable from the new commits: the whole
+    /// state, making each append cost grow with the state.)
+    fn pack_new_objects(&self) -> Result<git2::Buf, StoreError> {
+        let mut builder = self.repo.packbuilder().map_err(git("open pack builder"))?;
+        for oid in &self.written {
+            builder
+                .insert_object(*oid, None)
+                .map_err(git("pack new audit objects"))?;
+        }
+        let mut pack = git2::Buf::new();
+        builder
+            .write_buf(&mut pack)
+            .map_err(git("pack new audit objects"))?;
+        Ok(pack)
+    }
+
+    /// Forgets the objects in memory once they are in a pack.
+    fn reset(&mut self) -> Result<(), StoreError> {
+        self.mempack
+            .reset()
+            .map_err(git("reset in-memory objects"))?;
+        self.written.clear();
+        Ok(())
     }
 
     /// Moves the objects written so far from memory into a pack of their own in a new objects
@@ -304,42 +351,29 @@ impl<'a> ChainWriter<'a> {
         };
         let pack_dir = objects.join("pack");
         std::fs::create_dir_all(&pack_dir).map_err(|e| io_error("create staging directory", &e))?;
-        let mut pack = git2::Buf::new();
-        self.mempack
-            .dump(self.repo, &mut pack)
-            .map_err(git("pack new audit objects"))?;
+        let pack = self.pack_new_objects()?;
         let mut indexer =
             git2::Indexer::new(None, &pack_dir, 0o444, false).map_err(git("open pack indexer"))?;
         indexer
             .write_all(&pack)
             .map_err(|e| io_error("write staged pack", &e))?;
         indexer.commit().map_err(git("index staged pack"))?;
-        self.mempack
-            .reset()
-            .map_err(git("reset in-memory objects"))?;
-        self.pending = 0;
+        self.reset()?;
         Ok(staged)
     }
 
     /// Moves the objects written so far from memory into one pack in the repository.
     pub fn flush(&mut self) -> Result<(), StoreError> {
-        if self.pending == 0 {
+        if self.written.is_empty() {
             return Ok(());
         }
-        let mut pack = git2::Buf::new();
-        self.mempack
-            .dump(self.repo, &mut pack)
-            .map_err(git("pack new audit objects"))?;
+        let pack = self.pack_new_objects()?;
         let mut writer = self.odb.packwriter().map_err(git("open pack writer"))?;
         writer
             .write_all(&pack)
             .map_err(|e| git("write pack")(git2::Error::from_str(&e.to_string())))?;
         writer.commit().map_err(git("index pack"))?;
-        self.mempack
-            .reset()
-            .map_err(git("reset in-memory objects"))?;
-        self.pending = 0;
-        Ok(())
+        self.reset()
     }
 }
 

@@ -17,20 +17,26 @@
 //! 8. Rollback: the branch still descends from the last verified head (the checkpoint).
 //!
 //! Steps 2 to 4 are independent per commit and run on all cores; 1 and 5 to 7 run in order.
-//! Verification writes nothing to the repository's object store (new trees stay in memory).
+//! Verification writes nothing to the repository: the replayed state trees are only hashed, in
+//! memory (see `replay`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use git2::{ObjectType, Oid, Repository};
 use ssh_key::SshSig;
 
 use super::entry::{EntryError, Event, GENESIS_PREV, SealedEntry};
 use super::reason::Reason;
+use super::replay::StateTrees;
 use super::state::{ApplyError, State, apply};
-use super::store::{GIT_NAMESPACE, StoreError, empty_tree, git, read_state, read_tip, update_tree};
+use super::store::{GIT_NAMESPACE, StoreError, empty_tree, git, read_state, read_tip};
 use crate::policy::{Signer, SignerRole};
 
-/// Commits decoded per parallel batch.
+/// Entries between two progress reports.
 const BATCH: usize = 4096;
 
 /// What is wrong with a commit.
@@ -184,19 +190,16 @@ struct Decoded {
 }
 
 /// Verifies the chain ending at `head` (checklist at the top of this file, steps 1 to 7).
+///
+/// The per-commit checks (steps 2 to 4: reading the commit, its signature, its entry) run on
+/// `options.threads` worker threads, a few thousand commits ahead of the replay (steps 5 to 7),
+/// which stays sequential, in chain order, on the calling thread; with one thread everything
+/// runs on the calling thread. Either way the first bad commit in chain order is named.
 pub fn verify_chain(
     repo: &Repository,
     head: Oid,
     options: &VerifyOptions<'_>,
 ) -> Result<Verified, VerifyError> {
-    // A private handle whose trees, rebuilt during replay, stay in memory: verifying writes
-    // nothing, and the caller's handle keeps writing to disk.
-    let repo = &Repository::open(repo.path()).map_err(git("open repository"))?;
-    let odb = repo.odb().map_err(git("open object database"))?;
-    let _in_memory = odb
-        .add_new_mempack_backend(1000)
-        .map_err(git("add in-memory object backend"))?;
-
     // 1. Shape: collect the first-parent line, oldest first.
     let mut line = Vec::new();
     let mut cursor = Some(head);
@@ -227,103 +230,109 @@ pub fn verify_chain(
         }
         None => (State::default(), None),
     };
+    let mut trees = StateTrees::new(
+        repo,
+        previous
+            .as_ref()
+            .map_or_else(empty_tree, |(_, _, tree)| *tree),
+    );
     let total = line.len() as u64;
     let mut done = 0u64;
-    for batch in line.chunks(BATCH) {
-        let raws = batch
-            .iter()
-            .map(|oid| {
-                odb.read(*oid)
-                    .map(|object| object.data().to_vec())
-                    .map_err(git(format!("read commit {oid}")))
+    let mut replay = |oid: Oid, decoded: Result<Decoded, Problem>| -> Result<(), VerifyError> {
+        let fail = |seq: Option<u64>, problem: Problem| {
+            VerifyError::Invalid(Failure {
+                commit: oid,
+                seq,
+                problem,
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        let decoded = decode_parallel(&raws, options.signers, options.threads.max(1));
-        for (oid, result) in batch.iter().zip(decoded) {
-            let fail = |seq: Option<u64>, problem: Problem| {
-                VerifyError::Invalid(Failure {
-                    commit: *oid,
-                    seq,
-                    problem,
-                })
-            };
-            let commit = result.map_err(|problem| fail(None, problem))?;
-            let entry = &commit.sealed.entry;
-            let seq = Some(entry.seq);
-            // 1. No merges.
-            if commit.parents > 1 {
-                return Err(fail(seq, Problem::MergeCommit(commit.parents)));
-            }
-            // 5. Chain.
-            let is_genesis = matches!(entry.event, Event::Genesis { .. });
-            let previous_tree = match &previous {
-                None => {
-                    if entry.seq != 0 || !is_genesis || entry.prev != GENESIS_PREV {
-                        return Err(fail(
-                            seq,
-                            Problem::Genesis {
-                                kind: entry.event.kind(),
-                                seq: entry.seq,
-                            },
-                        ));
-                    }
-                    empty_tree()
-                }
-                Some((previous_seq, previous_hash, previous_tree)) => {
-                    if entry.seq != previous_seq + 1 {
-                        return Err(fail(
-                            seq,
-                            Problem::SeqGap {
-                                previous: *previous_seq,
-                                found: entry.seq,
-                            },
-                        ));
-                    }
-                    if &entry.prev != previous_hash {
-                        return Err(fail(
-                            seq,
-                            Problem::PrevMismatch {
-                                expected: previous_hash.clone(),
-                                found: entry.prev.clone(),
-                            },
-                        ));
-                    }
-                    if is_genesis {
-                        return Err(fail(
-                            seq,
-                            Problem::Genesis {
-                                kind: entry.event.kind(),
-                                seq: entry.seq,
-                            },
-                        ));
-                    }
-                    *previous_tree
-                }
-            };
-            // 6. Rules.
-            let changes = apply(&state, entry).map_err(|e| fail(seq, Problem::Rules(e)))?;
-            // 7. State.
-            let expected = if changes.is_empty() {
-                previous_tree
-            } else {
-                update_tree(repo, previous_tree, &changes)?
-            };
-            if expected != commit.tree {
-                return Err(fail(
-                    seq,
-                    Problem::TreeMismatch {
-                        expected,
-                        found: commit.tree,
-                    },
-                ));
-            }
-            state.commit(changes);
-            previous = Some((entry.seq, commit.sealed.hash, commit.tree));
+        };
+        let commit = decoded.map_err(|problem| fail(None, problem))?;
+        let entry = &commit.sealed.entry;
+        let seq = Some(entry.seq);
+        // 1. No merges.
+        if commit.parents > 1 {
+            return Err(fail(seq, Problem::MergeCommit(commit.parents)));
         }
-        done += batch.len() as u64;
-        if let Some(progress) = options.progress {
+        // 5. Chain.
+        let is_genesis = matches!(entry.event, Event::Genesis { .. });
+        let previous_tree = match &previous {
+            None => {
+                if entry.seq != 0 || !is_genesis || entry.prev != GENESIS_PREV {
+                    return Err(fail(
+                        seq,
+                        Problem::Genesis {
+                            kind: entry.event.kind(),
+                            seq: entry.seq,
+                        },
+                    ));
+                }
+                empty_tree()
+            }
+            Some((previous_seq, previous_hash, previous_tree)) => {
+                if entry.seq != previous_seq + 1 {
+                    return Err(fail(
+                        seq,
+                        Problem::SeqGap {
+                            previous: *previous_seq,
+                            found: entry.seq,
+                        },
+                    ));
+                }
+                if &entry.prev != previous_hash {
+                    return Err(fail(
+                        seq,
+                        Problem::PrevMismatch {
+                            expected: previous_hash.clone(),
+                            found: entry.prev.clone(),
+                        },
+                    ));
+                }
+                if is_genesis {
+                    return Err(fail(
+                        seq,
+                        Problem::Genesis {
+                            kind: entry.event.kind(),
+                            seq: entry.seq,
+                        },
+                    ));
+                }
+                *previous_tree
+            }
+        };
+        // 6. Rules.
+        let changes = apply(&state, entry).map_err(|e| fail(seq, Problem::Rules(e)))?;
+        // 7. State.
+        let expected = if changes.is_empty() {
+            previous_tree
+        } else {
+            trees.apply(&changes)?
+        };
+        if expected != commit.tree {
+            return Err(fail(
+                seq,
+                Problem::TreeMismatch {
+                    expected,
+                    found: commit.tree,
+                },
+            ));
+        }
+        state.commit(changes);
+        previous = Some((entry.seq, commit.sealed.hash, commit.tree));
+        done += 1;
+        if let Some(progress) = options.progress
+            && (done % BATCH as u64 == 0 || done == total)
+        {
             progress(done, total);
         }
+        Ok(())
+    };
+    if options.threads <= 1 {
+        let odb = repo.odb().map_err(git("open object database"))?;
+        for oid in &line {
+            replay(*oid, read_and_decode(&odb, *oid, options.signers)?)?;
+        }
+    } else {
+        decode_ahead(repo.path(), &line, options, &mut replay)?;
     }
     Ok(Verified {
         head: Some(head),
@@ -332,32 +341,106 @@ pub fn verify_chain(
     })
 }
 
-/// Steps 2 to 4 for a batch, split across `threads` scoped threads.
-fn decode_parallel(
-    raws: &[Vec<u8>],
+/// Steps 2 to 4 for one commit of the object database.
+fn read_and_decode(
+    odb: &git2::Odb<'_>,
+    oid: Oid,
     signers: &[Signer],
-    threads: usize,
-) -> Vec<Result<Decoded, Problem>> {
-    let chunk = raws.len().div_ceil(threads).max(1);
+) -> Result<Result<Decoded, Problem>, StoreError> {
+    let object = odb.read(oid).map_err(git(format!("read commit {oid}")))?;
+    Ok(decode(object.data(), signers))
+}
+
+/// Commits a worker decodes at a time.
+const CHUNK: usize = 256;
+/// How many chunks the workers may run ahead of the replay (bounds the memory held).
+const AHEAD: usize = 32;
+
+/// Runs steps 2 to 4 for `line` on `options.threads` workers, each with its own repository
+/// handle, and hands the results to `replay` on this thread in chain order, while the workers
+/// go on with the next chunks. Stops the workers at the first error `replay` returns.
+fn decode_ahead(
+    path: &Path,
+    line: &[Oid],
+    options: &VerifyOptions<'_>,
+    replay: &mut dyn FnMut(Oid, Result<Decoded, Problem>) -> Result<(), VerifyError>,
+) -> Result<(), VerifyError> {
+    type ChunkResult = Result<Vec<Result<Decoded, Problem>>, StoreError>;
+    let chunks: Vec<&[Oid]> = line.chunks(CHUNK).collect();
+    let next = AtomicUsize::new(0);
+    let replayed = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let workers: Vec<_> = raws
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|raw| decode(raw, signers))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| {
-                worker
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+        let (sender, receiver) = mpsc::channel::<(usize, ChunkResult)>();
+        for _ in 0..options.threads {
+            let sender = sender.clone();
+            let (chunks, next, replayed, stop) = (&chunks, &next, &replayed, &stop);
+            let signers = options.signers;
+            scope.spawn(move || {
+                let handle = Repository::open(path).map_err(git("open repository"));
+                let odb = handle
+                    .as_ref()
+                    .map_err(|e| git("open object database")(git2::Error::from_str(&e.to_string())))
+                    .and_then(|repo| repo.odb().map_err(git("open object database")));
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= chunks.len() {
+                        return;
+                    }
+                    while index >= replayed.load(Ordering::Acquire) + AHEAD {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let result = match &odb {
+                        Ok(odb) => chunks[index]
+                            .iter()
+                            .map(|oid| read_and_decode(odb, *oid, signers))
+                            .collect(),
+                        Err(e) => Err(git("open object database")(git2::Error::from_str(
+                            &e.to_string(),
+                        ))),
+                    };
+                    if sender.send((index, result)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        let mut waiting: BTreeMap<usize, ChunkResult> = BTreeMap::new();
+        let result = (|| {
+            for (index, chunk) in chunks.iter().enumerate() {
+                let decoded = loop {
+                    if let Some(result) = waiting.remove(&index) {
+                        break result?;
+                    }
+                    match receiver.recv() {
+                        Ok((done, result)) => {
+                            waiting.insert(done, result);
+                        }
+                        // Every worker is gone without this chunk: one panicked (and the
+                        // scope re-raises that panic).
+                        Err(_) => {
+                            return Err(VerifyError::Store(git("verify")(git2::Error::from_str(
+                                "a verification worker stopped",
+                            ))));
+                        }
+                    }
+                };
+                for (oid, decoded) in chunk.iter().zip(decoded) {
+                    replay(*oid, decoded)?;
+                }
+                replayed.store(index + 1, Ordering::Release);
+            }
+            Ok(())
+        })();
+        stop.store(true, Ordering::Relaxed);
+        result
     })
 }
 

@@ -5,7 +5,7 @@ use git2::Oid;
 use shipgate::audit::entry::Entry;
 use shipgate::audit::reason::Reason;
 use shipgate::audit::store::write_commit;
-use shipgate::audit::verify::{Failure, Problem, VerifyError};
+use shipgate::audit::verify::{Failure, Problem, VerifyError, VerifyOptions, verify_chain};
 use shipgate::keys::SigningKey;
 
 use crate::audit_support::{LocalChain, audit_key, note};
@@ -298,4 +298,57 @@ fn an_unknown_event_type_fails_closed() {
     let failure = failure(chain.verify(bad, std::slice::from_ref(&chain.signer)));
     assert_eq!(failure.commit, bad);
     assert!(matches!(failure.problem, Problem::Entry(_)), "{failure}");
+}
+
+fn verify_with_threads(
+    chain: &LocalChain,
+    head: Oid,
+    threads: usize,
+) -> Result<shipgate::audit::verify::Verified, VerifyError> {
+    verify_chain(
+        &chain.repo,
+        head,
+        &VerifyOptions {
+            signers: std::slice::from_ref(&chain.signer),
+            since: None,
+            threads,
+            progress: None,
+        },
+    )
+}
+
+#[test]
+fn the_first_bad_commit_is_named_whatever_the_thread_count() {
+    // Long enough for the workers to decode several chunks ahead of the replay.
+    let chain = LocalChain::build((1..=700).map(|i| note(&format!("note {i}"))).collect());
+    let head = *chain.commits.last().unwrap();
+    for threads in [1, 2, 3, 8] {
+        let verified = verify_with_threads(&chain, head, threads).expect("verifies");
+        assert_eq!(verified.entries_checked, 701, "{threads} thread(s)");
+        assert_eq!(verified.head_seq, Some(700));
+    }
+    // Entry 300 left unsigned and entry 650 signed by an intruder, the rest re-signed on top:
+    // whichever worker finds which first, the earlier commit is the one named.
+    let unsigned = commit(
+        &chain,
+        chain.commits[299],
+        chain.tree(300),
+        chain.entry(300).entry,
+        None,
+    );
+    let middle = replay_onto(&chain, unsigned, &(301..650).collect::<Vec<_>>());
+    let (intruder, _) = audit_key("intruder");
+    let forged = commit(
+        &chain,
+        *middle.last().unwrap(),
+        chain.tree(650),
+        chain.entry(650).entry,
+        Some(&intruder),
+    );
+    let tail = replay_onto(&chain, forged, &(651..=700).collect::<Vec<_>>());
+    for threads in [1, 2, 3, 8] {
+        let failure = failure(verify_with_threads(&chain, *tail.last().unwrap(), threads));
+        assert_eq!(failure.commit, unsigned, "{threads} thread(s)");
+        assert_eq!(failure.problem, Problem::Unsigned);
+    }
 }

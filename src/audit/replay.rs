@@ -1,0 +1,385 @@
+//! The verifier's state trees: the state tree of every entry computed in memory, without
+//! libgit2 tree builders or object writes.
+//!
+//! [`super::store::update_tree`] rebuilds each touched tree with a libgit2 tree builder (parse
+//! the old tree, insert, sort, hash, write): right for appends, but replaying a long chain
+//! spends most of its time there. Here every directory the replay touches stays parsed in
+//! memory; a change edits the entries on its path, and once per entry each edited directory is
+//! serialized exactly as git writes it (sorted by git's rule, `<octal mode> <name>\0<id>`) and
+//! hashed. The result is the same tree id, which the tests check against `update_tree`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use git2::{FileMode, ObjectType, Oid, Repository};
+
+use super::state::Change;
+use super::store::{StoreError, empty_tree, git};
+
+/// One entry of a directory.
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    mode: i32,
+    oid: Oid,
+}
+
+impl Item {
+    fn is_tree(self) -> bool {
+        self.mode == i32::from(FileMode::Tree)
+    }
+}
+
+/// A directory's entries, keyed by git's sort key: the name, plus `/` for a tree. Byte order of
+/// these keys is git's tree order.
+type Dir = BTreeMap<Vec<u8>, Item>;
+
+fn key(name: &str, tree: bool) -> Vec<u8> {
+    let mut key = Vec::with_capacity(name.len() + 1);
+    key.extend_from_slice(name.as_bytes());
+    if tree {
+        key.push(b'/');
+    }
+    key
+}
+
+/// The state trees as the replay goes, starting from one tree.
+pub(crate) struct StateTrees<'r> {
+    repo: &'r Repository,
+    /// Directories parsed or built so far, by path (`""` is the root, no trailing `/`). A
+    /// directory's id in its parent's entry is stale while the directory is dirty.
+    dirs: HashMap<String, Dir>,
+    /// Directories edited since the last [`StateTrees::finish`].
+    dirty: HashSet<String>,
+    root: Oid,
+}
+
+impl<'r> StateTrees<'r> {
+    /// Trees starting from `root` (the empty tree at genesis); directories are read from
+    /// `repo` when first touched.
+    pub(crate) fn new(repo: &'r Repository, root: Oid) -> Self {
+        Self {
+            repo,
+            dirs: HashMap::new(),
+            dirty: HashSet::new(),
+            root,
+        }
+    }
+
+    /// Applies one entry's changes and returns the id of the resulting root tree.
+    pub(crate) fn apply(&mut self, changes: &[Change]) -> Result<Oid, StoreError> {
+        for change in changes {
+            let blob = change
+                .content()
+                .map(|bytes| Oid::hash_object(ObjectType::Blob, &bytes))
+                .transpose()
+                .map_err(git("hash state blob"))?;
+            self.set(&change.path(), blob)?;
+        }
+        self.finish()
+    }
+
+    /// Loads the directory at `path` whose id is `oid` (or an empty one) if not loaded yet.
+    fn load(&mut self, path: &str, oid: Option<Oid>) -> Result<(), StoreError> {
+        if self.dirs.contains_key(path) {
+            return Ok(());
+        }
+        let mut dir = Dir::new();
+        if let Some(oid) = oid {
+            let tree = self.repo.find_tree(oid).map_err(git("read state tree"))?;
+            for entry in &tree {
+                let name = std::str::from_utf8(entry.name_bytes())
+                    .map_err(|_| git("read state tree")(git2::Error::from_str("non-UTF-8 name")))?;
+                let item = Item {
+                    mode: entry.filemode(),
+                    oid: entry.id(),
+                };
+                dir.insert(key(name, item.is_tree()), item);
+            }
+        }
+        self.dirs.insert(path.to_owned(), dir);
+        Ok(())
+    }
+
+    /// Sets (or with `None` removes) the blob at `path`, as `store::set_path` does: a missing
+    /// directory is created, a non-directory in the way is replaced, and a removal below a
+    /// missing directory removes whatever has that directory's name.
+    fn set(&mut self, path: &str, blob: Option<Oid>) -> Result<(), StoreError> {
+        let root = (self.root != empty_tree()).then_some(self.root);
+        if !self.dirs.contains_key("") {
+            self.load("", root)?;
+        }
+        let components: Vec<&str> = path.split('/').collect();
+        let Some((leaf, parents)) = components.split_last() else {
+            return Ok(());
+        };
+        let mut dir_path = String::new();
+        for name in parents {
+            let child_path = if dir_path.is_empty() {
+                (*name).to_owned()
+            } else {
+                format!("{dir_path}/{name}")
+            };
+            let dir = self.dirs.get_mut(&dir_path).expect("parent loaded");
+            let existing = dir.get(&key(name, true)).map(|item| item.oid);
+            if existing.is_none() {
+                // No such directory: a removal ends here (removing a same-named file, like the
+                // tree builder does); a write creates the directory in place of any file.
+                let had_file = dir.remove(&key(name, false)).is_some();
+                if blob.is_none() {
+                    if had_file {
+                        self.mark_dirty(&dir_path);
+                    }
+                    return Ok(());
+                }
+                dir.insert(
+                    key(name, true),
+                    Item {
+                        mode: i32::from(FileMode::Tree),
+                        oid: Oid::ZERO_SHA1,
+                    },
+                );
+                self.mark_dirty(&dir_path);
+                self.forget(&child_path);
+                self.dirs.insert(child_path.clone(), Dir::new());
+            } else {
+                self.load(&child_path, existing)?;
+            }
+            dir_path = child_path;
+        }
+        let dir = self.dirs.get_mut(&dir_path).expect("directory loaded");
+        let removed_tree = dir.remove(&key(leaf, true)).is_some();
+        let changed = match blob {
+            Some(oid) => {
+                dir.remove(&key(leaf, false));
+                dir.insert(
+                    key(leaf, false),
+                    Item {
+                        mode: i32::from(FileMode::Blob),
+                        oid,
+                    },
+                );
+                true
+            }
+            None => dir.remove(&key(leaf, false)).is_some() || removed_tree,
+        };
+        if removed_tree {
+            let prefix = format!("{dir_path}/{leaf}");
+            self.forget(&prefix);
+        }
+        if changed {
+            self.mark_dirty(&dir_path);
+        }
+        Ok(())
+    }
+
+    /// Marks a directory and all its ancestors dirty.
+    fn mark_dirty(&mut self, path: &str) {
+        let mut path = path;
+        loop {
+            if !self.dirty.insert(path.to_owned()) {
+                // Already dirty, and so are its ancestors.
+                return;
+            }
+            if path.is_empty() {
+                return;
+            }
+            path = path.rsplit_once('/').map_or("", |(parent, _)| parent);
+        }
+    }
+
+    /// Drops a directory and everything under it from memory. (A directory is loaded only
+    /// after its parent, and an emptied one is dropped with its empty descendants, so nothing
+    /// below an unloaded path is loaded.)
+    fn forget(&mut self, path: &str) {
+        if self.dirs.remove(path).is_none() {
+            return;
+        }
+        self.dirty.remove(path);
+        let below = format!("{path}/");
+        self.dirs.retain(|dir, _| !dir.starts_with(&below));
+        self.dirty.retain(|dir| !dir.starts_with(&below));
+    }
+
+    /// Hashes the dirty directories, deepest first, into their parents and the root.
+    fn finish(&mut self) -> Result<Oid, StoreError> {
+        let mut dirty: Vec<String> = self.dirty.drain().collect();
+        dirty.sort_by_key(|path| std::cmp::Reverse(depth(path)));
+        let mut buffer = Vec::new();
+        for path in dirty {
+            let dir = &self.dirs[&path];
+            let oid = if dir.is_empty() {
+                None
+            } else {
+                buffer.clear();
+                for (name, item) in dir {
+                    let name = name.strip_suffix(b"/").unwrap_or(name);
+                    match item.mode {
+                        0o100644 => buffer.extend_from_slice(b"100644 "),
+                        0o40000 => buffer.extend_from_slice(b"40000 "),
+                        mode => buffer.extend_from_slice(format!("{mode:o} ").as_bytes()),
+                    }
+                    buffer.extend_from_slice(name);
+                    buffer.push(0);
+                    buffer.extend_from_slice(item.oid.as_bytes());
+                }
+                Some(Oid::hash_object(ObjectType::Tree, &buffer).map_err(git("hash state tree"))?)
+            };
+            if path.is_empty() {
+                self.root = oid.unwrap_or_else(empty_tree);
+                continue;
+            }
+            let (parent, name) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+            let parent_dir = self.dirs.get_mut(parent).expect("parent loaded");
+            match oid {
+                Some(oid) => {
+                    if let Some(item) = parent_dir.get_mut(&key(name, true)) {
+                        item.oid = oid;
+                    }
+                }
+                None => {
+                    parent_dir.remove(&key(name, true));
+                    self.dirs.remove(&path);
+                }
+            }
+        }
+        Ok(self.root)
+    }
+}
+
+fn depth(path: &str) -> usize {
+    if path.is_empty() {
+        0
+    } else {
+        1 + path.matches('/').count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::store::update_tree;
+    use serde_json::json;
+
+    /// A small deterministic generator (xorshift), so failures reproduce.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self, below: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % below
+        }
+    }
+
+    // Records are built from JSON so that optional fields added later need no change here.
+    fn record<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+        serde_json::from_value(value).expect("a valid record")
+    }
+
+    fn run(id: u64, seq: u64) -> Change {
+        Change::Run(record(json!({
+            "run_id": format!("run_{id}"),
+            "plan_id": "sha256:ab",
+            "policy_hash": "sha256:cd",
+            "operations": [{"op_index": 0, "op_key": format!("tag:v{id}")}],
+            "seq": seq,
+        })))
+    }
+
+    fn receipt(id: u64, seq: u64) -> Change {
+        Change::Receipt(record(json!({
+            "receipt_id": format!("rcp_{id}"),
+            "run_id": format!("run_{id}"),
+            "op_key": format!("tag:v{id}"),
+            "enforceable": true,
+            "expires_at": "2099-01-01T00:00:00Z",
+            "status": if seq % 2 == 0 { "minted" } else { "consumed" },
+            "minted_seq": seq,
+        })))
+    }
+
+    fn op(id: u64, seq: u64) -> Change {
+        Change::Op(record(json!({
+            "op_key": format!("tag:v{id}"),
+            "run_id": format!("run_{id}"),
+            "receipt_id": format!("rcp_{id}"),
+            "status": "in_doubt",
+            "seq": seq,
+        })))
+    }
+
+    fn halt(on: bool, seq: u64) -> Change {
+        Change::Halt(on.then(|| {
+            record(json!({
+                "by": "alice",
+                "reason": "drill",
+                "since": "2026-01-01T00:00:00Z",
+                "seq": seq,
+            }))
+        }))
+    }
+
+    fn lock(on: bool, seq: u64) -> Change {
+        Change::Lock(on.then(|| {
+            record(json!({
+                "run_id": "run_1",
+                "acquired_at": "2026-01-01T00:00:00Z",
+                "expires_at": "2026-01-01T01:00:00Z",
+                "seq": seq,
+            }))
+        }))
+    }
+
+    /// Steps of one to three changes: new and rewritten files in every fan-out directory,
+    /// halts and locks set and lifted (directories emptied and removed, down to the empty
+    /// root), and removals of files that are not there.
+    fn steps() -> Vec<Vec<Change>> {
+        let mut steps = vec![
+            vec![halt(true, 1)],
+            vec![halt(false, 2)],
+            vec![lock(false, 3), halt(false, 3)],
+            vec![lock(true, 4), halt(true, 4)],
+            vec![lock(false, 5), halt(false, 5), run(1, 5)],
+        ];
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for seq in 6..1500 {
+            let step = (0..=rng.next(3))
+                .map(|_| {
+                    let id = rng.next(400);
+                    match rng.next(7) {
+                        0 => run(id, seq),
+                        1 => receipt(id, seq),
+                        2 => op(id, seq),
+                        3 => halt(rng.next(2) == 0, seq),
+                        4 => lock(rng.next(2) == 0, seq),
+                        _ => receipt(id, seq + 1),
+                    }
+                })
+                .collect();
+            steps.push(step);
+        }
+        steps
+    }
+
+    #[test]
+    fn replayed_trees_have_the_ids_the_tree_builder_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let empty = repo.treebuilder(None).unwrap().write().unwrap();
+        assert_eq!(empty, empty_tree());
+        let mut trees = StateTrees::new(&repo, empty);
+        let mut built = empty;
+        for (index, changes) in steps().iter().enumerate() {
+            built = update_tree(&repo, built, changes).unwrap();
+            assert_eq!(trees.apply(changes).unwrap(), built, "step {index}");
+        }
+        assert_ne!(built, empty);
+
+        // Starting from a tree on disk (a checkpoint) works the same.
+        let mut resumed = StateTrees::new(&repo, built);
+        for changes in steps().iter().take(50) {
+            built = update_tree(&repo, built, changes).unwrap();
+            assert_eq!(resumed.apply(changes).unwrap(), built);
+        }
+    }
+}
