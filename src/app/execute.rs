@@ -28,7 +28,7 @@ use crate::audit::reason::Reason;
 use crate::audit::state::{ApplyError, OpStatus, ReceiptStatus, RunRecord, State};
 use crate::audit::store::{read_entry, read_state};
 use crate::audit::verify::{VerifyOptions, check_checkpoint, verify_chain, write_checkpoint};
-use crate::cli::{ExecuteArgs, Format, RepoArgs};
+use crate::cli::{ExecuteArgs, Format};
 use crate::error::{Error, Outcome};
 use crate::gate::{
     Authorized, Blocked, GateCode, GateContext, Mode, OperationUnderGate, check_operation,
@@ -39,7 +39,6 @@ use crate::plan::{ResolvedOperation, ResolvedPlan};
 use crate::policy::{Policy, format_utc, parse_duration};
 use crate::preview::{PreviewState, preview_plan};
 use crate::receipt::parse_receipt;
-use crate::report::RepoSource;
 use crate::report::execute::{
     ExecuteReport, OpOutcome, TimelineEntry, render_execute_markdown, render_execute_text,
 };
@@ -54,17 +53,7 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
     })?;
     let token = github::token()
         .ok_or_else(|| Error::Usage("execute acts on GitHub: set GITHUB_TOKEN".into()))?;
-    let repo_args = RepoArgs {
-        repo: args.append.target.repo.clone(),
-        repo_slug: args.append.repo_slug.clone(),
-    };
-    let repo = inputs::open_repo(&repo_args)?;
-    let (slug, slug_source) = inputs::repo_slug(&repo_args, &repo)?;
-    if slug_source == RepoSource::LocalPlaceholder {
-        return Err(Error::Usage(
-            "cannot tell the GitHub repository: pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY".into(),
-        ));
-    }
+    let (repo, slug) = inputs::governed_repo(&args.append)?;
     if args.append.policy.policies_from_worktree {
         return Err(Error::Usage(
             "execute always reads the policy from the default branch".into(),

@@ -64,6 +64,23 @@ pub fn repo_slug(args: &RepoArgs, repo: &LocalRepo) -> Result<(RepoSlug, RepoSou
     Ok((slug, RepoSource::LocalPlaceholder))
 }
 
+/// The checkout and the GitHub repository of a command that writes the governance branch: a
+/// local placeholder will not do, since the chain and GitHub must agree on the repository.
+pub fn governed_repo(args: &crate::cli::AuditAppendArgs) -> Result<(LocalRepo, RepoSlug), Error> {
+    let repo_args = RepoArgs {
+        repo: args.target.repo.clone(),
+        repo_slug: args.repo_slug.clone(),
+    };
+    let repo = open_repo(&repo_args)?;
+    let (slug, source) = repo_slug(&repo_args, &repo)?;
+    if source == RepoSource::LocalPlaceholder {
+        return Err(Error::Usage(
+            "cannot tell the GitHub repository: pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY".into(),
+        ));
+    }
+    Ok((repo, slug))
+}
+
 /// The plan files to read: those given, or every `*.yaml`/`*.yml` in `.shipgate/plans/`.
 pub fn plan_paths(given: &[PathBuf], repo: &LocalRepo) -> Result<Vec<PathBuf>, Error> {
     if !given.is_empty() {

@@ -23,7 +23,7 @@ use crate::audit::AuditError;
 use crate::audit::append::{AppendError, append_all};
 use crate::audit::entry::{Event, RunOperation};
 use crate::audit::state::State;
-use crate::cli::{ExecuteArgs, Format, MintArgs, RepoArgs};
+use crate::cli::{ExecuteArgs, Format, MintArgs};
 use crate::error::{Error, Outcome};
 use crate::event::{CommentEvent, CommentOnPullRequest, read_comment_event};
 use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
@@ -33,7 +33,6 @@ use crate::model::{Login, TeamSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{self, OperationDecision, Policy, SignerRole};
 use crate::receipt::ReceiptClaims;
-use crate::report::RepoSource;
 use crate::report::mint::{
     MintOutcome, MintReport, MintedReceipt, OperationTally, PlanMint, render_mint_markdown,
     render_mint_text,
@@ -89,17 +88,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let env_key = std::env::var(MINT_KEY_ENV).ok().map(Zeroizing::new);
     let mint_key = load_signing_key(SignerRole::Mint, args.mint_key.as_deref(), env_key)?;
 
-    let repo_args = RepoArgs {
-        repo: args.append.target.repo.clone(),
-        repo_slug: args.append.repo_slug.clone(),
-    };
-    let repo = inputs::open_repo(&repo_args)?;
-    let (slug, slug_source) = inputs::repo_slug(&repo_args, &repo)?;
-    if slug_source == RepoSource::LocalPlaceholder {
-        return Err(Error::Usage(
-            "cannot tell the GitHub repository: pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY".into(),
-        ));
-    }
+    let (repo, slug) = inputs::governed_repo(&args.append)?;
     let (policy, _) = inputs::load_policy(&repo, &PolicyRequest::from(&args.append.policy))?;
     let public = mint_key.key.public_key();
     let trusted = policy.signers.iter().any(|s| {
