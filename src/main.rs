@@ -19,6 +19,12 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     match shipgate::app::run(cli, &mut stdout.lock()) {
         Ok(outcome) => outcome.into(),
+        // A reader that stopped reading (`shipgate man | head`) is not a failure.
+        Err(shipgate::error::Error::Output(err))
+            if err.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             eprintln!("{err}");
             err.outcome().into()

@@ -39,6 +39,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         Command::Mint(args) => mint::mint(&args, out),
         Command::Execute(args) => execute::execute(&args, out),
         Command::Proof(args) => proof::proof(&args, out),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "shipgate", out);
+            Ok(Outcome::Clean)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(out)?;
+            Ok(Outcome::Clean)
+        }
         Command::Halt(args) => audit::halt(&args, out),
         Command::Resume(args) => audit::resume(&args, out),
     }

@@ -74,6 +74,18 @@ pub enum Command {
         after_help = "Examples:\n  shipgate proof run_3f9a0c1d2e4b5a6978c0d1e2 --out run.proof.json\n  shipgate proof verify run.proof.json"
     )]
     Proof(ProofArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  shipgate completions bash > /etc/bash_completion.d/shipgate\n  shipgate completions zsh > \"${fpath[1]}/_shipgate\"\n  shipgate completions fish > ~/.config/fish/completions/shipgate.fish"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  shipgate man > shipgate.1 && man ./shipgate.1")]
+    Man,
     /// Stop all minting and execution (recorded on the audit chain; needs the audit key).
     #[command(
         after_help = "Example:\n  SHIPGATE_AUDIT_KEY=\"$(cat audit.key)\" shipgate halt --reason 'bad build in 1.4.0'"

@@ -7,6 +7,7 @@ mod audit_policy;
 mod audit_support;
 mod audit_tamper;
 mod cli;
+mod cli_polish;
 mod dry_run_online;
 mod event;
 mod execute_flow;

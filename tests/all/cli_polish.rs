@@ -1,0 +1,76 @@
+//! What people see of the command line itself: examples in every subcommand's help, shell
+//! completions and the man page generated from the same definitions.
+
+use clap::CommandFactory;
+use shipgate::cli::Cli;
+
+use crate::fixture::{TestRepo, stdout};
+
+/// Every command a person can run, with its full name.
+fn leaves(command: &clap::Command, prefix: &str, out: &mut Vec<(String, clap::Command)>) {
+    let name = format!("{prefix} {}", command.get_name()).trim().to_owned();
+    let children: Vec<&clap::Command> = command
+        .get_subcommands()
+        .filter(|c| c.get_name() != "help")
+        .collect();
+    // Leaves, and commands that also run on their own (`shipgate proof RUN_ID`).
+    if children.is_empty() || command.get_arguments().any(|a| a.is_positional()) {
+        out.push((name.clone(), command.clone()));
+    }
+    for child in children {
+        leaves(child, &name, out);
+    }
+}
+
+#[test]
+fn every_subcommand_shows_an_example_in_its_help() {
+    let mut all = Vec::new();
+    leaves(&Cli::command(), "", &mut all);
+    assert!(all.len() >= 19, "{} commands", all.len());
+    let missing: Vec<&str> = all
+        .iter()
+        .filter(|(_, c)| {
+            !c.get_after_help()
+                .is_some_and(|h| h.to_string().contains("Example"))
+        })
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert!(missing.is_empty(), "no example in the help of {missing:?}");
+}
+
+#[test]
+fn completions_and_the_man_page_cover_every_command() {
+    let fixture = TestRepo::empty();
+    let bash = fixture.shipgate(&["completions", "bash"]);
+    assert_eq!(bash.status.code(), Some(0));
+    let script = stdout(&bash);
+    for command in [
+        "dry-run",
+        "mint",
+        "execute",
+        "proof",
+        "audit",
+        "receipt",
+        "completions",
+    ] {
+        assert!(script.contains(command), "bash completion lacks {command}");
+    }
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let out = fixture.shipgate(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        assert!(stdout(&out).contains("shipgate"), "{shell}");
+    }
+    assert_eq!(
+        fixture.shipgate(&["completions", "tcsh"]).status.code(),
+        Some(2)
+    );
+
+    let man = fixture.shipgate(&["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    let page = stdout(&man);
+    assert!(page.contains(".TH shipgate 1"), "{page}");
+    assert!(
+        page.contains("execute"),
+        "the man page lists the subcommands"
+    );
+}
