@@ -162,6 +162,36 @@ fn report_dry_run(
             report.status_comment = Some(StatusCommentNote::new(pr, upserted));
         }
     }
+    super::actions::write_step_summary(&report::render_markdown(&report))?;
+    let mut reasons: Vec<&str> = report
+        .plans
+        .iter()
+        .flat_map(|p| &p.operations)
+        .flat_map(|o| {
+            o.findings
+                .iter()
+                .map(|f| f.code.as_str())
+                .chain(o.preview.as_ref().and_then(|p| p.code).map(|c| c.as_str()))
+        })
+        .collect();
+    reasons.sort_unstable();
+    reasons.dedup();
+    super::actions::write_outputs(&[
+        (
+            "plan-id",
+            report
+                .plans
+                .iter()
+                .map(|p| p.plan_id.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        (
+            "status",
+            if report.blocked { "blocked" } else { "clean" }.to_owned(),
+        ),
+        ("blocked-reasons", reasons.join(",")),
+    ])?;
     let rendered = match args.format {
         Format::Text => report::render_text(&report),
         Format::Markdown => report::render_markdown(&report),

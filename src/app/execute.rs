@@ -121,13 +121,21 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
     if let Some(pr) = run.pr {
         runtime.block_on(github::post_status(&client, pr, &markdown))?;
     }
-    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(summary)?;
-        file.write_all(markdown.as_bytes())?;
-    }
+    super::actions::write_step_summary(&markdown)?;
+    let reasons: Vec<&str> = report
+        .operations
+        .iter()
+        .filter_map(|(_, o)| match o {
+            OpOutcome::Denied { code, .. } | OpOutcome::Failed { code, .. } => Some(code.as_str()),
+            _ => None,
+        })
+        .collect();
+    super::actions::write_outputs(&[
+        ("plan-id", report.plan_id.clone()),
+        ("run-id", report.run_id.clone()),
+        ("status", report.banner.to_ascii_lowercase()),
+        ("blocked-reasons", reasons.join(",")),
+    ])?;
     let rendered = match args.format {
         Format::Text => render_execute_text(&report),
         Format::Markdown => markdown,

@@ -237,6 +237,38 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     runtime.block_on(answer_on_github(
         &client, pr, reactions, &approvals, &report,
     ))?;
+    super::actions::write_step_summary(&render_mint_markdown(&report))?;
+    let run_ids: Vec<&str> = report
+        .plans
+        .iter()
+        .filter_map(|p| match &p.outcome {
+            MintOutcome::Minted { run_id, .. } | MintOutcome::AlreadyMinted { run_id } => {
+                Some(run_id.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let halted = report.banner == crate::report::mint::HALTED;
+    super::actions::write_outputs(&[
+        (
+            "plan-id",
+            report
+                .plans
+                .iter()
+                .map(|p| p.plan_id.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        ("run-id", run_ids.join(" ")),
+        (
+            "status",
+            report.banner.to_ascii_lowercase().replace(' ', "-"),
+        ),
+        (
+            "blocked-reasons",
+            if halted { "HALTED" } else { "" }.to_owned(),
+        ),
+    ])?;
     let rendered = match args.format {
         Format::Text => render_mint_text(&report),
         Format::Markdown => render_mint_markdown(&report),

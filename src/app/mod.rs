@@ -1,6 +1,7 @@
 //! The imperative shell: one function per subcommand, the only place that wires the pure core
 //! to the clock, the environment, the file system, git and GitHub.
 
+mod actions;
 mod audit;
 mod dry_run;
 mod execute;

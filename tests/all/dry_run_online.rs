@@ -306,3 +306,42 @@ fn a_token_without_a_known_repository_falls_back_to_the_local_preview() {
         .expect("run");
     assert_eq!(required.status.code(), Some(2), "{}", stderr(&required));
 }
+
+#[test]
+fn in_actions_the_report_goes_to_the_job_summary_and_the_outputs_to_github_output() {
+    let repo = governed(PLAN);
+    let summary = repo.path().join("summary.md");
+    let outputs = repo.path().join("outputs.txt");
+    let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .args([
+            "dry-run",
+            "--repo-slug",
+            SLUG,
+            "--at",
+            "2026-12-24T12:00:00Z",
+        ])
+        .current_dir(repo.path())
+        .env_remove("GITHUB_TOKEN")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let written = std::fs::read_to_string(&summary).expect("summary");
+    assert!(
+        written.starts_with("## DRY RUN - nothing was shipped"),
+        "{written}"
+    );
+    let outputs = std::fs::read_to_string(&outputs).expect("outputs");
+    let plan_id = stdout(&out)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("id: ").map(str::to_owned))
+        .expect("the plan id in the report");
+    assert!(
+        outputs.contains(&format!("plan-id={plan_id}\n")),
+        "{outputs}"
+    );
+    assert!(outputs.contains("status=clean\n"), "{outputs}");
+    assert!(outputs.contains("blocked-reasons=\n"), "{outputs}");
+}

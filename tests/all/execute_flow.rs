@@ -603,7 +603,18 @@ fn executing_by_pr_reports_shipped_with_links_and_timeline_in_the_status_comment
     let summary = world.repo.path().join("summary.md");
     let out = world.shipgate_with(
         &["execute", "--pr", &world.pr.to_string()],
-        &[("GITHUB_STEP_SUMMARY", summary.to_str().expect("utf-8"))],
+        &[
+            ("GITHUB_STEP_SUMMARY", summary.to_str().expect("utf-8")),
+            (
+                "GITHUB_OUTPUT",
+                world
+                    .repo
+                    .path()
+                    .join("outputs.txt")
+                    .to_str()
+                    .expect("utf-8"),
+            ),
+        ],
     );
     assert_eq!(
         out.status.code(),
@@ -632,6 +643,9 @@ fn executing_by_pr_reports_shipped_with_links_and_timeline_in_the_status_comment
     }
     let written = std::fs::read_to_string(&summary).expect("the job summary");
     assert!(written.contains("## SHIPPED"), "{written}");
+    let outputs = std::fs::read_to_string(world.repo.path().join("outputs.txt")).expect("outputs");
+    assert!(outputs.contains(&format!("run-id={run}\n")), "{outputs}");
+    assert!(outputs.contains("status=shipped\n"), "{outputs}");
 
     let blocked = world.shipgate(&["execute", "--pr", &world.pr.to_string()]);
     assert_eq!(blocked.status.code(), Some(1));

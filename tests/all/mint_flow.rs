@@ -603,3 +603,29 @@ fn a_minted_receipt_is_shown_verified_and_exported_by_id_and_stock_ssh_keygen_ac
         stderr(&missing)
     );
 }
+
+#[test]
+fn mint_leaves_its_outputs_and_summary_for_the_workflow() {
+    let world = MintWorld::new();
+    world.approve("alice");
+    world.approve("bob");
+    let outputs = world.repo.path().join("outputs.txt");
+    let summary = world.repo.path().join("summary.md");
+    let out = world.shipgate_with(
+        &["mint", "--pr", &world.pr.to_string()],
+        &[
+            ("GITHUB_OUTPUT", outputs.to_str().expect("utf-8")),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().expect("utf-8")),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let outputs = std::fs::read_to_string(&outputs).expect("outputs");
+    assert!(outputs.contains("status=authorized\n"), "{outputs}");
+    assert!(outputs.contains("run-id=run_"), "{outputs}");
+    assert!(
+        outputs.contains(&format!("plan-id=sha256:{}", world.plan_prefix())),
+        "{outputs}"
+    );
+    let summary = std::fs::read_to_string(&summary).expect("summary");
+    assert!(summary.starts_with("## AUTHORIZED"), "{summary}");
+}
