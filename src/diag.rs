@@ -175,6 +175,39 @@ impl fmt::Display for Diagnostic {
 #[serde(transparent)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
+impl Diagnostics {
+    /// One GitHub Actions `::error` workflow command per problem, so each shows as an
+    /// annotation on its file and line. Property values and the message are escaped as the
+    /// runner expects (`%`, line breaks, and in properties `:` and `,`), so input text cannot
+    /// end the command early or start another one.
+    pub fn workflow_annotations(&self) -> String {
+        fn data(text: &str) -> String {
+            text.replace('%', "%25")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A")
+        }
+        fn property(text: &str) -> String {
+            data(text).replace(':', "%3A").replace(',', "%2C")
+        }
+        self.0
+            .iter()
+            .map(|d| {
+                let mut properties = vec![format!("file={}", property(&d.file))];
+                if d.line > 0 {
+                    properties.push(format!("line={}", d.line));
+                    properties.push(format!("col={}", d.column));
+                }
+                properties.push(format!("title={}", property(&d.kind.code())));
+                let message = match &d.hint {
+                    Some(hint) => format!("{} (hint: {hint})", d.message),
+                    None => d.message.clone(),
+                };
+                format!("::error {}::{}\n", properties.join(","), data(&message))
+            })
+            .collect()
+    }
+}
+
 impl From<Diagnostic> for Diagnostics {
     fn from(d: Diagnostic) -> Self {
         Self(vec![d])
@@ -198,6 +231,34 @@ impl std::error::Error for Diagnostics {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workflow_annotations_point_at_the_line_and_cannot_be_broken_out_of() {
+        let hostile = Diagnostics(vec![
+            Diagnostic {
+                kind: InputErrorKind::UnknownField,
+                file: ".shipgate/plans/a,b:c.yaml".into(),
+                line: 3,
+                column: 5,
+                message: "unknown field `x`\n::error::forged 100%".into(),
+                hint: Some("remove it".into()),
+                source_line: None,
+            },
+            Diagnostic::whole_file(InputErrorKind::TooLarge, "big.yaml", "too large"),
+        ]);
+        let text = hostile.workflow_annotations();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "::error file=.shipgate/plans/a%2Cb%3Ac.yaml,line=3,col=5,title=UNKNOWN_FIELD::unknown field `x`%0A::error::forged 100%25 (hint: remove it)"
+        );
+        assert!(
+            lines[1].starts_with("::error file=big.yaml,title="),
+            "{}",
+            lines[1]
+        );
+        assert_eq!(lines.len(), 2, "one line per problem: {text}");
+    }
 
     #[test]
     fn renders_location_source_caret_and_hint() {

@@ -27,6 +27,13 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             eprintln!("{err}");
+            // In a workflow, input errors also become annotations on the file and line at fault
+            // (on stderr, which the runner reads too, so JSON on stdout stays clean).
+            if let shipgate::error::Error::Input(diagnostics) = &err
+                && std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+            {
+                eprint!("{}", diagnostics.workflow_annotations());
+            }
             err.outcome().into()
         }
     }

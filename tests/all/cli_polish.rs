@@ -74,3 +74,35 @@ fn completions_and_the_man_page_cover_every_command() {
         "the man page lists the subcommands"
     );
 }
+
+#[test]
+fn in_a_workflow_plan_errors_become_annotations_on_their_line() {
+    let fixture = TestRepo::standard();
+    fixture.write(
+        ".shipgate/plans/bad.yaml",
+        "version: 1\noperations:\n  - kind: tag\n    nmae: v1\n",
+    );
+    let run = |actions: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_shipgate"));
+        command
+            .args(["dry-run", "--policies-from-worktree"])
+            .current_dir(fixture.path())
+            .env_remove("GITHUB_TOKEN")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null");
+        if actions {
+            command.env("GITHUB_ACTIONS", "true");
+        } else {
+            command.env_remove("GITHUB_ACTIONS");
+        }
+        command.output().expect("run")
+    };
+    let out = run(true);
+    assert_eq!(out.status.code(), Some(2));
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        errors.contains("::error file=.shipgate/plans/bad.yaml,line=4,col=5,title="),
+        "{errors}"
+    );
+    let quiet = run(false);
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("::error"));
+}
