@@ -114,13 +114,6 @@ pub fn parse_proof(bytes: &[u8]) -> Result<Proof, ProofError> {
     Ok(proof)
 }
 
-fn mentions(entry: &SealedEntry, run_id: &str) -> bool {
-    serde_json::to_value(&entry.entry.event)
-        .ok()
-        .and_then(|v| v.get("run_id").and_then(|r| r.as_str()).map(str::to_owned))
-        .is_some_and(|r| r == run_id)
-}
-
 /// Checks a bundle against the policy's signers (steps 1 to 5 above).
 pub fn verify_proof(proof: &Proof, signers: &[Signer]) -> Result<ProvenRun, ProofError> {
     let mut sealed: Vec<SealedEntry> = Vec::with_capacity(proof.commits.len());
@@ -200,7 +193,7 @@ pub fn verify_proof(proof: &Proof, signers: &[Signer]) -> Result<ProvenRun, Proo
     Ok(ProvenRun {
         entries: sealed
             .iter()
-            .filter(|s| mentions(s, &proof.run_id))
+            .filter(|s| s.entry.event.run_id() == Some(proof.run_id.as_str()))
             .map(|s| (s.entry.seq, s.entry.summary()))
             .collect(),
         receipts: proof.receipts.len(),

@@ -21,6 +21,15 @@ pub fn write_outputs(outputs: &[(&str, String)]) -> std::io::Result<()> {
     append_to("GITHUB_OUTPUT", &text)
 }
 
+/// Several ids as one output value.
+pub fn space_separated<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    items
+        .into_iter()
+        .map(|item| item.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn append_to(variable: &str, text: &str) -> std::io::Result<()> {
     let Some(path) = std::env::var_os(variable).filter(|p| !p.is_empty()) else {
         return Ok(());

@@ -179,12 +179,7 @@ fn report_dry_run(
     super::actions::write_outputs(&[
         (
             "plan-id",
-            report
-                .plans
-                .iter()
-                .map(|p| p.plan_id.to_string())
-                .collect::<Vec<_>>()
-                .join(" "),
+            super::actions::space_separated(report.plans.iter().map(|p| &p.plan_id)),
         ),
         (
             "status",
@@ -195,9 +190,7 @@ fn report_dry_run(
     let rendered = match args.format {
         Format::Text => report::render_text(&report),
         Format::Markdown => report::render_markdown(&report),
-        Format::Json => serde_json::to_string_pretty(&report)
-            .map(|s| s + "\n")
-            .map_err(|e| Error::Usage(e.to_string()))?,
+        Format::Json => super::json_report(&report)?,
     };
     out.write_all(rendered.as_bytes())?;
     Ok(if report.blocked {

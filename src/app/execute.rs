@@ -139,9 +139,7 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
     let rendered = match args.format {
         Format::Text => render_execute_text(&report),
         Format::Markdown => markdown,
-        Format::Json => serde_json::to_string_pretty(&report)
-            .map(|s| s + "\n")
-            .map_err(|e| Error::Usage(e.to_string()))?,
+        Format::Json => super::json_report(&report)?,
     };
     out.write_all(rendered.as_bytes())?;
     Ok(code)
@@ -158,8 +156,7 @@ fn timeline(setup: &AppendSetup, run_id: &str) -> Result<Vec<TimelineEntry>, Err
     let mut cursor = head;
     while let Some(commit) = cursor {
         let sealed = read_entry(&setup.repo, commit).map_err(AuditError::from)?;
-        let json = serde_json::to_value(&sealed.entry.event).unwrap_or_default();
-        let mentions = json.get("run_id").and_then(|v| v.as_str()) == Some(run_id);
+        let mentions = sealed.entry.event.run_id() == Some(run_id);
         if mentions {
             entries.push(TimelineEntry {
                 at: sealed.entry.at.clone(),
@@ -262,11 +259,6 @@ fn crash_point(point: &str, op_key: &str) {
     let _ = (point, op_key);
 }
 
-fn now() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_nanosecond(0).unwrap_or(now)
-}
-
 impl Executor<'_> {
     /// Appends `events` in one push, each checked by `check` against the head's state first.
     fn append(
@@ -278,7 +270,7 @@ impl Executor<'_> {
             &self.setup.cli,
             &self.setup.key,
             &self.setup.target,
-            &now,
+            &super::now_whole_seconds,
             &mut propose,
         )
         .map(|_| ())
@@ -322,7 +314,7 @@ impl Executor<'_> {
                     detail: format!("halted by {}: {}", halt.by, halt.reason),
                 });
             }
-            let at = now();
+            let at = super::now_whole_seconds();
             let mut events = Vec::new();
             if let Some(lock) = &state.lock {
                 let expired = OffsetDateTime::parse(&lock.expires_at, &Rfc3339)
@@ -478,7 +470,7 @@ impl Executor<'_> {
                 signers: &self.policy.signers,
                 hmac_keys: &[],
                 consumed: consumed && !in_doubt,
-                now: now(),
+                now: super::now_whole_seconds(),
                 current_policy_hash: &self.policy.hash,
                 current_plan_id,
             },

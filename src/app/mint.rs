@@ -124,9 +124,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         )));
     }
 
-    let now = OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+    let now = super::now_whole_seconds();
     let mut warnings = Vec::new();
     let mut reactions = BTreeMap::new();
     if let Some(comment) = &comment {
@@ -252,12 +250,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     super::actions::write_outputs(&[
         (
             "plan-id",
-            report
-                .plans
-                .iter()
-                .map(|p| p.plan_id.to_string())
-                .collect::<Vec<_>>()
-                .join(" "),
+            super::actions::space_separated(report.plans.iter().map(|p| &p.plan_id)),
         ),
         ("run-id", run_ids.join(" ")),
         (
@@ -272,9 +265,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let rendered = match args.format {
         Format::Text => render_mint_text(&report),
         Format::Markdown => render_mint_markdown(&report),
-        Format::Json => serde_json::to_string_pretty(&report)
-            .map(|s| s + "\n")
-            .map_err(|e| Error::Usage(e.to_string()))?,
+        Format::Json => super::json_report(&report)?,
     };
     out.write_all(rendered.as_bytes())?;
     let minted = if report.banner == crate::report::mint::HALTED {
@@ -458,7 +449,7 @@ fn halt_commands(
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     OsRng.fill_bytes(&mut buf);
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    crate::canonical::hex(&buf)
 }
 
 fn fresh_ids(operations: usize) -> FreshIds {

@@ -55,6 +55,19 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
 }
 
+/// The clock, in the whole seconds that entries and receipts record.
+fn now_whole_seconds() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
+}
+
+/// A report as pretty JSON with a final newline (`--format json`).
+fn json_report(report: &impl serde::Serialize) -> Result<String, Error> {
+    serde_json::to_string_pretty(report)
+        .map(|text| text + "\n")
+        .map_err(|e| Error::Usage(e.to_string()))
+}
+
 fn policy_check(
     dir: &std::path::Path,
     format: Format,

@@ -107,8 +107,7 @@ fn gather(args: &ProofArgs, run_id: &str) -> Result<Proof, Error> {
     let mut cursor = Some(head);
     while let Some(oid) = cursor {
         let sealed = read_entry(&repo, oid).map_err(AuditError::from)?;
-        let event = serde_json::to_value(&sealed.entry.event).unwrap_or_default();
-        let mentions = event.get("run_id").and_then(|v| v.as_str()) == Some(run_id);
+        let mentions = sealed.entry.event.run_id() == Some(run_id);
         seen_last |= mentions;
         if seen_last {
             commits.push(ProofCommit {

@@ -214,6 +214,28 @@ impl Event {
         }
     }
 
+    /// The run the event names, if it names one (for a broken lock: the run that held it).
+    pub fn run_id(&self) -> Option<&str> {
+        match self {
+            Self::RunOpened { run_id, .. }
+            | Self::ReceiptMinted { run_id, .. }
+            | Self::ReceiptConsumed { run_id, .. }
+            | Self::OperationSucceeded { run_id, .. }
+            | Self::OperationFailed { run_id, .. }
+            | Self::OperationRecovered { run_id, .. }
+            | Self::LockAcquired { run_id, .. }
+            | Self::LockReleased { run_id }
+            | Self::LockBroken { run_id, .. } => Some(run_id),
+            Self::OperationDenied { run_id, .. } => run_id.as_deref(),
+            Self::Genesis { .. }
+            | Self::Note { .. }
+            | Self::ApprovalRecorded { .. }
+            | Self::Halted { .. }
+            | Self::Resumed { .. }
+            | Self::MintRefused { .. } => None,
+        }
+    }
+
     /// A few words naming the subject of the event, for the commit summary line.
     fn subject(&self) -> String {
         match self {
