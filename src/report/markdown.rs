@@ -6,7 +6,8 @@
 use std::fmt::Write;
 
 use super::{
-    DryRunReport, Verdict, describe_preview, describe_requirement, github_line, policy_source_line,
+    DryRunReport, Verdict, describe_preview, describe_requirement, github_line,
+    plan_heading_markdown, policy_source_line,
 };
 
 /// Escapes text for inline use in GitHub markdown: markup and HTML characters become
@@ -54,13 +55,11 @@ pub fn render_markdown(report: &DryRunReport) -> String {
         let _ = writeln!(out, "- **Warning:** {}", escape_markdown(warning));
     }
     for plan in &report.plans {
-        let name = plan
-            .name
-            .as_deref()
-            .map(escape_markdown)
-            .unwrap_or_else(|| escape_markdown(&plan.file));
-        let _ = writeln!(out, "\n### Plan {name}\n");
-        let _ = writeln!(out, "Plan id: `{}`\n", plan.plan_id);
+        out.push_str(&plan_heading_markdown(
+            plan.name.as_deref(),
+            &plan.file,
+            &plan.plan_id,
+        ));
         let _ = writeln!(out, "| # | Operation | What | Verdict | Approvals needed |");
         let _ = writeln!(out, "|---|---|---|---|---|");
         for op in &plan.operations {

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::escape_markdown;
+use super::{escape_markdown, plan_heading_markdown};
 use crate::approval::evaluate::{ApprovalVerdict, RuleTally};
 use crate::model::{PlanId, RepoSlug};
 
@@ -229,13 +229,11 @@ pub fn render_mint_markdown(report: &MintReport) -> String {
         let _ = writeln!(out, "- **Warning:** {}", escape_markdown(warning));
     }
     for plan in &report.plans {
-        let name = plan
-            .name
-            .as_deref()
-            .map(escape_markdown)
-            .unwrap_or_else(|| escape_markdown(&plan.file));
-        let _ = writeln!(out, "\n### Plan {name}\n");
-        let _ = writeln!(out, "Plan id: `{}`\n", plan.plan_id);
+        out.push_str(&plan_heading_markdown(
+            plan.name.as_deref(),
+            &plan.file,
+            &plan.plan_id,
+        ));
         let _ = writeln!(
             out,
             "**{}**\n",

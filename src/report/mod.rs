@@ -273,6 +273,12 @@ fn describe_preview(preview: &Preview) -> String {
     format!("{state} ({})", preview.detail)
 }
 
+/// How a markdown report opens a plan: its name (or file), escaped, and its id.
+fn plan_heading_markdown(name: Option<&str>, file: &str, plan_id: &PlanId) -> String {
+    let name = escape_markdown(name.unwrap_or(file));
+    format!("\n### Plan {name}\n\nPlan id: `{plan_id}`\n\n")
+}
+
 fn github_line(view: &GitHubView) -> String {
     match view {
         GitHubView::LocalOnly => {
