@@ -4,7 +4,7 @@
 
 use std::process::{Command, Output};
 
-use crate::fixture::{SIGNER_KEY, TestRepo, stderr, stdout};
+use crate::fixture::{SIGNER_KEY, TestRepo, assert_exit, stderr, stdout};
 use crate::github_support::{BOT, GitHubWorld, SLUG};
 
 fn policy() -> String {
@@ -98,7 +98,7 @@ fn a_fresh_plan_would_create_everything_within_n_plus_3_requests() {
     let repo = governed(PLAN);
     let world = GitHubWorld::new(&repo);
     let out = online(&repo, &world, &["--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let report = json(&out);
     assert_eq!(
         previews(&report),
@@ -137,7 +137,7 @@ fn what_already_exists_as_planned_is_already_shipped() {
         .fake
         .open_pull(SLUG, "alice", "feature", "main", "Merge the feature");
     let out = online(&repo, &world, &["--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(
         previews(&json(&out)),
         [
@@ -201,7 +201,7 @@ operations:
         .open_pull(SLUG, "alice", "feature", "main", "plan");
     for _ in 0..3 {
         let out = online(&repo, &world, &["--pr", &pr.to_string()]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_exit(&out, 0);
     }
     let comments = world.fake.comments(SLUG, pr);
     assert_eq!(comments.len(), 1, "one status comment after three dry-runs");
@@ -241,7 +241,7 @@ operations:
     );
 
     let quiet = online(&repo, &world, &["--pr", &pr.to_string(), "--no-comment"]);
-    assert_eq!(quiet.status.code(), Some(0), "{}", stderr(&quiet));
+    assert_exit(&quiet, 0);
     assert_eq!(
         world
             .fake
@@ -270,7 +270,7 @@ fn online_without_a_token_is_a_usage_error_and_github_errors_exit_3() {
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_exit(&out, 3);
     assert!(
         stderr(&out).contains("GITHUB_UNAUTHORIZED"),
         "{}",
@@ -290,7 +290,7 @@ fn a_token_without_a_known_repository_falls_back_to_the_local_preview() {
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let report = json(&out);
     assert_eq!(report["github"]["mode"], "local_only");
     let warnings = report["warnings"].to_string();
@@ -304,7 +304,7 @@ fn a_token_without_a_known_repository_falls_back_to_the_local_preview() {
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .output()
         .expect("run");
-    assert_eq!(required.status.code(), Some(2), "{}", stderr(&required));
+    assert_exit(&required, 2);
 }
 
 #[test]
@@ -327,7 +327,7 @@ fn in_actions_the_report_goes_to_the_job_summary_and_the_outputs_to_github_outpu
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let written = std::fs::read_to_string(&summary).expect("summary");
     assert!(
         written.starts_with("## DRY RUN - nothing was shipped"),

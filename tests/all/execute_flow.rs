@@ -14,7 +14,7 @@ use shipgate::receipt::ReceiptClaims;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::fixture::{stderr, stdout};
+use crate::fixture::{assert_exit, stderr, stdout};
 use crate::github_support::SLUG;
 use crate::mint_flow::{MintWorld, comment_event, mint_from_event};
 
@@ -24,7 +24,7 @@ fn minted() -> (MintWorld, String) {
     world.approve("alice");
     world.approve("bob");
     let out = world.mint();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let run = run_id(&world);
     (world, run)
 }
@@ -60,7 +60,7 @@ fn nothing_shipped(world: &MintWorld) {
 
 fn verify(world: &MintWorld) {
     let out = world.shipgate(&["audit", "verify"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
 }
 
 fn blocked_with(out: &Output, code: &str) {
@@ -86,20 +86,14 @@ fn the_full_flow_dry_run_approve_mint_execute_verify() {
     let started = Instant::now();
     let world = MintWorld::new();
     let dry = world.shipgate(&["dry-run", ".shipgate/plans/release.yaml"]);
-    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    assert_exit(&dry, 0);
     world.approve("alice");
     world.approve("bob");
     assert_eq!(world.mint().status.code(), Some(0));
     let run = run_id(&world);
 
     let out = execute(&world, &run, &[], &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     assert!(stdout(&out).contains("== SHIPPED =="), "{}", stdout(&out));
     let main = world.repo.branch_sha("main");
     assert_eq!(shipped(&world), (Some(main), 1, 1));
@@ -135,7 +129,7 @@ fn a_replayed_execution_is_refused_as_consumed_and_ships_nothing_more() {
     assert_eq!(execute(&world, &run, &[], &[]).status.code(), Some(0));
     let before = shipped(&world);
     let again = execute(&world, &run, &[], &[]);
-    assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
+    assert_exit(&again, 1);
     blocked_with(&again, "RECEIPT_CONSUMED");
     assert_eq!(shipped(&world), before);
     assert_eq!(denials(&world), ["RECEIPT_CONSUMED"]);
@@ -146,9 +140,9 @@ fn a_replayed_execution_is_refused_as_consumed_and_ships_nothing_more() {
 fn while_halted_nothing_executes_and_the_denial_is_recorded() {
     let (world, run) = minted();
     let halt = world.shipgate(&["halt", "--reason", "incident", "--by", "alice"]);
-    assert_eq!(halt.status.code(), Some(0), "{}", stderr(&halt));
+    assert_exit(&halt, 0);
     let out = execute(&world, &run, &[], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_exit(&out, 1);
     blocked_with(&out, "HALTED");
     nothing_shipped(&world);
     assert_eq!(denials(&world), ["HALTED"]);
@@ -170,7 +164,7 @@ fn a_policy_changed_on_the_default_branch_after_minting_makes_receipts_stale() {
         "tighten the policy",
     );
     let out = execute(&world, &run, &["--default-branch", "policy-v2"], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_exit(&out, 1);
     blocked_with(&out, "RECEIPT_STALE");
     nothing_shipped(&world);
 }
@@ -184,7 +178,7 @@ fn a_plan_that_moved_after_approval_is_stale() {
         "main moved after approval",
     );
     let out = execute(&world, &run, &[], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_exit(&out, 1);
     blocked_with(&out, "RECEIPT_STALE");
     nothing_shipped(&world);
 }
@@ -197,9 +191,9 @@ fn a_tampered_chain_blocks_everything_with_exit_4() {
         &["audit", "note", "sneaky"],
         &[("SHIPGATE_AUDIT_KEY", stranger.private_openssh.as_str())],
     );
-    assert_eq!(note.status.code(), Some(0), "{}", stderr(&note));
+    assert_exit(&note, 0);
     let out = execute(&world, &run, &[], &[]);
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_exit(&out, 4);
     assert!(
         stdout(&out).contains("AUDIT_CHAIN_INVALID"),
         "{}",
@@ -366,7 +360,7 @@ fn a_run_without_a_receipt_is_refused_as_missing() {
         }],
     );
     let out = execute(&world, "run_bare", &[], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_exit(&out, 1);
     blocked_with(&out, "RECEIPT_MISSING");
     nothing_shipped(&world);
 }
@@ -382,7 +376,7 @@ fn a_second_executor_is_locked_out_while_the_lock_holds() {
     );
     assert_ne!(crash.status.code(), Some(0), "the executor was killed");
     let locked = execute(&world, &run, &[], &[]);
-    assert_eq!(locked.status.code(), Some(1), "{}", stderr(&locked));
+    assert_exit(&locked, 1);
     blocked_with(&locked, "LOCKED");
     assert!(
         stdout(&locked).contains(&run),
@@ -405,13 +399,7 @@ fn an_expired_lock_is_broken_on_the_record_and_the_run_completes() {
     assert_ne!(crash.status.code(), Some(0), "the executor was killed");
     wait_past_lock_expiry(&world);
     let out = execute(&world, &run, &[], &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     assert!(world.kinds().contains(&"lock_broken".to_owned()));
     let main = world.repo.branch_sha("main");
     assert_eq!(shipped(&world), (Some(main), 1, 1));
@@ -559,13 +547,7 @@ fn github_faults_during_execution_never_duplicate_an_effect() {
         times: 2,
     });
     let out = execute(&world, &run, &[], &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     let main = world.repo.branch_sha("main");
     assert_eq!(shipped(&world), (Some(main), 1, 1));
     verify(&world);
@@ -582,13 +564,7 @@ fn an_unwritable_audit_branch_stops_everything_before_any_effect() {
     std::fs::set_permissions(&hook, mode).expect("chmod");
 
     let out = execute(&world, &run, &["--give-up-after", "1"], &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 3);
     assert!(
         stderr(&out).contains("AUDIT_UNAVAILABLE"),
         "{}",
@@ -616,13 +592,7 @@ fn executing_by_pr_reports_shipped_with_links_and_timeline_in_the_status_comment
             ),
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     assert!(stdout(&out).contains(&run), "{}", stdout(&out));
     let status = world.status_comment();
     assert!(status.contains("## SHIPPED"), "{status}");
@@ -660,9 +630,9 @@ fn a_proof_bundle_verifies_offline_and_any_change_to_it_is_caught() {
     let (world, run) = minted();
     assert_eq!(execute(&world, &run, &[], &[]).status.code(), Some(0));
     let export = world.shipgate(&["proof", &run, "--out", "run.proof.json"]);
-    assert_eq!(export.status.code(), Some(0), "{}", stderr(&export));
+    assert_exit(&export, 0);
     let verify = world.shipgate(&["proof", "verify", "run.proof.json"]);
-    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+    assert_exit(&verify, 0);
     let text = stdout(&verify);
     assert!(text.starts_with("proof OK"), "{text}");
     assert!(text.contains("3 receipts genuine"), "{text}");
@@ -732,13 +702,7 @@ fn slash_ship_by_an_approver_executes_the_run_and_by_anyone_else_is_refused() {
     let (world, _) = minted();
     let (event, refused) = comment_event(&world, "carol", "/shipgate ship");
     let out = mint_from_event(&world, &event);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 1);
     assert!(
         stdout(&out).contains("was not carried out"),
         "{}",
@@ -749,13 +713,7 @@ fn slash_ship_by_an_approver_executes_the_run_and_by_anyone_else_is_refused() {
 
     let (event, accepted) = comment_event(&world, "bob", "ship it\n/shipgate ship");
     let out = mint_from_event(&world, &event);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     assert!(stdout(&out).contains("== SHIPPED =="), "{}", stdout(&out));
     assert_eq!(world.reaction(accepted), ["+1"]);
     let main = world.repo.branch_sha("main");

@@ -149,6 +149,18 @@ pub fn shipgate_in(dir: &Path, args: &[&str]) -> Output {
         .expect("run shipgate")
 }
 
+/// Asserts a process exited with `code`, showing what it printed when it did not.
+#[track_caller]
+pub fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
 /// Runs stock git in `dir` with the host's configuration switched off.
 pub fn git(dir: &Path, args: &[&str]) -> Output {
     let out = Command::new("git")

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use shipgate::keys::{GeneratedKey, generate};
 use shipgate::policy::SignerRole;
 
-use crate::fixture::{TestRepo, git, stderr, stdout};
+use crate::fixture::{TestRepo, assert_exit, git, stderr, stdout};
 use crate::github_support::{BOT, GitHubWorld, SLUG};
 
 const PLAN: &str = "\
@@ -135,7 +135,7 @@ signers:
 
     pub fn plan_prefix(&self) -> String {
         let out = self.shipgate(&["plan", "id", ".shipgate/plans/release.yaml"]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_exit(&out, 0);
         stdout(&out).trim()["sha256:".len().."sha256:".len() + 12].to_owned()
     }
 
@@ -193,7 +193,7 @@ fn two_approvals_mint_verified_receipts_on_the_governance_branch() {
     let bob = world.approve("bob");
 
     let out = world.mint();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(
         stdout(&out).contains("== AUTHORIZED =="),
         "{}",
@@ -212,7 +212,7 @@ fn two_approvals_mint_verified_receipts_on_the_governance_branch() {
         ]
     );
     let verify = world.shipgate(&["audit", "verify"]);
-    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+    assert_exit(&verify, 0);
 
     // Each receipt verifies against the policy's mint key, with shipgate.
     for entry in world.chain() {
@@ -222,7 +222,7 @@ fn two_approvals_mint_verified_receipts_on_the_governance_branch() {
         let path = world.repo.path().join("receipt.json");
         std::fs::write(&path, document).expect("write receipt");
         let check = world.shipgate(&["receipt", "verify", "receipt.json"]);
-        assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+        assert_exit(&check, 0);
         let receipt: serde_json::Value = serde_json::from_str(document).expect("json");
         assert_eq!(receipt["enforceable"], true);
         assert_eq!(receipt["approvals"].as_array().map(Vec::len), Some(2));
@@ -241,7 +241,7 @@ fn without_quorum_the_chain_is_untouched_and_the_status_says_awaiting() {
     let bot = world.approve("github-actions[bot]");
 
     let out = world.mint();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(world.kinds().is_empty(), "no chain was written");
     let status = world.status_comment();
     assert!(status.contains("## AWAITING APPROVAL"), "{status}");
@@ -269,7 +269,7 @@ fn an_edited_or_quoted_approval_does_not_count() {
     world.github.fake.add_comment(SLUG, world.pr, "bob", &quote);
 
     let out = world.mint();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(world.kinds().is_empty());
     assert!(world.status_comment().contains("EDITED"));
     assert_eq!(world.reaction(edited), ["-1"]);
@@ -283,7 +283,7 @@ fn minting_again_mints_nothing_and_says_so() {
     assert_eq!(world.mint().status.code(), Some(0));
     let before = world.kinds().len();
     let again = world.mint();
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_exit(&again, 0);
     assert!(
         stdout(&again).contains("already minted"),
         "{}",
@@ -310,13 +310,13 @@ fn two_mints_racing_open_exactly_one_run() {
         .collect();
     for child in children.drain(..) {
         let out = child.wait_with_output().expect("wait");
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_exit(&out, 0);
     }
     let kinds = world.kinds();
     assert_eq!(kinds.iter().filter(|k| *k == "run_opened").count(), 1);
     assert_eq!(kinds.iter().filter(|k| *k == "receipt_minted").count(), 3);
     let verify = world.shipgate(&["audit", "verify"]);
-    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+    assert_exit(&verify, 0);
 }
 
 #[test]
@@ -325,17 +325,17 @@ fn while_halted_nothing_is_minted_and_the_refusal_is_recorded() {
     world.approve("alice");
     world.approve("bob");
     let halt = world.shipgate(&["halt", "--reason", "bad build", "--by", "alice"]);
-    assert_eq!(halt.status.code(), Some(0), "{}", stderr(&halt));
+    assert_exit(&halt, 0);
 
     let out = world.mint();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_exit(&out, 1);
     assert!(stdout(&out).contains("== HALTED =="), "{}", stdout(&out));
     let kinds = world.kinds();
     assert_eq!(kinds, ["genesis", "halted", "mint_refused"]);
     assert!(world.status_comment().contains("## HALTED"));
 
     let resume = world.shipgate(&["resume", "--by", "alice"]);
-    assert_eq!(resume.status.code(), Some(0), "{}", stderr(&resume));
+    assert_exit(&resume, 0);
     assert_eq!(world.mint().status.code(), Some(0));
     assert!(world.kinds().contains(&"run_opened".to_owned()));
 }
@@ -346,14 +346,14 @@ fn a_team_member_counts_as_an_approver_and_a_stranger_does_not() {
     world.approve("alice");
     let stranger = world.approve("carol");
     let out = world.mint();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(world.kinds().is_empty(), "carol is in no group");
     assert_eq!(world.reaction(stranger), ["-1"]);
 
     // dave is only a member of acme/release, which the group names.
     let dave = world.approve("dave");
     let out = world.mint();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(world.kinds().contains(&"run_opened".to_owned()));
     assert_eq!(world.reaction(dave), ["+1"]);
 }
@@ -406,7 +406,7 @@ fn the_author_of_the_plan_files_last_commit_cannot_approve_it() {
     world.approve("alice");
     let own = world.approve("erin");
     let out = world.mint();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(world.kinds().is_empty(), "erin wrote the plan's commit");
     assert!(world.status_comment().contains("SELF\\_APPROVAL"));
     assert_eq!(world.reaction(own), ["-1"]);
@@ -437,7 +437,7 @@ fn an_approval_of_an_older_plan_id_a_revoked_one_and_a_repeated_one_count_for_no
         .add_comment(SLUG, world.pr, "bob", &fenced);
 
     let out = world.mint();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(world.kinds().is_empty(), "only alice counts, once");
     let status = world.status_comment();
     assert!(status.contains("1/2"), "{status}");
@@ -459,7 +459,7 @@ fn approvals_are_read_across_pages_of_150_comments() {
     world.approve("bob");
     assert_eq!(world.github.fake.comments(SLUG, world.pr).len(), 150);
     let out = world.mint();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(world.kinds().contains(&"run_opened".to_owned()));
 }
 
@@ -492,7 +492,7 @@ fn a_halt_admin_halts_and_resumes_by_comment_and_others_are_refused() {
 
     let (refused, refused_id) = comment_event(&world, "bob", "/shipgate halt not my call");
     let out = mint_from_event(&world, &refused);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(
         stdout(&out).contains("not a halt admin"),
         "{}",
@@ -512,7 +512,7 @@ fn a_halt_admin_halts_and_resumes_by_comment_and_others_are_refused() {
     world.approve("bob");
     let (halt, halt_id) = comment_event(&world, "alice", "stop!\n/shipgate halt broken artefacts");
     let out = mint_from_event(&world, &halt);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_exit(&out, 1);
     assert_eq!(world.kinds(), ["genesis", "halted", "mint_refused"]);
     let status = world.status_comment();
     assert!(status.contains("## HALTED"), "{status}");
@@ -520,7 +520,7 @@ fn a_halt_admin_halts_and_resumes_by_comment_and_others_are_refused() {
 
     let (resume, _) = comment_event(&world, "alice", "/shipgate resume");
     let out = mint_from_event(&world, &resume);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let kinds = world.kinds();
     assert_eq!(
         &kinds[..4],
@@ -542,10 +542,10 @@ fn a_minted_receipt_is_shown_verified_and_exported_by_id_and_stock_ssh_keygen_ac
         .expect("a minted receipt");
 
     let show = world.shipgate(&["receipt", "show", &receipt_id]);
-    assert_eq!(show.status.code(), Some(0), "{}", stderr(&show));
+    assert_exit(&show, 0);
     assert!(stdout(&show).contains(&receipt_id), "{}", stdout(&show));
     let verify = world.shipgate(&["receipt", "verify", &receipt_id]);
-    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+    assert_exit(&verify, 0);
     assert!(
         stdout(&verify).starts_with("genuine"),
         "{}",
@@ -561,7 +561,7 @@ fn a_minted_receipt_is_shown_verified_and_exported_by_id_and_stock_ssh_keygen_ac
         "--signature-out",
         "receipt.sig",
     ]);
-    assert_eq!(export.status.code(), Some(0), "{}", stderr(&export));
+    assert_exit(&export, 0);
     let dir = world.repo.path();
     std::fs::write(
         dir.join("allowed_signers"),
@@ -571,28 +571,10 @@ fn a_minted_receipt_is_shown_verified_and_exported_by_id_and_stock_ssh_keygen_ac
         ),
     )
     .expect("allowed signers");
-    let payload = std::fs::File::open(dir.join("payload.json")).expect("payload");
-    let status = Command::new("ssh-keygen")
-        .args([
-            "-Y",
-            "verify",
-            "-f",
-            "allowed_signers",
-            "-I",
-            "mint-1",
-            "-n",
-            "shipgate-receipt",
-            "-s",
-            "receipt.sig",
-        ])
-        .current_dir(dir)
-        .stdin(payload)
-        .output()
-        .expect("ssh-keygen");
+    let payload = std::fs::read(dir.join("payload.json")).expect("payload");
     assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
+        crate::receipt::ssh_keygen_verify(dir, &payload),
+        "stock ssh-keygen rejected the receipt"
     );
 
     let missing = world.shipgate(&["receipt", "show", "rcp_doesnotexist"]);
@@ -618,7 +600,7 @@ fn mint_leaves_its_outputs_and_summary_for_the_workflow() {
             ("GITHUB_STEP_SUMMARY", summary.to_str().expect("utf-8")),
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let outputs = std::fs::read_to_string(&outputs).expect("outputs");
     assert!(outputs.contains("status=authorized\n"), "{outputs}");
     assert!(outputs.contains("run-id=run_"), "{outputs}");

@@ -30,7 +30,9 @@ fn claims() -> ReceiptClaims {
     }
 }
 
-fn ssh_keygen_verify(dir: &std::path::Path, payload: &[u8]) -> bool {
+/// Stock OpenSSH's verdict on `receipt.sig` over `payload`, trusting `allowed_signers` in `dir`
+/// for the key id `mint-1`.
+pub fn ssh_keygen_verify(dir: &std::path::Path, payload: &[u8]) -> bool {
     let mut child = Command::new("ssh-keygen")
         .args([
             "-Y",
