@@ -15,6 +15,7 @@ use super::inputs::{self, PolicyRequest};
 use crate::cli::{DryRunArgs, Format};
 use crate::diag::Diagnostics;
 use crate::error::{Error, Outcome};
+use crate::github::GitHubError;
 use crate::policy::{self, SignerRole, format_utc};
 use crate::preview::preview_plan;
 use crate::report::{self, DryRunReport, GitHubView, PolicyReport, RepoSource, StatusCommentNote};
@@ -158,8 +159,15 @@ fn report_dry_run(
         }
         if let Some(pr) = args.github.pr.filter(|_| !args.github.no_comment) {
             let markdown = report::render_markdown(&report);
-            let upserted = runtime.block_on(github::post_status(client, pr, &markdown))?;
-            report.status_comment = Some(StatusCommentNote::new(pr, upserted));
+            match runtime.block_on(github::post_status(client, pr, &markdown)) {
+                Ok(upserted) => report.status_comment = Some(StatusCommentNote::new(pr, upserted)),
+                // A fork's pull request gets a read-only token: the report still reaches the
+                // job summary and stdout, so a missing comment is not worth failing the check.
+                Err(GitHubError::Forbidden { message, .. }) => report.warnings.push(format!(
+                    "the status comment on #{pr} was not written: the token may not comment ({message}); pull requests from forks get a read-only token, so the report is in the job summary only"
+                )),
+                Err(other) => return Err(other.into()),
+            }
         }
     }
     super::actions::write_step_summary(&report::render_markdown(&report))?;

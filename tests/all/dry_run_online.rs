@@ -5,7 +5,7 @@
 use std::process::{Command, Output};
 
 use crate::fixture::{SIGNER_KEY, TestRepo, assert_exit, stderr, stdout};
-use crate::github_support::{BOT, GitHubWorld, SLUG};
+use crate::github_support::{BOT, GitHubWorld, READ_ONLY, SLUG};
 
 fn policy() -> String {
     format!(
@@ -252,6 +252,40 @@ operations:
         3,
         "--no-comment writes nothing"
     );
+}
+
+#[test]
+fn a_read_only_token_from_a_fork_gets_the_report_without_a_comment() {
+    let repo = governed(
+        "version: 1\nname: Tag\noperations:\n  - { kind: tag, name: v1.1.0, target: main }\n",
+    );
+    let world = GitHubWorld::new(&repo);
+    let pr = world
+        .fake
+        .open_pull(SLUG, "alice", "feature", "main", "plan");
+    let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .args([
+            "dry-run",
+            "--repo-slug",
+            SLUG,
+            "--at",
+            "2026-11-23T12:00:00Z",
+        ])
+        .args(["--pr", &pr.to_string()])
+        .current_dir(repo.path())
+        .env("GITHUB_TOKEN", READ_ONLY)
+        .env("GITHUB_API_URL", world.fake.base_url())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("run shipgate");
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("the token may not comment"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("would create"), "{}", stdout(&out));
+    assert!(world.fake.comments(SLUG, pr).is_empty());
 }
 
 #[test]
