@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use crate::diag::Diagnostics;
 use crate::repo::RepoError;
 
-/// What a command's outcome means, as a process exit code (DESIGN 9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a command's outcome means, as a process exit code (DESIGN 9). Ordered by severity,
+/// so the outcome of several steps is their maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
     /// 0: done, or a dry-run with nothing blocked.
     Clean,

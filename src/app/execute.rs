@@ -92,56 +92,78 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
     }
     write_checkpoint(&setup.repo, head).map_err(AuditError::Verify)?;
     let state = read_state(&setup.repo, head).map_err(AuditError::from)?;
-    let run = select_run(&state, args)?;
-    let plan = find_plan(&repo, &slug, &run)?;
+    let runs = select_runs(&state, args, &repo, &slug)?;
+    if runs.is_empty() {
+        writeln!(
+            out,
+            "no run is pending: none has an unused, unexpired receipt and its plan in this checkout"
+        )?;
+        super::actions::write_outputs(&[("status", "idle".to_owned())])?;
+        return Ok(Outcome::Clean);
+    }
 
     let runtime = github::runtime()?;
     let client = {
         let _entered = runtime.enter();
         github::client(&slug, token)?
     };
-    let mut executor = Executor {
-        setup: &setup,
-        policy: &policy,
-        run: &run,
-        plan: plan.as_ref(),
-        client: &client,
-        runtime: &runtime,
-        lock_ttl: Duration::from_secs(lock_ttl),
-    };
-    let outcomes = executor.run()?;
-    let code = outcome_code(&outcomes);
-    let report = ExecuteReport::new(
-        run.run_id.clone(),
-        run.plan_id.clone(),
-        outcomes,
-        timeline(&setup, &run.run_id)?,
-    );
-    let markdown = render_execute_markdown(&report);
-    if let Some(pr) = run.pr {
-        runtime.block_on(github::post_status(&client, pr, &markdown))?;
+    let mut reports = Vec::new();
+    let mut code = Outcome::Clean;
+    for (run, plan) in &runs {
+        let mut executor = Executor {
+            setup: &setup,
+            policy: &policy,
+            run,
+            plan: plan.as_ref(),
+            client: &client,
+            runtime: &runtime,
+            lock_ttl: Duration::from_secs(lock_ttl),
+        };
+        let outcomes = executor.run()?;
+        code = code.max(outcome_code(&outcomes));
+        let report = ExecuteReport::new(
+            run.run_id.clone(),
+            run.plan_id.clone(),
+            outcomes,
+            timeline(&setup, &run.run_id)?,
+        );
+        let markdown = render_execute_markdown(&report);
+        if let Some(pr) = run.pr {
+            runtime.block_on(github::post_status(&client, pr, &markdown))?;
+        }
+        super::actions::write_step_summary(&markdown)?;
+        let rendered = match args.format {
+            Format::Text => render_execute_text(&report),
+            Format::Markdown => markdown,
+            Format::Json => super::json_report(&report)?,
+        };
+        out.write_all(rendered.as_bytes())?;
+        reports.push(report);
     }
-    super::actions::write_step_summary(&markdown)?;
-    let reasons: Vec<&str> = report
-        .operations
+    let reasons: Vec<&str> = reports
         .iter()
+        .flat_map(|r| &r.operations)
         .filter_map(|(_, o)| match o {
             OpOutcome::Denied { code, .. } | OpOutcome::Failed { code, .. } => Some(code.as_str()),
             _ => None,
         })
         .collect();
+    let banners: Vec<String> = reports
+        .iter()
+        .map(|r| r.banner.to_ascii_lowercase())
+        .collect();
     super::actions::write_outputs(&[
-        ("plan-id", report.plan_id.clone()),
-        ("run-id", report.run_id.clone()),
-        ("status", report.banner.to_ascii_lowercase()),
+        (
+            "plan-id",
+            super::actions::space_separated(reports.iter().map(|r| &r.plan_id)),
+        ),
+        (
+            "run-id",
+            super::actions::space_separated(reports.iter().map(|r| &r.run_id)),
+        ),
+        ("status", banners.join(" ")),
         ("blocked-reasons", reasons.join(",")),
     ])?;
-    let rendered = match args.format {
-        Format::Text => render_execute_text(&report),
-        Format::Markdown => markdown,
-        Format::Json => super::json_report(&report)?,
-    };
-    out.write_all(rendered.as_bytes())?;
     Ok(code)
 }
 
@@ -177,27 +199,78 @@ fn timeline(setup: &AppendSetup, run_id: &str) -> Result<Vec<TimelineEntry>, Err
     Ok(entries)
 }
 
-/// The run named by `--run`, or the latest run minted for `--pr`.
-fn select_run(state: &State, args: &ExecuteArgs) -> Result<RunRecord, Error> {
-    match (&args.run, args.pr) {
-        (Some(run), _) => state
-            .runs
-            .get(run)
-            .cloned()
-            .ok_or_else(|| Error::Usage(format!("no run `{run}` on the governance branch"))),
-        (None, Some(pr)) => state
-            .runs
-            .values()
-            .filter(|r| r.pr == Some(pr))
-            .max_by_key(|r| r.seq)
-            .cloned()
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "no run was minted for pull request #{pr}: approve and mint it first"
-                ))
-            }),
-        (None, None) => Err(Error::Usage("pass --run RUN_ID or --pr N".into())),
+/// The runs to execute, each with its plan from the checkout (none: the plan moved: stale):
+/// the one named by `--run`, the latest one minted for `--pr`, or, with `--pending`, every run
+/// that still has work, oldest first.
+fn select_runs(
+    state: &State,
+    args: &ExecuteArgs,
+    repo: &crate::repo::LocalRepo,
+    slug: &crate::model::RepoSlug,
+) -> Result<Vec<(RunRecord, Option<ResolvedPlan>)>, Error> {
+    let runs: Vec<RunRecord> =
+        match (&args.run, args.pr) {
+            (Some(run), _) => {
+                vec![state.runs.get(run).cloned().ok_or_else(|| {
+                    Error::Usage(format!("no run `{run}` on the governance branch"))
+                })?]
+            }
+            (None, Some(pr)) => vec![
+                state
+                    .runs
+                    .values()
+                    .filter(|r| r.pr == Some(pr))
+                    .max_by_key(|r| r.seq)
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::Usage(format!(
+                            "no run was minted for pull request #{pr}: approve and mint it first"
+                        ))
+                    })?,
+            ],
+            (None, None) if args.pending => {
+                let now = super::now_whole_seconds();
+                let mut pending: Vec<RunRecord> = state
+                    .runs
+                    .values()
+                    .filter(|r| has_work(state, r, now))
+                    .cloned()
+                    .collect();
+                pending.sort_by_key(|r| r.seq);
+                pending
+            }
+            (None, None) => {
+                return Err(Error::Usage(
+                    "pass --run RUN_ID, --pr N or --pending".into(),
+                ));
+            }
+        };
+    let mut with_plans = Vec::new();
+    for run in runs {
+        let plan = find_plan(repo, slug, &run)?;
+        // A pending run whose plan is not in the checkout has not reached this branch yet
+        // (or moved on): it waits for `--run`, rather than being denied on every push.
+        if plan.is_some() || !args.pending {
+            with_plans.push((run, plan));
+        }
     }
+    Ok(with_plans)
+}
+
+/// Whether `run` still has something to do: an operation in doubt (to recover), or an
+/// enforceable receipt that is unused and unexpired at `now`.
+fn has_work(state: &State, run: &RunRecord, now: OffsetDateTime) -> bool {
+    let in_doubt = state
+        .ops
+        .values()
+        .any(|op| op.run_id == run.run_id && op.status == OpStatus::InDoubt);
+    let usable = state.receipts.values().any(|receipt| {
+        receipt.run_id == run.run_id
+            && receipt.enforceable
+            && receipt.status == ReceiptStatus::Minted
+            && OffsetDateTime::parse(&receipt.expires_at, &Rfc3339).is_ok_and(|at| at > now)
+    });
+    in_doubt || usable
 }
 
 /// The plan in the checkout whose id is the run's, if any (none: the plan moved: stale).

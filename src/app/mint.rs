@@ -337,6 +337,7 @@ impl ShipRequest<'_> {
         let execute = ExecuteArgs {
             run: None,
             pr: Some(self.pr),
+            pending: false,
             lock_ttl: "15m".to_owned(),
             format: self.args.format,
             append: self.args.append.clone(),

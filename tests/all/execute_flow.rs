@@ -818,3 +818,80 @@ fn a_ten_operation_plan_under_random_5xx_ships_each_effect_once() {
         "no schedule let a run complete: the faults are too dense"
     );
 }
+
+#[test]
+fn pending_executes_every_run_with_unused_receipts_once_and_then_idles() {
+    let (world, run) = minted();
+    let summary = world.repo.path().join("summary.md");
+    let outputs = world.repo.path().join("outputs.txt");
+    let actions_env = [
+        ("GITHUB_STEP_SUMMARY", summary.to_str().expect("utf-8")),
+        ("GITHUB_OUTPUT", outputs.to_str().expect("utf-8")),
+    ];
+    let out = world.shipgate_with(&["execute", "--pending"], &actions_env);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("== SHIPPED =="), "{}", stdout(&out));
+    assert_eq!(shipped(&world).1, 1, "the release shipped");
+    let written = std::fs::read_to_string(&outputs).expect("outputs");
+    assert!(written.contains(&format!("run-id={run}\n")), "{written}");
+    assert!(written.contains("status=shipped\n"), "{written}");
+
+    std::fs::remove_file(&outputs).expect("reset outputs");
+    let again = world.shipgate_with(&["execute", "--pending"], &actions_env);
+    assert_exit(&again, 0);
+    assert!(
+        stdout(&again).contains("no run is pending"),
+        "{}",
+        stdout(&again)
+    );
+    let written = std::fs::read_to_string(&outputs).expect("outputs");
+    assert_eq!(written, "status=idle\n");
+    assert_eq!(
+        world
+            .kinds()
+            .iter()
+            .filter(|k| *k == "operation_succeeded")
+            .count(),
+        3,
+        "nothing executed twice"
+    );
+    verify(&world);
+}
+
+#[test]
+fn pending_leaves_runs_whose_receipts_are_used_or_expired() {
+    let (world, run) = minted();
+    assert_exit(&execute(&world, &run, &[], &[]), 0);
+    let before = shipped(&world);
+    let past = (OffsetDateTime::now_utc() - time::Duration::hours(1))
+        .replace_nanosecond(0)
+        .expect("time")
+        .format(&Rfc3339)
+        .expect("time");
+    craft(&world, &world.mint.private_openssh.to_string(), move |c| {
+        c.expires_at = past.clone()
+    });
+    let out = world.shipgate(&["execute", "--pending"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("no run is pending"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(shipped(&world), before);
+    assert!(denials(&world).is_empty(), "{:?}", denials(&world));
+}
+
+#[test]
+fn pending_waits_for_a_plan_that_has_not_reached_the_checkout() {
+    let (world, _) = minted();
+    std::fs::remove_file(world.repo.path().join(".shipgate/plans/release.yaml")).expect("rm");
+    let out = world.shipgate(&["execute", "--pending"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("no run is pending"),
+        "{}",
+        stdout(&out)
+    );
+    nothing_shipped(&world);
+}
