@@ -28,6 +28,7 @@ use crate::keys::{
 };
 use crate::policy::{Policy, Signer, SignerRole};
 use crate::repo::RepoError;
+use crate::report::escape_markdown;
 
 use super::inputs::{self, PolicyRequest};
 
@@ -211,15 +212,30 @@ fn verify(args: &AuditVerifyArgs, out: &mut dyn Write) -> Result<Outcome, Error>
     });
     let verified = match result {
         Ok(verified) => verified,
-        Err(VerifyError::Invalid(failure)) if args.json => {
-            let summary = serde_json::json!({
-                "ok": false,
-                "reason": failure.reason().code(),
-                "commit": failure.commit.to_string(),
-                "seq": failure.seq,
-                "problem": failure.problem.to_string(),
-            });
-            writeln!(out, "{summary}")?;
+        Err(VerifyError::Invalid(failure)) => {
+            let code = failure.reason().code();
+            super::actions::write_step_summary(&format!(
+                "## Audit chain: INTEGRITY FAILURE\n\n`{code}` at commit `{}` (seq {}): {}\n",
+                failure.commit,
+                failure
+                    .seq
+                    .map_or_else(|| "?".to_owned(), |s| s.to_string()),
+                escape_markdown(&failure.problem.to_string())
+            ))?;
+            super::actions::write_outputs(&[
+                ("status", "failed".to_owned()),
+                ("blocked-reasons", code.to_owned()),
+            ])?;
+            if args.json {
+                let summary = serde_json::json!({
+                    "ok": false,
+                    "reason": code,
+                    "commit": failure.commit.to_string(),
+                    "seq": failure.seq,
+                    "problem": failure.problem.to_string(),
+                });
+                writeln!(out, "{summary}")?;
+            }
             return Err(AuditError::Verify(VerifyError::Invalid(failure)).into());
         }
         Err(err) => return Err(AuditError::Verify(err).into()),
@@ -228,6 +244,30 @@ fn verify(args: &AuditVerifyArgs, out: &mut dyn Write) -> Result<Outcome, Error>
         write_checkpoint(&repo, head).map_err(AuditError::Verify)?;
     }
     let seconds = started.elapsed().as_secs_f64();
+    super::actions::write_step_summary(&match verified.head {
+        Some(head) => format!(
+            "## Audit chain verified\n\n{} entries checked in {seconds:.2} s; head `{head}` (seq {}) on `{}`.\n",
+            verified.entries_checked,
+            verified.head_seq.unwrap_or_default(),
+            escape_markdown(&args.target.branch)
+        ),
+        None => format!(
+            "## Audit chain empty\n\nThe governance branch `{}` does not exist yet.\n",
+            escape_markdown(&args.target.branch)
+        ),
+    })?;
+    super::actions::write_outputs(&[
+        (
+            "status",
+            if verified.head.is_some() {
+                "verified"
+            } else {
+                "empty"
+            }
+            .to_owned(),
+        ),
+        ("blocked-reasons", String::new()),
+    ])?;
     if args.json {
         let summary = serde_json::json!({
             "ok": true,

@@ -1,5 +1,6 @@
 //! shipgate's integration tests: one binary, a module per area.
 
+mod action_workflows;
 mod audit_apply;
 mod audit_cli;
 mod audit_interop;
@@ -14,6 +15,7 @@ mod execute_flow;
 mod fixture;
 mod github_port;
 mod github_support;
+mod local_runner;
 mod malformed;
 mod mint_flow;
 mod plan_id;

@@ -569,6 +569,12 @@ impl State {
         let number = highest_pull.max(highest_issue).unwrap_or(0) + 1;
         let id = self.next_id();
         let created_at = self.clock.tick();
+        // Like GitHub, the base repository keeps the pull request's head at refs/pull/N/head,
+        // which is what a workflow checks out for an issue_comment on the pull request.
+        let git_dir = self.repo(repo).git_dir.clone();
+        if let Ok(Some(sha)) = gitstore::branch_head(&git_dir, &new.head) {
+            let _ = gitstore::create_ref(&git_dir, &format!("refs/pull/{number}/head"), &sha);
+        }
         self.repo_mut(repo).pulls.push(Pull {
             id,
             number,
