@@ -23,3 +23,4 @@ mod policy_eval;
 mod receipt;
 mod repo;
 mod robustness;
+mod workflow_files;

@@ -1,0 +1,122 @@
+//! Rules every workflow file of the project keeps, ours and the adopters' templates: no
+//! `${{ }}` inside a `run:` body (an expression there is pasted into the script before the
+//! shell parses it, so a branch name or comment could become shell code), a least-privilege
+//! `permissions:` block on every job, and a `concurrency:` group so runs queue rather than
+//! race. The ecosystem's linters (actionlint, check-jsonschema) run in `.ci/run`.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::local_runner::project_root;
+
+fn files() -> Vec<PathBuf> {
+    let root = project_root();
+    let mut files = vec![root.join("action.yml")];
+    for dir in [".github/workflows", "templates/workflows"] {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
+            .expect("workflow folder")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
+    files
+}
+
+fn parse(path: &PathBuf) -> Value {
+    let text = std::fs::read_to_string(path).expect("read");
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every step of a workflow's jobs, or of a composite action.
+fn steps(document: &Value) -> Vec<Value> {
+    let mut steps = Vec::new();
+    if let Some(composite) = document.pointer("/runs/steps").and_then(Value::as_array) {
+        steps.extend(composite.iter().cloned());
+    }
+    if let Some(jobs) = document["jobs"].as_object() {
+        for job in jobs.values() {
+            steps.extend(job["steps"].as_array().into_iter().flatten().cloned());
+        }
+    }
+    steps
+}
+
+#[test]
+fn no_expression_is_pasted_into_a_run_body() {
+    let mut checked = 0;
+    for path in files() {
+        for step in steps(&parse(&path)) {
+            if let Some(script) = step["run"].as_str() {
+                checked += 1;
+                assert!(
+                    !script.contains("${{"),
+                    "{}: a run body contains ${{{{ }}}}; pass the value through env: instead:\n{script}",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(checked >= 5, "only {checked} run bodies found");
+}
+
+#[test]
+fn the_rule_catches_an_expression_in_a_run_body() {
+    let hostile: Value = serde_yaml::from_str(
+        "jobs:\n  a:\n    steps:\n      - run: echo \"${{ github.event.comment.body }}\"\n",
+    )
+    .expect("yaml");
+    let bodies: Vec<String> = steps(&hostile)
+        .iter()
+        .filter_map(|s| s["run"].as_str().map(str::to_owned))
+        .collect();
+    assert!(bodies.iter().any(|b| b.contains("${{")));
+}
+
+#[test]
+fn every_job_has_least_privilege_permissions_and_every_workflow_a_concurrency_group() {
+    for path in files().iter().filter(|p| !p.ends_with("action.yml")) {
+        let workflow = parse(path);
+        assert_eq!(
+            workflow["permissions"]["contents"],
+            "read",
+            "{}: the workflow's default token is read-only",
+            path.display()
+        );
+        assert!(
+            workflow.get("concurrency").is_some(),
+            "{}: no concurrency group",
+            path.display()
+        );
+        for (name, job) in workflow["jobs"].as_object().expect("jobs") {
+            let permissions = job["permissions"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{}: job {name} has no permissions", path.display()));
+            for (scope, level) in permissions {
+                assert!(
+                    ["contents", "issues", "pull-requests"].contains(&scope.as_str()),
+                    "{}: job {name} asks for {scope}",
+                    path.display()
+                );
+                assert!(level == "read" || level == "write", "{level}");
+            }
+        }
+    }
+}
+
+#[test]
+fn workflows_never_run_on_pull_request_target() {
+    for path in files() {
+        let text = std::fs::read_to_string(&path).expect("read");
+        let workflow = parse(&path);
+        assert!(
+            workflow["on"].get("pull_request_target").is_none()
+                && workflow["on"] != "pull_request_target",
+            "{}: pull_request_target runs a fork's pull request with secrets",
+            path.display()
+        );
+        assert!(!text.contains("pull_request_target:"), "{}", path.display());
+    }
+}
