@@ -106,3 +106,26 @@ fn in_a_workflow_plan_errors_become_annotations_on_their_line() {
     let quiet = run(false);
     assert!(!String::from_utf8_lossy(&quiet.stderr).contains("::error"));
 }
+
+#[test]
+fn no_color_turns_off_every_escape_even_when_colour_is_forced() {
+    let run = |no_color: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_shipgate"));
+        command
+            .args(["dry-run", "--no-such-flag"])
+            .env("CLICOLOR_FORCE", "1")
+            .env_remove("NO_COLOR");
+        if no_color {
+            command.env("NO_COLOR", "1");
+        }
+        let out = command.output().expect("run shipgate");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(
+        run(false).contains('\u{1b}'),
+        "forced colour shows escapes (the control)"
+    );
+    let plain = run(true);
+    assert!(!plain.contains('\u{1b}'), "{plain:?}");
+    assert!(plain.contains("--no-such-flag"), "{plain}");
+}
