@@ -25,9 +25,10 @@ use crate::audit::AuditError;
 use crate::audit::append::{AppendError, append_all};
 use crate::audit::entry::Event;
 use crate::audit::reason::Reason;
-use crate::audit::state::{ApplyError, OpStatus, ReceiptStatus, RunRecord, State};
+use crate::audit::state::{ApplyError, OpStatus, ReceiptStatus, RunRecord, State, StateAccess};
 use crate::audit::store::{read_entry, read_state};
 use crate::audit::verify::{VerifyOptions, check_checkpoint, verify_chain, write_checkpoint};
+use crate::audit::view::StateView;
 use crate::cli::{ExecuteArgs, Format};
 use crate::error::{Error, Outcome};
 use crate::gate::{
@@ -336,7 +337,7 @@ impl Executor<'_> {
     /// Appends `events` in one push, each checked by `check` against the head's state first.
     fn append(
         &self,
-        mut propose: impl FnMut(&State) -> Result<Vec<Event>, ApplyError>,
+        mut propose: impl FnMut(&StateView<'_>) -> Result<Vec<Event>, ApplyError>,
     ) -> Result<(), AppendError> {
         append_all(
             &self.setup.repo,
@@ -381,7 +382,7 @@ impl Executor<'_> {
         let run_id = self.run.run_id.clone();
         let ttl = time::Duration::seconds(i64::try_from(self.lock_ttl.as_secs()).unwrap_or(900));
         let locked = self.append(|state| {
-            if let Some(halt) = &state.halt {
+            if let Some(halt) = state.halt() {
                 return Err(ApplyError {
                     reason: Reason::Halted,
                     detail: format!("halted by {}: {}", halt.by, halt.reason),
@@ -389,7 +390,7 @@ impl Executor<'_> {
             }
             let at = super::now_whole_seconds();
             let mut events = Vec::new();
-            if let Some(lock) = &state.lock {
+            if let Some(lock) = state.lock() {
                 let expired = OffsetDateTime::parse(&lock.expires_at, &Rfc3339)
                     .is_ok_and(|expiry| at > expiry);
                 if !expired {

@@ -22,7 +22,8 @@ use crate::approval::evaluate::{ApprovalContext, ApprovalOutcome, Comment, evalu
 use crate::audit::AuditError;
 use crate::audit::append::{AppendError, append_all};
 use crate::audit::entry::{Event, RunOperation};
-use crate::audit::state::State;
+use crate::audit::state::StateAccess;
+use crate::audit::view::StateView;
 use crate::cli::{ExecuteArgs, Format, MintArgs};
 use crate::error::{Error, Outcome};
 use crate::event::{CommentEvent, CommentOnPullRequest, read_comment_event};
@@ -496,13 +497,13 @@ fn record(minting: &Minting<'_>) -> Result<Vec<MintOutcome>, Error> {
         &setup.key,
         &setup.target,
         &|| now,
-        |state: &State| {
+        |state: &StateView<'_>| {
             outcomes.clear();
             let mut events = Vec::new();
+            let runs = state.runs();
             for (((_, plan, decisions), approval), fresh) in plans.iter().zip(approvals).zip(ids) {
-                let open_run = state
-                    .runs
-                    .values()
+                let open_run = runs
+                    .iter()
                     .find(|r| r.plan_id == plan.id.as_str())
                     .map(|r| r.run_id.as_str());
                 let decision = decide_mint(
@@ -511,7 +512,7 @@ fn record(minting: &Minting<'_>) -> Result<Vec<MintOutcome>, Error> {
                         decisions,
                         approvals: approval,
                         policy_hash: &policy.hash,
-                        halted: state.halt.is_some(),
+                        halted: state.halt().is_some(),
                         open_run,
                         now,
                     },
@@ -554,17 +555,13 @@ fn decision_events(
     plan: &ResolvedPlan,
     approval: &ApprovalOutcome,
     decision: MintDecision,
-    state: &State,
+    state: &dyn StateAccess,
     mint_key: &SigningKey,
     policy_hash: &str,
 ) -> Result<(MintOutcome, Vec<Event>), String> {
     Ok(match decision {
         MintDecision::Halted => {
-            let reason = state
-                .halt
-                .as_ref()
-                .map(|h| h.reason.clone())
-                .unwrap_or_default();
+            let reason = state.halt().map(|h| h.reason).unwrap_or_default();
             (
                 MintOutcome::Halted { reason },
                 vec![Event::MintRefused {

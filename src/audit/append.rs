@@ -1,7 +1,8 @@
 //! Compare-and-swap appends to the governance branch of a remote (DESIGN 8).
 //!
 //! Every attempt fetches the branch, re-runs the caller's check against the state at the
-//! remote head, builds the entry on that head and pushes it without force through git's own
+//! remote head (a [`StateView`]: only the records the check and the entries look at are read),
+//! builds the entry on that head and pushes it without force through git's own
 //! `receive-pack` (the `git` command line): libgit2's local transport force-writes refs, so it
 //! is never used here. A push is rejected either by an error exit or by a `!` status line of
 //! `git push --porcelain`; both mean "someone appended first": fetch, re-check, retry with
@@ -18,8 +19,9 @@ use time::OffsetDateTime;
 
 use super::entry::{Actor, Event};
 use super::reason::Reason;
-use super::state::{ApplyError, State};
-use super::store::{ChainWriter, StoreError, Tip, git, read_state, read_tip};
+use super::state::ApplyError;
+use super::store::{ChainWriter, StoreError, Tip, git, read_tip};
+use super::view::StateView;
 use crate::keys::SigningKey;
 
 /// The default governance branch.
@@ -245,7 +247,7 @@ pub fn append<F>(
     mut propose: F,
 ) -> Result<Appended, AppendError>
 where
-    F: FnMut(&State) -> Result<Event, ApplyError>,
+    F: FnMut(&StateView<'_>) -> Result<Event, ApplyError>,
 {
     let appended = append_all(repo, git_cli, key, target, clock, |state| {
         propose(state).map(|event| vec![event])
@@ -266,7 +268,7 @@ pub fn append_all<F>(
     mut propose: F,
 ) -> Result<Option<Appended>, AppendError>
 where
-    F: FnMut(&State) -> Result<Vec<Event>, ApplyError>,
+    F: FnMut(&StateView<'_>) -> Result<Vec<Event>, ApplyError>,
 {
     let started = Instant::now();
     // A private handle: the in-memory object backend must not outlive this append on the
@@ -274,7 +276,7 @@ where
     let repo = &Repository::open(repo.path()).map_err(git("open repository"))?;
     let odb = repo.odb().map_err(git("open object database"))?;
     let mut writer = ChainWriter::new(repo, &odb, key)?;
-    let mut cached: Option<(Oid, State)> = None;
+    let mut cached: Option<(Oid, StateView<'_>)> = None;
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -317,17 +319,17 @@ fn backoff(attempt: u32) -> Duration {
 
 /// One fetch, check, build and push. The outer `Result` is fatal; the inner `Err` is a failure
 /// worth retrying (rejected or failed push, unreachable remote).
-fn attempt<F>(
-    repo: &Repository,
+fn attempt<'r, F>(
+    repo: &'r Repository,
     git_cli: &GitCli,
     writer: &mut ChainWriter<'_>,
     target: &AppendTarget,
     clock: &dyn Fn() -> OffsetDateTime,
     propose: &mut F,
-    cached: &mut Option<(Oid, State)>,
+    cached: &mut Option<(Oid, StateView<'r>)>,
 ) -> Result<Result<Option<Appended>, String>, AppendError>
 where
-    F: FnMut(&State) -> Result<Vec<Event>, ApplyError>,
+    F: FnMut(&StateView<'_>) -> Result<Vec<Event>, ApplyError>,
 {
     let head = match git_cli.fetch(repo, &target.remote, &target.branch) {
         Ok(head) => head,
@@ -337,10 +339,13 @@ where
     // The state only changes when the tree does; notes leave it alone.
     let mut state = match (&tip, cached.take()) {
         (Some(t), Some((tree, state))) if tree == t.tree => state,
-        (Some(t), _) => read_state(repo, t.commit)?,
-        (None, _) => State::default(),
+        (tip, _) => StateView::new(repo, tip.as_ref().map(|t| t.commit))?,
     };
-    let events = propose(&state).map_err(AppendError::Refused)?;
+    // Every use of the view is followed by its check: a record that failed to load must stop
+    // the append, not pass for an absent one.
+    let proposed = propose(&state);
+    state.check()?;
+    let events = proposed.map_err(AppendError::Refused)?;
     if events.is_empty() {
         if let Some(tip) = &tip {
             *cached = Some((tip.tree, state));
@@ -350,16 +355,17 @@ where
     let created_genesis = tip.is_none();
     let mut new_tip = match tip {
         Some(tip) => tip,
-        None => writer.append(
-            None,
-            &mut state,
-            &target.actor,
-            clock(),
-            target.genesis.clone(),
-        )?,
+        None => {
+            let genesis = target.genesis.clone();
+            let written = writer.append(None, &mut state, &target.actor, clock(), genesis);
+            state.check()?;
+            written?
+        }
     };
     for event in events {
-        new_tip = writer.append(Some(&new_tip), &mut state, &target.actor, clock(), event)?;
+        let written = writer.append(Some(&new_tip), &mut state, &target.actor, clock(), event);
+        state.check()?;
+        new_tip = written?;
     }
     // Unique per process and commit, so concurrent writers in one repository never collide.
     let staging = repo.path().join("shipgate").join(format!(

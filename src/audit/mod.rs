@@ -6,6 +6,7 @@
 //! - [`append`]: compare-and-swap appends to a remote through git's receive-pack.
 //! - [`verify`]: the full verification with its numbered checklist, and the checkpoint.
 //! - `replay`: the verifier's in-memory state trees (same ids as `store`, far fewer steps).
+//! - [`view`]: the state at a commit, loaded record by record (what appends check against).
 //! - [`reason`]: stable reason codes.
 
 pub mod append;
@@ -15,6 +16,7 @@ mod replay;
 pub mod state;
 pub mod store;
 pub mod verify;
+pub mod view;
 
 use crate::error::Outcome;
 

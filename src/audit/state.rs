@@ -4,7 +4,9 @@
 //! iff halted, `state/lock.json` iff locked, one file per run, receipt and executed operation
 //! in fan-out directories. [`apply`] is pure: it looks only at the state and the entry (time is
 //! the entry's own `at`, never the clock), and it returns the changed files so that writers and
-//! verifiers rebuild only the touched tree paths.
+//! verifiers rebuild only the touched tree paths. It reads the state through [`StateAccess`],
+//! one record by key at a time, so an append can hand it a view that loads only those records
+//! from the head's tree (`view`) while the verifier hands it the whole [`State`].
 
 use std::collections::BTreeMap;
 
@@ -184,6 +186,57 @@ pub struct StateFileError {
     pub why: String,
 }
 
+/// Access to a state one record by key at a time: everything [`apply`] and the appenders'
+/// checks look at, and the writing of [`apply`]'s changes. A lookup answers from the whole
+/// state ([`State`]) or loads the record on demand (`view::StateView`), so no reader can see
+/// "absent" for a record that was merely not loaded.
+pub trait StateAccess {
+    /// The standing halt.
+    fn halt(&self) -> Option<HaltRecord>;
+    /// The held lock.
+    fn lock(&self) -> Option<LockRecord>;
+    /// One run.
+    fn run(&self, run_id: &str) -> Option<RunRecord>;
+    /// One receipt.
+    fn receipt(&self, receipt_id: &str) -> Option<ReceiptRecord>;
+    /// One executed operation.
+    fn op(&self, op_key: &str) -> Option<OpRecord>;
+    /// Every run, by id (a scan: a view loads them all).
+    fn runs(&self) -> Vec<RunRecord>;
+    /// Writes changes computed by [`apply`] into the state.
+    fn commit(&mut self, changes: Vec<Change>);
+}
+
+impl StateAccess for State {
+    fn halt(&self) -> Option<HaltRecord> {
+        self.halt.clone()
+    }
+
+    fn lock(&self) -> Option<LockRecord> {
+        self.lock.clone()
+    }
+
+    fn run(&self, run_id: &str) -> Option<RunRecord> {
+        self.runs.get(run_id).cloned()
+    }
+
+    fn receipt(&self, receipt_id: &str) -> Option<ReceiptRecord> {
+        self.receipts.get(receipt_id).cloned()
+    }
+
+    fn op(&self, op_key: &str) -> Option<OpRecord> {
+        self.ops.get(op_key).cloned()
+    }
+
+    fn runs(&self) -> Vec<RunRecord> {
+        self.runs.values().cloned().collect()
+    }
+
+    fn commit(&mut self, changes: Vec<Change>) {
+        State::commit(self, changes);
+    }
+}
+
 fn refuse(reason: Reason, detail: impl Into<String>) -> ApplyError {
     ApplyError {
         reason,
@@ -347,7 +400,7 @@ fn parse_time(what: &str, text: &str) -> Result<OffsetDateTime, ApplyError> {
 
 /// The changes `entry` makes to `state`, or why it may not follow it. Pure: the only time it
 /// knows is the entry's `at`.
-pub fn apply(state: &State, entry: &Entry) -> Result<Vec<Change>, ApplyError> {
+pub fn apply<S: StateAccess + ?Sized>(state: &S, entry: &Entry) -> Result<Vec<Change>, ApplyError> {
     let at = parse_time("at", &entry.at)?;
     let seq = entry.seq;
     match &entry.event {
@@ -364,10 +417,10 @@ pub fn apply(state: &State, entry: &Entry) -> Result<Vec<Change>, ApplyError> {
             pr,
         } => {
             check_id("run id", run_id)?;
-            if state.halt.is_some() {
+            if state.halt().is_some() {
                 return Err(refuse(Reason::Halted, format!("cannot open run {run_id}")));
             }
-            if state.runs.contains_key(run_id) {
+            if state.run(run_id).is_some() {
                 return Err(refuse(Reason::RunExists, run_id.clone()));
             }
             Ok(vec![Change::Run(RunRecord {
@@ -399,15 +452,14 @@ pub fn apply(state: &State, entry: &Entry) -> Result<Vec<Change>, ApplyError> {
                     expires_at,
                 )?;
             }
-            if state.halt.is_some() {
+            if state.halt().is_some() {
                 return Err(refuse(Reason::Halted, format!("cannot mint {receipt_id}")));
             }
-            if state.receipts.contains_key(receipt_id) {
+            if state.receipt(receipt_id).is_some() {
                 return Err(refuse(Reason::ReceiptExists, receipt_id.clone()));
             }
             let run = state
-                .runs
-                .get(run_id)
+                .run(run_id)
                 .ok_or_else(|| refuse(Reason::RunMissing, run_id.clone()))?;
             if !run.operations.iter().any(|op| &op.op_key == op_key) {
                 return Err(refuse(
@@ -432,7 +484,7 @@ pub fn apply(state: &State, entry: &Entry) -> Result<Vec<Change>, ApplyError> {
             run_id,
             op_key,
         } => {
-            if state.halt.is_some() {
+            if state.halt().is_some() {
                 return Err(refuse(
                     Reason::Halted,
                     format!("cannot consume {receipt_id}"),
@@ -451,7 +503,7 @@ pub fn apply(state: &State, entry: &Entry) -> Result<Vec<Change>, ApplyError> {
                     format!("{receipt_id} expired at {}", receipt.expires_at),
                 ));
             }
-            if let Some(op) = state.ops.get(op_key)
+            if let Some(op) = state.op(op_key)
                 && op.status != OpStatus::Failed
             {
                 return Err(refuse(
@@ -459,7 +511,7 @@ pub fn apply(state: &State, entry: &Entry) -> Result<Vec<Change>, ApplyError> {
                     format!("{op_key} was executed by run {}", op.run_id),
                 ));
             }
-            let mut consumed = receipt.clone();
+            let mut consumed = receipt;
             consumed.status = ReceiptStatus::Consumed;
             consumed.consumed_seq = Some(seq);
             Ok(vec![
@@ -490,7 +542,7 @@ pub fn apply(state: &State, entry: &Entry) -> Result<Vec<Change>, ApplyError> {
             receipt_id,
         } => settle(state, run_id, op_key, receipt_id, OpStatus::Recovered, seq),
         Event::Halted { by, reason } => {
-            if state.halt.is_some() {
+            if state.halt().is_some() {
                 return Err(refuse(Reason::Halted, "already halted"));
             }
             Ok(vec![Change::Halt(Some(HaltRecord {
@@ -501,17 +553,17 @@ pub fn apply(state: &State, entry: &Entry) -> Result<Vec<Change>, ApplyError> {
             }))])
         }
         Event::Resumed { .. } => {
-            if state.halt.is_none() {
+            if state.halt().is_none() {
                 return Err(refuse(Reason::NotHalted, "resume without a halt"));
             }
             Ok(vec![Change::Halt(None)])
         }
         Event::LockAcquired { run_id, expires_at } => {
             parse_time("expires_at", expires_at)?;
-            if !state.runs.contains_key(run_id) {
+            if state.run(run_id).is_none() {
                 return Err(refuse(Reason::RunMissing, run_id.clone()));
             }
-            if let Some(lock) = &state.lock {
+            if let Some(lock) = state.lock() {
                 return Err(refuse(
                     Reason::Locked,
                     format!("held by run {}", lock.run_id),
@@ -524,11 +576,11 @@ pub fn apply(state: &State, entry: &Entry) -> Result<Vec<Change>, ApplyError> {
                 seq,
             }))])
         }
-        Event::LockReleased { run_id } => match &state.lock {
+        Event::LockReleased { run_id } => match state.lock() {
             Some(lock) if &lock.run_id == run_id => Ok(vec![Change::Lock(None)]),
             _ => Err(refuse(Reason::LockNotHeld, run_id.clone())),
         },
-        Event::LockBroken { run_id, .. } => match &state.lock {
+        Event::LockBroken { run_id, .. } => match state.lock() {
             Some(lock) if &lock.run_id == run_id => {
                 if at <= parse_time("expires_at", &lock.expires_at)? {
                     return Err(refuse(
@@ -575,15 +627,14 @@ fn check_receipt_document(
     }
 }
 
-fn matching_receipt<'s>(
-    state: &'s State,
+fn matching_receipt<S: StateAccess + ?Sized>(
+    state: &S,
     receipt_id: &str,
     run_id: &str,
     op_key: &str,
-) -> Result<&'s ReceiptRecord, ApplyError> {
+) -> Result<ReceiptRecord, ApplyError> {
     let receipt = state
-        .receipts
-        .get(receipt_id)
+        .receipt(receipt_id)
         .ok_or_else(|| refuse(Reason::ReceiptMissing, receipt_id.to_owned()))?;
     if receipt.run_id != run_id {
         return Err(refuse(
@@ -602,8 +653,8 @@ fn matching_receipt<'s>(
 
 /// Records an operation's outcome: allowed only once its receipt was consumed for it, and only
 /// while it is in doubt (DESIGN 8: every executed operation had a receipt consumed once).
-fn settle(
-    state: &State,
+fn settle<S: StateAccess + ?Sized>(
+    state: &S,
     run_id: &str,
     op_key: &str,
     receipt_id: &str,
@@ -612,8 +663,7 @@ fn settle(
 ) -> Result<Vec<Change>, ApplyError> {
     let receipt = matching_receipt(state, receipt_id, run_id, op_key)?;
     let consumed_op = state
-        .ops
-        .get(op_key)
+        .op(op_key)
         .filter(|op| op.receipt_id == receipt_id && op.run_id == run_id);
     let (ReceiptStatus::Consumed, Some(op)) = (receipt.status, consumed_op) else {
         return Err(refuse(
@@ -621,7 +671,7 @@ fn settle(
             format!("{op_key}: receipt {receipt_id} was not consumed for it"),
         ));
     };
-    let mut op = op.clone();
+    let mut op = op;
     if op.status != OpStatus::InDoubt {
         return Err(refuse(
             Reason::OperationExists,

@@ -12,7 +12,7 @@ use git2::{FileMode, Mempack, ObjectType, Odb, Oid, Repository, TreeWalkMode, Tr
 use time::OffsetDateTime;
 
 use super::entry::{Actor, ENTRY_VERSION, Entry, EntryError, Event, GENESIS_PREV, SealedEntry};
-use super::state::{ApplyError, Change, State, StateFileError, apply};
+use super::state::{ApplyError, Change, State, StateAccess, StateFileError, apply};
 use crate::keys::SigningKey;
 
 /// The SSHSIG namespace git uses for commit signatures.
@@ -271,10 +271,10 @@ impl<'a> ChainWriter<'a> {
 
     /// Appends `event` after `tip` (or as seq 0 when there is no tip): checks it against
     /// `state` with [`apply`], writes the state tree and the signed commit, and updates `state`.
-    pub fn append(
+    pub fn append<S: StateAccess + ?Sized>(
         &mut self,
         tip: Option<&Tip>,
-        state: &mut State,
+        state: &mut S,
         actor: &Actor,
         at: OffsetDateTime,
         event: Event,

@@ -674,6 +674,8 @@ fn check_against_chain(replay: &Replay) -> Result<(), TestCaseError> {
             entry.seq
         );
     }
+    crate::audit_view::check_views(&repo, &commits, &replay.entries)?;
+    crate::audit_view::check_written_through_views(&key, &replay.entries, &commits)?;
     let head = *commits.last().expect("genesis at least");
     let verified = verify_chain(
         &repo,

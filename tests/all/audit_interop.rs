@@ -6,7 +6,7 @@ use std::sync::Barrier;
 
 use shipgate::audit::entry::{Event, RunOperation};
 use shipgate::audit::reason::Reason;
-use shipgate::audit::state::{ApplyError, ReceiptStatus};
+use shipgate::audit::state::{ApplyError, ReceiptStatus, StateAccess};
 use shipgate::audit::verify::{VerifyOptions, verify_chain};
 use shipgate::keys::allowed_signers_file;
 
@@ -163,7 +163,7 @@ fn two_writers_racing_to_consume_one_receipt_exactly_one_wins() {
                     let clock = TestClock::new();
                     let mut first_check = true;
                     append_event(&work, key, &clock, |state| {
-                        let receipt = state.receipts.get("rcp_1").expect("minted");
+                        let receipt = state.receipt("rcp_1").expect("minted");
                         let unconsumed = receipt.status == ReceiptStatus::Minted;
                         if std::mem::take(&mut first_check) {
                             both_checked.wait();

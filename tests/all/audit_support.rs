@@ -14,6 +14,7 @@ use shipgate::audit::entry::{Actor, Event, SealedEntry};
 use shipgate::audit::state::{ApplyError, State};
 use shipgate::audit::store::{ChainWriter, Tip, read_entry};
 use shipgate::audit::verify::{Verified, VerifyError, VerifyOptions, verify_chain};
+use shipgate::audit::view::StateView;
 use shipgate::keys::{SigningKey, generate, parse_private_key};
 use shipgate::policy::signer::parse_signer_key;
 use shipgate::policy::{Signer, SignerRole};
@@ -213,7 +214,7 @@ pub fn append_event(
     repo: &Repository,
     key: &SigningKey,
     clock: &TestClock,
-    mut propose: impl FnMut(&State) -> Result<Event, ApplyError>,
+    mut propose: impl FnMut(&StateView<'_>) -> Result<Event, ApplyError>,
 ) -> Result<Appended, shipgate::audit::append::AppendError> {
     let cli = GitCli::new(repo, git_env());
     append(

@@ -7,6 +7,7 @@ mod audit_interop;
 mod audit_policy;
 mod audit_support;
 mod audit_tamper;
+mod audit_view;
 mod cli;
 mod cli_polish;
 mod dry_run_online;
