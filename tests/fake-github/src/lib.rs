@@ -230,6 +230,38 @@ impl FakeGitHub {
         state.add_pull(id, new)
     }
 
+    /// Sets a branch's classic protection, or removes it (`None`).
+    ///
+    /// # Panics
+    /// If the seed has no such repository.
+    pub fn protect_branch(&self, repo: &str, branch: &str, protection: Option<SeedProtection>) {
+        let mut state = self.app.state();
+        let id = state
+            .repo_by_full_name(repo)
+            .unwrap_or_else(|| panic!("{}", unknown_repo(repo)));
+        let protected = &mut state.repo_mut(id).protected;
+        match protection {
+            Some(rules) => protected.insert(branch.to_owned(), rules),
+            None => protected.remove(branch),
+        };
+    }
+
+    /// Sets the ruleset rules that apply to a branch name, by GitHub's rule types
+    /// (`non_fast_forward` blocks force pushes, `deletion` restricts deletion).
+    ///
+    /// # Panics
+    /// If the seed has no such repository.
+    pub fn set_branch_rules(&self, repo: &str, branch: &str, rule_types: &[&str]) {
+        let mut state = self.app.state();
+        let id = state
+            .repo_by_full_name(repo)
+            .unwrap_or_else(|| panic!("{}", unknown_repo(repo)));
+        state.repo_mut(id).branch_rules.insert(
+            branch.to_owned(),
+            rule_types.iter().map(|t| (*t).to_owned()).collect(),
+        );
+    }
+
     /// The bare repository behind `repo`.
     ///
     /// # Panics

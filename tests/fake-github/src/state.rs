@@ -70,6 +70,8 @@ pub(crate) struct Repo {
     pub pulls: Vec<Pull>,
     pub releases: Vec<Release>,
     pub protected: BTreeMap<String, SeedProtection>,
+    /// Branch name to the types of the ruleset rules that apply to it (`non_fast_forward`, ...).
+    pub branch_rules: BTreeMap<String, Vec<String>>,
     pub created_at: Timestamp,
 }
 
@@ -278,6 +280,7 @@ impl State {
             pulls: Vec::new(),
             releases: Vec::new(),
             protected: seed.protected_branches.clone(),
+            branch_rules: BTreeMap::new(),
             created_at,
         });
         let repo = RepoId(self.repos.len() - 1);

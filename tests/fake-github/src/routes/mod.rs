@@ -42,6 +42,10 @@ pub(crate) fn router(app: App) -> Router {
             get(repos::permission),
         )
         .route(&format!("{repo}/branches/{{*branch}}"), get(repos::branch))
+        .route(
+            &format!("{repo}/rules/branches/{{*branch}}"),
+            get(repos::branch_rules),
+        )
         .route(&format!("{repo}/commits/{{*rev}}"), get(git::get_commit))
         .route(&format!("{repo}/git/ref/{{*name}}"), get(git::get_ref))
         .route(

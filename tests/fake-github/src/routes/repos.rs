@@ -1,5 +1,5 @@
-//! Repository routes: the repository itself, branches and their protection, and a user's
-//! permission.
+//! Repository routes: the repository itself, branches, their protection and the ruleset
+//! rules that apply to them, and a user's permission.
 use axum::extract::State;
 use axum::http::StatusCode;
 
@@ -7,6 +7,7 @@ use super::{P, Reply, ctx, find_repo, git_failure, json};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::gitstore;
+use crate::seed::{Role, UserKind};
 use crate::shapes;
 use crate::state::Caller;
 
@@ -14,6 +15,7 @@ const GET_REPO: &str = "https://docs.github.com/rest/repos/repos#get-a-repositor
 const GET_BRANCH: &str = "https://docs.github.com/rest/branches/branches#get-a-branch";
 const GET_PROTECTION: &str =
     "https://docs.github.com/rest/branches/branch-protection#get-branch-protection";
+const GET_BRANCH_RULES: &str = "https://docs.github.com/rest/repos/rules#get-rules-for-a-branch";
 const GET_PERMISSION: &str = "https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user";
 
 /// `GET /repos/{owner}/{repo}`, with the caller's `permissions`.
@@ -30,10 +32,11 @@ pub(crate) async fn get_repo(
 }
 
 /// `GET /repos/{owner}/{repo}/branches/{branch}` and `.../branches/{branch}/protection`
-/// (one route, because branch names contain slashes).
+/// (one route, because branch names contain slashes). Protection is shown to administrators
+/// only: an app's token gets 403 `Resource not accessible by integration`, a user 404.
 pub(crate) async fn branch(
     State(app): State<App>,
-    _caller: Caller,
+    caller: Caller,
     P((owner, name, rest)): P<(String, String, String)>,
 ) -> Reply {
     let (branch, doc) = match rest.strip_suffix("/protection") {
@@ -46,6 +49,16 @@ pub(crate) async fn branch(
     let head = gitstore::branch_head(&repo.git_dir, branch).map_err(git_failure(doc))?;
     let head = head.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Branch not found", doc))?;
     if doc == GET_PROTECTION {
+        if state.role(id, &caller.login) != Role::Admin {
+            let is_app = state
+                .user(&caller.login)
+                .is_some_and(|u| u.kind == UserKind::Bot);
+            return Err(if is_app {
+                ApiError::not_accessible(doc)
+            } else {
+                ApiError::not_found(doc)
+            });
+        }
         let rules = repo
             .protected
             .get(branch)
@@ -57,6 +70,21 @@ pub(crate) async fn branch(
         .map_err(git_failure(doc))?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Branch not found", doc))?;
     let body = shapes::branch(ctx(&app, &state), repo, branch, &commit);
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// `GET /repos/{owner}/{repo}/rules/branches/{branch}`: the active ruleset rules for a branch
+/// name, which need not exist; visible with read access.
+pub(crate) async fn branch_rules(
+    State(app): State<App>,
+    _caller: Caller,
+    P((owner, name, branch)): P<(String, String, String)>,
+) -> Reply {
+    let state = app.state();
+    let id = find_repo(&state, &owner, &name, GET_BRANCH_RULES)?;
+    let repo = state.repo(id);
+    let rules = repo.branch_rules.get(&branch).cloned().unwrap_or_default();
+    let body = shapes::branch_rules(repo, &rules);
     Ok(json(StatusCode::OK, &body))
 }
 

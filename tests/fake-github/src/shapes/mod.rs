@@ -20,7 +20,9 @@ pub(crate) use git::{commit, git_ref, git_tag};
 pub(crate) use issues::{comment, reaction};
 pub(crate) use pulls::{PullFacts, pull};
 pub(crate) use releases::release;
-pub(crate) use repos::{branch, collaborator_permission, protection, repository, team_membership};
+pub(crate) use repos::{
+    branch, branch_rules, collaborator_permission, protection, repository, team_membership,
+};
 
 /// What builders need: the base URL and the state (to look up users).
 #[derive(Clone, Copy)]

@@ -185,6 +185,22 @@ pub(crate) fn protection(ctx: Ctx<'_>, repo: &Repo, name: &str, rules: SeedProte
     })
 }
 
+/// An array of repository-rule-detailed, one per rule type, from one repository ruleset.
+pub(crate) fn branch_rules(repo: &Repo, rules: &[String]) -> Value {
+    let rules: Vec<Value> = rules
+        .iter()
+        .map(|kind| {
+            json!({
+                "type": kind,
+                "ruleset_source_type": "Repository",
+                "ruleset_source": repo.full_name(),
+                "ruleset_id": 1,
+            })
+        })
+        .collect();
+    Value::Array(rules)
+}
+
 /// repository-collaborator-permission.
 pub(crate) fn collaborator_permission(ctx: Ctx<'_>, login: &str, role: Role) -> Value {
     let mut collaborator = user(ctx, login);

@@ -182,6 +182,8 @@ fn every_served_body_has_the_fields_the_openapi_description_requires() {
     );
     let release_id = release.json()["id"].as_u64().unwrap();
     let reactions = format!("/issues/comments/{comment_id}/reactions");
+    fx.fake
+        .set_branch_rules("acme/widget", "main", &["non_fast_forward", "deletion"]);
 
     let all = vec![
         served("get", "/repos/{owner}/{repo}", alice.get(REPO)),
@@ -264,6 +266,16 @@ fn every_served_body_has_the_fields_the_openapi_description_requires() {
             "get",
             "/repos/{owner}/{repo}/branches/{branch}/protection",
             alice.get(&r("/branches/feature/protection")),
+        ),
+        served(
+            "get",
+            "/repos/{owner}/{repo}/rules/branches/{branch}",
+            alice.get(&r("/rules/branches/main")),
+        ),
+        served(
+            "get",
+            "/repos/{owner}/{repo}/rules/branches/{branch}",
+            alice.get(&r("/rules/branches/shipgate/audit")),
         ),
         served("post", "/repos/{owner}/{repo}/releases", release),
         served(

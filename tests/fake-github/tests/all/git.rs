@@ -349,6 +349,56 @@ fn branches_and_their_protection() {
 }
 
 #[test]
+fn protection_is_shown_to_administrators_only() {
+    let fx = fixture();
+    let path = format!("{REPO}/branches/main/protection");
+    let bob = fx.as_user("t-bob").get(&path);
+    assert_eq!(bob.status, 404);
+    assert_eq!(bob.json()["message"], "Not Found");
+    let app = fx.as_user("t-fork").get(&path);
+    assert_eq!(app.status, 403);
+    assert_eq!(
+        app.json()["message"],
+        "Resource not accessible by integration"
+    );
+}
+
+#[test]
+fn tests_can_protect_branches_and_set_ruleset_rules() {
+    let fx = fixture();
+    let alice = fx.as_user("t-alice");
+    fx.fake.protect_branch(
+        "acme/widget",
+        "feature",
+        Some(fake_github::SeedProtection {
+            allow_force_pushes: true,
+            allow_deletions: false,
+        }),
+    );
+    let protection = alice.get(&format!("{REPO}/branches/feature/protection"));
+    assert_eq!(protection.json()["allow_force_pushes"]["enabled"], true);
+    fx.fake.protect_branch("acme/widget", "feature", None);
+    let gone = alice.get(&format!("{REPO}/branches/feature/protection"));
+    assert_eq!(gone.status, 404);
+
+    let none = fx
+        .as_user("t-carol")
+        .get(&format!("{REPO}/rules/branches/shipgate/audit"));
+    assert_eq!((none.status, none.json()), (200, json!([])));
+    fx.fake.set_branch_rules(
+        "acme/widget",
+        "shipgate/audit",
+        &["non_fast_forward", "deletion"],
+    );
+    let rules = fx
+        .as_user("t-carol")
+        .get(&format!("{REPO}/rules/branches/shipgate/audit"));
+    assert_eq!(rules.json()[0]["type"], "non_fast_forward");
+    assert_eq!(rules.json()[1]["type"], "deletion");
+    assert_eq!(rules.json()[1]["ruleset_source"], "acme/widget");
+}
+
+#[test]
 fn a_repository_without_git_dir_is_an_empty_bare_repository() {
     let seed = Seed::from_yaml_str(
         "tokens: [{ token: t, login: alice }]\nrepos: [{ full_name: acme/empty, default_branch: trunk }]",
