@@ -141,7 +141,7 @@ impl GitHubClient {
         *self.report.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn repo_path(&self, rest: &str) -> String {
+    pub(super) fn repo_path(&self, rest: &str) -> String {
         format!("/repos/{}{rest}", self.repo)
     }
 
@@ -252,7 +252,7 @@ impl GitHubClient {
     }
 
     /// A GET decoded as `T`; `None` on 404.
-    async fn get_json<T: DeserializeOwned>(
+    pub(super) async fn get_json<T: DeserializeOwned>(
         &self,
         path: &str,
         what: &str,

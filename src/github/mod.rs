@@ -8,16 +8,19 @@
 //! - [`GitHubEffects`]: what ships (tags, releases, pull requests). Every method demands an
 //!   [`Authorized`], which only the gate constructs, so nothing ships without a receipt.
 //!
-//! [`GitHubClient`] implements all three over octocrab, with shipgate's own retries.
+//! [`GitHubClient`] implements all three over octocrab, with shipgate's own retries, and
+//! [`GitHubSettings`], the reads of the repository's settings that `shipgate doctor` checks.
 
 mod client;
 pub mod error;
 pub mod retry;
+pub mod settings;
 pub mod types;
 
 pub use client::{DEFAULT_API_URL, GitHubClient, GitHubConfig};
 pub use error::GitHubError;
 pub use retry::{RetryPolicy, RetryReport};
+pub use settings::{BranchProtection, BranchRule, GitHubSettings, RepoSettings};
 pub use types::{
     GitRef, NewPullRequest, NewRelease, Permission, PullRequest, Reaction, Release, RepoInfo,
     TagObject, Written,
