@@ -28,4 +28,5 @@ pub mod receipt;
 pub mod refname;
 pub mod repo;
 pub mod report;
+pub mod scaffold;
 pub mod yaml;

@@ -3,9 +3,11 @@
 
 mod actions;
 mod audit;
+mod doctor;
 mod dry_run;
 mod execute;
 mod github;
+mod init;
 mod inputs;
 mod keys;
 mod mint;
@@ -40,6 +42,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         Command::Mint(args) => mint::mint(&args, out),
         Command::Execute(args) => execute::execute(&args, out),
         Command::Proof(args) => proof::proof(&args, out),
+        Command::Init(args) => init::init(&args, OffsetDateTime::now_utc(), out),
+        Command::Doctor(args) => doctor::doctor(&args, out),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "shipgate", out);

@@ -4,7 +4,9 @@
 //! clap stays out of every other module.
 
 mod audit;
+pub mod doctor;
 mod execute;
+pub mod init;
 pub mod keys;
 mod mint;
 mod proof;
@@ -18,7 +20,9 @@ pub use audit::{
     AuditAppendArgs, AuditCommand, AuditLogArgs, AuditNoteArgs, AuditTargetArgs, AuditVerifyArgs,
     ExportSignersArgs, HaltArgs, LogFormat, ResumeArgs,
 };
+pub use doctor::{DoctorArgs, DoctorFormat};
 pub use execute::ExecuteArgs;
+pub use init::InitArgs;
 pub use keys::KeysCommand;
 pub use mint::MintArgs;
 pub use proof::{ProofArgs, ProofCommand};
@@ -74,6 +78,18 @@ pub enum Command {
         after_help = "Examples:\n  shipgate proof run_3f9a0c1d2e4b5a6978c0d1e2 --out run.proof.json\n  shipgate proof verify run.proof.json"
     )]
     Proof(ProofArgs),
+    /// Set up a repository for shipgate: the policy (from a preset), the plans directory and
+    /// the three workflows; then print the key-setup steps. Overwrites nothing without --force.
+    #[command(
+        after_help = "Examples:\n  shipgate init --approver alice --approver bob --approver carol\n  shipgate init --preset solo-maintainer --approver alice\n  shipgate init --approver alice --team acme/release --action acme/shipgate@v0.1.0 --default-branch trunk\n\nWrites .shipgate/policies/policy.yaml, .shipgate/plans/README.md and\n.github/workflows/shipgate-{plan,approve,ship}.yml. Exit codes: 0 written, 2 a file exists\n(nothing written; --force overwrites) or a flag is not acceptable."
+    )]
+    Init(InitArgs),
+    /// Check a repository's shipgate setup and explain every finding: the policy, the signers,
+    /// the keys, the workflows, the governance branch and, with GITHUB_TOKEN, GitHub's settings.
+    #[command(
+        after_help = "Examples:\n  shipgate doctor\n  shipgate doctor --mint-key mint.key --audit-key audit.key\n  GITHUB_TOKEN=... shipgate doctor --format json\n\nExit codes: 0 no problem (warnings allowed), 1 a check found a problem, 2 bad usage,\n3 git or GitHub could not be reached for a check.\n\nEnvironment:\n  SHIPGATE_MINT_KEY, SHIPGATE_AUDIT_KEY  private keys to check against the policy (never printed)\n  GITHUB_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY  check the token and branch protection on GitHub\n  GITHUB_STEP_SUMMARY  the markdown report is appended there in GitHub Actions"
+    )]
+    Doctor(DoctorArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  shipgate completions bash > /etc/bash_completion.d/shipgate\n  shipgate completions zsh > \"${fpath[1]}/_shipgate\"\n  shipgate completions fish > ~/.config/fish/completions/shipgate.fish"

@@ -2,6 +2,7 @@
 //! decisions, rendered as text, JSON or markdown. Building the report decides nothing new; it
 //! only arranges what [`crate::plan`] and [`crate::policy`] computed.
 
+pub mod doctor;
 pub mod execute;
 mod markdown;
 pub mod mint;

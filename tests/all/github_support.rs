@@ -110,6 +110,7 @@ users:
 tokens:
   - {{ token: {ALICE}, login: alice }}
   - {{ token: t-bob, login: bob }}
+  - {{ token: t-carol, login: carol }}
   - {{ token: {READ_ONLY}, login: "github-actions[bot]", read_only: true }}
   - {{ token: {BOT}, login: "github-actions[bot]" }}
 teams:

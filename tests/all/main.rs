@@ -1,6 +1,7 @@
 //! shipgate's integration tests: one binary, a module per area.
 
 mod action_workflows;
+mod adoption_support;
 mod audit_apply;
 mod audit_cli;
 mod audit_interop;
@@ -10,12 +11,14 @@ mod audit_tamper;
 mod audit_view;
 mod cli;
 mod cli_polish;
+mod doctor;
 mod dry_run_online;
 mod event;
 mod execute_flow;
 mod fixture;
 mod github_port;
 mod github_support;
+mod init;
 mod local_runner;
 mod malformed;
 mod mint_flow;

@@ -1,0 +1,235 @@
+//! The online half of `shipgate doctor`, run when `GITHUB_TOKEN` is set: may the token push,
+//! and is the governance branch protected against force pushes and deletion?
+//!
+//! What a token can see limits what can be checked, and the findings say so: GitHub reports a
+//! repository's `permissions` to user tokens but not to GitHub App installation tokens (the
+//! workflows' `GITHUB_TOKEN`), and shows classic branch protection only to administrators.
+//! Ruleset rules are visible with read access, so a ruleset is the protection doctor can
+//! confirm with any token.
+
+use crate::cli::{DoctorArgs, RepoArgs};
+use crate::error::Error;
+use crate::github::{BranchRule, GitHubError, GitHubSettings};
+use crate::repo::LocalRepo;
+use crate::report::RepoSource;
+use crate::report::doctor::{DoctorReport, Finding, Severity};
+
+use super::super::{github, inputs};
+
+/// Runs the online checks, or says why they were skipped.
+pub(super) fn check(
+    repo: &LocalRepo,
+    repo_args: &RepoArgs,
+    args: &DoctorArgs,
+    report: &mut DoctorReport,
+) -> Result<(), Error> {
+    let Some(token) = github::token() else {
+        report.push(Finding::new(
+            "GITHUB_NOT_CHECKED",
+            Severity::Skipped,
+            "no GITHUB_TOKEN: the token's permissions and the governance branch's protection on GitHub were not checked",
+        ));
+        return Ok(());
+    };
+    let (slug, source) = inputs::repo_slug(repo_args, repo)?;
+    if source == RepoSource::LocalPlaceholder {
+        report.push(
+            Finding::new(
+                "GITHUB_REPO_UNKNOWN",
+                Severity::Warning,
+                "GITHUB_TOKEN is set but the GitHub repository is unknown, so nothing was checked on GitHub",
+            )
+            .fix("pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY"),
+        );
+        return Ok(());
+    }
+    let runtime = github::runtime()?;
+    let client = {
+        let _entered = runtime.enter();
+        github::client(&slug, token)?
+    };
+    runtime.block_on(async {
+        if check_token(&client, args, report).await {
+            check_protection(&client, &args.branch, report).await;
+        }
+    });
+    Ok(())
+}
+
+/// A failed request as a finding: an unreachable GitHub is exit 3, a refusal a problem.
+fn failure(what: &str, err: &GitHubError) -> Finding {
+    match err {
+        GitHubError::Unavailable { .. }
+        | GitHubError::RateLimited { .. }
+        | GitHubError::BadResponse { .. }
+        | GitHubError::Ambiguous { .. } => Finding::new(
+            "GITHUB_UNREACHABLE",
+            Severity::Unreachable,
+            format!("cannot {what}: {err}"),
+        ),
+        GitHubError::Unauthorized { .. } => Finding::new(
+            "TOKEN_REJECTED",
+            Severity::Problem,
+            format!("cannot {what}: {err}"),
+        )
+        .fix("set GITHUB_TOKEN to a valid token"),
+        _ => Finding::new(
+            "GITHUB_REFUSED",
+            Severity::Problem,
+            format!("cannot {what}: {err}"),
+        )
+        .fix("check GITHUB_REPOSITORY (or --repo-slug) and that the token may read the repository"),
+    }
+}
+
+/// Reads the repository; false when that failed (nothing else can be checked then).
+async fn check_token(
+    client: &impl GitHubSettings,
+    args: &DoctorArgs,
+    report: &mut DoctorReport,
+) -> bool {
+    let settings = match client.repo_settings().await {
+        Ok(settings) => settings,
+        Err(e) => {
+            report.push(failure("read the repository", &e));
+            return false;
+        }
+    };
+    report.push(match settings.push {
+        Some(true) => Finding::new(
+            "TOKEN_CAN_PUSH",
+            Severity::Ok,
+            "the token may push (GitHub reports `permissions.push`)",
+        ),
+        Some(false) => Finding::new(
+            "TOKEN_CANNOT_PUSH",
+            Severity::Problem,
+            "the token may not push to the repository: it could not append to the governance branch or ship anything",
+        )
+        .fix("use a token with write access (in workflows, `permissions: contents: write`, as the workflows shipgate init writes declare)"),
+        None => Finding::new(
+            "TOKEN_PERMISSIONS_UNKNOWN",
+            Severity::Skipped,
+            "GitHub does not report this token's permissions (it does not for GitHub App installation tokens such as a workflow's GITHUB_TOKEN); the workflows grant what they need in their `permissions:`",
+        ),
+    });
+    if let Some(local) = &args.default_branch
+        && *local != settings.default_branch
+    {
+        report.push(
+            Finding::new(
+                "DEFAULT_BRANCH_DIFFERS",
+                Severity::Warning,
+                format!(
+                    "--default-branch is `{local}` but GitHub's default branch is `{}`",
+                    settings.default_branch
+                ),
+            )
+            .fix("policies are read from GitHub's default branch in CI: check the one you meant"),
+        );
+    }
+    true
+}
+
+/// Whether the governance branch refuses force pushes and deletion, through a ruleset or
+/// classic protection.
+async fn check_protection(client: &impl GitHubSettings, branch: &str, report: &mut DoctorReport) {
+    let rules = match client.branch_rules(branch).await {
+        Ok(rules) => rules,
+        Err(e) => {
+            report.push(failure(&format!("read the rules of `{branch}`"), &e));
+            return;
+        }
+    };
+    let by_rule_force = rules.contains(&BranchRule::NonFastForward);
+    let by_rule_delete = rules.contains(&BranchRule::Deletion);
+    let protected = match client.branch_protected(branch).await {
+        Ok(protected) => protected,
+        Err(e) => {
+            report.push(failure(&format!("read branch `{branch}`"), &e));
+            return;
+        }
+    };
+    // Classic protection: known (`Some`), absent, or invisible to this token (`None`).
+    let classic = match protected {
+        // GitHub answers 404 (or 403 to an app token) to whoever may not see protection.
+        Some(true) => match client.branch_protection(branch).await {
+            Ok(Some(found)) => Some(Some(found)),
+            Ok(None) | Err(GitHubError::Forbidden { .. }) => None,
+            Err(e) => {
+                report.push(failure(&format!("read the protection of `{branch}`"), &e));
+                return;
+            }
+        },
+        // Unprotected, or not created yet: no classic protection applies to it now.
+        Some(false) | None => Some(None),
+    };
+    let force_blocked =
+        by_rule_force || classic.map(|c| c.is_some_and(|p| !p.allow_force_pushes)) == Some(true);
+    let delete_blocked =
+        by_rule_delete || classic.map(|c| c.is_some_and(|p| !p.allow_deletions)) == Some(true);
+    if force_blocked && delete_blocked {
+        report.push(Finding::new(
+            "BRANCH_PROTECTED",
+            Severity::Ok,
+            format!("`{branch}` refuses force pushes and deletion on GitHub"),
+        ));
+        return;
+    }
+    let how = format!(
+        "Settings > Rules > Rulesets > New branch ruleset targeting `{branch}`, with \"Restrict deletions\" and \"Block force pushes\""
+    );
+    match classic {
+        None => report.push(
+            Finding::new(
+                "PROTECTION_UNREADABLE",
+                Severity::Warning,
+                format!(
+                    "`{branch}` is protected, but this token may not read how (classic branch protection is shown to administrators only) and no ruleset covers {}",
+                    missing(force_blocked, delete_blocked)
+                ),
+            )
+            .fix(format!("check in Settings > Branches that force pushes and deletions are off, or use a ruleset, which any token can read: {how}")),
+        ),
+        Some(None) if rules.is_empty() => report.push(
+            Finding::new(
+                "BRANCH_UNPROTECTED",
+                Severity::Problem,
+                format!(
+                    "`{branch}` is not protected: anyone who may push could rewrite or delete the audit chain (a rollback is only caught against a checkpoint)"
+                ),
+            )
+            .fix(how),
+        ),
+        Some(_) => {
+            if !force_blocked {
+                report.push(
+                    Finding::new(
+                        "FORCE_PUSH_ALLOWED",
+                        Severity::Problem,
+                        format!("`{branch}` allows force pushes: the audit chain could be rewritten"),
+                    )
+                    .fix(format!("turn off \"Allow force pushes\" for `{branch}`, or {how}")),
+                );
+            }
+            if !delete_blocked {
+                report.push(
+                    Finding::new(
+                        "DELETION_ALLOWED",
+                        Severity::Problem,
+                        format!("`{branch}` may be deleted: the audit chain could be lost"),
+                    )
+                    .fix(format!("turn off \"Allow deletions\" for `{branch}`, or {how}")),
+                );
+            }
+        }
+    }
+}
+
+fn missing(force_blocked: bool, delete_blocked: bool) -> &'static str {
+    match (force_blocked, delete_blocked) {
+        (false, false) => "force pushes or deletion",
+        (false, true) => "force pushes",
+        _ => "deletion",
+    }
+}
