@@ -116,7 +116,9 @@ impl DoctorReport {
     pub fn render_text(&self) -> String {
         let mut out = String::from("shipgate doctor\n\n");
         for f in &self.findings {
-            let _ = writeln!(out, "{:<11} {}: {}", f.severity.label(), f.code, f.message);
+            // Continuation lines (a policy's diagnostics) stay under their finding.
+            let message = f.message.replace('\n', &format!("\n{:<12}", ""));
+            let _ = writeln!(out, "{:<11} {}: {message}", f.severity.label(), f.code);
             if !f.fix.is_empty() {
                 let _ = writeln!(out, "{:<11} fix: {}", "", f.fix);
             }
