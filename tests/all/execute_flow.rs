@@ -868,7 +868,7 @@ fn pending_leaves_runs_whose_receipts_are_used_or_expired() {
         .expect("time")
         .format(&Rfc3339)
         .expect("time");
-    craft(&world, &world.mint.private_openssh.to_string(), move |c| {
+    craft(&world, &world.mint.private_openssh, move |c| {
         c.expires_at = past.clone()
     });
     let out = world.shipgate(&["execute", "--pending"]);
