@@ -26,20 +26,24 @@ operations:
     notes: first release
 ";
 
-/// An adopter's workflow, as `shipgate init` writes it for this repository.
+/// An adopter's workflow, exactly as `shipgate init` writes it (into a scratch repository
+/// whose default branch is main), made once per test process.
 fn adopter_workflow(name: &str) -> String {
-    let template = std::fs::read_to_string(
-        crate::local_runner::project_root()
-            .join("templates/workflows")
-            .join(name),
-    )
-    .expect("template");
-    template
-        .replace(
-            "__SHIPGATE_ACTION__",
-            &format!("shipgate/shipgate@v{}", env!("CARGO_PKG_VERSION")),
-        )
-        .replace("__DEFAULT_BRANCH__", "main")
+    static SCAFFOLD: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let scaffold = SCAFFOLD.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("scratch repository");
+        git(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shipgate"))
+            .args(["init", "--approver", "alice", "--approver", "bob"])
+            .current_dir(dir.path())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .expect("run shipgate init");
+        crate::fixture::assert_exit(&out, 0);
+        dir
+    });
+    std::fs::read_to_string(scaffold.path().join(".github/workflows").join(name))
+        .expect("a workflow shipgate init wrote")
 }
 
 fn runner(world: &MintWorld) -> LocalRunner {
