@@ -27,7 +27,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use git2::{ObjectType, Oid, Repository};
+use ssh_key::Algorithm;
 use ssh_key::SshSig;
+use ssh_key::public::KeyData;
 
 use super::entry::{EntryError, Event, GENESIS_PREV, SealedEntry};
 use super::reason::Reason;
@@ -328,8 +330,11 @@ pub fn verify_chain(
     };
     if options.threads <= 1 {
         let odb = repo.odb().map_err(git("open object database"))?;
-        for oid in &line {
-            replay(*oid, read_and_decode(&odb, *oid, options.signers)?)?;
+        for chunk in line.chunks(CHUNK) {
+            let decoded = decode_chunk(&odb, chunk, options.signers)?;
+            for (oid, decoded) in chunk.iter().zip(decoded) {
+                replay(*oid, decoded)?;
+            }
         }
     } else {
         decode_ahead(repo.path(), &line, options, &mut replay)?;
@@ -339,16 +344,6 @@ pub fn verify_chain(
         entries_checked: total,
         head_seq: previous.map(|(seq, _, _)| seq),
     })
-}
-
-/// Steps 2 to 4 for one commit of the object database.
-fn read_and_decode(
-    odb: &git2::Odb<'_>,
-    oid: Oid,
-    signers: &[Signer],
-) -> Result<Result<Decoded, Problem>, StoreError> {
-    let object = odb.read(oid).map_err(git(format!("read commit {oid}")))?;
-    Ok(decode(object.data(), signers))
 }
 
 /// Commits a worker decodes at a time.
@@ -397,10 +392,7 @@ fn decode_ahead(
                         return;
                     }
                     let result = match &odb {
-                        Ok(odb) => chunks[index]
-                            .iter()
-                            .map(|oid| read_and_decode(odb, *oid, signers))
-                            .collect(),
+                        Ok(odb) => decode_chunk(odb, chunks[index], signers),
                         Err(e) => Err(git("open object database")(git2::Error::from_str(
                             &e.to_string(),
                         ))),
@@ -507,45 +499,172 @@ fn split_commit(raw: &[u8]) -> Result<RawCommit<'_>, Problem> {
     })
 }
 
-/// Steps 2 to 4 for one commit.
+/// Steps 2 to 4 for one commit, its signature checked on its own (offline proofs).
 fn decode(raw: &[u8], signers: &[Signer]) -> Result<Decoded, Problem> {
-    let commit = split_commit(raw)?;
+    let (decoded, deferred) = decode_deferring(raw, signers);
+    match deferred {
+        Some(signature) => signature.check_alone().and(decoded),
+        None => decoded,
+    }
+}
+
+/// An Ed25519 signature that step 2 left to a batch: what the batch checks, and what checking
+/// it on its own takes, which names the commit when a batch fails.
+struct DeferredSignature<'s> {
+    key: ed25519_dalek::VerifyingKey,
+    signature: ed25519_dalek::Signature,
+    /// The SSHSIG signed-data blob: namespace, hash algorithm and the commit's digest.
+    signed_data: Vec<u8>,
+    signer: &'s Signer,
+    payload: Vec<u8>,
+    sshsig: SshSig,
+}
+
+impl DeferredSignature<'_> {
+    /// The check step 2 would have made inline: the same verification, the same error.
+    fn check_alone(&self) -> Result<(), Problem> {
+        self.signer
+            .key
+            .verify(GIT_NAMESPACE, &self.payload, &self.sshsig)
+            .map_err(|e| Problem::BadSignature(e.to_string()))
+    }
+}
+
+/// Step 2's signature check: left to a batch (`Ok(Some(..))`) when the signature is a plain
+/// Ed25519 SSHSIG in the `git` namespace, otherwise made here, as before.
+fn check_or_defer<'s>(
+    signer: &'s Signer,
+    payload: Vec<u8>,
+    sshsig: SshSig,
+) -> Result<Option<DeferredSignature<'s>>, Problem> {
+    let batchable = (|| {
+        let KeyData::Ed25519(public) = sshsig.public_key() else {
+            return None;
+        };
+        if sshsig.algorithm() != Algorithm::Ed25519
+            || sshsig.namespace() != GIT_NAMESPACE
+            || !sshsig.reserved().is_empty()
+        {
+            return None;
+        }
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&public.0).ok()?;
+        let bytes: &[u8; 64] = sshsig.signature_bytes().try_into().ok()?;
+        let signed_data = SshSig::signed_data(GIT_NAMESPACE, sshsig.hash_alg(), &payload).ok()?;
+        Some((
+            key,
+            ed25519_dalek::Signature::from_bytes(bytes),
+            signed_data,
+        ))
+    })();
+    match batchable {
+        Some((key, signature, signed_data)) => Ok(Some(DeferredSignature {
+            key,
+            signature,
+            signed_data,
+            signer,
+            payload,
+            sshsig,
+        })),
+        None => signer
+            .key
+            .verify(GIT_NAMESPACE, &payload, &sshsig)
+            .map(|()| None)
+            .map_err(|e| Problem::BadSignature(e.to_string())),
+    }
+}
+
+/// Steps 2 to 4 for one commit, except the Ed25519 check of a plain signature, which is
+/// returned to be checked in a batch. When it is, the decoded result stands only if that
+/// signature verifies; otherwise the commit's problem is the bad signature (step 2 comes
+/// first).
+fn decode_deferring<'s>(
+    raw: &[u8],
+    signers: &'s [Signer],
+) -> (Result<Decoded, Problem>, Option<DeferredSignature<'s>>) {
+    let commit = match split_commit(raw) {
+        Ok(commit) => commit,
+        Err(problem) => return (Err(problem), None),
+    };
     // 2. Signature.
-    let armored = commit.signature.as_deref().ok_or(Problem::Unsigned)?;
-    let signature = SshSig::from_pem(armored).map_err(|e| Problem::BadSignature(e.to_string()))?;
-    let mut audit_signers = signers
+    let Some(armored) = commit.signature.as_deref() else {
+        return (Err(Problem::Unsigned), None);
+    };
+    let signature = match SshSig::from_pem(armored) {
+        Ok(signature) => signature,
+        Err(e) => return (Err(Problem::BadSignature(e.to_string())), None),
+    };
+    let audit_signers: Vec<&Signer> = signers
         .iter()
         .filter(|s| s.role == SignerRole::Audit && s.key.key_data() == signature.public_key())
-        .peekable();
-    let Some(first) = audit_signers.peek().copied() else {
+        .collect();
+    let Some(first) = audit_signers.first().copied() else {
         let fingerprint = ssh_key::PublicKey::from(signature.public_key().clone())
             .fingerprint(ssh_key::HashAlg::Sha256)
             .to_string();
-        return Err(Problem::UntrustedKey(fingerprint));
+        return (Err(Problem::UntrustedKey(fingerprint)), None);
     };
-    first
-        .key
-        .verify(GIT_NAMESPACE, &commit.signed, &signature)
-        .map_err(|e| Problem::BadSignature(e.to_string()))?;
-    // 4. Entry (before step 3, which needs the entry's time).
-    let sealed = SealedEntry::from_commit_message(commit.message)?;
-    // 3. In force at the entry's time.
-    let at = sealed.entry.at_time()?;
-    if !audit_signers.any(|s| s.in_force_at(at)) {
-        return Err(Problem::KeyRetired {
-            kid: first.kid.clone(),
-            not_after: first
-                .not_after
-                .map(crate::audit::entry::format_entry_time)
-                .unwrap_or_default(),
-            at: sealed.entry.at.clone(),
-        });
+    let deferred = match check_or_defer(first, commit.signed, signature) {
+        Ok(deferred) => deferred,
+        Err(problem) => return (Err(problem), None),
+    };
+    let decoded = (|| {
+        // 4. Entry (before step 3, which needs the entry's time).
+        let sealed = SealedEntry::from_commit_message(commit.message)?;
+        // 3. In force at the entry's time.
+        let at = sealed.entry.at_time()?;
+        if !audit_signers.iter().any(|s| s.in_force_at(at)) {
+            return Err(Problem::KeyRetired {
+                kid: first.kid.clone(),
+                not_after: first
+                    .not_after
+                    .map(crate::audit::entry::format_entry_time)
+                    .unwrap_or_default(),
+                at: sealed.entry.at.clone(),
+            });
+        }
+        Ok(Decoded {
+            tree: commit.tree,
+            parents: commit.parents,
+            sealed,
+        })
+    })();
+    (decoded, deferred)
+}
+
+/// Steps 2 to 4 for a run of commits read from the object database, their Ed25519 signatures
+/// checked in one batch (about twice as fast per signature as one by one). A batch that fails
+/// is checked again signature by signature, so the bad commits are named exactly as before.
+///
+/// The batch equation is the cofactored one: it also accepts a signature whose `R` carries a
+/// small-order component, which one-by-one verification (and OpenSSH) refuses. Only the
+/// holder of the signing key can make such a signature (changing `R` changes the challenge),
+/// and that holder can sign anything anyway, so the chain's guarantees do not change.
+fn decode_chunk(
+    odb: &git2::Odb<'_>,
+    oids: &[Oid],
+    signers: &[Signer],
+) -> Result<Vec<Result<Decoded, Problem>>, StoreError> {
+    let mut results = Vec::with_capacity(oids.len());
+    let mut deferred = Vec::with_capacity(oids.len());
+    for (index, oid) in oids.iter().enumerate() {
+        let object = odb.read(*oid).map_err(git(format!("read commit {oid}")))?;
+        let (decoded, signature) = decode_deferring(object.data(), signers);
+        results.push(decoded);
+        if let Some(signature) = signature {
+            deferred.push((index, signature));
+        }
     }
-    Ok(Decoded {
-        tree: commit.tree,
-        parents: commit.parents,
-        sealed,
-    })
+    let messages: Vec<&[u8]> = deferred.iter().map(|(_, d)| &d.signed_data[..]).collect();
+    let signatures: Vec<_> = deferred.iter().map(|(_, d)| d.signature).collect();
+    let keys: Vec<_> = deferred.iter().map(|(_, d)| d.key).collect();
+    if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_err() {
+        for (index, signature) in &deferred {
+            if let Err(problem) = signature.check_alone() {
+                results[*index] = Err(problem);
+            }
+        }
+    }
+    Ok(results)
 }
 
 /// The checkpoint file: `.git/shipgate/checkpoint`.

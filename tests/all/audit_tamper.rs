@@ -352,3 +352,92 @@ fn the_first_bad_commit_is_named_whatever_the_thread_count() {
         assert_eq!(failure.problem, Problem::Unsigned);
     }
 }
+
+/// The commit for `entry` on `parent`, carrying a trusted signature over other bytes.
+fn signed_over_other_bytes(chain: &LocalChain, parent: Oid, tree: Oid, entry: Entry) -> Oid {
+    edited_and_signed_over_other_bytes(chain, parent, tree, entry, str::to_owned)
+}
+
+/// [`signed_over_other_bytes`], with the commit's text edited before it is signed.
+fn edited_and_signed_over_other_bytes(
+    chain: &LocalChain,
+    parent: Oid,
+    tree: Oid,
+    entry: Entry,
+    edit: fn(&str) -> String,
+) -> Oid {
+    let unsigned = commit(chain, parent, tree, entry, None);
+    let odb = chain.repo.odb().unwrap();
+    let object = odb.read(unsigned).unwrap();
+    let content = edit(std::str::from_utf8(object.data()).unwrap());
+    let signature = chain
+        .key
+        .key
+        .sign("git", ssh_key::HashAlg::Sha512, b"some other commit")
+        .unwrap()
+        .to_pem(ssh_key::LineEnding::LF)
+        .unwrap();
+    chain
+        .repo
+        .commit_signed(&content, signature.trim_end(), None)
+        .unwrap()
+}
+
+#[test]
+fn a_signature_that_fails_in_a_batch_names_the_first_bad_commit() {
+    // Signatures are checked in batches of a chunk: two bad ones in the same chunk, a good
+    // chunk before them, the rest re-signed on top.
+    let chain = LocalChain::build((1..=700).map(|i| note(&format!("note {i}"))).collect());
+    let first_bad = signed_over_other_bytes(
+        &chain,
+        chain.commits[299],
+        chain.tree(300),
+        chain.entry(300).entry,
+    );
+    let middle = replay_onto(&chain, first_bad, &(301..310).collect::<Vec<_>>());
+    let second_bad = signed_over_other_bytes(
+        &chain,
+        *middle.last().unwrap(),
+        chain.tree(310),
+        chain.entry(310).entry,
+    );
+    let tail = replay_onto(&chain, second_bad, &(311..=700).collect::<Vec<_>>());
+    for threads in [1, 2, 8] {
+        let failure = failure(verify_with_threads(&chain, *tail.last().unwrap(), threads));
+        assert_eq!(failure.commit, first_bad, "{threads} thread(s)");
+        assert!(
+            matches!(failure.problem, Problem::BadSignature(_)),
+            "{failure}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_signature_is_named_before_a_bad_entry_in_the_same_commit() {
+    // Step 2 before step 4, even though the signature is checked after the entry in a batch:
+    // the entry's JSON no longer matches its trailer, and the signature is over other bytes.
+    let chain = chain();
+    let previous = chain.entry(5);
+    let entry = Entry {
+        seq: 6,
+        prev: previous.hash.clone(),
+        event: note("as written"),
+        ..previous.entry.clone()
+    };
+    let bad = edited_and_signed_over_other_bytes(
+        &chain,
+        chain.commits[5],
+        chain.tree(5),
+        entry,
+        |content| content.replace(r#""message":"as written""#, r#""message":"as edited""#),
+    );
+    let raw = chain.repo.odb().unwrap().read(bad).unwrap().data().to_vec();
+    let edited = String::from_utf8(raw).unwrap();
+    assert!(edited.contains("as edited"), "the entry was edited");
+    let failure = failure(chain.verify(bad, std::slice::from_ref(&chain.signer)));
+    assert_eq!(failure.commit, bad);
+    assert!(
+        matches!(failure.problem, Problem::BadSignature(_)),
+        "{failure}"
+    );
+}
