@@ -7,8 +7,17 @@
 //! memory; a change edits the entries on its path, and once per entry each edited directory is
 //! serialized exactly as git writes it (sorted by git's rule, `<octal mode> <name>\0<id>`) and
 //! hashed. The result is the same tree id, which the tests check against `update_tree`.
+//!
+//! Hashing a large directory (the flat `state/runs/`, 450 KB at 10 000 runs) is most of the
+//! replay's work, and the replay runs on one thread. So a caller may take over the hashing of
+//! large directories ([`StateTrees::apply_deferring`]): it names the id the commit's own tree
+//! gives that directory, the replay goes on with that id, and [`TreeChecks`] has other threads
+//! check later that the directory's bytes hash to it. The commit's tree is the replayed state
+//! iff its root matches and every deferred check passes.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use git2::{FileMode, ObjectType, Oid, Repository};
 
@@ -66,6 +75,17 @@ impl<'r> StateTrees<'r> {
 
     /// Applies one entry's changes and returns the id of the resulting root tree.
     pub(crate) fn apply(&mut self, changes: &[Change]) -> Result<Oid, StoreError> {
+        self.apply_deferring(changes, &mut |_, _| None)
+    }
+
+    /// [`StateTrees::apply`], offering each edited directory of at least [`DEFER_AT`] bytes
+    /// to `defer` with its path and serialized bytes: when it returns an id (having taken the
+    /// bytes, to check that they hash to it), that id stands for the directory, unhashed.
+    pub(crate) fn apply_deferring(
+        &mut self,
+        changes: &[Change],
+        defer: &mut dyn FnMut(&str, &mut Vec<u8>) -> Option<Oid>,
+    ) -> Result<Oid, StoreError> {
         for change in changes {
             let blob = change
                 .content()
@@ -74,7 +94,7 @@ impl<'r> StateTrees<'r> {
                 .map_err(git("hash state blob"))?;
             self.set(&change.path(), blob)?;
         }
-        self.finish()
+        self.finish(defer)
     }
 
     /// Loads the directory at `path` whose id is `oid` (or an empty one) if not loaded yet.
@@ -200,7 +220,10 @@ impl<'r> StateTrees<'r> {
     }
 
     /// Hashes the dirty directories, deepest first, into their parents and the root.
-    fn finish(&mut self) -> Result<Oid, StoreError> {
+    fn finish(
+        &mut self,
+        defer: &mut dyn FnMut(&str, &mut Vec<u8>) -> Option<Oid>,
+    ) -> Result<Oid, StoreError> {
         let mut dirty: Vec<String> = self.dirty.drain().collect();
         dirty.sort_by_key(|path| std::cmp::Reverse(depth(path)));
         let mut buffer = Vec::new();
@@ -221,7 +244,16 @@ impl<'r> StateTrees<'r> {
                     buffer.push(0);
                     buffer.extend_from_slice(item.oid.as_bytes());
                 }
-                Some(Oid::hash_object(ObjectType::Tree, &buffer).map_err(git("hash state tree"))?)
+                let deferred = (buffer.len() >= DEFER_AT)
+                    .then(|| defer(&path, &mut buffer))
+                    .flatten();
+                match deferred {
+                    Some(claimed) => Some(claimed),
+                    None => Some(
+                        Oid::hash_object(ObjectType::Tree, &buffer)
+                            .map_err(git("hash state tree"))?,
+                    ),
+                }
             };
             if path.is_empty() {
                 self.root = oid.unwrap_or_else(empty_tree);
@@ -242,6 +274,86 @@ impl<'r> StateTrees<'r> {
             }
         }
         Ok(self.root)
+    }
+}
+
+/// Directories at least this large (serialized) may have their hashing deferred: in practice
+/// `state/runs/` beyond a few hundred runs; fan-out directories stay far below.
+pub(crate) const DEFER_AT: usize = 16 * 1024;
+
+/// Deferred directory checks waiting for a thread, and the first commit that failed one.
+pub(crate) struct TreeChecks {
+    queue: Mutex<VecDeque<TreeCheck>>,
+    /// Checks queued or running.
+    pending: AtomicUsize,
+    /// The index of the first commit (in chain order) whose check failed; `usize::MAX` if none.
+    first_failure: AtomicUsize,
+}
+
+/// One deferred check: `bytes` must hash to `claimed`, the id the commit's tree gives them.
+struct TreeCheck {
+    commit_index: usize,
+    bytes: Vec<u8>,
+    claimed: Oid,
+}
+
+impl TreeChecks {
+    /// Beyond this many queued checks, the replay hashes itself (bounds the memory held).
+    const QUEUE_LIMIT: usize = 64;
+
+    pub(crate) fn new() -> Self {
+        Self {
+            queue: Mutex::new(VecDeque::new()),
+            pending: AtomicUsize::new(0),
+            first_failure: AtomicUsize::new(usize::MAX),
+        }
+    }
+
+    /// Queues a check of `bytes` against `claimed` for the commit at `commit_index`, unless
+    /// the queue is full (then the bytes stay, and the caller hashes them).
+    pub(crate) fn offer(&self, commit_index: usize, bytes: &mut Vec<u8>, claimed: Oid) -> bool {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if queue.len() >= Self::QUEUE_LIMIT {
+            return false;
+        }
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        queue.push_back(TreeCheck {
+            commit_index,
+            bytes: std::mem::take(bytes),
+            claimed,
+        });
+        true
+    }
+
+    /// Runs one queued check; false when none was queued.
+    pub(crate) fn run_one(&self) -> bool {
+        let next = self
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front();
+        let Some(check) = next else {
+            return false;
+        };
+        let matches =
+            Oid::hash_object(ObjectType::Tree, &check.bytes).is_ok_and(|oid| oid == check.claimed);
+        if !matches {
+            self.first_failure
+                .fetch_min(check.commit_index, Ordering::AcqRel);
+        }
+        self.pending.fetch_sub(1, Ordering::AcqRel);
+        true
+    }
+
+    /// Runs the queued checks and waits for the running ones; returns the index of the first
+    /// commit whose check failed.
+    pub(crate) fn finish(&self) -> Option<usize> {
+        while self.run_one() {}
+        while self.pending.load(Ordering::Acquire) > 0 {
+            std::thread::yield_now();
+        }
+        let first = self.first_failure.load(Ordering::Acquire);
+        (first != usize::MAX).then_some(first)
     }
 }
 

@@ -16,7 +16,10 @@
 //! 7. State: the commit's tree is exactly the replayed state.
 //! 8. Rollback: the branch still descends from the last verified head (the checkpoint).
 //!
-//! Steps 2 to 4 are independent per commit and run on all cores; 1 and 5 to 7 run in order.
+//! Steps 2 to 4 are independent per commit and run on all cores; 1 and 5 to 7 run in order,
+//! except the hashing of large state directories for step 7, which the replay hands to the
+//! same worker threads (checked against the ids the commit's tree gives them; if one fails, the
+//! chain is verified again without handing off, to name the first bad commit exactly).
 //! Verification writes nothing to the repository: the replayed state trees are only hashed, in
 //! memory (see `replay`).
 
@@ -33,7 +36,7 @@ use ssh_key::public::KeyData;
 
 use super::entry::{EntryError, Event, GENESIS_PREV, SealedEntry};
 use super::reason::Reason;
-use super::replay::StateTrees;
+use super::replay::{StateTrees, TreeChecks};
 use super::state::{ApplyError, State, apply};
 use super::store::{GIT_NAMESPACE, StoreError, empty_tree, git, read_state, read_tip};
 use crate::policy::{Signer, SignerRole};
@@ -238,6 +241,9 @@ pub fn verify_chain(
             .as_ref()
             .map_or_else(empty_tree, |(_, _, tree)| *tree),
     );
+    // With worker threads, they also hash the large state directories (see `replay`).
+    let checks = TreeChecks::new();
+    let deferring = options.threads > 1;
     let total = line.len() as u64;
     let mut done = 0u64;
     let mut replay = |oid: Oid, decoded: Result<Decoded, Problem>| -> Result<(), VerifyError> {
@@ -306,6 +312,12 @@ pub fn verify_chain(
         // 7. State.
         let expected = if changes.is_empty() {
             previous_tree
+        } else if deferring {
+            let index = usize::try_from(done).unwrap_or(usize::MAX);
+            trees.apply_deferring(&changes, &mut |path, bytes| {
+                let claimed = claimed_dir(repo, commit.tree, path)?;
+                checks.offer(index, bytes, claimed).then_some(claimed)
+            })?
         } else {
             trees.apply(&changes)?
         };
@@ -328,22 +340,46 @@ pub fn verify_chain(
         }
         Ok(())
     };
-    if options.threads <= 1 {
-        let odb = repo.odb().map_err(git("open object database"))?;
-        for chunk in line.chunks(CHUNK) {
-            let decoded = decode_chunk(&odb, chunk, options.signers)?;
-            for (oid, decoded) in chunk.iter().zip(decoded) {
-                replay(*oid, decoded)?;
+    let replayed = if options.threads <= 1 {
+        (|| {
+            let odb = repo.odb().map_err(git("open object database"))?;
+            for chunk in line.chunks(CHUNK) {
+                let decoded = decode_chunk(&odb, chunk, options.signers)?;
+                for (oid, decoded) in chunk.iter().zip(decoded) {
+                    replay(*oid, decoded)?;
+                }
             }
-        }
+            Ok(())
+        })()
     } else {
-        decode_ahead(repo.path(), &line, options, &mut replay)?;
+        decode_ahead(repo.path(), &line, options, &checks, &mut replay)
+    };
+    if checks.finish().is_some() {
+        // A large directory does not hash to the id its commit gives it. Verify again without
+        // deferring: that names the first bad commit, and the tree it should have, exactly.
+        return verify_chain(
+            repo,
+            head,
+            &VerifyOptions {
+                signers: options.signers,
+                since: options.since,
+                threads: 1,
+                progress: None,
+            },
+        );
     }
+    replayed?;
     Ok(Verified {
         head: Some(head),
         entries_checked: total,
         head_seq: previous.map(|(seq, _, _)| seq),
     })
+}
+
+/// The id the tree `root` gives the directory at `path`, if it has one.
+fn claimed_dir(repo: &Repository, root: Oid, path: &str) -> Option<Oid> {
+    let entry = repo.find_tree(root).ok()?.get_path(Path::new(path)).ok()?;
+    (entry.kind() == Some(ObjectType::Tree)).then(|| entry.id())
 }
 
 /// Commits a worker decodes at a time.
@@ -353,11 +389,14 @@ const AHEAD: usize = 32;
 
 /// Runs steps 2 to 4 for `line` on `options.threads` workers, each with its own repository
 /// handle, and hands the results to `replay` on this thread in chain order, while the workers
-/// go on with the next chunks. Stops the workers at the first error `replay` returns.
+/// go on with the next chunks. Between chunks, and once every chunk is decoded, the workers
+/// run the directory checks the replay defers to `checks`. Stops the workers at the first
+/// error `replay` returns, or when it is done.
 fn decode_ahead(
     path: &Path,
     line: &[Oid],
     options: &VerifyOptions<'_>,
+    checks: &TreeChecks,
     replay: &mut dyn FnMut(Oid, Result<Decoded, Problem>) -> Result<(), VerifyError>,
 ) -> Result<(), VerifyError> {
     type ChunkResult = Result<Vec<Result<Decoded, Problem>>, StoreError>;
@@ -378,15 +417,23 @@ fn decode_ahead(
                     .map_err(|e| git("open object database")(git2::Error::from_str(&e.to_string())))
                     .and_then(|repo| repo.odb().map_err(git("open object database")));
                 loop {
+                    while checks.run_one() {}
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     if index >= chunks.len() {
+                        while !stop.load(Ordering::Relaxed) {
+                            if !checks.run_one() {
+                                std::thread::sleep(Duration::from_micros(200));
+                            }
+                        }
                         return;
                     }
                     while index >= replayed.load(Ordering::Acquire) + AHEAD {
                         if stop.load(Ordering::Relaxed) {
                             return;
                         }
-                        std::thread::sleep(Duration::from_millis(1));
+                        if !checks.run_one() {
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
                     }
                     if stop.load(Ordering::Relaxed) {
                         return;

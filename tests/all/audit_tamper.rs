@@ -441,3 +441,51 @@ fn a_bad_signature_is_named_before_a_bad_entry_in_the_same_commit() {
         "{failure}"
     );
 }
+
+fn opened(run_id: &str) -> shipgate::audit::entry::Event {
+    shipgate::audit::entry::Event::RunOpened {
+        pr: None,
+        run_id: run_id.into(),
+        plan_id: format!("sha256:{}", "a".repeat(64)),
+        policy_hash: "sha256:p".into(),
+        operations: vec![shipgate::audit::entry::RunOperation {
+            op_index: 0,
+            op_key: format!("tag:{run_id}"),
+        }],
+    }
+}
+
+#[test]
+fn a_large_directory_that_is_not_the_replayed_state_is_caught_whatever_the_thread_count() {
+    // Enough runs for `state/runs/` to pass the size from which worker threads hash it.
+    let chain = LocalChain::build((0..520).map(|i| opened(&format!("run_{i:04}"))).collect());
+    let head = *chain.commits.last().unwrap();
+    for threads in [1, 2, 8] {
+        let verified = verify_with_threads(&chain, head, threads).expect("verifies");
+        assert_eq!(verified.entries_checked, 521, "{threads} thread(s)");
+    }
+    // Entry 500 opens run_0499 and also slips in a run file no entry wrote.
+    let blob = chain.repo.blob(b"{}\n").unwrap();
+    let mut update = git2::build::TreeUpdateBuilder::new();
+    update.upsert("state/runs/run_zzzz.json", blob, git2::FileMode::Blob);
+    let honest = chain.repo.find_tree(chain.tree(500)).unwrap();
+    let forged_tree = update.create_updated(&chain.repo, &honest).unwrap();
+    let forged = commit(
+        &chain,
+        chain.commits[499],
+        forged_tree,
+        chain.entry(500).entry,
+        Some(&chain.key),
+    );
+    let tail = replay_onto(&chain, forged, &(501..=520).collect::<Vec<_>>());
+    let head = *tail.last().unwrap();
+    let expected = Problem::TreeMismatch {
+        expected: chain.tree(500),
+        found: forged_tree,
+    };
+    for threads in [1, 2, 8] {
+        let failure = failure(verify_with_threads(&chain, head, threads));
+        assert_eq!(failure.commit, forged, "{threads} thread(s)");
+        assert_eq!(failure.problem, expected, "{threads} thread(s)");
+    }
+}
