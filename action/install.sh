@@ -21,10 +21,8 @@ fail() {
 }
 
 action_path="${GITHUB_ACTION_PATH:?GITHUB_ACTION_PATH is not set: run this as the shipgate action}"
-version="${SHIPGATE_VERSION:-}"
-if [ -z "$version" ]; then
-  version=$(sed -n 's/^version = "\([^"]*\)"$/\1/p' "$action_path/Cargo.toml" | head -n 1)
-fi
+source_version=$(sed -n 's/^version = "\([^"]*\)"$/\1/p' "$action_path/Cargo.toml" | head -n 1)
+version="${SHIPGATE_VERSION:-$source_version}"
 version="${version#v}"
 if ! [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$ ]]; then
   fail "version must look like 1.2.3 (an optional v before it); got an invalid value"
@@ -57,6 +55,9 @@ sha256_of() {
 }
 
 build_from_source() {
+  if [ "$version" != "$source_version" ]; then
+    fail "$1, and this action's source is shipgate $source_version, not $version: use a version that has release binaries, or leave the version input empty"
+  fi
   echo "::notice title=shipgate install::$1; building shipgate $version from the action's source with cargo install --locked"
   command -v cargo >/dev/null 2>&1 || fail "cargo is not installed on this runner; install a Rust toolchain before this step, or use a release that has a binary for ${RUNNER_OS:-this OS}/${RUNNER_ARCH:-this architecture}"
   cargo install --locked --quiet --path "$action_path" --root "$root" --bin shipgate

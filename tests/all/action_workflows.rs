@@ -358,6 +358,26 @@ fn the_installer_builds_from_the_action_source_when_the_release_has_no_asset() {
     );
     assert!(job.transcript().contains("building shipgate"));
     assert_eq!(job.output("shipgate", "status"), "clean");
+
+    // Another version than the action's source cannot be built from it.
+    std::fs::remove_file(&log).expect("reset the cargo log");
+    let pinned = format!(
+        "on: pull_request\njobs:\n  pinned:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - id: shipgate\n        uses: shipgate/shipgate@v{}\n        with:\n          command: dry-run\n          version: v9.9.9\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let job = runner.run_workflow(
+        &pinned,
+        "pull_request",
+        pull_request_event(&world),
+        json!({}),
+    );
+    assert!(!job.succeeded);
+    assert!(
+        job.transcript().contains("not 9.9.9"),
+        "{}",
+        job.transcript()
+    );
+    assert!(!log.exists(), "cargo must not build another version");
 }
 
 #[test]
