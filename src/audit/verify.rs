@@ -766,9 +766,16 @@ pub fn write_checkpoint(repo: &Repository, head: Oid) -> Result<(), VerifyError>
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let temporary = path.with_extension("tmp");
+    // A temporary file of this writer's own: two processes verifying at once (two executors,
+    // say) must not rename each other's file away.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temporary = path.with_extension(format!("{}-{write}.tmp", std::process::id()));
     std::fs::write(&temporary, format!("{head}\n")).map_err(io)?;
-    std::fs::rename(&temporary, &path).map_err(io)
+    std::fs::rename(&temporary, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        io(e)
+    })
 }
 
 /// Whether the object is a commit (for `--since` arguments).

@@ -241,3 +241,39 @@ fn keys_generate_writes_a_private_file_and_prints_only_the_public_half() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("readable by other users"));
 }
+
+#[test]
+fn verifiers_writing_the_checkpoint_at_once_never_trip_over_each_other() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = git2::Repository::init(dir.path()).expect("repo");
+    let signature = git2::Signature::now("t", "t@example.com").expect("signature");
+    let tree = repo
+        .find_tree(
+            repo.treebuilder(None)
+                .expect("tree")
+                .write()
+                .expect("write"),
+        )
+        .expect("tree");
+    let head = repo
+        .commit(None, &signature, &signature, "c", &tree, &[])
+        .expect("commit");
+    let path = dir.path().to_owned();
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let repo = git2::Repository::open(&path).expect("open");
+                (0..50).all(|_| shipgate::audit::verify::write_checkpoint(&repo, head).is_ok())
+            })
+        })
+        .collect();
+    for writer in writers {
+        assert!(writer.join().expect("thread"), "a checkpoint write failed");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path().join(".git/shipgate"))
+        .expect("checkpoint dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(left, ["checkpoint"], "no temporary file is left behind");
+}
