@@ -32,7 +32,8 @@ use crate::audit::view::StateView;
 use crate::cli::{ExecuteArgs, Format};
 use crate::error::{Error, Outcome};
 use crate::gate::{
-    Authorized, Blocked, GateCode, GateContext, Mode, OperationUnderGate, check_operation,
+    Authorized, Blocked, CLOCK_SKEW, GateCode, GateContext, Mode, OperationUnderGate,
+    check_operation,
 };
 use crate::github::{GitHubClient, GitHubEffects, NewPullRequest, NewRelease};
 use crate::model::PlanId;
@@ -41,7 +42,8 @@ use crate::policy::{Policy, format_utc, parse_duration};
 use crate::preview::{PreviewState, preview_plan};
 use crate::receipt::parse_receipt;
 use crate::report::execute::{
-    ExecuteReport, OpOutcome, TimelineEntry, render_execute_markdown, render_execute_text,
+    BLOCKED, ExecuteReport, OpOutcome, SHIPPED, TimelineEntry, render_execute_markdown,
+    render_execute_text,
 };
 
 /// Runs `shipgate execute`.
@@ -149,10 +151,12 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
             _ => None,
         })
         .collect();
-    let banners: Vec<String> = reports
-        .iter()
-        .map(|r| r.banner.to_ascii_lowercase())
-        .collect();
+    // One word for the whole command, however many runs it executed.
+    let status = if reports.iter().all(|r| r.banner == SHIPPED) {
+        SHIPPED
+    } else {
+        BLOCKED
+    };
     super::actions::write_outputs(&[
         (
             "plan-id",
@@ -162,7 +166,7 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
             "run-id",
             super::actions::space_separated(reports.iter().map(|r| &r.run_id)),
         ),
-        ("status", banners.join(" ")),
+        ("status", status.to_ascii_lowercase()),
         ("blocked-reasons", reasons.join(",")),
     ])?;
     Ok(code)
@@ -259,7 +263,7 @@ fn select_runs(
 }
 
 /// Whether `run` still has something to do: an operation in doubt (to recover), or an
-/// enforceable receipt that is unused and unexpired at `now`.
+/// enforceable receipt that is unused and that the gate would not call expired at `now`.
 fn has_work(state: &State, run: &RunRecord, now: OffsetDateTime) -> bool {
     let in_doubt = state
         .ops
@@ -269,7 +273,8 @@ fn has_work(state: &State, run: &RunRecord, now: OffsetDateTime) -> bool {
         receipt.run_id == run.run_id
             && receipt.enforceable
             && receipt.status == ReceiptStatus::Minted
-            && OffsetDateTime::parse(&receipt.expires_at, &Rfc3339).is_ok_and(|at| at > now)
+            && OffsetDateTime::parse(&receipt.expires_at, &Rfc3339)
+                .is_ok_and(|at| now + CLOCK_SKEW < at)
     });
     in_doubt || usable
 }
