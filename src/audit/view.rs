@@ -101,14 +101,21 @@ impl<'r> StateView<'r> {
         }
     }
 
-    fn read_file(&self, path: &str) -> Result<State, StoreError> {
+    /// The entry at `path` of the head's tree; `None` when there is no head or no such path.
+    fn entry_at(&self, path: &str) -> Result<Option<git2::TreeEntry<'static>>, StoreError> {
         let Some(tree) = &self.tree else {
-            return Ok(State::default());
+            return Ok(None);
         };
-        let entry = match tree.get_path(Path::new(path)) {
-            Ok(entry) => entry,
-            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(State::default()),
-            Err(e) => return Err(git(format!("look up {path}"))(e)),
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => Ok(Some(entry)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(git(format!("look up {path}"))(e)),
+        }
+    }
+
+    fn read_file(&self, path: &str) -> Result<State, StoreError> {
+        let Some(entry) = self.entry_at(path)? else {
+            return Ok(State::default());
         };
         if entry.kind() != Some(ObjectType::Blob) {
             return Err(self.bad_file(path, "not a file"));
@@ -125,13 +132,8 @@ impl<'r> StateView<'r> {
 
     /// Loads every run file of the tree that is not loaded yet.
     fn load_runs(&self, loaded: &mut Loaded) -> Result<(), StoreError> {
-        let Some(tree) = &self.tree else {
+        let Some(dir) = self.entry_at(RUNS_DIR)? else {
             return Ok(());
-        };
-        let dir = match tree.get_path(Path::new(RUNS_DIR)) {
-            Ok(entry) => entry,
-            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(()),
-            Err(e) => return Err(git(format!("look up {RUNS_DIR}"))(e)),
         };
         if dir.kind() != Some(ObjectType::Tree) {
             return Err(self.bad_file(RUNS_DIR, "not a directory"));
