@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use crate::fixture::git;
 use crate::github_support::{BOT, SLUG};
 use crate::local_runner::{JobResult, LocalRunner, asset_name, runner_platform, write_checksum};
-use crate::mint_flow::MintWorld;
+use crate::mint_flow::{MintWorld, comment_payload};
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A plan that its own merge does not move: the tag targets an existing tag, the notes are
 /// inline, so the plan id is the same on the pull request and on the default branch.
@@ -46,6 +48,18 @@ fn adopter_workflow(name: &str) -> String {
         .expect("a workflow shipgate init wrote")
 }
 
+/// A one-job workflow on `trigger` that checks out the repository and runs the shipgate
+/// action with these inputs.
+fn action_workflow(trigger: &str, with: &[(&str, &str)]) -> String {
+    let inputs: String = with
+        .iter()
+        .map(|(name, value)| format!("          {name}: {value}\n"))
+        .collect();
+    format!(
+        "on: {trigger}\njobs:\n  job:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - id: shipgate\n        uses: shipgate/shipgate@v{VERSION}\n        with:\n{inputs}"
+    )
+}
+
 fn runner(world: &MintWorld) -> LocalRunner {
     let mut runner = LocalRunner::new(world.github.bare.path(), world.github.fake.base_url(), BOT);
     runner.secrets.insert(
@@ -69,17 +83,6 @@ fn pull_request_event(world: &MintWorld) -> Value {
     })
 }
 
-fn comment_event(world: &MintWorld, login: &str, kind: &str, body: &str) -> Value {
-    let id = world.github.fake.add_comment(SLUG, world.pr, login, body);
-    json!({
-        "action": "created",
-        "issue": {"number": world.pr, "pull_request": {"url": format!("https://api.github.com/repos/{SLUG}/pulls/{}", world.pr)}},
-        "comment": {"id": id, "body": body, "user": {"login": login, "type": kind}},
-        "repository": {"full_name": SLUG, "default_branch": "main"},
-        "sender": {"login": login},
-    })
-}
-
 fn assert_succeeded(job: &JobResult) {
     assert!(!job.skipped, "the job was skipped");
     assert!(job.succeeded, "the job failed:\n{}", job.transcript());
@@ -89,7 +92,7 @@ fn assert_succeeded(job: &JobResult) {
 fn approve_and_mint(world: &MintWorld, runner: &LocalRunner) -> JobResult {
     world.approve("alice");
     let body = format!("/shipgate approve {}", world.plan_prefix());
-    let event = comment_event(world, "bob", "User", &body);
+    let event = comment_payload(world, "bob", "User", &body).0;
     runner.run_workflow(
         &adopter_workflow("shipgate-approve.yml"),
         "issue_comment",
@@ -132,9 +135,7 @@ fn the_plan_workflow_dry_runs_the_pull_request_and_comments() {
         .find(|s| s.name == "Install shipgate")
         .expect("the install step ran");
     assert!(
-        install
-            .stdout
-            .contains(&format!("shipgate {}: ", env!("CARGO_PKG_VERSION"))),
+        install.stdout.contains(&format!("shipgate {}: ", VERSION)),
         "the installer says what it installed:\n{}",
         job.transcript()
     );
@@ -145,7 +146,7 @@ fn the_plan_workflow_dry_runs_the_pull_request_and_comments() {
 fn the_approve_workflow_mints_once_the_quorum_is_met_and_ignores_other_comments() {
     let world = MintWorld::with("carol", PLAN);
     let runner = runner(&world);
-    let chatter = comment_event(&world, "dave", "User", "looks good to me");
+    let chatter = comment_payload(&world, "dave", "User", "looks good to me").0;
     let skipped = runner.run_workflow(
         &adopter_workflow("shipgate-approve.yml"),
         "issue_comment",
@@ -153,7 +154,7 @@ fn the_approve_workflow_mints_once_the_quorum_is_met_and_ignores_other_comments(
         json!({}),
     );
     assert!(skipped.skipped, "a comment without /shipgate starts no job");
-    let bot = comment_event(&world, "github-actions[bot]", "Bot", "/shipgate approve x");
+    let bot = comment_payload(&world, "github-actions[bot]", "Bot", "/shipgate approve x").0;
     let skipped = runner.run_workflow(
         &adopter_workflow("shipgate-approve.yml"),
         "issue_comment",
@@ -226,10 +227,7 @@ fn the_ship_workflow_executes_the_merged_plan_on_push_and_verify_checks_the_chai
     );
     assert_eq!(world.github.fake.releases(SLUG).len(), 1, "nothing twice");
 
-    let verify = format!(
-        "on: workflow_dispatch\njobs:\n  verify:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - id: shipgate\n        uses: shipgate/shipgate@v{}\n        with:\n          command: verify\n",
-        env!("CARGO_PKG_VERSION")
-    );
+    let verify = action_workflow("workflow_dispatch", &[("command", "verify")]);
     let job = runner.run_workflow(&verify, "workflow_dispatch", json!({}), json!({}));
     assert_succeeded(&job);
     assert_eq!(job.output("shipgate", "status"), "verified");
@@ -255,12 +253,12 @@ fn merge(bare: &Path, branch: &str) {
 /// (or missing when `None`).
 fn release_with_checksum(runner: &LocalRunner, checksum: Option<&str>) -> std::path::PathBuf {
     let base = runner.temp.path().join("release");
-    let version_dir = base.join(format!("v{}", env!("CARGO_PKG_VERSION")));
+    let version_dir = base.join(format!("v{}", VERSION));
     std::fs::create_dir_all(&version_dir).expect("release dir");
     let asset = asset_name(runner_platform().2);
     std::fs::copy(
         crate::local_runner::release_folder()
-            .join(format!("v{}", env!("CARGO_PKG_VERSION")))
+            .join(format!("v{}", VERSION))
             .join(&asset),
         version_dir.join(&asset),
     )
@@ -311,7 +309,7 @@ fn the_installer_refuses_a_binary_whose_checksum_does_not_match_or_is_missing() 
             .parent()
             .expect("run dir")
             .join("temp")
-            .join(format!("shipgate-{}", env!("CARGO_PKG_VERSION")));
+            .join(format!("shipgate-{}", VERSION));
         assert!(!installed.join("bin/shipgate").exists());
     }
     assert!(world.status_comment().is_empty(), "nothing ran");
@@ -361,9 +359,9 @@ fn the_installer_builds_from_the_action_source_when_the_release_has_no_asset() {
 
     // Another version than the action's source cannot be built from it.
     std::fs::remove_file(&log).expect("reset the cargo log");
-    let pinned = format!(
-        "on: pull_request\njobs:\n  pinned:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - id: shipgate\n        uses: shipgate/shipgate@v{}\n        with:\n          command: dry-run\n          version: v9.9.9\n",
-        env!("CARGO_PKG_VERSION")
+    let pinned = action_workflow(
+        "pull_request",
+        &[("command", "dry-run"), ("version", "v9.9.9")],
     );
     let job = runner.run_workflow(
         &pinned,
@@ -386,9 +384,10 @@ fn inputs_reach_shipgate_as_arguments_never_as_shell_code() {
     let runner = runner(&world);
     let marker = runner.temp.path().join("pwned");
     let hostile = format!("$(touch {m}); touch {m}; `touch {m}`", m = marker.display());
-    let workflow = format!(
-        "on: pull_request\njobs:\n  hostile:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - id: shipgate\n        uses: shipgate/shipgate@v{}\n        with:\n          command: dry-run\n          plan: ${{{{ github.event.pull_request.title }}}}\n          policies: ${{{{ github.event.pull_request.title }}}}\n",
-        env!("CARGO_PKG_VERSION")
+    let title = "${{ github.event.pull_request.title }}";
+    let workflow = action_workflow(
+        "pull_request",
+        &[("command", "dry-run"), ("plan", title), ("policies", title)],
     );
     let mut event = pull_request_event(&world);
     event["pull_request"]["title"] = Value::String(hostile.clone());
@@ -396,10 +395,7 @@ fn inputs_reach_shipgate_as_arguments_never_as_shell_code() {
     assert!(!job.succeeded, "no such plan: the dry-run fails");
     assert!(!marker.exists(), "an input ran as shell code");
 
-    let bad_command = format!(
-        "on: pull_request\njobs:\n  hostile:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - id: shipgate\n        uses: shipgate/shipgate@v{}\n        with:\n          command: ${{{{ github.event.pull_request.title }}}}\n",
-        env!("CARGO_PKG_VERSION")
-    );
+    let bad_command = action_workflow("pull_request", &[("command", title)]);
     let job = runner.run_workflow(&bad_command, "pull_request", event, json!({}));
     assert!(!job.succeeded);
     assert!(

@@ -54,6 +54,10 @@ fn governed(plan: &str) -> TestRepo {
 }
 
 fn online(repo: &TestRepo, world: &GitHubWorld, extra: &[&str]) -> Output {
+    online_as(BOT, repo, world, extra)
+}
+
+fn online_as(token: &str, repo: &TestRepo, world: &GitHubWorld, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shipgate"))
         .args([
             "dry-run",
@@ -65,7 +69,7 @@ fn online(repo: &TestRepo, world: &GitHubWorld, extra: &[&str]) -> Output {
         .args(extra)
         .current_dir(repo.path())
         .env_remove("GITHUB_REPOSITORY")
-        .env("GITHUB_TOKEN", BOT)
+        .env("GITHUB_TOKEN", token)
         .env("GITHUB_API_URL", world.fake.base_url())
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -263,21 +267,7 @@ fn a_read_only_token_from_a_fork_gets_the_report_without_a_comment() {
     let pr = world
         .fake
         .open_pull(SLUG, "alice", "feature", "main", "plan");
-    let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
-        .args([
-            "dry-run",
-            "--repo-slug",
-            SLUG,
-            "--at",
-            "2026-11-23T12:00:00Z",
-        ])
-        .args(["--pr", &pr.to_string()])
-        .current_dir(repo.path())
-        .env("GITHUB_TOKEN", READ_ONLY)
-        .env("GITHUB_API_URL", world.fake.base_url())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("run shipgate");
+    let out = online_as(READ_ONLY, &repo, &world, &["--pr", &pr.to_string()]);
     assert_exit(&out, 0);
     assert!(
         stdout(&out).contains("the token may not comment"),

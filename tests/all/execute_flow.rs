@@ -288,17 +288,22 @@ fn append_as_auditor(world: &MintWorld, events: Vec<Event>) {
     .expect("append");
 }
 
+/// An RFC 3339 instant an hour ago, in whole seconds: an expiry long past.
+fn an_hour_ago() -> String {
+    (OffsetDateTime::now_utc() - time::Duration::hours(1))
+        .replace_nanosecond(0)
+        .expect("time")
+        .format(&Rfc3339)
+        .expect("time")
+}
+
 /// A change to a receipt's claims before it is signed.
 type Tweak = Box<dyn Fn(&mut ReceiptClaims)>;
 
 #[test]
 fn the_attack_suite_blocks_each_forgery_with_its_code_and_ships_nothing() {
     let stranger = generate("mint-1", SignerRole::Mint).expect("key");
-    let past = (OffsetDateTime::now_utc() - time::Duration::hours(1))
-        .replace_nanosecond(0)
-        .expect("time")
-        .format(&Rfc3339)
-        .expect("time");
+    let past = an_hour_ago();
     let cases: Vec<(&str, Tweak, Option<String>)> = vec![
         (
             "RECEIPT_FORGED",
@@ -863,11 +868,7 @@ fn pending_leaves_runs_whose_receipts_are_used_or_expired() {
     let (world, run) = minted();
     assert_exit(&execute(&world, &run, &[], &[]), 0);
     let before = shipped(&world);
-    let past = (OffsetDateTime::now_utc() - time::Duration::hours(1))
-        .replace_nanosecond(0)
-        .expect("time")
-        .format(&Rfc3339)
-        .expect("time");
+    let past = an_hour_ago();
     craft(&world, &world.mint.private_openssh, move |c| {
         c.expires_at = past.clone()
     });

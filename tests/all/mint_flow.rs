@@ -465,16 +465,29 @@ fn approvals_are_read_across_pages_of_150_comments() {
 
 /// An `issue_comment` event for a new comment on the world's pull request, and its id.
 pub fn comment_event(world: &MintWorld, login: &str, body: &str) -> (tempfile::NamedTempFile, u64) {
-    let id = world.github.fake.add_comment(SLUG, world.pr, login, body);
-    let event = serde_json::json!({
-        "action": "created",
-        "issue": {"number": world.pr, "pull_request": {"url": "https://api.github.com/x"}},
-        "comment": {"id": id, "body": body, "user": {"login": login, "type": "User"}},
-        "repository": {"full_name": SLUG},
-    });
+    let (event, id) = comment_payload(world, login, "User", body);
     let file = tempfile::NamedTempFile::new().expect("event file");
     std::fs::write(file.path(), event.to_string()).expect("write event");
     (file, id)
+}
+
+/// Posts `body` on the world's pull request as `login` (a `User` or a `Bot`) and returns the
+/// `issue_comment` event GitHub sends for it, with the comment's id.
+pub fn comment_payload(
+    world: &MintWorld,
+    login: &str,
+    kind: &str,
+    body: &str,
+) -> (serde_json::Value, u64) {
+    let id = world.github.fake.add_comment(SLUG, world.pr, login, body);
+    let event = serde_json::json!({
+        "action": "created",
+        "issue": {"number": world.pr, "pull_request": {"url": format!("https://api.github.com/repos/{SLUG}/pulls/{}", world.pr)}},
+        "comment": {"id": id, "body": body, "user": {"login": login, "type": kind}},
+        "repository": {"full_name": SLUG, "default_branch": "main"},
+        "sender": {"login": login},
+    });
+    (event, id)
 }
 
 pub fn mint_from_event(world: &MintWorld, event: &tempfile::NamedTempFile) -> Output {
