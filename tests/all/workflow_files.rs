@@ -173,3 +173,30 @@ fn the_troubleshooting_table_explains_every_reason_code() {
         "README's troubleshooting table lacks {missing:?}"
     );
 }
+
+#[test]
+fn our_plan_and_ship_workflows_are_what_init_writes_for_the_action_at_the_root() {
+    let scratch = tempfile::tempdir().expect("scratch repository");
+    crate::fixture::git(
+        scratch.path(),
+        &["init", "--quiet", "--initial-branch=main"],
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .args(["init", "--approver", "alice", "--approver", "bob"])
+        .args(["--action", "./", "--default-branch", "main"])
+        .current_dir(scratch.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("run shipgate init");
+    crate::fixture::assert_exit(&out, 0);
+    // The approve workflow differs on purpose: it runs the action from the default branch.
+    for name in ["shipgate-plan.yml", "shipgate-ship.yml"] {
+        let ours = std::fs::read_to_string(project_root().join(".github/workflows").join(name));
+        let written = std::fs::read_to_string(scratch.path().join(".github/workflows").join(name));
+        assert_eq!(
+            ours.expect("ours"),
+            written.expect("init's"),
+            "{name}: copy it from `shipgate init --action ./ --default-branch main` run in a scratch repository"
+        );
+    }
+}
