@@ -18,8 +18,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::entry::{Event, SealedEntry};
-use crate::audit::verify::{Problem, check_raw_commit};
+use crate::audit::entry::Event;
+use crate::audit::verify::{CheckedEntry, Problem, check_raw_commit};
 use crate::policy::Signer;
 use crate::receipt::{Receipt, verify_receipt};
 
@@ -116,7 +116,7 @@ pub fn parse_proof(bytes: &[u8]) -> Result<Proof, ProofError> {
 
 /// Checks a bundle against the policy's signers (steps 1 to 5 above).
 pub fn verify_proof(proof: &Proof, signers: &[Signer]) -> Result<ProvenRun, ProofError> {
-    let mut sealed: Vec<SealedEntry> = Vec::with_capacity(proof.commits.len());
+    let mut sealed: Vec<CheckedEntry> = Vec::with_capacity(proof.commits.len());
     let mut previous: Option<&ProofCommit> = None;
     for commit in &proof.commits {
         // 1. The id is the content's hash.

@@ -15,7 +15,7 @@ use crate::audit::append::{AppendTarget, GitCli, append};
 use crate::audit::entry::{Actor, Event};
 use crate::audit::store::{git, read_entry};
 use crate::audit::verify::{
-    Verified, VerifyError, VerifyOptions, check_checkpoint, is_commit, verify_chain,
+    HOLD_BYTES, Verified, VerifyError, VerifyOptions, check_checkpoint, is_commit, verify_chain,
     write_checkpoint,
 };
 use crate::cli::{
@@ -206,6 +206,7 @@ fn verify(args: &AuditVerifyArgs, out: &mut dyn Write) -> Result<Outcome, Error>
                 since,
                 threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
                 progress: if terminal { Some(&progress) } else { None },
+                hold_bytes: HOLD_BYTES,
             };
             verify_chain(&repo, head, &options)
         }

@@ -16,7 +16,9 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::audit::append::GitCli;
-use crate::audit::verify::{VerifyError, VerifyOptions, check_checkpoint, verify_chain};
+use crate::audit::verify::{
+    HOLD_BYTES, VerifyError, VerifyOptions, check_checkpoint, verify_chain,
+};
 use crate::cli::{DoctorArgs, DoctorFormat, RepoArgs};
 use crate::error::{Error, Outcome};
 use crate::keys::{AUDIT_KEY_ENV, KeysError, MINT_KEY_ENV, load_signing_key};
@@ -444,6 +446,7 @@ fn check_governance_branch(
                 since: None,
                 threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
                 progress: None,
+                hold_bytes: HOLD_BYTES,
             },
         )
     });

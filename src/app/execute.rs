@@ -27,7 +27,9 @@ use crate::audit::entry::Event;
 use crate::audit::reason::Reason;
 use crate::audit::state::{ApplyError, OpStatus, ReceiptStatus, RunRecord, State, StateAccess};
 use crate::audit::store::{read_entry, read_state};
-use crate::audit::verify::{VerifyOptions, check_checkpoint, verify_chain, write_checkpoint};
+use crate::audit::verify::{
+    HOLD_BYTES, VerifyOptions, check_checkpoint, verify_chain, write_checkpoint,
+};
 use crate::audit::view::StateView;
 use crate::cli::{ExecuteArgs, Format};
 use crate::error::{Error, Outcome};
@@ -81,6 +83,7 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
                 since: None,
                 threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
                 progress: None,
+                hold_bytes: HOLD_BYTES,
             },
         )
     });

@@ -26,7 +26,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
 use git2::{ObjectType, Oid, Repository};
@@ -34,7 +34,7 @@ use ssh_key::Algorithm;
 use ssh_key::SshSig;
 use ssh_key::public::KeyData;
 
-use super::entry::{EntryError, Event, GENESIS_PREV, SealedEntry};
+use super::entry::{Entry, EntryError, Event, GENESIS_PREV, SealedEntry};
 use super::reason::Reason;
 use super::replay::{StateTrees, TreeChecks};
 use super::state::{ApplyError, State, apply};
@@ -185,46 +185,42 @@ pub struct VerifyOptions<'a> {
     pub threads: usize,
     /// Called with (done, total) as batches finish.
     pub progress: Option<&'a dyn Fn(u64, u64)>,
+    /// Bytes of commits the walk may keep for the checks, so as not to read them twice
+    /// ([`HOLD_BYTES`] by default); the commits beyond are read again when the replay nears
+    /// them.
+    pub hold_bytes: usize,
 }
 
-/// One commit after the per-commit checks (steps 2 to 4).
+/// An entry whose commit passed the per-commit checks (steps 2 to 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedEntry {
+    /// The entry.
+    pub entry: Entry,
+    /// `sha256:` of its canonical JSON: what the next entry's `prev` names.
+    pub hash: String,
+}
+
+/// One commit after the per-commit checks (steps 2 to 4): what the replay needs of it (not
+/// the entry's JSON, so the checked commits waiting for the replay take less memory).
 struct Decoded {
     tree: Oid,
     parents: usize,
-    sealed: SealedEntry,
+    checked: CheckedEntry,
 }
 
 /// Verifies the chain ending at `head` (checklist at the top of this file, steps 1 to 7).
 ///
-/// The per-commit checks (steps 2 to 4: reading the commit, its signature, its entry) run on
-/// `options.threads` worker threads, a few thousand commits ahead of the replay (steps 5 to 7),
-/// which stays sequential, in chain order, on the calling thread; with one thread everything
+/// One walk reads the first-parent line, newest first, and hands the commits it read, in
+/// chunks, to `options.threads` worker threads for the per-commit checks (steps 2 to 4), so
+/// that no commit is read twice and the walk overlaps the checks; the replay (steps 5 to 7)
+/// then stays sequential, in chain order, on the calling thread. With one thread everything
 /// runs on the calling thread. Either way the first bad commit in chain order is named.
 pub fn verify_chain(
     repo: &Repository,
     head: Oid,
     options: &VerifyOptions<'_>,
 ) -> Result<Verified, VerifyError> {
-    // 1. Shape: collect the first-parent line, oldest first.
-    let mut line = Vec::new();
-    let mut cursor = Some(head);
-    while let Some(oid) = cursor {
-        if Some(oid) == options.since {
-            break;
-        }
-        let commit = repo
-            .find_commit(oid)
-            .map_err(git(format!("read commit {oid}")))?;
-        line.push(oid);
-        cursor = commit.parent_id(0).ok();
-    }
-    if let Some(since) = options.since
-        && cursor != Some(since)
-    {
-        return Err(VerifyError::SinceNotOnChain(since));
-    }
-    line.reverse();
-
+    let keys = AuditKeys::new(options.signers);
     let (mut state, mut previous) = match options.since {
         Some(since) => {
             let tip = read_tip(repo, since)?;
@@ -244,7 +240,6 @@ pub fn verify_chain(
     // With worker threads, they also hash the large state directories (see `replay`).
     let checks = TreeChecks::new();
     let deferring = options.threads > 1;
-    let total = line.len() as u64;
     let mut done = 0u64;
     let mut replay = |oid: Oid, decoded: Result<Decoded, Problem>| -> Result<(), VerifyError> {
         let fail = |seq: Option<u64>, problem: Problem| {
@@ -255,7 +250,7 @@ pub fn verify_chain(
             })
         };
         let commit = decoded.map_err(|problem| fail(None, problem))?;
-        let entry = &commit.sealed.entry;
+        let entry = &commit.checked.entry;
         let seq = Some(entry.seq);
         // 1. No merges.
         if commit.parents > 1 {
@@ -331,28 +326,21 @@ pub fn verify_chain(
             ));
         }
         state.commit(changes);
-        previous = Some((entry.seq, commit.sealed.hash, commit.tree));
+        previous = Some((entry.seq, commit.checked.hash, commit.tree));
         done += 1;
-        if let Some(progress) = options.progress
-            && (done % BATCH as u64 == 0 || done == total)
-        {
-            progress(done, total);
-        }
         Ok(())
     };
+    let line = Line {
+        head,
+        since: options.since,
+        keys: &keys,
+        progress: options.progress,
+        hold_bytes: options.hold_bytes,
+    };
     let replayed = if options.threads <= 1 {
-        (|| {
-            let odb = repo.odb().map_err(git("open object database"))?;
-            for chunk in line.chunks(CHUNK) {
-                let decoded = decode_chunk(&odb, chunk, options.signers)?;
-                for (oid, decoded) in chunk.iter().zip(decoded) {
-                    replay(*oid, decoded)?;
-                }
-            }
-            Ok(())
-        })()
+        line.check_here(repo, &mut replay)
     } else {
-        decode_ahead(repo.path(), &line, options, &checks, &mut replay)
+        line.check_with_workers(repo, options.threads, &checks, &mut replay)
     };
     if checks.finish().is_some() {
         // A large directory does not hash to the id its commit gives it. Verify again without
@@ -365,10 +353,11 @@ pub fn verify_chain(
                 since: options.since,
                 threads: 1,
                 progress: None,
+                hold_bytes: options.hold_bytes,
             },
         );
     }
-    replayed?;
+    let total = replayed?;
     Ok(Verified {
         head: Some(head),
         entries_checked: total,
@@ -382,105 +371,268 @@ fn claimed_dir(repo: &Repository, root: Oid, path: &str) -> Option<Oid> {
     (entry.kind() == Some(ObjectType::Tree)).then(|| entry.id())
 }
 
-/// Commits a worker decodes at a time.
+/// Commits in one unit of the per-commit checks.
 const CHUNK: usize = 256;
-/// How many chunks the workers may run ahead of the replay (bounds the memory held).
+/// The default of [`VerifyOptions::hold_bytes`]: 256 MiB, a chain of about 200 000 entries.
+pub const HOLD_BYTES: usize = 256 << 20;
+/// How many chunks the workers may read again ahead of the replay (bounds the memory held
+/// beyond [`VerifyOptions::hold_bytes`]).
 const AHEAD: usize = 32;
 
-/// Runs steps 2 to 4 for `line` on `options.threads` workers, each with its own repository
-/// handle, and hands the results to `replay` on this thread in chain order, while the workers
-/// go on with the next chunks. Between chunks, and once every chunk is decoded, the workers
-/// run the directory checks the replay defers to `checks`. Stops the workers at the first
-/// error `replay` returns, or when it is done.
-fn decode_ahead(
-    path: &Path,
-    line: &[Oid],
-    options: &VerifyOptions<'_>,
-    checks: &TreeChecks,
-    replay: &mut dyn FnMut(Oid, Result<Decoded, Problem>) -> Result<(), VerifyError>,
-) -> Result<(), VerifyError> {
-    type ChunkResult = Result<Vec<Result<Decoded, Problem>>, StoreError>;
-    let chunks: Vec<&[Oid]> = line.chunks(CHUNK).collect();
-    let next = AtomicUsize::new(0);
-    let replayed = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let (sender, receiver) = mpsc::channel::<(usize, ChunkResult)>();
-        for _ in 0..options.threads {
-            let sender = sender.clone();
-            let (chunks, next, replayed, stop) = (&chunks, &next, &replayed, &stop);
-            let signers = options.signers;
-            scope.spawn(move || {
-                let handle = Repository::open(path).map_err(git("open repository"));
-                let odb = handle
-                    .as_ref()
-                    .map_err(|e| git("open object database")(git2::Error::from_str(&e.to_string())))
-                    .and_then(|repo| repo.odb().map_err(git("open object database")));
-                loop {
-                    while checks.run_one() {}
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= chunks.len() {
-                        while !stop.load(Ordering::Relaxed) {
+/// A run of consecutive commits of the line, newest first, as the walk found them.
+struct Chunk {
+    oids: Vec<Oid>,
+    /// The commits' bytes, when the walk kept them; otherwise they are read again.
+    raw: Option<Vec<Vec<u8>>>,
+}
+
+/// A chunk after steps 2 to 4: each commit of it, newest first, with its outcome.
+type CheckedChunk = Result<Vec<(Oid, Result<Decoded, Problem>)>, StoreError>;
+
+/// The first-parent line to verify and what checking it needs.
+struct Line<'a, 's> {
+    head: Oid,
+    /// The trusted commit the line stops at (excluded).
+    since: Option<Oid>,
+    keys: &'a AuditKeys<'s>,
+    progress: Option<&'a dyn Fn(u64, u64)>,
+    hold_bytes: usize,
+}
+
+impl Line<'_, '_> {
+    /// Step 1's walk: reads the line from the head back to its first commit (or to `since`),
+    /// handing it over in chunks of [`CHUNK`] commits, numbered from 0 at the head, each with
+    /// the commits' bytes while fewer than `hold_bytes` are kept. Returns how many chunks
+    /// there are and how many commits.
+    fn walk(
+        &self,
+        odb: &git2::Odb<'_>,
+        hand_over: &mut dyn FnMut(usize, Chunk),
+    ) -> Result<(usize, u64), VerifyError> {
+        let mut cursor = Some(self.head);
+        let mut held = 0usize;
+        let mut chunks = 0usize;
+        let mut commits = 0u64;
+        let mut chunk = Chunk {
+            oids: Vec::with_capacity(CHUNK),
+            raw: Some(Vec::with_capacity(CHUNK)),
+        };
+        while let Some(oid) = cursor {
+            if Some(oid) == self.since {
+                break;
+            }
+            let object = odb.read(oid).map_err(git(format!("read commit {oid}")))?;
+            if object.kind() != ObjectType::Commit {
+                return Err(VerifyError::Invalid(Failure {
+                    commit: oid,
+                    seq: None,
+                    problem: Problem::MalformedCommit(format!("a {}, not a commit", object.kind())),
+                }));
+            }
+            cursor = first_parent(object.data());
+            chunk.oids.push(oid);
+            if let Some(raw) = chunk.raw.as_mut() {
+                held += object.len();
+                raw.push(object.data().to_vec());
+            }
+            commits += 1;
+            if chunk.oids.len() == CHUNK {
+                let keep = held < self.hold_bytes;
+                let next = Chunk {
+                    oids: Vec::with_capacity(CHUNK),
+                    raw: keep.then(|| Vec::with_capacity(CHUNK)),
+                };
+                hand_over(chunks, std::mem::replace(&mut chunk, next));
+                chunks += 1;
+            }
+        }
+        if let Some(since) = self.since
+            && cursor != Some(since)
+        {
+            return Err(VerifyError::SinceNotOnChain(since));
+        }
+        if !chunk.oids.is_empty() {
+            hand_over(chunks, chunk);
+            chunks += 1;
+        }
+        Ok((chunks, commits))
+    }
+
+    /// Hands a checked chunk to `replay` oldest first and reports progress; returns the
+    /// commits replayed so far.
+    fn replay_chunk(
+        &self,
+        checked: Vec<(Oid, Result<Decoded, Problem>)>,
+        done: u64,
+        total: u64,
+        replay: &mut dyn FnMut(Oid, Result<Decoded, Problem>) -> Result<(), VerifyError>,
+    ) -> Result<u64, VerifyError> {
+        let after = done + checked.len() as u64;
+        for (oid, decoded) in checked.into_iter().rev() {
+            replay(oid, decoded)?;
+        }
+        if let Some(progress) = self.progress
+            && (after / BATCH as u64 != done / BATCH as u64 || after == total)
+        {
+            progress(after, total);
+        }
+        Ok(after)
+    }
+
+    /// Walks, checks and replays the line on this thread alone.
+    fn check_here(
+        &self,
+        repo: &Repository,
+        replay: &mut dyn FnMut(Oid, Result<Decoded, Problem>) -> Result<(), VerifyError>,
+    ) -> Result<u64, VerifyError> {
+        let odb = repo.odb().map_err(git("open object database"))?;
+        let mut chunks = Vec::new();
+        let (_, total) = self.walk(&odb, &mut |_, chunk| chunks.push(chunk))?;
+        let mut done = 0;
+        while let Some(chunk) = chunks.pop() {
+            let checked = check_chunk(&odb, chunk, self.keys)?;
+            done = self.replay_chunk(checked, done, total, replay)?;
+        }
+        Ok(total)
+    }
+
+    /// Walks the line on this thread while `threads` workers, each with its own repository
+    /// handle, check the chunks it hands over; then replays them in chain order as the workers
+    /// finish them, the oldest first. Workers take the oldest chunk waiting, so the replay
+    /// starts as soon as the walk ends; between chunks, and once none is left, they run the
+    /// directory checks the replay defers to `checks`. Stops the workers at the first error.
+    fn check_with_workers(
+        &self,
+        repo: &Repository,
+        threads: usize,
+        checks: &TreeChecks,
+        replay: &mut dyn FnMut(Oid, Result<Decoded, Problem>) -> Result<(), VerifyError>,
+    ) -> Result<u64, VerifyError> {
+        let queue = Mutex::new(Queue::default());
+        let replayed = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let (path, keys) = (repo.path(), self.keys);
+        std::thread::scope(|scope| {
+            let (sender, receiver) = mpsc::channel::<(usize, CheckedChunk)>();
+            for _ in 0..threads {
+                let sender = sender.clone();
+                let (queue, replayed, stop) = (&queue, &replayed, &stop);
+                scope.spawn(move || {
+                    let handle = Repository::open(path);
+                    let odb = match &handle {
+                        Ok(repo) => repo.odb(),
+                        Err(e) => Err(git2::Error::from_str(&e.to_string())),
+                    };
+                    while !stop.load(Ordering::Relaxed) {
+                        while checks.run_one() {}
+                        let next = lock(queue).take(replayed.load(Ordering::Acquire));
+                        let Some((index, chunk)) = next else {
                             if !checks.run_one() {
                                 std::thread::sleep(Duration::from_micros(200));
                             }
-                        }
-                        return;
-                    }
-                    while index >= replayed.load(Ordering::Acquire) + AHEAD {
-                        if stop.load(Ordering::Relaxed) {
+                            continue;
+                        };
+                        let checked = match &odb {
+                            Ok(odb) => check_chunk(odb, chunk, keys),
+                            Err(e) => Err(git("open object database")(git2::Error::from_str(
+                                &e.to_string(),
+                            ))),
+                        };
+                        if sender.send((index, checked)).is_err() {
                             return;
                         }
-                        if !checks.run_one() {
-                            std::thread::sleep(Duration::from_millis(1));
-                        }
                     }
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let result = match &odb {
-                        Ok(odb) => decode_chunk(odb, chunks[index], signers),
-                        Err(e) => Err(git("open object database")(git2::Error::from_str(
-                            &e.to_string(),
-                        ))),
-                    };
-                    if sender.send((index, result)).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(sender);
-        let mut waiting: BTreeMap<usize, ChunkResult> = BTreeMap::new();
-        let result = (|| {
-            for (index, chunk) in chunks.iter().enumerate() {
-                let decoded = loop {
-                    if let Some(result) = waiting.remove(&index) {
-                        break result?;
-                    }
-                    match receiver.recv() {
-                        Ok((done, result)) => {
-                            waiting.insert(done, result);
-                        }
-                        // Every worker is gone without this chunk: one panicked (and the
-                        // scope re-raises that panic).
-                        Err(_) => {
-                            return Err(VerifyError::Store(git("verify")(git2::Error::from_str(
-                                "a verification worker stopped",
-                            ))));
-                        }
-                    }
-                };
-                for (oid, decoded) in chunk.iter().zip(decoded) {
-                    replay(*oid, decoded)?;
-                }
-                replayed.store(index + 1, Ordering::Release);
+                });
             }
-            Ok(())
-        })();
-        stop.store(true, Ordering::Relaxed);
-        result
-    })
+            drop(sender);
+            let result = (|| {
+                let odb = repo.odb().map_err(git("open object database"))?;
+                let (chunks, total) = self.walk(&odb, &mut |index, chunk| {
+                    lock(&queue).waiting.insert(index, chunk);
+                })?;
+                lock(&queue).chunks = Some(chunks);
+                let mut checked: BTreeMap<usize, CheckedChunk> = BTreeMap::new();
+                let mut done = 0;
+                for (position, index) in (0..chunks).rev().enumerate() {
+                    let chunk = loop {
+                        if let Some(chunk) = checked.remove(&index) {
+                            break chunk?;
+                        }
+                        match receiver.recv() {
+                            Ok((index, chunk)) => {
+                                checked.insert(index, chunk);
+                            }
+                            // Every worker is gone without this chunk: one panicked (and the
+                            // scope re-raises that panic).
+                            Err(_) => {
+                                return Err(VerifyError::Store(git("verify")(
+                                    git2::Error::from_str("a verification worker stopped"),
+                                )));
+                            }
+                        }
+                    };
+                    done = self.replay_chunk(chunk, done, total, replay)?;
+                    replayed.store(position + 1, Ordering::Release);
+                }
+                Ok(total)
+            })();
+            stop.store(true, Ordering::Relaxed);
+            result
+        })
+    }
+}
+
+/// Steps 2 to 4 for one chunk: on the bytes the walk kept, or read again.
+fn check_chunk(odb: &git2::Odb<'_>, chunk: Chunk, keys: &AuditKeys<'_>) -> CheckedChunk {
+    let raw = match chunk.raw {
+        Some(raw) => raw,
+        None => chunk
+            .oids
+            .iter()
+            .map(|oid| {
+                odb.read(*oid)
+                    .map(|object| object.data().to_vec())
+                    .map_err(git(format!("read commit {oid}")))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let checked = check_commits(&raw, keys);
+    Ok(chunk.oids.into_iter().zip(checked).collect())
+}
+
+/// The chunks the walk handed over that no worker has taken yet.
+#[derive(Default)]
+struct Queue {
+    waiting: BTreeMap<usize, Chunk>,
+    /// How many chunks the line has, once the walk is over.
+    chunks: Option<usize>,
+}
+
+impl Queue {
+    /// The oldest waiting chunk a worker may take: any whose bytes the walk kept; one to be
+    /// read again only once the walk is over and the replay is fewer than [`AHEAD`] chunks
+    /// behind it (`replayed` chunks done).
+    fn take(&mut self, replayed: usize) -> Option<(usize, Chunk)> {
+        let chunks = self.chunks;
+        let index = self.waiting.iter().rev().find_map(|(index, chunk)| {
+            let near = chunks.is_some_and(|n| n - 1 - index < replayed + AHEAD);
+            (chunk.raw.is_some() || near).then_some(*index)
+        })?;
+        self.waiting.remove_entry(&index)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The first parent a raw commit names, if it names one where git writes it: right after the
+/// `tree` line. [`split_commit`] refuses commits laid out otherwise.
+fn first_parent(raw: &[u8]) -> Option<Oid> {
+    let mut lines = raw.split(|byte| *byte == b'\n');
+    lines.next()?.strip_prefix(b"tree ")?;
+    let hex = lines.next()?.strip_prefix(b"parent ")?;
+    Oid::from_str(std::str::from_utf8(hex).ok()?).ok()
 }
 
 /// A commit object split into what the checks need.
@@ -493,7 +645,9 @@ struct RawCommit<'a> {
 }
 
 /// Splits a raw commit: headers up to the first blank line, then the message. The signed
-/// payload is the object without its `gpgsig` header, exactly as git verifies it.
+/// payload is the object without its `gpgsig` header, exactly as git verifies it. The headers
+/// must start as git writes them, `tree` then the `parent`s: the walk finds the line by that
+/// layout.
 fn split_commit(raw: &[u8]) -> Result<RawCommit<'_>, Problem> {
     let malformed = |why: &str| Problem::MalformedCommit(why.to_owned());
     let text = std::str::from_utf8(raw).map_err(|_| malformed("not UTF-8"))?;
@@ -502,6 +656,7 @@ fn split_commit(raw: &[u8]) -> Result<RawCommit<'_>, Problem> {
         .ok_or_else(|| malformed("no message"))?;
     let mut tree = None;
     let mut parents = 0;
+    let mut past_parents = false;
     let mut signature: Option<String> = None;
     let mut signed = String::with_capacity(text.len());
     let mut in_signature = false;
@@ -519,18 +674,28 @@ fn split_commit(raw: &[u8]) -> Result<RawCommit<'_>, Problem> {
             continue;
         }
         in_signature = false;
-        if let Some(value) = line.strip_prefix("gpgsig ") {
-            if signature.is_some() {
-                return Err(malformed("two signature headers"));
-            }
-            signature = Some(value.to_owned());
-            in_signature = true;
-            continue;
-        }
         if let Some(value) = line.strip_prefix("tree ") {
+            if tree.is_some() || past_parents || parents > 0 {
+                return Err(malformed("a second or misplaced tree header"));
+            }
             tree = Some(Oid::from_str(value).map_err(|_| malformed("bad tree id"))?);
+        } else if tree.is_none() {
+            return Err(malformed("the first header is not the tree"));
         } else if line.starts_with("parent ") {
+            if past_parents {
+                return Err(malformed("a parent header after other headers"));
+            }
             parents += 1;
+        } else {
+            past_parents = true;
+            if let Some(value) = line.strip_prefix("gpgsig ") {
+                if signature.is_some() {
+                    return Err(malformed("two signature headers"));
+                }
+                signature = Some(value.to_owned());
+                in_signature = true;
+                continue;
+            }
         }
         signed.push_str(line);
         signed.push('\n');
@@ -546,9 +711,55 @@ fn split_commit(raw: &[u8]) -> Result<RawCommit<'_>, Problem> {
     })
 }
 
+/// The trusted audit keys: each distinct key with the signers (key ids) that carry it, and
+/// the key decoded once for batch verification.
+struct AuditKeys<'s> {
+    keys: Vec<AuditKey<'s>>,
+}
+
+/// One trusted audit key.
+struct AuditKey<'s> {
+    /// The signers with this key; never empty.
+    signers: Vec<&'s Signer>,
+    /// The key as a curve point; `None` when it is none (its signatures are checked one by one
+    /// and fail).
+    point: Option<ed25519_dalek::VerifyingKey>,
+}
+
+impl<'s> AuditKeys<'s> {
+    fn new(signers: &'s [Signer]) -> Self {
+        let mut keys: Vec<AuditKey<'s>> = Vec::new();
+        for signer in signers.iter().filter(|s| s.role == SignerRole::Audit) {
+            let data = signer.key.key_data();
+            match keys
+                .iter_mut()
+                .find(|k| k.signers[0].key.key_data() == data)
+            {
+                Some(key) => key.signers.push(signer),
+                None => keys.push(AuditKey {
+                    signers: vec![signer],
+                    point: match data {
+                        KeyData::Ed25519(public) => {
+                            ed25519_dalek::VerifyingKey::from_bytes(&public.0).ok()
+                        }
+                        _ => None,
+                    },
+                }),
+            }
+        }
+        Self { keys }
+    }
+
+    fn find(&self, data: &KeyData) -> Option<&AuditKey<'s>> {
+        self.keys
+            .iter()
+            .find(|k| k.signers[0].key.key_data() == data)
+    }
+}
+
 /// Steps 2 to 4 for one commit, its signature checked on its own (offline proofs).
-fn decode(raw: &[u8], signers: &[Signer]) -> Result<Decoded, Problem> {
-    let (decoded, deferred) = decode_deferring(raw, signers);
+fn decode(raw: &[u8], keys: &AuditKeys<'_>) -> Result<Decoded, Problem> {
+    let (decoded, deferred) = decode_deferring(raw, keys);
     match deferred {
         Some(signature) => signature.check_alone().and(decoded),
         None => decoded,
@@ -580,25 +791,23 @@ impl DeferredSignature<'_> {
 /// Step 2's signature check: left to a batch (`Ok(Some(..))`) when the signature is a plain
 /// Ed25519 SSHSIG in the `git` namespace, otherwise made here, as before.
 fn check_or_defer<'s>(
-    signer: &'s Signer,
+    key: &AuditKey<'s>,
     payload: Vec<u8>,
     sshsig: SshSig,
 ) -> Result<Option<DeferredSignature<'s>>, Problem> {
+    let signer = key.signers[0];
     let batchable = (|| {
-        let KeyData::Ed25519(public) = sshsig.public_key() else {
-            return None;
-        };
+        let point = key.point?;
         if sshsig.algorithm() != Algorithm::Ed25519
             || sshsig.namespace() != GIT_NAMESPACE
             || !sshsig.reserved().is_empty()
         {
             return None;
         }
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&public.0).ok()?;
         let bytes: &[u8; 64] = sshsig.signature_bytes().try_into().ok()?;
         let signed_data = SshSig::signed_data(GIT_NAMESPACE, sshsig.hash_alg(), &payload).ok()?;
         Some((
-            key,
+            point,
             ed25519_dalek::Signature::from_bytes(bytes),
             signed_data,
         ))
@@ -626,7 +835,7 @@ fn check_or_defer<'s>(
 /// first).
 fn decode_deferring<'s>(
     raw: &[u8],
-    signers: &'s [Signer],
+    keys: &AuditKeys<'s>,
 ) -> (Result<Decoded, Problem>, Option<DeferredSignature<'s>>) {
     let commit = match split_commit(raw) {
         Ok(commit) => commit,
@@ -640,17 +849,13 @@ fn decode_deferring<'s>(
         Ok(signature) => signature,
         Err(e) => return (Err(Problem::BadSignature(e.to_string())), None),
     };
-    let audit_signers: Vec<&Signer> = signers
-        .iter()
-        .filter(|s| s.role == SignerRole::Audit && s.key.key_data() == signature.public_key())
-        .collect();
-    let Some(first) = audit_signers.first().copied() else {
+    let Some(key) = keys.find(signature.public_key()) else {
         let fingerprint = ssh_key::PublicKey::from(signature.public_key().clone())
             .fingerprint(ssh_key::HashAlg::Sha256)
             .to_string();
         return (Err(Problem::UntrustedKey(fingerprint)), None);
     };
-    let deferred = match check_or_defer(first, commit.signed, signature) {
+    let deferred = match check_or_defer(key, commit.signed, signature) {
         Ok(deferred) => deferred,
         Err(problem) => return (Err(problem), None),
     };
@@ -659,7 +864,8 @@ fn decode_deferring<'s>(
         let sealed = SealedEntry::from_commit_message(commit.message)?;
         // 3. In force at the entry's time.
         let at = sealed.entry.at_time()?;
-        if !audit_signers.iter().any(|s| s.in_force_at(at)) {
+        if !key.signers.iter().any(|s| s.in_force_at(at)) {
+            let first = key.signers[0];
             return Err(Problem::KeyRetired {
                 kid: first.kid.clone(),
                 not_after: first
@@ -672,30 +878,28 @@ fn decode_deferring<'s>(
         Ok(Decoded {
             tree: commit.tree,
             parents: commit.parents,
-            sealed,
+            checked: CheckedEntry {
+                entry: sealed.entry,
+                hash: sealed.hash,
+            },
         })
     })();
     (decoded, deferred)
 }
 
-/// Steps 2 to 4 for a run of commits read from the object database, their Ed25519 signatures
-/// checked in one batch (about twice as fast per signature as one by one). A batch that fails
-/// is checked again signature by signature, so the bad commits are named exactly as before.
+/// Steps 2 to 4 for a run of raw commits, their Ed25519 signatures checked in one batch (about
+/// twice as fast per signature as one by one). A batch that fails is checked again signature
+/// by signature, so the bad commits are named exactly as before.
 ///
 /// The batch equation is the cofactored one: it also accepts a signature whose `R` carries a
 /// small-order component, which one-by-one verification (and OpenSSH) refuses. Only the
 /// holder of the signing key can make such a signature (changing `R` changes the challenge),
 /// and that holder can sign anything anyway, so the chain's guarantees do not change.
-fn decode_chunk(
-    odb: &git2::Odb<'_>,
-    oids: &[Oid],
-    signers: &[Signer],
-) -> Result<Vec<Result<Decoded, Problem>>, StoreError> {
-    let mut results = Vec::with_capacity(oids.len());
-    let mut deferred = Vec::with_capacity(oids.len());
-    for (index, oid) in oids.iter().enumerate() {
-        let object = odb.read(*oid).map_err(git(format!("read commit {oid}")))?;
-        let (decoded, signature) = decode_deferring(object.data(), signers);
+fn check_commits(raw: &[Vec<u8>], keys: &AuditKeys<'_>) -> Vec<Result<Decoded, Problem>> {
+    let mut results = Vec::with_capacity(raw.len());
+    let mut deferred = Vec::with_capacity(raw.len());
+    for (index, object) in raw.iter().enumerate() {
+        let (decoded, signature) = decode_deferring(object, keys);
         results.push(decoded);
         if let Some(signature) = signature {
             deferred.push((index, signature));
@@ -703,15 +907,15 @@ fn decode_chunk(
     }
     let messages: Vec<&[u8]> = deferred.iter().map(|(_, d)| &d.signed_data[..]).collect();
     let signatures: Vec<_> = deferred.iter().map(|(_, d)| d.signature).collect();
-    let keys: Vec<_> = deferred.iter().map(|(_, d)| d.key).collect();
-    if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_err() {
+    let points: Vec<_> = deferred.iter().map(|(_, d)| d.key).collect();
+    if ed25519_dalek::verify_batch(&messages, &signatures, &points).is_err() {
         for (index, signature) in &deferred {
             if let Err(problem) = signature.check_alone() {
                 results[*index] = Err(problem);
             }
         }
     }
-    Ok(results)
+    results
 }
 
 /// The checkpoint file: `.git/shipgate/checkpoint`.
@@ -787,6 +991,6 @@ pub fn is_commit(repo: &Repository, oid: Oid) -> bool {
 
 /// Steps 2 to 4 for one raw commit object, without a repository: the signature by an audit
 /// key in force at the entry's time, and the entry itself. What offline proofs check.
-pub fn check_raw_commit(raw: &[u8], signers: &[Signer]) -> Result<SealedEntry, Problem> {
-    decode(raw, signers).map(|decoded| decoded.sealed)
+pub fn check_raw_commit(raw: &[u8], signers: &[Signer]) -> Result<CheckedEntry, Problem> {
+    decode(raw, &AuditKeys::new(signers)).map(|decoded| decoded.checked)
 }

@@ -7,7 +7,7 @@ use std::sync::Barrier;
 use shipgate::audit::entry::{Event, RunOperation};
 use shipgate::audit::reason::Reason;
 use shipgate::audit::state::{ApplyError, ReceiptStatus, StateAccess};
-use shipgate::audit::verify::{VerifyOptions, verify_chain};
+use shipgate::audit::verify::{HOLD_BYTES, VerifyOptions, verify_chain};
 use shipgate::keys::allowed_signers_file;
 
 use crate::audit_support::{
@@ -123,6 +123,7 @@ fn stock_git_verifies_every_commit_and_rejects_another_key() {
             since: None,
             threads: 2,
             progress: None,
+            hold_bytes: HOLD_BYTES,
         },
     )
     .expect("verifies");

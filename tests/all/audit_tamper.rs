@@ -5,7 +5,9 @@ use git2::Oid;
 use shipgate::audit::entry::Entry;
 use shipgate::audit::reason::Reason;
 use shipgate::audit::store::write_commit;
-use shipgate::audit::verify::{Failure, Problem, VerifyError, VerifyOptions, verify_chain};
+use shipgate::audit::verify::{
+    Failure, HOLD_BYTES, Problem, VerifyError, VerifyOptions, verify_chain,
+};
 use shipgate::keys::SigningKey;
 
 use crate::audit_support::{LocalChain, audit_key, note};
@@ -305,6 +307,16 @@ fn verify_with_threads(
     head: Oid,
     threads: usize,
 ) -> Result<shipgate::audit::verify::Verified, VerifyError> {
+    verify_holding(chain, head, threads, HOLD_BYTES)
+}
+
+/// Verification with `threads` threads, the walk keeping at most `hold_bytes` of commits.
+fn verify_holding(
+    chain: &LocalChain,
+    head: Oid,
+    threads: usize,
+    hold_bytes: usize,
+) -> Result<shipgate::audit::verify::Verified, VerifyError> {
     verify_chain(
         &chain.repo,
         head,
@@ -313,18 +325,32 @@ fn verify_with_threads(
             since: None,
             threads,
             progress: None,
+            hold_bytes,
         },
     )
 }
+
+/// Thread counts and walk budgets: every commit kept, only the first chunk kept (the rest read
+/// again near the replay), and a few chunks kept.
+const THREADS_AND_HOLDS: [(usize, usize); 8] = [
+    (1, HOLD_BYTES),
+    (1, 0),
+    (2, HOLD_BYTES),
+    (2, 0),
+    (2, 400_000),
+    (3, HOLD_BYTES),
+    (8, HOLD_BYTES),
+    (8, 0),
+];
 
 #[test]
 fn the_first_bad_commit_is_named_whatever_the_thread_count() {
     // Long enough for the workers to decode several chunks ahead of the replay.
     let chain = LocalChain::build((1..=700).map(|i| note(&format!("note {i}"))).collect());
     let head = *chain.commits.last().unwrap();
-    for threads in [1, 2, 3, 8] {
-        let verified = verify_with_threads(&chain, head, threads).expect("verifies");
-        assert_eq!(verified.entries_checked, 701, "{threads} thread(s)");
+    for (threads, hold) in THREADS_AND_HOLDS {
+        let verified = verify_holding(&chain, head, threads, hold).expect("verifies");
+        assert_eq!(verified.entries_checked, 701, "{threads} thread(s), {hold}");
         assert_eq!(verified.head_seq, Some(700));
     }
     // Entry 300 left unsigned and entry 650 signed by an intruder, the rest re-signed on top:
@@ -346,9 +372,9 @@ fn the_first_bad_commit_is_named_whatever_the_thread_count() {
         Some(&intruder),
     );
     let tail = replay_onto(&chain, forged, &(651..=700).collect::<Vec<_>>());
-    for threads in [1, 2, 3, 8] {
-        let failure = failure(verify_with_threads(&chain, *tail.last().unwrap(), threads));
-        assert_eq!(failure.commit, unsigned, "{threads} thread(s)");
+    for (threads, hold) in THREADS_AND_HOLDS {
+        let failure = failure(verify_holding(&chain, *tail.last().unwrap(), threads, hold));
+        assert_eq!(failure.commit, unsigned, "{threads} thread(s), {hold}");
         assert_eq!(failure.problem, Problem::Unsigned);
     }
 }
@@ -487,5 +513,59 @@ fn a_large_directory_that_is_not_the_replayed_state_is_caught_whatever_the_threa
         let failure = failure(verify_with_threads(&chain, head, threads));
         assert_eq!(failure.commit, forged, "{threads} thread(s)");
         assert_eq!(failure.problem, expected, "{threads} thread(s)");
+    }
+}
+
+/// The text of `commit` with its headers rearranged by `edit`, written as a new commit.
+fn rewritten(chain: &LocalChain, commit: Oid, edit: impl Fn(&str) -> String) -> Oid {
+    let odb = chain.repo.odb().unwrap();
+    let text = String::from_utf8(odb.read(commit).unwrap().data().to_vec()).unwrap();
+    odb.write(git2::ObjectType::Commit, edit(&text).as_bytes())
+        .unwrap()
+}
+
+#[test]
+fn a_parent_header_out_of_place_is_a_malformed_commit() {
+    // Git writes `tree`, then the parents; one written with the parent after the author is
+    // not read as the chain's continuation but named as malformed.
+    let chain = chain();
+    let last = *chain.commits.last().unwrap();
+    let moved = rewritten(&chain, last, |text| {
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        assert!(lines[1].starts_with("parent ") && lines[2].starts_with("author "));
+        lines.swap(1, 2);
+        lines.join("\n")
+    });
+    for threads in [1, 2] {
+        let failure = failure(verify_with_threads(&chain, moved, threads));
+        assert_eq!(failure.commit, moved, "{threads} thread(s)");
+        assert_eq!(
+            failure.problem,
+            Problem::MalformedCommit("a parent header after other headers".into())
+        );
+    }
+    let doubled = rewritten(&chain, last, |text| {
+        let tree = text.lines().next().unwrap().to_owned();
+        text.replacen('\n', &format!("\n{tree}\n"), 1)
+    });
+    let failure = failure(verify_with_threads(&chain, doubled, 2));
+    assert_eq!(failure.commit, doubled);
+    assert_eq!(
+        failure.problem,
+        Problem::MalformedCommit("a second or misplaced tree header".into())
+    );
+}
+
+#[test]
+fn a_branch_pointing_at_something_else_than_a_commit_is_refused() {
+    let chain = chain();
+    let blob = chain.repo.blob(b"not a commit").unwrap();
+    for threads in [1, 2] {
+        let failure = failure(verify_with_threads(&chain, blob, threads));
+        assert_eq!(failure.commit, blob);
+        assert_eq!(
+            failure.problem,
+            Problem::MalformedCommit("a blob, not a commit".into())
+        );
     }
 }
