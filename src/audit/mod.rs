@@ -5,11 +5,13 @@
 //! - [`store`]: state trees and signed commits in git, written through an in-memory backend.
 //! - [`append`]: compare-and-swap appends to a remote through git's receive-pack.
 //! - [`verify`]: the full verification with its numbered checklist, and the checkpoint.
+//! - `batch`: Ed25519 signatures checked many at a time, one term per key (what verify uses).
 //! - `replay`: the verifier's in-memory state trees (same ids as `store`, far fewer steps).
 //! - [`view`]: the state at a commit, loaded record by record (what appends check against).
 //! - [`reason`]: stable reason codes.
 
 pub mod append;
+mod batch;
 pub mod entry;
 pub mod reason;
 mod replay;

@@ -34,6 +34,7 @@ use ssh_key::Algorithm;
 use ssh_key::SshSig;
 use ssh_key::public::KeyData;
 
+use super::batch::{BatchKey, Signed, verify_batch};
 use super::entry::{Entry, EntryError, Event, GENESIS_PREV, SealedEntry};
 use super::reason::Reason;
 use super::replay::{StateTrees, TreeChecks};
@@ -715,39 +716,45 @@ fn split_commit(raw: &[u8]) -> Result<RawCommit<'_>, Problem> {
 /// the key decoded once for batch verification.
 struct AuditKeys<'s> {
     keys: Vec<AuditKey<'s>>,
+    /// The keys that decode as curve points, for [`verify_batch`].
+    batch_keys: Vec<BatchKey>,
 }
 
 /// One trusted audit key.
 struct AuditKey<'s> {
     /// The signers with this key; never empty.
     signers: Vec<&'s Signer>,
-    /// The key as a curve point; `None` when it is none (its signatures are checked one by one
-    /// and fail).
-    point: Option<ed25519_dalek::VerifyingKey>,
+    /// Its index in [`AuditKeys::batch_keys`]; `None` when it is no curve point (its
+    /// signatures are checked one by one, and fail).
+    batch_key: Option<usize>,
 }
 
 impl<'s> AuditKeys<'s> {
     fn new(signers: &'s [Signer]) -> Self {
         let mut keys: Vec<AuditKey<'s>> = Vec::new();
+        let mut batch_keys = Vec::new();
         for signer in signers.iter().filter(|s| s.role == SignerRole::Audit) {
             let data = signer.key.key_data();
-            match keys
+            if let Some(key) = keys
                 .iter_mut()
                 .find(|k| k.signers[0].key.key_data() == data)
             {
-                Some(key) => key.signers.push(signer),
-                None => keys.push(AuditKey {
-                    signers: vec![signer],
-                    point: match data {
-                        KeyData::Ed25519(public) => {
-                            ed25519_dalek::VerifyingKey::from_bytes(&public.0).ok()
-                        }
-                        _ => None,
-                    },
-                }),
+                key.signers.push(signer);
+                continue;
             }
+            let point = match data {
+                KeyData::Ed25519(public) => BatchKey::from_bytes(&public.0),
+                _ => None,
+            };
+            keys.push(AuditKey {
+                signers: vec![signer],
+                batch_key: point.map(|point| {
+                    batch_keys.push(point);
+                    batch_keys.len() - 1
+                }),
+            });
         }
-        Self { keys }
+        Self { keys, batch_keys }
     }
 
     fn find(&self, data: &KeyData) -> Option<&AuditKey<'s>> {
@@ -769,8 +776,9 @@ fn decode(raw: &[u8], keys: &AuditKeys<'_>) -> Result<Decoded, Problem> {
 /// An Ed25519 signature that step 2 left to a batch: what the batch checks, and what checking
 /// it on its own takes, which names the commit when a batch fails.
 struct DeferredSignature<'s> {
-    key: ed25519_dalek::VerifyingKey,
-    signature: ed25519_dalek::Signature,
+    /// The key's index in [`AuditKeys::batch_keys`].
+    key: usize,
+    signature: [u8; 64],
     /// The SSHSIG signed-data blob: namespace, hash algorithm and the commit's digest.
     signed_data: Vec<u8>,
     signer: &'s Signer,
@@ -797,20 +805,16 @@ fn check_or_defer<'s>(
 ) -> Result<Option<DeferredSignature<'s>>, Problem> {
     let signer = key.signers[0];
     let batchable = (|| {
-        let point = key.point?;
+        let batch_key = key.batch_key?;
         if sshsig.algorithm() != Algorithm::Ed25519
             || sshsig.namespace() != GIT_NAMESPACE
             || !sshsig.reserved().is_empty()
         {
             return None;
         }
-        let bytes: &[u8; 64] = sshsig.signature_bytes().try_into().ok()?;
+        let signature: [u8; 64] = sshsig.signature_bytes().try_into().ok()?;
         let signed_data = SshSig::signed_data(GIT_NAMESPACE, sshsig.hash_alg(), &payload).ok()?;
-        Some((
-            point,
-            ed25519_dalek::Signature::from_bytes(bytes),
-            signed_data,
-        ))
+        Some((batch_key, signature, signed_data))
     })();
     match batchable {
         Some((key, signature, signed_data)) => Ok(Some(DeferredSignature {
@@ -887,14 +891,10 @@ fn decode_deferring<'s>(
     (decoded, deferred)
 }
 
-/// Steps 2 to 4 for a run of raw commits, their Ed25519 signatures checked in one batch (about
-/// twice as fast per signature as one by one). A batch that fails is checked again signature
-/// by signature, so the bad commits are named exactly as before.
-///
-/// The batch equation is the cofactored one: it also accepts a signature whose `R` carries a
-/// small-order component, which one-by-one verification (and OpenSSH) refuses. Only the
-/// holder of the signing key can make such a signature (changing `R` changes the challenge),
-/// and that holder can sign anything anyway, so the chain's guarantees do not change.
+/// Steps 2 to 4 for a run of raw commits, their Ed25519 signatures checked in one batch (see
+/// [`super::batch`]: several times faster per signature than one by one, and as strict but
+/// for what only the key holder could sign). A batch that fails is checked again signature by
+/// signature, so the bad commits are named exactly as before.
 fn check_commits(raw: &[Vec<u8>], keys: &AuditKeys<'_>) -> Vec<Result<Decoded, Problem>> {
     let mut results = Vec::with_capacity(raw.len());
     let mut deferred = Vec::with_capacity(raw.len());
@@ -905,10 +905,15 @@ fn check_commits(raw: &[Vec<u8>], keys: &AuditKeys<'_>) -> Vec<Result<Decoded, P
             deferred.push((index, signature));
         }
     }
-    let messages: Vec<&[u8]> = deferred.iter().map(|(_, d)| &d.signed_data[..]).collect();
-    let signatures: Vec<_> = deferred.iter().map(|(_, d)| d.signature).collect();
-    let points: Vec<_> = deferred.iter().map(|(_, d)| d.key).collect();
-    if ed25519_dalek::verify_batch(&messages, &signatures, &points).is_err() {
+    let signed: Vec<Signed<'_>> = deferred
+        .iter()
+        .map(|(_, d)| Signed {
+            key: d.key,
+            signature: &d.signature,
+            message: &d.signed_data,
+        })
+        .collect();
+    if !verify_batch(&keys.batch_keys, &signed) {
         for (index, signature) in &deferred {
             if let Err(problem) = signature.check_alone() {
                 results[*index] = Err(problem);
