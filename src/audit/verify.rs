@@ -384,7 +384,29 @@ const AHEAD: usize = 32;
 struct Chunk {
     oids: Vec<Oid>,
     /// The commits' bytes, when the walk kept them; otherwise they are read again.
-    raw: Option<Vec<Vec<u8>>>,
+    raw: Option<RawCommits>,
+}
+
+/// Commits one after another in one buffer: one allocation for a chunk, not one per commit
+/// (the walk allocates them and a worker frees them).
+#[derive(Default)]
+struct RawCommits {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl RawCommits {
+    fn push(&mut self, commit: &[u8]) {
+        self.bytes.extend_from_slice(commit);
+        self.ends.push(self.bytes.len());
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, end)| &self.bytes[start..*end])
+    }
 }
 
 /// A chunk after steps 2 to 4: each commit of it, newest first, with its outcome.
@@ -416,7 +438,7 @@ impl Line<'_, '_> {
         let mut commits = 0u64;
         let mut chunk = Chunk {
             oids: Vec::with_capacity(CHUNK),
-            raw: Some(Vec::with_capacity(CHUNK)),
+            raw: Some(RawCommits::default()),
         };
         while let Some(oid) = cursor {
             if Some(oid) == self.since {
@@ -434,14 +456,14 @@ impl Line<'_, '_> {
             chunk.oids.push(oid);
             if let Some(raw) = chunk.raw.as_mut() {
                 held += object.len();
-                raw.push(object.data().to_vec());
+                raw.push(object.data());
             }
             commits += 1;
             if chunk.oids.len() == CHUNK {
                 let keep = held < self.hold_bytes;
                 let next = Chunk {
                     oids: Vec::with_capacity(CHUNK),
-                    raw: keep.then(|| Vec::with_capacity(CHUNK)),
+                    raw: keep.then(RawCommits::default),
                 };
                 hand_over(chunks, std::mem::replace(&mut chunk, next));
                 chunks += 1;
@@ -587,15 +609,14 @@ impl Line<'_, '_> {
 fn check_chunk(odb: &git2::Odb<'_>, chunk: Chunk, keys: &AuditKeys<'_>) -> CheckedChunk {
     let raw = match chunk.raw {
         Some(raw) => raw,
-        None => chunk
-            .oids
-            .iter()
-            .map(|oid| {
-                odb.read(*oid)
-                    .map(|object| object.data().to_vec())
-                    .map_err(git(format!("read commit {oid}")))
-            })
-            .collect::<Result<_, _>>()?,
+        None => {
+            let mut raw = RawCommits::default();
+            for oid in &chunk.oids {
+                let object = odb.read(*oid).map_err(git(format!("read commit {oid}")))?;
+                raw.push(object.data());
+            }
+            raw
+        }
     };
     let checked = check_commits(&raw, keys);
     Ok(chunk.oids.into_iter().zip(checked).collect())
@@ -895,9 +916,9 @@ fn decode_deferring<'s>(
 /// [`super::batch`]: several times faster per signature than one by one, and as strict but
 /// for what only the key holder could sign). A batch that fails is checked again signature by
 /// signature, so the bad commits are named exactly as before.
-fn check_commits(raw: &[Vec<u8>], keys: &AuditKeys<'_>) -> Vec<Result<Decoded, Problem>> {
-    let mut results = Vec::with_capacity(raw.len());
-    let mut deferred = Vec::with_capacity(raw.len());
+fn check_commits(raw: &RawCommits, keys: &AuditKeys<'_>) -> Vec<Result<Decoded, Problem>> {
+    let mut results = Vec::with_capacity(raw.ends.len());
+    let mut deferred = Vec::with_capacity(raw.ends.len());
     for (index, object) in raw.iter().enumerate() {
         let (decoded, signature) = decode_deferring(object, keys);
         results.push(decoded);
