@@ -703,10 +703,11 @@ fn split_commit(raw: &[u8]) -> Result<RawCommit<'_>, Problem> {
             tree = Some(Oid::from_str(value).map_err(|_| malformed("bad tree id"))?);
         } else if tree.is_none() {
             return Err(malformed("the first header is not the tree"));
-        } else if line.starts_with("parent ") {
+        } else if let Some(value) = line.strip_prefix("parent ") {
             if past_parents {
                 return Err(malformed("a parent header after other headers"));
             }
+            Oid::from_str(value).map_err(|_| malformed("bad parent id"))?;
             parents += 1;
         } else {
             past_parents = true;

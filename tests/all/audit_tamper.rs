@@ -548,11 +548,23 @@ fn a_parent_header_out_of_place_is_a_malformed_commit() {
         let tree = text.lines().next().unwrap().to_owned();
         text.replacen('\n', &format!("\n{tree}\n"), 1)
     });
-    let failure = failure(verify_with_threads(&chain, doubled, 2));
-    assert_eq!(failure.commit, doubled);
+    let found = failure(verify_with_threads(&chain, doubled, 2));
+    assert_eq!(found.commit, doubled);
     assert_eq!(
-        failure.problem,
+        found.problem,
         Problem::MalformedCommit("a second or misplaced tree header".into())
+    );
+    // A parent the walk cannot follow ends the line there: the commit is named, not taken
+    // for a first commit.
+    let garbled = rewritten(&chain, last, |text| {
+        let parent = text.lines().nth(1).unwrap().to_owned();
+        text.replacen(&parent, "parent not-a-commit-id", 1)
+    });
+    let found = failure(verify_with_threads(&chain, garbled, 2));
+    assert_eq!(found.commit, garbled);
+    assert_eq!(
+        found.problem,
+        Problem::MalformedCommit("bad parent id".into())
     );
 }
 
