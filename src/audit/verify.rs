@@ -2,8 +2,9 @@
 //!
 //! Checklist (DESIGN 8 and 10), one [`Problem`] variant per failed step; the first bad commit
 //! in chain order is named:
-//! 1. Shape: a single line of commits, first parent to first parent; a merge commit (a side
-//!    branch joined in) is refused. `--since` must lie on that line.
+//! 1. Shape: a single line of commits, first parent to first parent, each laid out as git
+//!    writes commits; a merge commit (a side branch joined in) is refused. `--since` must lie
+//!    on that line.
 //! 2. Signature: every commit carries an SSHSIG (namespace `git`) over exactly the commit
 //!    without its signature header, made by a key listed as an `audit` signer.
 //! 3. Key in force: that signer was not retired (`not_after`) at the entry's time, so a leaked
@@ -16,9 +17,10 @@
 //! 7. State: the commit's tree is exactly the replayed state.
 //! 8. Rollback: the branch still descends from the last verified head (the checkpoint).
 //!
-//! Steps 2 to 4 are independent per commit and run on all cores; 1 and 5 to 7 run in order,
-//! except the hashing of large state directories for step 7, which the replay hands to the
-//! same worker threads (checked against the ids the commit's tree gives them; if one fails, the
+//! Step 1's walk reads every commit once, newest first, and hands the bytes to worker
+//! threads as it goes; steps 2 to 4 are independent per commit and run on those threads; 5 to
+//! 7 run in order, except the hashing of large state directories for step 7, which the replay
+//! hands to the same worker threads (checked against the ids the commit's tree gives them; if one fails, the
 //! chain is verified again without handing off, to name the first bad commit exactly).
 //! Verification writes nothing to the repository: the replayed state trees are only hashed, in
 //! memory (see `replay`).
