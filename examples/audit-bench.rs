@@ -53,7 +53,7 @@ use shipgate::audit::append::{AppendTarget, GitCli, append};
 use shipgate::audit::entry::{Actor, Event};
 use shipgate::audit::state::State;
 use shipgate::audit::store::{ChainWriter, Tip};
-use shipgate::audit::verify::{HOLD_BYTES, VerifyOptions, verify_chain};
+use shipgate::audit::verify::{VerifyOptions, verify_chain};
 use shipgate::keys::{
     SigningKey, allowed_signers_file, generate, parse_allowed_signers, parse_private_key,
     write_private_key,
@@ -265,11 +265,8 @@ fn run(args: &Args) -> Res<()> {
                 &Repository::open_bare(&remote)?,
                 remote_head,
                 &VerifyOptions {
-                    signers: &signers,
-                    since: None,
                     threads,
-                    progress: None,
-                    hold_bytes: HOLD_BYTES,
+                    ..VerifyOptions::whole_chain(&signers)
                 },
             )?;
             let seconds = started.elapsed().as_secs_f64();
@@ -962,11 +959,8 @@ fn cli_writers(args: &Args, out: &Path, signers: &[Signer], figures: &mut Figure
         &remote_repo,
         head,
         &VerifyOptions {
-            signers: &cli_signers,
-            since: None,
             threads: 1,
-            progress: None,
-            hold_bytes: HOLD_BYTES,
+            ..VerifyOptions::whole_chain(&cli_signers)
         },
     )?;
     let expected = (args.writers * args.appends_per_writer + 1) as u64;

@@ -15,7 +15,7 @@ use crate::audit::append::{AppendTarget, GitCli, append};
 use crate::audit::entry::{Actor, Event};
 use crate::audit::store::{git, read_entry};
 use crate::audit::verify::{
-    HOLD_BYTES, Verified, VerifyError, VerifyOptions, check_checkpoint, is_commit, verify_chain,
+    Verified, VerifyError, VerifyOptions, check_checkpoint, is_commit, verify_chain,
     write_checkpoint,
 };
 use crate::cli::{
@@ -202,11 +202,9 @@ fn verify(args: &AuditVerifyArgs, out: &mut dyn Write) -> Result<Outcome, Error>
                 }
             };
             let options = VerifyOptions {
-                signers: &signers,
                 since,
-                threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
                 progress: if terminal { Some(&progress) } else { None },
-                hold_bytes: HOLD_BYTES,
+                ..VerifyOptions::whole_chain(&signers)
             };
             verify_chain(&repo, head, &options)
         }

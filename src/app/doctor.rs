@@ -16,9 +16,7 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::audit::append::GitCli;
-use crate::audit::verify::{
-    HOLD_BYTES, VerifyError, VerifyOptions, check_checkpoint, verify_chain,
-};
+use crate::audit::verify::{VerifyError, verify_from_checkpoint};
 use crate::cli::{DoctorArgs, DoctorFormat, RepoArgs};
 use crate::error::{Error, Outcome};
 use crate::keys::{AUDIT_KEY_ENV, KeysError, MINT_KEY_ENV, load_signing_key};
@@ -437,19 +435,7 @@ fn check_governance_branch(
         ));
         return;
     }
-    let result = check_checkpoint(&repo, Some(head)).and_then(|()| {
-        verify_chain(
-            &repo,
-            head,
-            &VerifyOptions {
-                signers,
-                since: None,
-                threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-                progress: None,
-                hold_bytes: HOLD_BYTES,
-            },
-        )
-    });
+    let result = verify_from_checkpoint(&repo, head, signers);
     let finding = match result {
         Ok(verified) => Finding::new(
             "GOVERNANCE_BRANCH_OK",

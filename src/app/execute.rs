@@ -27,9 +27,7 @@ use crate::audit::entry::Event;
 use crate::audit::reason::Reason;
 use crate::audit::state::{ApplyError, OpStatus, ReceiptStatus, RunRecord, State, StateAccess};
 use crate::audit::store::{read_entry, read_state};
-use crate::audit::verify::{
-    HOLD_BYTES, VerifyOptions, check_checkpoint, verify_chain, write_checkpoint,
-};
+use crate::audit::verify::{verify_from_checkpoint, write_checkpoint};
 use crate::audit::view::StateView;
 use crate::cli::{ExecuteArgs, Format};
 use crate::error::{Error, Outcome};
@@ -74,19 +72,7 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
             args.append.target.branch
         ))
     })?;
-    let verified = check_checkpoint(&setup.repo, Some(head)).and_then(|()| {
-        verify_chain(
-            &setup.repo,
-            head,
-            &VerifyOptions {
-                signers: &policy.signers,
-                since: None,
-                threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-                progress: None,
-                hold_bytes: HOLD_BYTES,
-            },
-        )
-    });
+    let verified = verify_from_checkpoint(&setup.repo, head, &policy.signers);
     if let Err(failure) = verified {
         writeln!(
             out,

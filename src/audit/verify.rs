@@ -194,6 +194,20 @@ pub struct VerifyOptions<'a> {
     pub hold_bytes: usize,
 }
 
+impl<'a> VerifyOptions<'a> {
+    /// The whole chain, trusted by `signers`, on every core, holding [`HOLD_BYTES`], without
+    /// progress reports.
+    pub fn whole_chain(signers: &'a [Signer]) -> Self {
+        Self {
+            signers,
+            since: None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            progress: None,
+            hold_bytes: HOLD_BYTES,
+        }
+    }
+}
+
 /// An entry whose commit passed the per-commit checks (steps 2 to 4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedEntry {
@@ -969,6 +983,17 @@ pub fn check_checkpoint(repo: &Repository, head: Option<Oid>) -> Result<(), Veri
         seq: None,
         problem: Problem::Rollback { checkpoint },
     }))
+}
+
+/// Steps 8 then 1 to 7: the whole chain ending at `head`, which must still contain the
+/// checkpoint, on every core. What a command checks before it trusts the branch.
+pub fn verify_from_checkpoint(
+    repo: &Repository,
+    head: Oid,
+    signers: &[Signer],
+) -> Result<Verified, VerifyError> {
+    check_checkpoint(repo, Some(head))?;
+    verify_chain(repo, head, &VerifyOptions::whole_chain(signers))
 }
 
 fn read_checkpoint(path: &Path) -> Result<Option<Oid>, VerifyError> {

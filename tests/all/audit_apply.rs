@@ -25,7 +25,7 @@ use shipgate::audit::state::{
     ApplyError, Change, HaltRecord, OpStatus, ReceiptStatus, State, apply,
 };
 use shipgate::audit::store::{ChainWriter, StoreError, Tip, read_entry, read_state};
-use shipgate::audit::verify::{HOLD_BYTES, VerifyOptions, verify_chain};
+use shipgate::audit::verify::{VerifyOptions, verify_chain};
 use time::OffsetDateTime;
 
 use crate::audit_support::{actor, audit_key, genesis};
@@ -681,11 +681,8 @@ fn check_against_chain(replay: &Replay) -> Result<(), TestCaseError> {
         &repo,
         head,
         &VerifyOptions {
-            signers: &[signer],
-            since: None,
             threads: 2,
-            progress: None,
-            hold_bytes: HOLD_BYTES,
+            ..VerifyOptions::whole_chain(&[signer])
         },
     )
     .map_err(|e| TestCaseError::fail(format!("the chain does not verify: {e}")))?;
@@ -1020,11 +1017,8 @@ fn expiries_are_judged_by_entry_time_never_by_the_clock() {
         &repo,
         head,
         &VerifyOptions {
-            signers: &[signer],
-            since: None,
             threads: 2,
-            progress: None,
-            hold_bytes: HOLD_BYTES,
+            ..VerifyOptions::whole_chain(&[signer])
         },
     )
     .expect("the chain verifies");

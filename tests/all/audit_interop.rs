@@ -7,7 +7,7 @@ use std::sync::Barrier;
 use shipgate::audit::entry::{Event, RunOperation};
 use shipgate::audit::reason::Reason;
 use shipgate::audit::state::{ApplyError, ReceiptStatus, StateAccess};
-use shipgate::audit::verify::{HOLD_BYTES, VerifyOptions, verify_chain};
+use shipgate::audit::verify::{VerifyOptions, verify_chain};
 use shipgate::keys::allowed_signers_file;
 
 use crate::audit_support::{
@@ -119,11 +119,8 @@ fn stock_git_verifies_every_commit_and_rejects_another_key() {
         &fixture.remote_repo(),
         head,
         &VerifyOptions {
-            signers: std::slice::from_ref(&signer),
-            since: None,
             threads: 2,
-            progress: None,
-            hold_bytes: HOLD_BYTES,
+            ..VerifyOptions::whole_chain(std::slice::from_ref(&signer))
         },
     )
     .expect("verifies");

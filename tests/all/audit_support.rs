@@ -13,7 +13,7 @@ use shipgate::audit::append::{AppendTarget, Appended, GitCli, append};
 use shipgate::audit::entry::{Actor, Event, SealedEntry};
 use shipgate::audit::state::{ApplyError, State};
 use shipgate::audit::store::{ChainWriter, Tip, read_entry};
-use shipgate::audit::verify::{HOLD_BYTES, Verified, VerifyError, VerifyOptions, verify_chain};
+use shipgate::audit::verify::{Verified, VerifyError, VerifyOptions, verify_chain};
 use shipgate::audit::view::StateView;
 use shipgate::keys::{SigningKey, generate, parse_private_key};
 use shipgate::policy::signer::parse_signer_key;
@@ -153,11 +153,8 @@ impl LocalChain {
             &self.repo,
             head,
             &VerifyOptions {
-                signers,
-                since: None,
                 threads: 2,
-                progress: None,
-                hold_bytes: HOLD_BYTES,
+                ..VerifyOptions::whole_chain(signers)
             },
         )
     }
