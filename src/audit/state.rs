@@ -22,6 +22,8 @@ use crate::canonical::{sha256_hex, to_canonical_json};
 pub const HALT_PATH: &str = "state/halt.json";
 /// Path of the lock record.
 pub const LOCK_PATH: &str = "state/lock.json";
+/// The directory of the run files.
+pub const RUNS_DIR: &str = "state/runs";
 
 /// The standing halt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -248,7 +250,7 @@ fn refuse(reason: Reason, detail: impl Into<String>) -> ApplyError {
 /// new run rewrites the tree listing every run (450 KB at 10 000 runs); fanning runs out like
 /// receipts would keep that flat, but changes the layout the design fixes.
 pub fn run_path(run_id: &str) -> String {
-    format!("state/runs/{run_id}.json")
+    format!("{RUNS_DIR}/{run_id}.json")
 }
 
 /// The fan-out path of a receipt's file.

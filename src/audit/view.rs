@@ -22,13 +22,10 @@ use std::path::Path;
 use git2::{ObjectType, Oid, Repository, Tree};
 
 use super::state::{
-    Change, HALT_PATH, HaltRecord, LOCK_PATH, LockRecord, OpRecord, ReceiptRecord, RunRecord,
-    State, StateAccess, StateFileError, op_path, receipt_path, run_path,
+    Change, HALT_PATH, HaltRecord, LOCK_PATH, LockRecord, OpRecord, RUNS_DIR, ReceiptRecord,
+    RunRecord, State, StateAccess, StateFileError, op_path, receipt_path, run_path,
 };
 use super::store::{StoreError, git};
-
-/// The directory of the run files.
-const RUNS_DIR: &str = "state/runs";
 
 /// The state at one commit, loaded on demand, plus the changes committed since.
 pub struct StateView<'r> {
@@ -80,14 +77,18 @@ impl<'r> StateView<'r> {
         self.failure.borrow_mut().get_or_insert(failure);
     }
 
-    fn bad_file(&self, path: &str, why: &str) -> StoreError {
+    fn state_error(&self, source: StateFileError) -> StoreError {
         StoreError::State {
             commit: self.commit.unwrap_or(Oid::ZERO_SHA1),
-            source: StateFileError {
-                path: path.to_owned(),
-                why: why.to_owned(),
-            },
+            source,
         }
+    }
+
+    fn bad_file(&self, path: &str, why: &str) -> StoreError {
+        self.state_error(StateFileError {
+            path: path.to_owned(),
+            why: why.to_owned(),
+        })
     }
 
     /// The one-record state the file at `path` holds (the empty state when there is no file).
@@ -114,9 +115,14 @@ impl<'r> StateView<'r> {
     }
 
     fn read_file(&self, path: &str) -> Result<State, StoreError> {
-        let Some(entry) = self.entry_at(path)? else {
-            return Ok(State::default());
-        };
+        match self.entry_at(path)? {
+            Some(entry) => self.parse_file(path, &entry),
+            None => Ok(State::default()),
+        }
+    }
+
+    /// The one-record state of the tree entry `entry`, found at `path`.
+    fn parse_file(&self, path: &str, entry: &git2::TreeEntry<'_>) -> Result<State, StoreError> {
         if entry.kind() != Some(ObjectType::Blob) {
             return Err(self.bad_file(path, "not a file"));
         }
@@ -124,13 +130,12 @@ impl<'r> StateView<'r> {
             .repo
             .find_blob(entry.id())
             .map_err(git("read state blob"))?;
-        State::from_files([(path.to_owned(), blob.content())]).map_err(|source| StoreError::State {
-            commit: self.commit.unwrap_or(Oid::ZERO_SHA1),
-            source,
-        })
+        State::from_files([(path.to_owned(), blob.content())])
+            .map_err(|source| self.state_error(source))
     }
 
-    /// Loads every run file of the tree that is not loaded yet.
+    /// Loads every run file of the tree that is not loaded yet, each from the directory's own
+    /// entry (a lookup by path would parse the directory, every run's entry, again per run).
     fn load_runs(&self, loaded: &mut Loaded) -> Result<(), StoreError> {
         let Some(dir) = self.entry_at(RUNS_DIR)? else {
             return Ok(());
@@ -144,7 +149,7 @@ impl<'r> StateView<'r> {
             .map_err(git("read state tree"))?;
         for entry in &dir {
             let path = format!("{RUNS_DIR}/{}", String::from_utf8_lossy(entry.name_bytes()));
-            let state = self.read_file(&path)?;
+            let state = self.parse_file(&path, &entry)?;
             for (run_id, run) in state.runs {
                 loaded.runs.entry(run_id).or_insert(Some(run));
             }
