@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use git2::{FileMode, ObjectType, Oid, Repository};
 
@@ -281,18 +281,14 @@ impl<'r> StateTrees<'r> {
 /// `state/runs/` beyond a few hundred runs; fan-out directories stay far below.
 pub(crate) const DEFER_AT: usize = 16 * 1024;
 
-/// Deferred directory checks waiting for a thread, and the first commit that failed one.
+/// Deferred directory checks waiting for a thread, and whether one failed.
 pub(crate) struct TreeChecks {
     queue: Mutex<VecDeque<TreeCheck>>,
-    /// Checks queued or running.
-    pending: AtomicUsize,
-    /// The index of the first commit (in chain order) whose check failed; `usize::MAX` if none.
-    first_failure: AtomicUsize,
+    failed: AtomicBool,
 }
 
 /// One deferred check: `bytes` must hash to `claimed`, the id the commit's tree gives them.
 struct TreeCheck {
-    commit_index: usize,
     bytes: Vec<u8>,
     claimed: Oid,
 }
@@ -304,21 +300,18 @@ impl TreeChecks {
     pub(crate) fn new() -> Self {
         Self {
             queue: Mutex::new(VecDeque::new()),
-            pending: AtomicUsize::new(0),
-            first_failure: AtomicUsize::new(usize::MAX),
+            failed: AtomicBool::new(false),
         }
     }
 
-    /// Queues a check of `bytes` against `claimed` for the commit at `commit_index`, unless
-    /// the queue is full (then the bytes stay, and the caller hashes them).
-    pub(crate) fn offer(&self, commit_index: usize, bytes: &mut Vec<u8>, claimed: Oid) -> bool {
+    /// Queues a check of `bytes` against `claimed`, unless the queue is full (then the bytes
+    /// stay, and the caller hashes them).
+    pub(crate) fn offer(&self, bytes: &mut Vec<u8>, claimed: Oid) -> bool {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         if queue.len() >= Self::QUEUE_LIMIT {
             return false;
         }
-        self.pending.fetch_add(1, Ordering::AcqRel);
         queue.push_back(TreeCheck {
-            commit_index,
             bytes: std::mem::take(bytes),
             claimed,
         });
@@ -338,22 +331,16 @@ impl TreeChecks {
         let matches =
             Oid::hash_object(ObjectType::Tree, &check.bytes).is_ok_and(|oid| oid == check.claimed);
         if !matches {
-            self.first_failure
-                .fetch_min(check.commit_index, Ordering::AcqRel);
+            self.failed.store(true, Ordering::Release);
         }
-        self.pending.fetch_sub(1, Ordering::AcqRel);
         true
     }
 
-    /// Runs the queued checks and waits for the running ones; returns the index of the first
-    /// commit whose check failed.
-    pub(crate) fn finish(&self) -> Option<usize> {
+    /// Runs the checks still queued, once the threads that ran the others are done; whether
+    /// any check failed.
+    pub(crate) fn finish(&self) -> bool {
         while self.run_one() {}
-        while self.pending.load(Ordering::Acquire) > 0 {
-            std::thread::yield_now();
-        }
-        let first = self.first_failure.load(Ordering::Acquire);
-        (first != usize::MAX).then_some(first)
+        self.failed.load(Ordering::Acquire)
     }
 }
 

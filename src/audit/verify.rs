@@ -257,7 +257,6 @@ pub fn verify_chain(
     // With worker threads, they also hash the large state directories (see `replay`).
     let checks = TreeChecks::new();
     let deferring = options.threads > 1;
-    let mut done = 0u64;
     let mut replay = |oid: Oid, decoded: Result<Decoded, Problem>| -> Result<(), VerifyError> {
         let fail = |seq: Option<u64>, problem: Problem| {
             VerifyError::Invalid(Failure {
@@ -325,10 +324,9 @@ pub fn verify_chain(
         let expected = if changes.is_empty() {
             previous_tree
         } else if deferring {
-            let index = usize::try_from(done).unwrap_or(usize::MAX);
             trees.apply_deferring(&changes, &mut |path, bytes| {
                 let claimed = claimed_dir(repo, commit.tree, path)?;
-                checks.offer(index, bytes, claimed).then_some(claimed)
+                checks.offer(bytes, claimed).then_some(claimed)
             })?
         } else {
             trees.apply(&changes)?
@@ -344,7 +342,6 @@ pub fn verify_chain(
         }
         state.commit(changes);
         previous = Some((entry.seq, commit.checked.hash, commit.tree));
-        done += 1;
         Ok(())
     };
     let line = Line {
@@ -359,7 +356,7 @@ pub fn verify_chain(
     } else {
         line.check_with_workers(repo, options.threads, &checks, &mut replay)
     };
-    if checks.finish().is_some() {
+    if checks.finish() {
         // A large directory does not hash to the id its commit gives it. Verify again without
         // deferring: that names the first bad commit, and the tree it should have, exactly.
         return verify_chain(
