@@ -30,6 +30,11 @@ use crate::receipt::{HmacKey, Receipt, verify_receipt};
 /// Tolerated clock difference, always applied against the receipt.
 pub const CLOCK_SKEW: Duration = Duration::seconds(60);
 
+/// Whether a receipt expiring at `expires_at` is expired at `now`: skew counts against it.
+pub fn is_expired(now: OffsetDateTime, expires_at: OffsetDateTime) -> bool {
+    now + CLOCK_SKEW >= expires_at
+}
+
 /// Why the gate blocked. Stable, machine-readable codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -313,7 +318,7 @@ pub fn check_operation(
             .map_err(|_| blocked(GateCode::ReceiptExpired, format!("unreadable time `{t}`")))
     };
     let (issued_at, expires_at) = (parse(&claims.issued_at)?, parse(&claims.expires_at)?);
-    if ctx.now + CLOCK_SKEW >= expires_at {
+    if is_expired(ctx.now, expires_at) {
         return Err(blocked(
             GateCode::ReceiptExpired,
             format!("expired at {}", claims.expires_at),

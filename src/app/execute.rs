@@ -12,6 +12,7 @@
 //! approved, performs it when it is absent, and fails it on a conflict. Every blocked operation
 //! is recorded as `operation_denied` with its reason code, unless the chain cannot be written.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::time::Duration;
 
@@ -32,8 +33,8 @@ use crate::audit::view::StateView;
 use crate::cli::{ExecuteArgs, Format};
 use crate::error::{Error, Outcome};
 use crate::gate::{
-    Authorized, Blocked, CLOCK_SKEW, GateCode, GateContext, Mode, OperationUnderGate,
-    check_operation,
+    Authorized, Blocked, GateCode, GateContext, Mode, OperationUnderGate, check_operation,
+    is_expired,
 };
 use crate::github::{GitHubClient, GitHubEffects, NewPullRequest, NewRelease};
 use crate::model::PlanId;
@@ -223,11 +224,11 @@ fn select_runs(
                     })?,
             ],
             (None, None) if args.pending => {
-                let now = super::now_whole_seconds();
+                let with_work = runs_with_work(state, super::now_whole_seconds());
                 let mut pending: Vec<RunRecord> = state
                     .runs
                     .values()
-                    .filter(|r| has_work(state, r, now))
+                    .filter(|r| with_work.contains(r.run_id.as_str()))
                     .cloned()
                     .collect();
                 pending.sort_by_key(|r| r.seq);
@@ -251,21 +252,25 @@ fn select_runs(
     Ok(with_plans)
 }
 
-/// Whether `run` still has something to do: an operation in doubt (to recover), or an
+/// The runs that still have something to do: an operation in doubt (to recover), or an
 /// enforceable receipt that is unused and that the gate would not call expired at `now`.
-fn has_work(state: &State, run: &RunRecord, now: OffsetDateTime) -> bool {
+fn runs_with_work(state: &State, now: OffsetDateTime) -> HashSet<&str> {
     let in_doubt = state
         .ops
         .values()
-        .any(|op| op.run_id == run.run_id && op.status == OpStatus::InDoubt);
-    let usable = state.receipts.values().any(|receipt| {
-        receipt.run_id == run.run_id
-            && receipt.enforceable
-            && receipt.status == ReceiptStatus::Minted
-            && OffsetDateTime::parse(&receipt.expires_at, &Rfc3339)
-                .is_ok_and(|at| now + CLOCK_SKEW < at)
-    });
-    in_doubt || usable
+        .filter(|op| op.status == OpStatus::InDoubt)
+        .map(|op| op.run_id.as_str());
+    let usable = state
+        .receipts
+        .values()
+        .filter(|receipt| {
+            receipt.enforceable
+                && receipt.status == ReceiptStatus::Minted
+                && OffsetDateTime::parse(&receipt.expires_at, &Rfc3339)
+                    .is_ok_and(|at| !is_expired(now, at))
+        })
+        .map(|receipt| receipt.run_id.as_str());
+    in_doubt.chain(usable).collect()
 }
 
 /// The plan in the checkout whose id is the run's, if any (none: the plan moved: stale).
