@@ -1,5 +1,6 @@
-//! Reads of a repository's settings, for `shipgate doctor`: what the token may do, whether a
-//! branch is protected, classic branch protection and the ruleset rules that apply to a branch.
+//! Reads of a repository's settings, for `shipgate doctor`: whether a branch is protected,
+//! classic branch protection and the ruleset rules that apply to a branch (what the token may
+//! do is [`super::RepoInfo::push`]).
 //!
 //! Reads only, like [`super::GitHubRead`], but kept apart: nothing that ships needs them, and
 //! GitHub shows some of them only to administrators (classic protection needs admin rights,
@@ -9,18 +10,6 @@ use serde::Deserialize;
 
 use super::client::{GitHubClient, encode_path};
 use super::error::GitHubError;
-
-/// The repository as the token sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoSettings {
-    /// The default branch.
-    pub default_branch: String,
-    /// Whether the token may push; `None` when GitHub does not say (it reports `permissions`
-    /// for user tokens, not for GitHub App installation tokens such as `GITHUB_TOKEN`).
-    pub push: Option<bool>,
-    /// Whether the token administers the repository; `None` when GitHub does not say.
-    pub admin: Option<bool>,
-}
 
 /// The parts of classic branch protection that keep a branch append-only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,8 +44,6 @@ impl BranchRule {
 /// Reads of repository settings.
 #[allow(async_fn_in_trait)]
 pub trait GitHubSettings {
-    /// The repository and the token's permissions on it.
-    async fn repo_settings(&self) -> Result<RepoSettings, GitHubError>;
     /// Whether a branch is protected (`GET .../branches/{branch}`); `None` if it does not exist.
     async fn branch_protected(&self, branch: &str) -> Result<Option<bool>, GitHubError>;
     /// Classic protection (`GET .../branches/{branch}/protection`); `None` on 404, which GitHub
@@ -68,18 +55,6 @@ pub trait GitHubSettings {
     /// The active ruleset rules for a branch (`GET .../rules/branches/{branch}`); the branch
     /// need not exist. Empty when GitHub has no rulesets endpoint (older GHES: 404).
     async fn branch_rules(&self, branch: &str) -> Result<Vec<BranchRule>, GitHubError>;
-}
-
-#[derive(Deserialize)]
-struct WireRepoSettings {
-    default_branch: String,
-    permissions: Option<WirePermissions>,
-}
-
-#[derive(Deserialize)]
-struct WirePermissions {
-    push: Option<bool>,
-    admin: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -105,19 +80,6 @@ struct WireRule {
 }
 
 impl GitHubSettings for GitHubClient {
-    async fn repo_settings(&self) -> Result<RepoSettings, GitHubError> {
-        let what = format!("read repository {}", self.repo());
-        let wire: WireRepoSettings = self
-            .get_json(&self.repo_path(""), &what)
-            .await?
-            .ok_or(GitHubError::NotFound { what })?;
-        Ok(RepoSettings {
-            default_branch: wire.default_branch,
-            push: wire.permissions.as_ref().and_then(|p| p.push),
-            admin: wire.permissions.as_ref().and_then(|p| p.admin),
-        })
-    }
-
     async fn branch_protected(&self, branch: &str) -> Result<Option<bool>, GitHubError> {
         let path = self.repo_path(&format!("/branches/{}", encode_path(branch)));
         let wire: Option<WireBranch> = self

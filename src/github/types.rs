@@ -20,6 +20,9 @@ pub struct RepoInfo {
     pub default_branch: String,
     /// Its web address.
     pub html_url: String,
+    /// Whether the token may push; `None` when GitHub does not say (it reports `permissions`
+    /// for user tokens, not for GitHub App installation tokens such as `GITHUB_TOKEN`).
+    pub push: Option<bool>,
 }
 
 /// A git reference.
@@ -186,6 +189,12 @@ pub(super) struct WireRepo {
     pub full_name: String,
     pub default_branch: String,
     pub html_url: String,
+    pub permissions: Option<WirePermissions>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WirePermissions {
+    pub push: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -289,6 +298,7 @@ impl From<WireRepo> for RepoInfo {
             full_name: w.full_name,
             default_branch: w.default_branch,
             html_url: w.html_url,
+            push: w.permissions.and_then(|p| p.push),
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::cli::{DoctorArgs, RepoArgs};
 use crate::error::Error;
-use crate::github::{BranchRule, GitHubError, GitHubSettings};
+use crate::github::{BranchRule, GitHubError, GitHubRead, GitHubSettings};
 use crate::repo::LocalRepo;
 use crate::report::RepoSource;
 use crate::report::doctor::{DoctorReport, Finding, Severity};
@@ -84,18 +84,18 @@ fn failure(what: &str, err: &GitHubError) -> Finding {
 
 /// Reads the repository; false when that failed (nothing else can be checked then).
 async fn check_token(
-    client: &impl GitHubSettings,
+    client: &impl GitHubRead,
     args: &DoctorArgs,
     report: &mut DoctorReport,
 ) -> bool {
-    let settings = match client.repo_settings().await {
-        Ok(settings) => settings,
+    let repository = match client.repository().await {
+        Ok(repository) => repository,
         Err(e) => {
             report.push(failure("read the repository", &e));
             return false;
         }
     };
-    report.push(match settings.push {
+    report.push(match repository.push {
         Some(true) => Finding::new(
             "TOKEN_CAN_PUSH",
             Severity::Ok,
@@ -114,7 +114,7 @@ async fn check_token(
         ),
     });
     if let Some(local) = &args.default_branch
-        && *local != settings.default_branch
+        && *local != repository.default_branch
     {
         report.push(
             Finding::new(
@@ -122,7 +122,7 @@ async fn check_token(
                 Severity::Warning,
                 format!(
                     "--default-branch is `{local}` but GitHub's default branch is `{}`",
-                    settings.default_branch
+                    repository.default_branch
                 ),
             )
             .fix("policies are read from GitHub's default branch in CI: check the one you meant"),
