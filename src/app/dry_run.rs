@@ -111,11 +111,7 @@ fn report_dry_run(
     }
     let online = match token {
         Some(token) => {
-            let runtime = github::runtime()?;
-            let client = {
-                let _entered = runtime.enter();
-                github::client(&slug, token)?
-            };
+            let (runtime, client) = github::connect(&slug, token)?;
             Some((client, runtime))
         }
         None => None,

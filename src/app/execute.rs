@@ -95,11 +95,7 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
         return Ok(Outcome::Clean);
     }
 
-    let runtime = github::runtime()?;
-    let client = {
-        let _entered = runtime.enter();
-        github::client(&slug, token)?
-    };
+    let (runtime, client) = github::connect(&slug, token)?;
     let mut reports = Vec::new();
     let mut code = Outcome::Clean;
     for (run, plan) in &runs {

@@ -30,22 +30,27 @@ pub fn token() -> Option<SecretString> {
         .map(|t| SecretString::from(t.trim().to_owned()))
 }
 
-/// A client for `repo` with the token given.
-pub fn client(repo: &RepoSlug, token: SecretString) -> Result<GitHubClient, Error> {
-    Ok(GitHubClient::new(GitHubConfig {
-        api_url: api_url(),
-        token,
-        repo: repo.clone(),
-        retry: RetryPolicy::default(),
-    })?)
-}
-
-/// A single-threaded runtime: one command drives one conversation with GitHub.
-pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
+/// A client for `repo` with the token given, and the single-threaded runtime that drives it
+/// (one command drives one conversation with GitHub). The client is built inside the runtime,
+/// as its HTTP stack needs.
+pub fn connect(
+    repo: &RepoSlug,
+    token: SecretString,
+) -> Result<(tokio::runtime::Runtime, GitHubClient), Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(Error::Output)
+        .map_err(Error::Output)?;
+    let client = {
+        let _entered = runtime.enter();
+        GitHubClient::new(GitHubConfig {
+            api_url: api_url(),
+            token,
+            repo: repo.clone(),
+            retry: RetryPolicy::default(),
+        })?
+    };
+    Ok((runtime, client))
 }
 
 /// Reads what the plans touch, in few requests: the tag and branch lists once, the recent

@@ -107,11 +107,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let setup = prepare_append(&args.append)?;
     let (_, default_commit) = repo.default_branch(args.append.policy.default_branch.as_deref())?;
 
-    let runtime = github::runtime()?;
-    let client = {
-        let _entered = runtime.enter();
-        github::client(&slug, token)?
-    };
+    let (runtime, client) = github::connect(&slug, token)?;
     let pull = runtime
         .block_on(client.pull(pr))?
         .ok_or_else(|| Error::Usage(format!("pull request #{pr} does not exist in {slug}")))?;

@@ -43,11 +43,7 @@ pub(super) fn check(
         );
         return Ok(());
     }
-    let runtime = github::runtime()?;
-    let client = {
-        let _entered = runtime.enter();
-        github::client(&slug, token)?
-    };
+    let (runtime, client) = github::connect(&slug, token)?;
     runtime.block_on(async {
         if check_token(&client, args, report).await {
             check_protection(&client, &args.branch, report).await;
