@@ -33,7 +33,7 @@ pub const WORKFLOWS: [(&str, &str); 3] = [
     ),
 ];
 /// The governance branch the workflows append to (the action's default).
-pub const GOVERNANCE_BRANCH: &str = "shipgate/audit";
+pub use crate::audit::append::DEFAULT_BRANCH as GOVERNANCE_BRANCH;
 /// The GitHub environment holding the mint and audit keys for `shipgate approve`.
 pub const MINT_ENVIRONMENT: &str = "shipgate-mint";
 /// The GitHub environment holding the audit key for `shipgate ship`.

@@ -16,7 +16,7 @@ pub struct AuditTargetArgs {
     #[arg(long, default_value = "origin")]
     pub remote: String,
     /// The governance branch.
-    #[arg(long, default_value = "shipgate/audit")]
+    #[arg(long, default_value = crate::audit::append::DEFAULT_BRANCH)]
     pub branch: String,
 }
 

@@ -32,7 +32,7 @@ pub struct DoctorArgs {
     #[arg(long, default_value = "origin")]
     pub remote: String,
     /// The governance branch.
-    #[arg(long, default_value = "shipgate/audit")]
+    #[arg(long, default_value = crate::audit::append::DEFAULT_BRANCH)]
     pub branch: String,
     /// The mint private key file to check against the policy (default: SHIPGATE_MINT_KEY).
     #[arg(long, value_name = "FILE")]
