@@ -20,7 +20,7 @@ use crate::audit::verify::{
 };
 use crate::cli::{
     AuditAppendArgs, AuditCommand, AuditLogArgs, AuditNoteArgs, AuditTargetArgs, AuditVerifyArgs,
-    HaltArgs, LogFormat, PolicyArgs, RepoArgs, ResumeArgs,
+    HaltArgs, LogFormat, PolicyArgs, ResumeArgs,
 };
 use crate::error::{Error, Outcome};
 use crate::keys::{
@@ -106,10 +106,7 @@ pub(super) fn trusted_signers(
 }
 
 fn load_policy(repo_dir: Option<&Path>, policy: &PolicyArgs) -> Result<Policy, Error> {
-    let repo = inputs::open_repo(&RepoArgs {
-        repo: repo_dir.map(Path::to_path_buf),
-        repo_slug: None,
-    })?;
+    let repo = inputs::open_repo(repo_dir)?;
     Ok(inputs::load_policy(&repo, &PolicyRequest::from(policy))?.0)
 }
 

@@ -36,7 +36,7 @@ pub fn doctor(args: &DoctorArgs, out: &mut dyn Write) -> Result<Outcome, Error> 
         repo: args.repo.clone(),
         repo_slug: args.repo_slug.clone(),
     };
-    let repo = inputs::open_repo(&repo_args)?;
+    let repo = inputs::open_repo(args.repo.as_deref())?;
     let now = OffsetDateTime::now_utc();
     let mut report = DoctorReport::default();
 

@@ -56,7 +56,7 @@ fn report_dry_run(
             "--online and --pr read GitHub: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise)".to_owned(),
         ));
     }
-    let repo = inputs::open_repo(&args.repo)?;
+    let repo = inputs::open_repo(args.repo.repo.as_deref())?;
     let (slug, slug_source) = inputs::repo_slug(&args.repo, &repo)?;
     let mut warnings = Vec::new();
     if token.is_some() && slug_source == RepoSource::LocalPlaceholder {

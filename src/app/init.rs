@@ -17,11 +17,7 @@ use crate::scaffold::{
 
 /// Runs `shipgate init`.
 pub fn init(args: &InitArgs, now: OffsetDateTime, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let start = match &args.repo {
-        Some(dir) => dir.clone(),
-        None => std::env::current_dir()?,
-    };
-    let repo = LocalRepo::discover(&start)?;
+    let repo = super::inputs::open_repo(args.repo.as_deref())?;
     let scaffold = scaffold(args, &repo, now).map_err(|e| Error::Usage(e.to_string()))?;
     let files = scaffold.files().map_err(|e| Error::Usage(e.to_string()))?;
     let root = repo.workdir();

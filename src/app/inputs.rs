@@ -15,10 +15,10 @@ use crate::report::{PolicySource, RepoSource};
 /// Where the plans live by convention (DESIGN 2).
 pub const PLANS_DIR: &str = ".shipgate/plans";
 
-/// Opens the repository named by `--repo`, or the one enclosing the current directory.
-pub fn open_repo(args: &RepoArgs) -> Result<LocalRepo, Error> {
-    let start = match &args.repo {
-        Some(dir) => dir.clone(),
+/// Opens the repository at `dir` (`--repo`), or the one enclosing the current directory.
+pub fn open_repo(dir: Option<&Path>) -> Result<LocalRepo, Error> {
+    let start = match dir {
+        Some(dir) => dir.to_owned(),
         None => std::env::current_dir()?,
     };
     Ok(LocalRepo::discover(&start)?)
@@ -71,7 +71,7 @@ pub fn governed_repo(args: &crate::cli::AuditAppendArgs) -> Result<(LocalRepo, R
         repo: args.target.repo.clone(),
         repo_slug: args.repo_slug.clone(),
     };
-    let repo = open_repo(&repo_args)?;
+    let repo = open_repo(repo_args.repo.as_deref())?;
     let (slug, source) = repo_slug(&repo_args, &repo)?;
     if source == RepoSource::LocalPlaceholder {
         return Err(Error::Usage(

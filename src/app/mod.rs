@@ -29,7 +29,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
             plan,
             repo: repo_args,
         }) => {
-            let repo = inputs::open_repo(&repo_args)?;
+            let repo = inputs::open_repo(repo_args.repo.as_deref())?;
             let (slug, _) = inputs::repo_slug(&repo_args, &repo)?;
             let resolved = inputs::load_plan(&plan, &repo, &slug)?;
             writeln!(out, "{}", resolved.id)?;

@@ -39,7 +39,7 @@ pub fn receipt(command: &ReceiptCommand, out: &mut dyn Write) -> Result<Outcome,
             policy: policy_args,
         } => {
             let receipt = load(receipt, repo_args.repo.as_deref(), source)?;
-            let repo = inputs::open_repo(repo_args)?;
+            let repo = inputs::open_repo(repo_args.repo.as_deref())?;
             let (policy, _) = inputs::load_policy(&repo, &PolicyRequest::from(policy_args))?;
             let verified = verify_receipt(&receipt, &policy.signers, &[])?;
             writeln!(
