@@ -9,7 +9,7 @@
 
 use crate::cli::{DoctorArgs, RepoArgs};
 use crate::error::Error;
-use crate::github::{BranchRule, GitHubError, GitHubRead, GitHubSettings};
+use crate::github::{BranchProtection, BranchRule, GitHubError, GitHubRead, GitHubSettings};
 use crate::repo::LocalRepo;
 use crate::report::RepoSource;
 use crate::report::doctor::{DoctorReport, Finding, Severity};
@@ -127,6 +127,16 @@ async fn check_token(
     true
 }
 
+/// Classic branch protection as the token sees it.
+enum Classic {
+    /// The branch is protected, but the token may not read how.
+    Unreadable,
+    /// No classic protection applies (the branch is unprotected, or not created yet).
+    Unprotected,
+    /// Classic protection the token may read.
+    Protected(BranchProtection),
+}
+
 /// Whether the governance branch refuses force pushes and deletion, through a ruleset or
 /// classic protection.
 async fn check_protection(client: &impl GitHubSettings, branch: &str, report: &mut DoctorReport) {
@@ -146,24 +156,23 @@ async fn check_protection(client: &impl GitHubSettings, branch: &str, report: &m
             return;
         }
     };
-    // Classic protection: known (`Some`), absent, or invisible to this token (`None`).
     let classic = match protected {
         // GitHub answers 404 (or 403 to an app token) to whoever may not see protection.
         Some(true) => match client.branch_protection(branch).await {
-            Ok(Some(found)) => Some(Some(found)),
-            Ok(None) | Err(GitHubError::Forbidden { .. }) => None,
+            Ok(Some(found)) => Classic::Protected(found),
+            Ok(None) | Err(GitHubError::Forbidden { .. }) => Classic::Unreadable,
             Err(e) => {
                 report.push(failure(&format!("read the protection of `{branch}`"), &e));
                 return;
             }
         },
         // Unprotected, or not created yet: no classic protection applies to it now.
-        Some(false) | None => Some(None),
+        Some(false) | None => Classic::Unprotected,
     };
     let force_blocked =
-        by_rule_force || classic.map(|c| c.is_some_and(|p| !p.allow_force_pushes)) == Some(true);
+        by_rule_force || matches!(classic, Classic::Protected(p) if !p.allow_force_pushes);
     let delete_blocked =
-        by_rule_delete || classic.map(|c| c.is_some_and(|p| !p.allow_deletions)) == Some(true);
+        by_rule_delete || matches!(classic, Classic::Protected(p) if !p.allow_deletions);
     if force_blocked && delete_blocked {
         report.push(Finding::new(
             "BRANCH_PROTECTED",
@@ -176,7 +185,7 @@ async fn check_protection(client: &impl GitHubSettings, branch: &str, report: &m
         "Settings > Rules > Rulesets > New branch ruleset targeting `{branch}`, with \"Restrict deletions\" and \"Block force pushes\""
     );
     match classic {
-        None => report.push(
+        Classic::Unreadable => report.push(
             Finding::new(
                 "PROTECTION_UNREADABLE",
                 Severity::Warning,
@@ -187,7 +196,7 @@ async fn check_protection(client: &impl GitHubSettings, branch: &str, report: &m
             )
             .fix(format!("check in Settings > Branches that force pushes and deletions are off, or use a ruleset, which any token can read: {how}")),
         ),
-        Some(None) if rules.is_empty() => report.push(
+        Classic::Unprotected if rules.is_empty() => report.push(
             Finding::new(
                 "BRANCH_UNPROTECTED",
                 Severity::Problem,
@@ -197,7 +206,7 @@ async fn check_protection(client: &impl GitHubSettings, branch: &str, report: &m
             )
             .fix(how),
         ),
-        Some(_) => {
+        Classic::Unprotected | Classic::Protected(_) => {
             if !force_blocked {
                 report.push(
                     Finding::new(
