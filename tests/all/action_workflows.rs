@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use crate::adoption_support::init_scaffold;
 use crate::fixture::git;
 use crate::github_support::{BOT, SLUG};
 use crate::local_runner::{JobResult, LocalRunner, asset_name, runner_platform, write_checksum};
@@ -32,18 +33,7 @@ operations:
 /// whose default branch is main), made once per test process.
 fn adopter_workflow(name: &str) -> String {
     static SCAFFOLD: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    let scaffold = SCAFFOLD.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("scratch repository");
-        git(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shipgate"))
-            .args(["init", "--approver", "alice", "--approver", "bob"])
-            .current_dir(dir.path())
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .output()
-            .expect("run shipgate init");
-        crate::fixture::assert_exit(&out, 0);
-        dir
-    });
+    let scaffold = SCAFFOLD.get_or_init(|| init_scaffold(&[]));
     std::fs::read_to_string(scaffold.path().join(".github/workflows").join(name))
         .expect("a workflow shipgate init wrote")
 }
@@ -92,7 +82,11 @@ fn assert_succeeded(job: &JobResult) {
 fn approve_and_mint(world: &MintWorld, runner: &LocalRunner) -> JobResult {
     world.approve("alice");
     let body = format!("/shipgate approve {}", world.plan_prefix());
-    let event = comment_payload(world, "bob", "User", &body).0;
+    approve_job(runner, comment_payload(world, "bob", "User", &body).0)
+}
+
+/// The approve workflow, run for the comment of `event`.
+fn approve_job(runner: &LocalRunner, event: Value) -> JobResult {
     runner.run_workflow(
         &adopter_workflow("shipgate-approve.yml"),
         "issue_comment",
@@ -104,13 +98,7 @@ fn approve_and_mint(world: &MintWorld, runner: &LocalRunner) -> JobResult {
 #[test]
 fn the_plan_workflow_dry_runs_the_pull_request_and_comments() {
     let world = MintWorld::with("carol", PLAN);
-    let runner = runner(&world);
-    let job = runner.run_workflow(
-        &adopter_workflow("shipgate-plan.yml"),
-        "pull_request",
-        pull_request_event(&world),
-        json!({}),
-    );
+    let job = dry_run_job(&world, &runner(&world));
     assert_succeeded(&job);
     assert_eq!(job.output("shipgate", "status"), "clean");
     let plan_id = job.output("shipgate", "plan-id");
@@ -129,11 +117,7 @@ fn the_plan_workflow_dry_runs_the_pull_request_and_comments() {
         "{}",
         world.status_comment()
     );
-    let install = job
-        .steps
-        .iter()
-        .find(|s| s.name == "Install shipgate")
-        .expect("the install step ran");
+    let install = job.step("Install shipgate");
     assert!(
         install.stdout.contains(&format!("shipgate {}: ", VERSION)),
         "the installer says what it installed:\n{}",
@@ -147,20 +131,10 @@ fn the_approve_workflow_mints_once_the_quorum_is_met_and_ignores_other_comments(
     let world = MintWorld::with("carol", PLAN);
     let runner = runner(&world);
     let chatter = comment_payload(&world, "dave", "User", "looks good to me").0;
-    let skipped = runner.run_workflow(
-        &adopter_workflow("shipgate-approve.yml"),
-        "issue_comment",
-        chatter,
-        json!({}),
-    );
+    let skipped = approve_job(&runner, chatter);
     assert!(skipped.skipped, "a comment without /shipgate starts no job");
     let bot = comment_payload(&world, "github-actions[bot]", "Bot", "/shipgate approve x").0;
-    let skipped = runner.run_workflow(
-        &adopter_workflow("shipgate-approve.yml"),
-        "issue_comment",
-        bot,
-        json!({}),
-    );
+    let skipped = approve_job(&runner, bot);
     assert!(skipped.skipped, "a bot's comment starts no job");
 
     let job = approve_and_mint(&world, &runner);
@@ -289,11 +263,7 @@ fn the_installer_refuses_a_binary_whose_checksum_does_not_match_or_is_missing() 
         runner.download_base = release_with_checksum(&runner, checksum.as_deref());
         let job = dry_run_job(&world, &runner);
         assert!(!job.succeeded, "{}", job.transcript());
-        let install = job
-            .steps
-            .iter()
-            .find(|s| s.name == "Install shipgate")
-            .expect("the install step ran");
+        let install = job.step("Install shipgate");
         assert_ne!(install.exit, Some(0));
         assert!(
             install.stdout.contains("::error") && install.stdout.contains(expected),

@@ -4,9 +4,9 @@
 //! governance branch started by `shipgate audit note`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::fixture::{TestRepo, assert_exit, git, shipgate_in, stdout};
+use crate::fixture::{TestRepo, assert_exit, git, shipgate_in, shipgate_in_env, stdout};
 use crate::github_support::{GitHubWorld, SLUG};
 
 /// An adopted repository and its two private key files.
@@ -114,35 +114,12 @@ impl Adopted {
 
     /// Runs shipgate here with extra environment variables.
     pub fn shipgate_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_shipgate"))
-            .args(args)
-            .current_dir(self.path())
-            .env_remove("GITHUB_REPOSITORY")
-            .env_remove("GITHUB_TOKEN")
-            .env_remove("GITHUB_STEP_SUMMARY")
-            .env_remove("SHIPGATE_MINT_KEY")
-            .env_remove("SHIPGATE_AUDIT_KEY")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("NO_COLOR", "1")
-            .envs(env.iter().copied())
-            .output()
-            .expect("run shipgate")
+        shipgate_in_env(self.path(), args, env)
     }
 
     /// Serves the repository from the fake GitHub (a bare clone, which becomes `origin`).
     pub fn serve(&self) -> GitHubWorld {
-        let world = GitHubWorld::new(&self.repo);
-        git(
-            self.path(),
-            &[
-                "remote",
-                "add",
-                "origin",
-                world.bare.path().to_str().expect("utf-8"),
-            ],
-        );
-        world
+        GitHubWorld::new_as_origin(&self.repo)
     }
 
     /// Starts the governance branch on `origin` with a signed note.
@@ -210,4 +187,18 @@ pub fn online<'a>(url: &'a str, token: &'a str) -> [(&'a str, &'a str); 3] {
         ("GITHUB_API_URL", url),
         ("GITHUB_REPOSITORY", SLUG),
     ]
+}
+
+/// A scratch repository whose default branch is main, after `shipgate init` with two
+/// approvers and `extra` arguments.
+pub fn init_scaffold(extra: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("scratch repository");
+    git(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
+    let args = [
+        &["init", "--approver", "alice", "--approver", "bob"][..],
+        extra,
+    ]
+    .concat();
+    assert_exit(&shipgate_in(dir.path(), &args), 0);
+    dir
 }

@@ -135,16 +135,26 @@ impl TestRepo {
     }
 }
 
-/// Runs the shipgate binary in `dir`, with no GitHub variables and git's global config off.
+/// Runs the shipgate binary in `dir`, with no GitHub variables or keys and git's global config
+/// off.
 pub fn shipgate_in(dir: &Path, args: &[&str]) -> Output {
+    shipgate_in_env(dir, args, &[])
+}
+
+/// [`shipgate_in`], then the variables of `env`.
+pub fn shipgate_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shipgate"))
         .args(args)
         .current_dir(dir)
         .env_remove("GITHUB_REPOSITORY")
         .env_remove("GITHUB_TOKEN")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("SHIPGATE_MINT_KEY")
+        .env_remove("SHIPGATE_AUDIT_KEY")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .output()
         .expect("run shipgate")
 }

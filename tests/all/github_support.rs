@@ -57,6 +57,21 @@ impl GitHubWorld {
         }
     }
 
+    /// [`GitHubWorld::new`], its bare repository added to `repo` as `origin`.
+    pub fn new_as_origin(repo: &TestRepo) -> Self {
+        let world = Self::new(repo);
+        git(
+            repo.path(),
+            &[
+                "remote",
+                "add",
+                "origin",
+                world.bare.path().to_str().expect("utf-8"),
+            ],
+        );
+        world
+    }
+
     /// Runs a future of the port on this world's runtime (the one its clients were built on),
     /// single-threaded as the binary runs it.
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {

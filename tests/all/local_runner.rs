@@ -136,6 +136,14 @@ impl JobResult {
             .unwrap_or_default()
     }
 
+    /// The step named `name`, which must have run.
+    pub fn step(&self, name: &str) -> &StepResult {
+        self.steps
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("step {name} did not run:\n{}", self.transcript()))
+    }
+
     /// Every step's streams, for assertion messages.
     pub fn transcript(&self) -> String {
         self.steps

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use shipgate::keys::{GeneratedKey, generate};
 use shipgate::policy::SignerRole;
 
-use crate::fixture::{TestRepo, assert_exit, git, stderr, stdout};
+use crate::fixture::{TestRepo, assert_exit, stderr, stdout};
 use crate::github_support::{BOT, GitHubWorld, SLUG};
 
 const PLAN: &str = "\
@@ -82,16 +82,7 @@ signers:
             .expect("check out the plan branch");
         repo.write(".shipgate/policies/policy.yaml", &policy);
         repo.write(".shipgate/plans/release.yaml", plan);
-        let github = GitHubWorld::new(&repo);
-        git(
-            repo.path(),
-            &[
-                "remote",
-                "add",
-                "origin",
-                &github.bare.path().display().to_string(),
-            ],
-        );
+        let github = GitHubWorld::new_as_origin(&repo);
         let pr = github
             .fake
             .open_pull(SLUG, author, "release-plan", "main", "Release 1.1.0");

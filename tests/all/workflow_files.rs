@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use crate::adoption_support::init_scaffold;
 use crate::local_runner::project_root;
 
 fn files() -> Vec<PathBuf> {
@@ -176,19 +177,7 @@ fn the_troubleshooting_table_explains_every_reason_code() {
 
 #[test]
 fn our_plan_and_ship_workflows_are_what_init_writes_for_the_action_at_the_root() {
-    let scratch = tempfile::tempdir().expect("scratch repository");
-    crate::fixture::git(
-        scratch.path(),
-        &["init", "--quiet", "--initial-branch=main"],
-    );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shipgate"))
-        .args(["init", "--approver", "alice", "--approver", "bob"])
-        .args(["--action", "./", "--default-branch", "main"])
-        .current_dir(scratch.path())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("run shipgate init");
-    crate::fixture::assert_exit(&out, 0);
+    let scratch = init_scaffold(&["--action", "./", "--default-branch", "main"]);
     // The approve workflow differs on purpose: it runs the action from the default branch.
     for name in ["shipgate-plan.yml", "shipgate-ship.yml"] {
         let ours = std::fs::read_to_string(project_root().join(".github/workflows").join(name));
