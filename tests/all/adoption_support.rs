@@ -157,6 +157,17 @@ impl Adopted {
     }
 }
 
+impl Adopted {
+    /// [`Adopted::doctor`] against the fake GitHub of `world`, with `token`.
+    pub fn doctor_online(
+        &self,
+        world: &GitHubWorld,
+        token: &str,
+    ) -> (Option<i32>, Vec<(String, String)>) {
+        self.doctor(&online(&world.fake.base_url(), token))
+    }
+}
+
 /// The exit code and the `(code, severity)` of every finding of a JSON doctor report.
 pub fn findings(out: &Output) -> (Option<i32>, Vec<(String, String)>) {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {

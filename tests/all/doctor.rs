@@ -3,7 +3,7 @@
 
 use crate::adoption_support::{Adopted, findings, online};
 use crate::fixture::{assert_exit, git, stdout};
-use crate::github_support::{ALICE, SLUG};
+use crate::github_support::{ALICE, GitHubWorld, SLUG};
 
 fn has(findings: &[(String, String)], code: &str, severity: &str) -> bool {
     findings.iter().any(|(c, s)| c == code && s == severity)
@@ -168,14 +168,20 @@ fn a_tampered_governance_branch_is_a_problem() {
     );
 }
 
+/// Classic branch protection for the governance branch on the fake GitHub.
+fn protect_chain(world: &GitHubWorld, protection: fake_github::SeedProtection) {
+    world
+        .fake
+        .protect_branch(SLUG, "shipgate/audit", Some(protection));
+}
+
 #[test]
 fn an_unprotected_governance_branch_is_a_problem() {
     let adopted = Adopted::new();
     let world = adopted.serve();
     adopted.start_chain();
-    let url = world.fake.base_url();
     assert_finding(
-        &adopted.doctor(&online(&url, ALICE)),
+        &adopted.doctor_online(&world, ALICE),
         1,
         "BRANCH_UNPROTECTED",
         "problem",
@@ -187,16 +193,14 @@ fn protection_that_allows_force_pushes_is_a_problem() {
     let adopted = Adopted::new();
     let world = adopted.serve();
     adopted.start_chain();
-    world.fake.protect_branch(
-        SLUG,
-        "shipgate/audit",
-        Some(fake_github::SeedProtection {
+    protect_chain(
+        &world,
+        fake_github::SeedProtection {
             allow_force_pushes: true,
             allow_deletions: false,
-        }),
+        },
     );
-    let url = world.fake.base_url();
-    let result = adopted.doctor(&online(&url, ALICE));
+    let result = adopted.doctor_online(&world, ALICE);
     assert_finding(&result, 1, "FORCE_PUSH_ALLOWED", "problem");
     assert!(
         !result.1.iter().any(|(c, _)| c == "DELETION_ALLOWED"),
@@ -204,13 +208,9 @@ fn protection_that_allows_force_pushes_is_a_problem() {
         result.1
     );
 
-    world.fake.protect_branch(
-        SLUG,
-        "shipgate/audit",
-        Some(fake_github::SeedProtection::default()),
-    );
+    protect_chain(&world, fake_github::SeedProtection::default());
     assert_finding(
-        &adopted.doctor(&online(&url, ALICE)),
+        &adopted.doctor_online(&world, ALICE),
         0,
         "BRANCH_PROTECTED",
         "ok",
@@ -222,14 +222,9 @@ fn protection_a_token_may_not_read_is_a_warning_not_a_pass() {
     let adopted = Adopted::new();
     let world = adopted.serve();
     adopted.start_chain();
-    world.fake.protect_branch(
-        SLUG,
-        "shipgate/audit",
-        Some(fake_github::SeedProtection::default()),
-    );
-    let url = world.fake.base_url();
+    protect_chain(&world, fake_github::SeedProtection::default());
     // bob may write but does not administer the repository.
-    let result = adopted.doctor(&online(&url, "t-bob"));
+    let result = adopted.doctor_online(&world, "t-bob");
     assert_finding(&result, 0, "PROTECTION_UNREADABLE", "warning");
     assert_finding(&result, 0, "TOKEN_CAN_PUSH", "ok");
 }
@@ -241,9 +236,8 @@ fn a_token_that_cannot_push_is_a_problem() {
     world
         .fake
         .set_branch_rules(SLUG, "shipgate/audit", &["non_fast_forward", "deletion"]);
-    let url = world.fake.base_url();
     // carol has read access only.
-    let result = adopted.doctor(&online(&url, "t-carol"));
+    let result = adopted.doctor_online(&world, "t-carol");
     assert_finding(&result, 1, "TOKEN_CANNOT_PUSH", "problem");
     assert!(
         has(&result.1, "BRANCH_PROTECTED", "ok"),

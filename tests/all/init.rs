@@ -1,7 +1,7 @@
 //! `shipgate init`: what it writes, what it refuses, and that a repository adopted by following
 //! its steps passes `shipgate doctor` and dry-runs cleanly.
 
-use crate::adoption_support::{Adopted, online};
+use crate::adoption_support::Adopted;
 use crate::fixture::{TestRepo, assert_exit, stderr, stdout};
 use crate::github_support::{ALICE, SLUG};
 
@@ -36,8 +36,7 @@ fn an_adopted_repository_passes_doctor_and_dry_runs_cleanly() {
     world
         .fake
         .set_branch_rules(SLUG, "shipgate/audit", &["non_fast_forward", "deletion"]);
-    let url = world.fake.base_url();
-    let (code, findings) = adopted.doctor(&online(&url, ALICE));
+    let (code, findings) = adopted.doctor_online(&world, ALICE);
     assert_eq!(code, Some(0), "{findings:?}");
     let not_ok: Vec<_> = findings.iter().filter(|(_, s)| s != "ok").collect();
     assert!(not_ok.is_empty(), "{findings:?}");
