@@ -27,7 +27,7 @@ use crate::audit::append::{AppendError, append_all};
 use crate::audit::entry::Event;
 use crate::audit::reason::Reason;
 use crate::audit::state::{ApplyError, OpStatus, ReceiptStatus, RunRecord, State, StateAccess};
-use crate::audit::store::{read_entry, read_state};
+use crate::audit::store::{entries_back_to, read_state};
 use crate::audit::verify::{verify_from_checkpoint, write_checkpoint};
 use crate::audit::view::StateView;
 use crate::cli::{ExecuteArgs, Format};
@@ -114,7 +114,7 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
             run.run_id.clone(),
             run.plan_id.clone(),
             outcomes,
-            timeline(&setup, &run.run_id)?,
+            timeline(&setup, run)?,
         );
         let markdown = render_execute_markdown(&report);
         if let Some(pr) = run.pr {
@@ -160,34 +160,25 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
 
 /// The run's entries, oldest first, read from the governance branch's head back to the
 /// entry that opened the run.
-fn timeline(setup: &AppendSetup, run_id: &str) -> Result<Vec<TimelineEntry>, Error> {
+fn timeline(setup: &AppendSetup, run: &RunRecord) -> Result<Vec<TimelineEntry>, Error> {
     let head = setup
         .cli
         .fetch(&setup.repo, &setup.target.remote, &setup.target.branch)
         .map_err(|e| Error::Audit(AuditError::Fetch(e)))?;
-    let mut entries = Vec::new();
-    let mut cursor = head;
-    while let Some(commit) = cursor {
-        let sealed = read_entry(&setup.repo, commit).map_err(AuditError::from)?;
-        let mentions = sealed.entry.event.run_id() == Some(run_id);
-        if mentions {
-            entries.push(TimelineEntry {
-                at: sealed.entry.at.clone(),
-                seq: sealed.entry.seq,
-                summary: sealed.entry.summary(),
-            });
-        }
-        if mentions && matches!(sealed.entry.event, Event::RunOpened { .. }) {
-            break;
-        }
-        cursor = setup
-            .repo
-            .find_commit(commit)
-            .ok()
-            .and_then(|c| c.parent_id(0).ok());
-    }
-    entries.reverse();
-    Ok(entries)
+    let Some(head) = head else {
+        return Ok(Vec::new());
+    };
+    let entries = entries_back_to(&setup.repo, head, run.seq).map_err(AuditError::from)?;
+    Ok(entries
+        .into_iter()
+        .rev()
+        .filter(|(_, sealed)| sealed.entry.event.run_id() == Some(run.run_id.as_str()))
+        .map(|(_, sealed)| TimelineEntry {
+            at: sealed.entry.at.clone(),
+            seq: sealed.entry.seq,
+            summary: sealed.entry.summary(),
+        })
+        .collect())
 }
 
 /// The runs to execute, each with its plan from the checkout (none: the plan moved: stale):

@@ -7,7 +7,7 @@ use git2::{Oid, Repository};
 
 use super::audit::{chain_head, open_repository, trusted_signers};
 use crate::audit::AuditError;
-use crate::audit::store::{read_entry, read_state};
+use crate::audit::store::{entries_back_to, read_state};
 use crate::cli::{ProofArgs, ProofCommand};
 use crate::error::{Error, Outcome};
 use crate::proof::{Proof, ProofCommit, parse_proof, verify_proof};
@@ -101,26 +101,22 @@ fn gather(args: &ProofArgs, run_id: &str) -> Result<Proof, Error> {
         .collect::<Result<_, _>>()?;
     receipts.sort_by_key(|r| r.claims.op_index);
 
-    // Walk back from the head: skip entries after the run's last one, stop at its opening.
-    let mut commits = Vec::new();
-    let mut seen_last = false;
-    let mut cursor = Some(head);
-    while let Some(oid) = cursor {
-        let sealed = read_entry(&repo, oid).map_err(AuditError::from)?;
-        let mentions = sealed.entry.event.run_id() == Some(run_id);
-        seen_last |= mentions;
-        if seen_last {
-            commits.push(ProofCommit {
+    // From the run's opening to its last entry (the ones after it are left out).
+    let entries = entries_back_to(&repo, head, run.seq).map_err(AuditError::from)?;
+    let last = entries
+        .iter()
+        .position(|(_, sealed)| sealed.entry.event.run_id() == Some(run_id))
+        .unwrap_or(entries.len());
+    let commits = entries[last..]
+        .iter()
+        .rev()
+        .map(|(oid, _)| {
+            Ok(ProofCommit {
                 commit: oid.to_string(),
-                raw: raw_commit(&repo, oid)?,
-            });
-        }
-        if sealed.entry.seq == run.seq {
-            break;
-        }
-        cursor = repo.find_commit(oid).ok().and_then(|c| c.parent_id(0).ok());
-    }
-    commits.reverse();
+                raw: raw_commit(&repo, *oid)?,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     Ok(Proof {
         version: 1,
         run_id: run_id.to_owned(),

@@ -179,12 +179,41 @@ fn set_path(
 /// Reads the entry a commit carries.
 pub fn read_entry(repo: &Repository, commit: Oid) -> Result<SealedEntry, StoreError> {
     let found = repo.find_commit(commit).map_err(git("read audit commit"))?;
+    entry_of(&found)
+}
+
+fn entry_of(commit: &git2::Commit<'_>) -> Result<SealedEntry, StoreError> {
+    let id = commit.id();
     let message =
-        std::str::from_utf8(found.message_raw_bytes()).map_err(|_| StoreError::Entry {
-            commit,
+        std::str::from_utf8(commit.message_raw_bytes()).map_err(|_| StoreError::Entry {
+            commit: id,
             source: EntryError::Layout,
         })?;
-    SealedEntry::from_commit_message(message).map_err(|source| StoreError::Entry { commit, source })
+    SealedEntry::from_commit_message(message)
+        .map_err(|source| StoreError::Entry { commit: id, source })
+}
+
+/// The entries from `head` back to the one with seq `seq` (included; or to the first commit),
+/// newest first, each with its commit, reading each commit once: a run's history, from the
+/// head back to the entry that opened it.
+pub fn entries_back_to(
+    repo: &Repository,
+    head: Oid,
+    seq: u64,
+) -> Result<Vec<(Oid, SealedEntry)>, StoreError> {
+    let mut entries = Vec::new();
+    let mut cursor = Some(head);
+    while let Some(oid) = cursor {
+        let commit = repo.find_commit(oid).map_err(git("read audit commit"))?;
+        let sealed = entry_of(&commit)?;
+        let reached = sealed.entry.seq <= seq;
+        entries.push((oid, sealed));
+        if reached {
+            break;
+        }
+        cursor = commit.parent_id(0).ok();
+    }
+    Ok(entries)
 }
 
 /// The tip a commit makes.
