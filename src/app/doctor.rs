@@ -155,12 +155,15 @@ fn check_policy(repo: &LocalRepo, args: &DoctorArgs, report: &mut DoctorReport) 
 
 /// The work tree's policy, if the directory has policy files.
 fn worktree_policy(repo: &LocalRepo, dir: &str) -> Option<Result<Policy, Error>> {
-    let files = match inputs::read_policy_dir(&repo.workdir().join(dir)) {
-        Ok(files) if files.is_empty() => return None,
-        Ok(files) => files,
-        Err(e) => return Some(Err(e)),
+    let request = PolicyRequest {
+        dir,
+        from_worktree: true,
+        default_branch: None,
     };
-    Some(crate::policy::load_policy(&files).map_err(Error::from))
+    match inputs::load_policy(repo, &request) {
+        Ok((policy, _)) if policy.files.is_empty() => None,
+        result => Some(result.map(|(policy, _)| policy)),
+    }
 }
 
 /// What breaks without a signer of `role`.
