@@ -123,8 +123,8 @@ impl<'r> StateTrees<'r> {
     /// directory is created, a non-directory in the way is replaced, and a removal below a
     /// missing directory removes whatever has that directory's name.
     fn set(&mut self, path: &str, blob: Option<Oid>) -> Result<(), StoreError> {
-        let root = (self.root != empty_tree()).then_some(self.root);
         if !self.dirs.contains_key("") {
+            let root = (self.root != empty_tree()).then_some(self.root);
             self.load("", root)?;
         }
         let components: Vec<&str> = path.split('/').collect();
@@ -169,7 +169,6 @@ impl<'r> StateTrees<'r> {
         let removed_tree = dir.remove(&key(leaf, true)).is_some();
         let changed = match blob {
             Some(oid) => {
-                dir.remove(&key(leaf, false));
                 dir.insert(
                     key(leaf, false),
                     Item {
