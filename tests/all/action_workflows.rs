@@ -238,7 +238,7 @@ fn release_with_checksum(runner: &LocalRunner, checksum: Option<&str>) -> std::p
     )
     .expect("copy asset");
     if let Some(checksum) = checksum {
-        write_checksum(&version_dir, &asset, Some(checksum));
+        write_checksum(&version_dir, &asset, checksum);
     }
     base
 }

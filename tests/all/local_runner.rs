@@ -18,6 +18,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
+use shipgate::canonical::sha256_hex;
 
 use crate::github_support::SLUG;
 
@@ -61,27 +62,15 @@ pub fn release_folder() -> &'static Path {
             .status()
             .expect("run tar");
         assert!(packed.success(), "tar failed");
-        write_checksum(&version_dir, &asset, None);
+        let packed = std::fs::read(version_dir.join(&asset)).expect("read asset");
+        write_checksum(&version_dir, &asset, &sha256_hex(&packed));
         base
     })
 }
 
-/// Writes `<asset>.sha256` in `dir`: the asset's real SHA-256, or `forged` instead.
-pub fn write_checksum(dir: &Path, asset: &str, forged: Option<&str>) {
-    let hash = match forged {
-        Some(forged) => forged.to_owned(),
-        None => {
-            let out = Command::new("sha256sum")
-                .arg(dir.join(asset))
-                .output()
-                .expect("run sha256sum");
-            String::from_utf8_lossy(&out.stdout)
-                .split(' ')
-                .next()
-                .expect("hash")
-                .to_owned()
-        }
-    };
+/// Writes `<asset>.sha256` in `dir`, giving `hash` as the asset's SHA-256, in the
+/// `sha256sum` format the release workflow publishes.
+pub fn write_checksum(dir: &Path, asset: &str, hash: &str) {
     std::fs::write(
         dir.join(format!("{asset}.sha256")),
         format!("{hash}  {asset}\n"),
@@ -124,6 +113,18 @@ pub struct JobResult {
     /// The job summary.
     pub summary: String,
     pub workspace: PathBuf,
+}
+
+impl StepResult {
+    /// The step `name` that ran as the process `out`.
+    fn of(name: String, out: &std::process::Output) -> Self {
+        Self {
+            name,
+            exit: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
 }
 
 impl JobResult {
@@ -274,7 +275,6 @@ impl LocalRunner {
             return BTreeMap::new();
         }
         let with = interpolate_map(&step["with"], &scope.contexts);
-        let step_env = interpolate_map(&step["env"], &scope.contexts);
         match step.get("uses").and_then(Value::as_str) {
             Some(uses) if uses.starts_with("actions/checkout@") => {
                 let outcome = self.checkout(&with, env, &scope.contexts);
@@ -286,15 +286,27 @@ impl LocalRunner {
                 self.run_composite(&with, scope.contexts["github"].clone(), env, result, scope)
             }
             Some(other) => panic!("the local runner does not know the action {other}"),
-            None => {
-                let script = interpolate(step["run"].as_str().expect("run"), &scope.contexts);
-                let (outcome, outputs) =
-                    self.run_script(step_name(step), &script, &step_env, None, env, result);
-                scope.failed |= outcome.exit != Some(0);
-                result.steps.push(outcome);
-                outputs
-            }
+            None => self.run_shell_step(step, scope, None, env, result),
         }
+    }
+
+    /// Runs a `run:` step (its env and script interpolated in `scope`), in `cwd` or the
+    /// workspace, records it, and returns its outputs.
+    fn run_shell_step(
+        &self,
+        step: &Value,
+        scope: &mut Scope,
+        cwd: Option<&Path>,
+        env: &RunnerEnv<'_>,
+        result: &mut JobResult,
+    ) -> BTreeMap<String, String> {
+        let step_env = interpolate_map(&step["env"], &scope.contexts);
+        let script = interpolate(step["run"].as_str().expect("run"), &scope.contexts);
+        let (outcome, outputs) =
+            self.run_script(step_name(step), &script, &step_env, cwd, env, result);
+        scope.failed |= outcome.exit != Some(0);
+        result.steps.push(outcome);
+        outputs
     }
 
     /// Expands the shipgate action (`action.yml` at the project root) as a runner expands a
@@ -332,22 +344,11 @@ impl LocalRunner {
             if !should_run(step, &scope) {
                 continue;
             }
-            let step_env = interpolate_map(&step["env"], &scope.contexts);
             assert_eq!(
                 step["shell"], "bash",
                 "composite run steps name their shell"
             );
-            let script = interpolate(step["run"].as_str().expect("run"), &scope.contexts);
-            let (outcome, outputs) = self.run_script(
-                step_name(step),
-                &script,
-                &step_env,
-                Some(&project_root()),
-                env,
-                result,
-            );
-            scope.failed |= outcome.exit != Some(0);
-            result.steps.push(outcome);
+            let outputs = self.run_shell_step(step, &mut scope, Some(&project_root()), env, result);
             if let Some(id) = step["id"].as_str() {
                 scope.contexts["steps"][id] = json!({ "outputs": outputs });
             }
@@ -436,13 +437,7 @@ impl LocalRunner {
                 .rev()
                 .map(PathBuf::from),
         );
-        let step = StepResult {
-            name,
-            exit: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        (step, outputs)
+        (StepResult::of(name, &out), outputs)
     }
 
     /// `actions/checkout`: a full clone of the repository at `with.ref`, or at what the
@@ -473,12 +468,7 @@ impl LocalRunner {
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .output()
             .expect("run git");
-        StepResult {
-            name: format!("actions/checkout {reference}"),
-            exit: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        StepResult::of(format!("actions/checkout {reference}"), &out)
     }
 }
 
