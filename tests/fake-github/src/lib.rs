@@ -36,7 +36,7 @@ use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
 use crate::app::{App, Shared};
-use crate::state::State;
+use crate::state::{RepoId, State};
 
 pub use app::LoggedRequest;
 pub use faults::{Fault, FaultKind};
@@ -65,6 +65,13 @@ impl std::fmt::Debug for FakeGitHub {
 
 fn unknown_repo(repo: &str) -> String {
     format!("fake-github: the seed has no repository {repo:?}")
+}
+
+/// The id of `repo` (`owner/name`), which a test seeded; panics otherwise.
+fn seeded_repo(state: &State, repo: &str) -> RepoId {
+    state
+        .repo_by_full_name(repo)
+        .unwrap_or_else(|| panic!("{}", unknown_repo(repo)))
 }
 
 impl FakeGitHub {
@@ -165,9 +172,7 @@ impl FakeGitHub {
     /// If the seed has no such repository.
     pub fn add_comment(&self, repo: &str, issue: u64, login: &str, body: &str) -> u64 {
         let mut state = self.app.state();
-        let id = state
-            .repo_by_full_name(repo)
-            .unwrap_or_else(|| panic!("{}", unknown_repo(repo)));
+        let id = seeded_repo(&state, repo);
         state.add_comment(id, issue, login, body)
     }
 
@@ -216,9 +221,7 @@ impl FakeGitHub {
     /// If the seed has no such repository.
     pub fn open_pull(&self, repo: &str, login: &str, head: &str, base: &str, title: &str) -> u64 {
         let mut state = self.app.state();
-        let id = state
-            .repo_by_full_name(repo)
-            .unwrap_or_else(|| panic!("{}", unknown_repo(repo)));
+        let id = seeded_repo(&state, repo);
         let new = state::NewPull {
             user: login.to_owned(),
             head: head.to_owned(),
@@ -236,9 +239,7 @@ impl FakeGitHub {
     /// If the seed has no such repository.
     pub fn protect_branch(&self, repo: &str, branch: &str, protection: Option<SeedProtection>) {
         let mut state = self.app.state();
-        let id = state
-            .repo_by_full_name(repo)
-            .unwrap_or_else(|| panic!("{}", unknown_repo(repo)));
+        let id = seeded_repo(&state, repo);
         let protected = &mut state.repo_mut(id).protected;
         match protection {
             Some(rules) => protected.insert(branch.to_owned(), rules),
@@ -253,9 +254,7 @@ impl FakeGitHub {
     /// If the seed has no such repository.
     pub fn set_branch_rules(&self, repo: &str, branch: &str, rule_types: &[&str]) {
         let mut state = self.app.state();
-        let id = state
-            .repo_by_full_name(repo)
-            .unwrap_or_else(|| panic!("{}", unknown_repo(repo)));
+        let id = seeded_repo(&state, repo);
         state.repo_mut(id).branch_rules.insert(
             branch.to_owned(),
             rule_types.iter().map(|t| (*t).to_owned()).collect(),
@@ -268,9 +267,7 @@ impl FakeGitHub {
     /// If the seed has no such repository.
     pub fn git_dir(&self, repo: &str) -> PathBuf {
         let state = self.app.state();
-        let id = state
-            .repo_by_full_name(repo)
-            .unwrap_or_else(|| panic!("{}", unknown_repo(repo)));
+        let id = seeded_repo(&state, repo);
         state.repo(id).git_dir.clone()
     }
 }

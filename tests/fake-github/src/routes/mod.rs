@@ -25,6 +25,7 @@ use serde_json::Value;
 use crate::app::App;
 use crate::error::{ApiError, FieldError, REST_DOCS};
 use crate::gitstore::GitError;
+use crate::seed::{Role, UserKind};
 use crate::shapes::Ctx;
 use crate::state::{Access, Caller, RepoId, State};
 
@@ -296,6 +297,27 @@ pub(crate) fn require_push(
     } else {
         Err(ApiError::not_found(doc))
     }
+}
+
+/// Administration rights (what classic branch protection needs to be read): a user without
+/// them gets 404, an app token GitHub's 403 "Resource not accessible by integration".
+pub(crate) fn require_admin(
+    state: &State,
+    repo: RepoId,
+    caller: &Caller,
+    doc: &'static str,
+) -> Result<(), ApiError> {
+    if state.role(repo, &caller.login) == Role::Admin {
+        return Ok(());
+    }
+    let is_app = state
+        .user(&caller.login)
+        .is_some_and(|u| u.kind == UserKind::Bot);
+    Err(if is_app {
+        ApiError::not_accessible(doc)
+    } else {
+        ApiError::not_found(doc)
+    })
 }
 
 /// Maps a git failure to GitHub's answer: rule violations are 422 with GitHub's message,

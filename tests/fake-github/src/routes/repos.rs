@@ -3,11 +3,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::{P, Reply, ctx, find_repo, git_failure, json};
+use super::{P, Reply, ctx, find_repo, git_failure, json, require_admin};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::gitstore;
-use crate::seed::{Role, UserKind};
 use crate::shapes;
 use crate::state::Caller;
 
@@ -49,16 +48,7 @@ pub(crate) async fn branch(
     let head = gitstore::branch_head(&repo.git_dir, branch).map_err(git_failure(doc))?;
     let head = head.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Branch not found", doc))?;
     if doc == GET_PROTECTION {
-        if state.role(id, &caller.login) != Role::Admin {
-            let is_app = state
-                .user(&caller.login)
-                .is_some_and(|u| u.kind == UserKind::Bot);
-            return Err(if is_app {
-                ApiError::not_accessible(doc)
-            } else {
-                ApiError::not_found(doc)
-            });
-        }
+        require_admin(&state, id, &caller, doc)?;
         let rules = repo
             .protected
             .get(branch)
