@@ -53,6 +53,7 @@ use shipgate::audit::append::{AppendTarget, GitCli, append};
 use shipgate::audit::entry::{Actor, Event};
 use shipgate::audit::state::State;
 use shipgate::audit::store::{ChainWriter, Tip};
+use shipgate::audit::trust::ChainTrust;
 use shipgate::audit::verify::{VerifyOptions, verify_chain};
 use shipgate::keys::{
     SigningKey, allowed_signers_file, generate, parse_allowed_signers, parse_private_key,
@@ -725,6 +726,7 @@ fn push_rounds(
         genesis: genesis(),
         actor: operator(),
         give_up_after: Duration::from_secs(60),
+        trust: ChainTrust::new(vec![key.as_signer(SignerRole::Audit)], None),
     };
     let clock_base = START + STEP * args.entries as i64;
     let mut round = 0i64;

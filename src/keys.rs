@@ -83,6 +83,21 @@ pub struct SigningKey {
     pub key: PrivateKey,
 }
 
+impl SigningKey {
+    /// The key as a signer of `role` with no retirement: what an appender trusts when no
+    /// policy names the chain's signers yet (a chain this key alone has written).
+    pub fn as_signer(&self, role: SignerRole) -> Signer {
+        let mut key = self.key.public_key().clone();
+        key.set_comment("");
+        Signer {
+            kid: self.kid.clone(),
+            role,
+            key,
+            not_after: None,
+        }
+    }
+}
+
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigningKey")

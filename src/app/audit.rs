@@ -14,6 +14,7 @@ use crate::audit::AuditError;
 use crate::audit::append::{AppendTarget, GitCli, append};
 use crate::audit::entry::{Actor, Event};
 use crate::audit::store::{git, read_entry};
+use crate::audit::trust::ChainTrust;
 use crate::audit::verify::{
     Verified, VerifyError, VerifyOptions, check_checkpoint, is_commit, verify_chain,
     write_checkpoint,
@@ -376,6 +377,22 @@ pub(super) struct AppendSetup {
     pub cli: GitCli,
 }
 
+impl AppendSetup {
+    /// Fetches the governance branch and verifies its head from the last verified one;
+    /// `None` when the branch does not exist (and never did, as far as anything shows).
+    pub fn verified_head(&self) -> Result<Option<Oid>, Error> {
+        let head = self
+            .cli
+            .fetch(&self.repo, &self.target.remote, &self.target.branch)
+            .map_err(|e| Error::Audit(AuditError::Fetch(e)))?;
+        self.target
+            .trust
+            .verify(&self.repo, head)
+            .map_err(AuditError::Verify)?;
+        Ok(head)
+    }
+}
+
 /// Loads the audit key and the repository and checks the remote exists.
 pub(super) fn prepare_append(args: &AuditAppendArgs) -> Result<AppendSetup, Error> {
     let env_key = std::env::var(AUDIT_KEY_ENV).ok().map(Zeroizing::new);
@@ -392,6 +409,12 @@ pub(super) fn prepare_append(args: &AuditAppendArgs) -> Result<AppendSetup, Erro
         Some(policy) => policy.signers.iter().map(|s| s.kid.clone()).collect(),
         None => vec![key.kid.clone()],
     };
+    // Every append verifies what it builds on with the policy's signers; before a policy
+    // names any, the chain can only be one this key wrote.
+    let trusted_signers = match &policy {
+        Some(policy) if !policy.signers.is_empty() => policy.signers.clone(),
+        _ => vec![key.as_signer(SignerRole::Audit)],
+    };
     let target = AppendTarget {
         remote: args.target.remote.clone(),
         branch: args.target.branch.clone(),
@@ -402,6 +425,7 @@ pub(super) fn prepare_append(args: &AuditAppendArgs) -> Result<AppendSetup, Erro
         },
         actor: actor_from_environment(),
         give_up_after: Duration::from_secs(args.give_up_after),
+        trust: ChainTrust::new(trusted_signers, None),
     };
     let cli = GitCli::new(&repo, Vec::new());
     Ok(AppendSetup {

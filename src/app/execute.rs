@@ -27,8 +27,7 @@ use crate::audit::append::{AppendError, append_all};
 use crate::audit::entry::Event;
 use crate::audit::reason::Reason;
 use crate::audit::state::{ApplyError, OpStatus, ReceiptStatus, RunRecord, State, StateAccess};
-use crate::audit::store::{entries_back_to, read_state};
-use crate::audit::verify::{verify_from_checkpoint, write_checkpoint};
+use crate::audit::store::entries_back_to;
 use crate::audit::view::StateView;
 use crate::cli::{ExecuteArgs, Format};
 use crate::error::{Error, Outcome};
@@ -66,15 +65,14 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
     let (policy, _) = inputs::load_policy(&repo, &PolicyRequest::from(&args.append.policy))?;
     let setup = prepare_append(&args.append)?;
 
-    // 1. Fetch and verify.
+    // 1. Fetch and verify; every later decision and append verifies again from this head.
     let head = chain_head(&setup.repo, &args.append.target)?.ok_or_else(|| {
         Error::Usage(format!(
             "there is no governance branch {}: nothing was minted",
             args.append.target.branch
         ))
     })?;
-    let verified = verify_from_checkpoint(&setup.repo, head, &policy.signers);
-    if let Err(failure) = verified {
+    if let Err(failure) = setup.target.trust.verify(&setup.repo, Some(head)) {
         writeln!(
             out,
             "blocked: {} - {} ({failure})",
@@ -83,8 +81,7 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
         )?;
         return Err(AuditError::Verify(failure).into());
     }
-    write_checkpoint(&setup.repo, head).map_err(AuditError::Verify)?;
-    let state = read_state(&setup.repo, head).map_err(AuditError::from)?;
+    let state = setup.target.trust.state();
     let runs = select_runs(&state, args, &repo, &slug)?;
     if runs.is_empty() {
         writeln!(
@@ -161,11 +158,7 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
 /// The run's entries, oldest first, read from the governance branch's head back to the
 /// entry that opened the run.
 fn timeline(setup: &AppendSetup, run: &RunRecord) -> Result<Vec<TimelineEntry>, Error> {
-    let head = setup
-        .cli
-        .fetch(&setup.repo, &setup.target.remote, &setup.target.branch)
-        .map_err(|e| Error::Audit(AuditError::Fetch(e)))?;
-    let Some(head) = head else {
+    let Some(head) = setup.verified_head()? else {
         return Ok(Vec::new());
     };
     let entries = entries_back_to(&setup.repo, head, run.seq).map_err(AuditError::from)?;
@@ -467,21 +460,11 @@ impl Executor<'_> {
         .map_err(|e| AuditError::from(e).into())
     }
 
-    /// The state at the remote head, freshly fetched.
+    /// The state at the remote head, freshly fetched and verified from the last verified
+    /// head: what the gate decides on.
     fn state(&self) -> Result<State, Error> {
-        let head = self
-            .setup
-            .cli
-            .fetch(
-                &self.setup.repo,
-                &self.setup.target.remote,
-                &self.setup.target.branch,
-            )
-            .map_err(|e| Error::Audit(AuditError::Fetch(e)))?;
-        match head {
-            Some(head) => Ok(read_state(&self.setup.repo, head).map_err(AuditError::from)?),
-            None => Ok(State::default()),
-        }
+        self.setup.verified_head()?;
+        Ok(self.setup.target.trust.state())
     }
 
     fn operation(&mut self, index: usize, op_key: &str) -> Result<OpOutcome, Error> {

@@ -1,7 +1,9 @@
 //! Compare-and-swap appends to the governance branch of a remote (DESIGN 8).
 //!
-//! Every attempt fetches the branch, re-runs the caller's check against the state at the
-//! remote head (a [`StateView`]: only the records the check and the entries look at are read),
+//! Every attempt fetches the branch, verifies the fetched head from the last verified one
+//! ([`ChainTrust`]: nothing is decided or built on an unverified entry), re-runs the caller's
+//! check against the state at the remote head (a [`StateView`]: only the records the check and
+//! the entries look at are read),
 //! builds the entry on that head and pushes it without force through git's own
 //! `receive-pack` (the `git` command line): libgit2's local transport force-writes refs, so it
 //! is never used here. A push is rejected either by an error exit or by a `!` status line of
@@ -21,6 +23,8 @@ use super::entry::{Actor, Event};
 use super::reason::Reason;
 use super::state::ApplyError;
 use super::store::{ChainWriter, StoreError, Tip, git, read_tip};
+use super::trust::ChainTrust;
+use super::verify::VerifyError;
 use super::view::StateView;
 use crate::keys::SigningKey;
 
@@ -45,6 +49,10 @@ pub enum AppendError {
         /// The last failure.
         last: String,
     },
+    /// The head to build on does not verify from the last verified head: nothing is decided
+    /// or appended on it.
+    #[error("nothing was appended: {0}")]
+    Untrusted(VerifyError),
     /// The chain's objects could not be built or read.
     #[error(transparent)]
     Store(StoreError),
@@ -55,7 +63,8 @@ impl AppendError {
     pub fn reason(&self) -> Reason {
         match self {
             Self::Refused(refusal) => refusal.reason,
-            Self::Unavailable { .. } | Self::Store(_) => Reason::Unavailable,
+            Self::Untrusted(VerifyError::Invalid(failure)) => failure.reason(),
+            Self::Unavailable { .. } | Self::Untrusted(_) | Self::Store(_) => Reason::Unavailable,
         }
     }
 }
@@ -220,6 +229,8 @@ pub struct AppendTarget {
     pub genesis: Event,
     /// Who is appending.
     pub actor: Actor,
+    /// The last verified head, which every attempt verifies the fetched head from.
+    pub trust: ChainTrust,
     /// Give up with `AUDIT_UNAVAILABLE` after this long.
     pub give_up_after: Duration,
 }
@@ -337,6 +348,10 @@ where
         Ok(head) => head,
         Err(failure) => return Ok(Err(failure)),
     };
+    target
+        .trust
+        .verify(repo, head)
+        .map_err(AppendError::Untrusted)?;
     let tip = head.map(|commit| read_tip(repo, commit)).transpose()?;
     // The state only changes when the tree does; notes leave it alone.
     let mut state = match (&tip, cached.take()) {

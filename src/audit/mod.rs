@@ -5,6 +5,7 @@
 //! - [`store`]: state trees and signed commits in git, written through an in-memory backend.
 //! - [`append`]: compare-and-swap appends to a remote through git's receive-pack.
 //! - [`verify`]: the full verification with its numbered checklist, and the checkpoint.
+//! - [`trust`]: the last verified head, which every decision and append builds on.
 //! - `batch`: Ed25519 signatures checked many at a time, one term per key (what verify uses).
 //! - `replay`: the verifier's in-memory state trees (same ids as `store`, far fewer steps).
 //! - [`view`]: the state at a commit, loaded record by record (what appends check against).
@@ -17,6 +18,7 @@ pub mod reason;
 mod replay;
 pub mod state;
 pub mod store;
+pub mod trust;
 pub mod verify;
 pub mod view;
 
@@ -47,6 +49,9 @@ impl AuditError {
             Self::Verify(verify::VerifyError::Invalid(_)) => Outcome::Integrity,
             Self::Verify(verify::VerifyError::SinceNotOnChain(_)) => Outcome::BadInput,
             Self::Append(append::AppendError::Refused(_)) => Outcome::Blocked,
+            Self::Append(append::AppendError::Untrusted(verify::VerifyError::Invalid(_))) => {
+                Outcome::Integrity
+            }
             Self::Store(store::StoreError::Entry { .. } | store::StoreError::State { .. }) => {
                 Outcome::Integrity
             }

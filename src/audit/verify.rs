@@ -121,6 +121,13 @@ pub enum Problem {
         /// The checkpointed head.
         checkpoint: Oid,
     },
+    /// The chain does not start at the genesis commit the policy pins (`audit.genesis`): the
+    /// branch was deleted and started over, or replaced.
+    #[error("the chain starts here, but the policy pins its genesis at {pinned}")]
+    GenesisNotPinned {
+        /// The pinned genesis commit.
+        pinned: Oid,
+    },
 }
 
 /// The first bad commit and why.
@@ -237,15 +244,87 @@ pub fn verify_chain(
     head: Oid,
     options: &VerifyOptions<'_>,
 ) -> Result<Verified, VerifyError> {
-    let keys = AuditKeys::new(options.signers);
-    let (mut state, mut previous) = match options.since {
+    let start = match options.since {
         Some(since) => {
             let tip = read_tip(repo, since)?;
-            (
-                read_state(repo, since)?,
-                Some((tip.seq, tip.hash, tip.tree)),
-            )
+            Some(TrustedHead {
+                commit: since,
+                seq: tip.seq,
+                hash: tip.hash,
+                tree: tip.tree,
+                root: None,
+                state: read_state(repo, since)?,
+            })
         }
+        None => None,
+    };
+    let (trusted, entries_checked) = verify_line(repo, head, start, options)?;
+    Ok(Verified {
+        head: Some(head),
+        entries_checked,
+        head_seq: Some(trusted.seq),
+    })
+}
+
+/// A head that passed verification, with everything extending the verification needs: the
+/// replayed state at it, and the chain's first commit when the whole chain was verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedHead {
+    /// The verified commit.
+    pub commit: Oid,
+    /// Its entry's seq.
+    pub seq: u64,
+    /// Its entry's hash.
+    pub hash: String,
+    /// Its tree, which is exactly the replayed state.
+    pub tree: Oid,
+    /// The genesis commit, when verification started from it.
+    pub root: Option<Oid>,
+    /// The state after its entry.
+    pub state: State,
+}
+
+/// Verifies the chain from `trusted` (or, without one, from its genesis) up to `head`, which
+/// must descend from it: what every decision does before it builds on a head (DESIGN 13.1).
+/// The extension is checked on this thread: it is a few entries long.
+pub fn verify_extension(
+    repo: &Repository,
+    trusted: Option<TrustedHead>,
+    head: Oid,
+    signers: &[Signer],
+) -> Result<TrustedHead, VerifyError> {
+    if let Some(trusted) = &trusted
+        && trusted.commit == head
+    {
+        return Ok(trusted.clone());
+    }
+    let options = VerifyOptions {
+        since: trusted.as_ref().map(|t| t.commit),
+        threads: if trusted.is_some() {
+            1
+        } else {
+            VerifyOptions::whole_chain(signers).threads
+        },
+        ..VerifyOptions::whole_chain(signers)
+    };
+    verify_line(repo, head, trusted, &options).map(|(trusted, _)| trusted)
+}
+
+/// Steps 1 to 7 from `start` (excluded; `options.since` names it) to `head`; returns the
+/// verified head and how many entries were checked.
+fn verify_line(
+    repo: &Repository,
+    head: Oid,
+    start: Option<TrustedHead>,
+    options: &VerifyOptions<'_>,
+) -> Result<(TrustedHead, u64), VerifyError> {
+    let keys = AuditKeys::new(options.signers);
+    let deferring = options.threads > 1;
+    // A failed deferred tree check verifies again from the same start, single-threaded.
+    let retry_start = if deferring { start.clone() } else { None };
+    let mut root = start.as_ref().and_then(|s| s.root);
+    let (mut state, mut previous) = match start {
+        Some(start) => (start.state, Some((start.seq, start.hash, start.tree))),
         None => (State::default(), None),
     };
     let mut trees = StateTrees::new(
@@ -256,7 +335,6 @@ pub fn verify_chain(
     );
     // With worker threads, they also hash the large state directories (see `replay`).
     let checks = TreeChecks::new();
-    let deferring = options.threads > 1;
     let mut replay = |oid: Oid, decoded: Result<Decoded, Problem>| -> Result<(), VerifyError> {
         let fail = |seq: Option<u64>, problem: Problem| {
             VerifyError::Invalid(Failure {
@@ -285,6 +363,7 @@ pub fn verify_chain(
                         },
                     ));
                 }
+                root = Some(oid);
                 empty_tree()
             }
             Some((previous_seq, previous_hash, previous_tree)) => {
@@ -359,9 +438,10 @@ pub fn verify_chain(
     if checks.finish() {
         // A large directory does not hash to the id its commit gives it. Verify again without
         // deferring: that names the first bad commit, and the tree it should have, exactly.
-        return verify_chain(
+        return verify_line(
             repo,
             head,
+            retry_start,
             &VerifyOptions {
                 signers: options.signers,
                 since: options.since,
@@ -372,11 +452,23 @@ pub fn verify_chain(
         );
     }
     let total = replayed?;
-    Ok(Verified {
-        head: Some(head),
-        entries_checked: total,
-        head_seq: previous.map(|(seq, _, _)| seq),
-    })
+    let (seq, hash, tree) = previous.ok_or_else(|| {
+        VerifyError::Store(StoreError::Git {
+            context: format!("verify {head}"),
+            source: git2::Error::from_str("the line holds no entry"),
+        })
+    })?;
+    Ok((
+        TrustedHead {
+            commit: head,
+            seq,
+            hash,
+            tree,
+            root,
+            state,
+        },
+        total,
+    ))
 }
 
 /// The id the tree `root` gives the directory at `path`, if it has one.

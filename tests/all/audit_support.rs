@@ -13,6 +13,7 @@ use shipgate::audit::append::{AppendTarget, Appended, GitCli, append};
 use shipgate::audit::entry::{Actor, Event, SealedEntry};
 use shipgate::audit::state::{ApplyError, State};
 use shipgate::audit::store::{ChainWriter, Tip, read_entry};
+use shipgate::audit::trust::ChainTrust;
 use shipgate::audit::verify::{Verified, VerifyError, VerifyOptions, verify_chain};
 use shipgate::audit::view::StateView;
 use shipgate::keys::{SigningKey, generate, parse_private_key};
@@ -197,13 +198,21 @@ impl RemoteFixture {
     }
 }
 
-pub fn target(kid: &str) -> AppendTarget {
+/// Where `key` appends: the test remote's governance branch, trusting `signers` (the key
+/// alone when empty) for what it builds on.
+pub fn target(key: &SigningKey, signers: &[Signer]) -> AppendTarget {
+    let signers = if signers.is_empty() {
+        vec![key.as_signer(SignerRole::Audit)]
+    } else {
+        signers.to_vec()
+    };
     AppendTarget {
         remote: "origin".into(),
         branch: "shipgate/audit".into(),
-        genesis: genesis(kid),
+        genesis: genesis(&key.kid),
         actor: actor(),
         give_up_after: Duration::from_secs(20),
+        trust: ChainTrust::new(signers, None),
     }
 }
 
@@ -219,7 +228,7 @@ pub fn append_event(
         repo,
         &cli,
         key,
-        &target(&key.kid),
+        &target(key, &[]),
         &|| clock.now(),
         &mut propose,
     )

@@ -11,6 +11,7 @@ use shipgate::audit::append::AppendError;
 use shipgate::audit::entry::{Entry, Event, RunOperation};
 use shipgate::audit::state::{State, StateAccess, apply, run_path};
 use shipgate::audit::store::{ChainWriter, StoreError, Tip, read_state, write_commit};
+use shipgate::audit::verify::VerifyError;
 use shipgate::audit::view::StateView;
 use shipgate::keys::SigningKey;
 
@@ -219,8 +220,10 @@ fn an_append_refuses_to_build_on_a_state_file_that_does_not_load() {
     };
     let refused = append_event(&work, &chain.key, &TestClock::new(), mint)
         .expect_err("the run file does not load");
+    // The head's tree is not the replayed state: verification refuses it before any record
+    // of it is read.
     assert!(
-        matches!(refused, AppendError::Store(StoreError::State { .. })),
+        matches!(refused, AppendError::Untrusted(VerifyError::Invalid(_))),
         "{refused}"
     );
     assert_eq!(fixture.head(), forged, "nothing was appended");

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use fake_github::{Fault, FaultKind};
 use shipgate::audit::append::{AppendTarget, GitCli, append_all};
 use shipgate::audit::entry::{Actor, Event, RunOperation};
+use shipgate::audit::trust::ChainTrust;
 use shipgate::keys::{generate, parse_private_key};
 use shipgate::policy::SignerRole;
 use shipgate::receipt::ReceiptClaims;
@@ -29,7 +30,7 @@ fn minted() -> (MintWorld, String) {
     (world, run)
 }
 
-fn run_id(world: &MintWorld) -> String {
+pub fn run_id(world: &MintWorld) -> String {
     world
         .chain()
         .iter()
@@ -54,7 +55,7 @@ fn shipped(world: &MintWorld) -> (Option<String>, usize, usize) {
     )
 }
 
-fn nothing_shipped(world: &MintWorld) {
+pub fn nothing_shipped(world: &MintWorld) {
     assert_eq!(shipped(world), (None, 0, 0), "no effect may happen");
 }
 
@@ -276,6 +277,7 @@ fn append_as_auditor(world: &MintWorld, events: Vec<Event>) {
             sha: None,
         },
         give_up_after: Duration::from_secs(10),
+        trust: ChainTrust::new(vec![audit.as_signer(SignerRole::Audit)], None),
     };
     append_all(
         &repo,

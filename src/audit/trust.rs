@@ -1,0 +1,138 @@
+//! The chain as far as this process has verified it (DESIGN 13.1 and 13.3).
+//!
+//! Every decision and every append builds on a head verified incrementally from the last head
+//! this process verified: [`ChainTrust::verify`] is called with each head fetched, and only a
+//! head that descends from the trusted one and whose new entries pass every check of
+//! `verify` (signatures by audit keys in force, chain, rules, replayed state) becomes trusted.
+//! Verifying once and then trusting fetched trees would let a writer without any key land an
+//! unsigned entry between the check and the decision.
+//!
+//! The first head is verified from the genesis, and must still contain the checkpoint of an
+//! earlier verification of this clone and start at the genesis the policy pins, if it pins
+//! one. A missing branch is refused once anything proves a chain existed (a trusted head, a
+//! checkpoint or a pin): a new genesis would silently start the record over.
+
+use std::sync::Mutex;
+
+use git2::{Oid, Repository};
+
+use super::state::State;
+use super::verify::{
+    Failure, Problem, TrustedHead, VerifyError, check_checkpoint, checkpoint_path,
+    verify_extension, write_checkpoint,
+};
+use crate::policy::Signer;
+
+/// The signers a chain is verified with, the pinned genesis, and the last verified head.
+#[derive(Debug)]
+pub struct ChainTrust {
+    signers: Vec<Signer>,
+    pinned_genesis: Option<Oid>,
+    trusted: Mutex<Option<TrustedHead>>,
+}
+
+impl Clone for ChainTrust {
+    fn clone(&self) -> Self {
+        Self {
+            signers: self.signers.clone(),
+            pinned_genesis: self.pinned_genesis,
+            trusted: Mutex::new(self.trusted_head()),
+        }
+    }
+}
+
+impl ChainTrust {
+    /// Trust nothing yet; verify with `signers` (only `audit` ones count) and require the
+    /// chain to start at `pinned_genesis` when the policy names one.
+    pub fn new(signers: Vec<Signer>, pinned_genesis: Option<Oid>) -> Self {
+        Self {
+            signers,
+            pinned_genesis,
+            trusted: Mutex::new(None),
+        }
+    }
+
+    /// The signers verification trusts.
+    pub fn signers(&self) -> &[Signer] {
+        &self.signers
+    }
+
+    fn trusted_head(&self) -> Option<TrustedHead> {
+        self.trusted
+            .lock()
+            .map_or_else(|poisoned| poisoned.into_inner().clone(), |t| t.clone())
+    }
+
+    /// Verifies `head` (the branch's head as just fetched; `None`: no branch) from the last
+    /// trusted head, and trusts it when it passes. On failure nothing stays trusted: the next
+    /// call verifies the whole chain again.
+    pub fn verify(&self, repo: &Repository, head: Option<Oid>) -> Result<(), VerifyError> {
+        let mut trusted = self
+            .trusted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(head) = head else {
+            return self.refuse_missing_branch(repo, trusted.as_ref());
+        };
+        let start = trusted.take();
+        let from = start.as_ref().map(|t| t.commit);
+        if start.is_none() {
+            check_checkpoint(repo, Some(head))?;
+        }
+        let verified = verify_extension(repo, start, head, &self.signers).map_err(|e| match e {
+            VerifyError::SinceNotOnChain(checkpoint) => VerifyError::Invalid(Failure {
+                commit: head,
+                seq: None,
+                problem: Problem::Rollback { checkpoint },
+            }),
+            other => other,
+        })?;
+        if let Some(pinned) = self.pinned_genesis
+            && verified.root.is_some_and(|root| root != pinned)
+        {
+            return Err(VerifyError::Invalid(Failure {
+                commit: verified.root.unwrap_or(head),
+                seq: Some(0),
+                problem: Problem::GenesisNotPinned { pinned },
+            }));
+        }
+        if from != Some(head) {
+            write_checkpoint(repo, head)?;
+        }
+        *trusted = Some(verified);
+        Ok(())
+    }
+
+    /// The state at the trusted head (empty before the chain exists).
+    pub fn state(&self) -> State {
+        self.trusted_head().map(|t| t.state).unwrap_or_default()
+    }
+
+    /// The trusted head's commit, if a chain was verified.
+    pub fn head(&self) -> Option<Oid> {
+        self.trusted_head().map(|t| t.commit)
+    }
+
+    fn refuse_missing_branch(
+        &self,
+        repo: &Repository,
+        trusted: Option<&TrustedHead>,
+    ) -> Result<(), VerifyError> {
+        let existed = trusted
+            .map(|t| t.commit)
+            .or(self.pinned_genesis)
+            .or_else(|| {
+                std::fs::read_to_string(checkpoint_path(repo))
+                    .ok()
+                    .and_then(|text| Oid::from_str(text.trim()).ok())
+            });
+        match existed {
+            None => Ok(()),
+            Some(checkpoint) => Err(VerifyError::Invalid(Failure {
+                commit: Oid::ZERO_SHA1,
+                seq: None,
+                problem: Problem::Rollback { checkpoint },
+            })),
+        }
+    }
+}
