@@ -14,7 +14,7 @@ use crate::audit::AuditError;
 use crate::audit::append::{AppendTarget, GitCli, append};
 use crate::audit::entry::{Actor, Event};
 use crate::audit::store::{git, read_entry};
-use crate::audit::trust::ChainTrust;
+use crate::audit::trust::{ChainTrust, check_branch_missing, check_pinned_genesis};
 use crate::audit::verify::{
     Verified, VerifyError, VerifyOptions, check_checkpoint, is_commit, verify_chain,
     write_checkpoint,
@@ -94,8 +94,17 @@ pub(super) fn trusted_signers(
     repo_dir: Option<&Path>,
     policy: &PolicyArgs,
 ) -> Result<Vec<Signer>, Error> {
+    verification_anchor(file, repo_dir, policy).map(|(signers, _)| signers)
+}
+
+/// The signers to trust and the genesis the policy pins (none with an allowed-signers file).
+fn verification_anchor(
+    file: Option<&Path>,
+    repo_dir: Option<&Path>,
+    policy: &PolicyArgs,
+) -> Result<(Vec<Signer>, Option<Oid>), Error> {
     if let Some(path) = file {
-        return read_signers(path);
+        return Ok((read_signers(path)?, None));
     }
     let policy = load_policy(repo_dir, policy)?;
     if policy.signers.is_empty() {
@@ -103,7 +112,8 @@ pub(super) fn trusted_signers(
             "the policy declares no signers: add them under `signers:`, or pass --allowed-signers FILE".into(),
         ));
     }
-    Ok(policy.signers)
+    let pinned = pinned_genesis(Some(&policy))?;
+    Ok((policy.signers, pinned))
 }
 
 fn load_policy(repo_dir: Option<&Path>, policy: &PolicyArgs) -> Result<Policy, Error> {
@@ -165,7 +175,7 @@ fn log(args: &AuditLogArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
 
 fn verify(args: &AuditVerifyArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let started = Instant::now();
-    let signers = trusted_signers(
+    let (signers, pinned) = verification_anchor(
         args.allowed_signers.as_deref(),
         args.target.repo.as_deref(),
         &args.policy,
@@ -186,10 +196,11 @@ fn verify(args: &AuditVerifyArgs, out: &mut dyn Write) -> Result<Outcome, Error>
     };
     let head = chain_head(&repo, &args.target)?;
     let result = check_checkpoint(&repo, head).and_then(|()| match head {
-        None => Ok(Verified {
+        None => check_branch_missing(pinned).map(|()| Verified {
             head: None,
             entries_checked: 0,
             head_seq: None,
+            root: None,
         }),
         Some(head) => {
             let terminal = std::io::stderr().is_terminal();
@@ -204,7 +215,11 @@ fn verify(args: &AuditVerifyArgs, out: &mut dyn Write) -> Result<Outcome, Error>
                 progress: if terminal { Some(&progress) } else { None },
                 ..VerifyOptions::whole_chain(&signers)
             };
-            verify_chain(&repo, head, &options)
+            let verified = verify_chain(&repo, head, &options)?;
+            if let Some(root) = verified.root {
+                check_pinned_genesis(pinned, root)?;
+            }
+            Ok(verified)
         }
     });
     let verified = match result {
@@ -393,6 +408,17 @@ impl AppendSetup {
     }
 }
 
+/// The genesis commit the policy pins (`audit.genesis`), if any.
+pub(super) fn pinned_genesis(policy: Option<&Policy>) -> Result<Option<Oid>, Error> {
+    policy
+        .and_then(|p| p.genesis.as_deref())
+        .map(|text| {
+            Oid::from_str(text)
+                .map_err(|e| Error::Usage(format!("audit.genesis `{text}`: {}", e.message())))
+        })
+        .transpose()
+}
+
 /// Loads the audit key and the repository and checks the remote exists.
 pub(super) fn prepare_append(args: &AuditAppendArgs) -> Result<AppendSetup, Error> {
     let env_key = std::env::var(AUDIT_KEY_ENV).ok().map(Zeroizing::new);
@@ -415,6 +441,7 @@ pub(super) fn prepare_append(args: &AuditAppendArgs) -> Result<AppendSetup, Erro
         Some(policy) if !policy.signers.is_empty() => policy.signers.clone(),
         _ => vec![key.as_signer(SignerRole::Audit)],
     };
+    let pinned = pinned_genesis(policy.as_ref())?;
     let target = AppendTarget {
         remote: args.target.remote.clone(),
         branch: args.target.branch.clone(),
@@ -425,7 +452,7 @@ pub(super) fn prepare_append(args: &AuditAppendArgs) -> Result<AppendSetup, Erro
         },
         actor: actor_from_environment(),
         give_up_after: Duration::from_secs(args.give_up_after),
-        trust: ChainTrust::new(trusted_signers, None),
+        trust: ChainTrust::new(trusted_signers, pinned),
     };
     let cli = GitCli::new(&repo, Vec::new());
     Ok(AppendSetup {

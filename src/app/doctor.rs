@@ -11,11 +11,12 @@ mod github;
 
 use std::io::Write;
 
-use git2::Repository;
+use git2::{Oid, Repository};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::audit::append::GitCli;
+use crate::audit::trust::check_pinned_genesis;
 use crate::audit::verify::{VerifyError, verify_from_checkpoint};
 use crate::cli::{DoctorArgs, DoctorFormat, RepoArgs};
 use crate::error::{Error, Outcome};
@@ -438,7 +439,27 @@ fn check_governance_branch(
         ));
         return;
     }
-    let result = verify_from_checkpoint(&repo, head, signers);
+    let pinned = policy
+        .and_then(|p| p.genesis.as_deref())
+        .and_then(|g| Oid::from_str(g).ok());
+    let result = verify_from_checkpoint(&repo, head, signers).and_then(|verified| {
+        if let Some(root) = verified.root {
+            check_pinned_genesis(pinned, root)?;
+        }
+        Ok(verified)
+    });
+    if let (Ok(verified), None) = (&result, pinned)
+        && let Some(root) = verified.root
+    {
+        report.push(
+            Finding::new(
+                "AUDIT_GENESIS_UNPINNED",
+                Severity::Warning,
+                format!("the policy does not pin `{branch}`'s genesis commit {root}: a fresh clone (every CI job) cannot tell a deleted and restarted branch from the original"),
+            )
+            .fix(format!("add to a policy file on the default branch:\n  audit:\n    genesis: {root}")),
+        );
+    }
     let finding = match result {
         Ok(verified) => Finding::new(
             "GOVERNANCE_BRANCH_OK",

@@ -24,7 +24,7 @@ use super::reason::Reason;
 use super::state::ApplyError;
 use super::store::{ChainWriter, StoreError, Tip, git, read_tip};
 use super::trust::ChainTrust;
-use super::verify::VerifyError;
+use super::verify::{VerifyError, write_checkpoint};
 use super::view::StateView;
 use crate::keys::SigningKey;
 
@@ -406,6 +406,10 @@ where
                 "shipgate audit append",
             )
             .map_err(git("update remote-tracking ref"))?;
+            // What this process built on a verified head is the newest head it knows to be
+            // genuine: a later rollback past it is caught even by a command that starts fresh.
+            // The entry landed either way, so a checkpoint that cannot be written is no error.
+            let _ = write_checkpoint(repo, new_tip.commit);
             *cached = Some((new_tip.tree, state));
             Ok(Ok(Some(Appended {
                 tip: new_tip,

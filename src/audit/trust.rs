@@ -21,6 +21,30 @@ use super::verify::{
     Failure, Problem, TrustedHead, VerifyError, check_checkpoint, checkpoint_path,
     verify_extension, write_checkpoint,
 };
+
+/// A chain whose genesis is `root` must start where the policy pins it, if it pins.
+pub fn check_pinned_genesis(pinned: Option<Oid>, root: Oid) -> Result<(), VerifyError> {
+    match pinned {
+        Some(pinned) if pinned != root => Err(VerifyError::Invalid(Failure {
+            commit: root,
+            seq: Some(0),
+            problem: Problem::GenesisNotPinned { pinned },
+        })),
+        _ => Ok(()),
+    }
+}
+
+/// A missing branch is fine only if nothing proves a chain existed: `known` is such a proof.
+pub fn check_branch_missing(known: Option<Oid>) -> Result<(), VerifyError> {
+    match known {
+        None => Ok(()),
+        Some(known) => Err(VerifyError::Invalid(Failure {
+            commit: Oid::ZERO_SHA1,
+            seq: None,
+            problem: Problem::BranchMissing { known },
+        })),
+    }
+}
 use crate::policy::Signer;
 
 /// The signers a chain is verified with, the pinned genesis, and the last verified head.
@@ -87,14 +111,8 @@ impl ChainTrust {
             }),
             other => other,
         })?;
-        if let Some(pinned) = self.pinned_genesis
-            && verified.root.is_some_and(|root| root != pinned)
-        {
-            return Err(VerifyError::Invalid(Failure {
-                commit: verified.root.unwrap_or(head),
-                seq: Some(0),
-                problem: Problem::GenesisNotPinned { pinned },
-            }));
+        if let Some(root) = verified.root {
+            check_pinned_genesis(self.pinned_genesis, root)?;
         }
         if from != Some(head) {
             write_checkpoint(repo, head)?;
@@ -106,6 +124,11 @@ impl ChainTrust {
     /// The state at the trusted head (empty before the chain exists).
     pub fn state(&self) -> State {
         self.trusted_head().map(|t| t.state).unwrap_or_default()
+    }
+
+    /// The chain's genesis commit, once the whole chain was verified.
+    pub fn root(&self) -> Option<Oid> {
+        self.trusted_head().and_then(|t| t.root)
     }
 
     /// The trusted head's commit, if a chain was verified.
@@ -126,13 +149,6 @@ impl ChainTrust {
                     .ok()
                     .and_then(|text| Oid::from_str(text.trim()).ok())
             });
-        match existed {
-            None => Ok(()),
-            Some(checkpoint) => Err(VerifyError::Invalid(Failure {
-                commit: Oid::ZERO_SHA1,
-                seq: None,
-                problem: Problem::Rollback { checkpoint },
-            })),
-        }
+        check_branch_missing(existed)
     }
 }

@@ -121,6 +121,13 @@ pub enum Problem {
         /// The checkpointed head.
         checkpoint: Oid,
     },
+    /// The branch is gone, though a checkpoint, a pin or an earlier verification proves it
+    /// existed: deleting it would start the record over.
+    #[error("the governance branch is missing, but {known} proves a chain existed: it was deleted")]
+    BranchMissing {
+        /// The commit known to have been on the chain.
+        known: Oid,
+    },
     /// The chain does not start at the genesis commit the policy pins (`audit.genesis`): the
     /// branch was deleted and started over, or replaced.
     #[error("the chain starts here, but the policy pins its genesis at {pinned}")]
@@ -146,7 +153,7 @@ impl Failure {
     /// `AUDIT_ROLLBACK` for a rollback, `AUDIT_CHAIN_INVALID` for everything else.
     pub fn reason(&self) -> Reason {
         match self.problem {
-            Problem::Rollback { .. } => Reason::Rollback,
+            Problem::Rollback { .. } | Problem::BranchMissing { .. } => Reason::Rollback,
             _ => Reason::ChainInvalid,
         }
     }
@@ -183,6 +190,8 @@ pub struct Verified {
     pub entries_checked: u64,
     /// The head's seq.
     pub head_seq: Option<u64>,
+    /// The genesis commit, when the whole chain was verified.
+    pub root: Option<Oid>,
 }
 
 /// Options of a verification.
@@ -263,6 +272,7 @@ pub fn verify_chain(
         head: Some(head),
         entries_checked,
         head_seq: Some(trusted.seq),
+        root: trusted.root,
     })
 }
 

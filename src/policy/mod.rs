@@ -191,9 +191,16 @@ pub struct Policy {
     pub presets: Vec<String>,
     /// The files merged (excluding presets), in order.
     pub files: Vec<String>,
+    /// The audit chain's genesis commit (`audit.genesis`), once pinned (DESIGN 13.3).
+    pub genesis: Option<String>,
+    /// How long an approval comment counts after it was written (`approval_ttl`).
+    pub approval_ttl_secs: u64,
     /// `sha256:` of the canonical JSON of the merged policy.
     pub hash: String,
 }
+
+/// How long an approval counts when the policy does not say: 14 days.
+pub const DEFAULT_APPROVAL_TTL_SECS: u64 = 14 * 24 * 3600;
 
 impl Policy {
     /// Whether the policy defines a key of `role`.
@@ -220,6 +227,10 @@ struct HashedPolicy<'a> {
     freeze: &'a [Freeze],
     halt_admins: &'a BTreeSet<Login>,
     signers: Vec<HashedSigner<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approval_ttl: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audit_genesis: Option<&'a str>,
 }
 
 /// Where each list item came from, to point at it after merging.
@@ -681,6 +692,7 @@ fn merge(
         }
     }
     let freeze: Vec<Freeze> = freeze.into_iter().map(|(f, _)| f).collect();
+    let settings = merge_settings(loader, raws);
     let hashed = HashedPolicy {
         version: 1,
         groups: &groups,
@@ -697,6 +709,8 @@ fn merge(
                 not_after: s.not_after.map(format_utc),
             })
             .collect(),
+        approval_ttl: settings.approval_ttl_secs,
+        audit_genesis: settings.genesis.as_deref(),
     };
     let hash = canonical::canonical_digest(&hashed)
         .expect("a policy holds only strings, booleans and integers");
@@ -709,8 +723,86 @@ fn merge(
         signers,
         presets,
         files,
+        genesis: settings.genesis,
+        approval_ttl_secs: settings
+            .approval_ttl_secs
+            .unwrap_or(DEFAULT_APPROVAL_TTL_SECS),
         hash,
     }
+}
+
+/// The policy-wide settings: `approval_ttl` and `audit.genesis`. Two files that set one
+/// differently are an error: which one wins would be an accident of file names.
+struct Settings {
+    approval_ttl_secs: Option<u64>,
+    genesis: Option<String>,
+}
+
+fn merge_settings(loader: &mut Loader<'_>, raws: &[RawPolicy]) -> Settings {
+    let mut settings = Settings {
+        approval_ttl_secs: None,
+        genesis: None,
+    };
+    for (doc, raw) in raws.iter().enumerate() {
+        if let Some(text) = &raw.approval_ttl {
+            let at = [Seg::Key("approval_ttl")];
+            match parse_duration(text) {
+                Ok(secs) if secs > 0 => {
+                    if settings.approval_ttl_secs.is_some_and(|s| s != secs) {
+                        loader.at(
+                            doc,
+                            &at,
+                            InputErrorKind::InvalidValue,
+                            format!("approval_ttl `{text}` differs from another policy file's"),
+                            "set approval_ttl in one policy file",
+                        );
+                    }
+                    settings.approval_ttl_secs = Some(secs);
+                }
+                Ok(_) => loader.at(
+                    doc,
+                    &at,
+                    InputErrorKind::InvalidValue,
+                    "approval_ttl is zero".to_owned(),
+                    "write how long an approval counts, e.g. 14d",
+                ),
+                Err(why) => loader.at(
+                    doc,
+                    &at,
+                    InputErrorKind::InvalidValue,
+                    format!("approval_ttl `{text}` is not a duration: {why}"),
+                    "write e.g. 14d or 72h",
+                ),
+            }
+        }
+        if let Some(genesis) = raw.audit.as_ref().and_then(|a| a.genesis.as_ref()) {
+            let at = [Seg::Key("audit"), Seg::Key("genesis")];
+            let well_formed = genesis.len() == 40
+                && genesis
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !well_formed {
+                loader.at(
+                    doc,
+                    &at,
+                    InputErrorKind::InvalidValue,
+                    format!("audit.genesis `{genesis}` is not a commit id"),
+                    "write the 40-hex id of the governance branch's first commit (`shipgate doctor` prints it)",
+                );
+            } else if settings.genesis.as_ref().is_some_and(|g| g != genesis) {
+                loader.at(
+                    doc,
+                    &at,
+                    InputErrorKind::InvalidValue,
+                    format!("audit.genesis `{genesis}` differs from another policy file's"),
+                    "pin the genesis in one policy file",
+                );
+            } else {
+                settings.genesis = Some(genesis.clone());
+            }
+        }
+    }
+    settings
 }
 
 fn valid_group_name(name: &str) -> bool {

@@ -26,6 +26,14 @@ pub(super) struct RawPolicy {
     pub halt_admins: Vec<String>,
     #[serde(default)]
     pub signers: Vec<RawSigner>,
+    pub approval_ttl: Option<String>,
+    pub audit: Option<RawAudit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAudit {
+    pub genesis: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

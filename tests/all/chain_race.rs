@@ -18,7 +18,7 @@ use crate::mint_flow::MintWorld;
 const BRANCH: &str = "refs/heads/shipgate/audit";
 
 /// The bare repository the world's `origin` points at.
-fn origin(world: &MintWorld) -> PathBuf {
+pub fn origin(world: &MintWorld) -> PathBuf {
     let repo = Repository::open(world.repo.path()).expect("repo");
     let remote = repo.find_remote("origin").expect("origin");
     PathBuf::from(remote.url().expect("utf-8 url"))

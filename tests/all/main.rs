@@ -9,6 +9,7 @@ mod audit_policy;
 mod audit_support;
 mod audit_tamper;
 mod audit_view;
+mod chain_anchor;
 mod chain_race;
 mod cli;
 mod cli_polish;
