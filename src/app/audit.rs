@@ -14,7 +14,7 @@ use crate::audit::AuditError;
 use crate::audit::append::{AppendTarget, GitCli, append};
 use crate::audit::entry::{Actor, Event};
 use crate::audit::store::{git, read_entry};
-use crate::audit::trust::{ChainTrust, check_branch_missing, check_pinned_genesis};
+use crate::audit::trust::{ChainTrust, TrustError, check_branch_missing, check_pinned_genesis};
 use crate::audit::verify::{
     Verified, VerifyError, VerifyOptions, check_checkpoint, is_commit, verify_chain,
     write_checkpoint,
@@ -396,15 +396,15 @@ impl AppendSetup {
     /// Fetches the governance branch and verifies its head from the last verified one;
     /// `None` when the branch does not exist (and never did, as far as anything shows).
     pub fn verified_head(&self) -> Result<Option<Oid>, Error> {
-        let head = self
-            .cli
-            .fetch(&self.repo, &self.target.remote, &self.target.branch)
-            .map_err(|e| Error::Audit(AuditError::Fetch(e)))?;
-        self.target
-            .trust
-            .verify(&self.repo, head)
-            .map_err(AuditError::Verify)?;
-        Ok(head)
+        let fetched = self.target.trust.verify_fetched(&self.repo, &mut || {
+            self.cli
+                .fetch(&self.repo, &self.target.remote, &self.target.branch)
+        });
+        match fetched {
+            Ok(head) => Ok(head),
+            Err(TrustError::Fetch(e)) => Err(AuditError::Fetch(e).into()),
+            Err(TrustError::Verify(e)) => Err(AuditError::Verify(e).into()),
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::audit::{AppendSetup, chain_head, prepare_append};
+use super::audit::{AppendSetup, prepare_append};
 use super::github::{self, read_world};
 use super::inputs::{self, PolicyRequest};
 use crate::audit::AuditError;
@@ -66,20 +66,24 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
     let setup = prepare_append(&args.append)?;
 
     // 1. Fetch and verify; every later decision and append verifies again from this head.
-    let head = chain_head(&setup.repo, &args.append.target)?.ok_or_else(|| {
-        Error::Usage(format!(
+    let verified = match setup.verified_head() {
+        Ok(head) => head,
+        Err(Error::Audit(AuditError::Verify(failure))) => {
+            writeln!(
+                out,
+                "blocked: {} - {} ({failure})",
+                GateCode::AuditChainInvalid.as_str(),
+                GateCode::AuditChainInvalid.why()
+            )?;
+            return Err(AuditError::Verify(failure).into());
+        }
+        Err(e) => return Err(e),
+    };
+    if verified.is_none() {
+        return Err(Error::Usage(format!(
             "there is no governance branch {}: nothing was minted",
             args.append.target.branch
-        ))
-    })?;
-    if let Err(failure) = setup.target.trust.verify(&setup.repo, Some(head)) {
-        writeln!(
-            out,
-            "blocked: {} - {} ({failure})",
-            GateCode::AuditChainInvalid.as_str(),
-            GateCode::AuditChainInvalid.why()
-        )?;
-        return Err(AuditError::Verify(failure).into());
+        )));
     }
     let state = setup.target.trust.state();
     let runs = select_runs(&state, args, &repo, &slug)?;

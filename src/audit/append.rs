@@ -23,7 +23,7 @@ use super::entry::{Actor, Event};
 use super::reason::Reason;
 use super::state::ApplyError;
 use super::store::{ChainWriter, StoreError, Tip, git, read_tip};
-use super::trust::ChainTrust;
+use super::trust::{ChainTrust, TrustError};
 use super::verify::{VerifyError, write_checkpoint};
 use super::view::StateView;
 use crate::keys::SigningKey;
@@ -344,14 +344,14 @@ fn attempt<'r, F>(
 where
     F: FnMut(&StateView<'_>) -> Result<Vec<Event>, ApplyError>,
 {
-    let head = match git_cli.fetch(repo, &target.remote, &target.branch) {
+    let fetched = target.trust.verify_fetched(repo, &mut || {
+        git_cli.fetch(repo, &target.remote, &target.branch)
+    });
+    let head = match fetched {
         Ok(head) => head,
-        Err(failure) => return Ok(Err(failure)),
+        Err(TrustError::Fetch(failure)) => return Ok(Err(failure)),
+        Err(TrustError::Verify(e)) => return Err(AppendError::Untrusted(e)),
     };
-    target
-        .trust
-        .verify(repo, head)
-        .map_err(AppendError::Untrusted)?;
     let tip = head.map(|commit| read_tip(repo, commit)).transpose()?;
     // The state only changes when the tree does; notes leave it alone.
     let mut state = match (&tip, cached.take()) {

@@ -47,6 +47,17 @@ pub fn check_branch_missing(known: Option<Oid>) -> Result<(), VerifyError> {
 }
 use crate::policy::Signer;
 
+/// Why a fetched head could not be trusted.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    /// The remote could not be fetched (worth retrying).
+    #[error("{0}")]
+    Fetch(String),
+    /// The head does not verify.
+    #[error(transparent)]
+    Verify(VerifyError),
+}
+
 /// The signers a chain is verified with, the pinned genesis, and the last verified head.
 #[derive(Debug)]
 pub struct ChainTrust {
@@ -119,6 +130,28 @@ impl ChainTrust {
         }
         *trusted = Some(verified);
         Ok(())
+    }
+
+    /// Fetches the head with `fetch` and verifies it. A head behind the checkpoint is fetched
+    /// and verified once more before it counts as a rollback: another process of this clone
+    /// may have pushed, and checkpointed, between our fetch and our check.
+    pub fn verify_fetched(
+        &self,
+        repo: &Repository,
+        fetch: &mut dyn FnMut() -> Result<Option<Oid>, String>,
+    ) -> Result<Option<Oid>, TrustError> {
+        let head = fetch().map_err(TrustError::Fetch)?;
+        match self.verify(repo, head) {
+            Err(VerifyError::Invalid(failure))
+                if matches!(failure.problem, Problem::Rollback { .. }) =>
+            {
+                let again = fetch().map_err(TrustError::Fetch)?;
+                self.verify(repo, again).map_err(TrustError::Verify)?;
+                Ok(again)
+            }
+            Err(e) => Err(TrustError::Verify(e)),
+            Ok(()) => Ok(head),
+        }
     }
 
     /// The state at the trusted head (empty before the chain exists).

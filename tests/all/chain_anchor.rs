@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use git2::Repository;
 
 use crate::chain_race::origin;
-use crate::fixture::{assert_exit, git, stderr, stdout};
+use crate::fixture::{assert_exit, stderr, stdout};
 use crate::mint_flow::MintWorld;
 
 const BRANCH: &str = "refs/heads/shipgate/audit";
