@@ -13,6 +13,9 @@
 //! 7. not consumed (per the governance branch head)           `RECEIPT_CONSUMED`
 //! 8. now < expires_at, with 60 s of skew in the safe direction `RECEIPT_EXPIRED`
 //! 9. the policy hash and the re-resolved plan are unchanged  `RECEIPT_STALE`
+//! 10. the policy on the default branch, judged now, neither
+//!     denies the operation nor freezes it                  `POLICY_DENIED`, `FROZEN`
+//!     (DESIGN 13.6: a receipt minted before a freeze does not execute inside it)
 //!
 //! Passing yields an [`Authorized`], which only this module can construct: the write half of
 //! the GitHub port demands one, so no code path can act without the gate. Pure: the caller
@@ -24,7 +27,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::model::{OpKey, PlanId, RepoSlug};
 use crate::plan::OpKind;
-use crate::policy::Signer;
+use crate::policy::{Policy, Signer};
+use crate::policy::{ReasonCode, blocking_findings};
 use crate::receipt::{HmacKey, Receipt, verify_receipt};
 
 /// Tolerated clock difference, always applied against the receipt.
@@ -65,6 +69,10 @@ pub enum GateCode {
     ReceiptExpired,
     /// Check 9.
     ReceiptStale,
+    /// Check 10: a deny rule matches the operation.
+    PolicyDenied,
+    /// Check 10: a freeze window is active.
+    Frozen,
 }
 
 impl GateCode {
@@ -84,6 +92,8 @@ impl GateCode {
             Self::ReceiptConsumed => "RECEIPT_CONSUMED",
             Self::ReceiptExpired => "RECEIPT_EXPIRED",
             Self::ReceiptStale => "RECEIPT_STALE",
+            Self::PolicyDenied => "POLICY_DENIED",
+            Self::Frozen => "FROZEN",
         }
     }
 
@@ -119,6 +129,8 @@ impl GateCode {
             Self::ReceiptStale => {
                 "The policy or the plan changed since the receipt was minted; approve the new plan."
             }
+            Self::PolicyDenied => ReasonCode::PolicyDenied.why(),
+            Self::Frozen => ReasonCode::Frozen.why(),
         }
     }
 }
@@ -222,6 +234,8 @@ pub struct GateContext<'a> {
     pub current_policy_hash: &'a str,
     /// The plan id of the plan re-resolved now.
     pub current_plan_id: &'a PlanId,
+    /// The policy on the default branch now (check 10 judges its denies and freezes).
+    pub policy: &'a Policy,
 }
 
 /// Proof that the gate passed for one operation of one run. Only [`check_operation`] makes one.
@@ -352,6 +366,16 @@ pub fn check_operation(
             ),
         ));
     }
+    // 10. Not denied or frozen now.
+    if let Some(finding) =
+        blocking_findings(ctx.policy, op.op_kind, op.op_key.policy_ref(), ctx.now).first()
+    {
+        let code = match finding.code {
+            ReasonCode::Frozen => GateCode::Frozen,
+            _ => GateCode::PolicyDenied,
+        };
+        return Err(blocked(code, finding.message.clone()));
+    }
     Ok(Authorized {
         run_id: op.run_id.to_owned(),
         receipt_id: claims.receipt_id.clone(),
@@ -374,6 +398,10 @@ mod tests {
         repo: RepoSlug,
         plan_id: PlanId,
         op_key: OpKey,
+        /// A freeze from 11:10 to 11:20 on NOW's day.
+        policy: Policy,
+        /// The same, denying `v*` tags.
+        denying: Policy,
     }
 
     const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
@@ -393,7 +421,22 @@ mod tests {
             repo: RepoSlug::parse("acme/widget").unwrap(),
             plan_id: PlanId::from_digest(format!("sha256:{}", "ab".repeat(32))).unwrap(),
             op_key: OpKey::tag("v1.4.0"),
+            policy: policy(""),
+            denying: policy(
+                "deny:\n  - name: no tags\n    match: { kinds: [tag], refs: [\"v*\"] }\n    reason: tags are cut by hand\n",
+            ),
         }
+    }
+
+    fn policy(extra: &str) -> Policy {
+        let text = format!(
+            "version: 1\nfreeze:\n  - name: launch\n    from: 2026-11-23T11:10:00Z\n    until: 2026-11-23T11:20:00Z\n{extra}"
+        );
+        crate::policy::load_policy(&[crate::policy::PolicyFile {
+            name: "policy.yaml".into(),
+            bytes: text.into_bytes(),
+        }])
+        .unwrap()
     }
 
     impl World {
@@ -446,6 +489,7 @@ mod tests {
                 now: NOW,
                 current_policy_hash: POLICY,
                 current_plan_id: &self.plan_id,
+                policy: &self.policy,
             };
             tweak(&mut ctx);
             check_operation(&self.op(), &ctx).map_err(|b| b.code)
@@ -524,6 +568,21 @@ mod tests {
             w.check(Some(&good), |c| c.current_plan_id = &moved),
             Err(GateCode::ReceiptStale)
         );
+    }
+
+    #[test]
+    fn a_freeze_or_deny_in_force_at_execution_blocks_a_receipt_minted_before_it() {
+        let w = world();
+        let good = w.sign(w.claims());
+        assert_eq!(
+            w.check(Some(&good), |c| c.now = datetime!(2026-11-23 11:15 UTC)),
+            Err(GateCode::Frozen)
+        );
+        assert_eq!(
+            w.check(Some(&good), |c| c.policy = &w.denying),
+            Err(GateCode::PolicyDenied)
+        );
+        assert!(w.check(Some(&good), |_| {}).is_ok());
     }
 
     #[test]

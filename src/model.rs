@@ -195,6 +195,16 @@ impl OpKey {
     pub fn kind(&self) -> &str {
         self.0.split_once(':').map_or("", |(kind, _)| kind)
     }
+
+    /// The ref that policy `refs:` patterns match: the tag for tags and releases, the base
+    /// branch for pull requests (as `Operation::policy_ref`).
+    pub fn policy_ref(&self) -> &str {
+        let rest = self.0.split_once(':').map_or("", |(_, rest)| rest);
+        match self.kind() {
+            "pull_request" => rest.split_once("->").map_or(rest, |(_, base)| base),
+            _ => rest,
+        }
+    }
 }
 
 string_newtype!(

@@ -520,6 +520,7 @@ impl Executor<'_> {
                 now: super::now_whole_seconds(),
                 current_policy_hash: &self.policy.hash,
                 current_plan_id,
+                policy: self.policy,
             },
         );
         let pass = match gate {

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use super::{Policy, format_utc};
 use crate::model::{Login, TeamSlug};
-use crate::plan::Operation;
+use crate::plan::{OpKind, Operation};
 
 /// Why an operation is blocked by policy. Stable codes, explained by [`ReasonCode::why`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -155,18 +155,34 @@ fn evaluate_one(policy: &Policy, op: &Operation, at: OffsetDateTime) -> Operatio
             ),
         });
     }
-    for deny in policy
+    findings.extend(blocking_findings(policy, kind, reference, at));
+    OperationDecision {
+        requirements,
+        findings,
+    }
+}
+
+/// The deny rules that match an operation of `kind` on `reference`, and the freezes active
+/// at `at`: what blocks it whatever its approvals (the gate asks again at execution).
+pub fn blocking_findings(
+    policy: &Policy,
+    kind: OpKind,
+    reference: &str,
+    at: OffsetDateTime,
+) -> Vec<Finding> {
+    let denied = policy
         .deny
         .iter()
         .filter(|d| d.matcher.matches(kind, reference))
-    {
-        findings.push(Finding {
+        .map(|deny| Finding {
             code: ReasonCode::PolicyDenied,
             message: format!("denied by \"{}\": {}", deny.name, deny.reason),
         });
-    }
-    for freeze in policy.freeze.iter().filter(|f| f.contains(at)) {
-        findings.push(Finding {
+    let frozen = policy
+        .freeze
+        .iter()
+        .filter(|f| f.contains(at))
+        .map(|freeze| Finding {
             code: ReasonCode::Frozen,
             message: format!(
                 "freeze \"{}\" from {} until {}",
@@ -175,9 +191,5 @@ fn evaluate_one(policy: &Policy, op: &Operation, at: OffsetDateTime) -> Operatio
                 format_utc(freeze.until)
             ),
         });
-    }
-    OperationDecision {
-        requirements,
-        findings,
-    }
+    denied.chain(frozen).collect()
 }

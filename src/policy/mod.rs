@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub use duration::parse_duration;
-pub use eval::{Finding, OperationDecision, ReasonCode, Requirement, evaluate};
+pub use eval::{Finding, OperationDecision, ReasonCode, Requirement, blocking_findings, evaluate};
 pub use pattern::RefPattern;
 pub use signer::{Signer, SignerRole};
 

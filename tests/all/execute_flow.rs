@@ -347,6 +347,35 @@ fn the_attack_suite_blocks_each_forgery_with_its_code_and_ships_nothing() {
 }
 
 #[test]
+fn a_receipt_minted_before_a_freeze_does_not_execute_inside_it() {
+    let (world, _) = minted();
+    // The freeze lands on the default branch; the receipt was minted under that very policy
+    // just before the window opened (its policy hash is the frozen policy's).
+    let path = ".shipgate/policies/policy.yaml";
+    let policy = std::fs::read_to_string(world.repo.path().join(path)).expect("policy");
+    let frozen = format!(
+        "{policy}freeze:\n  - name: year-end\n    from: 2020-01-01T00:00:00Z\n    until: 2099-01-01T00:00:00Z\n"
+    );
+    world
+        .repo
+        .commit("policy-v2", &[(path, &frozen)], "year-end freeze");
+    let hash = shipgate::policy::load_policy(&[shipgate::policy::PolicyFile {
+        name: path.into(),
+        bytes: frozen.into_bytes(),
+    }])
+    .expect("policy")
+    .hash;
+    let run = craft(&world, &world.mint.private_openssh, move |c| {
+        c.policy_hash = hash.clone();
+    });
+    let out = execute(&world, &run, &["--default-branch", "policy-v2"], &[]);
+    assert_exit(&out, 1);
+    blocked_with(&out, "FROZEN");
+    nothing_shipped(&world);
+    assert_eq!(denials(&world), ["FROZEN"]);
+}
+
+#[test]
 fn a_run_without_a_receipt_is_refused_as_missing() {
     let (world, _) = minted();
     let plan_id = world.chain()[3]["event"]["plan_id"]

@@ -168,6 +168,11 @@ pub fn authorize(kind: OpKind, key: OpKey) -> Authorized {
     };
     let receipt = claims.sign_hmac(&hmac).expect("sign");
     let repo = RepoSlug::parse(SLUG).expect("slug");
+    let policy = shipgate::policy::load_policy(&[shipgate::policy::PolicyFile {
+        name: "policy.yaml".into(),
+        bytes: b"version: 1\n".to_vec(),
+    }])
+    .expect("an empty policy");
     check_operation(
         &OperationUnderGate {
             run_id: "run_test",
@@ -186,6 +191,7 @@ pub fn authorize(kind: OpKind, key: OpKey) -> Authorized {
             now,
             current_policy_hash: "sha256:policy",
             current_plan_id: &plan_id,
+            policy: &policy,
         },
     )
     .expect("the gate passes a fresh receipt")
