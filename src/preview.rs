@@ -61,6 +61,9 @@ pub enum ConflictCode {
     ReleaseTagMissing,
     /// A pull request's head or base branch is not on GitHub.
     BranchMissing,
+    /// A pull request's head branch (or the open pull request) is at another commit than the
+    /// approved one: it would ship commits nobody reviewed.
+    PullRequestHeadMoved,
 }
 
 impl ConflictCode {
@@ -72,6 +75,7 @@ impl ConflictCode {
             Self::ConflictPullRequestExists => "CONFLICT_PULL_REQUEST_EXISTS",
             Self::ReleaseTagMissing => "RELEASE_TAG_MISSING",
             Self::BranchMissing => "BRANCH_MISSING",
+            Self::PullRequestHeadMoved => "PULL_REQUEST_HEAD_MOVED",
         }
     }
 
@@ -91,6 +95,9 @@ impl ConflictCode {
                 "The release's tag is not on GitHub and no earlier tag operation of the plan creates it."
             }
             Self::BranchMissing => "A branch of the pull request does not exist on GitHub.",
+            Self::PullRequestHeadMoved => {
+                "The pull request's head branch moved since approval: it would carry commits nobody approved; approve the new head."
+            }
         }
     }
 }
@@ -232,7 +239,11 @@ fn preview_operation(
             ),
         },
         ResolvedOperation::PullRequest {
-            head, base, title, ..
+            head,
+            head_sha,
+            base,
+            title,
+            ..
         } => {
             let missing: Vec<&str> = [head, base]
                 .into_iter()
@@ -245,12 +256,31 @@ fn preview_operation(
                     format!("not on GitHub: branch {}", missing.join(", branch ")),
                 );
             }
+            let approved = head_sha.as_str();
             match world.pulls.get(&(head.clone(), base.clone())) {
-                None => Preview::create(format!("no open pull request {head} -> {base} yet")),
+                Some(found) if &found.title == title && found.head_sha != approved => {
+                    Preview::conflict(
+                        ConflictCode::PullRequestHeadMoved,
+                        format!(
+                            "pull request #{} {head} -> {base} is open at {}, approved at {approved}",
+                            found.number, found.head_sha
+                        ),
+                    )
+                }
                 Some(found) if &found.title == title => Preview::shipped(format!(
                     "pull request #{} {head} -> {base} is open",
                     found.number
                 )),
+                None if world.branches.get(head).map(String::as_str) != Some(approved) => {
+                    Preview::conflict(
+                        ConflictCode::PullRequestHeadMoved,
+                        format!(
+                            "branch {head} is at {} on GitHub, approved at {approved}",
+                            world.branches.get(head).map_or("?", String::as_str)
+                        ),
+                    )
+                }
+                None => Preview::create(format!("no open pull request {head} -> {base} yet")),
                 Some(found) => Preview::conflict(
                     ConflictCode::ConflictPullRequestExists,
                     format!(
@@ -284,6 +314,67 @@ mod tests {
             operations,
             checked: Vec::new(),
         }
+    }
+
+    fn pull_request_plan() -> ResolvedPlan {
+        let mut resolved = plan(None);
+        resolved.operations = vec![ResolvedOperation::PullRequest {
+            head: "feature".into(),
+            head_sha: CommitSha::parse(&"a".repeat(40)).expect("sha"),
+            base: "main".into(),
+            base_sha: CommitSha::parse(&"b".repeat(40)).expect("sha"),
+            title: "Merge".into(),
+            body: None,
+            draft: false,
+        }];
+        resolved
+    }
+
+    fn with_head(branch_at: char, open_at: Option<char>) -> World {
+        let mut world = World::default();
+        world
+            .branches
+            .insert("feature".into(), branch_at.to_string().repeat(40));
+        world.branches.insert("main".into(), "b".repeat(40));
+        if let Some(at) = open_at {
+            world.pulls.insert(
+                ("feature".into(), "main".into()),
+                PullRequest {
+                    number: 7,
+                    state: "open".into(),
+                    title: "Merge".into(),
+                    body: None,
+                    draft: false,
+                    head_ref: "feature".into(),
+                    head_sha: at.to_string().repeat(40),
+                    base_ref: "main".into(),
+                    base_sha: "b".repeat(40),
+                    author: crate::model::Login::parse("bot").expect("login"),
+                    html_url: "https://github.com/acme/widget/pull/7".into(),
+                },
+            );
+        }
+        world
+    }
+
+    #[test]
+    fn a_pull_request_ships_only_from_the_approved_head() {
+        let planned = pull_request_plan();
+        let moved = (
+            PreviewState::Conflict,
+            Some(ConflictCode::PullRequestHeadMoved),
+        );
+        assert_eq!(
+            state(&planned, &with_head('a', None)),
+            (PreviewState::WouldCreate, None)
+        );
+        assert_eq!(state(&planned, &with_head('c', None)), moved);
+        assert_eq!(
+            state(&planned, &with_head('a', Some('a'))),
+            (PreviewState::AlreadyShipped, None)
+        );
+        // Opened, then the branch moved under it: the read-back refuses it.
+        assert_eq!(state(&planned, &with_head('c', Some('c'))), moved);
     }
 
     fn with_tag(commit: char, message: Option<&str>) -> World {

@@ -39,7 +39,7 @@ use crate::github::{GitHubClient, GitHubEffects, NewPullRequest, NewRelease};
 use crate::model::PlanId;
 use crate::plan::{ResolvedOperation, ResolvedPlan};
 use crate::policy::{Policy, format_utc, parse_duration};
-use crate::preview::{PreviewState, preview_plan};
+use crate::preview::{ConflictCode, PreviewState, preview_plan};
 use crate::receipt::parse_receipt;
 use crate::report::execute::{
     BLOCKED, ExecuteReport, OpOutcome, SHIPPED, TimelineEntry, render_execute_markdown,
@@ -557,6 +557,19 @@ impl Executor<'_> {
                 PreviewState::WouldCreate => {}
             }
         } else {
+            // The gate judged the plan in the checkout; GitHub's head branch may have moved
+            // since approval. Refuse before the receipt is spent (DESIGN 13.6).
+            if matches!(op, ResolvedOperation::PullRequest { .. })
+                && let Some(moved) = self.head_moved(plan, index)?
+            {
+                return self.deny(
+                    op_key,
+                    &Blocked {
+                        code: GateCode::ReceiptStale,
+                        detail: moved,
+                    },
+                );
+            }
             let consume = Event::ReceiptConsumed {
                 receipt_id: pass.receipt_id().to_owned(),
                 run_id: pass.run_id().to_owned(),
@@ -604,6 +617,23 @@ impl Executor<'_> {
         };
         crash_point("readback", op_key);
         self.settle(op_key, &pass, settled)
+    }
+
+    /// Why a pull request operation's head is no longer the approved commit on GitHub, if
+    /// it is not.
+    fn head_moved(&self, plan: &ResolvedPlan, index: usize) -> Result<Option<String>, Error> {
+        let world = self.runtime.block_on(read_world(self.client, &[plan]))?;
+        Ok(preview_plan(plan, &world)
+            .into_iter()
+            .nth(index)
+            .filter(|p| p.code == Some(ConflictCode::PullRequestHeadMoved))
+            .map(|p| {
+                format!(
+                    "{}: {}",
+                    ConflictCode::PullRequestHeadMoved.as_str(),
+                    p.detail
+                )
+            }))
     }
 
     /// How GitHub holds operation `index` now, judged like the dry-run's preview.

@@ -376,6 +376,58 @@ fn a_receipt_minted_before_a_freeze_does_not_execute_inside_it() {
 }
 
 #[test]
+fn a_pull_request_head_pushed_after_approval_is_refused_before_its_receipt_is_spent() {
+    let (world, run) = minted();
+    // A writer pushes an unreviewed commit to the approved head branch on GitHub.
+    let origin = git2::Repository::open_bare(crate::chain_race::origin(&world)).expect("origin");
+    let feature = origin
+        .find_branch("feature", git2::BranchType::Local)
+        .expect("feature")
+        .get()
+        .peel_to_commit()
+        .expect("commit");
+    let who = git2::Signature::now("mallory", "mallory@example.com").expect("signature");
+    let pushed = origin
+        .commit(
+            Some("refs/heads/feature"),
+            &who,
+            &who,
+            "unreviewed",
+            &feature.tree().expect("tree"),
+            &[&feature],
+        )
+        .expect("commit");
+    let out = execute(&world, &run, &[], &[]);
+    assert_exit(&out, 1);
+    blocked_with(&out, "RECEIPT_STALE");
+    assert!(
+        stdout(&out).contains("PULL_REQUEST_HEAD_MOVED"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains(&pushed.to_string()),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        world.github.fake.pulls(SLUG).len() - 1,
+        0,
+        "no pull request was opened"
+    );
+    let consumed: Vec<String> = world
+        .chain()
+        .iter()
+        .filter(|e| e["event"]["type"] == "receipt_consumed")
+        .filter_map(|e| e["event"]["op_key"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        !consumed.iter().any(|k| k.starts_with("pull_request:")),
+        "{consumed:?}"
+    );
+}
+
+#[test]
 fn a_run_without_a_receipt_is_refused_as_missing() {
     let (world, _) = minted();
     let plan_id = world.chain()[3]["event"]["plan_id"]
