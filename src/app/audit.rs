@@ -13,12 +13,15 @@ use crate::approval::command::MAX_REASON_CHARS;
 use crate::audit::AuditError;
 use crate::audit::append::{AppendTarget, GitCli, append};
 use crate::audit::entry::{Actor, Event};
+use crate::audit::reason::Reason;
+use crate::audit::state::{ApplyError, StateAccess};
 use crate::audit::store::{git, read_entry};
 use crate::audit::trust::{ChainTrust, TrustError, check_branch_missing, check_pinned_genesis};
 use crate::audit::verify::{
     Verified, VerifyError, VerifyOptions, check_checkpoint, is_commit, verify_chain,
     write_checkpoint,
 };
+use crate::audit::view::StateView;
 use crate::cli::{
     AuditAppendArgs, AuditCommand, AuditLogArgs, AuditNoteArgs, AuditTargetArgs, AuditVerifyArgs,
     HaltArgs, LogFormat, PolicyArgs, ResumeArgs,
@@ -347,8 +350,10 @@ fn repository_slug(repo: &Repository, args: &AuditAppendArgs) -> Result<String, 
 
 fn note(args: &AuditNoteArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let message = args.message.clone();
-    append_operator_event(&args.append, out, |_| Event::Note {
-        message: message.clone(),
+    append_operator_event(&args.append, out, |_, _| {
+        Ok(Event::Note {
+            message: message.clone(),
+        })
     })
 }
 
@@ -363,16 +368,88 @@ pub fn halt(args: &HaltArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     if reason.trim().is_empty() {
         return Err(Error::Usage("--reason must say why shipping stops".into()));
     }
-    append_operator_event(&args.append, out, |kid| Event::Halted {
-        by: operator(args.by.as_deref(), kid),
-        reason: reason.clone(),
+    append_operator_event(&args.append, out, |_, kid| {
+        Ok(Event::Halted {
+            by: operator(args.by.as_deref(), kid),
+            reason: reason.clone(),
+        })
     })
 }
 
-/// `shipgate resume`: lifts a halt; refused (exit 1) when not halted.
+/// `shipgate resume --comment ID`: lifts a halt on a halt admin's own request, their
+/// `/shipgate resume` comment read from GitHub; refused (exit 1) when not halted or when the
+/// comment is not such a request (`RESUME_NOT_AUTHORIZED`). Halting is fail-safe, so the audit
+/// key alone may halt; resuming undoes a safety stop, so it takes a halt admin's own act.
 pub fn resume(args: &ResumeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
-    append_operator_event(&args.append, out, |kid| Event::Resumed {
-        by: operator(args.by.as_deref(), kid),
+    let token = crate::app::github::token().ok_or_else(|| {
+        Error::Usage(
+            "resume reads the halt admin's `/shipgate resume` comment on GitHub: set GITHUB_TOKEN"
+                .into(),
+        )
+    })?;
+    let (repo, slug) = inputs::governed_repo(&args.append)?;
+    let (policy, _) = inputs::load_policy(&repo, &PolicyRequest::from(&args.append.policy))?;
+    let (runtime, client) = crate::app::github::connect(&slug, token)?;
+    let comment = runtime
+        .block_on(crate::github::GitHubRead::comment(&client, args.comment))?
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{slug} has no comment {}: pass the id of a `/shipgate resume` comment",
+                args.comment
+            ))
+        })?;
+    append_operator_event(&args.append, out, |state, _| {
+        let halt = state.halt();
+        resume_request(&policy, &comment, halt.as_ref()).map_err(|detail| ApplyError {
+            reason: Reason::ResumeNotAuthorized,
+            detail,
+        })
+    })
+}
+
+/// The `resumed` entry a comment asks for, or why it does not: it must be a halt admin's own
+/// unedited comment with a `/shipgate resume` line, written after the standing halt.
+fn resume_request(
+    policy: &Policy,
+    comment: &crate::approval::evaluate::Comment,
+    halt: Option<&crate::audit::state::HaltRecord>,
+) -> Result<Event, String> {
+    let id = comment.id;
+    if comment.author_is_bot || !policy.halt_admins.contains(&comment.author) {
+        return Err(format!(
+            "comment {id} is by {}, who is not a halt admin of the policy on the default branch",
+            comment.author
+        ));
+    }
+    if comment.updated_at != comment.created_at {
+        return Err(format!(
+            "comment {id} was edited after it was written: ask {} for a new one",
+            comment.author
+        ));
+    }
+    let asks = crate::approval::command::parse_comment(&comment.body)
+        .commands
+        .iter()
+        .any(|(_, command)| matches!(command, crate::approval::command::Command::Resume));
+    if !asks {
+        return Err(format!(
+            "comment {id} has no `/shipgate resume` line of its own"
+        ));
+    }
+    if let Some(halt) = halt {
+        let since =
+            OffsetDateTime::parse(&halt.since, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| format!("the halt's time `{}` is unreadable", halt.since))?;
+        if comment.created_at < since {
+            return Err(format!(
+                "comment {id} was written before the halt of {}: a resume must answer the halt that stands",
+                halt.since
+            ));
+        }
+    }
+    Ok(Event::Resumed {
+        by: comment.author.to_string(),
+        comment_id: Some(id),
     })
 }
 
@@ -463,12 +540,13 @@ pub(super) fn prepare_append(args: &AuditAppendArgs) -> Result<AppendSetup, Erro
     })
 }
 
-/// Appends one operator event, signed with the audit key, creating the chain if needed. The
-/// state rules decide whether it is allowed (a second halt, a resume without a halt: exit 1).
+/// Appends one operator event, signed with the audit key, creating the chain if needed.
+/// `propose` sees the state at the verified head and the signing key's id; it and the state
+/// rules decide whether the event is allowed (a second halt, a resume without a halt: exit 1).
 fn append_operator_event(
     args: &AuditAppendArgs,
     out: &mut dyn Write,
-    event: impl Fn(&str) -> Event,
+    propose: impl Fn(&StateView<'_>, &str) -> Result<Event, ApplyError>,
 ) -> Result<Outcome, Error> {
     let AppendSetup {
         repo,
@@ -476,15 +554,24 @@ fn append_operator_event(
         target,
         cli,
     } = prepare_append(args)?;
-    let event = event(&key.kid);
-    let appended = append(&repo, &cli, &key, &target, &OffsetDateTime::now_utc, |_| {
-        Ok(event.clone())
-    })
+    let mut proposed = None;
+    let appended = append(
+        &repo,
+        &cli,
+        &key,
+        &target,
+        &OffsetDateTime::now_utc,
+        |state| {
+            let event = propose(state, &key.kid)?;
+            proposed = Some(event.kind());
+            Ok(event)
+        },
+    )
     .map_err(AuditError::from)?;
     writeln!(
         out,
         "appended {} as seq {} ({}; {} attempt(s){})",
-        event.kind(),
+        proposed.unwrap_or("an entry"),
         appended.tip.seq,
         appended.tip.commit,
         appended.attempts,
@@ -495,4 +582,52 @@ fn append_operator_event(
         }
     )?;
     Ok(Outcome::Clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::approval::evaluate::Comment;
+    use crate::audit::state::HaltRecord;
+    use crate::model::Login;
+    use time::macros::datetime;
+
+    fn policy() -> Policy {
+        crate::policy::load_policy(&[crate::policy::PolicyFile {
+            name: "policy.yaml".into(),
+            bytes: b"version: 1\nhalt_admins: [alice]\n".to_vec(),
+        }])
+        .unwrap()
+    }
+
+    fn comment(at: OffsetDateTime) -> Comment {
+        Comment {
+            id: 7,
+            author: Login::parse("alice").unwrap(),
+            author_is_bot: false,
+            created_at: at,
+            updated_at: at,
+            body: "/shipgate resume\n".into(),
+        }
+    }
+
+    #[test]
+    fn a_resume_comment_written_before_the_standing_halt_does_not_lift_it() {
+        let halt = HaltRecord {
+            by: "alice".into(),
+            reason: "incident".into(),
+            since: "2026-12-03T10:00:00Z".into(),
+            seq: 4,
+        };
+        let before = comment(datetime!(2026-12-03 09:59:59 UTC));
+        assert!(resume_request(&policy(), &before, Some(&halt)).is_err());
+        let after = comment(datetime!(2026-12-03 10:00:01 UTC));
+        assert_eq!(
+            resume_request(&policy(), &after, Some(&halt)),
+            Ok(Event::Resumed {
+                by: "alice".into(),
+                comment_id: Some(7),
+            })
+        );
+    }
 }

@@ -402,6 +402,7 @@ fn halt_commands(
             Command::Resume => (
                 Event::Resumed {
                     by: comment.author.to_string(),
+                    comment_id: Some(comment.comment_id),
                 },
                 "resume",
             ),

@@ -162,6 +162,10 @@ pub enum Event {
     Resumed {
         /// The halt admin.
         by: String,
+        /// The `/shipgate resume` comment by which the halt admin asked for it (absent in
+        /// entries written before resumes required one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment_id: Option<u64>,
     },
     /// A run took the repository's execution lock.
     LockAcquired {
@@ -260,7 +264,7 @@ impl Event {
             | Self::OperationRecovered { op_key, .. }
             | Self::OperationDenied { op_key, .. } => op_key.clone(),
             Self::Halted { reason, .. } => reason.chars().take(60).collect(),
-            Self::Resumed { by } => by.clone(),
+            Self::Resumed { by, .. } => by.clone(),
             Self::MintRefused { reason, .. } => reason.clone(),
         }
     }

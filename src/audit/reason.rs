@@ -49,6 +49,8 @@ pub enum Reason {
     LockNotHeld,
     /// A lock was broken before it expired.
     LockNotExpired,
+    /// A resume that no halt admin asked for by a `/shipgate resume` comment after the halt.
+    ResumeNotAuthorized,
 }
 
 impl Reason {
@@ -75,6 +77,7 @@ impl Reason {
             Self::Locked => "LOCKED",
             Self::LockNotHeld => "LOCK_NOT_HELD",
             Self::LockNotExpired => "LOCK_NOT_EXPIRED",
+            Self::ResumeNotAuthorized => "RESUME_NOT_AUTHORIZED",
         }
     }
 
@@ -115,6 +118,9 @@ impl Reason {
             Self::Locked => "another run holds the execution lock",
             Self::LockNotHeld => "the lock is not held by that run",
             Self::LockNotExpired => "only an expired lock may be broken",
+            Self::ResumeNotAuthorized => {
+                "only a halt admin's own `/shipgate resume` comment, written after the halt, lifts it"
+            }
         }
     }
 }

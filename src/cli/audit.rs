@@ -107,9 +107,11 @@ pub struct HaltArgs {
 /// `shipgate resume`.
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
-    /// Who resumes, as recorded (default: GITHUB_ACTOR, else the audit key's id).
-    #[arg(long, value_name = "LOGIN")]
-    pub by: Option<String>,
+    /// The id of a halt admin's `/shipgate resume` comment, written after the halt: the
+    /// resume is theirs, read from GitHub and recorded with its id (the audit key alone can
+    /// halt, never resume).
+    #[arg(long, value_name = "ID")]
+    pub comment: u64,
     #[command(flatten)]
     pub append: AuditAppendArgs,
 }

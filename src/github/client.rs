@@ -560,6 +560,14 @@ impl GitHubRead for GitHubClient {
         .transpose()
     }
 
+    async fn comment(&self, id: u64) -> Result<Option<Comment>, GitHubError> {
+        let what = format!("read comment {id}");
+        let wire: Option<WireComment> = self
+            .get_json(&self.repo_path(&format!("/issues/comments/{id}")), &what)
+            .await?;
+        Ok(wire.and_then(WireComment::into_comment))
+    }
+
     async fn comments(&self, issue: u64) -> Result<Vec<Comment>, GitHubError> {
         let what = format!("read the comments of #{issue}");
         let mut path = Some(self.repo_path(&format!("/issues/{issue}/comments?per_page=100")));

@@ -54,6 +54,8 @@ pub trait GitHubRead {
     async fn pull(&self, number: u64) -> Result<Option<PullRequest>, GitHubError>;
     /// Every comment of an issue or pull request, all pages, in GitHub's order.
     async fn comments(&self, issue: u64) -> Result<Vec<Comment>, GitHubError>;
+    /// One issue or pull request comment by id; `None` if it does not exist (or was deleted).
+    async fn comment(&self, id: u64) -> Result<Option<Comment>, GitHubError>;
     /// The GitHub account GitHub links to a commit's author (by email), if any.
     async fn commit_author(&self, sha: &CommitSha) -> Result<Option<Login>, GitHubError>;
     /// A user's permission on the repository (`None` for strangers).

@@ -256,7 +256,10 @@ fn progress(
     lifetime: usize,
 ) -> Vec<Vec<Event>> {
     if state.halt.is_some() {
-        return vec![vec![Event::Resumed { by: "admin".into() }]];
+        return vec![vec![Event::Resumed {
+            by: "admin".into(),
+            comment_id: None,
+        }]];
     }
     let settle = state
         .ops
@@ -473,7 +476,10 @@ fn event(step: &Step, state: &State, kept: &[Entry], at: i64) -> Event {
             by: "admin".into(),
             reason: "incident".into(),
         },
-        Step::Resume => Event::Resumed { by: "admin".into() },
+        Step::Resume => Event::Resumed {
+            by: "admin".into(),
+            comment_id: None,
+        },
         Step::Acquire {
             coherent,
             pick,

@@ -62,7 +62,10 @@ fn lifecycle() -> Vec<Event> {
             by: "alice".into(),
             reason: "incident".into(),
         },
-        Event::Resumed { by: "alice".into() },
+        Event::Resumed {
+            by: "alice".into(),
+            comment_id: Some(42),
+        },
     ]
 }
 

@@ -100,7 +100,10 @@ fn an_unsigned_resume_raced_in_after_verification_ships_nothing() {
     let origin = origin(&world);
     let (halted_head, forged) = forge_unsigned(
         &origin,
-        Event::Resumed { by: "alice".into() },
+        Event::Resumed {
+            by: "alice".into(),
+            comment_id: Some(42),
+        },
         &[Change::Halt(None)],
     );
     // It lands after execute's first fetch (which it verifies) and before its second (the

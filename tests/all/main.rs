@@ -28,5 +28,6 @@ mod plan_id;
 mod policy_eval;
 mod receipt;
 mod repo;
+mod resume_provenance;
 mod robustness;
 mod workflow_files;

@@ -325,7 +325,11 @@ fn while_halted_nothing_is_minted_and_the_refusal_is_recorded() {
     assert_eq!(kinds, ["genesis", "halted", "mint_refused"]);
     assert!(world.status_comment().contains("## HALTED"));
 
-    let resume = world.shipgate(&["resume", "--by", "alice"]);
+    let asked = world
+        .github
+        .fake
+        .add_comment(SLUG, world.pr, "alice", "/shipgate resume\n");
+    let resume = world.shipgate(&["resume", "--comment", &asked.to_string()]);
     assert_exit(&resume, 0);
     assert_eq!(world.mint().status.code(), Some(0));
     assert!(world.kinds().contains(&"run_opened".to_owned()));
