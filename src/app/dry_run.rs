@@ -71,6 +71,7 @@ fn report_dry_run(
         token = None;
     }
     let (policy, policy_source) = inputs::load_policy(&repo, &PolicyRequest::from(&args.policy))?;
+    let policy_changes = proposed_policy_changes(&repo, args, &policy, &mut warnings);
 
     let mut plans = Vec::new();
     let mut problems = Vec::new();
@@ -138,6 +139,7 @@ fn report_dry_run(
         warnings,
         plans,
     );
+    report.policy_changes = policy_changes;
     if let (Some((client, runtime)), Some(previews)) = (&online, previews) {
         let view = GitHubView::Online {
             api_url: github::api_url(),
@@ -202,4 +204,34 @@ fn report_dry_run(
     } else {
         Outcome::Clean
     })
+}
+
+/// How the work tree's policy (on a pull request: the pull request's) differs from the default
+/// branch's that judges it, so a new signer or approver is seen before it is merged. A work
+/// tree policy that does not load is a warning here: the default branch's still judges.
+fn proposed_policy_changes(
+    repo: &crate::repo::LocalRepo,
+    args: &DryRunArgs,
+    judging: &policy::Policy,
+    warnings: &mut Vec<String>,
+) -> Vec<String> {
+    if args.policy.policies_from_worktree {
+        return Vec::new();
+    }
+    let request = PolicyRequest {
+        from_worktree: true,
+        ..PolicyRequest::from(&args.policy)
+    };
+    match inputs::load_policy(repo, &request) {
+        Ok((proposed, _)) if !proposed.files.is_empty() && proposed.hash != judging.hash => {
+            policy::diff::diff(judging, &proposed)
+        }
+        Ok(_) => Vec::new(),
+        Err(e) => {
+            warnings.push(format!(
+                "the policy in the work tree does not load, so its changes cannot be shown: {e}"
+            ));
+            Vec::new()
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! the policy hash. [`evaluate`] applies a policy to a resolved plan. Both are pure: the
 //! caller reads the files (from the default branch's commit, never from a PR head).
 
+pub mod diff;
 mod duration;
 mod eval;
 mod pattern;

@@ -54,6 +54,15 @@ pub fn render_markdown(report: &DryRunReport) -> String {
     for warning in &report.warnings {
         let _ = writeln!(out, "- **Warning:** {}", escape_markdown(warning));
     }
+    if !report.policy_changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n### Policy changes in this pull request\n\nThey take effect only once merged: until then the default branch's policy judges every plan, this one's included. Review them like code that grants access.\n"
+        );
+        for change in &report.policy_changes {
+            let _ = writeln!(out, "- {}", escape_markdown(change));
+        }
+    }
     for plan in &report.plans {
         out.push_str(&plan_heading_markdown(
             plan.name.as_deref(),

@@ -182,6 +182,9 @@ pub struct DryRunReport {
     /// The PR status comment written, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_comment: Option<StatusCommentNote>,
+    /// How the work tree's policy (a pull request's) differs from the default branch's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policy_changes: Vec<String>,
 }
 
 impl DryRunReport {
@@ -239,6 +242,7 @@ impl DryRunReport {
             plans,
             blocked,
             status_comment: None,
+            policy_changes: Vec::new(),
         }
     }
 

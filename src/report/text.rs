@@ -30,6 +30,13 @@ pub fn render_text(report: &DryRunReport) -> String {
     for warning in &report.warnings {
         let _ = writeln!(out, "warning: {}", clean(warning));
     }
+    for change in &report.policy_changes {
+        let _ = writeln!(
+            out,
+            "policy change (effective once merged): {}",
+            clean(change)
+        );
+    }
     for plan in &report.plans {
         let _ = writeln!(out);
         let title = plan

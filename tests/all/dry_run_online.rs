@@ -369,3 +369,46 @@ fn in_actions_the_report_goes_to_the_job_summary_and_the_outputs_to_github_outpu
     assert!(outputs.contains("status=clean\n"), "{outputs}");
     assert!(outputs.contains("blocked-reasons=\n"), "{outputs}");
 }
+
+#[test]
+fn a_pull_request_that_changes_the_policy_shows_what_changes_in_its_status_comment() {
+    let repo = governed(PLAN);
+    // The pull request adds a mint signer of its own, an approver, and lowers nothing else.
+    let weaker = policy()
+        .replace("[alice, bob]", "[alice, bob, mallory]")
+        .replace(
+            "signers:\n",
+            &format!("signers:\n  - {{ kid: mint-mallory, role: mint, key: {SIGNER_KEY} }}\n"),
+        );
+    repo.write(".shipgate/policies/policy.yaml", &weaker);
+    let world = GitHubWorld::new(&repo);
+    let pr = world
+        .fake
+        .open_pull(SLUG, "mallory", "feature", "main", "plan");
+    // (Exit 1: the plan's own pull request operation conflicts with this open one.)
+    let out = online(&repo, &world, &["--pr", &pr.to_string()]);
+    assert_exit(&out, 1);
+    // Markdown-escaped text, read without its escapes.
+    let body = world.fake.comments(SLUG, pr)[0].body.replace('\\', "");
+    assert!(
+        body.contains("Policy changes in this pull request"),
+        "{body}"
+    );
+    assert!(body.contains("mint signer mint-mallory added"), "{body}");
+    assert!(
+        body.contains("group &quot;maintainers&quot; changed"),
+        "{body}"
+    );
+    assert!(body.contains("mallory"), "{body}");
+    // The policy that judges is still the default branch's.
+    let report = json(&online(&repo, &world, &["--format", "json"]));
+    assert_eq!(
+        report["policy_changes"].as_array().map(Vec::len),
+        Some(2),
+        "{report}"
+    );
+    // Without a change, nothing is said.
+    repo.write(".shipgate/policies/policy.yaml", &policy());
+    let report = json(&online(&repo, &world, &["--format", "json"]));
+    assert!(report.get("policy_changes").is_none(), "{report}");
+}
