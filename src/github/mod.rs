@@ -20,7 +20,7 @@ pub mod types;
 pub use client::{DEFAULT_API_URL, GitHubClient, GitHubConfig};
 pub use error::GitHubError;
 pub use retry::{RetryPolicy, RetryReport};
-pub use settings::{BranchProtection, BranchRule, GitHubSettings};
+pub use settings::{BranchProtection, BranchRule, GitHubSettings, TagCreationRuleset};
 pub use types::{
     GitRef, NewPullRequest, NewRelease, Permission, PullRequest, Reaction, Release, RepoInfo,
     TagObject, Written,

@@ -1,6 +1,6 @@
 //! Reads of a repository's settings, for `shipgate doctor`: whether a branch is protected,
-//! classic branch protection and the ruleset rules that apply to a branch (what the token may
-//! do is [`super::RepoInfo::push`]).
+//! classic branch protection, the ruleset rules that apply to a branch, and the tag rulesets
+//! that restrict who may create tags (what the token may do is [`super::RepoInfo::push`]).
 //!
 //! Reads only, like [`super::GitHubRead`], but kept apart: nothing that ships needs them, and
 //! GitHub shows some of them only to administrators (classic protection needs admin rights,
@@ -41,6 +41,18 @@ impl BranchRule {
     }
 }
 
+/// An active ruleset that restricts creating the tags it targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagCreationRuleset {
+    /// Its name.
+    pub name: String,
+    /// The tag name patterns it targets (`refs/tags/v*`, `~ALL`).
+    pub include: Vec<String>,
+}
+
+/// Rulesets read at most: more is no repository's configuration.
+const MAX_RULESETS: usize = 50;
+
 /// Reads of repository settings.
 #[allow(async_fn_in_trait)]
 pub trait GitHubSettings {
@@ -55,6 +67,38 @@ pub trait GitHubSettings {
     /// The active ruleset rules for a branch (`GET .../rules/branches/{branch}`); the branch
     /// need not exist. Empty when GitHub has no rulesets endpoint (older GHES: 404).
     async fn branch_rules(&self, branch: &str) -> Result<Vec<BranchRule>, GitHubError>;
+    /// The active tag rulesets (the repository's and its organization's) with a `creation`
+    /// rule: without one, anyone who can push may tag around shipgate.
+    async fn tag_creation_rulesets(&self) -> Result<Vec<TagCreationRuleset>, GitHubError>;
+}
+
+#[derive(Deserialize)]
+struct WireRulesetSummary {
+    id: u64,
+    #[serde(default)]
+    target: Option<String>,
+    enforcement: String,
+}
+
+#[derive(Deserialize)]
+struct WireRuleset {
+    name: String,
+    #[serde(default)]
+    conditions: Option<WireConditions>,
+    #[serde(default)]
+    rules: Vec<WireRule>,
+}
+
+#[derive(Deserialize)]
+struct WireConditions {
+    #[serde(default)]
+    ref_name: Option<WireRefName>,
+}
+
+#[derive(Deserialize)]
+struct WireRefName {
+    #[serde(default)]
+    include: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -80,6 +124,35 @@ struct WireRule {
 }
 
 impl GitHubSettings for GitHubClient {
+    async fn tag_creation_rulesets(&self) -> Result<Vec<TagCreationRuleset>, GitHubError> {
+        let path = self.repo_path("/rulesets?targets=tag&includes_parents=true&per_page=100");
+        let list: Option<Vec<WireRulesetSummary>> = self
+            .get_json(&path, "read the repository's rulesets")
+            .await?;
+        let mut found = Vec::new();
+        let active_tags = list.unwrap_or_default().into_iter().filter(|r| {
+            r.enforcement == "active" && r.target.as_deref().is_none_or(|t| t == "tag")
+        });
+        for summary in active_tags.take(MAX_RULESETS) {
+            let what = format!("read ruleset {}", summary.id);
+            let path = self.repo_path(&format!("/rulesets/{}", summary.id));
+            let Some(ruleset) = self.get_json::<WireRuleset>(&path, &what).await? else {
+                continue;
+            };
+            if ruleset.rules.iter().any(|r| r.kind == "creation") {
+                found.push(TagCreationRuleset {
+                    name: ruleset.name,
+                    include: ruleset
+                        .conditions
+                        .and_then(|c| c.ref_name)
+                        .map(|r| r.include)
+                        .unwrap_or_default(),
+                });
+            }
+        }
+        Ok(found)
+    }
+
     async fn branch_protected(&self, branch: &str) -> Result<Option<bool>, GitHubError> {
         let path = self.repo_path(&format!("/branches/{}", encode_path(branch)));
         let wire: Option<WireBranch> = self

@@ -266,3 +266,41 @@ fn doctor_writes_its_report_to_the_job_summary() {
     assert!(markdown.starts_with("## shipgate doctor"), "{markdown}");
     assert!(markdown.contains("`KEY_NOT_GIVEN`"), "{markdown}");
 }
+
+#[test]
+fn tags_anyone_may_push_are_a_warning_until_a_tag_ruleset_restricts_creation() {
+    let adopted = Adopted::new();
+    let world = adopted.serve();
+    adopted.start_chain();
+    protect_chain(&world, fake_github::SeedProtection::default());
+    assert_finding(
+        &adopted.doctor_online(&world, ALICE),
+        0,
+        "TAGS_UNPROTECTED",
+        "warning",
+    );
+    // A tag ruleset that only blocks deletion does not stop a writer from tagging.
+    world
+        .fake
+        .add_tag_ruleset(SLUG, "keep tags", &["~ALL"], &["deletion"]);
+    assert_finding(
+        &adopted.doctor_online(&world, ALICE),
+        0,
+        "TAGS_UNPROTECTED",
+        "warning",
+    );
+    world.fake.add_tag_ruleset(
+        SLUG,
+        "release tags",
+        &["refs/tags/v*"],
+        &["creation", "update", "deletion"],
+    );
+    // A writer's token reads rulesets too.
+    let result = adopted.doctor_online(&world, "t-bob");
+    assert_finding(&result, 0, "TAGS_PROTECTED", "ok");
+    assert!(
+        !has(&result.1, "TAGS_UNPROTECTED", "warning"),
+        "{:?}",
+        result.1
+    );
+}

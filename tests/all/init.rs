@@ -36,6 +36,9 @@ fn an_adopted_repository_passes_doctor_and_dry_runs_cleanly() {
     world
         .fake
         .set_branch_rules(SLUG, "shipgate/audit", &["non_fast_forward", "deletion"]);
+    world
+        .fake
+        .add_tag_ruleset(SLUG, "release tags", &["refs/tags/v*"], &["creation"]);
     let (code, findings) = adopted.doctor_online(&world, ALICE);
     assert_eq!(code, Some(0), "{findings:?}");
     // The one thing left to do once the chain exists: pin its genesis in the policy.

@@ -47,6 +47,7 @@ pub(super) fn check(
     runtime.block_on(async {
         if check_token(&client, args, report).await {
             check_protection(&client, &args.branch, report).await;
+            check_tag_protection(&client, report).await;
         }
     });
     Ok(())
@@ -125,6 +126,35 @@ async fn check_token(
         );
     }
     true
+}
+
+/// Whether a tag ruleset restricts who may create tags: shipgate governs the tags it creates,
+/// and only GitHub can stop a writer from pushing a tag around it.
+async fn check_tag_protection(client: &impl GitHubSettings, report: &mut DoctorReport) {
+    let how = "Settings > Rules > Rulesets > New tag ruleset: target `v*` (or all tags), rule \"Restrict creations\", and the shipgate workflow's identity as the only bypass";
+    match client.tag_creation_rulesets().await {
+        Ok(rulesets) if rulesets.is_empty() => report.push(
+            Finding::new(
+                "TAGS_UNPROTECTED",
+                Severity::Warning,
+                "no active tag ruleset restricts creating tags: anyone who can push can tag around shipgate with `git push`",
+            )
+            .fix(how),
+        ),
+        Ok(rulesets) => report.push(Finding::new(
+            "TAGS_PROTECTED",
+            Severity::Ok,
+            format!(
+                "tag creation is restricted by {}",
+                rulesets
+                    .iter()
+                    .map(|r| format!("`{}` ({})", r.name, r.include.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+        Err(e) => report.push(failure("read the tag rulesets", &e)),
+    }
 }
 
 /// Classic branch protection as the token sees it.

@@ -261,6 +261,25 @@ impl FakeGitHub {
         );
     }
 
+    /// Adds an active repository ruleset targeting tags whose names match `include`
+    /// (`refs/tags/v*`, `~ALL`), with rules of the given types (`creation`, `update`,
+    /// `deletion`); returns its id.
+    ///
+    /// # Panics
+    /// If the seed has no such repository.
+    pub fn add_tag_ruleset(&self, repo: &str, name: &str, include: &[&str], rules: &[&str]) -> u64 {
+        let mut state = self.app.state();
+        let id = seeded_repo(&state, repo);
+        let ruleset = state.next_id();
+        state.repo_mut(id).tag_rulesets.push(state::TagRuleset {
+            id: ruleset,
+            name: name.to_owned(),
+            include: include.iter().map(|t| (*t).to_owned()).collect(),
+            rules: rules.iter().map(|t| (*t).to_owned()).collect(),
+        });
+        ruleset
+    }
+
     /// The bare repository behind `repo`.
     ///
     /// # Panics

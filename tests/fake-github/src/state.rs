@@ -72,7 +72,20 @@ pub(crate) struct Repo {
     pub protected: BTreeMap<String, SeedProtection>,
     /// Branch name to the types of the ruleset rules that apply to it (`non_fast_forward`, ...).
     pub branch_rules: BTreeMap<String, Vec<String>>,
+    /// Rulesets targeting tags, in creation order.
+    pub tag_rulesets: Vec<TagRuleset>,
     pub created_at: Timestamp,
+}
+
+/// A repository ruleset whose target is `tag`.
+#[derive(Clone, Debug)]
+pub(crate) struct TagRuleset {
+    pub id: u64,
+    pub name: String,
+    /// `conditions.ref_name.include` (`refs/tags/v*`, `~ALL`).
+    pub include: Vec<String>,
+    /// Rule types (`creation`, `update`, `deletion`).
+    pub rules: Vec<String>,
 }
 
 impl Repo {
@@ -281,6 +294,7 @@ impl State {
             releases: Vec::new(),
             protected: seed.protected_branches.clone(),
             branch_rules: BTreeMap::new(),
+            tag_rulesets: Vec::new(),
             created_at,
         });
         let repo = RepoId(self.repos.len() - 1);

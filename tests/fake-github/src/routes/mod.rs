@@ -47,6 +47,8 @@ pub(crate) fn router(app: App) -> Router {
             &format!("{repo}/rules/branches/{{*branch}}"),
             get(repos::branch_rules),
         )
+        .route(&format!("{repo}/rulesets"), get(repos::rulesets))
+        .route(&format!("{repo}/rulesets/{{id}}"), get(repos::ruleset))
         .route(&format!("{repo}/commits/{{*rev}}"), get(git::get_commit))
         .route(&format!("{repo}/git/ref/{{*name}}"), get(git::get_ref))
         .route(

@@ -1,6 +1,6 @@
 //! Repository routes: the repository itself, branches, their protection and the ruleset
 //! rules that apply to them, and a user's permission.
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 
 use super::{P, Reply, ctx, find_repo, git_failure, json, require_admin};
@@ -15,6 +15,8 @@ const GET_BRANCH: &str = "https://docs.github.com/rest/branches/branches#get-a-b
 const GET_PROTECTION: &str =
     "https://docs.github.com/rest/branches/branch-protection#get-branch-protection";
 const GET_BRANCH_RULES: &str = "https://docs.github.com/rest/repos/rules#get-rules-for-a-branch";
+const GET_RULESETS: &str = "https://docs.github.com/rest/repos/rules#get-all-repository-rulesets";
+const GET_RULESET: &str = "https://docs.github.com/rest/repos/rules#get-a-repository-ruleset";
 const GET_PERMISSION: &str = "https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user";
 
 /// `GET /repos/{owner}/{repo}`, with the caller's `permissions`.
@@ -76,6 +78,57 @@ pub(crate) async fn branch_rules(
     let rules = repo.branch_rules.get(&branch).cloned().unwrap_or_default();
     let body = shapes::branch_rules(repo, &rules);
     Ok(json(StatusCode::OK, &body))
+}
+
+/// `GET /repos/{owner}/{repo}/rulesets`: the repository's rulesets (only tag rulesets are
+/// seeded), summaries without conditions or rules; `?targets=` filters by target. Visible
+/// with read access.
+pub(crate) async fn rulesets(
+    State(app): State<App>,
+    _caller: Caller,
+    P((owner, name)): P<(String, String)>,
+    Query(query): Query<RulesetQuery>,
+) -> Reply {
+    let state = app.state();
+    let id = find_repo(&state, &owner, &name, GET_RULESETS)?;
+    let repo = state.repo(id);
+    let wanted = |target: &str| {
+        query
+            .targets
+            .as_deref()
+            .is_none_or(|t| t.split(',').any(|w| w.trim() == target))
+    };
+    let body: Vec<_> = repo
+        .tag_rulesets
+        .iter()
+        .filter(|_| wanted("tag"))
+        .map(|r| shapes::ruleset(ctx(&app, &state), repo, r, false))
+        .collect();
+    Ok(json(StatusCode::OK, &serde_json::Value::Array(body)))
+}
+
+/// `GET /repos/{owner}/{repo}/rulesets/{id}`: one ruleset with its conditions and rules.
+pub(crate) async fn ruleset(
+    State(app): State<App>,
+    _caller: Caller,
+    P((owner, name, ruleset)): P<(String, String, String)>,
+) -> Reply {
+    let state = app.state();
+    let id = find_repo(&state, &owner, &name, GET_RULESET)?;
+    let repo = state.repo(id);
+    let found = ruleset
+        .parse::<u64>()
+        .ok()
+        .and_then(|wanted| repo.tag_rulesets.iter().find(|r| r.id == wanted))
+        .ok_or_else(|| ApiError::not_found(GET_RULESET))?;
+    let body = shapes::ruleset(ctx(&app, &state), repo, found, true);
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// The query of `GET .../rulesets`.
+#[derive(serde::Deserialize)]
+pub(crate) struct RulesetQuery {
+    targets: Option<String>,
 }
 
 /// `GET /repos/{owner}/{repo}/collaborators/{user}/permission`; unknown accounts are 404.

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::{Ctx, merged, node_id, permissions, user};
 use crate::gitstore::CommitInfo;
 use crate::seed::{Role, SeedProtection, UserKind};
-use crate::state::{Repo, RepoId, Team};
+use crate::state::{Repo, RepoId, TagRuleset, Team};
 
 /// The `*_url` templates of a repository, relative to its API URL.
 const URL_TEMPLATES: [(&str, &str); 35] = [
@@ -199,6 +199,41 @@ pub(crate) fn branch_rules(repo: &Repo, rules: &[String]) -> Value {
         })
         .collect();
     Value::Array(rules)
+}
+
+/// repository-ruleset of a tag ruleset: the summary GitHub lists, or with `detailed` the
+/// conditions and rules a single ruleset's read shows.
+pub(crate) fn ruleset(ctx: Ctx<'_>, repo: &Repo, ruleset: &TagRuleset, detailed: bool) -> Value {
+    let url = format!(
+        "{}/repos/{}/rulesets/{}",
+        ctx.base,
+        repo.full_name(),
+        ruleset.id
+    );
+    let mut body = json!({
+        "id": ruleset.id,
+        "name": ruleset.name,
+        "target": "tag",
+        "source_type": "Repository",
+        "source": repo.full_name(),
+        "enforcement": "active",
+        "node_id": format!("RRS_{}", ruleset.id),
+        "_links": {"self": {"href": url}},
+        "created_at": repo.created_at.to_string(),
+        "updated_at": repo.created_at.to_string(),
+    });
+    if detailed && let Some(object) = body.as_object_mut() {
+        object.insert(
+            "conditions".into(),
+            json!({"ref_name": {"include": ruleset.include, "exclude": []}}),
+        );
+        object.insert(
+            "rules".into(),
+            Value::Array(ruleset.rules.iter().map(|t| json!({"type": t})).collect()),
+        );
+        object.insert("current_user_can_bypass".into(), json!("never"));
+    }
+    body
 }
 
 /// repository-collaborator-permission.
