@@ -8,6 +8,7 @@ use shipgate::audit::entry::Entry;
 use shipgate::audit::store::{ChainWriter, Tip, write_commit};
 use shipgate::audit::verify::{Failure, Problem, Verified, VerifyError};
 use shipgate::keys::{GeneratedKey, generate};
+use shipgate::plan::OpKind;
 use shipgate::policy::{PolicyFile, SignerRole, load_policy};
 use shipgate::receipt::ReceiptClaims;
 use time::format_description::well_known::Rfc3339;
@@ -269,4 +270,37 @@ fn the_writer_never_dates_an_entry_before_the_previous_one() {
             .verify(again.commit, std::slice::from_ref(&chain.signer))
             .is_ok()
     );
+}
+
+#[test]
+fn the_gate_holds_a_kind_to_the_largest_receipt_ttl_of_the_rules_that_can_match_it() {
+    let policy = load_policy(&[PolicyFile {
+        name: "policy.yaml".into(),
+        bytes: b"version: 1
+groups:
+  rm: { users: [alice] }
+rules:
+  - name: tags
+    match: { kinds: [tag], refs: [\"v*\"] }
+    approvals: { required: 1, from: [rm] }
+    receipt_ttl: 2h
+  - name: stable tags
+    match: { kinds: [tag], refs: [stable] }
+    approvals: { required: 1, from: [rm] }
+    receipt_ttl: 30d
+  - name: releases
+    match: { kinds: [release] }
+    approvals: { required: 1, from: [rm] }
+    receipt_ttl: 90s
+"
+        .to_vec(),
+    }])
+    .expect("policy");
+    assert_eq!(policy.receipt_ttl_cap(OpKind::Tag), Duration::days(30));
+    assert_eq!(
+        policy.receipt_ttl_cap(OpKind::Release),
+        Duration::seconds(90)
+    );
+    // No rule can match a pull request: nothing of that kind is minted, nothing passes.
+    assert_eq!(policy.receipt_ttl_cap(OpKind::PullRequest), Duration::ZERO);
 }
