@@ -6,7 +6,8 @@
 //!
 //! 1. mode is execute (a dry-run can never pass)              `BLOCKED_BY_MODE`
 //! 2. a receipt exists for this operation of this run         `RECEIPT_MISSING`
-//! 3. signed by a trusted mint key in force at issue time     `RECEIPT_FORGED`
+//! 3. signed by a trusted mint key in force at issue time and  `RECEIPT_FORGED`
+//!    now, lasting no longer than the policy's `receipt_ttl`
 //! 4. the receipt is enforceable                              `RECEIPT_NOT_ENFORCEABLE`
 //! 5. its run is the run being executed                       `RECEIPT_WRONG_RUN`
 //! 6. repo, plan id, op kind and op key match the operation   `RECEIPT_WRONG_OPERATION`
@@ -27,9 +28,10 @@ use time::{Duration, OffsetDateTime};
 
 use crate::model::{OpKey, PlanId, RepoSlug};
 use crate::plan::OpKind;
-use crate::policy::{Policy, Signer};
-use crate::policy::{ReasonCode, blocking_findings};
-use crate::receipt::{HmacKey, Receipt, verify_receipt};
+use crate::policy::{
+    MAX_RECEIPT_TTL_SECS, Policy, ReasonCode, Signer, blocking_findings, format_duration,
+};
+use crate::receipt::{HmacKey, Receipt, ReceiptClaims, verify_receipt};
 
 /// Tolerated clock difference, always applied against the receipt.
 pub const CLOCK_SKEW: Duration = Duration::seconds(60);
@@ -113,7 +115,7 @@ impl GateCode {
             Self::BlockedByMode => "This is a dry run: nothing is ever shipped in this mode.",
             Self::ReceiptMissing => "No receipt was minted for this operation of this run.",
             Self::ReceiptForged => {
-                "The receipt is not signed by a trusted mint key in force when it was issued."
+                "The receipt is not what shipgate's mint issues: not signed by a trusted mint key in force both when it was issued and now, or lasting longer than the policy's receipt_ttl."
             }
             Self::ReceiptNotEnforceable => {
                 "The receipt is advisory: a policy finding stood when it was minted."
@@ -226,6 +228,9 @@ pub struct GateContext<'a> {
     pub signers: &'a [Signer],
     /// HMAC mint keys, by key id.
     pub hmac_keys: &'a [HmacKey],
+    /// The longest lifetime the policy gives a receipt of this operation
+    /// ([`crate::policy::Policy::receipt_ttl_cap`]); check 3 holds receipts to it.
+    pub receipt_ttl: Duration,
     /// Whether the governance branch head records the receipt as consumed.
     pub consumed: bool,
     /// The clock.
@@ -282,10 +287,12 @@ pub fn check_operation(
             format!("no receipt for {} in run {}", op.op_key, op.run_id),
         )
     })?;
-    // 3. Genuine, by a trusted mint key in force at issue time.
-    let verified = verify_receipt(receipt, ctx.signers, ctx.hmac_keys)
+    // 3. Genuine: by a trusted mint key in force at issue time and now (DESIGN 13.2: the
+    // receipt's own `issued_at` is the signer's claim), with a lifetime the mint could give.
+    let verified = verify_receipt(receipt, ctx.signers, ctx.hmac_keys, Some(ctx.now))
         .map_err(|e| blocked(GateCode::ReceiptForged, e.to_string()))?;
     let claims = verified.claims();
+    check_lifetime(claims, ctx)?;
     // 4. Enforceable.
     if !claims.enforceable {
         let codes: Vec<&str> = claims.findings.iter().map(|f| f.code.as_str()).collect();
@@ -384,6 +391,47 @@ pub fn check_operation(
     })
 }
 
+/// Check 3's lifetime half: `expires_at - issued_at` within the policy's `receipt_ttl` and
+/// never beyond 30 days (DESIGN 13.2). The mint never signs more, so a longer receipt was
+/// signed outside it: a forgery, or a leaked mint key. Against the policy's `receipt_ttl` only
+/// when the receipt was minted under the current policy: under another, check 9 blocks it as
+/// stale, and an honest policy change must not read as an attack.
+fn check_lifetime(claims: &ReceiptClaims, ctx: &GateContext<'_>) -> Result<(), Blocked> {
+    let parse = |t: &str| {
+        OffsetDateTime::parse(t, &Rfc3339)
+            .map_err(|_| blocked(GateCode::ReceiptForged, format!("unreadable time `{t}`")))
+    };
+    let lifetime = parse(&claims.expires_at)? - parse(&claims.issued_at)?;
+    let longest = Duration::seconds(i64::try_from(MAX_RECEIPT_TTL_SECS).unwrap_or(i64::MAX));
+    let too_long = |limit: &str| {
+        blocked(
+            GateCode::ReceiptForged,
+            format!(
+                "the receipt lasts {} (from {} to {}), longer than {limit}: shipgate's mint never signs that",
+                describe(lifetime),
+                claims.issued_at,
+                claims.expires_at
+            ),
+        )
+    };
+    if lifetime > longest {
+        return Err(too_long("the 30 days no receipt may exceed"));
+    }
+    if claims.policy_hash == ctx.current_policy_hash && lifetime > ctx.receipt_ttl {
+        return Err(too_long(&format!(
+            "the policy's receipt_ttl of {} for {} operations",
+            describe(ctx.receipt_ttl),
+            claims.op_kind
+        )));
+    }
+    Ok(())
+}
+
+/// A duration in seconds, as a policy writes it (`2h`, `1h30m`).
+fn describe(d: Duration) -> String {
+    format_duration(d.whole_seconds().unsigned_abs())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,6 +461,7 @@ mod tests {
             kid: "mint-1".into(),
             role: SignerRole::Mint,
             key: key.public_key().clone(),
+            not_before: None,
             not_after: None,
         }];
         World {
@@ -480,11 +529,20 @@ mod tests {
             receipt: Option<&'a Receipt>,
             tweak: impl FnOnce(&mut GateContext<'a>),
         ) -> Result<Authorized, GateCode> {
+            self.blocked(receipt, tweak).map_err(|b| b.code)
+        }
+
+        fn blocked<'a>(
+            &'a self,
+            receipt: Option<&'a Receipt>,
+            tweak: impl FnOnce(&mut GateContext<'a>),
+        ) -> Result<Authorized, Blocked> {
             let mut ctx = GateContext {
                 mode: Mode::Execute,
                 receipt,
                 signers: &self.signers,
                 hmac_keys: &[],
+                receipt_ttl: Duration::hours(2),
                 consumed: false,
                 now: NOW,
                 current_policy_hash: POLICY,
@@ -492,7 +550,7 @@ mod tests {
                 policy: &self.policy,
             };
             tweak(&mut ctx);
-            check_operation(&self.op(), &ctx).map_err(|b| b.code)
+            check_operation(&self.op(), &ctx)
         }
     }
 
@@ -583,6 +641,82 @@ mod tests {
             Err(GateCode::PolicyDenied)
         );
         assert!(w.check(Some(&good), |_| {}).is_ok());
+    }
+
+    #[test]
+    fn a_receipt_backdated_by_a_retired_key_is_forged() {
+        // The key retired yesterday; the receipt says it was issued before that and lasts
+        // until 2099. Its own issue time is the signer's claim: the gate's clock decides.
+        let mut w = world();
+        w.signers[0].not_after = Some(NOW - Duration::days(1));
+        let mut claims = w.claims();
+        claims.issued_at = "2026-11-21T12:00:00Z".into();
+        claims.expires_at = "2099-01-01T00:00:00Z".into();
+        let backdated = w.sign(claims);
+        let refused = w.blocked(Some(&backdated), |_| {}).unwrap_err();
+        assert_eq!(refused.code, GateCode::ReceiptForged);
+        assert!(refused.detail.contains("not in force now"), "{refused:?}");
+        // Within its lifetime too: in force at the claimed issue time is not enough.
+        let mut claims = w.claims();
+        claims.issued_at = "2026-11-22T11:00:00Z".into();
+        claims.expires_at = "2026-11-22T13:00:00Z".into();
+        let receipt = w.sign(claims);
+        let refused = w
+            .blocked(Some(&receipt), |c| c.now = datetime!(2026-11-22 12:30 UTC))
+            .unwrap_err();
+        assert!(refused.detail.contains("not in force now"), "{refused:?}");
+    }
+
+    #[test]
+    fn a_key_not_yet_in_force_is_forged() {
+        let mut w = world();
+        w.signers[0].not_before = Some(NOW + Duration::days(1));
+        let receipt = w.sign(w.claims());
+        assert_eq!(
+            w.check(Some(&receipt), |_| {}),
+            Err(GateCode::ReceiptForged)
+        );
+    }
+
+    #[test]
+    fn a_receipt_outliving_the_policys_receipt_ttl_is_forged() {
+        let w = world();
+        let mut claims = w.claims();
+        claims.expires_at = "2026-11-23T14:00:01Z".into();
+        let long = w.sign(claims);
+        let refused = w.blocked(Some(&long), |_| {}).unwrap_err();
+        assert_eq!(refused.code, GateCode::ReceiptForged);
+        assert!(
+            refused
+                .detail
+                .contains("longer than the policy's receipt_ttl of 2h for tag operations"),
+            "{refused:?}"
+        );
+        // Exactly the receipt_ttl is what the mint gives: accepted.
+        assert!(w.check(Some(&w.sign(w.claims())), |_| {}).is_ok());
+        // Minted under another policy: stale (check 9), not an attack.
+        assert_eq!(
+            w.check(Some(&long), |c| c.current_policy_hash = "sha256:other"),
+            Err(GateCode::ReceiptStale)
+        );
+    }
+
+    #[test]
+    fn no_receipt_lasts_more_than_thirty_days_under_any_policy() {
+        let w = world();
+        let mut claims = w.claims();
+        claims.expires_at = "2099-01-01T00:00:00Z".into();
+        let forever = w.sign(claims);
+        for policy in [POLICY, "sha256:other"] {
+            let refused = w
+                .blocked(Some(&forever), |c| {
+                    c.current_policy_hash = policy;
+                    c.receipt_ttl = Duration::days(3_650);
+                })
+                .unwrap_err();
+            assert_eq!(refused.code, GateCode::ReceiptForged);
+            assert!(refused.detail.contains("30 days"), "{refused:?}");
+        }
     }
 
     #[test]

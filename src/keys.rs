@@ -93,6 +93,7 @@ impl SigningKey {
             kid: self.kid.clone(),
             role,
             key,
+            not_before: None,
             not_after: None,
         }
     }
@@ -259,32 +260,42 @@ fn namespace(role: SignerRole) -> &'static str {
 }
 
 /// Renders signers as a git/OpenSSH allowed-signers file: one line per key, the key id as the
-/// principal, the role's namespace, and `valid-before` one second after `not_after`.
+/// principal, the role's namespace, `valid-after` at `not_before` and `valid-before` one second
+/// after `not_after`.
 pub fn allowed_signers_file(signers: &[Signer]) -> String {
     let mut out = String::new();
     for signer in signers {
         let mut options = format!("namespaces=\"{}\"", namespace(signer.role));
+        if let Some(start) = signer.not_before {
+            let _ = write!(options, ",valid-after=\"{}\"", ssh_time(start));
+        }
         if let Some(limit) = signer.not_after {
-            let before = (limit + time::Duration::seconds(1)).to_offset(time::UtcOffset::UTC);
-            let _ = write!(
-                options,
-                ",valid-before=\"{:04}{:02}{:02}{:02}{:02}{:02}Z\"",
-                before.year(),
-                u8::from(before.month()),
-                before.day(),
-                before.hour(),
-                before.minute(),
-                before.second()
-            );
+            let before = limit + time::Duration::seconds(1);
+            let _ = write!(options, ",valid-before=\"{}\"", ssh_time(before));
         }
         let _ = writeln!(out, "{} {options} {}", signer.kid, signer.openssh_key());
     }
     out
 }
 
+/// An instant as allowed-signers files write it: `YYYYMMDDhhmmssZ`, in UTC.
+fn ssh_time(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
 /// Parses an allowed-signers file into signers: the first principal is the key id; a key whose
 /// `namespaces` names only `shipgate-receipt` is a mint key, any other an audit key;
-/// `valid-before` becomes `not_after` (one second earlier).
+/// `valid-after` becomes `not_before` and `valid-before` becomes `not_after` (one second
+/// earlier).
 pub fn parse_allowed_signers(text: &str) -> Result<Vec<Signer>, KeysError> {
     let mut signers = Vec::new();
     for (index, raw_line) in text.lines().enumerate() {
@@ -309,6 +320,7 @@ pub fn parse_allowed_signers(text: &str) -> Result<Vec<Signer>, KeysError> {
             parse_signer_key(&format!("{algorithm} {blob}")).map_err(|e| bad(&e.to_string()))?;
         let kid = principals.split(',').next().unwrap_or_default().to_owned();
         let mut role = SignerRole::Audit;
+        let mut not_before = None;
         let mut not_after = None;
         for option in split_options(options) {
             let (name, value) = option.split_once('=').unwrap_or((option, ""));
@@ -316,6 +328,12 @@ pub fn parse_allowed_signers(text: &str) -> Result<Vec<Signer>, KeysError> {
             match name.to_ascii_lowercase().as_str() {
                 "namespaces" if value == crate::receipt::RECEIPT_NAMESPACE => {
                     role = SignerRole::Mint;
+                }
+                "valid-after" => {
+                    not_before = Some(
+                        parse_ssh_time(value)
+                            .ok_or_else(|| bad("valid-after is not YYYYMMDD[HHMM[SS]][Z]"))?,
+                    );
                 }
                 "valid-before" => {
                     let before = parse_ssh_time(value)
@@ -329,6 +347,7 @@ pub fn parse_allowed_signers(text: &str) -> Result<Vec<Signer>, KeysError> {
             kid,
             role,
             key,
+            not_before,
             not_after,
         });
     }
@@ -463,12 +482,14 @@ mod tests {
                 kid: "audit-1".into(),
                 role: SignerRole::Audit,
                 key: parse_signer_key(without_comment(&audit.public_line)).unwrap(),
+                not_before: None,
                 not_after: Some(limit),
             },
             Signer {
                 kid: "mint-1".into(),
                 role: SignerRole::Mint,
                 key: parse_signer_key(without_comment(&mint.public_line)).unwrap(),
+                not_before: Some(time::macros::datetime!(2026-12-01 00:00 UTC)),
                 not_after: None,
             },
         ];
@@ -478,6 +499,9 @@ mod tests {
                 "audit-1 namespaces=\"git\",valid-before=\"20270110000001Z\" ssh-ed25519 "
             )
         );
+        assert!(text.contains(
+            "mint-1 namespaces=\"shipgate-receipt\",valid-after=\"20261201000000Z\" ssh-ed25519 "
+        ));
         assert_eq!(parse_allowed_signers(&text).unwrap(), signers);
     }
 }

@@ -9,7 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::approval::evaluate::ApprovalOutcome;
 use crate::plan::ResolvedPlan;
-use crate::policy::{OperationDecision, format_utc};
+use crate::policy::{MAX_RECEIPT_TTL_SECS, OperationDecision, format_utc};
 use crate::receipt::{ReceiptApproval, ReceiptClaims, ReceiptFinding};
 
 /// Fresh identifiers for one mint, drawn by the shell.
@@ -86,12 +86,14 @@ pub fn decide_mint(inputs: &MintInputs<'_>, ids: FreshIds) -> MintDecision {
         .enumerate()
         .map(
             |(index, (((op, decision), tallies), (receipt_id, nonce)))| {
+                // Never beyond 30 days, whatever reaches here: the gate refuses longer ones.
                 let ttl = decision
                     .requirements
                     .iter()
                     .map(|r| r.receipt_ttl_secs)
                     .min()
-                    .unwrap_or(0);
+                    .unwrap_or(0)
+                    .min(MAX_RECEIPT_TTL_SECS);
                 let approvers: std::collections::BTreeSet<_> =
                     tallies.iter().flat_map(|t| t.approvers.iter()).collect();
                 let approvals = inputs
@@ -252,6 +254,26 @@ mod tests {
             "the denied operation's receipt is advisory"
         );
         assert_eq!(receipts[1].findings[0].code, "POLICY_DENIED");
+    }
+
+    #[test]
+    fn no_receipt_is_minted_to_last_beyond_thirty_days() {
+        let (plan, mut decisions) = setup(POLICY);
+        let approvals = approvals(&plan, &decisions, &["alice"]);
+        decisions[0].requirements[0].receipt_ttl_secs = 400 * 86_400;
+        let inputs = MintInputs {
+            plan: &plan,
+            decisions: &decisions,
+            approvals: &approvals,
+            policy_hash: "sha256:p",
+            halted: false,
+            open_run: None,
+            now: NOW,
+        };
+        let MintDecision::Mint { receipts, .. } = decide_mint(&inputs, ids()) else {
+            panic!("expected a mint")
+        };
+        assert_eq!(receipts[0].expires_at, "2026-12-23T12:00:00Z");
     }
 
     #[test]

@@ -41,7 +41,13 @@ pub fn receipt(command: &ReceiptCommand, out: &mut dyn Write) -> Result<Outcome,
             let receipt = load(receipt, repo_args.repo.as_deref(), source)?;
             let repo = inputs::open_repo(repo_args.repo.as_deref())?;
             let (policy, _) = inputs::load_policy(&repo, &PolicyRequest::from(policy_args))?;
-            let verified = verify_receipt(&receipt, &policy.signers, &[])?;
+            // Judged now, as the gate would: a key retired since the receipt's issue time fails.
+            let verified = verify_receipt(
+                &receipt,
+                &policy.signers,
+                &[],
+                Some(super::now_whole_seconds()),
+            )?;
             writeln!(
                 out,
                 "genuine: signed by `{}` ({}) under policy {}",

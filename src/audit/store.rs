@@ -269,6 +269,9 @@ pub struct ChainWriter<'a> {
     key: &'a SigningKey,
     /// Every object written since the last flush or stage, in writing order.
     written: Vec<Oid>,
+    /// The last commit this writer wrote and its entry's time, so appending on it needs no
+    /// read to keep times in order.
+    last: Option<(Oid, OffsetDateTime)>,
 }
 
 impl<'a> ChainWriter<'a> {
@@ -290,6 +293,7 @@ impl<'a> ChainWriter<'a> {
             mempack,
             key,
             written: Vec::new(),
+            last: None,
         })
     }
 
@@ -300,6 +304,8 @@ impl<'a> ChainWriter<'a> {
 
     /// Appends `event` after `tip` (or as seq 0 when there is no tip): checks it against
     /// `state` with [`apply`], writes the state tree and the signed commit, and updates `state`.
+    /// The entry is dated `at`, or the tip's time when `at` is earlier: entry times never go
+    /// backwards (a clock behind the previous writer's waits for it; DESIGN 13.2).
     pub fn append<S: StateAccess + ?Sized>(
         &mut self,
         tip: Option<&Tip>,
@@ -308,6 +314,10 @@ impl<'a> ChainWriter<'a> {
         at: OffsetDateTime,
         event: Event,
     ) -> Result<Tip, StoreError> {
+        let at = match tip {
+            Some(tip) => at.max(self.time_of(tip)?),
+            None => at,
+        };
         let entry = Entry {
             version: ENTRY_VERSION,
             seq: tip.map_or(0, |t| t.seq + 1),
@@ -334,6 +344,7 @@ impl<'a> ChainWriter<'a> {
             Some(self.key),
         )?;
         self.written.push(commit);
+        self.last = Some((commit, at));
         state.commit(changes);
         Ok(Tip {
             commit,
@@ -341,6 +352,20 @@ impl<'a> ChainWriter<'a> {
             seq: sealed.entry.seq,
             hash: sealed.hash,
         })
+    }
+
+    /// The time of the entry `tip` names.
+    fn time_of(&self, tip: &Tip) -> Result<OffsetDateTime, StoreError> {
+        match self.last {
+            Some((commit, at)) if commit == tip.commit => Ok(at),
+            _ => read_entry(self.repo, tip.commit)?
+                .entry
+                .at_time()
+                .map_err(|source| StoreError::Entry {
+                    commit: tip.commit,
+                    source,
+                }),
+        }
     }
 
     /// A pack of exactly the objects written since the last flush or stage. (libgit2's

@@ -7,11 +7,14 @@
 //!    on that line.
 //! 2. Signature: every commit carries an SSHSIG (namespace `git`) over exactly the commit
 //!    without its signature header, made by a key listed as an `audit` signer.
-//! 3. Key in force: that signer was not retired (`not_after`) at the entry's time, so a leaked
-//!    old key cannot extend the chain.
+//! 3. Key in force: that signer was in force (`not_before`, `not_after`) at the entry's time,
+//!    so a leaked old key cannot extend the chain: it could only date its entry before its
+//!    retirement, which step 5 refuses once the chain has moved on (DESIGN 13.2).
 //! 4. Entry: the message is summary, canonical JSON and a `Shipgate-Entry` trailer that is the
 //!    hash of that JSON; unknown event types or fields are refused (fail closed).
-//! 5. Chain: `seq` contiguous from 0, `prev` the previous entry's hash, genesis only at 0.
+//! 5. Chain: `seq` contiguous from 0, `prev` the previous entry's hash, genesis only at 0;
+//!    `at` never earlier than the previous entry's, and, when the verifier gives its clock,
+//!    never more than [`FUTURE_TOLERANCE`] ahead of it (DESIGN 13.2).
 //! 6. Rules: [`apply`] accepts the entry, which also proves every executed operation had an
 //!    enforceable, unexpired receipt consumed exactly once before its outcome.
 //! 7. State: the commit's tree is exactly the replayed state.
@@ -35,17 +38,20 @@ use git2::{ObjectType, Oid, Repository};
 use ssh_key::Algorithm;
 use ssh_key::SshSig;
 use ssh_key::public::KeyData;
+use time::OffsetDateTime;
 
 use super::batch::{BatchKey, Signed, verify_batch};
-use super::entry::{Entry, EntryError, Event, GENESIS_PREV, SealedEntry};
+use super::entry::{Entry, EntryError, Event, GENESIS_PREV, SealedEntry, format_entry_time};
 use super::reason::Reason;
 use super::replay::{StateTrees, TreeChecks};
 use super::state::{ApplyError, State, apply};
-use super::store::{GIT_NAMESPACE, StoreError, empty_tree, git, read_state, read_tip};
+use super::store::{GIT_NAMESPACE, StoreError, empty_tree, git, read_entry, read_state, read_tip};
 use crate::policy::{Signer, SignerRole};
 
 /// Entries between two progress reports.
 const BATCH: usize = 4096;
+/// How far ahead of the verifier's clock an entry may be dated (clocks of CI runners differ).
+pub const FUTURE_TOLERANCE: time::Duration = time::Duration::minutes(5);
 
 /// What is wrong with a commit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,6 +81,20 @@ pub enum Problem {
         /// The entry time.
         at: String,
     },
+    /// Step 3: signed by a key before its `not_before`.
+    #[error(
+        "signed by audit key `{kid}` at {}, when it was not in force yet (from {})",
+        format_entry_time(*at),
+        format_entry_time(*not_before)
+    )]
+    KeyNotYetInForce {
+        /// The key id.
+        kid: String,
+        /// When it comes into force.
+        not_before: OffsetDateTime,
+        /// The entry time.
+        at: OffsetDateTime,
+    },
     /// Step 4.
     #[error(transparent)]
     Entry(#[from] EntryError),
@@ -93,6 +113,30 @@ pub enum Problem {
         kind: &'static str,
         /// Its seq.
         seq: u64,
+    },
+    /// Step 5: the entry is dated before the previous one.
+    #[error(
+        "dated {}, before the previous entry ({}): entry times never go backwards",
+        format_entry_time(*at),
+        format_entry_time(*previous)
+    )]
+    TimeWentBackwards {
+        /// The previous entry's time.
+        previous: OffsetDateTime,
+        /// This entry's time.
+        at: OffsetDateTime,
+    },
+    /// Step 5: the entry is dated more than [`FUTURE_TOLERANCE`] ahead of the verifier.
+    #[error(
+        "dated {}, more than 5 minutes ahead of this verifier's clock ({})",
+        format_entry_time(*at),
+        format_entry_time(*now)
+    )]
+    InTheFuture {
+        /// This entry's time.
+        at: OffsetDateTime,
+        /// The verifier's clock.
+        now: OffsetDateTime,
     },
     /// Step 5: `prev` does not name the previous entry.
     #[error("prev is {found} but the previous entry hashes to {expected}")]
@@ -208,11 +252,15 @@ pub struct VerifyOptions<'a> {
     /// ([`HOLD_BYTES`] by default); the commits beyond are read again when the replay nears
     /// them.
     pub hold_bytes: usize,
+    /// The verifier's clock: entries dated more than [`FUTURE_TOLERANCE`] after it are
+    /// refused. `None` skips that check (for chains built on purpose in the future).
+    pub now: Option<OffsetDateTime>,
 }
 
 impl<'a> VerifyOptions<'a> {
     /// The whole chain, trusted by `signers`, on every core, holding [`HOLD_BYTES`], without
-    /// progress reports.
+    /// progress reports, judged by the wall clock: what every command that verifies asks, so
+    /// none can forget the clock.
     pub fn whole_chain(signers: &'a [Signer]) -> Self {
         Self {
             signers,
@@ -220,6 +268,7 @@ impl<'a> VerifyOptions<'a> {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             progress: None,
             hold_bytes: HOLD_BYTES,
+            now: Some(OffsetDateTime::now_utc()),
         }
     }
 }
@@ -238,6 +287,8 @@ pub struct CheckedEntry {
 struct Decoded {
     tree: Oid,
     parents: usize,
+    /// The entry's `at`.
+    at: OffsetDateTime,
     checked: CheckedEntry,
 }
 
@@ -253,20 +304,28 @@ pub fn verify_chain(
     head: Oid,
     options: &VerifyOptions<'_>,
 ) -> Result<Verified, VerifyError> {
-    let start = match options.since {
-        Some(since) => {
-            let tip = read_tip(repo, since)?;
-            Some(TrustedHead {
-                commit: since,
-                seq: tip.seq,
-                hash: tip.hash,
-                tree: tip.tree,
-                root: None,
-                state: read_state(repo, since)?,
-            })
-        }
-        None => None,
-    };
+    let start =
+        match options.since {
+            Some(since) => {
+                let tip = read_tip(repo, since)?;
+                let at = read_entry(repo, since)?.entry.at_time().map_err(|source| {
+                    StoreError::Entry {
+                        commit: since,
+                        source,
+                    }
+                })?;
+                Some(TrustedHead {
+                    commit: since,
+                    seq: tip.seq,
+                    hash: tip.hash,
+                    tree: tip.tree,
+                    at,
+                    root: None,
+                    state: read_state(repo, since)?,
+                })
+            }
+            None => None,
+        };
     let (trusted, entries_checked) = verify_line(repo, head, start, options)?;
     Ok(Verified {
         head: Some(head),
@@ -288,6 +347,8 @@ pub struct TrustedHead {
     pub hash: String,
     /// Its tree, which is exactly the replayed state.
     pub tree: Oid,
+    /// Its entry's time (the next entry may not be earlier).
+    pub at: OffsetDateTime,
     /// The genesis commit, when verification started from it.
     pub root: Option<Oid>,
     /// The state after its entry.
@@ -334,14 +395,17 @@ fn verify_line(
     let retry_start = if deferring { start.clone() } else { None };
     let mut root = start.as_ref().and_then(|s| s.root);
     let (mut state, mut previous) = match start {
-        Some(start) => (start.state, Some((start.seq, start.hash, start.tree))),
+        Some(start) => (
+            start.state,
+            Some((start.seq, start.hash, start.tree, start.at)),
+        ),
         None => (State::default(), None),
     };
     let mut trees = StateTrees::new(
         repo,
         previous
             .as_ref()
-            .map_or_else(empty_tree, |(_, _, tree)| *tree),
+            .map_or_else(empty_tree, |(_, _, tree, _)| *tree),
     );
     // With worker threads, they also hash the large state directories (see `replay`).
     let checks = TreeChecks::new();
@@ -376,7 +440,7 @@ fn verify_line(
                 root = Some(oid);
                 empty_tree()
             }
-            Some((previous_seq, previous_hash, previous_tree)) => {
+            Some((previous_seq, previous_hash, previous_tree, _)) => {
                 if entry.seq != previous_seq + 1 {
                     return Err(fail(
                         seq,
@@ -407,6 +471,8 @@ fn verify_line(
                 *previous_tree
             }
         };
+        let previous_at = previous.as_ref().map(|(_, _, _, at)| *at);
+        check_time(commit.at, previous_at, options.now).map_err(|problem| fail(seq, problem))?;
         // 6. Rules.
         let changes = apply(&state, entry).map_err(|e| fail(seq, Problem::Rules(e)))?;
         // 7. State.
@@ -430,7 +496,7 @@ fn verify_line(
             ));
         }
         state.commit(changes);
-        previous = Some((entry.seq, commit.checked.hash, commit.tree));
+        previous = Some((entry.seq, commit.checked.hash, commit.tree, commit.at));
         Ok(())
     };
     let line = Line {
@@ -458,11 +524,12 @@ fn verify_line(
                 threads: 1,
                 progress: None,
                 hold_bytes: options.hold_bytes,
+                now: options.now,
             },
         );
     }
     let total = replayed?;
-    let (seq, hash, tree) = previous.ok_or_else(|| {
+    let (seq, hash, tree, at) = previous.ok_or_else(|| {
         VerifyError::Store(StoreError::Git {
             context: format!("verify {head}"),
             source: git2::Error::from_str("the line holds no entry"),
@@ -474,11 +541,32 @@ fn verify_line(
             seq,
             hash,
             tree,
+            at,
             root,
             state,
         },
         total,
     ))
+}
+
+/// Step 5's times: an entry dated `at` is not earlier than the previous entry's time, nor more
+/// than [`FUTURE_TOLERANCE`] ahead of the verifier's clock.
+fn check_time(
+    at: OffsetDateTime,
+    previous: Option<OffsetDateTime>,
+    now: Option<OffsetDateTime>,
+) -> Result<(), Problem> {
+    if let Some(previous) = previous
+        && at < previous
+    {
+        return Err(Problem::TimeWentBackwards { previous, at });
+    }
+    if let Some(now) = now
+        && at > now + FUTURE_TOLERANCE
+    {
+        return Err(Problem::InTheFuture { at, now });
+    }
+    Ok(())
 }
 
 /// The id the tree `root` gives the directory at `path`, if it has one.
@@ -1006,19 +1094,12 @@ fn decode_deferring<'s>(
         // 3. In force at the entry's time.
         let at = sealed.entry.at_time()?;
         if !key.signers.iter().any(|s| s.in_force_at(at)) {
-            let first = key.signers[0];
-            return Err(Problem::KeyRetired {
-                kid: first.kid.clone(),
-                not_after: first
-                    .not_after
-                    .map(crate::audit::entry::format_entry_time)
-                    .unwrap_or_default(),
-                at: sealed.entry.at.clone(),
-            });
+            return Err(not_in_force(key.signers[0], &sealed.entry.at, at));
         }
         Ok(Decoded {
             tree: commit.tree,
             parents: commit.parents,
+            at,
             checked: CheckedEntry {
                 entry: sealed.entry,
                 hash: sealed.hash,
@@ -1026,6 +1107,22 @@ fn decode_deferring<'s>(
         })
     })();
     (decoded, deferred)
+}
+
+/// Step 3's problem for an entry dated `at` outside `signer`'s window.
+fn not_in_force(signer: &Signer, text: &str, at: OffsetDateTime) -> Problem {
+    match signer.not_before {
+        Some(start) if at < start => Problem::KeyNotYetInForce {
+            kid: signer.kid.clone(),
+            not_before: start,
+            at,
+        },
+        _ => Problem::KeyRetired {
+            kid: signer.kid.clone(),
+            not_after: signer.not_after.map(format_entry_time).unwrap_or_default(),
+            at: text.to_owned(),
+        },
+    }
 }
 
 /// Steps 2 to 4 for a run of raw commits, their Ed25519 signatures checked in one batch (see

@@ -35,6 +35,23 @@ pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
     Ok(total)
 }
 
+/// Formats seconds the way [`parse_duration`] reads them, largest units first (`1h30m`,
+/// `30d`, `0s`).
+pub fn format_duration(secs: u64) -> String {
+    let mut out = String::new();
+    let mut rest = secs;
+    for (unit, size) in [('d', 86_400), ('h', 3_600), ('m', 60), ('s', 1)] {
+        if rest >= size {
+            out.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0s");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +63,19 @@ mod tests {
         assert_eq!(parse_duration("24h"), Ok(86_400));
         assert_eq!(parse_duration("7d"), Ok(604_800));
         assert_eq!(parse_duration("1h30m"), Ok(5_400));
+    }
+
+    #[test]
+    fn formats_what_it_parses() {
+        for (secs, text) in [
+            (0, "0s"),
+            (90, "1m30s"),
+            (5_400, "1h30m"),
+            (2_592_000, "30d"),
+        ] {
+            assert_eq!(format_duration(secs), text);
+            assert_eq!(parse_duration(text), Ok(secs));
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-pub use duration::parse_duration;
+pub use duration::{format_duration, parse_duration};
 pub use eval::{Finding, OperationDecision, ReasonCode, Requirement, blocking_findings, evaluate};
 pub use pattern::RefPattern;
 pub use signer::{Signer, SignerRole};
@@ -35,8 +35,11 @@ use crate::yaml::{self, Document, Seg};
 pub const MAX_POLICY_BYTES: usize = 256 * 1024;
 /// Default receipt lifetime when a rule does not say.
 pub const DEFAULT_RECEIPT_TTL_SECS: u64 = 24 * 3_600;
-const MIN_RECEIPT_TTL_SECS: u64 = 60;
-const MAX_RECEIPT_TTL_SECS: u64 = 30 * 86_400;
+/// The clock skew the gate tolerates, in seconds: a `receipt_ttl` must exceed it, or the
+/// receipt could be expired at the gate the moment it is minted (DESIGN 13.2).
+const CLOCK_SKEW_SECS: u64 = crate::gate::CLOCK_SKEW.whole_seconds().unsigned_abs();
+/// The longest lifetime any receipt may have, whatever the policy says (DESIGN 13.2).
+pub const MAX_RECEIPT_TTL_SECS: u64 = 30 * 86_400;
 const MAX_REQUIRED_APPROVALS: u64 = 100;
 
 /// The presets shipped with shipgate, usable as `extends: [shipgate:<name>]`.
@@ -208,6 +211,23 @@ impl Policy {
     pub fn has_signer(&self, role: SignerRole) -> bool {
         self.signers.iter().any(|s| s.role == role)
     }
+
+    /// The longest lifetime the policy lets the mint give a receipt for an operation of
+    /// `kind`: the largest `receipt_ttl` of the rules that can match it (the mint takes the
+    /// smallest of the rules that do), never beyond 30 days, and zero when no rule can match
+    /// (nothing of that kind is ever minted). What the gate holds a receipt's lifetime to
+    /// (DESIGN 13.2).
+    pub fn receipt_ttl_cap(&self, kind: OpKind) -> time::Duration {
+        let secs = self
+            .rules
+            .iter()
+            .filter(|r| r.matcher.kinds.as_ref().is_none_or(|k| k.contains(&kind)))
+            .map(|r| r.receipt_ttl_secs)
+            .max()
+            .unwrap_or(0)
+            .min(MAX_RECEIPT_TTL_SECS);
+        time::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+    }
 }
 
 #[derive(Serialize)]
@@ -215,6 +235,8 @@ struct HashedSigner<'a> {
     kid: &'a str,
     role: SignerRole,
     key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_before: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     not_after: Option<String>,
 }
@@ -493,16 +515,14 @@ fn merge(
             let receipt_ttl_secs = match &r.receipt_ttl {
                 None => DEFAULT_RECEIPT_TTL_SECS,
                 Some(text) => match parse_duration(text) {
-                    Ok(secs) if (MIN_RECEIPT_TTL_SECS..=MAX_RECEIPT_TTL_SECS).contains(&secs) => {
-                        secs
-                    }
+                    Ok(secs) if secs > CLOCK_SKEW_SECS && secs <= MAX_RECEIPT_TTL_SECS => secs,
                     Ok(_) => {
                         loader.at(
                             doc,
                             &at("receipt_ttl"),
                             InputErrorKind::InvalidDuration,
                             format!("receipt_ttl `{text}` is out of range"),
-                            "use between 1m and 30d",
+                            "use more than 1m (the gate's 60 s clock-skew allowance) and at most 30d",
                         );
                         DEFAULT_RECEIPT_TTL_SECS
                     }
@@ -636,15 +656,31 @@ fn merge(
                     None
                 }
             };
+            let not_before = s
+                .not_before
+                .as_ref()
+                .and_then(|t| parse_instant(loader, doc, &at("not_before"), t));
             let not_after = s
                 .not_after
                 .as_ref()
                 .and_then(|t| parse_instant(loader, doc, &at("not_after"), t));
+            if let (Some(start), Some(limit)) = (not_before, not_after)
+                && limit < start
+            {
+                loader.at(
+                    doc,
+                    &at("not_after"),
+                    InputErrorKind::InvalidValue,
+                    format!("signer `{}` is retired before it comes into force", s.kid),
+                    "`not_after` must not be earlier than `not_before`",
+                );
+            }
             if let (true, Some(role), Some(key)) = (kid_ok, role, key) {
                 signers.push(Signer {
                     kid: s.kid.clone(),
                     role,
                     key,
+                    not_before,
                     not_after,
                 });
             }
@@ -707,6 +743,7 @@ fn merge(
                 kid: &s.kid,
                 role: s.role,
                 key: s.openssh_key(),
+                not_before: s.not_before.map(format_utc),
                 not_after: s.not_after.map(format_utc),
             })
             .collect(),

@@ -93,6 +93,7 @@ pub(super) struct RawSigner {
     pub kid: String,
     pub role: String,
     pub key: String,
+    pub not_before: Option<String>,
     pub not_after: Option<String>,
 }
 

@@ -1,8 +1,9 @@
 //! Trusted signing keys declared in a policy's `signers:` list (DESIGN 3).
 //!
 //! A signer is a key id, a role (`mint` signs receipts, `audit` signs audit commits), an
-//! OpenSSH Ed25519 public key and an optional retirement instant. This module only parses and
-//! describes keys; signing and verifying live with the receipts and the audit chain.
+//! OpenSSH Ed25519 public key and an optional window of force (`not_before`, `not_after`). This
+//! module only parses and describes keys; signing and verifying live with the receipts and the
+//! audit chain, which judge the window by their own clock (DESIGN 13.2).
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -45,6 +46,8 @@ pub struct Signer {
     pub role: SignerRole,
     /// The Ed25519 public key.
     pub key: ssh_key::PublicKey,
+    /// The key comes into force at this instant (inclusive): nothing dated earlier is trusted.
+    pub not_before: Option<OffsetDateTime>,
     /// The key is retired after this instant (exclusive): nothing it signs later is trusted.
     pub not_after: Option<OffsetDateTime>,
 }
@@ -57,9 +60,24 @@ impl Signer {
         key.to_openssh().unwrap_or_default()
     }
 
-    /// Whether the key may be trusted for something signed at `at`.
+    /// Whether the key may be trusted for something signed at `at`: not before `not_before`,
+    /// not after `not_after`.
     pub fn in_force_at(&self, at: OffsetDateTime) -> bool {
-        self.not_after.is_none_or(|limit| at <= limit)
+        self.not_before.is_none_or(|start| start <= at)
+            && self.not_after.is_none_or(|limit| at <= limit)
+    }
+
+    /// The window of force in words, for messages (`in force from ... until ...`).
+    pub fn window(&self) -> String {
+        let utc = super::format_utc;
+        match (self.not_before, self.not_after) {
+            (None, None) => "in force without limit".to_owned(),
+            (Some(start), None) => format!("in force from {}", utc(start)),
+            (None, Some(limit)) => format!("retired after {}", utc(limit)),
+            (Some(start), Some(limit)) => {
+                format!("in force from {} until {}", utc(start), utc(limit))
+            }
+        }
     }
 }
 
@@ -99,6 +117,7 @@ mod tests {
             kid: "k".into(),
             role: SignerRole::Mint,
             key,
+            not_before: None,
             not_after: None,
         };
         assert_eq!(
@@ -131,9 +150,30 @@ mod tests {
             kid: "k".into(),
             role: SignerRole::Audit,
             key,
+            not_before: None,
             not_after: Some(limit),
         };
         assert!(signer.in_force_at(limit));
         assert!(!signer.in_force_at(limit + time::Duration::seconds(1)));
+    }
+
+    #[test]
+    fn a_key_is_not_in_force_before_its_not_before() {
+        let start = time::macros::datetime!(2027-01-01 00:00 UTC);
+        let limit = time::macros::datetime!(2027-02-01 00:00 UTC);
+        let signer = Signer {
+            kid: "k".into(),
+            role: SignerRole::Mint,
+            key: parse_signer_key(ED25519).unwrap(),
+            not_before: Some(start),
+            not_after: Some(limit),
+        };
+        assert!(!signer.in_force_at(start - time::Duration::seconds(1)));
+        assert!(signer.in_force_at(start));
+        assert!(signer.in_force_at(limit));
+        assert_eq!(
+            signer.window(),
+            "in force from 2027-01-01T00:00:00Z until 2027-02-01T00:00:00Z"
+        );
     }
 }

@@ -4,7 +4,10 @@
 //! 1. The document parses strictly (known fields only, bounded size) and is version 1.
 //! 2. The signature's key id names a signer of the policy (or a configured HMAC key).
 //! 3. That signer has the `mint` role: an audit key never mints.
-//! 4. The signer is in force at `issued_at` (a retired key's later receipts are forgeries).
+//! 4. The signer is in force at `issued_at` (a retired key's later receipts are forgeries)
+//!    and, when the caller judges it now (the gate does), in force at the caller's clock too:
+//!    `issued_at` is the signer's own claim, so a retired key could otherwise backdate a
+//!    receipt to before its retirement (issue 13, class 2; DESIGN 13.2).
 //! 5. The signature verifies over the canonical claims: SSHSIG with namespace
 //!    `shipgate-receipt` (so a git commit signature can never pass as a receipt), or HMAC
 //!    compared in constant time.
@@ -60,13 +63,25 @@ pub enum ForgeryError {
     /// Step 3.
     #[error("key `{0}` is not a mint key")]
     NotAMintKey(String),
-    /// Step 4.
-    #[error("key `{kid}` was retired before the receipt's issue time {issued_at}")]
-    KeyRetired {
+    /// Step 4: the key was not in force at the receipt's issue time.
+    #[error("key `{kid}` was not in force at the receipt's issue time {issued_at} ({window})")]
+    KeyNotInForceAtIssue {
         /// The key.
         kid: String,
         /// The claimed issue time.
         issued_at: String,
+        /// The key's window of force.
+        window: String,
+    },
+    /// Step 4: the key is not in force at the verifier's clock.
+    #[error("key `{kid}` is not in force now ({now}; {window})")]
+    KeyNotInForceNow {
+        /// The key.
+        kid: String,
+        /// The verifier's clock.
+        now: String,
+        /// The key's window of force.
+        window: String,
     },
     /// Step 5.
     #[error("the signature does not verify: {0}")]
@@ -146,11 +161,14 @@ const KNOWN_FIELDS: &[&str] = &[
 ];
 
 /// Verifies a receipt against the policy's signers (steps 2 to 5). `hmac_keys` are the shared
-/// secrets of HMAC signers, by key id; SSHSIG receipts need none.
+/// secrets of HMAC signers, by key id; SSHSIG receipts need none. `now` is the verifier's
+/// clock: with it, the key must also be in force now (what the gate and `receipt verify`
+/// ask); without it, only at issue time (an offline proof of a run that executed in the past).
 pub fn verify_receipt(
     receipt: &Receipt,
     signers: &[Signer],
     hmac_keys: &[HmacKey],
+    now: Option<OffsetDateTime>,
 ) -> Result<VerifiedReceipt, ForgeryError> {
     let sig = &receipt.signature;
     let payload = receipt
@@ -173,11 +191,21 @@ pub fn verify_receipt(
             if signer.role != SignerRole::Mint {
                 return Err(ForgeryError::NotAMintKey(sig.kid.clone()));
             }
-            // 4. In force when the receipt says it was issued.
+            // 4. In force when the receipt says it was issued, and now.
             if !signer.in_force_at(issued_at) {
-                return Err(ForgeryError::KeyRetired {
+                return Err(ForgeryError::KeyNotInForceAtIssue {
                     kid: sig.kid.clone(),
                     issued_at: receipt.claims.issued_at.clone(),
+                    window: signer.window(),
+                });
+            }
+            if let Some(now) = now
+                && !signer.in_force_at(now)
+            {
+                return Err(ForgeryError::KeyNotInForceNow {
+                    kid: sig.kid.clone(),
+                    now: crate::policy::format_utc(now),
+                    window: signer.window(),
                 });
             }
             // 5. The SSHSIG verifies under the receipt namespace.
@@ -261,6 +289,7 @@ mod tests {
             kid: kid.into(),
             role,
             key: key.public_key().clone(),
+            not_before: None,
             not_after: None,
         }
     }
@@ -271,8 +300,13 @@ mod tests {
         let receipt = claims().sign_sshsig("mint-1", &k).unwrap();
         let text = serde_json::to_vec(&receipt).unwrap();
         let parsed = parse_receipt(&text).unwrap();
-        let verified =
-            verify_receipt(&parsed, &[signer("mint-1", SignerRole::Mint, &k)], &[]).unwrap();
+        let verified = verify_receipt(
+            &parsed,
+            &[signer("mint-1", SignerRole::Mint, &k)],
+            &[],
+            None,
+        )
+        .unwrap();
         assert_eq!(verified.claims(), &claims());
         assert_eq!(verified.kid(), "mint-1");
     }
@@ -289,33 +323,82 @@ mod tests {
         let mut flipped = good.clone();
         flipped.claims.op_key = "tag:v9.9.9".into();
         assert!(matches!(
-            verify_receipt(&flipped, &trusted, &[]),
+            verify_receipt(&flipped, &trusted, &[], None),
             Err(ForgeryError::BadSignature(_))
         ));
 
         let by_stranger = claims().sign_sshsig("mint-1", &other).unwrap();
         assert!(matches!(
-            verify_receipt(&by_stranger, &trusted, &[]),
+            verify_receipt(&by_stranger, &trusted, &[], None),
             Err(ForgeryError::BadSignature(_))
         ));
 
         let unknown = claims().sign_sshsig("mint-9", &mint).unwrap();
         assert_eq!(
-            verify_receipt(&unknown, &trusted, &[]),
+            verify_receipt(&unknown, &trusted, &[], None),
             Err(ForgeryError::UnknownKid("mint-9".into()))
         );
 
         let by_audit_key = claims().sign_sshsig("audit-1", &mint).unwrap();
         assert_eq!(
-            verify_receipt(&by_audit_key, &trusted, &[]),
+            verify_receipt(&by_audit_key, &trusted, &[], None),
             Err(ForgeryError::NotAMintKey("audit-1".into()))
         );
 
         let mut retired = trusted[0].clone();
         retired.not_after = Some(time::macros::datetime!(2026-11-01 00:00 UTC));
         assert!(matches!(
-            verify_receipt(&good, &[retired], &[]),
-            Err(ForgeryError::KeyRetired { .. })
+            verify_receipt(&good, &[retired], &[], None),
+            Err(ForgeryError::KeyNotInForceAtIssue { .. })
+        ));
+    }
+
+    #[test]
+    fn a_key_retired_since_the_claimed_issue_time_is_refused_now() {
+        // The receipt says it was issued on 2026-11-23, before the key retired on 2026-12-01;
+        // the holder of the retired key can write any issue time, so the gate's clock decides.
+        let k = key();
+        let mut retired = signer("mint-1", SignerRole::Mint, &k);
+        retired.not_after = Some(time::macros::datetime!(2026-12-01 00:00 UTC));
+        let mut backdated = claims();
+        backdated.expires_at = "2099-01-01T00:00:00Z".into();
+        let receipt = backdated.sign_sshsig("mint-1", &k).unwrap();
+        let signers = std::slice::from_ref(&retired);
+        assert!(verify_receipt(&receipt, signers, &[], None).is_ok());
+        let before = time::macros::datetime!(2026-11-30 00:00 UTC);
+        assert!(verify_receipt(&receipt, signers, &[], Some(before)).is_ok());
+        let after = time::macros::datetime!(2026-12-02 00:00 UTC);
+        let refused = verify_receipt(&receipt, signers, &[], Some(after)).unwrap_err();
+        assert!(
+            matches!(refused, ForgeryError::KeyNotInForceNow { .. }),
+            "{refused}"
+        );
+        assert_eq!(
+            refused.to_string(),
+            "key `mint-1` is not in force now (2026-12-02T00:00:00Z; retired after 2026-12-01T00:00:00Z)"
+        );
+    }
+
+    #[test]
+    fn a_key_not_yet_in_force_signs_nothing() {
+        let k = key();
+        let mut next = signer("mint-2", SignerRole::Mint, &k);
+        next.not_before = Some(time::macros::datetime!(2026-12-01 00:00 UTC));
+        let receipt = claims().sign_sshsig("mint-2", &k).unwrap();
+        let signers = std::slice::from_ref(&next);
+        // Issued (it says) on 2026-11-23, before the key's window opens.
+        assert!(matches!(
+            verify_receipt(&receipt, signers, &[], None),
+            Err(ForgeryError::KeyNotInForceAtIssue { .. })
+        ));
+        // Dated inside the window, but judged before it opens: the clock refuses it.
+        let mut dated = claims();
+        dated.issued_at = "2026-12-02T00:00:00Z".into();
+        let receipt = dated.sign_sshsig("mint-2", &k).unwrap();
+        let early = time::macros::datetime!(2026-11-25 00:00 UTC);
+        assert!(matches!(
+            verify_receipt(&receipt, signers, &[], Some(early)),
+            Err(ForgeryError::KeyNotInForceNow { .. })
         ));
     }
 
@@ -328,7 +411,12 @@ mod tests {
         bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
         receipt.signature.value = String::from_utf8(bytes).unwrap();
         assert!(matches!(
-            verify_receipt(&receipt, &[signer("mint-1", SignerRole::Mint, &k)], &[]),
+            verify_receipt(
+                &receipt,
+                &[signer("mint-1", SignerRole::Mint, &k)],
+                &[],
+                None
+            ),
             Err(ForgeryError::BadSignature(_))
         ));
     }
@@ -352,7 +440,12 @@ mod tests {
             },
         };
         assert!(matches!(
-            verify_receipt(&receipt, &[signer("mint-1", SignerRole::Mint, &k)], &[]),
+            verify_receipt(
+                &receipt,
+                &[signer("mint-1", SignerRole::Mint, &k)],
+                &[],
+                None
+            ),
             Err(ForgeryError::BadSignature(_))
         ));
     }
@@ -366,16 +459,17 @@ mod tests {
             verify_receipt(
                 &receipt,
                 &[],
-                &[HmacKey::new("shared", b"correct horse battery staple")]
+                &[HmacKey::new("shared", b"correct horse battery staple")],
+                None
             )
             .is_ok()
         );
         assert!(matches!(
-            verify_receipt(&receipt, &[], &[wrong]),
+            verify_receipt(&receipt, &[], &[wrong], None),
             Err(ForgeryError::BadSignature(_))
         ));
         assert!(matches!(
-            verify_receipt(&receipt, &[], &[]),
+            verify_receipt(&receipt, &[], &[], None),
             Err(ForgeryError::UnknownKid(_))
         ));
     }

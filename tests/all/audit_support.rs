@@ -52,6 +52,7 @@ pub fn audit_key(kid: &str) -> (SigningKey, Signer) {
         kid: kid.to_owned(),
         role: SignerRole::Audit,
         key: parse_signer_key(public).expect("public key"),
+        not_before: None,
         not_after: None,
     };
     (key, signer)

@@ -326,6 +326,7 @@ fn verify_holding(
             threads,
             progress: None,
             hold_bytes,
+            now: None,
         },
     )
 }

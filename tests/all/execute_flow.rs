@@ -20,7 +20,7 @@ use crate::github_support::SLUG;
 use crate::mint_flow::{MintWorld, comment_event, mint_from_event};
 
 /// A world whose plan (tag, release, pull request) is approved by alice and bob and minted.
-fn minted() -> (MintWorld, String) {
+pub(crate) fn minted() -> (MintWorld, String) {
     let world = MintWorld::new();
     world.approve("alice");
     world.approve("bob");
@@ -40,7 +40,12 @@ pub fn run_id(world: &MintWorld) -> String {
         .expect("a run")
 }
 
-fn execute(world: &MintWorld, run: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn execute(
+    world: &MintWorld,
+    run: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
     let mut args = vec!["execute", "--run", run];
     args.extend(extra);
     world.shipgate_with(&args, env)
@@ -55,7 +60,7 @@ fn shipped(world: &MintWorld) -> (Option<String>, usize, usize) {
     )
 }
 
-pub fn nothing_shipped(world: &MintWorld) {
+pub(crate) fn nothing_shipped(world: &MintWorld) {
     assert_eq!(shipped(world), (None, 0, 0), "no effect may happen");
 }
 
@@ -64,7 +69,7 @@ fn verify(world: &MintWorld) {
     assert_exit(&out, 0);
 }
 
-fn blocked_with(out: &Output, code: &str) {
+pub(crate) fn blocked_with(out: &Output, code: &str) {
     assert!(
         stdout(out).contains(&format!("blocked: {code}")),
         "expected {code}:\n{}{}",
@@ -73,7 +78,7 @@ fn blocked_with(out: &Output, code: &str) {
     );
 }
 
-fn denials(world: &MintWorld) -> Vec<String> {
+pub(crate) fn denials(world: &MintWorld) -> Vec<String> {
     world
         .chain()
         .iter()
@@ -205,7 +210,11 @@ fn a_tampered_chain_blocks_everything_with_exit_4() {
 
 /// Appends a crafted run and its receipts (signed by `mint_key`) with the real audit key, so
 /// the chain verifies and only the gate can refuse them.
-fn craft(world: &MintWorld, mint_key: &str, tweak: impl Fn(&mut ReceiptClaims)) -> String {
+pub(crate) fn craft(
+    world: &MintWorld,
+    mint_key: &str,
+    tweak: impl Fn(&mut ReceiptClaims),
+) -> String {
     let real_run = run_id(world);
     let real: Vec<ReceiptClaims> = world
         .chain()

@@ -187,6 +187,7 @@ pub fn authorize(kind: OpKind, key: OpKey) -> Authorized {
             receipt: Some(&receipt),
             signers: &[],
             hmac_keys: std::slice::from_ref(&hmac),
+            receipt_ttl: time::Duration::hours(1),
             consumed: false,
             now,
             current_policy_hash: "sha256:policy",

@@ -21,6 +21,7 @@ mod fixture;
 mod github_port;
 mod github_support;
 mod init;
+mod key_clock;
 mod local_runner;
 mod malformed;
 mod mint_flow;
