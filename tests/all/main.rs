@@ -18,6 +18,7 @@ mod execute_flow;
 mod fixture;
 mod github_port;
 mod github_support;
+mod hostile_input;
 mod init;
 mod local_runner;
 mod malformed;
