@@ -596,6 +596,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reads_are_bounded_by_bytes_read_not_by_stat() {
+        // /dev/zero, like /proc/self/pagemap, claims a size of 0 and never ends.
+        let zero = std::fs::File::open("/dev/zero").expect("/dev/zero");
+        assert_eq!(
+            read_capped(zero, 1024).expect("read"),
+            WorktreeFile::TooLarge
+        );
+        assert_eq!(
+            read_capped(&b"four"[..], 4).expect("read"),
+            WorktreeFile::Found(b"four".to_vec())
+        );
+    }
+
+    #[test]
+    fn no_component_below_the_root_may_be_a_link() {
+        let root = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(root.path().join("docs")).expect("mkdir");
+        std::fs::write(root.path().join("docs/notes.md"), "notes").expect("write");
+        std::os::unix::fs::symlink("/proc/self", root.path().join("proc")).expect("link");
+        std::os::unix::fs::symlink("notes.md", root.path().join("docs/link.md")).expect("link");
+        let read = |p: &str| read_below(root.path(), Path::new(p), 1024).expect("read");
+        assert_eq!(
+            read("docs/notes.md"),
+            WorktreeFile::Found(b"notes".to_vec())
+        );
+        assert_eq!(read("proc/environ"), WorktreeFile::Symlink("proc".into()));
+        assert_eq!(read("proc/pagemap"), WorktreeFile::Symlink("proc".into()));
+        assert_eq!(
+            read("docs/link.md"),
+            WorktreeFile::Symlink("docs/link.md".into())
+        );
+        assert_eq!(read("docs"), WorktreeFile::Missing);
+        assert_eq!(read("nothing"), WorktreeFile::Missing);
+    }
+
+    #[test]
     fn slugs_come_from_github_style_urls_only() {
         let slug = |u: &str| slug_from_remote_url(u).map(|s| s.to_string());
         assert_eq!(
