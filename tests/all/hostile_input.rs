@@ -309,3 +309,26 @@ fn bidi_overrides_in_text_are_shown_escaped_in_the_status_comment() {
     let out = dry_run(&fixture, &[]);
     assert!(!stdout(&out).contains('\u{202E}'), "{}", stdout(&out));
 }
+
+#[test]
+fn mint_refuses_symlinked_plans_and_notes_and_records_nothing() {
+    use crate::github_support::SLUG;
+    use crate::mint_flow::MintWorld;
+
+    let world = MintWorld::with("carol", &plan_with_notes_file("NOTES.md"));
+    let (_outside, secret) = secret_outside();
+    symlink(&secret, world.repo.path().join("NOTES.md")).expect("symlink");
+    world
+        .github
+        .fake
+        .add_comment(SLUG, world.pr, "alice", "/shipgate approve 0123456789ab");
+    assert_refused(&world.mint(), "SYMLINK_REFUSED");
+
+    let plan = world.repo.path().join(".shipgate/plans/release.yaml");
+    std::fs::remove_file(&plan).expect("rm");
+    symlink(&secret, &plan).expect("symlink");
+    assert_refused(&world.mint(), "SYMLINK_REFUSED");
+
+    assert!(world.kinds().is_empty(), "{:?}", world.kinds());
+    assert!(!world.status_comment().contains("hunter2"));
+}
