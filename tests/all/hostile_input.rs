@@ -332,3 +332,45 @@ fn mint_refuses_symlinked_plans_and_notes_and_records_nothing() {
     assert!(world.kinds().is_empty(), "{:?}", world.kinds());
     assert!(!world.status_comment().contains("hunter2"));
 }
+
+/// Pieces of markdown that open and close blocks, for the comment parser's fuzzing.
+const MARKDOWN: &[&str] = &[
+    "/shipgate approve 0123456789ab",
+    "/shipgate revoke 0123456789ab",
+    "> ",
+    ">",
+    "- ",
+    "10. ",
+    "    ",
+    "\t",
+    "```",
+    "~~~",
+    "<pre>",
+    "</pre>",
+    "<!--",
+    "-->",
+    "# ",
+    "---",
+    "text",
+    "é",
+    "\u{202E}",
+    "\n",
+    "\r",
+    "\r\n",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 500, ..Default::default() })]
+
+    #[test]
+    fn markdown_shaped_comments_never_panic_the_command_parser(
+        parts in proptest::collection::vec(proptest::sample::select(MARKDOWN), 0..40)
+    ) {
+        let body = parts.concat();
+        let parsed = shipgate::approval::command::parse_comment(&body);
+        let lines = body.split(['\n', '\r']).count();
+        for (line, _) in &parsed.commands {
+            proptest::prop_assert!(*line >= 1 && *line <= lines, "line {line} of {lines}");
+        }
+    }
+}
