@@ -271,6 +271,14 @@ mod tests {
     }
 
     #[test]
+    fn a_code_span_across_lines_is_code() {
+        assert_eq!(
+            commands(&format!("type `\n/shipgate approve {ID}\n` to approve")),
+            vec![]
+        );
+    }
+
+    #[test]
     fn indented_text_after_a_paragraph_is_text_not_code() {
         assert_eq!(
             commands(&format!("revoking:\n    /shipgate revoke {ID}")),

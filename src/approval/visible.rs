@@ -11,7 +11,9 @@
 //!   item ends, and code indentation is counted from the item's content;
 //! - fenced code, indented code (which cannot interrupt a paragraph: an indented line right
 //!   after text is more text), HTML comments, and the HTML blocks that run until a closing tag
-//!   (`<pre>`, `<script>`, `<style>`, `<textarea>`).
+//!   (`<pre>`, `<script>`, `<style>`, `<textarea>`);
+//! - code spans that run across lines of one paragraph (a backtick run closed by the next run
+//!   of the same length): a line that starts inside one is shown as code.
 //!
 //! It is not a full CommonMark parser (bors's parser uses pulldown-cmark; a dependency for
 //! one function was rejected): it follows the spec where a command could hide or appear,
@@ -40,14 +42,101 @@ struct Blocks {
     quote_paragraph: bool,
 }
 
+/// A line of paragraph text.
+#[derive(Debug, Clone, Copy)]
+struct Text<'a> {
+    /// The line without its leading whitespace.
+    text: &'a str,
+    /// It starts a paragraph (rather than continuing the one above).
+    starts: bool,
+    /// It could be a command line: not a list item's first line, no HTML comment in it.
+    command_line: bool,
+}
+
 /// The lines GitHub shows as paragraph text, each with its 1-based number and without its
 /// leading whitespace.
 pub fn visible_lines(body: &str) -> Vec<(usize, &str)> {
     let mut blocks = Blocks::default();
-    split_lines(body)
+    let lines: Vec<(usize, Option<Text<'_>>)> = split_lines(body)
         .enumerate()
-        .filter_map(|(index, line)| blocks.read(line).map(|text| (index + 1, text)))
-        .collect()
+        .map(|(index, line)| (index + 1, blocks.read(line)))
+        .collect();
+    let mut visible = Vec::new();
+    let mut paragraph: Vec<(usize, Text<'_>)> = Vec::new();
+    for (number, read) in lines {
+        match read {
+            Some(text) if !text.starts || paragraph.is_empty() => paragraph.push((number, text)),
+            other => {
+                visible.extend(outside_code_spans(&paragraph));
+                paragraph.clear();
+                paragraph.extend(other.map(|text| (number, text)));
+            }
+        }
+    }
+    visible.extend(outside_code_spans(&paragraph));
+    visible
+}
+
+/// The command lines of one paragraph that do not start inside a code span.
+fn outside_code_spans<'a>(paragraph: &[(usize, Text<'a>)]) -> Vec<(usize, &'a str)> {
+    let joined: Vec<&str> = paragraph.iter().map(|(_, t)| t.text).collect();
+    let spans = code_spans(&joined.join("\n"));
+    let mut offset = 0;
+    let mut visible = Vec::new();
+    for (number, text) in paragraph {
+        let inside = spans
+            .iter()
+            .any(|(start, end)| *start <= offset && offset < *end);
+        if text.command_line && !inside {
+            visible.push((*number, text.text));
+        }
+        offset += text.text.len() + 1;
+    }
+    visible
+}
+
+/// The byte ranges of `text` inside code spans: a run of n backticks (not escaped) opens a
+/// span that the next run of exactly n backticks closes; an opener never closed is literal.
+fn code_spans(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let len = bytes[at..].iter().take_while(|b| **b == b'`').count();
+        if len > 0 {
+            runs.push((at, len));
+            at += len;
+        } else {
+            at += 1;
+        }
+    }
+    // Where each run length occurs, to find the next run of a length in logarithmic time.
+    let mut by_len: std::collections::HashMap<usize, Vec<usize>> = Default::default();
+    for (index, (_, len)) in runs.iter().enumerate() {
+        by_len.entry(*len).or_default().push(index);
+    }
+    let mut spans = Vec::new();
+    let mut index = 0;
+    while index < runs.len() {
+        let (start, mut len) = runs[index];
+        let escaped = start > 0 && bytes[start - 1] == b'\\';
+        let open_end = start + len;
+        if escaped {
+            len -= 1;
+        }
+        let closer = by_len.get(&len).and_then(|same| {
+            let next = same.partition_point(|i| *i <= index);
+            same.get(next).copied()
+        });
+        match closer {
+            Some(close) if len > 0 => {
+                spans.push((open_end, runs[close].0));
+                index = close + 1;
+            }
+            _ => index += 1,
+        }
+    }
+    spans
 }
 
 /// Splits at `\r\n`, `\n` or a lone `\r`, as CommonMark (and so GitHub) does.
@@ -71,7 +160,7 @@ fn split_lines(body: &str) -> impl Iterator<Item = &str> {
 
 impl Blocks {
     /// Reads one line; `Some(text)` when GitHub shows it as a line of paragraph text.
-    fn read<'a>(&mut self, mut line: &'a str) -> Option<&'a str> {
+    fn read<'a>(&mut self, mut line: &'a str) -> Option<Text<'a>> {
         if self.html_comment {
             let end = line.find("-->")?;
             self.html_comment = false;
@@ -118,7 +207,7 @@ impl Blocks {
             self.quote_paragraph = false;
         }
         if self.paragraph && !starts_block {
-            return self.paragraph_line(rest);
+            return Some(self.paragraph_line(rest, false));
         }
         self.paragraph = false;
         while self.lists.last().is_some_and(|w| *w > indent) {
@@ -132,7 +221,7 @@ impl Blocks {
 
     /// A line that starts blocks at `container`'s content column: quotes, list items, fences,
     /// HTML blocks, headings and breaks are never command lines; anything else is text.
-    fn open<'a>(&mut self, mut rest: &'a str, mut container: usize) -> Option<&'a str> {
+    fn open<'a>(&mut self, mut rest: &'a str, mut container: usize) -> Option<Text<'a>> {
         let mut in_list_item = false;
         loop {
             if let Some(quoted) = rest.strip_prefix('>') {
@@ -163,20 +252,27 @@ impl Blocks {
                 }
                 return None;
             }
-            let text = self.paragraph_line(rest);
+            let text = self.paragraph_line(rest, true);
             // A bulleted `- /shipgate ...` is list text, not a command line.
-            return if in_list_item { None } else { text };
+            return Some(Text {
+                command_line: text.command_line && !in_list_item,
+                ..text
+            });
         }
     }
 
-    /// Paragraph text, unless it opens or holds an HTML comment (never a command line).
-    fn paragraph_line<'a>(&mut self, rest: &'a str) -> Option<&'a str> {
+    /// Paragraph text; a line that opens or holds an HTML comment is never a command line.
+    fn paragraph_line<'a>(&mut self, rest: &'a str, starts: bool) -> Text<'a> {
         self.paragraph = true;
-        if let Some(start) = rest.find("<!--") {
+        let comment = rest.find("<!--");
+        if let Some(start) = comment {
             self.html_comment = !rest[start + 4..].contains("-->");
-            return None;
         }
-        Some(rest.trim_start())
+        Text {
+            text: rest.trim_start(),
+            starts,
+            command_line: comment.is_none(),
+        }
     }
 }
 
@@ -323,6 +419,30 @@ mod tests {
         assert_eq!(texts("> quoted\nstill quoted\n\nvisible"), vec!["visible"]);
         assert_eq!(texts(">\nvisible"), vec!["visible"]);
         assert_eq!(texts("> quoted\n# heading\nvisible"), vec!["visible"]);
+    }
+
+    #[test]
+    fn a_code_span_across_lines_hides_the_lines_it_covers() {
+        assert_eq!(
+            texts("run `\n/shipgate x\n` to approve"),
+            vec!["run `", "` to approve"]
+        );
+        assert_eq!(texts("- run ``\n/shipgate x\n``"), vec!["``"]);
+        // Never closed, or closed by a run of another length: the backticks are literal.
+        assert_eq!(
+            texts("costs `5\n/shipgate x"),
+            vec!["costs `5", "/shipgate x"]
+        );
+        assert_eq!(texts("``a`\n/shipgate x"), vec!["``a`", "/shipgate x"]);
+        assert_eq!(
+            texts("\\`a\n/shipgate x\n`"),
+            vec!["\\`a", "/shipgate x", "`"]
+        );
+        // A span cannot cross a blank line: the paragraph ended.
+        assert_eq!(
+            texts("a `\n\n/shipgate x\n`"),
+            vec!["a `", "/shipgate x", "`"]
+        );
     }
 
     #[test]
