@@ -107,6 +107,32 @@ fn a_notes_file_that_is_a_symlink_to_a_secret_is_never_published() {
 }
 
 #[test]
+fn links_into_proc_are_refused_without_being_read() {
+    let fixture = governed();
+    // /proc/self/environ would echo the environment in a parse error; /proc/self/pagemap
+    // claims a size of 0 and would be read until memory ran out.
+    symlink("/proc/self/environ", fixture.path().join("ENV.md")).expect("symlink");
+    symlink("/proc/self/pagemap", fixture.path().join("PAGES.md")).expect("symlink");
+    let plan = fixture.path().join(".shipgate/plans/release.yaml");
+    std::fs::create_dir_all(plan.parent().expect("dir")).expect("mkdir");
+    symlink("/proc/self/environ", &plan).expect("symlink");
+    let env = [("LEAKED_TOKEN", "hunter2")];
+    let args = ["dry-run", "--repo-slug", "acme/widget"];
+    assert_refused(
+        &crate::fixture::shipgate_in_env(fixture.path(), &args, &env),
+        "SYMLINK_REFUSED",
+    );
+    for notes in ["ENV.md", "PAGES.md"] {
+        std::fs::remove_file(&plan).expect("rm");
+        std::fs::write(&plan, plan_with_notes_file(notes)).expect("plan");
+        assert_refused(
+            &crate::fixture::shipgate_in_env(fixture.path(), &args, &env),
+            "SYMLINK_REFUSED",
+        );
+    }
+}
+
+#[test]
 fn a_notes_file_behind_a_symlinked_directory_is_refused() {
     let fixture = governed();
     let (outside, _secret) = secret_outside();
