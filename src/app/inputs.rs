@@ -157,9 +157,9 @@ fn confine(path: &Path, repo: Option<&LocalRepo>) -> (PathBuf, PathBuf) {
         ];
         for root in roots {
             if let Ok(rest) = absolute.strip_prefix(&root)
-                && plain(rest)
+                && let Some(rest) = normalize_below(&root, rest)
             {
-                return (root, rest.to_owned());
+                return (root, rest);
             }
         }
     }
@@ -169,6 +169,31 @@ fn confine(path: &Path, repo: Option<&LocalRepo>) -> (PathBuf, PathBuf) {
     let name = path.file_name().map(PathBuf::from).unwrap_or_default();
     let parent = path.parent().map(Path::to_owned).unwrap_or_default();
     (parent, name)
+}
+
+/// `rest` (below `root`) with `.` and `..` resolved by name, which is what the file system
+/// does too as long as no component a `..` steps back over is a link. When one is, `rest` is
+/// returned as it is, so the component-wise check meets the link and refuses it. `None` when
+/// `rest` climbs above `root`.
+fn normalize_below(root: &Path, rest: &Path) -> Option<PathBuf> {
+    let mut normal = PathBuf::new();
+    for component in rest.components() {
+        match component {
+            Component::CurDir => {}
+            Component::Normal(name) => normal.push(name),
+            Component::ParentDir => {
+                let stepped_over = std::fs::symlink_metadata(root.join(&normal));
+                if stepped_over.is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Some(rest.to_owned());
+                }
+                if !normal.pop() {
+                    return None;
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(normal)
 }
 
 /// A name for `path` in messages: relative to the repository root when inside it. Links are
