@@ -400,3 +400,26 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_plan_path_that_steps_back_over_a_link_is_refused() {
+    let fixture = governed();
+    let outside = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(outside.path().join("plans")).expect("mkdir");
+    std::fs::write(outside.path().join("plans/x.yaml"), TAG_PLAN).expect("plan");
+    symlink(outside.path().join("plans"), fixture.path().join("lnk")).expect("symlink");
+    fixture.write(".shipgate/plans/x.yaml", TAG_PLAN);
+    assert_refused(
+        &fixture.shipgate(&["plan", "id", "lnk/../plans/x.yaml"]),
+        "SYMLINK_REFUSED",
+    );
+    // Without a link on the way, `..` is only a longer name for a file in the repository.
+    let out = fixture.shipgate(&[
+        "plan",
+        "id",
+        "--repo-slug",
+        "acme/widget",
+        ".shipgate/../.shipgate/plans/x.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
