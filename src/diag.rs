@@ -76,6 +76,8 @@ pub enum InputErrorKind {
     InvalidValue,
     /// No plan file was found where one was expected.
     NoPlans,
+    /// A plan, notes file or policy that is a symbolic link, or lies under one (DESIGN 13.4).
+    SymlinkRefused,
 }
 
 impl InputErrorKind {
@@ -146,21 +148,11 @@ impl fmt::Display for Diagnostic {
         if let Some(source) = &self.source_line {
             let number = self.line.to_string();
             let pad = " ".repeat(number.len());
-            // Control characters in the echoed line could drive the terminal: show them escaped.
-            let shown: String = source
-                .chars()
-                .flat_map(char::escape_default)
-                .collect::<String>();
-            let shown = if source.chars().any(char::is_control) {
-                shown
-            } else {
-                source.clone()
-            };
+            let (shown, caret) = excerpt(source, self.column);
             writeln!(f, "{pad} |")?;
             writeln!(f, "{number} | {shown}")?;
-            if !source.chars().any(char::is_control) {
-                let caret_pad = " ".repeat(self.column.saturating_sub(1));
-                writeln!(f, "{pad} | {caret_pad}^")?;
+            if let Some(caret) = caret {
+                writeln!(f, "{pad} | {}^", " ".repeat(caret))?;
             }
         }
         if let Some(hint) = &self.hint {
@@ -168,6 +160,24 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// Longest part of a source line echoed, in characters.
+const MAX_ECHO_CHARS: usize = 120;
+
+/// The part of `source` around `column` worth echoing (a 1 MiB line is not), with control,
+/// bidi and zero-width characters escaped so the echo can neither drive the terminal nor
+/// read differently from the file; and the caret's offset, when the echo kept its columns.
+fn excerpt(source: &str, column: usize) -> (String, Option<usize>) {
+    let at = column.saturating_sub(1);
+    let start = at.saturating_sub(MAX_ECHO_CHARS / 2);
+    let window: String = source.chars().skip(start).take(MAX_ECHO_CHARS).collect();
+    let more = source.chars().nth(start + MAX_ECHO_CHARS).is_some();
+    let shown = crate::invisible::show(&window);
+    let (lead, caret_base) = if start > 0 { ("...", 3) } else { ("", 0) };
+    let tail = if more { "..." } else { "" };
+    let caret = (shown == window).then_some(caret_base + at - start);
+    (format!("{lead}{shown}{tail}"), caret)
 }
 
 /// One or more diagnostics, reported together.
@@ -283,7 +293,27 @@ mod tests {
         let mut d = Diagnostic::whole_file(InputErrorKind::ControlCharacter, "p.yaml", "bad");
         d.line = 1;
         d.column = 1;
-        d.source_line = Some("title: \u{1b}[31mred".into());
-        assert!(!d.to_string().contains('\u{1b}'));
+        d.source_line = Some("title: \u{1b}[31mred \u{202E}gnp.exe".into());
+        let text = d.to_string();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202E}'),
+            "{text}"
+        );
+        assert!(text.contains("\\u{202E}"), "{text}");
+    }
+
+    #[test]
+    fn a_long_source_line_is_echoed_around_the_column() {
+        let mut d = Diagnostic::whole_file(InputErrorKind::TooDeep, "p.yaml", "deep");
+        d.line = 2;
+        d.column = 5000;
+        d.source_line = Some("[".repeat(1 << 20));
+        let text = d.to_string();
+        assert!(text.len() < 400, "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[3].find('^'),
+            lines[2].find("...[").map(|i| i + 3 + 60)
+        );
     }
 }

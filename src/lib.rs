@@ -17,6 +17,7 @@ pub mod error;
 pub mod event;
 pub mod gate;
 pub mod github;
+pub mod invisible;
 pub mod keys;
 pub mod mint;
 pub mod model;

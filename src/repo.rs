@@ -3,9 +3,17 @@
 //! This type deliberately has no method that writes: the dry-run path receives a
 //! [`LocalRepo`] and nothing else, so it cannot change refs, objects, the index or the work
 //! tree (DESIGN 1, the dry-run law).
+//!
+//! Nothing here follows a symbolic link out of the checkout (DESIGN 13.4): work-tree reads
+//! check every component below the repository root with `symlink_metadata`, tree entries with
+//! the link mode are refused, and every read is bounded by the bytes actually read, never by
+//! `stat` (which says 0 for `/proc/self/pagemap`) or by a blob header alone.
 
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
+use crate::diag::{Diagnostic, InputErrorKind};
 use crate::error::Outcome;
 use crate::model::{CommitSha, RepoSlug};
 
@@ -44,6 +52,9 @@ pub enum RepoError {
         /// Why.
         source: std::io::Error,
     },
+    /// A plan, notes or policy path is a symbolic link, or lies under one (DESIGN 13.4).
+    #[error("{0}")]
+    Symlink(Box<Diagnostic>),
     /// A git operation failed unexpectedly.
     #[error("git: {context}: {source}")]
     Git {
@@ -58,9 +69,10 @@ impl RepoError {
     /// Missing repositories and branches are usage problems; the rest is infrastructure.
     pub fn outcome(&self) -> Outcome {
         match self {
-            Self::NotFound { .. } | Self::Bare { .. } | Self::NoDefaultBranch(_) => {
-                Outcome::BadInput
-            }
+            Self::NotFound { .. }
+            | Self::Bare { .. }
+            | Self::NoDefaultBranch(_)
+            | Self::Symlink(_) => Outcome::BadInput,
             Self::Git { .. } | Self::Worktree { .. } => Outcome::Infrastructure,
         }
     }
@@ -89,6 +101,107 @@ pub struct RepoFile {
     pub bytes: Vec<u8>,
     /// The file is larger than [`MAX_FILE_BYTES`]; `bytes` is empty.
     pub too_large: bool,
+    /// The tree entry is a symbolic link (mode 120000); `bytes` is empty.
+    pub symlink: bool,
+}
+
+/// A file looked up in the work tree without following symbolic links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorktreeFile {
+    /// A regular file's bytes.
+    Found(Vec<u8>),
+    /// A regular file larger than the limit (only the limit and one byte were read).
+    TooLarge,
+    /// Nothing there, or not a regular file.
+    Missing,
+    /// The path, or a directory on it, is a symbolic link: the part up to the link.
+    Symlink(String),
+}
+
+/// The refusal of a symlinked path as a diagnostic on `file` (DESIGN 13.4).
+pub fn symlink_refused(file: &str, link: &str) -> Diagnostic {
+    Diagnostic::whole_file(
+        InputErrorKind::SymlinkRefused,
+        file,
+        format!("`{link}` is a symbolic link; plans, notes files and policies are read only as regular files inside the repository"),
+    )
+    .with_hint("replace the link with the file itself (git add the real content)")
+}
+
+/// What lies at `relative` below `root`, looked up one component at a time without
+/// following links (`root` itself is trusted).
+enum Lookup {
+    Found(std::fs::Metadata, PathBuf),
+    Missing,
+    Symlink(String),
+}
+
+fn lookup_below(root: &Path, relative: &Path) -> std::io::Result<Lookup> {
+    let mut full = root.to_owned();
+    let mut shown = PathBuf::new();
+    let mut meta = std::fs::symlink_metadata(root)?;
+    for component in relative.components() {
+        let name = match component {
+            Component::CurDir => continue,
+            Component::Normal(name) => name,
+            _ => return Ok(Lookup::Missing),
+        };
+        if !meta.is_dir() {
+            return Ok(Lookup::Missing);
+        }
+        full.push(name);
+        shown.push(name);
+        meta = match std::fs::symlink_metadata(&full) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lookup::Missing),
+            Err(e) => return Err(e),
+        };
+        if meta.file_type().is_symlink() {
+            return Ok(Lookup::Symlink(shown.to_string_lossy().replace('\\', "/")));
+        }
+    }
+    Ok(Lookup::Found(meta, full))
+}
+
+/// Whether the directory `relative` below `root` is reachable without a symbolic link:
+/// `Ok(Err(link))` names the link; a missing directory is fine (it has no files).
+pub fn check_dir_below(root: &Path, relative: &Path) -> std::io::Result<Result<(), String>> {
+    Ok(match lookup_below(root, relative)? {
+        Lookup::Symlink(link) => Err(link),
+        Lookup::Found(..) | Lookup::Missing => Ok(()),
+    })
+}
+
+/// Reads the regular file `relative` below `root`: no component may be a symbolic link,
+/// and at most `limit + 1` bytes are read.
+pub fn read_below(root: &Path, relative: &Path, limit: u64) -> std::io::Result<WorktreeFile> {
+    let (checked, full) = match lookup_below(root, relative)? {
+        Lookup::Found(meta, full) if meta.is_file() => (meta, full),
+        Lookup::Found(..) | Lookup::Missing => return Ok(WorktreeFile::Missing),
+        Lookup::Symlink(link) => return Ok(WorktreeFile::Symlink(link)),
+    };
+    let file = std::fs::File::open(&full)?;
+    let opened = file.metadata()?;
+    // Swapped for a link between the check and the open: the opened file is another one.
+    if (opened.dev(), opened.ino()) != (checked.dev(), checked.ino()) {
+        return Ok(WorktreeFile::Symlink(
+            relative.to_string_lossy().replace('\\', "/"),
+        ));
+    }
+    read_capped(file, limit)
+}
+
+/// Reads at most `limit + 1` bytes: the size is what was read, whatever `stat` claims.
+pub fn read_capped(reader: impl Read, limit: u64) -> std::io::Result<WorktreeFile> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok(if bytes.len() as u64 > limit {
+        WorktreeFile::TooLarge
+    } else {
+        WorktreeFile::Found(bytes)
+    })
 }
 
 /// A read-only handle on a git repository with a work tree.
@@ -201,82 +314,106 @@ impl LocalRepo {
         ))
     }
 
-    /// The regular files directly inside `dir` (repository-relative) at `commit`, sorted by name.
+    /// The files directly inside `dir` (repository-relative) at `commit`, sorted by name.
+    /// Symbolic links are listed with `symlink` set and no content; a `dir` that is a link, or
+    /// lies under one, is refused. Blob sizes are read from the object header first, so a
+    /// large blob is never loaded.
     pub fn files_in_commit_dir(
         &self,
         commit: &CommitSha,
         dir: &str,
     ) -> Result<Vec<RepoFile>, RepoError> {
         let oid = git2::Oid::from_str(commit.as_str()).map_err(git("parsing a commit id"))?;
-        let tree = self
+        let mut tree = self
             .repo
             .find_commit(oid)
             .and_then(|c| c.tree())
             .map_err(git(format!("reading commit {commit}")))?;
         let dir = dir.trim_matches('/');
-        let subtree = match tree.get_path(Path::new(dir)) {
-            Ok(entry) if entry.kind() == Some(git2::ObjectType::Tree) => self
+        let mut walked = String::new();
+        for name in dir.split('/').filter(|n| !n.is_empty() && *n != ".") {
+            walked = if walked.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{walked}/{name}")
+            };
+            let (mode, kind, id) = match tree.get_name(name) {
+                Some(entry) => (entry.filemode(), entry.kind(), entry.id()),
+                None => return Ok(Vec::new()),
+            };
+            if mode == i32::from(git2::FileMode::Link) {
+                let file = format!("{dir}@{commit}");
+                return Err(RepoError::Symlink(Box::new(symlink_refused(
+                    &file, &walked,
+                ))));
+            }
+            if kind != Some(git2::ObjectType::Tree) {
+                return Ok(Vec::new());
+            }
+            tree = self
                 .repo
-                .find_tree(entry.id())
-                .map_err(git(format!("reading {dir} at {commit}")))?,
-            Ok(_) => return Ok(Vec::new()),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(git(format!("reading {dir} at {commit}"))(e)),
-        };
+                .find_tree(id)
+                .map_err(git(format!("reading {walked} at {commit}")))?;
+        }
         let mut files = Vec::new();
-        for entry in subtree.iter() {
+        for entry in tree.iter() {
             if entry.kind() != Some(git2::ObjectType::Blob) {
                 continue;
             }
             let Ok(name) = entry.name() else { continue };
-            let blob = self
-                .repo
-                .find_blob(entry.id())
-                .map_err(git(format!("reading {dir}/{name}")))?;
-            let too_large = blob.size() as u64 > MAX_FILE_BYTES;
-            let bytes = if too_large {
-                Vec::new()
+            let path = format!("{dir}/{name}");
+            let symlink = entry.filemode() == i32::from(git2::FileMode::Link);
+            let (bytes, too_large) = if symlink {
+                (Vec::new(), false)
             } else {
-                blob.content().to_vec()
+                self.bounded_blob(entry.id(), &path)?
             };
             files.push(RepoFile {
-                path: format!("{dir}/{name}"),
+                path,
                 bytes,
                 too_large,
+                symlink,
             });
         }
         files.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(files)
     }
 
-    /// Reads a work-tree file by repository-relative path. `Ok(None)` when it does not exist
-    /// or the path leaves the repository (absolute, or through `..`).
-    pub fn read_worktree_file(&self, relative: &str) -> Result<Option<RepoFile>, std::io::Error> {
+    /// A blob's bytes when its header says it is at most [`MAX_FILE_BYTES`], checked again
+    /// on the bytes loaded; `(empty, true)` when larger.
+    fn bounded_blob(&self, id: git2::Oid, path: &str) -> Result<(Vec<u8>, bool), RepoError> {
+        let odb = self
+            .repo
+            .odb()
+            .map_err(git("opening the object database"))?;
+        let (size, _) = odb
+            .read_header(id)
+            .map_err(git(format!("reading the size of {path}")))?;
+        if size as u64 > MAX_FILE_BYTES {
+            return Ok((Vec::new(), true));
+        }
+        let blob = self
+            .repo
+            .find_blob(id)
+            .map_err(git(format!("reading {path}")))?;
+        match read_capped(blob.content(), MAX_FILE_BYTES) {
+            Ok(WorktreeFile::Found(bytes)) => Ok((bytes, false)),
+            _ => Ok((Vec::new(), true)),
+        }
+    }
+
+    /// Reads a work-tree file by repository-relative path, following no symbolic link and
+    /// reading at most [`MAX_FILE_BYTES`] and one byte. `Missing` when it does not exist, is
+    /// not a regular file, or the path leaves the repository (absolute, or through `..`).
+    pub fn read_worktree_file(&self, relative: &str) -> Result<WorktreeFile, std::io::Error> {
         let path = Path::new(relative);
         let stays_inside = path
             .components()
             .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
         if relative.is_empty() || !stays_inside {
-            return Ok(None);
+            return Ok(WorktreeFile::Missing);
         }
-        let full = self.workdir.join(path);
-        let meta = match std::fs::metadata(&full) {
-            Ok(m) if m.is_file() => m,
-            Ok(_) => return Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let too_large = meta.len() > MAX_FILE_BYTES;
-        let bytes = if too_large {
-            Vec::new()
-        } else {
-            std::fs::read(&full)?
-        };
-        Ok(Some(RepoFile {
-            path: relative.replace('\\', "/"),
-            bytes,
-            too_large,
-        }))
+        read_below(&self.workdir, path, MAX_FILE_BYTES)
     }
 
     /// The `*.yaml`/`*.yml` files directly in work-tree directory `dir` that differ from the
@@ -288,26 +425,27 @@ impl LocalRepo {
     ) -> Result<Vec<String>, RepoError> {
         let at_base = self.files_in_commit_dir(base, dir)?;
         let mut changed = Vec::new();
+        let worktree_error = |source| RepoError::Worktree {
+            path: self.workdir.join(dir),
+            source,
+        };
+        if let Err(link) = check_dir_below(&self.workdir, Path::new(dir)).map_err(worktree_error)? {
+            return Err(RepoError::Symlink(Box::new(symlink_refused(dir, &link))));
+        }
         let entries = match std::fs::read_dir(self.workdir.join(dir)) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(changed),
-            Err(e) => {
-                return Err(RepoError::Worktree {
-                    path: self.workdir.join(dir),
-                    source: e,
-                });
-            }
+            Err(e) => return Err(worktree_error(e)),
         };
         for entry in entries {
-            let entry = entry.map_err(|source| RepoError::Worktree {
-                path: self.workdir.join(dir),
-                source,
-            })?;
+            let entry = entry.map_err(worktree_error)?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !(name.ends_with(".yaml") || name.ends_with(".yml")) || !entry.path().is_file() {
+            let kind = entry.file_type().map_err(worktree_error)?;
+            if !(name.ends_with(".yaml") || name.ends_with(".yml")) || kind.is_dir() {
                 continue;
             }
             let path = format!("{}/{name}", dir.trim_matches('/'));
+            // A link is listed as changed, so that reading it refuses it (SYMLINK_REFUSED).
             let current = self
                 .read_worktree_file(&path)
                 .map_err(|source| RepoError::Worktree {
@@ -316,9 +454,8 @@ impl LocalRepo {
                 })?;
             let unchanged = at_base.iter().any(|f| {
                 f.path == path
-                    && current
-                        .as_ref()
-                        .is_some_and(|c| !c.too_large && c.bytes == f.bytes)
+                    && !f.symlink
+                    && matches!(&current, WorktreeFile::Found(bytes) if *bytes == f.bytes)
             });
             if !unchanged {
                 changed.push(path);
@@ -441,9 +578,10 @@ impl crate::plan::PlanSources for LocalRepo {
     fn file(&self, path: &str) -> Result<crate::plan::SourceFile, crate::plan::SourceError> {
         use crate::plan::SourceFile;
         match self.read_worktree_file(path) {
-            Ok(Some(f)) if f.too_large => Ok(SourceFile::TooLarge),
-            Ok(Some(f)) => Ok(SourceFile::Found(f.bytes)),
-            Ok(None) => Ok(SourceFile::Missing),
+            Ok(WorktreeFile::Found(bytes)) => Ok(SourceFile::Found(bytes)),
+            Ok(WorktreeFile::TooLarge) => Ok(SourceFile::TooLarge),
+            Ok(WorktreeFile::Missing) => Ok(SourceFile::Missing),
+            Ok(WorktreeFile::Symlink(link)) => Ok(SourceFile::Symlink(link)),
             Err(e) => Err(crate::plan::SourceError(format!("{path}: {e}"))),
         }
     }
@@ -456,6 +594,42 @@ fn source_error(e: RepoError) -> crate::plan::SourceError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_are_bounded_by_bytes_read_not_by_stat() {
+        // /dev/zero, like /proc/self/pagemap, claims a size of 0 and never ends.
+        let zero = std::fs::File::open("/dev/zero").expect("/dev/zero");
+        assert_eq!(
+            read_capped(zero, 1024).expect("read"),
+            WorktreeFile::TooLarge
+        );
+        assert_eq!(
+            read_capped(&b"four"[..], 4).expect("read"),
+            WorktreeFile::Found(b"four".to_vec())
+        );
+    }
+
+    #[test]
+    fn no_component_below_the_root_may_be_a_link() {
+        let root = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(root.path().join("docs")).expect("mkdir");
+        std::fs::write(root.path().join("docs/notes.md"), "notes").expect("write");
+        std::os::unix::fs::symlink("/proc/self", root.path().join("proc")).expect("link");
+        std::os::unix::fs::symlink("notes.md", root.path().join("docs/link.md")).expect("link");
+        let read = |p: &str| read_below(root.path(), Path::new(p), 1024).expect("read");
+        assert_eq!(
+            read("docs/notes.md"),
+            WorktreeFile::Found(b"notes".to_vec())
+        );
+        assert_eq!(read("proc/environ"), WorktreeFile::Symlink("proc".into()));
+        assert_eq!(read("proc/pagemap"), WorktreeFile::Symlink("proc".into()));
+        assert_eq!(
+            read("docs/link.md"),
+            WorktreeFile::Symlink("docs/link.md".into())
+        );
+        assert_eq!(read("docs"), WorktreeFile::Missing);
+        assert_eq!(read("nothing"), WorktreeFile::Missing);
+    }
 
     #[test]
     fn slugs_come_from_github_style_urls_only() {

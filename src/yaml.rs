@@ -2,8 +2,10 @@
 //! it for a maintained fork touches this file only.
 //!
 //! Input is hostile (plan files arrive in pull requests): sizes are bounded before parsing,
-//! invalid UTF-8 is reported with its offset, and the parser's own depth and alias-expansion
-//! limits turn into [`InputErrorKind::TooDeep`] and [`InputErrorKind::AliasLimit`].
+//! invalid UTF-8 is reported with its offset, nesting is counted in one linear pass before
+//! the parser runs ([`nesting`]: the parser is quadratic in depth), and the parser's own
+//! depth and alias-expansion limits turn into [`InputErrorKind::TooDeep`] and
+//! [`InputErrorKind::AliasLimit`].
 //!
 //! Semantic checks (a bad ref name, a duplicate operation) happen after deserializing, on
 //! plain values. To still point at the right line and column, [`Document::locate`] re-reads
@@ -17,6 +19,8 @@ use serde::de::{
 };
 
 use crate::diag::{Diagnostic, InputErrorKind};
+
+mod nesting;
 
 /// One step of a path into a YAML document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +39,7 @@ pub struct Document<'a> {
     text: &'a str,
 }
 
-/// Checks size and encoding, then wraps the text.
+/// Checks size, encoding and nesting depth, then wraps the text.
 pub fn document<'a>(
     file: &'a str,
     bytes: &'a [u8],
@@ -66,7 +70,21 @@ pub fn document<'a>(
             source_line: None,
         }
     })?;
-    Ok(Document { file, text })
+    let document = Document { file, text };
+    nesting::check_nesting(text).map_err(|at| {
+        let mut d = document.diagnostic(
+            InputErrorKind::TooDeep,
+            at.line,
+            at.column,
+            format!(
+                "the document nests deeper than the nesting limit of {} levels",
+                nesting::MAX_NESTING
+            ),
+        );
+        d.hint = Some("plans and policies are shallow documents; remove the nesting".into());
+        d
+    })?;
+    Ok(document)
 }
 
 impl Document<'_> {

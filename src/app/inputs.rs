@@ -1,7 +1,11 @@
 //! Reading the inputs every governance command shares: the repository, its GitHub identity,
 //! the plans and the policy. Reads only; this module has no way to write.
+//!
+//! Plan and policy files are read as regular files only: no component of their path below
+//! the repository root (or, outside a repository, below the directory named) may be a
+//! symbolic link, and reads stop one byte past the limit (DESIGN 13.4, `SYMLINK_REFUSED`).
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::cli::RepoArgs;
 use crate::diag::{Diagnostic, Diagnostics, InputErrorKind};
@@ -9,7 +13,7 @@ use crate::error::Error;
 use crate::model::RepoSlug;
 use crate::plan::{self, ResolvedPlan};
 use crate::policy::{self, Policy, PolicyFile};
-use crate::repo::LocalRepo;
+use crate::repo::{self, LocalRepo, WorktreeFile, symlink_refused};
 use crate::report::{PolicySource, RepoSource};
 
 /// Where the plans live by convention (DESIGN 2).
@@ -87,7 +91,7 @@ pub fn plan_paths(given: &[PathBuf], repo: &LocalRepo) -> Result<Vec<PathBuf>, E
         return Ok(given.to_vec());
     }
     let dir = repo.workdir().join(PLANS_DIR);
-    let found = yaml_files_in(&dir)?;
+    let found = yaml_files_in(repo.workdir(), Path::new(PLANS_DIR))?;
     if found.is_empty() {
         return Err(Diagnostics::from(
             Diagnostic::whole_file(
@@ -102,17 +106,32 @@ pub fn plan_paths(given: &[PathBuf], repo: &LocalRepo) -> Result<Vec<PathBuf>, E
     Ok(found)
 }
 
-fn yaml_files_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let entries = match std::fs::read_dir(dir) {
+/// The `*.yaml`/`*.yml` files directly in `relative` below `root`. The directory must be
+/// reachable without a symbolic link, and a YAML entry that is a link is refused, not
+/// skipped: leaving out a policy file could weaken the policy.
+fn yaml_files_in(root: &Path, relative: &Path) -> Result<Vec<PathBuf>, Error> {
+    let shown = relative.display().to_string();
+    if let Err(link) = repo::check_dir_below(root, relative)? {
+        return Err(Diagnostics::from(symlink_refused(&shown, &link)).into());
+    }
+    let dir = root.join(relative);
+    let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
     let mut files = Vec::new();
     for entry in entries {
-        let path = entry?.path();
+        let entry = entry?;
+        let path = entry.path();
         let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-        if is_yaml && path.is_file() {
+        let kind = entry.file_type()?;
+        if is_yaml && kind.is_symlink() {
+            let link = relative.join(entry.file_name());
+            let link = link.display().to_string();
+            return Err(Diagnostics::from(symlink_refused(&link, &link)).into());
+        }
+        if is_yaml && kind.is_file() {
             files.push(path);
         }
     }
@@ -120,14 +139,74 @@ fn yaml_files_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
-/// A name for `path` in messages: relative to the repository root when inside it.
+/// Splits `path` into a directory trusted as it is and the part below it, every component of
+/// which is checked for links: below the repository root when the path lies inside it; else
+/// below the current directory for a relative path; else below the file's own directory.
+fn confine(path: &Path, repo: Option<&LocalRepo>) -> (PathBuf, PathBuf) {
+    let plain = |p: &Path| {
+        p.components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let absolute = cwd.join(path);
+    if let Some(repo) = repo {
+        let root = repo.workdir();
+        let roots = [
+            root.to_owned(),
+            std::fs::canonicalize(root).unwrap_or_default(),
+        ];
+        for root in roots {
+            if let Ok(rest) = absolute.strip_prefix(&root)
+                && let Some(rest) = normalize_below(&root, rest)
+            {
+                return (root, rest);
+            }
+        }
+    }
+    if path.is_relative() && plain(path) {
+        return (cwd, path.to_owned());
+    }
+    let name = path.file_name().map(PathBuf::from).unwrap_or_default();
+    let parent = path.parent().map(Path::to_owned).unwrap_or_default();
+    (parent, name)
+}
+
+/// `rest` (below `root`) with `.` and `..` resolved by name, which is what the file system
+/// does too as long as no component a `..` steps back over is a link. When one is, `rest` is
+/// returned as it is, so the component-wise check meets the link and refuses it. `None` when
+/// `rest` climbs above `root`.
+fn normalize_below(root: &Path, rest: &Path) -> Option<PathBuf> {
+    let mut normal = PathBuf::new();
+    for component in rest.components() {
+        match component {
+            Component::CurDir => {}
+            Component::Normal(name) => normal.push(name),
+            Component::ParentDir => {
+                let stepped_over = std::fs::symlink_metadata(root.join(&normal));
+                if stepped_over.is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Some(rest.to_owned());
+                }
+                if !normal.pop() {
+                    return None;
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(normal)
+}
+
+/// A name for `path` in messages: relative to the repository root when inside it. Links are
+/// not resolved: a name never reveals where a link points.
 pub fn display_name(path: &Path, repo: &LocalRepo) -> String {
-    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
-    let root = std::fs::canonicalize(repo.workdir()).unwrap_or_else(|_| repo.workdir().to_owned());
-    absolute
-        .strip_prefix(&root)
-        .map(|p| p.to_string_lossy().replace('\\', "/"))
-        .unwrap_or_else(|_| path.display().to_string())
+    let (root, rest) = confine(path, Some(repo));
+    let inside =
+        root == repo.workdir() || std::fs::canonicalize(repo.workdir()).is_ok_and(|r| r == root);
+    if inside {
+        rest.to_string_lossy().replace('\\', "/")
+    } else {
+        path.display().to_string()
+    }
 }
 
 /// Reads, checks and resolves one plan file. Files larger than the plan limit are refused
@@ -138,8 +217,8 @@ pub fn load_plan(
     slug: &RepoSlug,
 ) -> Result<ResolvedPlan, Diagnostics> {
     let name = display_name(path, repo);
-    let bytes =
-        read_bounded(path, plan::MAX_PLAN_BYTES).map_err(|d| Diagnostics::from(d.named(&name)))?;
+    let bytes = read_bounded(path, Some(repo), plan::MAX_PLAN_BYTES)
+        .map_err(|d| Diagnostics::from(d.named(&name)))?;
     let checked = plan::check_plan(&name, &bytes)?;
     plan::resolve_plan(&checked, slug, repo)
 }
@@ -153,33 +232,44 @@ impl ReadFailure {
     fn named(self, name: &str) -> Diagnostic {
         let hint = match self.kind {
             InputErrorKind::TooLarge => "plans are small; move long text into a notes_file",
+            InputErrorKind::SymlinkRefused => {
+                "replace the link with the file itself (git add the real content)"
+            }
             _ => "check the path",
         };
         Diagnostic::whole_file(self.kind, name, self.message).with_hint(hint)
     }
 }
 
-/// Reads at most `limit + 1` bytes, so a huge file costs nothing to refuse.
-fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, ReadFailure> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| ReadFailure {
+/// Reads at most `limit + 1` bytes of a regular file reached without a symbolic link, so a
+/// huge file (or `/proc` behind a link) costs nothing to refuse.
+fn read_bounded(
+    path: &Path,
+    repo: Option<&LocalRepo>,
+    limit: usize,
+) -> Result<Vec<u8>, ReadFailure> {
+    let unreadable = |e: std::io::Error| ReadFailure {
         kind: InputErrorKind::Unreadable,
         message: format!("cannot read {}: {e}", path.display()),
-    })?;
-    let mut bytes = Vec::new();
-    file.take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| ReadFailure {
-            kind: InputErrorKind::Unreadable,
-            message: format!("cannot read {}: {e}", path.display()),
-        })?;
-    if bytes.len() > limit {
-        return Err(ReadFailure {
+    };
+    let (root, relative) = confine(path, repo);
+    match repo::read_below(&root, &relative, limit as u64).map_err(unreadable)? {
+        WorktreeFile::Found(bytes) => Ok(bytes),
+        WorktreeFile::TooLarge => Err(ReadFailure {
             kind: InputErrorKind::TooLarge,
             message: format!("the file is larger than the limit of {limit} bytes"),
-        });
+        }),
+        WorktreeFile::Missing => Err(ReadFailure {
+            kind: InputErrorKind::Unreadable,
+            message: format!("cannot read {}: not a regular file", path.display()),
+        }),
+        WorktreeFile::Symlink(link) => Err(ReadFailure {
+            kind: InputErrorKind::SymlinkRefused,
+            message: format!(
+                "`{link}` is a symbolic link; plans and policies are read only as regular files"
+            ),
+        }),
     }
-    Ok(bytes)
 }
 
 /// How to find the policy.
@@ -216,7 +306,7 @@ pub fn load_policy(
             repo.workdir().join(dir)
         };
         (
-            read_policy_dir(&dir)?,
+            read_policy_dir_in(&dir, Some(repo))?,
             PolicySource::Worktree {
                 dir: request.dir.to_owned(),
             },
@@ -229,7 +319,9 @@ pub fn load_policy(
             .filter(|f| f.path.ends_with(".yaml") || f.path.ends_with(".yml"))
             .map(|f| {
                 let name = format!("{}@{branch}", f.path);
-                if f.too_large {
+                if f.symlink {
+                    Err(symlink_refused(&name, &f.path))
+                } else if f.too_large {
                     Err(Diagnostic::whole_file(
                         InputErrorKind::TooLarge,
                         &name,
@@ -258,10 +350,15 @@ pub fn load_policy(
 
 /// Reads every `*.yaml`/`*.yml` file of a policy directory on disk.
 pub fn read_policy_dir(dir: &Path) -> Result<Vec<PolicyFile>, Error> {
+    read_policy_dir_in(dir, None)
+}
+
+fn read_policy_dir_in(dir: &Path, repo: Option<&LocalRepo>) -> Result<Vec<PolicyFile>, Error> {
+    let (root, relative) = confine(dir, repo);
     let mut files = Vec::new();
-    for path in yaml_files_in(dir)? {
+    for path in yaml_files_in(&root, &relative)? {
         let name = path.display().to_string();
-        let bytes = read_bounded(&path, policy::MAX_POLICY_BYTES)
+        let bytes = read_bounded(&path, repo, policy::MAX_POLICY_BYTES)
             .map_err(|f| Diagnostics::from(f.named(&name)))?;
         files.push(PolicyFile { name, bytes });
     }

@@ -4,12 +4,12 @@
 //! Rules, in the order they are applied:
 //! - A comment larger than [`MAX_COMMENT_BYTES`] holds no commands (GitHub caps comments at
 //!   65 536 characters, so anything larger did not come from a person).
-//! - Fenced code blocks (``` or ~~~, closed by the same fence or the end of the comment),
-//!   HTML comments (`<!-- ... -->`, across lines) and indented code (4+ spaces or a tab) are
-//!   skipped, as are quoted lines (`>` after up to 3 spaces): a quoted or illustrated command is
-//!   not a command.
-//! - A command is a whole line: up to 3 spaces of indentation, then `/shipgate`, then the verb
-//!   and its argument separated by spaces or tabs; trailing whitespace is ignored.
+//! - Only lines GitHub shows as paragraph text are read ([`super::visible`]): quotes (with
+//!   their lazy continuation lines), fenced and indented code (also inside list items),
+//!   `<pre>` blocks and HTML comments are skipped, so a quoted or illustrated command is not
+//!   a command, and a line GitHub shows as text is. Lines end at `\n`, `\r\n` or a lone `\r`.
+//! - A command is a whole line of text: `/shipgate`, then the verb and its argument separated
+//!   by spaces or tabs; leading and trailing whitespace is ignored.
 //! - `/shipgate` and the verb are case-insensitive; a plan-id prefix is 12 to 64 hex digits,
 //!   optionally written `sha256:<hex>`, and is compared in lowercase.
 //! - At most [`MAX_COMMANDS`] commands are read from one comment.
@@ -95,55 +95,11 @@ pub fn parse_comment(body: &str) -> ParsedComment {
         parsed.too_large = true;
         return parsed;
     }
-    let mut fence: Option<(char, usize)> = None;
-    let mut in_html_comment = false;
-    for (index, raw_line) in body.lines().enumerate() {
+    for (line_no, line) in super::visible::visible_lines(body) {
         if parsed.commands.len() >= MAX_COMMANDS {
             break;
         }
-        let line_no = index + 1;
-        let mut line = raw_line;
-        if in_html_comment {
-            match line.find("-->") {
-                Some(end) => {
-                    in_html_comment = false;
-                    line = &line[end + 3..];
-                }
-                None => continue,
-            }
-        }
-        let indent = line.len() - line.trim_start_matches(' ').len();
-        let trimmed = line.trim_start_matches(' ');
-        if let Some((fence_char, fence_len)) = fence {
-            let run = trimmed.chars().take_while(|c| *c == fence_char).count();
-            if indent <= 3 && run >= fence_len && trimmed[run..].trim().is_empty() {
-                fence = None;
-            }
-            continue;
-        }
-        if indent <= 3 {
-            for fence_char in ['`', '~'] {
-                let run = trimmed.chars().take_while(|c| *c == fence_char).count();
-                if run >= 3 {
-                    fence = Some((fence_char, run));
-                }
-            }
-            if fence.is_some() {
-                continue;
-            }
-        }
-        if let Some(start) = line.find("<!--") {
-            let after = &line[start + 4..];
-            if !after.contains("-->") {
-                in_html_comment = true;
-            }
-            // A line that opens or holds a comment is never a command line.
-            continue;
-        }
-        if indent >= 4 || line.starts_with('\t') || trimmed.starts_with('>') {
-            continue;
-        }
-        if let Some(result) = parse_command_line(trimmed.trim_end()) {
+        if let Some(result) = parse_command_line(line.trim_end()) {
             match result {
                 Ok(command) => parsed.commands.push((line_no, command)),
                 Err(problem) => parsed.errors.push(CommandError {
@@ -265,6 +221,69 @@ mod tests {
         ] {
             assert_eq!(commands(&body), vec![], "{body:?}");
         }
+    }
+
+    #[test]
+    fn a_lazy_continuation_line_of_a_quote_is_quoted() {
+        // GitHub shows the second line inside the quote: no blank line ended it.
+        assert_eq!(
+            commands(&format!("> I said\n/shipgate approve {ID}")),
+            vec![]
+        );
+        assert_eq!(
+            commands(&format!("> I said\n\n/shipgate approve {ID}")),
+            vec![approve(ID)]
+        );
+    }
+
+    #[test]
+    fn a_fence_inside_a_list_item_is_code_until_the_item_ends() {
+        // The fence is indented three columns into the item: its lines are code.
+        let code = format!("- steps:\n\n     ```\n  /shipgate approve {ID}\n     ```");
+        assert_eq!(commands(&code), vec![]);
+        // A line left of the item's content ends the item, and its fence: visible text.
+        let visible = format!("- example:\n  ```\n/shipgate revoke {ID}");
+        assert_eq!(
+            commands(&visible),
+            vec![Command::Revoke(PlanIdPrefix::parse(ID).unwrap())]
+        );
+    }
+
+    #[test]
+    fn a_pre_block_is_code_until_its_closing_tag() {
+        let body = format!("<pre>\nexample\n\n/shipgate approve {ID}\n</pre>");
+        assert_eq!(commands(&body), vec![]);
+        let body = format!("<PRE class=x>\n/shipgate approve {ID}\n</pre>\n/shipgate ship");
+        assert_eq!(commands(&body), vec![Command::Ship]);
+    }
+
+    #[test]
+    fn a_lone_carriage_return_breaks_the_line() {
+        // GitHub shows the revoke on a line of its own: it must count.
+        assert_eq!(
+            commands(&format!("changed my mind\r/shipgate revoke {ID}")),
+            vec![Command::Revoke(PlanIdPrefix::parse(ID).unwrap())]
+        );
+        assert_eq!(
+            commands(&format!("```\r/shipgate approve {ID}\r```")),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn a_code_span_across_lines_is_code() {
+        assert_eq!(
+            commands(&format!("type `\n/shipgate approve {ID}\n` to approve")),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn indented_text_after_a_paragraph_is_text_not_code() {
+        assert_eq!(
+            commands(&format!("revoking:\n    /shipgate revoke {ID}")),
+            vec![Command::Revoke(PlanIdPrefix::parse(ID).unwrap())]
+        );
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub fn check_plan(file: &str, bytes: &[u8]) -> Result<CheckedPlan, Diagnostics> 
         );
     }
     if let Some(name) = &raw.name
-        && let Err(d) = check_line(&doc, &[Seg::Key("name")], "name", name, MAX_TITLE_CHARS)
+        && let Err(d) = check_name(&doc, name)
     {
         problems.push(d);
     }
@@ -351,6 +351,27 @@ fn check_line(
     Ok(())
 }
 
+/// The plan's name is what approvers recognise it by: beyond a title's rules, it may hold no
+/// invisible or direction-changing character (issue 13, class 13). Titles and other text may
+/// (right-to-left languages need the marks) and are shown escaped instead.
+fn check_name(doc: &Document<'_>, name: &str) -> Result<(), Diagnostic> {
+    let path = [Seg::Key("name")];
+    check_line(doc, &path, "name", name, MAX_TITLE_CHARS)?;
+    match name.chars().find(|c| crate::invisible::is_invisible(*c)) {
+        Some(c) => Err(doc
+            .error_at(
+                &path,
+                InputErrorKind::ControlCharacter,
+                format!(
+                    "`name` contains the invisible or direction-changing character {}",
+                    crate::invisible::escaped(c)
+                ),
+            )
+            .with_hint("remove it: a plan's name must read as it is")),
+        None => Ok(()),
+    }
+}
+
 fn check_multiline(
     doc: &Document<'_>,
     path: &[Seg<'_>],
@@ -419,20 +440,12 @@ fn check_notes_path(doc: &Document<'_>, path: &[Seg<'_>], file: &str) -> Result<
     }
 }
 
-/// Plan text echoed in a message is escaped so it cannot drive a terminal.
+/// Plan text echoed in a message is escaped so it cannot drive a terminal or hide what it
+/// says (control, bidi and zero-width characters are shown as `\u{...}`).
 pub(super) fn escape_for_message(text: &str) -> String {
     const SHOWN: usize = 80;
-    let escaped: String = text
-        .chars()
-        .take(SHOWN)
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect();
+    let shown: String = text.chars().take(SHOWN).collect();
+    let escaped = crate::invisible::show(&shown);
     if text.chars().count() > SHOWN {
         format!("{escaped}...")
     } else {

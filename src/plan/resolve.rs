@@ -22,6 +22,8 @@ pub enum SourceFile {
     Missing,
     /// Larger than the reader's limit.
     TooLarge,
+    /// The path, or a directory on it, is a symbolic link (named): refused, never followed.
+    Symlink(String),
 }
 
 /// A failure of the underlying repository, not of the plan.
@@ -433,6 +435,17 @@ fn read_notes(
     let bytes = match sources.file(path) {
         Ok(SourceFile::Found(bytes)) => bytes,
         Ok(SourceFile::Missing) => return Err(missing()),
+        Ok(SourceFile::Symlink(link)) => {
+            return Err((
+                InputErrorKind::SymlinkRefused,
+                format!(
+                    "notes_file `{}`: `{}` is a symbolic link; notes are read only from regular files inside the repository",
+                    escape_for_message(path),
+                    escape_for_message(&link)
+                ),
+                "commit the notes themselves, not a link to them".to_owned(),
+            ));
+        }
         Ok(SourceFile::TooLarge) => {
             return Err((
                 InputErrorKind::TooLarge,

@@ -11,7 +11,9 @@ use super::{
 };
 
 /// Escapes text for inline use in GitHub markdown: markup and HTML characters become
-/// entities or backslash escapes, `@` cannot start a mention, line breaks become spaces.
+/// entities or backslash escapes, `@` cannot start a mention, line breaks become spaces, and
+/// bidi controls and zero-width characters show as a visible `\u{202E}` (issue 13, class 13)
+/// so that what an approver reads is what ships.
 pub fn escape_markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -28,6 +30,10 @@ pub fn escape_markdown(text: &str) -> String {
             }
             '\n' | '\r' | '\t' => out.push(' '),
             c if c.is_control() => {}
+            c if crate::invisible::is_invisible(c) => {
+                out.push('\\');
+                out.push_str(&crate::invisible::escaped(c));
+            }
             c => out.push(c),
         }
     }
@@ -171,5 +177,14 @@ mod tests {
         // Every bracket is escaped, so no link can form.
         assert_eq!(escaped.matches('[').count(), escaped.matches("\\[").count());
         assert_eq!(escaped.matches(']').count(), escaped.matches("\\]").count());
+    }
+
+    #[test]
+    fn bidi_overrides_and_zero_width_characters_show_escaped() {
+        let escaped = escape_markdown("release \u{202E}exe.txt\u{200B}\u{2066}x\u{2069}");
+        assert_eq!(
+            escaped,
+            "release \\\\u{202E}exe\\.txt\\\\u{200B}\\\\u{2066}x\\\\u{2069}"
+        );
     }
 }

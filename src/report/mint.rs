@@ -175,11 +175,12 @@ pub fn render_mint_text(report: &MintReport) -> String {
     let _ = writeln!(out, "== {} ==", report.banner);
     let _ = writeln!(out, "repository:  {} #{}", report.repository, report.pr);
     let _ = writeln!(out, "policy hash: {}", report.policy_hash);
+    // File names and warnings come from the pull request: shown escaped (issue 13, class 13).
     for warning in &report.warnings {
-        let _ = writeln!(out, "warning: {warning}");
+        let _ = writeln!(out, "warning: {}", crate::invisible::show(warning));
     }
     for plan in &report.plans {
-        let _ = writeln!(out, "\nplan {}", plan.file);
+        let _ = writeln!(out, "\nplan {}", crate::invisible::show(&plan.file));
         let _ = writeln!(out, "  id: {}", plan.plan_id);
         let _ = writeln!(out, "  {}", outcome_line(&plan.outcome));
         for op in &plan.operations {

@@ -119,14 +119,7 @@ pub fn render_text(report: &DryRunReport) -> String {
     out
 }
 
+/// Control, bidi and zero-width characters shown escaped (issue 13, class 13).
 fn clean(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
+    crate::invisible::show(text)
 }

@@ -20,6 +20,7 @@ mod execute_flow;
 mod fixture;
 mod github_port;
 mod github_support;
+mod hostile_input;
 mod init;
 mod key_clock;
 mod local_runner;
