@@ -12,13 +12,16 @@ use std::io::Write;
 
 use ssh_key::rand_core::{OsRng, RngCore};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
 use super::audit::{AppendSetup, prepare_append};
 use super::github;
 use super::inputs::{self, PLANS_DIR, PolicyRequest};
 use crate::approval::command::Command;
-use crate::approval::evaluate::{ApprovalContext, ApprovalOutcome, Comment, evaluate_approvals};
+use crate::approval::evaluate::{
+    ApprovalContext, ApprovalOutcome, Authorship, Comment, Revoke, evaluate_approvals,
+};
 use crate::audit::AuditError;
 use crate::audit::append::{AppendError, append_all};
 use crate::audit::entry::{Event, RunOperation};
@@ -27,13 +30,17 @@ use crate::audit::view::StateView;
 use crate::cli::{ExecuteArgs, Format, MintArgs};
 use crate::error::{Error, Outcome};
 use crate::event::{CommentEvent, CommentOnPullRequest, read_comment_event};
-use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
+use crate::github::{
+    GitHubClient, GitHubConversation, GitHubError, GitHubRead, MAX_PULL_COMMITS, PullRequest,
+    Reaction,
+};
 use crate::keys::{MINT_KEY_ENV, SigningKey, load_signing_key};
 use crate::mint::{FreshIds, MintDecision, MintInputs, decide_mint};
-use crate::model::{Login, TeamSlug};
-use crate::plan::ResolvedPlan;
+use crate::model::{CommitSha, Login, PlanId, TeamSlug};
+use crate::plan::{Notes, Operation, ResolvedPlan};
 use crate::policy::{self, OperationDecision, Policy, SignerRole};
 use crate::receipt::ReceiptClaims;
+use crate::repo::LocalRepo;
 use crate::report::mint::{
     MintOutcome, MintReport, MintedReceipt, OperationTally, PlanMint, render_mint_markdown,
     render_mint_text,
@@ -147,50 +154,25 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
 
     let comments = runtime.block_on(client.comments(pr))?;
-    let mut authors = BTreeSet::from([pull.author.clone()]);
-    for (file, _, _) in &plans {
-        let Some(commit) = repo.last_commit_touching(file)? else {
-            continue;
-        };
-        match runtime.block_on(client.commit_author(&commit))? {
-            Some(login) => {
-                authors.insert(login);
-            }
-            None => warnings.push(format!(
-                "GitHub links no account to the author of {} ({file}'s last change): only the pull request's author is excluded from approving",
-                commit.short(12)
-            )),
-        }
-    }
+    let authorships = runtime.block_on(plan_authorships(&client, &repo, &pull, &plans))?;
     let memberships = runtime.block_on(team_memberships(&client, &comments, &plans))?;
-
-    let approvals: Vec<ApprovalOutcome> = plans
-        .iter()
-        .map(|(_, plan, decisions)| {
-            let requirements: Vec<_> = decisions.iter().map(|d| d.requirements.clone()).collect();
-            evaluate_approvals(
-                &comments,
-                &ApprovalContext {
-                    plan_id: &plan.id,
-                    plan_authors: &authors,
-                    requirements: &requirements,
-                    team_memberships: &memberships,
-                },
-            )
-        })
-        .collect();
 
     let ids: Vec<FreshIds> = plans
         .iter()
         .map(|(_, plan, _)| fresh_ids(plan.operations.len()))
         .collect();
-    let outcomes = record(&Minting {
+    let (outcomes, approvals) = record(&Minting {
         pr,
         setup: &setup,
         mint_key: &mint_key,
         policy: &policy,
         plans: &plans,
-        approvals: &approvals,
+        judged: Judged {
+            comments: &comments,
+            authorships: &authorships,
+            memberships: &memberships,
+            trigger: comment.as_ref(),
+        },
         ids: &ids,
         now,
     })?;
@@ -230,7 +212,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             .collect(),
     );
     runtime.block_on(answer_on_github(
-        &client, pr, reactions, &approvals, &report,
+        &client, pr, reactions, &comments, &approvals, &report,
     ))?;
     super::actions::write_step_summary(&render_mint_markdown(&report))?;
     let run_ids: Vec<&str> = report
@@ -343,7 +325,8 @@ impl ShipRequest<'_> {
     }
 }
 
-/// The teams the policy names, for each author of an approval command: only those are asked.
+/// The teams the policy names, for each author of an approval of one of the plans: only those
+/// are asked.
 async fn team_memberships(
     github: &GitHubClient,
     comments: &[Comment],
@@ -362,7 +345,11 @@ async fn team_memberships(
             crate::approval::command::parse_comment(&c.body)
                 .commands
                 .iter()
-                .any(|(_, cmd)| matches!(cmd, crate::approval::command::Command::Approve(_)))
+                .any(|(_, cmd)| match cmd {
+                    // Only approvals of these plans need a membership (junk costs nothing).
+                    Command::Approve(prefix) => plans.iter().any(|(_, p, _)| prefix.matches(&p.id)),
+                    _ => false,
+                })
         })
         .map(|c| &c.author)
         .collect();
@@ -460,6 +447,18 @@ fn fresh_ids(operations: usize) -> FreshIds {
     }
 }
 
+/// What the approvals of the plans are judged on, besides the audit state.
+struct Judged<'a> {
+    /// Every comment of the pull request.
+    comments: &'a [Comment],
+    /// Per plan, who wrote it.
+    authorships: &'a [Authorship],
+    /// The teams of the approvers.
+    memberships: &'a BTreeMap<Login, BTreeSet<TeamSlug>>,
+    /// The comment whose event started this mint, if one did.
+    trigger: Option<&'a CommentOnPullRequest>,
+}
+
 /// Everything one mint records.
 struct Minting<'a> {
     pr: u64,
@@ -467,25 +466,27 @@ struct Minting<'a> {
     mint_key: &'a SigningKey,
     policy: &'a Policy,
     plans: &'a [(String, ResolvedPlan, Vec<OperationDecision>)],
-    approvals: &'a [ApprovalOutcome],
+    judged: Judged<'a>,
     ids: &'a [FreshIds],
     now: OffsetDateTime,
 }
 
-/// Decides and records each plan in one compare-and-swap append: the decision is taken again
-/// against the state at the remote head on every attempt.
-fn record(minting: &Minting<'_>) -> Result<Vec<MintOutcome>, Error> {
+/// Judges and records each plan in one compare-and-swap append: approvals are judged and the
+/// decision taken again against the state at the remote head on every attempt, since the
+/// recorded revokes and the runs' plan ids (for ambiguous prefixes) live there.
+fn record(minting: &Minting<'_>) -> Result<(Vec<MintOutcome>, Vec<ApprovalOutcome>), Error> {
     let Minting {
         pr,
         setup,
         mint_key,
         policy,
         plans,
-        approvals,
         ids,
         now,
+        ..
     } = *minting;
     let mut outcomes: Vec<MintOutcome> = Vec::new();
+    let mut approvals: Vec<ApprovalOutcome> = Vec::new();
     let mut signing_error: Option<String> = None;
     append_all(
         &setup.repo,
@@ -495,9 +496,28 @@ fn record(minting: &Minting<'_>) -> Result<Vec<MintOutcome>, Error> {
         &|| now,
         |state: &StateView<'_>| {
             outcomes.clear();
+            approvals.clear();
             let mut events = Vec::new();
             let runs = state.runs();
-            for (((_, plan, decisions), approval), fresh) in plans.iter().zip(approvals).zip(ids) {
+            let known_ids: Vec<PlanId> = plans
+                .iter()
+                .map(|(_, plan, _)| plan.id.clone())
+                .chain(
+                    runs.iter()
+                        .filter_map(|r| PlanId::from_digest(r.plan_id.clone()).ok()),
+                )
+                .collect();
+            for (index, ((_, plan, decisions), fresh)) in plans.iter().zip(ids).enumerate() {
+                let (approval, mut revokes) = judge(
+                    &minting.judged,
+                    index,
+                    plan,
+                    decisions,
+                    &known_ids,
+                    state,
+                    now,
+                );
+                events.append(&mut revokes);
                 let open_run = runs
                     .iter()
                     .find(|r| r.plan_id == plan.id.as_str())
@@ -506,7 +526,7 @@ fn record(minting: &Minting<'_>) -> Result<Vec<MintOutcome>, Error> {
                     &MintInputs {
                         plan,
                         decisions,
-                        approvals: approval,
+                        approvals: &approval,
                         policy_hash: &policy.hash,
                         halted: state.halt().is_some(),
                         open_run,
@@ -517,7 +537,7 @@ fn record(minting: &Minting<'_>) -> Result<Vec<MintOutcome>, Error> {
                 let (outcome, mut plan_events) = match decision_events(
                     pr,
                     plan,
-                    approval,
+                    &approval,
                     decision,
                     state,
                     mint_key,
@@ -530,6 +550,7 @@ fn record(minting: &Minting<'_>) -> Result<Vec<MintOutcome>, Error> {
                     }
                 };
                 outcomes.push(outcome);
+                approvals.push(approval);
                 events.append(&mut plan_events);
             }
             if signing_error.is_some() {
@@ -541,8 +562,167 @@ fn record(minting: &Minting<'_>) -> Result<Vec<MintOutcome>, Error> {
     .map_err(AuditError::from)?;
     match signing_error {
         Some(e) => Err(Error::Usage(format!("cannot sign a receipt: {e}"))),
-        None => Ok(outcomes),
+        None => Ok((outcomes, approvals)),
     }
+}
+
+/// Judges the approvals of plan `index` against the state, and returns the revokes it saw that
+/// the chain does not hold yet, as entries to record (DESIGN 13.5).
+fn judge(
+    judged: &Judged<'_>,
+    index: usize,
+    plan: &ResolvedPlan,
+    decisions: &[OperationDecision],
+    known_ids: &[PlanId],
+    state: &dyn StateAccess,
+    now: OffsetDateTime,
+) -> (ApprovalOutcome, Vec<Event>) {
+    let recorded = state.revokes(plan.id.as_str());
+    let is_recorded = |comment_id: u64| {
+        recorded
+            .as_ref()
+            .is_some_and(|r| r.revokes.iter().any(|m| m.comment_id == comment_id))
+    };
+    let mut revokes: Vec<Revoke> = recorded
+        .iter()
+        .flat_map(|r| &r.revokes)
+        .filter_map(|mark| {
+            Some(Revoke {
+                login: Login::parse(&mark.login).ok()?,
+                at: OffsetDateTime::parse(&mark.written_at, &Rfc3339).ok()?,
+                comment_id: mark.comment_id,
+            })
+        })
+        .collect();
+    let deleted_trigger = judged
+        .trigger
+        .and_then(|t| deleted_trigger_revoke(t, judged.comments, &plan.id, now));
+    revokes.extend(deleted_trigger.clone());
+    let requirements: Vec<_> = decisions.iter().map(|d| d.requirements.clone()).collect();
+    let approval = evaluate_approvals(
+        judged.comments,
+        &ApprovalContext {
+            plan_id: &plan.id,
+            other_plan_ids: known_ids,
+            authorship: &judged.authorships[index],
+            recorded_revokes: &revokes,
+            requirements: &requirements,
+            team_memberships: judged.memberships,
+        },
+    );
+    let events = approval
+        .revokes
+        .iter()
+        .chain(deleted_trigger.iter())
+        .filter(|r| !is_recorded(r.comment_id))
+        .map(|r| Event::ApprovalRevoked {
+            plan_id: plan.id.to_string(),
+            login: r.login.to_string(),
+            comment_id: r.comment_id,
+            written_at: crate::policy::format_utc(r.at),
+        })
+        .collect();
+    (approval, events)
+}
+
+/// The revoke of `plan_id` in the comment whose event started this mint, when that comment
+/// is gone from the conversation already (deleted before mint read it): the event still holds
+/// what it said. GitHub's comment ids grow with time, so it is dated as the newest comment
+/// written before it (or `now`), and withdraws every earlier approval of its author.
+fn deleted_trigger_revoke(
+    trigger: &CommentOnPullRequest,
+    comments: &[Comment],
+    plan_id: &PlanId,
+    now: OffsetDateTime,
+) -> Option<Revoke> {
+    if comments.iter().any(|c| c.id == trigger.comment_id)
+        || trigger.author.as_str().ends_with("[bot]")
+    {
+        return None;
+    }
+    let last_about_plan = trigger.commands.iter().rev().find(|c| match c {
+        Command::Approve(prefix) | Command::Revoke(prefix) => prefix.matches(plan_id),
+        _ => false,
+    });
+    let at = comments
+        .iter()
+        .filter(|c| c.id < trigger.comment_id)
+        .map(|c| c.created_at)
+        .max()
+        .unwrap_or(now);
+    matches!(last_about_plan, Some(Command::Revoke(_))).then(|| Revoke {
+        login: trigger.author.clone(),
+        at,
+        comment_id: trigger.comment_id,
+    })
+}
+
+/// Who wrote each plan (DESIGN 13.4), from GitHub's commit data: the pull request's author,
+/// and the accounts GitHub links to the author and the committer of every commit of the pull
+/// request that writes the plan file or its notes files. A commit linked to no account makes
+/// the plan [`Authorship::Unknown`].
+async fn plan_authorships(
+    client: &GitHubClient,
+    repo: &LocalRepo,
+    pull: &PullRequest,
+    plans: &[(String, ResolvedPlan, Vec<OperationDecision>)],
+) -> Result<Vec<Authorship>, Error> {
+    let limit = MAX_PULL_COMMITS as u64;
+    let too_many = |count| GitHubError::TooManyCommits {
+        pr: pull.number,
+        count,
+        limit,
+    };
+    if pull.commits > limit {
+        return Err(too_many(pull.commits).into());
+    }
+    let commits = client.pull_commits(pull.number).await?;
+    if commits.len() as u64 != pull.commits || !commits.iter().any(|c| c.sha == pull.head_sha) {
+        return Err(Error::Usage(format!(
+            "#{} changed while mint read it (GitHub listed {} of its {} commits, head {}): re-run mint",
+            pull.number,
+            commits.len(),
+            pull.commits,
+            pull.head_sha
+        )));
+    }
+    let mut authorships = Vec::with_capacity(plans.len());
+    for (file, plan, _) in plans {
+        let mut paths = vec![file.clone()];
+        paths.extend(plan.checked.iter().filter_map(|op| match op {
+            Operation::Release(release) => match &release.notes {
+                Notes::File(path) => Some(path.clone()),
+                _ => None,
+            },
+            _ => None,
+        }));
+        let mut authors = BTreeSet::from([pull.author.clone()]);
+        let mut unknown = None;
+        for commit in &commits {
+            let sha = CommitSha::parse(&commit.sha).map_err(|e| GitHubError::BadResponse {
+                what: format!("list the commits of #{}", pull.number),
+                detail: e.to_string(),
+            })?;
+            if !repo.commit_touches(&sha, &paths)? {
+                continue;
+            }
+            match (&commit.author, &commit.committer) {
+                (Some(author), Some(committer)) => {
+                    authors.insert(author.clone());
+                    authors.insert(committer.clone());
+                }
+                _ => {
+                    unknown = Some(commit.sha.clone());
+                    break;
+                }
+            }
+        }
+        authorships.push(match unknown {
+            Some(commit) => Authorship::Unknown { commit },
+            None => Authorship::Known { authors },
+        });
+    }
+    Ok(authorships)
 }
 
 /// The entries one plan's decision appends, and what the report says of it.
@@ -569,7 +749,16 @@ fn decision_events(
         MintDecision::AlreadyMinted { run_id } => {
             (MintOutcome::AlreadyMinted { run_id }, Vec::new())
         }
-        MintDecision::AwaitingApproval => (MintOutcome::AwaitingApproval, Vec::new()),
+        MintDecision::AwaitingApproval => match approval.blocked {
+            Some(reason) => (
+                MintOutcome::Unapprovable {
+                    reason: reason.code().to_owned(),
+                    why: reason.why().to_owned(),
+                },
+                Vec::new(),
+            ),
+            None => (MintOutcome::AwaitingApproval, Vec::new()),
+        },
         MintDecision::Mint { run_id, receipts } => {
             let mut events: Vec<Event> = approval
                 .verdicts
@@ -631,24 +820,30 @@ fn minted_line(claims: &ReceiptClaims) -> MintedReceipt {
     }
 }
 
-/// +1 on every counted approval, -1 on every rejected one (plus the reactions to halt and
-/// resume commands), and the status comment.
+/// The reactions that inform (DESIGN 13 class 8): +1 on a counted approval, -1 on one by an
+/// approver that does not count; nothing for strangers' and bots' comments, which cost a
+/// request each and tell nobody anything. A comment that carries a +1 or -1 already is left
+/// alone (GitHub's rollup does not say whose; shipgate's is the usual one), so each comment
+/// gets at most one reaction from shipgate, ever. Then the halt and resume reactions, and the
+/// status comment.
 async fn answer_on_github(
     client: &GitHubClient,
     pr: u64,
     mut reactions: BTreeMap<u64, Reaction>,
+    comments: &[Comment],
     approvals: &[ApprovalOutcome],
     report: &MintReport,
 ) -> Result<(), Error> {
+    let mut verdicts: BTreeMap<u64, Reaction> = BTreeMap::new();
     for verdict in approvals.iter().flat_map(|a| &a.verdicts) {
-        let reaction = if verdict.rejection.is_none() {
-            Reaction::PlusOne
-        } else {
-            Reaction::MinusOne
+        let reaction = match (verdict.rejection, verdict.approver) {
+            (None, _) => Reaction::PlusOne,
+            (Some(_), true) => Reaction::MinusOne,
+            (Some(_), false) => continue,
         };
         // Counted for any plan wins over rejected for another (a stale id for plan B is
         // expected when the comment approves plan A).
-        reactions
+        verdicts
             .entry(verdict.comment_id)
             .and_modify(|r| {
                 if reaction == Reaction::PlusOne {
@@ -656,6 +851,16 @@ async fn answer_on_github(
                 }
             })
             .or_insert(reaction);
+    }
+    let reacted: BTreeSet<u64> = comments
+        .iter()
+        .filter(|c| c.thumbs > 0)
+        .map(|c| c.id)
+        .collect();
+    for (comment_id, reaction) in verdicts {
+        if !reacted.contains(&comment_id) {
+            reactions.entry(comment_id).or_insert(reaction);
+        }
     }
     for (comment_id, reaction) in reactions {
         client.react(comment_id, reaction).await?;
