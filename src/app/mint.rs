@@ -21,7 +21,7 @@ use super::audit::{AppendSetup, prepare_append};
 use super::github;
 use super::inputs::{self, PLANS_DIR, PolicyRequest};
 use crate::approval::command::Command;
-use crate::approval::evaluate::{ApprovalOutcome, Comment};
+use crate::approval::evaluate::{ApprovalOutcome, Authorship, Comment};
 use crate::audit::AuditError;
 use crate::audit::append::{AppendError, append_all};
 use crate::audit::entry::{Event, RunOperation};
@@ -181,7 +181,12 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         plans
             .iter()
             .zip(&approvals)
-            .zip(outcomes)
+            .zip(
+                outcomes
+                    .into_iter()
+                    .zip(&authorships)
+                    .map(name_unknown_author),
+            )
             .map(|(((file, plan, decisions), approval), outcome)| PlanMint {
                 file: file.clone(),
                 name: plan.name.clone(),
@@ -592,6 +597,22 @@ fn decision_events(
             )
         }
     })
+}
+
+/// An unapprovable plan's outcome names the commit linked to no account.
+fn name_unknown_author((outcome, authorship): (MintOutcome, &Authorship)) -> MintOutcome {
+    match (outcome, authorship) {
+        (MintOutcome::Unapprovable { reason, .. }, Authorship::Unknown { commit }) => {
+            MintOutcome::Unapprovable {
+                reason,
+                why: format!(
+                    "commit {} writes the plan, and GitHub links its author or committer email to no account, so nobody may approve it; rewrite it with an email of its author's account and push again",
+                    commit.get(..12).unwrap_or(commit)
+                ),
+            }
+        }
+        (outcome, _) => outcome,
+    }
 }
 
 fn minted_line(claims: &ReceiptClaims) -> MintedReceipt {

@@ -88,6 +88,7 @@ fn a_commit_linked_to_no_account_makes_the_plan_unapprovable() {
     assert_exit(&out, 0);
     assert!(!minted(&world), "{}", stdout(&out));
     assert!(stdout(&out).contains("AUTHOR_UNKNOWN"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("writes the plan"), "{}", stdout(&out));
     assert!(world.status_comment().contains("AUTHOR\\_UNKNOWN"));
 }
 
@@ -239,4 +240,26 @@ fn a_status_marker_posted_by_someone_else_is_left_alone() {
     assert_eq!(ours.len(), 1, "shipgate wrote its own status comment");
     assert_eq!(ours[0].login, "github-actions[bot]");
     assert!(ours[0].body.contains("AWAITING APPROVAL"));
+}
+
+#[test]
+fn a_pull_request_with_more_commits_than_github_lists_is_refused() {
+    // GitHub lists 250 commits of a pull request: authorship hidden past them would go unseen.
+    let world = MintWorld::with_history("carol", PLAN, |repo| {
+        let (alice, alice_email) = noreply("alice");
+        commit_plan(repo, PLAN, (alice, &alice_email), (alice, &alice_email));
+        for i in 0..shipgate::github::MAX_PULL_COMMITS {
+            repo.commit("release-plan", &[("filler.txt", &i.to_string())], "filler");
+        }
+    });
+    world.approve("alice");
+    world.approve("bob");
+    let out = world.mint();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("TOO_MANY_COMMITS"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!minted(&world));
 }
