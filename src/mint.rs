@@ -144,10 +144,10 @@ pub fn decide_mint(inputs: &MintInputs<'_>, ids: FreshIds) -> MintDecision {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
 
     use super::*;
-    use crate::approval::evaluate::{ApprovalContext, Comment, evaluate_approvals};
+    use crate::approval::evaluate::{ApprovalContext, Authorship, Comment, evaluate_approvals};
     use crate::model::{CommitSha, Login, RepoSlug};
     use crate::plan::{ResolvedOperation, check_plan};
     use crate::policy::{PolicyFile, evaluate, load_policy};
@@ -204,12 +204,17 @@ mod tests {
                 created_at: NOW - Duration::minutes(10),
                 updated_at: NOW - Duration::minutes(10),
                 body: format!("/shipgate approve {}", plan.id.approval_prefix()),
+                thumbs: 0,
             })
             .collect();
         let requirements: Vec<_> = decisions.iter().map(|d| d.requirements.clone()).collect();
         let ctx = ApprovalContext {
             plan_id: &plan.id,
-            plan_authors: &Default::default(),
+            other_plan_ids: &[],
+            authorship: &Authorship::Known {
+                authors: BTreeSet::new(),
+            },
+            recorded_revokes: &[],
             requirements: &requirements,
             team_memberships: &BTreeMap::new(),
         };

@@ -351,6 +351,7 @@ mod tests {
                     base_sha: "b".repeat(40),
                     author: crate::model::Login::parse("bot").expect("login"),
                     html_url: "https://github.com/acme/widget/pull/7".into(),
+                    commits: 1,
                 },
             );
         }

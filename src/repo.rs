@@ -484,43 +484,46 @@ impl LocalRepo {
         }
     }
 
-    /// The newest commit reachable from `HEAD` (first parents only) that added or changed
-    /// `path`: whose version of the file differs from its first parent's.
-    pub fn last_commit_touching(&self, path: &str) -> Result<Option<CommitSha>, RepoError> {
-        let git = |context: &str| {
-            let context = context.to_owned();
-            move |source| RepoError::Git { context, source }
-        };
-        let Some(head) = self.head_commit()? else {
-            return Ok(None);
-        };
-        let blob_at = |commit: &git2::Commit<'_>| -> Result<Option<git2::Oid>, RepoError> {
-            let tree = commit.tree().map_err(git("read a tree"))?;
+    /// Whether commit `sha` wrote any of `paths` (DESIGN 13.4): its entry there (blob and
+    /// mode) differs from every parent's, or it has no parent and holds the path. A merge that
+    /// takes a file unchanged from one side did not write it; the commit that did is listed
+    /// too. A commit missing from the repository is an error, never "did not touch".
+    pub fn commit_touches(&self, sha: &CommitSha, paths: &[String]) -> Result<bool, RepoError> {
+        let git = |context: String| move |source| RepoError::Git { context, source };
+        let oid = git2::Oid::from_str(sha.as_str()).map_err(git(format!("parse {sha}")))?;
+        let commit = self.repo.find_commit(oid).map_err(git(format!(
+            "read commit {sha} (fetch the pull request's head)"
+        )))?;
+        let entry_at = |commit: &git2::Commit<'_>, path: &str| {
+            let tree = commit
+                .tree()
+                .map_err(git(format!("read the tree of {sha}")))?;
             match tree.get_path(Path::new(path)) {
-                Ok(entry) => Ok(Some(entry.id())),
+                Ok(entry) => Ok(Some((entry.id(), entry.filemode()))),
                 Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
                 Err(source) => Err(RepoError::Git {
-                    context: format!("look up {path}"),
+                    context: format!("look up {path} in {sha}"),
                     source,
                 }),
             }
         };
-        let oid = git2::Oid::from_str(head.as_str()).map_err(git("parse HEAD"))?;
-        let mut commit = self.repo.find_commit(oid).map_err(git("read HEAD"))?;
-        loop {
-            let here = blob_at(&commit)?;
-            if here.is_none() {
-                return Ok(None);
+        let parents: Vec<git2::Commit<'_>> = commit.parents().collect();
+        for path in paths {
+            let here = entry_at(&commit, path)?;
+            let mut same_as_a_parent = false;
+            for parent in &parents {
+                same_as_a_parent |= entry_at(parent, path)? == here;
             }
-            let parent = match commit.parent(0) {
-                Ok(parent) => parent,
-                Err(_) => return Ok(Some(CommitSha::from(commit.id()))),
+            let written = if parents.is_empty() {
+                here.is_some()
+            } else {
+                !same_as_a_parent
             };
-            if blob_at(&parent)? != here {
-                return Ok(Some(CommitSha::from(commit.id())));
+            if written {
+                return Ok(true);
             }
-            commit = parent;
         }
+        Ok(false)
     }
 
     /// The GitHub `owner/name` that the `origin` remote points at, when its URL has one.

@@ -608,6 +608,7 @@ mod tests {
             created_at: at,
             updated_at: at,
             body: "/shipgate resume\n".into(),
+            thumbs: 0,
         }
     }
 

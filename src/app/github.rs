@@ -7,10 +7,10 @@ use octocrab::secrecy::SecretString;
 
 use crate::error::Error;
 use crate::github::{
-    DEFAULT_API_URL, GitHubClient, GitHubConfig, GitHubConversation, GitHubError, GitHubRead,
-    RetryPolicy, STATUS_MARKER, Upserted, peel_tag, upsert_status_comment,
+    DEFAULT_API_URL, DEFAULT_BOT_LOGIN, GitHubClient, GitHubConfig, GitHubConversation,
+    GitHubError, GitHubRead, RetryPolicy, STATUS_MARKER, Upserted, peel_tag, upsert_status_comment,
 };
-use crate::model::RepoSlug;
+use crate::model::{Login, RepoSlug};
 use crate::plan::{ResolvedOperation, ResolvedPlan};
 use crate::preview::{TagFact, World};
 
@@ -138,12 +138,36 @@ pub async fn read_world(
     Ok(world)
 }
 
-/// Upserts the PR's status comment with `markdown` under the hidden marker.
+/// Upserts the PR's status comment with `markdown` under the hidden marker, as the token's
+/// own account (DESIGN 13.10: a marker comment anyone else wrote is not ours).
 pub async fn post_status(
     github: &impl GitHubConversation,
     pr: u64,
     markdown: &str,
 ) -> Result<Upserted, GitHubError> {
     let body = format!("{STATUS_MARKER}\n{markdown}");
-    upsert_status_comment(github, pr, &body).await
+    let ours = own_login(github).await?;
+    upsert_status_comment(github, pr, &body, &ours).await
+}
+
+/// Where to name the login an installation token comments as (a GitHub App's `<slug>[bot]`).
+pub const BOT_LOGIN_ENV: &str = "SHIPGATE_BOT_LOGIN";
+
+/// The account the token comments as: what `GET /user` says for a user token; for an
+/// installation token, which may not ask, `SHIPGATE_BOT_LOGIN`, else `github-actions[bot]`
+/// (Actions' `GITHUB_TOKEN`).
+pub async fn own_login(github: &impl GitHubRead) -> Result<Login, GitHubError> {
+    if let Some(login) = github.identity().await? {
+        return Ok(login);
+    }
+    let configured = std::env::var(BOT_LOGIN_ENV)
+        .ok()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty());
+    let text = configured.as_deref().unwrap_or(DEFAULT_BOT_LOGIN);
+    Login::parse(text).map_err(|e| {
+        GitHubError::Config(format!(
+            "{BOT_LOGIN_ENV} `{text}` is not a GitHub login ({e}); set it to the login the token comments as, e.g. `my-app[bot]`"
+        ))
+    })
 }

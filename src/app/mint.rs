@@ -3,9 +3,11 @@
 //!
 //! Inputs: the PR (from `--pr` or the `issue_comment` event), the plans the checkout adds or
 //! changes against the default branch, the policy of the default branch, every comment of the
-//! PR, team memberships, and the audit state. The decision is [`decide_mint`], taken again on
-//! every compare-and-swap attempt against the state at the remote head, so two racing mints
-//! open one run. Afterwards: reactions on the approval comments and the status comment.
+//! PR, who wrote each plan and the team memberships (see `approvals`), and the audit state.
+//! Approvals are judged and the decision ([`decide_mint`]) taken again on every
+//! compare-and-swap attempt against the state at the remote head, so two racing mints open one
+//! run and revokes recorded meanwhile count. Afterwards: reactions on the approval comments
+//! that inform, and the status comment.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -14,11 +16,12 @@ use ssh_key::rand_core::{OsRng, RngCore};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use super::approvals::{Judged, judge, plan_authorships, team_memberships};
 use super::audit::{AppendSetup, prepare_append};
 use super::github;
 use super::inputs::{self, PLANS_DIR, PolicyRequest};
 use crate::approval::command::Command;
-use crate::approval::evaluate::{ApprovalContext, ApprovalOutcome, Comment, evaluate_approvals};
+use crate::approval::evaluate::{ApprovalOutcome, Authorship, Comment};
 use crate::audit::AuditError;
 use crate::audit::append::{AppendError, append_all};
 use crate::audit::entry::{Event, RunOperation};
@@ -30,7 +33,7 @@ use crate::event::{CommentEvent, CommentOnPullRequest, read_comment_event};
 use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
 use crate::keys::{MINT_KEY_ENV, SigningKey, load_signing_key};
 use crate::mint::{FreshIds, MintDecision, MintInputs, decide_mint};
-use crate::model::{Login, TeamSlug};
+use crate::model::{Login, PlanId, TeamSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{self, OperationDecision, Policy, SignerRole};
 use crate::receipt::ReceiptClaims;
@@ -147,50 +150,25 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
 
     let comments = runtime.block_on(client.comments(pr))?;
-    let mut authors = BTreeSet::from([pull.author.clone()]);
-    for (file, _, _) in &plans {
-        let Some(commit) = repo.last_commit_touching(file)? else {
-            continue;
-        };
-        match runtime.block_on(client.commit_author(&commit))? {
-            Some(login) => {
-                authors.insert(login);
-            }
-            None => warnings.push(format!(
-                "GitHub links no account to the author of {} ({file}'s last change): only the pull request's author is excluded from approving",
-                commit.short(12)
-            )),
-        }
-    }
+    let authorships = runtime.block_on(plan_authorships(&client, &repo, &pull, &plans))?;
     let memberships = runtime.block_on(team_memberships(&client, &comments, &plans))?;
-
-    let approvals: Vec<ApprovalOutcome> = plans
-        .iter()
-        .map(|(_, plan, decisions)| {
-            let requirements: Vec<_> = decisions.iter().map(|d| d.requirements.clone()).collect();
-            evaluate_approvals(
-                &comments,
-                &ApprovalContext {
-                    plan_id: &plan.id,
-                    plan_authors: &authors,
-                    requirements: &requirements,
-                    team_memberships: &memberships,
-                },
-            )
-        })
-        .collect();
 
     let ids: Vec<FreshIds> = plans
         .iter()
         .map(|(_, plan, _)| fresh_ids(plan.operations.len()))
         .collect();
-    let outcomes = record(&Minting {
+    let (outcomes, approvals) = record(&Minting {
         pr,
         setup: &setup,
         mint_key: &mint_key,
         policy: &policy,
         plans: &plans,
-        approvals: &approvals,
+        judged: Judged {
+            comments: &comments,
+            authorships: &authorships,
+            memberships: &memberships,
+            trigger: comment.as_ref(),
+        },
         ids: &ids,
         now,
     })?;
@@ -203,7 +181,12 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         plans
             .iter()
             .zip(&approvals)
-            .zip(outcomes)
+            .zip(
+                outcomes
+                    .into_iter()
+                    .zip(&authorships)
+                    .map(name_unknown_author),
+            )
             .map(|(((file, plan, decisions), approval), outcome)| PlanMint {
                 file: file.clone(),
                 name: plan.name.clone(),
@@ -230,7 +213,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             .collect(),
     );
     runtime.block_on(answer_on_github(
-        &client, pr, reactions, &approvals, &report,
+        &client, pr, reactions, &comments, &approvals, &report,
     ))?;
     super::actions::write_step_summary(&render_mint_markdown(&report))?;
     let run_ids: Vec<&str> = report
@@ -343,43 +326,6 @@ impl ShipRequest<'_> {
     }
 }
 
-/// The teams the policy names, for each author of an approval command: only those are asked.
-async fn team_memberships(
-    github: &GitHubClient,
-    comments: &[Comment],
-    plans: &[(String, ResolvedPlan, Vec<OperationDecision>)],
-) -> Result<BTreeMap<Login, BTreeSet<TeamSlug>>, Error> {
-    let teams: BTreeSet<&TeamSlug> = plans
-        .iter()
-        .flat_map(|(_, _, decisions)| decisions)
-        .flat_map(|d| &d.requirements)
-        .flat_map(|r| &r.teams)
-        .collect();
-    let approvers: BTreeSet<&Login> = comments
-        .iter()
-        .filter(|c| !c.author_is_bot)
-        .filter(|c| {
-            crate::approval::command::parse_comment(&c.body)
-                .commands
-                .iter()
-                .any(|(_, cmd)| matches!(cmd, crate::approval::command::Command::Approve(_)))
-        })
-        .map(|c| &c.author)
-        .collect();
-    let mut memberships: BTreeMap<Login, BTreeSet<TeamSlug>> = BTreeMap::new();
-    for login in approvers {
-        for team in &teams {
-            if github.team_member(team, login).await? {
-                memberships
-                    .entry(login.clone())
-                    .or_default()
-                    .insert((*team).clone());
-            }
-        }
-    }
-    Ok(memberships)
-}
-
 /// Carries out `/shipgate halt` and `/shipgate resume` of the triggering comment: recorded
 /// when its author is a halt admin of the default branch's policy, refused otherwise. Returns
 /// the reaction to the comment and a sentence for the status comment.
@@ -468,25 +414,27 @@ struct Minting<'a> {
     mint_key: &'a SigningKey,
     policy: &'a Policy,
     plans: &'a [(String, ResolvedPlan, Vec<OperationDecision>)],
-    approvals: &'a [ApprovalOutcome],
+    judged: Judged<'a>,
     ids: &'a [FreshIds],
     now: OffsetDateTime,
 }
 
-/// Decides and records each plan in one compare-and-swap append: the decision is taken again
-/// against the state at the remote head on every attempt.
-fn record(minting: &Minting<'_>) -> Result<Vec<MintOutcome>, Error> {
+/// Judges and records each plan in one compare-and-swap append: approvals are judged and the
+/// decision taken again against the state at the remote head on every attempt, since the
+/// recorded revokes and the runs' plan ids (for ambiguous prefixes) live there.
+fn record(minting: &Minting<'_>) -> Result<(Vec<MintOutcome>, Vec<ApprovalOutcome>), Error> {
     let Minting {
         pr,
         setup,
         mint_key,
         policy,
         plans,
-        approvals,
         ids,
         now,
+        ..
     } = *minting;
     let mut outcomes: Vec<MintOutcome> = Vec::new();
+    let mut approvals: Vec<ApprovalOutcome> = Vec::new();
     let mut signing_error: Option<String> = None;
     append_all(
         &setup.repo,
@@ -496,9 +444,28 @@ fn record(minting: &Minting<'_>) -> Result<Vec<MintOutcome>, Error> {
         &|| now,
         |state: &StateView<'_>| {
             outcomes.clear();
+            approvals.clear();
             let mut events = Vec::new();
             let runs = state.runs();
-            for (((_, plan, decisions), approval), fresh) in plans.iter().zip(approvals).zip(ids) {
+            let known_ids: Vec<PlanId> = plans
+                .iter()
+                .map(|(_, plan, _)| plan.id.clone())
+                .chain(
+                    runs.iter()
+                        .filter_map(|r| PlanId::from_digest(r.plan_id.clone()).ok()),
+                )
+                .collect();
+            for (index, ((_, plan, decisions), fresh)) in plans.iter().zip(ids).enumerate() {
+                let (approval, mut revokes) = judge(
+                    &minting.judged,
+                    index,
+                    plan,
+                    decisions,
+                    &known_ids,
+                    state,
+                    now,
+                );
+                events.append(&mut revokes);
                 let open_run = runs
                     .iter()
                     .find(|r| r.plan_id == plan.id.as_str())
@@ -507,7 +474,7 @@ fn record(minting: &Minting<'_>) -> Result<Vec<MintOutcome>, Error> {
                     &MintInputs {
                         plan,
                         decisions,
-                        approvals: approval,
+                        approvals: &approval,
                         policy_hash: &policy.hash,
                         halted: state.halt().is_some(),
                         open_run,
@@ -518,7 +485,7 @@ fn record(minting: &Minting<'_>) -> Result<Vec<MintOutcome>, Error> {
                 let (outcome, mut plan_events) = match decision_events(
                     pr,
                     plan,
-                    approval,
+                    &approval,
                     decision,
                     state,
                     mint_key,
@@ -531,6 +498,7 @@ fn record(minting: &Minting<'_>) -> Result<Vec<MintOutcome>, Error> {
                     }
                 };
                 outcomes.push(outcome);
+                approvals.push(approval);
                 events.append(&mut plan_events);
             }
             if signing_error.is_some() {
@@ -542,7 +510,7 @@ fn record(minting: &Minting<'_>) -> Result<Vec<MintOutcome>, Error> {
     .map_err(AuditError::from)?;
     match signing_error {
         Some(e) => Err(Error::Usage(format!("cannot sign a receipt: {e}"))),
-        None => Ok(outcomes),
+        None => Ok((outcomes, approvals)),
     }
 }
 
@@ -570,7 +538,16 @@ fn decision_events(
         MintDecision::AlreadyMinted { run_id } => {
             (MintOutcome::AlreadyMinted { run_id }, Vec::new())
         }
-        MintDecision::AwaitingApproval => (MintOutcome::AwaitingApproval, Vec::new()),
+        MintDecision::AwaitingApproval => match approval.blocked {
+            Some(reason) => (
+                MintOutcome::Unapprovable {
+                    reason: reason.code().to_owned(),
+                    why: reason.why().to_owned(),
+                },
+                Vec::new(),
+            ),
+            None => (MintOutcome::AwaitingApproval, Vec::new()),
+        },
         MintDecision::Mint { run_id, receipts } => {
             let mut events: Vec<Event> = approval
                 .verdicts
@@ -623,6 +600,22 @@ fn decision_events(
     })
 }
 
+/// An unapprovable plan's outcome names the commit linked to no account.
+fn name_unknown_author((outcome, authorship): (MintOutcome, &Authorship)) -> MintOutcome {
+    match (outcome, authorship) {
+        (MintOutcome::Unapprovable { reason, .. }, Authorship::Unknown { commit }) => {
+            MintOutcome::Unapprovable {
+                reason,
+                why: format!(
+                    "commit {} writes the plan, and GitHub links its author or committer email to no account, so nobody may approve it; rewrite it with an email of its author's account and push again",
+                    commit.get(..12).unwrap_or(commit)
+                ),
+            }
+        }
+        (outcome, _) => outcome,
+    }
+}
+
 fn minted_line(claims: &ReceiptClaims) -> MintedReceipt {
     MintedReceipt {
         op_key: claims.op_key.clone(),
@@ -632,24 +625,30 @@ fn minted_line(claims: &ReceiptClaims) -> MintedReceipt {
     }
 }
 
-/// +1 on every counted approval, -1 on every rejected one (plus the reactions to halt and
-/// resume commands), and the status comment.
+/// The reactions that inform (DESIGN 13 class 8): +1 on a counted approval, -1 on one by an
+/// approver that does not count; nothing for strangers' and bots' comments, which cost a
+/// request each and tell nobody anything. A comment that carries a +1 or -1 already is left
+/// alone (GitHub's rollup does not say whose; shipgate's is the usual one), so each comment
+/// gets at most one reaction from shipgate, ever. Then the halt and resume reactions, and the
+/// status comment.
 async fn answer_on_github(
     client: &GitHubClient,
     pr: u64,
     mut reactions: BTreeMap<u64, Reaction>,
+    comments: &[Comment],
     approvals: &[ApprovalOutcome],
     report: &MintReport,
 ) -> Result<(), Error> {
+    let mut verdicts: BTreeMap<u64, Reaction> = BTreeMap::new();
     for verdict in approvals.iter().flat_map(|a| &a.verdicts) {
-        let reaction = if verdict.rejection.is_none() {
-            Reaction::PlusOne
-        } else {
-            Reaction::MinusOne
+        let reaction = match (verdict.rejection, verdict.approver) {
+            (None, _) => Reaction::PlusOne,
+            (Some(_), true) => Reaction::MinusOne,
+            (Some(_), false) => continue,
         };
         // Counted for any plan wins over rejected for another (a stale id for plan B is
         // expected when the comment approves plan A).
-        reactions
+        verdicts
             .entry(verdict.comment_id)
             .and_modify(|r| {
                 if reaction == Reaction::PlusOne {
@@ -657,6 +656,16 @@ async fn answer_on_github(
                 }
             })
             .or_insert(reaction);
+    }
+    let reacted: BTreeSet<u64> = comments
+        .iter()
+        .filter(|c| c.thumbs > 0)
+        .map(|c| c.id)
+        .collect();
+    for (comment_id, reaction) in verdicts {
+        if !reacted.contains(&comment_id) {
+            reactions.entry(comment_id).or_insert(reaction);
+        }
     }
     for (comment_id, reaction) in reactions {
         client.react(comment_id, reaction).await?;

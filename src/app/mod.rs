@@ -2,6 +2,7 @@
 //! to the clock, the environment, the file system, git and GitHub.
 
 mod actions;
+mod approvals;
 mod audit;
 mod doctor;
 mod dry_run;

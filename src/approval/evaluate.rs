@@ -1,10 +1,15 @@
-//! Which approvals count (DESIGN 4), and whether each operation's quorum is met.
+//! Which approvals count (DESIGN 4, 13.4, 13.5), and whether each operation's quorum is met.
 //!
 //! Pure: the caller reads every comment (all pages), resolves team memberships through the
-//! GitHub API, and passes them in. An approval counts for a rule only if all hold: its prefix
-//! matches the current plan id; the author is not a bot; the comment was never edited; the
-//! author did not revoke it in a later comment; the author is in a group the rule names (as a
-//! user or a team member); and the author is not one of the plan's authors unless the rule
+//! GitHub API, works out who wrote the plan from GitHub's commit data, reads the revokes
+//! shipgate recorded earlier, and passes them in. An approval counts for a rule only if all
+//! hold: its prefix matches the current plan id and no other plan the pull request or the
+//! audit chain knows; the author is not a bot; the comment was never edited; no later command
+//! of the author revoked it (commands apply in comment order, and in order within a comment),
+//! nor did a revoke shipgate recorded earlier (which holds even once its comment is edited or
+//! deleted); none of the author's comments was edited after it (an edit may have erased a
+//! revoke); the author is in a group the rule names (as a user or a team member); the plan's
+//! authorship is known; and the author is not one of the plan's authors unless the rule
 //! allows self-approval. Quorum counts distinct people, per rule.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::command::{Command, parse_comment};
+use super::command::{Command, PlanIdPrefix, parse_comment};
 use crate::model::{Login, PlanId, TeamSlug};
 use crate::policy::Requirement;
 
@@ -31,6 +36,18 @@ pub struct Comment {
     pub updated_at: OffsetDateTime,
     /// The markdown body.
     pub body: String,
+    /// How many +1 and -1 reactions it carries, anyone's (GitHub's `reactions` rollup).
+    pub thumbs: u64,
+}
+
+impl Comment {
+    fn by_bot(&self) -> bool {
+        self.author_is_bot || self.author.as_str().ends_with("[bot]")
+    }
+
+    fn edited(&self) -> bool {
+        self.updated_at != self.created_at
+    }
 }
 
 /// Why an approval comment does not count. Stable codes for the status comment.
@@ -43,12 +60,18 @@ pub enum Rejection {
     Bot,
     /// The comment was edited after it was written (anyone with maintain rights can edit).
     Edited,
-    /// Its author revoked it in a later comment.
+    /// The prefix matches another plan of the pull request or of a run too (DESIGN 13.5).
+    AmbiguousPrefix,
+    /// Its author revoked it in a later command, or shipgate recorded such a revoke earlier.
     Revoked,
+    /// One of the author's comments was edited after it: the edit may have erased a revoke.
+    EditedLater,
     /// The author is in no group a matching rule names.
     NotAnApprover,
     /// The author wrote the plan, and no rule that would count them allows self-approval.
     SelfApproval,
+    /// A commit touching the plan links to no GitHub account: nobody may approve it.
+    AuthorUnknown,
 }
 
 impl Rejection {
@@ -58,9 +81,12 @@ impl Rejection {
             Self::StalePlanId => "STALE_PLAN_ID",
             Self::Bot => "BOT",
             Self::Edited => "EDITED",
+            Self::AmbiguousPrefix => "AMBIGUOUS_PREFIX",
             Self::Revoked => "REVOKED",
+            Self::EditedLater => "EDITED_LATER",
             Self::NotAnApprover => "NOT_AN_APPROVER",
             Self::SelfApproval => "SELF_APPROVAL",
+            Self::AuthorUnknown => "AUTHOR_UNKNOWN",
         }
     }
 
@@ -72,9 +98,18 @@ impl Rejection {
             }
             Self::Bot => "bots cannot approve",
             Self::Edited => "the comment was edited; post a new comment instead",
+            Self::AmbiguousPrefix => {
+                "its prefix matches more than one plan; approve with a longer prefix of the plan id"
+            }
             Self::Revoked => "its author revoked it",
+            Self::EditedLater => {
+                "a comment of its author was edited after it; approve again in a new comment"
+            }
             Self::NotAnApprover => "the author is not in a group that may approve these operations",
             Self::SelfApproval => "the plan's author cannot approve their own plan",
+            Self::AuthorUnknown => {
+                "a commit touching the plan is linked to no GitHub account, so nobody may approve it; rewrite the commit with an email of its author's account"
+            }
         }
     }
 }
@@ -91,6 +126,8 @@ pub struct ApprovalVerdict {
     pub at: OffsetDateTime,
     /// `None` when it counts toward at least one rule.
     pub rejection: Option<Rejection>,
+    /// The author is in a group some rule of the plan names (a reaction informs them).
+    pub approver: bool,
 }
 
 /// The tally of one rule for one operation.
@@ -111,6 +148,45 @@ impl RuleTally {
     }
 }
 
+/// A revoke of the plan: read from a comment now, or recorded on the audit chain by an
+/// earlier mint. Approvals by `login` written up to its comment no longer count.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Revoke {
+    /// Who revoked.
+    pub login: Login,
+    /// When the revoking comment was written (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The revoking comment.
+    pub comment_id: u64,
+}
+
+impl Revoke {
+    /// Whether this revoke withdraws an approval written at `at` in comment `comment_id`.
+    fn covers(&self, login: &Login, at: OffsetDateTime, comment_id: u64) -> bool {
+        self.login == *login && (at, comment_id) <= (self.at, self.comment_id)
+    }
+}
+
+/// Who wrote a plan, as far as approving it goes (DESIGN 13.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Authorship {
+    /// The accounts that may never approve it unless a rule allows self-approval: the pull
+    /// request's author and the accounts GitHub links to the author and the committer of every
+    /// commit of the pull request that touches the plan or its notes.
+    Known {
+        /// Those accounts.
+        authors: BTreeSet<Login>,
+    },
+    /// A commit touching the plan or its notes is linked to no GitHub account: nobody can
+    /// tell who wrote it, so no approval counts (`AUTHOR_UNKNOWN`).
+    Unknown {
+        /// That commit.
+        commit: String,
+    },
+}
+
 /// The approvals of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApprovalOutcome {
@@ -118,14 +194,22 @@ pub struct ApprovalOutcome {
     pub verdicts: Vec<ApprovalVerdict>,
     /// Per operation, per rule.
     pub tallies: Vec<Vec<RuleTally>>,
+    /// Why no approval can count at all, if something stands in the way.
+    pub blocked: Option<Rejection>,
+    /// The revokes of this plan read from the comments (a comment's last command about the
+    /// plan revokes it), for recording on the chain so that they outlive their comments.
+    pub revokes: Vec<Revoke>,
 }
 
 impl ApprovalOutcome {
-    /// Every rule of every operation has its quorum (an operation no rule matches never does).
+    /// Nothing blocks the plan and every rule of every operation has its quorum (an operation
+    /// no rule matches never does).
     pub fn quorum_met(&self) -> bool {
-        self.tallies
-            .iter()
-            .all(|rules| !rules.is_empty() && rules.iter().all(RuleTally::is_met))
+        self.blocked.is_none()
+            && self
+                .tallies
+                .iter()
+                .all(|rules| !rules.is_empty() && rules.iter().all(RuleTally::is_met))
     }
 }
 
@@ -133,12 +217,64 @@ impl ApprovalOutcome {
 pub struct ApprovalContext<'a> {
     /// The current plan id.
     pub plan_id: &'a PlanId,
-    /// The plan's authors: the PR author and the author of the plan file's last commit.
-    pub plan_authors: &'a BTreeSet<Login>,
+    /// Every other plan id a prefix could name: the pull request's other plans and the plans
+    /// of the chain's runs. A prefix matching one of them too approves nothing.
+    pub other_plan_ids: &'a [PlanId],
+    /// Who wrote the plan.
+    pub authorship: &'a Authorship,
+    /// Revokes of this plan recorded on the chain by earlier mints.
+    pub recorded_revokes: &'a [Revoke],
     /// Per operation, the policy's requirements.
     pub requirements: &'a [Vec<Requirement>],
     /// The teams each commenter belongs to (only the teams the policy names need be resolved).
     pub team_memberships: &'a BTreeMap<Login, BTreeSet<TeamSlug>>,
+}
+
+/// What a prefix names, from this plan's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Named {
+    /// This plan and no other.
+    ThisPlan,
+    /// This plan and another one.
+    Ambiguous,
+    /// Not this plan.
+    Other,
+}
+
+impl ApprovalContext<'_> {
+    fn named(&self, prefix: &PlanIdPrefix) -> Named {
+        if !prefix.matches(self.plan_id) {
+            Named::Other
+        } else if self
+            .other_plan_ids
+            .iter()
+            .any(|other| other != self.plan_id && prefix.matches(other))
+        {
+            Named::Ambiguous
+        } else {
+            Named::ThisPlan
+        }
+    }
+
+    /// Whether `login` is in a group some rule of the plan names.
+    fn is_approver(&self, login: &Login) -> bool {
+        let teams = self.team_memberships.get(login);
+        self.requirements.iter().flatten().any(|rule| {
+            rule.users.contains(login)
+                || rule
+                    .teams
+                    .iter()
+                    .any(|t| teams.is_some_and(|mine| mine.contains(t)))
+        })
+    }
+}
+
+/// One approve command, where it stands in the conversation.
+struct Approve<'c> {
+    /// (comment position in time, command position in the comment).
+    position: (usize, usize),
+    comment: &'c Comment,
+    named: Named,
 }
 
 /// Evaluates every approval command in `comments` (any order; they are sorted by time).
@@ -146,22 +282,52 @@ pub fn evaluate_approvals(comments: &[Comment], ctx: &ApprovalContext<'_>) -> Ap
     let mut ordered: Vec<&Comment> = comments.iter().collect();
     ordered.sort_by_key(|c| (c.created_at, c.id));
 
-    // Pass 1: the last revoke of the current plan by each author, by position in time.
-    let mut last_revoke: BTreeMap<&Login, usize> = BTreeMap::new();
-    let mut approvals: Vec<(usize, &Comment, bool)> = Vec::new();
-    for (position, comment) in ordered.iter().enumerate() {
-        for (_, command) in parse_comment(&comment.body).commands {
+    // DESIGN 13.5: the latest edit of each author's comments; approvals up to it are lost.
+    let mut last_edit: BTreeMap<&Login, OffsetDateTime> = BTreeMap::new();
+    for comment in ordered.iter().filter(|c| c.edited()) {
+        let latest = last_edit
+            .entry(&comment.author)
+            .or_insert(comment.updated_at);
+        *latest = (*latest).max(comment.updated_at);
+    }
+
+    // Pass 1: every command in order; the last revoke of this plan by each author.
+    let mut last_revoke: BTreeMap<&Login, (usize, usize)> = BTreeMap::new();
+    let mut approvals: Vec<Approve<'_>> = Vec::new();
+    let mut revokes = Vec::new();
+    for (index, comment) in ordered.iter().enumerate() {
+        let mut revokes_here = false;
+        for (command_index, (_, command)) in parse_comment(&comment.body)
+            .commands
+            .into_iter()
+            .enumerate()
+        {
+            let position = (index, command_index);
             match command {
                 Command::Approve(prefix) => {
-                    approvals.push((position, comment, prefix.matches(ctx.plan_id)))
+                    let named = ctx.named(&prefix);
+                    if named == Named::ThisPlan && !comment.edited() && !comment.by_bot() {
+                        revokes_here = false;
+                    }
+                    approvals.push(Approve {
+                        position,
+                        comment,
+                        named,
+                    });
                 }
-                Command::Revoke(prefix)
-                    if prefix.matches(ctx.plan_id) && !comment.author_is_bot =>
-                {
+                Command::Revoke(prefix) if prefix.matches(ctx.plan_id) && !comment.by_bot() => {
                     last_revoke.insert(&comment.author, position);
+                    revokes_here = true;
                 }
                 _ => {}
             }
+        }
+        if revokes_here {
+            revokes.push(Revoke {
+                login: comment.author.clone(),
+                at: comment.created_at,
+                comment_id: comment.id,
+            });
         }
     }
 
@@ -180,22 +346,38 @@ pub fn evaluate_approvals(comments: &[Comment], ctx: &ApprovalContext<'_>) -> Ap
                 .collect()
         })
         .collect();
+    let blocked = match ctx.authorship {
+        Authorship::Known { .. } => None,
+        Authorship::Unknown { .. } => Some(Rejection::AuthorUnknown),
+    };
     let mut verdicts = Vec::with_capacity(approvals.len());
-    for (position, comment, matches_plan) in approvals {
-        let is_bot = comment.author_is_bot || comment.author.as_str().ends_with("[bot]");
-        let own_problem = if !matches_plan {
+    for approve in approvals {
+        let comment = approve.comment;
+        let author = &comment.author;
+        let own_problem = if approve.named == Named::Other {
             Some(Rejection::StalePlanId)
-        } else if is_bot {
+        } else if comment.by_bot() {
             Some(Rejection::Bot)
-        } else if comment.updated_at != comment.created_at {
+        } else if comment.edited() {
             Some(Rejection::Edited)
+        } else if approve.named == Named::Ambiguous {
+            Some(Rejection::AmbiguousPrefix)
         } else if last_revoke
-            .get(&comment.author)
-            .is_some_and(|revoked_at| *revoked_at > position)
+            .get(author)
+            .is_some_and(|revoked| *revoked > approve.position)
+            || ctx
+                .recorded_revokes
+                .iter()
+                .any(|r| r.covers(author, comment.created_at, comment.id))
         {
             Some(Rejection::Revoked)
+        } else if last_edit
+            .get(author)
+            .is_some_and(|edited| *edited >= comment.created_at)
+        {
+            Some(Rejection::EditedLater)
         } else {
-            None
+            blocked
         };
         let rejection = match own_problem {
             Some(problem) => Some(problem),
@@ -203,12 +385,18 @@ pub fn evaluate_approvals(comments: &[Comment], ctx: &ApprovalContext<'_>) -> Ap
         };
         verdicts.push(ApprovalVerdict {
             comment_id: comment.id,
-            login: comment.author.clone(),
+            login: author.clone(),
             at: comment.created_at,
             rejection,
+            approver: ctx.is_approver(author),
         });
     }
-    ApprovalOutcome { verdicts, tallies }
+    ApprovalOutcome {
+        verdicts,
+        tallies,
+        blocked,
+        revokes,
+    }
 }
 
 /// Adds a valid approval to every rule it may count for; says why when it counts for none.
@@ -222,7 +410,10 @@ fn count(
         .team_memberships
         .get(&comment.author)
         .unwrap_or(&no_teams);
-    let is_author = ctx.plan_authors.contains(&comment.author);
+    let is_author = match ctx.authorship {
+        Authorship::Known { authors } => authors.contains(&comment.author),
+        Authorship::Unknown { .. } => return Some(Rejection::AuthorUnknown),
+    };
     let (mut counted, mut eligible_somewhere) = (false, false);
     for (rules, op_tallies) in ctx.requirements.iter().zip(tallies.iter_mut()) {
         for (rule, tally) in rules.iter().zip(op_tallies.iter_mut()) {
@@ -268,6 +459,7 @@ mod tests {
             created_at: at,
             updated_at: at,
             body: body.into(),
+            thumbs: 0,
         }
     }
 
@@ -294,16 +486,22 @@ mod tests {
 
     struct Case {
         requirements: Vec<Vec<Requirement>>,
-        authors: BTreeSet<Login>,
+        authorship: Authorship,
         teams: BTreeMap<Login, BTreeSet<TeamSlug>>,
+        other_plan_ids: Vec<PlanId>,
+        recorded_revokes: Vec<Revoke>,
     }
 
     impl Case {
         fn two_of(users: &[&str]) -> Self {
             Self {
                 requirements: vec![vec![rule("two", 2, users, &[], false)]],
-                authors: [login("carol")].into(),
+                authorship: Authorship::Known {
+                    authors: [login("carol")].into(),
+                },
                 teams: BTreeMap::new(),
+                other_plan_ids: Vec::new(),
+                recorded_revokes: Vec::new(),
             }
         }
 
@@ -311,7 +509,9 @@ mod tests {
             let id = plan_id();
             let ctx = ApprovalContext {
                 plan_id: &id,
-                plan_authors: &self.authors,
+                other_plan_ids: &self.other_plan_ids,
+                authorship: &self.authorship,
+                recorded_revokes: &self.recorded_revokes,
                 requirements: &self.requirements,
                 team_memberships: &self.teams,
             };
@@ -472,6 +672,125 @@ mod tests {
                 .run(&[comment(1, "alice", 0, APPROVE)])
                 .quorum_met(),
             "an operation no rule matches never reaches quorum"
+        );
+    }
+
+    fn twin_plan_id() -> PlanId {
+        // Shares the 12-hex prefix of `plan_id()` (a birthday search finds such a pair).
+        PlanId::from_digest(format!("sha256:0123456789ab{}", "f".repeat(52))).unwrap()
+    }
+
+    #[test]
+    fn a_prefix_matching_two_plans_approves_neither() {
+        let mut case = Case::two_of(&["alice", "bob"]);
+        case.other_plan_ids = vec![twin_plan_id()];
+        let out = case.run(&[
+            comment(1, "alice", 0, APPROVE),
+            comment(2, "bob", 1, APPROVE),
+        ]);
+        assert!(!out.quorum_met());
+        assert_eq!(
+            rejections(&out),
+            vec![
+                Some(Rejection::AmbiguousPrefix),
+                Some(Rejection::AmbiguousPrefix)
+            ]
+        );
+        // A longer prefix tells them apart; the plan's own id among the others is no twin.
+        let long = format!("/shipgate approve {}", &plan_id().hex()[..20]);
+        case.other_plan_ids.push(plan_id());
+        let out = case.run(&[comment(1, "alice", 0, &long), comment(2, "bob", 1, &long)]);
+        assert!(out.quorum_met());
+    }
+
+    #[test]
+    fn a_revoke_after_an_approval_in_the_same_comment_holds() {
+        let case = Case::two_of(&["alice", "bob"]);
+        let both = format!("{APPROVE}\n{REVOKE}");
+        let out = case.run(&[comment(1, "alice", 0, &both), comment(2, "bob", 1, APPROVE)]);
+        assert!(!out.quorum_met());
+        assert_eq!(rejections(&out), vec![Some(Rejection::Revoked), None]);
+        assert_eq!(
+            out.revokes.len(),
+            1,
+            "recorded so that it outlives the comment"
+        );
+        // Commands apply in order: a revoke followed by an approval approves.
+        let again = format!("{REVOKE}\n{APPROVE}");
+        let out = case.run(&[
+            comment(1, "alice", 0, &again),
+            comment(2, "bob", 1, APPROVE),
+        ]);
+        assert!(out.quorum_met());
+        assert!(out.revokes.is_empty());
+    }
+
+    #[test]
+    fn an_edit_after_an_approval_withdraws_it_until_a_new_approval() {
+        let case = Case::two_of(&["alice", "bob"]);
+        // Someone edits alice's revoke into harmless text: her approval does not come back.
+        let mut erased = comment(3, "alice", 2, "thanks");
+        erased.updated_at += time::Duration::minutes(5);
+        let out = case.run(&[
+            comment(1, "alice", 0, APPROVE),
+            comment(2, "bob", 1, APPROVE),
+            erased.clone(),
+        ]);
+        assert!(!out.quorum_met());
+        assert_eq!(rejections(&out), vec![Some(Rejection::EditedLater), None]);
+        let out = case.run(&[
+            comment(1, "alice", 0, APPROVE),
+            comment(2, "bob", 1, APPROVE),
+            erased,
+            comment(4, "alice", 9, APPROVE),
+        ]);
+        assert!(
+            out.quorum_met(),
+            "a new comment after the edit approves again"
+        );
+    }
+
+    #[test]
+    fn a_recorded_revoke_holds_once_its_comment_is_deleted() {
+        let mut case = Case::two_of(&["alice", "bob"]);
+        let at = datetime!(2026-11-23 10:02 UTC);
+        case.recorded_revokes = vec![Revoke {
+            login: login("alice"),
+            at,
+            comment_id: 3,
+        }];
+        let out = case.run(&[
+            comment(1, "alice", 0, APPROVE),
+            comment(2, "bob", 1, APPROVE),
+        ]);
+        assert!(!out.quorum_met());
+        assert_eq!(rejections(&out), vec![Some(Rejection::Revoked), None]);
+        let out = case.run(&[
+            comment(1, "alice", 0, APPROVE),
+            comment(2, "bob", 1, APPROVE),
+            comment(4, "alice", 3, APPROVE),
+        ]);
+        assert!(out.quorum_met(), "approving again after the revoke counts");
+    }
+
+    #[test]
+    fn an_unknown_author_blocks_every_approval() {
+        let mut case = Case::two_of(&["alice", "bob"]);
+        case.authorship = Authorship::Unknown {
+            commit: "c0ffee".into(),
+        };
+        let out = case.run(&[
+            comment(1, "alice", 0, APPROVE),
+            comment(2, "bob", 1, APPROVE),
+        ]);
+        assert!(!out.quorum_met());
+        assert_eq!(out.blocked, Some(Rejection::AuthorUnknown));
+        assert_eq!(
+            rejections(&out),
+            vec![
+                Some(Rejection::AuthorUnknown),
+                Some(Rejection::AuthorUnknown)
+            ]
         );
     }
 }

@@ -73,6 +73,18 @@ pub enum Event {
         /// The approving comment.
         comment_id: u64,
     },
+    /// A revoke of a plan seen by mint, recorded so that it holds even once its comment is
+    /// edited or deleted (DESIGN 13.5).
+    ApprovalRevoked {
+        /// The plan whose approvals it withdraws.
+        plan_id: String,
+        /// Who revoked (their approvals written up to the comment no longer count).
+        login: String,
+        /// The revoking comment.
+        comment_id: u64,
+        /// When that comment was written (RFC 3339).
+        written_at: String,
+    },
     /// A run opened for a plan once quorum was met (DESIGN 5).
     RunOpened {
         /// The new run.
@@ -202,6 +214,7 @@ impl Event {
             Self::Genesis { .. } => "genesis",
             Self::Note { .. } => "note",
             Self::ApprovalRecorded { .. } => "approval_recorded",
+            Self::ApprovalRevoked { .. } => "approval_revoked",
             Self::RunOpened { .. } => "run_opened",
             Self::ReceiptMinted { .. } => "receipt_minted",
             Self::ReceiptConsumed { .. } => "receipt_consumed",
@@ -234,6 +247,7 @@ impl Event {
             Self::Genesis { .. }
             | Self::Note { .. }
             | Self::ApprovalRecorded { .. }
+            | Self::ApprovalRevoked { .. }
             | Self::Halted { .. }
             | Self::Resumed { .. }
             | Self::MintRefused { .. } => None,
@@ -251,7 +265,9 @@ impl Event {
                 .chars()
                 .take(60)
                 .collect(),
-            Self::ApprovalRecorded { login, .. } => login.clone(),
+            Self::ApprovalRecorded { login, .. } | Self::ApprovalRevoked { login, .. } => {
+                login.clone()
+            }
             Self::RunOpened { run_id, .. }
             | Self::LockAcquired { run_id, .. }
             | Self::LockReleased { run_id }

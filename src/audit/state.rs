@@ -24,6 +24,8 @@ pub const HALT_PATH: &str = "state/halt.json";
 pub const LOCK_PATH: &str = "state/lock.json";
 /// The directory of the run files.
 pub const RUNS_DIR: &str = "state/runs";
+/// The directory of the recorded revokes, one file per plan (DESIGN 13.5).
+pub const REVOKES_DIR: &str = "state/revokes";
 
 /// The standing halt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +140,29 @@ pub struct OpRecord {
     pub seq: u64,
 }
 
+/// The revokes of one plan that mint saw: they hold even once their comments are edited or
+/// deleted (DESIGN 13.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokesRecord {
+    /// The plan.
+    pub plan_id: String,
+    /// Its revokes, in recording order.
+    pub revokes: Vec<RevokeMark>,
+}
+
+/// One recorded revoke.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeMark {
+    /// Who revoked.
+    pub login: String,
+    /// The revoking comment.
+    pub comment_id: u64,
+    /// When that comment was written (RFC 3339).
+    pub written_at: String,
+}
+
 /// The governance state after some entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
@@ -149,6 +174,8 @@ pub struct State {
     pub runs: BTreeMap<String, RunRecord>,
     /// Receipts by id.
     pub receipts: BTreeMap<String, ReceiptRecord>,
+    /// Recorded revokes by plan id.
+    pub revokes: BTreeMap<String, RevokesRecord>,
     /// Executed operations by key.
     pub ops: BTreeMap<String, OpRecord>,
 }
@@ -166,6 +193,8 @@ pub enum Change {
     Receipt(ReceiptRecord),
     /// An operation written.
     Op(OpRecord),
+    /// A plan's recorded revokes written.
+    Revokes(RevokesRecord),
 }
 
 /// Why an entry is not a legal next step from a state.
@@ -205,6 +234,8 @@ pub trait StateAccess {
     fn op(&self, op_key: &str) -> Option<OpRecord>;
     /// Every run, by id (a scan: a view loads them all).
     fn runs(&self) -> Vec<RunRecord>;
+    /// The recorded revokes of one plan.
+    fn revokes(&self, plan_id: &str) -> Option<RevokesRecord>;
     /// Writes changes computed by [`apply`] into the state.
     fn commit(&mut self, changes: Vec<Change>);
 }
@@ -232,6 +263,10 @@ impl StateAccess for State {
 
     fn runs(&self) -> Vec<RunRecord> {
         self.runs.values().cloned().collect()
+    }
+
+    fn revokes(&self, plan_id: &str) -> Option<RevokesRecord> {
+        self.revokes.get(plan_id).cloned()
     }
 
     fn commit(&mut self, changes: Vec<Change>) {
@@ -263,6 +298,12 @@ pub fn receipt_path(receipt_id: &str) -> String {
     )
 }
 
+/// The fan-out path of a plan's recorded revokes.
+pub fn revokes_path(plan_id: &str) -> String {
+    let digest = sha256_hex(plan_id.as_bytes());
+    format!("{REVOKES_DIR}/{}/{digest}.json", &digest[..2])
+}
+
 /// The fan-out path of an operation key's file.
 pub fn op_path(op_key: &str) -> String {
     let digest = sha256_hex(op_key.as_bytes());
@@ -285,6 +326,7 @@ impl Change {
             Self::Run(run) => run_path(&run.run_id),
             Self::Receipt(receipt) => receipt_path(&receipt.receipt_id),
             Self::Op(op) => op_path(&op.op_key),
+            Self::Revokes(revokes) => revokes_path(&revokes.plan_id),
         }
     }
 
@@ -296,6 +338,7 @@ impl Change {
             Self::Run(run) => Some(file_bytes(run)),
             Self::Receipt(receipt) => Some(file_bytes(receipt)),
             Self::Op(op) => Some(file_bytes(op)),
+            Self::Revokes(revokes) => Some(file_bytes(revokes)),
         }
     }
 }
@@ -316,6 +359,9 @@ impl State {
                 Change::Op(op) => {
                     self.ops.insert(op.op_key.clone(), op);
                 }
+                Change::Revokes(revokes) => {
+                    self.revokes.insert(revokes.plan_id.clone(), revokes);
+                }
             }
         }
     }
@@ -335,6 +381,9 @@ impl State {
             .values()
             .for_each(|r| add(Change::Receipt(r.clone())));
         self.ops.values().for_each(|o| add(Change::Op(o.clone())));
+        self.revokes
+            .values()
+            .for_each(|r| add(Change::Revokes(r.clone())));
         files
     }
 
@@ -359,6 +408,8 @@ impl State {
                 Change::Receipt(parse_record(bytes).map_err(bad)?)
             } else if path.starts_with("state/ops/") {
                 Change::Op(parse_record(bytes).map_err(bad)?)
+            } else if path.starts_with("state/revokes/") {
+                Change::Revokes(parse_record(bytes).map_err(bad)?)
             } else {
                 return Err(bad("not a state file".into()));
             };
@@ -543,6 +594,27 @@ pub fn apply<S: StateAccess + ?Sized>(state: &S, entry: &Entry) -> Result<Vec<Ch
             op_key,
             receipt_id,
         } => settle(state, run_id, op_key, receipt_id, OpStatus::Recovered, seq),
+        Event::ApprovalRevoked {
+            plan_id,
+            login,
+            comment_id,
+            written_at,
+        } => {
+            parse_time("written_at", written_at)?;
+            let mut record = state.revokes(plan_id).unwrap_or(RevokesRecord {
+                plan_id: plan_id.clone(),
+                revokes: Vec::new(),
+            });
+            // Recording a revoke twice changes nothing (two mints may race to record it).
+            if !record.revokes.iter().any(|r| r.comment_id == *comment_id) {
+                record.revokes.push(RevokeMark {
+                    login: login.clone(),
+                    comment_id: *comment_id,
+                    written_at: written_at.clone(),
+                });
+            }
+            Ok(vec![Change::Revokes(record)])
+        }
         Event::Halted { by, reason } => {
             if state.halt().is_some() {
                 return Err(refuse(Reason::Halted, "already halted"));

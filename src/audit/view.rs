@@ -23,7 +23,8 @@ use git2::{ObjectType, Oid, Repository, Tree};
 
 use super::state::{
     Change, HALT_PATH, HaltRecord, LOCK_PATH, LockRecord, OpRecord, RUNS_DIR, ReceiptRecord,
-    RunRecord, State, StateAccess, StateFileError, op_path, receipt_path, run_path,
+    RevokesRecord, RunRecord, State, StateAccess, StateFileError, op_path, receipt_path,
+    revokes_path, run_path,
 };
 use super::store::{StoreError, git};
 
@@ -45,6 +46,7 @@ struct Loaded {
     runs: BTreeMap<String, Option<RunRecord>>,
     receipts: BTreeMap<String, Option<ReceiptRecord>>,
     ops: BTreeMap<String, Option<OpRecord>>,
+    revokes: BTreeMap<String, Option<RevokesRecord>>,
     /// Every run of the tree is in `runs`.
     all_runs: bool,
 }
@@ -220,6 +222,15 @@ impl StateAccess for StateView<'_> {
         loaded.runs.values().flatten().cloned().collect()
     }
 
+    fn revokes(&self, plan_id: &str) -> Option<RevokesRecord> {
+        let mut loaded = self.loaded.borrow_mut();
+        loaded
+            .revokes
+            .entry(plan_id.to_owned())
+            .or_insert_with(|| self.file(&revokes_path(plan_id)).revokes.remove(plan_id))
+            .clone()
+    }
+
     fn commit(&mut self, changes: Vec<Change>) {
         let loaded = self.loaded.get_mut();
         for change in changes {
@@ -236,6 +247,11 @@ impl StateAccess for StateView<'_> {
                 }
                 Change::Op(op) => {
                     loaded.ops.insert(op.op_key.clone(), Some(op));
+                }
+                Change::Revokes(revokes) => {
+                    loaded
+                        .revokes
+                        .insert(revokes.plan_id.clone(), Some(revokes));
                 }
             }
         }

@@ -20,9 +20,9 @@ use ssh_key::rand_core::{OsRng, RngCore};
 use super::error::GitHubError;
 use super::retry::{Disposition, RetryPolicy, RetryReport, classify};
 use super::types::{
-    GitRef, NewPullRequest, NewRelease, Permission, PullRequest, Reaction, Release, RepoInfo,
-    TagObject, WireComment, WireCommit, WireErrorBody, WireMembership, WirePermission, WirePull,
-    WireRef, WireRelease, WireRepo, WireTag, Written,
+    GitRef, NewPullRequest, NewRelease, Permission, PullCommit, PullRequest, Reaction, Release,
+    RepoInfo, TagObject, WireComment, WireErrorBody, WireIdentity, WireMembership, WirePermission,
+    WirePull, WirePullCommit, WireRef, WireRelease, WireRepo, WireTag, Written,
 };
 use super::{GitHubConversation, GitHubEffects, GitHubRead};
 use crate::approval::evaluate::Comment;
@@ -35,8 +35,12 @@ pub const DEFAULT_API_URL: &str = "https://api.github.com";
 /// Tries of one write, each only after reading back showed the previous one did not act.
 const WRITE_ATTEMPTS: u32 = 3;
 
-/// Pages of comments read at most (100 each): beyond that the PR is refused, not half-read.
-const MAX_COMMENT_PAGES: usize = 100;
+/// Comments of a pull request read at most (30 pages of 100), far more than a real pull
+/// request holds: beyond that it is refused (`TOO_MANY_COMMENTS`), never judged half-read.
+pub const MAX_COMMENTS: usize = 3_000;
+
+/// Commits of a pull request GitHub lists at most (`GET .../pulls/{n}/commits`).
+pub const MAX_PULL_COMMITS: usize = 250;
 
 /// Where and as whom to reach GitHub.
 pub struct GitHubConfig {
@@ -365,6 +369,44 @@ impl GitHubClient {
     }
 }
 
+impl GitHubClient {
+    /// Every page of a list from `first` on, following `Link: rel="next"` on the API host.
+    /// More than `limit` items come back as `Err(items read)`: the caller refuses, never judges
+    /// on part of a list.
+    async fn read_pages<T: DeserializeOwned>(
+        &self,
+        first: String,
+        what: &str,
+        limit: usize,
+    ) -> Result<Result<Vec<T>, usize>, GitHubError> {
+        let mut path = Some(first);
+        let mut items: Vec<T> = Vec::new();
+        while let Some(current) = path.take() {
+            let raw = match self.request(Method::GET, &current, None, what).await {
+                Ok(raw) => raw,
+                Err(Failure::Definite(e)) => return Err(e),
+                Err(Failure::Ambiguous(detail)) => {
+                    return Err(GitHubError::Unavailable {
+                        what: what.to_owned(),
+                        detail,
+                    });
+                }
+            };
+            let page: Vec<T> = decode(&raw.body, what)?;
+            items.extend(page);
+            if items.len() > limit {
+                return Ok(Err(items.len()));
+            }
+            path =
+                next_page(&raw.headers, &self.base).map_err(|detail| GitHubError::BadResponse {
+                    what: what.to_owned(),
+                    detail,
+                })?;
+        }
+        Ok(Ok(items))
+    }
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -570,45 +612,50 @@ impl GitHubRead for GitHubClient {
 
     async fn comments(&self, issue: u64) -> Result<Vec<Comment>, GitHubError> {
         let what = format!("read the comments of #{issue}");
-        let mut path = Some(self.repo_path(&format!("/issues/{issue}/comments?per_page=100")));
-        let mut comments = Vec::new();
-        let mut pages = 0;
-        while let Some(current) = path.take() {
-            pages += 1;
-            if pages > MAX_COMMENT_PAGES {
-                return Err(GitHubError::BadResponse {
-                    what,
-                    detail: format!(
-                        "more than {MAX_COMMENT_PAGES} pages of comments; refusing to judge approvals on a partial read"
-                    ),
-                });
-            }
-            let raw = match self.request(Method::GET, &current, None, &what).await {
-                Ok(raw) => raw,
-                Err(Failure::Definite(e)) => return Err(e),
-                Err(Failure::Ambiguous(detail)) => {
-                    return Err(GitHubError::Unavailable { what, detail });
-                }
-            };
-            let page: Vec<WireComment> = decode(&raw.body, &what)?;
-            comments.extend(page.into_iter().filter_map(WireComment::into_comment));
-            path =
-                next_page(&raw.headers, &self.base).map_err(|detail| GitHubError::BadResponse {
-                    what: what.clone(),
-                    detail,
+        let first = self.repo_path(&format!("/issues/{issue}/comments?per_page=100"));
+        let wire: Vec<WireComment> =
+            self.read_pages(first, &what, MAX_COMMENTS)
+                .await?
+                .map_err(|_| GitHubError::TooManyComments {
+                    issue,
+                    limit: MAX_COMMENTS,
                 })?;
-        }
-        Ok(comments)
+        Ok(wire
+            .into_iter()
+            .filter_map(WireComment::into_comment)
+            .collect())
     }
 
-    async fn commit_author(&self, sha: &CommitSha) -> Result<Option<Login>, GitHubError> {
-        let what = format!("read commit {}", sha.short(12));
-        let path = self.repo_path(&format!("/commits/{}", sha.as_str()));
-        let wire: WireCommit = self
-            .get_json(&path, &what)
+    async fn pull_commits(&self, number: u64) -> Result<Vec<PullCommit>, GitHubError> {
+        let what = format!("list the commits of #{number}");
+        let first = self.repo_path(&format!("/pulls/{number}/commits?per_page=100"));
+        let wire: Vec<WirePullCommit> = self
+            .read_pages(first, &what, MAX_PULL_COMMITS)
             .await?
-            .ok_or(GitHubError::NotFound { what })?;
-        Ok(wire.author.and_then(|u| Login::parse(&u.login).ok()))
+            .map_err(|count| GitHubError::TooManyCommits {
+                pr: number,
+                count: count as u64,
+                limit: MAX_PULL_COMMITS as u64,
+            })?;
+        Ok(wire.into_iter().map(PullCommit::from).collect())
+    }
+
+    async fn identity(&self) -> Result<Option<Login>, GitHubError> {
+        let what = "read the token's own account (GET /user)";
+        match self.get_json::<WireIdentity>("/user", what).await {
+            Ok(Some(wire)) => {
+                Login::parse(&wire.login)
+                    .map(Some)
+                    .map_err(|e| GitHubError::BadResponse {
+                        what: what.to_owned(),
+                        detail: e.to_string(),
+                    })
+            }
+            // An installation token (GITHUB_TOKEN, a GitHub App's) is no user: GitHub answers
+            // 403 "Resource not accessible by integration".
+            Ok(None) | Err(GitHubError::Forbidden { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn permission(&self, login: &Login) -> Result<Permission, GitHubError> {

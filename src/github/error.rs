@@ -86,6 +86,30 @@ pub enum GitHubError {
         /// The decoding problem.
         detail: String,
     },
+    /// A pull request with more comments than shipgate reads: approvals are never judged on
+    /// part of a conversation.
+    #[error(
+        "TOO_MANY_COMMENTS: #{issue} has more than {limit} comments, more than shipgate reads; approvals are not judged on part of a conversation: delete spam comments, or move the plan to a new pull request"
+    )]
+    TooManyComments {
+        /// The issue or pull request.
+        issue: u64,
+        /// The bound.
+        limit: usize,
+    },
+    /// A pull request with more commits than GitHub lists (250): who wrote its plan cannot be
+    /// told from all of them.
+    #[error(
+        "TOO_MANY_COMMITS: #{pr} has {count} commits, but GitHub lists at most {limit} of a pull request; squash its history and push again"
+    )]
+    TooManyCommits {
+        /// The pull request.
+        pr: u64,
+        /// Its commits (GitHub's count, or what the listing returned).
+        count: u64,
+        /// GitHub's listing cap.
+        limit: u64,
+    },
     /// The configuration is unusable (no token, a malformed base URL or repository slug).
     #[error("GITHUB_CONFIG: {0}")]
     Config(String),
@@ -104,6 +128,8 @@ impl GitHubError {
             Self::Unavailable { .. } => "GITHUB_UNAVAILABLE",
             Self::Ambiguous { .. } => "GITHUB_AMBIGUOUS_WRITE",
             Self::BadResponse { .. } => "GITHUB_BAD_RESPONSE",
+            Self::TooManyComments { .. } => "TOO_MANY_COMMENTS",
+            Self::TooManyCommits { .. } => "TOO_MANY_COMMITS",
             Self::Config(_) => "GITHUB_CONFIG",
         }
     }

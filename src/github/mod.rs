@@ -17,13 +17,13 @@ pub mod retry;
 pub mod settings;
 pub mod types;
 
-pub use client::{DEFAULT_API_URL, GitHubClient, GitHubConfig};
+pub use client::{DEFAULT_API_URL, GitHubClient, GitHubConfig, MAX_COMMENTS, MAX_PULL_COMMITS};
 pub use error::GitHubError;
 pub use retry::{RetryPolicy, RetryReport};
 pub use settings::{BranchProtection, BranchRule, GitHubSettings, TagCreationRuleset};
 pub use types::{
-    GitRef, NewPullRequest, NewRelease, Permission, PullRequest, Reaction, Release, RepoInfo,
-    TagObject, Written,
+    GitRef, NewPullRequest, NewRelease, Permission, PullCommit, PullRequest, Reaction, Release,
+    RepoInfo, TagObject, Written,
 };
 
 use crate::approval::evaluate::Comment;
@@ -56,8 +56,12 @@ pub trait GitHubRead {
     async fn comments(&self, issue: u64) -> Result<Vec<Comment>, GitHubError>;
     /// One issue or pull request comment by id; `None` if it does not exist (or was deleted).
     async fn comment(&self, id: u64) -> Result<Option<Comment>, GitHubError>;
-    /// The GitHub account GitHub links to a commit's author (by email), if any.
-    async fn commit_author(&self, sha: &CommitSha) -> Result<Option<Login>, GitHubError>;
+    /// The commits of a pull request (GitHub lists at most 250), each with the accounts its
+    /// author and committer emails link to.
+    async fn pull_commits(&self, number: u64) -> Result<Vec<PullCommit>, GitHubError>;
+    /// The account the token authenticates (`GET /user`); `None` for an installation token
+    /// (`GITHUB_TOKEN`, a GitHub App's), which GitHub does not let read it.
+    async fn identity(&self) -> Result<Option<Login>, GitHubError>;
     /// A user's permission on the repository (`None` for strangers).
     async fn permission(&self, login: &Login) -> Result<Permission, GitHubError>;
     /// Whether a user is an active member of a team.
@@ -145,22 +149,29 @@ pub enum Upserted {
     Updated(u64),
 }
 
-/// Writes the one status comment of a PR: finds the comment that starts with
-/// [`STATUS_MARKER`] (preferring one a bot wrote, since shipgate runs as one in Actions) and
-/// edits it, or creates it. `body` must start with the marker.
+/// The login shipgate comments as when the token cannot say (`GET /user` answers 403 for
+/// installation tokens): Actions' `GITHUB_TOKEN` comments as `github-actions[bot]`. A GitHub
+/// App's token comments as `<app-slug>[bot]`: set `SHIPGATE_BOT_LOGIN` to that.
+pub const DEFAULT_BOT_LOGIN: &str = "github-actions[bot]";
+
+/// Writes the one status comment of a PR (DESIGN 13.10): the comment that starts with
+/// [`STATUS_MARKER`] *and* was written by `ours`, the token's own account, is edited in place;
+/// otherwise a new one is created. A marker comment by anyone else is never touched (it could
+/// be edited back by its author). `body` must start with the marker.
 pub async fn upsert_status_comment(
     github: &impl GitHubConversation,
     issue: u64,
     body: &str,
+    ours: &Login,
 ) -> Result<Upserted, GitHubError> {
     debug_assert!(body.starts_with(STATUS_MARKER));
     let comments = github.comments(issue).await?;
-    let mut ours: Vec<&Comment> = comments
+    let mut mine: Vec<&Comment> = comments
         .iter()
-        .filter(|c| c.body.starts_with(STATUS_MARKER))
+        .filter(|c| c.body.starts_with(STATUS_MARKER) && c.author == *ours)
         .collect();
-    ours.sort_by_key(|c| (!c.author_is_bot, c.created_at, c.id));
-    match ours.first() {
+    mine.sort_by_key(|c| (c.created_at, c.id));
+    match mine.first() {
         Some(existing) => {
             github.update_comment(existing.id, body).await?;
             Ok(Upserted::Updated(existing.id))
@@ -173,7 +184,7 @@ pub async fn upsert_status_comment(
                     .comments(issue)
                     .await?
                     .into_iter()
-                    .find(|c| c.body == body);
+                    .find(|c| c.body == body && c.author == *ours);
                 landed.map(|c| Upserted::Created(c.id)).ok_or(err)
             }
             Err(err) => Err(err),

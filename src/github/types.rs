@@ -95,6 +95,20 @@ pub struct PullRequest {
     pub author: Login,
     /// Web address.
     pub html_url: String,
+    /// How many commits it has (GitHub counts them all, though it lists at most 250).
+    pub commits: u64,
+}
+
+/// One commit of a pull request, with the GitHub accounts its author and committer emails
+/// link to (`None` when GitHub links the email to no account).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PullCommit {
+    /// The commit.
+    pub sha: String,
+    /// The account of its author email.
+    pub author: Option<Login>,
+    /// The account of its committer email.
+    pub committer: Option<Login>,
 }
 
 /// A collaborator's permission on the repository.
@@ -256,6 +270,8 @@ pub(super) struct WirePull {
     pub base: WireBranchRef,
     pub user: WireUser,
     pub html_url: String,
+    #[serde(default)]
+    pub commits: u64,
 }
 
 #[derive(Deserialize)]
@@ -267,11 +283,37 @@ pub(super) struct WireComment {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    #[serde(default)]
+    pub reactions: Option<WireReactionRollup>,
+}
+
+/// The `reactions` rollup of a comment: counts per content, not who reacted.
+#[derive(Deserialize)]
+pub(super) struct WireReactionRollup {
+    #[serde(rename = "+1", default)]
+    pub plus_one: u64,
+    #[serde(rename = "-1", default)]
+    pub minus_one: u64,
+}
+
+/// An account GitHub links a commit to: a user, or null or `{}` when it links none.
+#[derive(Deserialize)]
+pub(super) struct WireLinkedAccount {
+    #[serde(default)]
+    pub login: Option<String>,
 }
 
 #[derive(Deserialize)]
-pub(super) struct WireCommit {
-    pub author: Option<WireUser>,
+pub(super) struct WirePullCommit {
+    pub sha: String,
+    pub author: Option<WireLinkedAccount>,
+    pub committer: Option<WireLinkedAccount>,
+}
+
+/// The authenticated account (`GET /user`).
+#[derive(Deserialize)]
+pub(super) struct WireIdentity {
+    pub login: String,
 }
 
 #[derive(Deserialize)]
@@ -354,6 +396,7 @@ impl TryFrom<WirePull> for PullRequest {
             base_sha: w.base.sha,
             author: Login::parse(&w.user.login).map_err(|e| e.to_string())?,
             html_url: w.html_url,
+            commits: w.commits,
         })
     }
 }
@@ -370,6 +413,28 @@ impl WireComment {
             created_at: self.created_at,
             updated_at: self.updated_at,
             body: self.body.unwrap_or_default(),
+            thumbs: self
+                .reactions
+                .map_or(0, |r| r.plus_one.saturating_add(r.minus_one)),
         })
+    }
+}
+
+impl WireLinkedAccount {
+    /// The linked login; an account shipgate cannot read counts as none (fail closed).
+    fn login(account: Option<Self>) -> Option<Login> {
+        account
+            .and_then(|a| a.login)
+            .and_then(|l| Login::parse(&l).ok())
+    }
+}
+
+impl From<WirePullCommit> for PullCommit {
+    fn from(w: WirePullCommit) -> Self {
+        Self {
+            sha: w.sha,
+            author: WireLinkedAccount::login(w.author),
+            committer: WireLinkedAccount::login(w.committer),
+        }
     }
 }

@@ -47,6 +47,14 @@ pub enum MintOutcome {
     },
     /// Some rule's quorum is not met: the chain did not change.
     AwaitingApproval,
+    /// No approval can count (`AUTHOR_UNKNOWN`: a commit touching the plan is linked to no
+    /// GitHub account): nothing was minted.
+    Unapprovable {
+        /// The stable reason code.
+        reason: String,
+        /// What to do about it.
+        why: String,
+    },
     /// shipgate is halted: nothing was minted, the refusal was recorded.
     Halted {
         /// Why it was halted.
@@ -150,6 +158,9 @@ fn outcome_line(outcome: &MintOutcome) -> String {
             format!("already minted: run {run_id}; nothing new")
         }
         MintOutcome::AwaitingApproval => "awaiting approval: nothing minted".to_owned(),
+        MintOutcome::Unapprovable { reason, why } => {
+            format!("unapprovable ({reason}): {why}: nothing minted")
+        }
         MintOutcome::Halted { reason } => format!("halted ({reason}): nothing minted"),
     }
 }
@@ -287,6 +298,13 @@ pub fn render_mint_markdown(report: &MintReport) -> String {
                     out,
                     "\nTo approve, comment:\n\n```\n{}\n```",
                     plan.approve_command
+                );
+            }
+            MintOutcome::Unapprovable { reason, why } => {
+                let _ = writeln!(
+                    out,
+                    "\nNobody can approve this plan: `{reason}`, {}.",
+                    escape_markdown(why)
                 );
             }
             MintOutcome::AlreadyMinted { .. } | MintOutcome::Halted { .. } => {}

@@ -62,6 +62,19 @@ impl TestRepo {
     /// Commits `files` on top of `branch` (created from `main`, or as a root commit when the
     /// repository is empty), touching only objects and the branch ref.
     pub fn commit(&self, branch: &str, files: &[(&str, &str)], message: &str) -> Oid {
+        let fixture = ("Fixture", "fixture@example.com");
+        self.commit_as(branch, files, message, fixture, fixture)
+    }
+
+    /// [`TestRepo::commit`] with the author and committer given as (name, email).
+    pub fn commit_as(
+        &self,
+        branch: &str,
+        files: &[(&str, &str)],
+        message: &str,
+        author: (&str, &str),
+        committer: (&str, &str),
+    ) -> Oid {
         let refname = format!("refs/heads/{branch}");
         let parent = self
             .repo
@@ -80,12 +93,13 @@ impl TestRepo {
             .expect("tree");
         let when = self.clock.get();
         self.clock.set(when + 60);
-        let sig = Signature::new("Fixture", "fixture@example.com", &Time::new(when, 0))
-            .expect("signature");
+        let time = Time::new(when, 0);
+        let author = Signature::new(author.0, author.1, &time).expect("signature");
+        let committer = Signature::new(committer.0, committer.1, &time).expect("signature");
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
         let oid = self
             .repo
-            .commit(None, &sig, &sig, message, &tree, &parents)
+            .commit(None, &author, &committer, message, &tree, &parents)
             .expect("commit");
         self.repo
             .reference(&refname, oid, true, "fixture")

@@ -562,17 +562,19 @@ fn the_status_comment_is_upserted_in_place_and_reactions_are_idempotent() {
         "alice",
         "a person quoting <!-- shipgate:status --> later",
     );
+    let ours = shipgate::model::Login::parse("github-actions[bot]").expect("login");
     world.block_on(async {
-        let first = upsert_status_comment(&github, pr, &format!("{STATUS_MARKER}\none"))
+        let first = upsert_status_comment(&github, pr, &format!("{STATUS_MARKER}\none"), &ours)
             .await
             .expect("create");
         let Upserted::Created(id) = first else {
             panic!("expected a new comment, got {first:?}");
         };
         for body in ["two", "three"] {
-            let next = upsert_status_comment(&github, pr, &format!("{STATUS_MARKER}\n{body}"))
-                .await
-                .expect("update");
+            let next =
+                upsert_status_comment(&github, pr, &format!("{STATUS_MARKER}\n{body}"), &ours)
+                    .await
+                    .expect("update");
             assert_eq!(next, Upserted::Updated(id));
         }
         github
@@ -590,4 +592,19 @@ fn the_status_comment_is_upserted_in_place_and_reactions_are_idempotent() {
     let reactions = world.fake.reactions(decoy);
     assert_eq!(reactions.len(), 1);
     assert_eq!(reactions[0].content, "-1");
+}
+
+#[test]
+fn the_token_knows_its_own_account_except_an_installation_token() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    let user = world
+        .block_on(world.client(ALICE).identity())
+        .expect("GET /user");
+    assert_eq!(user.map(|l| l.to_string()).as_deref(), Some("alice"));
+    // GitHub answers 403 "Resource not accessible by integration" to GITHUB_TOKEN.
+    let bot = world
+        .block_on(world.client(BOT).identity())
+        .expect("403 is no error");
+    assert_eq!(bot, None);
 }

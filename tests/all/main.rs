@@ -2,6 +2,7 @@
 
 mod action_workflows;
 mod adoption_support;
+mod approval_attacks;
 mod audit_apply;
 mod audit_cli;
 mod audit_interop;

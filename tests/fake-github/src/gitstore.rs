@@ -399,6 +399,21 @@ pub(crate) fn commit(path: &Path, rev: &str) -> Result<Option<CommitInfo>, GitEr
     }))
 }
 
+/// The commits of `head` that `base` does not have (both commit shas), oldest first, as
+/// GitHub lists a pull request's commits.
+pub(crate) fn commits_between(
+    path: &Path,
+    base: &str,
+    head: &str,
+) -> Result<Vec<String>, GitError> {
+    let repo = open(path)?;
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)?;
+    walk.push(Oid::from_str(head)?)?;
+    walk.hide(Oid::from_str(base)?)?;
+    walk.map(|oid| Ok(oid?.to_string())).collect()
+}
+
 /// How far `head` is ahead of `base` (both commit shas) and what it changes.
 pub(crate) fn compare(path: &Path, base: &str, head: &str) -> Result<Comparison, GitError> {
     let repo = open(path)?;

@@ -185,6 +185,15 @@ impl FakeGitHub {
         assert!(edited, "fake-github: there is no comment {comment_id}");
     }
 
+    /// Deletes a comment (and its reactions), as its author or a maintainer can on GitHub.
+    ///
+    /// # Panics
+    /// If there is no such comment.
+    pub fn delete_comment(&self, comment_id: u64) {
+        let deleted = self.app.state().delete_comment(comment_id);
+        assert!(deleted, "fake-github: there is no comment {comment_id}");
+    }
+
     /// The comments of an issue or pull request, oldest first.
     ///
     /// # Panics

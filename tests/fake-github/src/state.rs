@@ -520,6 +520,12 @@ impl State {
         }
     }
 
+    /// Removes a comment and its reactions; false when there is no such comment.
+    pub(crate) fn delete_comment(&mut self, id: u64) -> bool {
+        self.reactions.retain(|_, r| r.comment != id);
+        self.comments.remove(&id).is_some()
+    }
+
     /// May `login` edit this comment? Its author, or anyone with push access.
     pub(crate) fn may_edit(&self, comment: &Comment, login: &str) -> bool {
         comment.user.eq_ignore_ascii_case(login) || self.role(comment.repo, login).can_push()

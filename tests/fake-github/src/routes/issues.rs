@@ -2,6 +2,7 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use serde::Deserialize;
 
 use super::{
@@ -16,6 +17,7 @@ const LIST: &str = "https://docs.github.com/rest/issues/comments#list-issue-comm
 const CREATE: &str = "https://docs.github.com/rest/issues/comments#create-an-issue-comment";
 const GET: &str = "https://docs.github.com/rest/issues/comments#get-an-issue-comment";
 const UPDATE: &str = "https://docs.github.com/rest/issues/comments#update-an-issue-comment";
+const DELETE: &str = "https://docs.github.com/rest/issues/comments#delete-an-issue-comment";
 const REACTIONS: &str =
     "https://docs.github.com/rest/reactions/reactions#list-reactions-for-an-issue-comment";
 const REACT: &str =
@@ -123,6 +125,24 @@ pub(crate) async fn update(
         StatusCode::OK,
         &shapes::comment(ctx(&app, &state), comment),
     ))
+}
+
+/// `DELETE /repos/{owner}/{repo}/issues/comments/{id}`: the author or a pusher may delete
+/// (others get 404); 204, and the comment and its reactions are gone.
+pub(crate) async fn delete(
+    State(app): State<App>,
+    caller: Caller,
+    P((owner, name, id)): P<(String, String, u64)>,
+) -> Reply {
+    let mut state = app.state();
+    let repo = find_repo(&state, &owner, &name, DELETE)?;
+    require_writable_token(&caller, DELETE)?;
+    let comment = comment_in(&state, repo, id, DELETE)?;
+    if !state.may_edit(comment, &caller.login) {
+        return Err(ApiError::not_found(DELETE));
+    }
+    state.delete_comment(id);
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /repos/{owner}/{repo}/issues/comments/{id}/reactions`, paginated.

@@ -77,17 +77,25 @@ pub(crate) fn router(app: App) -> Router {
         )
         .route(&format!("{repo}/pulls/{{number}}"), get(pulls::get))
         .route(
+            &format!("{repo}/pulls/{{number}}/commits"),
+            get(pulls::commits),
+        )
+        .route(
             &format!("{repo}/issues/{{number}}/comments"),
             get(issues::list).post(issues::create),
         )
         .route(
             &format!("{repo}/issues/comments/{{id}}"),
-            get(issues::get).patch(issues::update).post(issues::update),
+            get(issues::get)
+                .patch(issues::update)
+                .post(issues::update)
+                .delete(issues::delete),
         )
         .route(
             &format!("{repo}/issues/comments/{{id}}/reactions"),
             get(issues::reactions).post(issues::react),
         )
+        .route("/user", get(orgs::authenticated_user))
         .route(
             "/orgs/{org}/teams/{slug}/memberships/{user}",
             get(orgs::membership),

@@ -18,6 +18,10 @@ use crate::state::{Caller, NewPull, Pull, Repo};
 const CREATE: &str = "https://docs.github.com/rest/pulls/pulls#create-a-pull-request";
 const LIST: &str = "https://docs.github.com/rest/pulls/pulls#list-pull-requests";
 const GET: &str = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request";
+const COMMITS: &str = "https://docs.github.com/rest/pulls/pulls#list-commits-on-a-pull-request";
+
+/// GitHub lists at most this many commits of a pull request.
+const MAX_LISTED_COMMITS: usize = 250;
 
 /// A branch that does not exist has no sha; GitHub keeps showing the last one, the fake
 /// shows zeros.
@@ -162,4 +166,35 @@ pub(crate) async fn get(
     let facts = facts(state.repo(id), pull, GET)?;
     let body = shapes::pull(ctx(&app, &state), id, pull, &facts);
     Ok(json(StatusCode::OK, &body))
+}
+
+/// `GET /repos/{owner}/{repo}/pulls/{number}/commits`, oldest first, at most 250 (as GitHub),
+/// paginated. `author` and `committer` are the accounts the emails link to, null otherwise.
+pub(crate) async fn commits(
+    State(app): State<App>,
+    _caller: Caller,
+    P((owner, name, number)): P<(String, String, u64)>,
+    params: Params,
+) -> Reply {
+    let state = app.state();
+    let id = find_repo(&state, &owner, &name, COMMITS)?;
+    let pull = state
+        .pull(id, number)
+        .ok_or_else(|| ApiError::not_found(COMMITS))?;
+    let repo = state.repo(id);
+    let facts = facts(repo, pull, COMMITS)?;
+    let shas = if facts.head_sha == NO_SHA || facts.base_sha == NO_SHA {
+        Vec::new()
+    } else {
+        gitstore::commits_between(&repo.git_dir, &facts.base_sha, &facts.head_sha)
+            .map_err(git_failure(COMMITS))?
+    };
+    let mut items = Vec::new();
+    for sha in shas.iter().take(MAX_LISTED_COMMITS) {
+        let info = gitstore::commit(&repo.git_dir, sha)
+            .map_err(git_failure(COMMITS))?
+            .ok_or_else(|| ApiError::internal("a listed commit vanished"))?;
+        items.push(shapes::commit_item(ctx(&app, &state), repo, &info));
+    }
+    Ok(paginate(&app, &params, items))
 }

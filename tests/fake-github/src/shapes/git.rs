@@ -129,3 +129,14 @@ pub(crate) fn commit(ctx: Ctx<'_>, repo: &Repo, info: &CommitInfo) -> Value {
         "files": files,
     })
 }
+
+/// One commit of a pull request's commit list: the commit object without `stats` and
+/// `files`, which only the single-commit endpoint returns.
+pub(crate) fn commit_item(ctx: Ctx<'_>, repo: &Repo, info: &CommitInfo) -> Value {
+    let mut value = commit(ctx, repo, info);
+    if let Value::Object(map) = &mut value {
+        map.remove("stats");
+        map.remove("files");
+    }
+    value
+}

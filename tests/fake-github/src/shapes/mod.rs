@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::seed::{Role, UserKind};
 use crate::state::{Repo, State, User};
 
-pub(crate) use git::{commit, git_ref, git_tag};
+pub(crate) use git::{commit, commit_item, git_ref, git_tag};
 pub(crate) use issues::{comment, reaction};
 pub(crate) use pulls::{PullFacts, pull};
 pub(crate) use releases::release;
@@ -105,4 +105,21 @@ fn permissions(role: Role) -> Value {
         // Every repository of the fake is public.
         "pull": true,
     })
+}
+
+/// private-user: the account a user token authenticates (`GET /user`).
+pub(crate) fn private_user(ctx: Ctx<'_>, login: &str) -> Value {
+    let zero = 0;
+    merged([
+        user(ctx, login),
+        json!({
+            "user_view_type": "private",
+            "name": null, "company": null, "blog": "", "location": null, "email": null,
+            "hireable": null, "bio": null, "public_repos": zero, "public_gists": zero,
+            "followers": zero, "following": zero,
+            "created_at": "2020-01-01T00:00:00Z", "updated_at": "2020-01-01T00:00:00Z",
+            "private_gists": zero, "total_private_repos": zero, "owned_private_repos": zero,
+            "disk_usage": zero, "collaborators": zero, "two_factor_authentication": true,
+        }),
+    ])
 }

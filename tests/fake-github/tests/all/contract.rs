@@ -334,6 +334,13 @@ fn every_served_body_has_the_fields_the_openapi_description_requires() {
             "/repos/{owner}/{repo}/pulls/{pull_number}",
             alice.get(&r("/pulls/99")),
         ),
+        // Authored by an account, committed by an email of none (null).
+        served(
+            "get",
+            "/repos/{owner}/{repo}/pulls/{pull_number}/commits",
+            alice.get(&r("/pulls/7/commits")),
+        ),
+        served("get", "/user", alice.get("/user")),
         served(
             "post",
             "/repos/{owner}/{repo}/issues/{issue_number}/comments",

@@ -143,3 +143,62 @@ fn a_pull_request_is_fetched_by_number() {
     assert_eq!(direct.json()["user"]["login"], "carol");
     assert!(direct.json()["body"].is_null());
 }
+
+#[test]
+fn a_pull_requests_commits_link_emails_to_accounts_as_github_does() {
+    let fx = fixture();
+    let resp = fx.as_user("t-bob").get(&format!("{REPO}/pulls/7/commits"));
+    assert_eq!(resp.status, 200);
+    let commits = resp.json();
+    let commits = commits.as_array().unwrap();
+    assert_eq!(commits.len(), 1, "release/1.0 is one commit ahead of main");
+    assert_eq!(commits[0]["sha"], fx.shas.c3.as_str());
+    assert_eq!(
+        commits[0]["author"]["login"], "alice",
+        "alice's verified email"
+    );
+    assert!(commits[0]["committer"].is_null(), "an email of no account");
+    assert!(
+        commits[0].get("files").is_none(),
+        "only the single commit has files"
+    );
+    let missing = fx.as_user("t-bob").get(&format!("{REPO}/pulls/99/commits"));
+    assert_eq!(missing.status, 404);
+}
+
+#[test]
+fn get_user_answers_a_user_token_and_refuses_an_installation_token() {
+    let fx = fixture();
+    let me = fx.as_user("t-alice").get("/user");
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["login"], "alice");
+    let bot = fx.as_user("t-fork").get("/user");
+    assert_eq!(bot.status, 403);
+    assert_eq!(
+        bot.json()["message"],
+        "Resource not accessible by integration"
+    );
+}
+
+#[test]
+fn a_comment_is_deleted_by_its_author_or_a_pusher_only() {
+    let fx = fixture();
+    let id = fx
+        .fake
+        .add_comment("acme/widget", 7, "carol", "/shipgate revoke abcabcabcabc");
+    let path = format!("{REPO}/issues/comments/{id}");
+    let stranger = fx.as_user("t-fork").send("DELETE", &path, None);
+    assert_eq!(stranger.status, 403, "a read-only token writes nothing");
+    let bob = fx.as_user("t-bob").send("DELETE", &path, None);
+    assert_eq!(
+        bob.status, 204,
+        "bob may push, so he may delete anyone's comment"
+    );
+    assert!(
+        fx.fake
+            .comments("acme/widget", 7)
+            .iter()
+            .all(|c| c.id != id)
+    );
+    assert_eq!(fx.as_user("t-bob").send("DELETE", &path, None).status, 404);
+}
