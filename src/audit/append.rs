@@ -52,7 +52,7 @@ pub enum AppendError {
     /// The head to build on does not verify from the last verified head: nothing is decided
     /// or appended on it.
     #[error("nothing was appended: {0}")]
-    Untrusted(VerifyError),
+    Untrusted(Box<VerifyError>),
     /// The chain's objects could not be built or read.
     #[error(transparent)]
     Store(StoreError),
@@ -63,8 +63,11 @@ impl AppendError {
     pub fn reason(&self) -> Reason {
         match self {
             Self::Refused(refusal) => refusal.reason,
-            Self::Untrusted(VerifyError::Invalid(failure)) => failure.reason(),
-            Self::Unavailable { .. } | Self::Untrusted(_) | Self::Store(_) => Reason::Unavailable,
+            Self::Untrusted(untrusted) => match untrusted.as_ref() {
+                VerifyError::Invalid(failure) => failure.reason(),
+                _ => Reason::Unavailable,
+            },
+            Self::Unavailable { .. } | Self::Store(_) => Reason::Unavailable,
         }
     }
 }
@@ -350,7 +353,7 @@ where
     let head = match fetched {
         Ok(head) => head,
         Err(TrustError::Fetch(failure)) => return Ok(Err(failure)),
-        Err(TrustError::Verify(e)) => return Err(AppendError::Untrusted(e)),
+        Err(TrustError::Verify(e)) => return Err(AppendError::Untrusted(Box::new(e))),
     };
     let tip = head.map(|commit| read_tip(repo, commit)).transpose()?;
     // The state only changes when the tree does; notes leave it alone.

@@ -49,7 +49,9 @@ impl AuditError {
             Self::Verify(verify::VerifyError::Invalid(_)) => Outcome::Integrity,
             Self::Verify(verify::VerifyError::SinceNotOnChain(_)) => Outcome::BadInput,
             Self::Append(append::AppendError::Refused(_)) => Outcome::Blocked,
-            Self::Append(append::AppendError::Untrusted(verify::VerifyError::Invalid(_))) => {
+            Self::Append(append::AppendError::Untrusted(untrusted))
+                if matches!(untrusted.as_ref(), verify::VerifyError::Invalid(_)) =>
+            {
                 Outcome::Integrity
             }
             Self::Store(store::StoreError::Entry { .. } | store::StoreError::State { .. }) => {

@@ -223,7 +223,7 @@ fn an_append_refuses_to_build_on_a_state_file_that_does_not_load() {
     // The head's tree is not the replayed state: verification refuses it before any record
     // of it is read.
     assert!(
-        matches!(refused, AppendError::Untrusted(VerifyError::Invalid(_))),
+        matches!(&refused, AppendError::Untrusted(e) if matches!(e.as_ref(), VerifyError::Invalid(_))),
         "{refused}"
     );
     assert_eq!(fixture.head(), forged, "nothing was appended");
