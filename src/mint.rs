@@ -217,6 +217,7 @@ mod tests {
             recorded_revokes: &[],
             requirements: &requirements,
             team_memberships: &BTreeMap::new(),
+            approvals_since: NOW - Duration::days(14),
         };
         evaluate_approvals(&comments, &ctx)
     }

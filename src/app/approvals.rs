@@ -33,6 +33,8 @@ pub(super) struct Judged<'a> {
     pub(super) memberships: &'a BTreeMap<Login, BTreeSet<TeamSlug>>,
     /// The comment whose event started this mint, if one did.
     pub(super) trigger: Option<&'a CommentOnPullRequest>,
+    /// How long an approval counts (the policy's `approval_ttl`).
+    pub(super) approval_ttl_secs: u64,
 }
 
 /// Judges the approvals of plan `index` against the state, and returns the revokes it saw that
@@ -77,6 +79,10 @@ pub(super) fn judge(
             recorded_revokes: &revokes,
             requirements: &requirements,
             team_memberships: judged.memberships,
+            approvals_since: now
+                - time::Duration::seconds(
+                    i64::try_from(judged.approval_ttl_secs).unwrap_or(i64::MAX / 2),
+                ),
         },
     );
     let events = approval

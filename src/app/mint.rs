@@ -168,6 +168,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             authorships: &authorships,
             memberships: &memberships,
             trigger: comment.as_ref(),
+            approval_ttl_secs: policy.approval_ttl_secs,
         },
         ids: &ids,
         now,

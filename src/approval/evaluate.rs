@@ -72,6 +72,8 @@ pub enum Rejection {
     SelfApproval,
     /// A commit touching the plan links to no GitHub account: nobody may approve it.
     AuthorUnknown,
+    /// The approval is older than the policy's `approval_ttl`.
+    Expired,
 }
 
 impl Rejection {
@@ -87,6 +89,7 @@ impl Rejection {
             Self::NotAnApprover => "NOT_AN_APPROVER",
             Self::SelfApproval => "SELF_APPROVAL",
             Self::AuthorUnknown => "AUTHOR_UNKNOWN",
+            Self::Expired => "APPROVAL_EXPIRED",
         }
     }
 
@@ -109,6 +112,9 @@ impl Rejection {
             Self::SelfApproval => "the plan's author cannot approve their own plan",
             Self::AuthorUnknown => {
                 "a commit touching the plan is linked to no GitHub account, so nobody may approve it; rewrite the commit with an email of its author's account"
+            }
+            Self::Expired => {
+                "it is older than the policy's approval_ttl; approve again in a new comment"
             }
         }
     }
@@ -228,6 +234,9 @@ pub struct ApprovalContext<'a> {
     pub requirements: &'a [Vec<Requirement>],
     /// The teams each commenter belongs to (only the teams the policy names need be resolved).
     pub team_memberships: &'a BTreeMap<Login, BTreeSet<TeamSlug>>,
+    /// Approvals written before this instant have expired (now minus the policy's
+    /// `approval_ttl`).
+    pub approvals_since: OffsetDateTime,
 }
 
 /// What a prefix names, from this plan's point of view.
@@ -360,6 +369,8 @@ pub fn evaluate_approvals(comments: &[Comment], ctx: &ApprovalContext<'_>) -> Ap
             Some(Rejection::Bot)
         } else if comment.edited() {
             Some(Rejection::Edited)
+        } else if comment.created_at < ctx.approvals_since {
+            Some(Rejection::Expired)
         } else if approve.named == Named::Ambiguous {
             Some(Rejection::AmbiguousPrefix)
         } else if last_revoke
@@ -490,6 +501,7 @@ mod tests {
         teams: BTreeMap<Login, BTreeSet<TeamSlug>>,
         other_plan_ids: Vec<PlanId>,
         recorded_revokes: Vec<Revoke>,
+        approvals_since: OffsetDateTime,
     }
 
     impl Case {
@@ -502,6 +514,7 @@ mod tests {
                 teams: BTreeMap::new(),
                 other_plan_ids: Vec::new(),
                 recorded_revokes: Vec::new(),
+                approvals_since: datetime!(2026-11-01 00:00 UTC),
             }
         }
 
@@ -514,6 +527,7 @@ mod tests {
                 recorded_revokes: &self.recorded_revokes,
                 requirements: &self.requirements,
                 team_memberships: &self.teams,
+                approvals_since: self.approvals_since,
             };
             evaluate_approvals(comments, &ctx)
         }
@@ -771,6 +785,24 @@ mod tests {
             comment(4, "alice", 3, APPROVE),
         ]);
         assert!(out.quorum_met(), "approving again after the revoke counts");
+    }
+
+    #[test]
+    fn an_approval_older_than_the_approval_ttl_no_longer_counts() {
+        let mut case = Case::two_of(&["alice", "bob"]);
+        let id = plan_id();
+        let prefix = &id.as_str()["sha256:".len().."sha256:".len() + 12];
+        let approvals = [
+            comment(1, "alice", 0, &format!("/shipgate approve {prefix}")),
+            comment(2, "bob", 30, &format!("/shipgate approve {prefix}")),
+        ];
+        assert!(case.run(&approvals).quorum_met());
+        // Alice's approval was written at 10:00; approvals from before 10:10 have expired.
+        case.approvals_since = datetime!(2026-11-23 10:10 UTC);
+        let out = case.run(&approvals);
+        assert!(!out.quorum_met());
+        assert_eq!(out.verdicts[0].rejection, Some(Rejection::Expired));
+        assert_eq!(out.verdicts[1].rejection, None);
     }
 
     #[test]
