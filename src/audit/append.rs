@@ -27,6 +27,7 @@ use super::trust::{ChainTrust, TrustError};
 use super::verify::{VerifyError, write_checkpoint};
 use super::view::StateView;
 use crate::keys::SigningKey;
+use crate::policy::SignerRole;
 
 /// The default governance branch.
 pub const DEFAULT_BRANCH: &str = "shipgate/audit";
@@ -285,6 +286,7 @@ where
     F: FnMut(&StateView<'_>) -> Result<Vec<Event>, ApplyError>,
 {
     let started = Instant::now();
+    check_key_in_force(key, target, clock())?;
     // A private handle: the in-memory object backend must not outlive this append on the
     // caller's handle, where later writes would silently stay in memory.
     let repo = &Repository::open(repo.path()).map_err(git("open repository"))?;
@@ -321,6 +323,31 @@ where
         }
         std::thread::sleep(backoff(attempts).min(target.give_up_after - elapsed));
     }
+}
+
+/// Refuses to sign with a key the trusted signers do not list as an `audit` key in force at
+/// `now`: a retired key must not extend the chain, not even with an entry dated in the past.
+fn check_key_in_force(
+    key: &SigningKey,
+    target: &AppendTarget,
+    now: OffsetDateTime,
+) -> Result<(), AppendError> {
+    let public = key.key.public_key();
+    let in_force = target.trust.signers().iter().any(|signer| {
+        signer.role == SignerRole::Audit
+            && signer.key.key_data() == public.key_data()
+            && signer.in_force_at(now)
+    });
+    if in_force {
+        return Ok(());
+    }
+    Err(AppendError::Refused(ApplyError {
+        reason: Reason::KeyNotInForce,
+        detail: format!(
+            "the audit key `{}` is not an `audit` signer in force now in the policy on the default branch",
+            key.kid
+        ),
+    }))
 }
 
 /// Jittered exponential backoff: a random wait in [0, cap], cap = 20 ms * 2^(attempt - 1) up

@@ -51,6 +51,8 @@ pub enum Reason {
     LockNotExpired,
     /// A resume that no halt admin asked for by a `/shipgate resume` comment after the halt.
     ResumeNotAuthorized,
+    /// The appender's audit key is not a trusted `audit` signer in force now.
+    KeyNotInForce,
 }
 
 impl Reason {
@@ -78,6 +80,7 @@ impl Reason {
             Self::LockNotHeld => "LOCK_NOT_HELD",
             Self::LockNotExpired => "LOCK_NOT_EXPIRED",
             Self::ResumeNotAuthorized => "RESUME_NOT_AUTHORIZED",
+            Self::KeyNotInForce => "AUDIT_KEY_NOT_IN_FORCE",
         }
     }
 
@@ -120,6 +123,9 @@ impl Reason {
             Self::LockNotExpired => "only an expired lock may be broken",
             Self::ResumeNotAuthorized => {
                 "only a halt admin's own `/shipgate resume` comment, written after the halt, lifts it"
+            }
+            Self::KeyNotInForce => {
+                "the audit key is not a signer the policy trusts now, so nothing it signs would verify"
             }
         }
     }

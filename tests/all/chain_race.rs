@@ -10,6 +10,7 @@ use git2::{Oid, Repository};
 use shipgate::audit::entry::{ENTRY_VERSION, Entry, Event, format_entry_time};
 use shipgate::audit::state::Change;
 use shipgate::audit::store::{read_tip, update_tree, write_entry_commit};
+use shipgate::keys::SigningKey;
 use time::OffsetDateTime;
 
 use crate::fixture::{assert_exit, stderr, stdout};
@@ -27,6 +28,20 @@ pub fn origin(world: &MintWorld) -> PathBuf {
 /// Writes, in `origin`, an unsigned but well-formed entry after the branch's head: `event`
 /// with the state `changes` applied, chained by seq and hash like a genuine one.
 fn forge_unsigned(origin: &Path, event: Event, changes: &[Change]) -> (Oid, Oid) {
+    forge(origin, event, changes, None)
+}
+
+/// Lands a forged entry (signed by `key`, or unsigned) on the world's governance branch, as a
+/// writer's plain `git push` would.
+pub fn land_forged(world: &MintWorld, event: Event, changes: &[Change], key: Option<&SigningKey>) {
+    let origin = origin(world);
+    let (_, forged) = forge(&origin, event, changes, key);
+    let repo = Repository::open_bare(&origin).expect("origin");
+    repo.reference(BRANCH, forged, true, "a writer pushes")
+        .expect("land the forgery");
+}
+
+fn forge(origin: &Path, event: Event, changes: &[Change], key: Option<&SigningKey>) -> (Oid, Oid) {
     let repo = Repository::open_bare(origin).expect("origin");
     let head = repo.refname_to_id(BRANCH).expect("a chain");
     let tip = read_tip(&repo, head).expect("tip");
@@ -44,7 +59,7 @@ fn forge_unsigned(origin: &Path, event: Event, changes: &[Change]) -> (Oid, Oid)
         event,
     };
     let sealed = entry.seal().expect("seal");
-    let forged = write_entry_commit(&repo, Some(head), tree, &sealed, None).expect("commit");
+    let forged = write_entry_commit(&repo, Some(head), tree, &sealed, key).expect("commit");
     (head, forged)
 }
 

@@ -193,11 +193,27 @@ fn a_plan_that_moved_after_approval_is_stale() {
 fn a_tampered_chain_blocks_everything_with_exit_4() {
     let (world, run) = minted();
     let stranger = generate("audit-1", SignerRole::Audit).expect("key");
+    // shipgate itself refuses to sign with a key the policy does not trust...
     let note = world.shipgate_with(
         &["audit", "note", "sneaky"],
         &[("SHIPGATE_AUDIT_KEY", stranger.private_openssh.as_str())],
     );
-    assert_exit(&note, 0);
+    assert_exit(&note, 1);
+    assert!(
+        stderr(&note).contains("AUDIT_KEY_NOT_IN_FORCE"),
+        "{}",
+        stderr(&note)
+    );
+    // ...so the stranger writes the signed entry by hand and pushes it.
+    let key = parse_private_key(&stranger.private_openssh, "test").expect("key");
+    crate::chain_race::land_forged(
+        &world,
+        Event::Note {
+            message: "sneaky".into(),
+        },
+        &[],
+        Some(&key),
+    );
     let out = execute(&world, &run, &[], &[]);
     assert_exit(&out, 4);
     assert!(

@@ -304,3 +304,35 @@ rules:
     // No rule can match a pull request: nothing of that kind is minted, nothing passes.
     assert_eq!(policy.receipt_ttl_cap(OpKind::PullRequest), Duration::ZERO);
 }
+
+#[test]
+fn a_retired_audit_key_appends_nothing_not_even_backdated() {
+    let world = MintWorld::new();
+    assert_exit(&world.shipgate(&["audit", "note", "the chain starts"]), 0);
+    // The policy retires audit-1 a minute ago (a second audit key takes over).
+    let path = ".shipgate/policies/policy.yaml";
+    let policy = std::fs::read_to_string(world.repo.path().join(path)).expect("policy");
+    let next = generate("audit-2", SignerRole::Audit).expect("key");
+    let retired = policy.replace(
+        &format!("{{ kid: audit-1, role: audit, key: {} }}", world.audit.public_line),
+        &format!(
+            "{{ kid: audit-1, role: audit, key: {}, not_after: {} }}\n  - {{ kid: audit-2, role: audit, key: {} }}",
+            world.audit.public_line,
+            from_now(-Duration::minutes(1)),
+            next.public_line
+        ),
+    );
+    assert_ne!(retired, policy);
+    world
+        .repo
+        .commit("policy-v2", &[(path, &retired)], "retire audit-1");
+    let before = world.chain().len();
+    let out = world.shipgate(&["audit", "note", "late", "--default-branch", "policy-v2"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("AUDIT_KEY_NOT_IN_FORCE"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(world.chain().len(), before, "nothing was appended");
+}
