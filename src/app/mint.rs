@@ -138,6 +138,19 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     for file in repo.changed_yaml_files(&default_commit, PLANS_DIR)? {
         let path = repo.workdir().join(&file);
         let plan = inputs::load_plan(&path, &repo, &slug)?;
+        // Two files that resolve to one plan are one plan: one run, one set of receipts.
+        if let Some((first, _, _)) = plans
+            .iter()
+            .find(|(_, known, _): &&(String, ResolvedPlan, _)| known.id == plan.id)
+        {
+            let note = format!(
+                "{file} is the same plan as {first} ({}): it is minted once",
+                plan.id
+            );
+            writeln!(out, "{note}")?;
+            warnings.push(note);
+            continue;
+        }
         let decisions = policy::evaluate(&policy, &plan.checked, now);
         plans.push((file, plan, decisions));
     }

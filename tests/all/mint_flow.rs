@@ -637,3 +637,29 @@ fn mint_leaves_its_outputs_and_summary_for_the_workflow() {
     let summary = std::fs::read_to_string(&summary).expect("summary");
     assert!(summary.starts_with("## AUTHORIZED"), "{summary}");
 }
+
+#[test]
+fn two_plan_files_with_one_plan_id_open_one_run() {
+    let world = MintWorld::with_history("carol", PLAN, |repo| {
+        repo.commit(
+            "release-plan",
+            &[
+                (".shipgate/plans/release.yaml", PLAN),
+                (".shipgate/plans/release-copy.yaml", PLAN),
+            ],
+            "plan the 1.1.0 release twice",
+        );
+    });
+    world.repo.write(".shipgate/plans/release-copy.yaml", PLAN);
+    world.approve("alice");
+    world.approve("bob");
+    let out = world.mint();
+    assert_exit(&out, 0);
+    let runs = world.kinds().iter().filter(|k| *k == "run_opened").count();
+    assert_eq!(runs, 1, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("is the same plan as"),
+        "{}",
+        stdout(&out)
+    );
+}
