@@ -28,6 +28,7 @@ use crate::audit::entry::Event;
 use crate::audit::reason::Reason;
 use crate::audit::state::{ApplyError, OpStatus, ReceiptStatus, RunRecord, State, StateAccess};
 use crate::audit::store::entries_back_to;
+use crate::audit::trust::policy_change;
 use crate::audit::view::StateView;
 use crate::cli::{ExecuteArgs, Format};
 use crate::error::{Error, Outcome};
@@ -86,6 +87,11 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
         )));
     }
     let state = setup.target.trust.state();
+    let genesis_policy = setup
+        .target
+        .trust
+        .genesis_policy(&setup.repo)
+        .map_err(AuditError::from)?;
     let runs = select_runs(&state, args, &repo, &slug)?;
     if runs.is_empty() {
         writeln!(
@@ -104,6 +110,7 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
             setup: &setup,
             policy: &policy,
             run,
+            genesis_policy: genesis_policy.as_ref(),
             plan: plan.as_ref(),
             client: &client,
             runtime: &runtime,
@@ -293,6 +300,8 @@ fn outcome_code(outcomes: &[(String, OpOutcome)]) -> Outcome {
 struct Executor<'a> {
     setup: &'a AppendSetup,
     policy: &'a Policy,
+    /// What the chain knows of its first policy (see `trust::policy_change`).
+    genesis_policy: Option<&'a Option<String>>,
     run: &'a RunRecord,
     plan: Option<&'a ResolvedPlan>,
     client: &'a GitHubClient,
@@ -372,7 +381,10 @@ impl Executor<'_> {
                 });
             }
             let at = super::now_whole_seconds();
-            let mut events = Vec::new();
+            let mut events: Vec<Event> =
+                policy_change(state, self.genesis_policy, &self.policy.hash)
+                    .into_iter()
+                    .collect();
             if let Some(lock) = state.lock() {
                 let expired = OffsetDateTime::parse(&lock.expires_at, &Rfc3339)
                     .is_ok_and(|expiry| at > expiry);

@@ -26,6 +26,7 @@ use crate::audit::AuditError;
 use crate::audit::append::{AppendError, append_all};
 use crate::audit::entry::{Event, RunOperation};
 use crate::audit::state::StateAccess;
+use crate::audit::trust::policy_change;
 use crate::audit::view::StateView;
 use crate::cli::{ExecuteArgs, Format, MintArgs};
 use crate::error::{Error, Outcome};
@@ -450,6 +451,12 @@ fn record(minting: &Minting<'_>) -> Result<(Vec<MintOutcome>, Vec<ApprovalOutcom
     let mut outcomes: Vec<MintOutcome> = Vec::new();
     let mut approvals: Vec<ApprovalOutcome> = Vec::new();
     let mut signing_error: Option<String> = None;
+    setup.verified_head()?;
+    let genesis_policy = setup
+        .target
+        .trust
+        .genesis_policy(&setup.repo)
+        .map_err(AuditError::from)?;
     append_all(
         &setup.repo,
         &setup.cli,
@@ -517,6 +524,12 @@ fn record(minting: &Minting<'_>) -> Result<(Vec<MintOutcome>, Vec<ApprovalOutcom
             }
             if signing_error.is_some() {
                 return Ok(Vec::new());
+            }
+            // The first decision under a new policy says so on the chain (issue 13, class 12).
+            if !events.is_empty()
+                && let Some(change) = policy_change(state, genesis_policy.as_ref(), &policy.hash)
+            {
+                events.insert(0, change);
             }
             Ok(events)
         },

@@ -85,6 +85,15 @@ pub enum Event {
         /// When that comment was written (RFC 3339).
         written_at: String,
     },
+    /// The first decision under a policy hash other than the chain's last known one (the
+    /// genesis's, or the last `policy_changed`'s): the record of every policy change.
+    PolicyChanged {
+        /// The hash known before (none when the genesis recorded no policy).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        /// The hash decisions are taken under from now on.
+        to: String,
+    },
     /// A run opened for a plan once quorum was met (DESIGN 5).
     RunOpened {
         /// The new run.
@@ -215,6 +224,7 @@ impl Event {
             Self::Note { .. } => "note",
             Self::ApprovalRecorded { .. } => "approval_recorded",
             Self::ApprovalRevoked { .. } => "approval_revoked",
+            Self::PolicyChanged { .. } => "policy_changed",
             Self::RunOpened { .. } => "run_opened",
             Self::ReceiptMinted { .. } => "receipt_minted",
             Self::ReceiptConsumed { .. } => "receipt_consumed",
@@ -248,6 +258,7 @@ impl Event {
             | Self::Note { .. }
             | Self::ApprovalRecorded { .. }
             | Self::ApprovalRevoked { .. }
+            | Self::PolicyChanged { .. }
             | Self::Halted { .. }
             | Self::Resumed { .. }
             | Self::MintRefused { .. } => None,
@@ -281,6 +292,7 @@ impl Event {
             | Self::OperationDenied { op_key, .. } => op_key.clone(),
             Self::Halted { reason, .. } => reason.chars().take(60).collect(),
             Self::Resumed { by, .. } => by.clone(),
+            Self::PolicyChanged { to, .. } => to.clone(),
             Self::MintRefused { reason, .. } => reason.clone(),
         }
     }

@@ -24,6 +24,8 @@ pub const HALT_PATH: &str = "state/halt.json";
 pub const LOCK_PATH: &str = "state/lock.json";
 /// The directory of the run files.
 pub const RUNS_DIR: &str = "state/runs";
+/// Path of the policy record: the hash decisions are taken under, once it changed.
+pub const POLICY_PATH: &str = "state/policy.json";
 /// The directory of the recorded revokes, one file per plan (DESIGN 13.5).
 pub const REVOKES_DIR: &str = "state/revokes";
 
@@ -140,6 +142,17 @@ pub struct OpRecord {
     pub seq: u64,
 }
 
+/// The policy hash decisions are taken under, as the last `policy_changed` recorded it.
+/// Absent until the policy first changes: the genesis entry names the first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRecord {
+    /// The policy hash.
+    pub hash: String,
+    /// The entry that recorded it.
+    pub seq: u64,
+}
+
 /// The revokes of one plan that mint saw: they hold even once their comments are edited or
 /// deleted (DESIGN 13.5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,6 +189,8 @@ pub struct State {
     pub receipts: BTreeMap<String, ReceiptRecord>,
     /// Recorded revokes by plan id.
     pub revokes: BTreeMap<String, RevokesRecord>,
+    /// The policy hash, once a `policy_changed` recorded one.
+    pub policy: Option<PolicyRecord>,
     /// Executed operations by key.
     pub ops: BTreeMap<String, OpRecord>,
 }
@@ -195,6 +210,8 @@ pub enum Change {
     Op(OpRecord),
     /// A plan's recorded revokes written.
     Revokes(RevokesRecord),
+    /// The policy hash written.
+    Policy(PolicyRecord),
 }
 
 /// Why an entry is not a legal next step from a state.
@@ -236,6 +253,8 @@ pub trait StateAccess {
     fn runs(&self) -> Vec<RunRecord>;
     /// The recorded revokes of one plan.
     fn revokes(&self, plan_id: &str) -> Option<RevokesRecord>;
+    /// The policy hash the last `policy_changed` recorded.
+    fn policy(&self) -> Option<PolicyRecord>;
     /// Writes changes computed by [`apply`] into the state.
     fn commit(&mut self, changes: Vec<Change>);
 }
@@ -267,6 +286,10 @@ impl StateAccess for State {
 
     fn revokes(&self, plan_id: &str) -> Option<RevokesRecord> {
         self.revokes.get(plan_id).cloned()
+    }
+
+    fn policy(&self) -> Option<PolicyRecord> {
+        self.policy.clone()
     }
 
     fn commit(&mut self, changes: Vec<Change>) {
@@ -327,6 +350,7 @@ impl Change {
             Self::Receipt(receipt) => receipt_path(&receipt.receipt_id),
             Self::Op(op) => op_path(&op.op_key),
             Self::Revokes(revokes) => revokes_path(&revokes.plan_id),
+            Self::Policy(_) => POLICY_PATH.to_owned(),
         }
     }
 
@@ -339,6 +363,7 @@ impl Change {
             Self::Receipt(receipt) => Some(file_bytes(receipt)),
             Self::Op(op) => Some(file_bytes(op)),
             Self::Revokes(revokes) => Some(file_bytes(revokes)),
+            Self::Policy(policy) => Some(file_bytes(policy)),
         }
     }
 }
@@ -362,6 +387,7 @@ impl State {
                 Change::Revokes(revokes) => {
                     self.revokes.insert(revokes.plan_id.clone(), revokes);
                 }
+                Change::Policy(policy) => self.policy = Some(policy),
             }
         }
     }
@@ -384,6 +410,9 @@ impl State {
         self.revokes
             .values()
             .for_each(|r| add(Change::Revokes(r.clone())));
+        if let Some(policy) = &self.policy {
+            add(Change::Policy(policy.clone()));
+        }
         files
     }
 
@@ -410,6 +439,8 @@ impl State {
                 Change::Op(parse_record(bytes).map_err(bad)?)
             } else if path.starts_with("state/revokes/") {
                 Change::Revokes(parse_record(bytes).map_err(bad)?)
+            } else if path == POLICY_PATH {
+                Change::Policy(parse_record(bytes).map_err(bad)?)
             } else {
                 return Err(bad("not a state file".into()));
             };
@@ -614,6 +645,24 @@ pub fn apply<S: StateAccess + ?Sized>(state: &S, entry: &Entry) -> Result<Vec<Ch
                 });
             }
             Ok(vec![Change::Revokes(record)])
+        }
+        Event::PolicyChanged { from, to } => {
+            if let Some(known) = state.policy()
+                && from.as_deref() != Some(known.hash.as_str())
+            {
+                return Err(refuse(
+                    Reason::EntryInvalid,
+                    format!(
+                        "policy_changed from {} but the chain's policy is {}",
+                        from.as_deref().unwrap_or("none"),
+                        known.hash
+                    ),
+                ));
+            }
+            Ok(vec![Change::Policy(PolicyRecord {
+                hash: to.clone(),
+                seq,
+            })])
         }
         Event::Halted { by, reason } => {
             if state.halt().is_some() {

@@ -16,7 +16,9 @@ use std::sync::Mutex;
 
 use git2::{Oid, Repository};
 
-use super::state::State;
+use super::entry::Event;
+use super::state::{State, StateAccess};
+use super::store::{StoreError, read_entry};
 use super::verify::{
     Failure, Problem, TrustedHead, VerifyError, check_checkpoint, checkpoint_path,
     verify_extension, write_checkpoint,
@@ -164,6 +166,18 @@ impl ChainTrust {
         self.trusted_head().and_then(|t| t.root)
     }
 
+    /// What the chain knows of its policy before any `policy_changed`: `None` when no chain
+    /// was verified from its genesis (none exists yet), else the genesis's policy hash.
+    pub fn genesis_policy(&self, repo: &Repository) -> Result<Option<Option<String>>, StoreError> {
+        let Some(root) = self.root() else {
+            return Ok(None);
+        };
+        match read_entry(repo, root)?.entry.event {
+            Event::Genesis { policy_hash, .. } => Ok(Some(policy_hash)),
+            _ => Ok(Some(None)),
+        }
+    }
+
     /// The trusted head's commit, if a chain was verified.
     pub fn head(&self) -> Option<Oid> {
         self.trusted_head().map(|t| t.commit)
@@ -184,4 +198,20 @@ impl ChainTrust {
             });
         check_branch_missing(existed)
     }
+}
+
+/// The `policy_changed` entry a decision taken under the policy `current` must record first,
+/// when the chain knows another hash: the last `policy_changed`'s, or else the genesis's
+/// (`genesis_policy`; `None` when the chain does not exist yet and its genesis will name it).
+pub fn policy_change(
+    state: &dyn StateAccess,
+    genesis_policy: Option<&Option<String>>,
+    current: &str,
+) -> Option<Event> {
+    let genesis = genesis_policy?;
+    let known = state.policy().map(|p| p.hash).or_else(|| genesis.clone());
+    (known.as_deref() != Some(current)).then(|| Event::PolicyChanged {
+        from: known,
+        to: current.to_owned(),
+    })
 }

@@ -22,9 +22,9 @@ use std::path::Path;
 use git2::{ObjectType, Oid, Repository, Tree};
 
 use super::state::{
-    Change, HALT_PATH, HaltRecord, LOCK_PATH, LockRecord, OpRecord, RUNS_DIR, ReceiptRecord,
-    RevokesRecord, RunRecord, State, StateAccess, StateFileError, op_path, receipt_path,
-    revokes_path, run_path,
+    Change, HALT_PATH, HaltRecord, LOCK_PATH, LockRecord, OpRecord, POLICY_PATH, PolicyRecord,
+    RUNS_DIR, ReceiptRecord, RevokesRecord, RunRecord, State, StateAccess, StateFileError, op_path,
+    receipt_path, revokes_path, run_path,
 };
 use super::store::{StoreError, git};
 
@@ -47,6 +47,7 @@ struct Loaded {
     receipts: BTreeMap<String, Option<ReceiptRecord>>,
     ops: BTreeMap<String, Option<OpRecord>>,
     revokes: BTreeMap<String, Option<RevokesRecord>>,
+    policy: Option<Option<PolicyRecord>>,
     /// Every run of the tree is in `runs`.
     all_runs: bool,
 }
@@ -231,6 +232,14 @@ impl StateAccess for StateView<'_> {
             .clone()
     }
 
+    fn policy(&self) -> Option<PolicyRecord> {
+        let mut loaded = self.loaded.borrow_mut();
+        loaded
+            .policy
+            .get_or_insert_with(|| self.file(POLICY_PATH).policy)
+            .clone()
+    }
+
     fn commit(&mut self, changes: Vec<Change>) {
         let loaded = self.loaded.get_mut();
         for change in changes {
@@ -253,6 +262,7 @@ impl StateAccess for StateView<'_> {
                         .revokes
                         .insert(revokes.plan_id.clone(), Some(revokes));
                 }
+                Change::Policy(policy) => loaded.policy = Some(Some(policy)),
             }
         }
     }

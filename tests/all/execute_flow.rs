@@ -173,6 +173,26 @@ fn a_policy_changed_on_the_default_branch_after_minting_makes_receipts_stale() {
     assert_exit(&out, 1);
     blocked_with(&out, "RECEIPT_STALE");
     nothing_shipped(&world);
+    // The first decision under the new policy recorded the change, once, with both hashes.
+    let changes: Vec<serde_json::Value> = world
+        .chain()
+        .into_iter()
+        .filter(|e| e["event"]["type"] == "policy_changed")
+        .collect();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let genesis = world.chain()[0]["event"]["policy_hash"].clone();
+    assert_eq!(changes[0]["event"]["from"], genesis);
+    assert_ne!(changes[0]["event"]["to"], genesis);
+    let again = execute(&world, &run, &["--default-branch", "policy-v2"], &[]);
+    assert_exit(&again, 1);
+    let recorded = world
+        .chain()
+        .iter()
+        .filter(|e| e["event"]["type"] == "policy_changed")
+        .count();
+    assert_eq!(recorded, 1, "recorded once");
+    let verify = world.shipgate(&["audit", "verify", "--default-branch", "policy-v2"]);
+    assert_exit(&verify, 0);
 }
 
 #[test]
