@@ -16,10 +16,7 @@ const POLICY: &str = ".shipgate/policies/policy.yaml";
 /// A minted world whose policy on `main` pins the chain's genesis; `unpinned` keeps the policy
 /// as it was, for an attacker restarting the chain.
 fn pinned_world() -> (MintWorld, git2::Oid) {
-    let world = MintWorld::new();
-    world.approve("alice");
-    world.approve("bob");
-    assert_exit(&world.mint(), 0);
+    let (world, _) = crate::execute_flow::minted();
     let origin = Repository::open_bare(origin(&world)).expect("origin");
     let mut walk = origin.revwalk().expect("walk");
     walk.push_ref(BRANCH).expect("branch");
@@ -47,6 +44,17 @@ fn pinned_world() -> (MintWorld, git2::Oid) {
     (world, root)
 }
 
+/// A note on the missing branch is refused as a rollback: no new chain is started.
+fn refuses_to_start_over(world: &MintWorld) {
+    let note = world.shipgate(&["audit", "note", "a fresh start"]);
+    assert_exit(&note, 4);
+    assert!(
+        stderr(&note).contains("AUDIT_ROLLBACK"),
+        "{}",
+        stderr(&note)
+    );
+}
+
 fn checkpoint(world: &MintWorld) -> PathBuf {
     world.repo.path().join(".git/shipgate/checkpoint")
 }
@@ -71,13 +79,7 @@ fn delete_branch_everywhere(world: &MintWorld) {
 fn with_a_pinned_genesis_a_deleted_branch_is_never_started_over() {
     let (world, _) = pinned_world();
     delete_branch_everywhere(&world);
-    let note = world.shipgate(&["audit", "note", "a fresh start"]);
-    assert_exit(&note, 4);
-    assert!(
-        stderr(&note).contains("AUDIT_ROLLBACK"),
-        "{}",
-        stderr(&note)
-    );
+    refuses_to_start_over(&world);
     let verify = world.shipgate(&["audit", "verify"]);
     assert_exit(&verify, 4);
     let origin = Repository::open_bare(origin(&world)).expect("origin");
@@ -86,10 +88,7 @@ fn with_a_pinned_genesis_a_deleted_branch_is_never_started_over() {
 
 #[test]
 fn with_a_checkpoint_a_deleted_branch_is_never_started_over() {
-    let world = MintWorld::new();
-    world.approve("alice");
-    world.approve("bob");
-    assert_exit(&world.mint(), 0);
+    let (world, _) = crate::execute_flow::minted();
     assert!(
         checkpoint(&world).exists(),
         "mint verified and checkpointed"
@@ -100,13 +99,7 @@ fn with_a_checkpoint_a_deleted_branch_is_never_started_over() {
         .expect("branch")
         .delete()
         .expect("delete");
-    let note = world.shipgate(&["audit", "note", "a fresh start"]);
-    assert_exit(&note, 4);
-    assert!(
-        stderr(&note).contains("AUDIT_ROLLBACK"),
-        "{}",
-        stderr(&note)
-    );
+    refuses_to_start_over(&world);
     assert!(origin_repo.find_reference(BRANCH).is_err(), "no new chain");
 }
 
@@ -151,10 +144,7 @@ fn a_restarted_chain_fails_against_the_pinned_genesis_in_a_fresh_clone() {
 
 #[test]
 fn doctor_offers_the_genesis_pin_once_the_chain_exists() {
-    let world = MintWorld::new();
-    world.approve("alice");
-    world.approve("bob");
-    assert_exit(&world.mint(), 0);
+    let (world, _) = crate::execute_flow::minted();
     let doctor = world.shipgate(&["doctor"]);
     let said = stdout(&doctor);
     assert!(said.contains("AUDIT_GENESIS_UNPINNED"), "{said}");

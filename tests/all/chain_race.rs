@@ -104,10 +104,7 @@ fn path_with(bin: &Path) -> String {
 
 #[test]
 fn an_unsigned_resume_raced_in_after_verification_ships_nothing() {
-    let world = MintWorld::new();
-    world.approve("alice");
-    world.approve("bob");
-    assert_exit(&world.mint(), 0);
+    let (world, _) = crate::execute_flow::minted();
     let halt = world.shipgate(&["halt", "--reason", "incident", "--by", "alice"]);
     assert_exit(&halt, 0);
 
@@ -145,10 +142,7 @@ fn an_unsigned_resume_raced_in_after_verification_ships_nothing() {
 
 #[test]
 fn a_note_is_never_appended_on_an_unsigned_head() {
-    let world = MintWorld::new();
-    world.approve("alice");
-    world.approve("bob");
-    assert_exit(&world.mint(), 0);
+    let (world, _) = crate::execute_flow::minted();
     let origin = origin(&world);
     let (head, forged) = forge_unsigned(
         &origin,
