@@ -1,10 +1,11 @@
 //! The gate (DESIGN 6): the checks that stand before every side effect.
 //!
-//! Global preconditions first (the chain verifies, no halt, the run's lock is held, the audit
-//! branch is writable), then nine checks per operation, in this order; the first failure blocks
-//! the operation with its stable reason code:
+//! Global preconditions first, judged on a state only a verification can produce
+//! ([`VerifiedState`]: the chain verified up to that head), no halt, the run's lock held by
+//! this run and unexpired; they yield a [`Cleared`], which every per-operation check requires.
+//! Then, per operation, in this order; the first failure blocks it with its stable reason code:
 //!
-//! 1. mode is execute (a dry-run can never pass)              `BLOCKED_BY_MODE`
+//! 1. (the mode: a dry-run holds no `Cleared`, so it can never reach the checks below)
 //! 2. a receipt exists for this operation of this run         `RECEIPT_MISSING`
 //! 3. signed by a trusted mint key in force at issue time and  `RECEIPT_FORGED`
 //!    now, lasting no longer than the policy's `receipt_ttl`
@@ -26,6 +27,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
+use crate::audit::trust::VerifiedState;
 use crate::model::{OpKey, PlanId, RepoSlug};
 use crate::plan::OpKind;
 use crate::policy::{
@@ -53,8 +55,6 @@ pub enum GateCode {
     Locked,
     /// The audit branch cannot be written: no audit, no effect.
     AuditUnavailable,
-    /// Check 1.
-    BlockedByMode,
     /// Check 2.
     ReceiptMissing,
     /// Check 3.
@@ -85,7 +85,6 @@ impl GateCode {
             Self::Halted => "HALTED",
             Self::Locked => "LOCKED",
             Self::AuditUnavailable => "AUDIT_UNAVAILABLE",
-            Self::BlockedByMode => "BLOCKED_BY_MODE",
             Self::ReceiptMissing => "RECEIPT_MISSING",
             Self::ReceiptForged => "RECEIPT_FORGED",
             Self::ReceiptNotEnforceable => "RECEIPT_NOT_ENFORCEABLE",
@@ -112,7 +111,6 @@ impl GateCode {
             Self::AuditUnavailable => {
                 "The audit branch cannot be written, and nothing ships unrecorded."
             }
-            Self::BlockedByMode => "This is a dry run: nothing is ever shipped in this mode.",
             Self::ReceiptMissing => "No receipt was minted for this operation of this run.",
             Self::ReceiptForged => {
                 "The receipt is not what shipgate's mint issues: not signed by a trusted mint key in force both when it was issued and now, or lasting longer than the policy's receipt_ttl."
@@ -153,52 +151,53 @@ fn blocked(code: GateCode, detail: impl Into<String>) -> Blocked {
     }
 }
 
-/// Whether effects may happen at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Show what would happen; never act.
-    DryRun,
-    /// Act, through the gate.
-    Execute,
+/// Proof that the global preconditions held for one run at one verified head: only
+/// [`check_preconditions`] makes one, and [`check_operation`] requires it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Cleared {
+    head: git2::Oid,
+    run_id: String,
 }
 
-/// The executor's standing, checked before any operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Preconditions {
-    /// The audit chain verified.
-    pub chain_verified: bool,
-    /// The audit state has a halt.
-    pub halted: bool,
-    /// This executor holds the run's lock.
-    pub lock_held: bool,
-    /// The audit branch accepted our last write.
-    pub audit_writable: bool,
+impl Cleared {
+    /// The verified head the preconditions were judged at.
+    pub fn head(&self) -> git2::Oid {
+        self.head
+    }
 }
 
-/// Checks the global preconditions, in DESIGN order.
-pub fn check_preconditions(p: Preconditions) -> Result<(), Blocked> {
-    if !p.chain_verified {
+/// Checks the global preconditions, in DESIGN order, on a verified state: no halt stands, and
+/// `run_id` holds the lock. A lock past its expiry is still held until another executor breaks
+/// it on the record, which moves it to that executor's run. (That the chain verifies is what a
+/// [`VerifiedState`] is; that the branch is writable, the append of the consume proves.)
+pub fn check_preconditions(verified: &VerifiedState, run_id: &str) -> Result<Cleared, Blocked> {
+    let state = verified.state();
+    if let Some(halt) = &state.halt {
         return Err(blocked(
-            GateCode::AuditChainInvalid,
-            "the governance branch failed verification",
+            GateCode::Halted,
+            format!("halted by {}: {}", halt.by, halt.reason),
         ));
     }
-    if p.halted {
-        return Err(blocked(GateCode::Halted, "the audit state records a halt"));
-    }
-    if !p.lock_held {
+    let held = state
+        .lock
+        .as_ref()
+        .is_some_and(|lock| lock.run_id == run_id);
+    if !held {
         return Err(blocked(
             GateCode::Locked,
-            "this executor does not hold the lock",
+            match &state.lock {
+                Some(lock) => format!(
+                    "the lock is held by run {} until {}",
+                    lock.run_id, lock.expires_at
+                ),
+                None => format!("run {run_id} does not hold the lock"),
+            },
         ));
     }
-    if !p.audit_writable {
-        return Err(blocked(
-            GateCode::AuditUnavailable,
-            "the audit branch is not writable",
-        ));
-    }
-    Ok(())
+    Ok(Cleared {
+        head: verified.head(),
+        run_id: run_id.to_owned(),
+    })
 }
 
 /// The operation about to act, as the run being executed describes it.
@@ -220,8 +219,6 @@ pub struct OperationUnderGate<'a> {
 
 /// What the gate consults besides the operation.
 pub struct GateContext<'a> {
-    /// Dry-run or execute.
-    pub mode: Mode,
     /// The receipt minted for this operation of this run, if any.
     pub receipt: Option<&'a Receipt>,
     /// The policy's signers (trust for check 3).
@@ -273,12 +270,19 @@ impl Authorized {
 
 /// Runs the nine checks for one operation, in order.
 pub fn check_operation(
+    cleared: &Cleared,
     op: &OperationUnderGate<'_>,
     ctx: &GateContext<'_>,
 ) -> Result<Authorized, Blocked> {
-    // 1. Mode.
-    if ctx.mode != Mode::Execute {
-        return Err(blocked(GateCode::BlockedByMode, "dry-run mode"));
+    // 1. Cleared for this very run.
+    if cleared.run_id != op.run_id {
+        return Err(blocked(
+            GateCode::Locked,
+            format!(
+                "the preconditions were cleared for run {}, not {}",
+                cleared.run_id, op.run_id
+            ),
+        ));
     }
     // 2. A receipt exists.
     let receipt = ctx.receipt.ok_or_else(|| {
@@ -538,7 +542,6 @@ mod tests {
             tweak: impl FnOnce(&mut GateContext<'a>),
         ) -> Result<Authorized, Blocked> {
             let mut ctx = GateContext {
-                mode: Mode::Execute,
                 receipt,
                 signers: &self.signers,
                 hmac_keys: &[],
@@ -550,7 +553,11 @@ mod tests {
                 policy: &self.policy,
             };
             tweak(&mut ctx);
-            check_operation(&self.op(), &ctx)
+            let cleared = Cleared {
+                head: git2::Oid::ZERO_SHA1,
+                run_id: "run_1".into(),
+            };
+            check_operation(&cleared, &self.op(), &ctx)
         }
     }
 
@@ -573,10 +580,6 @@ mod tests {
     fn each_check_blocks_with_its_own_code() {
         let w = world();
         let good = w.sign(w.claims());
-        assert_eq!(
-            w.check(Some(&good), |c| c.mode = Mode::DryRun),
-            Err(GateCode::BlockedByMode)
-        );
         assert_eq!(w.check(None, |_| {}), Err(GateCode::ReceiptMissing));
         let mut forged = good.clone();
         forged.claims.expires_at = "2027-11-23T13:00:00Z".into();
@@ -733,10 +736,25 @@ mod tests {
             }),
             Err(GateCode::ReceiptWrongRun)
         );
-        // Dry-run mode blocks before a missing receipt is even noticed.
+        // Cleared for another run blocks before a missing receipt is even noticed.
+        let other = Cleared {
+            head: git2::Oid::ZERO_SHA1,
+            run_id: "run_9".into(),
+        };
+        let ctx = GateContext {
+            receipt: None,
+            signers: &w.signers,
+            hmac_keys: &[],
+            receipt_ttl: Duration::hours(2),
+            consumed: false,
+            now: NOW,
+            current_policy_hash: POLICY,
+            current_plan_id: &w.plan_id,
+            policy: &w.policy,
+        };
         assert_eq!(
-            w.check(None, |c| c.mode = Mode::DryRun),
-            Err(GateCode::BlockedByMode)
+            check_operation(&other, &w.op(), &ctx).map_err(|b| b.code),
+            Err(GateCode::Locked)
         );
     }
 
@@ -765,45 +783,47 @@ mod tests {
     }
 
     #[test]
-    fn preconditions_are_checked_in_order() {
-        let ok = Preconditions {
-            chain_verified: true,
-            halted: false,
-            lock_held: true,
-            audit_writable: true,
+    fn preconditions_need_no_halt_and_this_runs_lock() {
+        use crate::audit::state::{HaltRecord, LockRecord, State};
+        let lock = |run: &str, until: &str| LockRecord {
+            run_id: run.into(),
+            acquired_at: "2026-11-23T11:00:00Z".into(),
+            expires_at: until.into(),
+            seq: 3,
         };
-        assert!(check_preconditions(ok).is_ok());
-        let code = |p| check_preconditions(p).unwrap_err().code;
-        assert_eq!(
-            code(Preconditions {
-                chain_verified: false,
-                halted: true,
-                ..ok
+        let cleared = |state: State| {
+            check_preconditions(
+                &VerifiedState::for_tests(git2::Oid::ZERO_SHA1, state),
+                "run_1",
+            )
+            .map_err(|b| b.code)
+        };
+        let ours = State {
+            lock: Some(lock("run_1", "2026-11-23T12:15:00Z")),
+            ..State::default()
+        };
+        assert!(cleared(ours.clone()).is_ok());
+        let halted = State {
+            halt: Some(HaltRecord {
+                by: "alice".into(),
+                reason: "incident".into(),
+                since: "2026-11-23T11:30:00Z".into(),
+                seq: 4,
             }),
-            GateCode::AuditChainInvalid
-        );
-        assert_eq!(
-            code(Preconditions {
-                halted: true,
-                lock_held: false,
-                ..ok
-            }),
-            GateCode::Halted
-        );
-        assert_eq!(
-            code(Preconditions {
-                lock_held: false,
-                audit_writable: false,
-                ..ok
-            }),
-            GateCode::Locked
-        );
-        assert_eq!(
-            code(Preconditions {
-                audit_writable: false,
-                ..ok
-            }),
-            GateCode::AuditUnavailable
-        );
+            ..ours.clone()
+        };
+        assert_eq!(cleared(halted), Err(GateCode::Halted));
+        assert_eq!(cleared(State::default()), Err(GateCode::Locked));
+        let theirs = State {
+            lock: Some(lock("run_2", "2026-11-23T12:15:00Z")),
+            ..State::default()
+        };
+        assert_eq!(cleared(theirs), Err(GateCode::Locked));
+        // Expired but not broken: still ours.
+        let expired = State {
+            lock: Some(lock("run_1", "2026-11-23T11:59:59Z")),
+            ..State::default()
+        };
+        assert!(cleared(expired).is_ok());
     }
 }

@@ -28,13 +28,13 @@ use crate::audit::entry::Event;
 use crate::audit::reason::Reason;
 use crate::audit::state::{ApplyError, OpStatus, ReceiptStatus, RunRecord, State, StateAccess};
 use crate::audit::store::entries_back_to;
-use crate::audit::trust::policy_change;
+use crate::audit::trust::{VerifiedState, policy_change};
 use crate::audit::view::StateView;
 use crate::cli::{ExecuteArgs, Format};
 use crate::error::{Error, Outcome};
 use crate::gate::{
-    Authorized, Blocked, GateCode, GateContext, Mode, OperationUnderGate, check_operation,
-    is_expired,
+    Authorized, Blocked, GateCode, GateContext, OperationUnderGate, check_operation,
+    check_preconditions, is_expired,
 };
 use crate::github::{GitHubClient, GitHubEffects, NewPullRequest, NewRelease};
 use crate::model::PlanId;
@@ -483,8 +483,26 @@ impl Executor<'_> {
         Ok(self.setup.target.trust.state())
     }
 
+    /// The state at the remote head, freshly fetched and verified, as the gate's preconditions
+    /// take it.
+    fn verified_state(&self) -> Result<VerifiedState, Error> {
+        self.setup.verified_head()?;
+        self.setup.target.trust.verified_state().ok_or_else(|| {
+            Error::Usage(format!(
+                "there is no governance branch {}: nothing was minted",
+                self.setup.target.branch
+            ))
+        })
+    }
+
     fn operation(&mut self, index: usize, op_key: &str) -> Result<OpOutcome, Error> {
-        let state = self.state()?;
+        let verified = self.verified_state()?;
+        // The global preconditions, on the state just verified: no halt, our lock.
+        let cleared = match check_preconditions(&verified, &self.run.run_id) {
+            Ok(cleared) => cleared,
+            Err(blocked) => return self.deny(op_key, &blocked),
+        };
+        let state = verified.state();
         let receipt_record = state
             .receipts
             .values()
@@ -515,6 +533,7 @@ impl Executor<'_> {
         let run_plan_id = PlanId::from_digest(self.run.plan_id.clone())
             .map_err(|e| Error::Usage(e.to_string()))?;
         let gate = check_operation(
+            &cleared,
             &OperationUnderGate {
                 run_id: &self.run.run_id,
                 repo: self.client.repo(),
@@ -524,7 +543,6 @@ impl Executor<'_> {
                 op_key: &key,
             },
             &GateContext {
-                mode: Mode::Execute,
                 receipt: receipt.as_ref(),
                 signers: &self.policy.signers,
                 hmac_keys: &[],

@@ -60,6 +60,32 @@ pub enum TrustError {
     Verify(VerifyError),
 }
 
+/// The state at a head this process verified: what the gate's preconditions take, so that a
+/// [`crate::gate::Cleared`] proves the chain was verified. Only [`ChainTrust`] makes one.
+#[derive(Debug, Clone)]
+pub struct VerifiedState {
+    head: Oid,
+    state: State,
+}
+
+impl VerifiedState {
+    /// The verified head.
+    pub fn head(&self) -> Oid {
+        self.head
+    }
+
+    /// The replayed state at it.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// A state the gate's unit tests pretend was verified.
+    #[cfg(test)]
+    pub(crate) fn for_tests(head: Oid, state: State) -> Self {
+        Self { head, state }
+    }
+}
+
 /// The signers a chain is verified with, the pinned genesis, and the last verified head.
 #[derive(Debug)]
 pub struct ChainTrust {
@@ -159,6 +185,14 @@ impl ChainTrust {
     /// The state at the trusted head (empty before the chain exists).
     pub fn state(&self) -> State {
         self.trusted_head().map(|t| t.state).unwrap_or_default()
+    }
+
+    /// The trusted head and its state, once a chain was verified.
+    pub fn verified_state(&self) -> Option<VerifiedState> {
+        self.trusted_head().map(|t| VerifiedState {
+            head: t.commit,
+            state: t.state,
+        })
     }
 
     /// The chain's genesis commit, once the whole chain was verified.

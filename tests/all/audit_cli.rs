@@ -95,11 +95,7 @@ fn eight_processes_append_notes_concurrently_and_every_entry_lands_once() {
             *seen.entry(message.to_owned()).or_default() += 1;
         }
     }
-    assert_eq!(
-        lines.len(),
-        WRITERS * notes + 1,
-        "genesis plus every note"
-    );
+    assert_eq!(lines.len(), WRITERS * notes + 1, "genesis plus every note");
     assert_eq!(seen.len(), WRITERS * notes);
     assert!(
         seen.values().all(|count| *count == 1),

@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use fake_github::{FakeGitHub, Seed};
 use octocrab::secrecy::SecretString;
-use shipgate::gate::{Authorized, GateContext, Mode, OperationUnderGate, check_operation};
+use shipgate::audit::entry::{Event, RunOperation};
+use shipgate::audit::trust::ChainTrust;
+use shipgate::gate::{
+    Authorized, Cleared, GateContext, OperationUnderGate, check_operation, check_preconditions,
+};
 use shipgate::github::{GitHubClient, GitHubConfig, RetryPolicy};
 use shipgate::model::{OpKey, PlanId, RepoSlug};
 use shipgate::plan::OpKind;
@@ -141,8 +145,36 @@ repos:
     .expect("seed")
 }
 
-/// A gate pass for one operation, obtained as execution will: an HMAC receipt minted for it,
-/// checked by the gate.
+/// The gate's preconditions cleared as execution clears them: a real chain in which
+/// `run_test` (executing `key`) holds the lock, verified.
+fn cleared(plan_id: &PlanId, key: &OpKey) -> Cleared {
+    let chain = crate::audit_support::LocalChain::build(vec![
+        Event::RunOpened {
+            pr: None,
+            run_id: "run_test".into(),
+            plan_id: plan_id.to_string(),
+            policy_hash: "sha256:policy".into(),
+            operations: vec![RunOperation {
+                op_index: 0,
+                op_key: key.to_string(),
+            }],
+        },
+        Event::LockAcquired {
+            run_id: "run_test".into(),
+            expires_at: "2099-01-01T00:00:00Z".into(),
+        },
+    ]);
+    let trust = ChainTrust::new(vec![chain.signer.clone()], None);
+    let head = *chain.commits.last().expect("a head");
+    trust
+        .verify(&chain.repo, Some(head))
+        .expect("the chain verifies");
+    let verified = trust.verified_state().expect("a verified state");
+    check_preconditions(&verified, "run_test").expect("the preconditions hold")
+}
+
+/// A gate pass for one operation, obtained as execution will: the preconditions cleared on a
+/// verified chain, an HMAC receipt minted for it, checked by the gate.
 pub fn authorize(kind: OpKind, key: OpKey) -> Authorized {
     let now = OffsetDateTime::now_utc();
     let plan_id = PlanId::from_digest(format!("sha256:{}", "ab".repeat(32))).expect("plan id");
@@ -174,6 +206,7 @@ pub fn authorize(kind: OpKind, key: OpKey) -> Authorized {
     }])
     .expect("an empty policy");
     check_operation(
+        &cleared(&plan_id, &key),
         &OperationUnderGate {
             run_id: "run_test",
             repo: &repo,
@@ -183,7 +216,6 @@ pub fn authorize(kind: OpKind, key: OpKey) -> Authorized {
             op_key: &key,
         },
         &GateContext {
-            mode: Mode::Execute,
             receipt: Some(&receipt),
             signers: &[],
             hmac_keys: std::slice::from_ref(&hmac),
