@@ -16,7 +16,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use serde::de::DeserializeOwned;
@@ -32,8 +32,9 @@ use crate::state::{Access, Caller, RepoId, State};
 /// The result of every handler.
 pub(crate) type Reply = Result<Response, ApiError>;
 
-/// All REST routes; anything else is GitHub's 404. Like api.github.com, the PATCH endpoints
-/// also take POST (octocrab's `update_comment` sends POST).
+/// All REST routes. Anything else is 501 and recorded (strict mode): GitHub's 404 there would
+/// read as "absent" to a client and let a wrong path pass. Like api.github.com, the PATCH
+/// endpoints also take POST (octocrab's `update_comment` sends POST).
 pub(crate) fn router(app: App) -> Router {
     let repo = "/repos/{owner}/{repo}";
     Router::new()
@@ -100,13 +101,20 @@ pub(crate) fn router(app: App) -> Router {
             "/orgs/{org}/teams/{slug}/memberships/{user}",
             get(orgs::membership),
         )
-        .fallback(not_found)
-        .method_not_allowed_fallback(not_found)
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(unknown_route)
         .with_state(app)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found(REST_DOCS)
+/// A route the fake does not implement: recorded, and answered 501 with GitHub's error shape.
+async fn unknown_route(
+    axum::extract::State(app): axum::extract::State<App>,
+    method: Method,
+    uri: Uri,
+) -> ApiError {
+    let route = format!("{method} {}", uri.path());
+    app.unknown_routes().push(route.clone());
+    ApiError::not_implemented(&route)
 }
 
 /// A JSON response with this status.
