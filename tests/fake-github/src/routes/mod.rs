@@ -18,7 +18,7 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{any, get, patch, post};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -96,6 +96,13 @@ pub(crate) fn router(app: App) -> Router {
             &format!("{repo}/issues/comments/{{id}}/reactions"),
             get(issues::reactions).post(issues::react),
         )
+        // GitHub routes that the parameter routes above would read as a missing number.
+        .route(&format!("{repo}/pulls/comments"), any(unknown_route))
+        .route(&format!("{repo}/releases/latest"), any(unknown_route))
+        .route(
+            &format!("{repo}/releases/generate-notes"),
+            any(unknown_route),
+        )
         .route("/user", get(orgs::authenticated_user))
         .route(
             "/orgs/{org}/teams/{slug}/memberships/{user}",
@@ -112,9 +119,32 @@ async fn unknown_route(
     method: Method,
     uri: Uri,
 ) -> ApiError {
+    unimplemented(&app, &method, &uri)
+}
+
+/// Records a request to a route the fake does not implement and returns its 501.
+pub(crate) fn unimplemented(app: &App, method: &Method, uri: &Uri) -> ApiError {
     let route = format!("{method} {}", uri.path());
     app.unknown_routes().push(route.clone());
     ApiError::not_implemented(&route)
+}
+
+/// GitHub's routes below `/commits/{ref}`; the fake's `/commits/{*rev}` would otherwise read
+/// `main/status` as a ref that does not exist.
+const COMMIT_SUB_RESOURCES: &[&str] = &[
+    "status",
+    "statuses",
+    "check-runs",
+    "check-suites",
+    "comments",
+    "pulls",
+    "branches-where-head",
+];
+
+/// Whether a `{*rev}` path tail names one of GitHub's routes below a commit.
+pub(crate) fn is_commit_sub_resource(rev: &str) -> bool {
+    rev.rsplit_once('/')
+        .is_some_and(|(_, last)| COMMIT_SUB_RESOURCES.contains(&last))
 }
 
 /// A JSON response with this status.

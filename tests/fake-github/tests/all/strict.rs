@@ -50,6 +50,36 @@ fn an_unknown_route_or_method_answers_501_naming_it_and_is_recorded() {
 }
 
 #[test]
+fn github_routes_below_the_fakes_wide_routes_are_501_not_a_missing_thing() {
+    let fx = fixture();
+    let alice = fx.as_user("t-alice");
+    for path in [
+        format!("{REPO}/commits/main/status"),
+        format!("{REPO}/commits/release/1.0/check-runs"),
+        format!("{REPO}/branches/main/protection/required_status_checks"),
+        format!("{REPO}/pulls/comments"),
+        format!("{REPO}/releases/latest"),
+    ] {
+        let resp = alice.get(&path);
+        assert_eq!(resp.status, 501, "{path}");
+        assert!(resp.json()["message"].as_str().unwrap().contains(&path));
+    }
+    assert_eq!(fx.fake.take_problems().len(), 5);
+    // The wide routes still serve what they implement.
+    assert_eq!(
+        alice.get(&format!("{REPO}/commits/release/1.0")).status,
+        200
+    );
+    assert_eq!(
+        alice
+            .get(&format!("{REPO}/branches/main/protection"))
+            .status,
+        200
+    );
+    assert_eq!(alice.get(&format!("{REPO}/pulls/7")).status, 200);
+}
+
+#[test]
 fn a_fake_dropped_after_a_request_to_an_unknown_route_fails_the_test() {
     let fx = fixture();
     assert_eq!(fx.as_user("t-alice").get("/nope").status, 501);
