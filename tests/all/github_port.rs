@@ -611,3 +611,26 @@ fn the_token_knows_its_own_account_except_an_installation_token() {
         .expect("403 is no error");
     assert_eq!(bot, None);
 }
+
+#[test]
+fn a_world_whose_injected_fault_never_fired_fails() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    // A pattern that cannot match what the client sends (`*` is one segment, the prefix is
+    // `tags/`): the fault never fires, and the world says so instead of passing.
+    world.fake.inject(fault(
+        "GET",
+        "/repos/*/*/git/matching-refs/*",
+        FaultKind::Status(503),
+        1,
+    ));
+    world
+        .block_on(world.client(ALICE).matching_refs("tags/"))
+        .expect("served without the fault");
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(world)));
+    let message = *dropped
+        .expect_err("strict")
+        .downcast::<String>()
+        .expect("text");
+    assert!(message.contains("injected fault never fired"), "{message}");
+}
