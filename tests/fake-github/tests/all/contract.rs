@@ -430,3 +430,35 @@ fn every_served_body_has_the_fields_the_openapi_description_requires() {
         );
     }
 }
+
+/// The vendored GitHub data stays small, and its README accounts for every file.
+#[test]
+fn the_vendored_github_data_is_small_and_each_file_has_its_source_named() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/github");
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    let mut total = 0;
+    let mut files = 0;
+    let mut pending = vec![dir.clone()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            total += std::fs::metadata(&path).unwrap().len();
+            files += 1;
+            let name = path
+                .strip_prefix(&dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            assert!(
+                name == "README.md" || readme.contains(&name),
+                "{name} is not named in tests/data/github/README.md"
+            );
+        }
+    }
+    assert!(files >= 12, "only {files} files");
+    assert!(total < 1_000_000, "{total} bytes of vendored GitHub data");
+}
