@@ -1,31 +1,31 @@
 //! `issue_comment` event payloads, as GitHub Actions provides them in `GITHUB_EVENT_PATH`:
-//! the recorded examples in `../shared/ref/webhook-examples/` when present, and variants of
-//! them for pull requests.
+//! the recorded examples vendored in `tests/data/github/webhook-examples/` (the tests fail
+//! when they are missing), and variants of them for pull requests.
 
 use std::path::{Path, PathBuf};
 
 use shipgate::event::{CommentEvent, Ignored, read_comment_event};
 
-fn examples() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/ref/webhook-examples");
-    dir.is_dir().then_some(dir)
+/// The vendored webhook examples (see `tests/data/github/README.md`).
+pub fn examples() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/github/webhook-examples");
+    assert!(
+        dir.is_dir(),
+        "{}: the vendored webhook examples are missing (see tests/data/github/README.md)",
+        dir.display()
+    );
+    dir
 }
 
-fn example(name: &str) -> Option<serde_json::Value> {
-    let text = std::fs::read(examples()?.join(name)).ok()?;
-    serde_json::from_slice(&text).ok()
+fn example(name: &str) -> serde_json::Value {
+    let path = examples().join(name);
+    let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// A comment event on a pull request, from the recorded example when present.
+/// A comment event on a pull request, from the recorded example.
 fn on_pull_request(body: &str, action: &str) -> Vec<u8> {
-    let mut event = example("issue_comment.created.2.json").unwrap_or_else(|| {
-        serde_json::json!({
-            "action": "created",
-            "issue": {"number": 1},
-            "comment": {"id": 492700400, "body": "", "user": {"login": "Codertocat", "type": "User"}},
-            "repository": {"full_name": "Codertocat/Hello-World"}
-        })
-    });
+    let mut event = example("issue_comment.created.2.json");
     event["action"] = action.into();
     event["issue"]["pull_request"] =
         serde_json::json!({"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/1"});
@@ -35,9 +35,8 @@ fn on_pull_request(body: &str, action: &str) -> Vec<u8> {
 
 #[test]
 fn recorded_comments_on_issues_and_edits_and_deletions_are_ignored() {
-    let Some(dir) = examples() else { return };
     let mut seen = 0;
-    for entry in std::fs::read_dir(dir).expect("examples") {
+    for entry in std::fs::read_dir(examples()).expect("examples") {
         let path = entry.expect("entry").path();
         let name = path
             .file_name()

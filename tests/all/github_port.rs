@@ -325,9 +325,10 @@ fn reads_retry_5xx_and_give_up_after_their_attempts() {
     assert_eq!(world.fake.request_count(), 3);
     assert_eq!(github.retry_report().retries, 2);
 
+    // Exactly the policy's four read attempts: strict mode fails the test if one is not made.
     world
         .fake
-        .inject(fault("GET", &path, FaultKind::Status(503), 10));
+        .inject(fault("GET", &path, FaultKind::Status(503), 4));
     let err = world
         .block_on(github.git_ref("heads/main"))
         .expect_err("unavailable");
@@ -536,11 +537,13 @@ fn a_write_that_failed_before_acting_is_attempted_once_more_after_reading_back()
         .collect();
     assert_eq!(methods, ["POST 500", "GET 404", "POST 201"]);
 
+    // All three attempts fail (strict mode checks each was made): the write is left
+    // ambiguous.
     world.fake.inject(fault(
         "POST",
         &format!("/repos/{SLUG}/git/refs"),
         FaultKind::Status(500),
-        5,
+        3,
     ));
     let pass = authorize(OpKind::Tag, OpKey::tag("v2.0.1"));
     let err = world
@@ -607,4 +610,27 @@ fn the_token_knows_its_own_account_except_an_installation_token() {
         .block_on(world.client(BOT).identity())
         .expect("403 is no error");
     assert_eq!(bot, None);
+}
+
+#[test]
+fn a_world_whose_injected_fault_never_fired_fails() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    // A pattern that cannot match what the client sends (`*` is one segment, the prefix is
+    // `tags/`): the fault never fires, and the world says so instead of passing.
+    world.fake.inject(fault(
+        "GET",
+        "/repos/*/*/git/matching-refs/*",
+        FaultKind::Status(503),
+        1,
+    ));
+    world
+        .block_on(world.client(ALICE).matching_refs("tags/"))
+        .expect("served without the fault");
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(world)));
+    let message = *dropped
+        .expect_err("strict")
+        .downcast::<String>()
+        .expect("text");
+    assert!(message.contains("injected fault never fired"), "{message}");
 }

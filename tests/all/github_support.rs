@@ -29,6 +29,10 @@ pub const READ_ONLY: &str = "t-fork";
 pub const BOT: &str = "t-bot";
 
 /// A fake GitHub whose `acme/widget` is a bare clone of `repo`.
+///
+/// Strict, as every fake is: dropping the world fails the test if a request hit a route the
+/// fake does not implement or an injected fault never fired (`inject_optional` for a fault
+/// that may legitimately not fire; `fake.take_problems()` to inspect them).
 pub struct GitHubWorld {
     pub fake: FakeGitHub,
     pub bare: tempfile::TempDir,

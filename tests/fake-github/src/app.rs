@@ -1,5 +1,6 @@
-//! What the server and the test handle share: the state, the fault queue and the request log,
-//! each behind its own lock, plus the base URL that every URL in a body starts with.
+//! What the server and the test handle share: the state, the fault queue, the request log and
+//! the requests that hit no route, each behind its own lock, plus the base URL that every URL
+//! in a body starts with.
 //!
 //! Locks are never held across an `.await`. A poisoned lock is taken over rather than
 //! propagated: the fake must keep answering after a failed test thread.
@@ -30,6 +31,7 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     faults: Mutex<FaultQueue>,
     log: Mutex<Vec<LoggedRequest>>,
+    unknown_routes: Mutex<Vec<String>>,
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub base: String,
     served: AtomicU64,
@@ -48,6 +50,7 @@ impl Shared {
             state: Mutex::new(state),
             faults: Mutex::new(FaultQueue::default()),
             log: Mutex::new(Vec::new()),
+            unknown_routes: Mutex::new(Vec::new()),
             base,
             served: AtomicU64::new(0),
         })
@@ -63,6 +66,37 @@ impl Shared {
 
     pub(crate) fn log(&self) -> MutexGuard<'_, Vec<LoggedRequest>> {
         lock(&self.log)
+    }
+
+    /// `METHOD /path` of every request that matched no route, oldest first.
+    pub(crate) fn unknown_routes(&self) -> MutexGuard<'_, Vec<String>> {
+        lock(&self.unknown_routes)
+    }
+
+    /// Strict mode's problems as sentences: requests that hit no route, then faults that must
+    /// fire and still have times left. With `forget`, both are cleared.
+    pub(crate) fn problems(&self, forget: bool) -> Vec<String> {
+        let mut unknown = self.unknown_routes();
+        let mut problems: Vec<String> = unknown
+            .iter()
+            .map(|route| format!("a request hit a route the fake does not implement: {route}"))
+            .collect();
+        let mut faults = self.faults();
+        problems.extend(faults.unspent().iter().map(|f| {
+            format!(
+                "an injected fault never fired ({} time(s) left): {} {} {:?} (inject it with \
+                 `inject_optional` if it may legitimately not fire)",
+                f.times,
+                f.method.as_deref().unwrap_or("any method"),
+                f.path,
+                f.kind
+            )
+        }));
+        if forget {
+            unknown.clear();
+            faults.clear_required();
+        }
+        problems
     }
 
     /// Counts a request and returns its sequence number (from 1), for request ids and the

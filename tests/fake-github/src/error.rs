@@ -88,6 +88,18 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "Not Found", doc)
     }
 
+    /// 501 for a route the fake does not implement, naming it (`GET /repos/o/r/x`).
+    pub(crate) fn not_implemented(route: &str) -> Self {
+        ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            format!(
+                "fake-github does not implement {route}: add the route to the fake, or fix the \
+                 path the client sent"
+            ),
+            REST_DOCS,
+        )
+    }
+
     /// 401 `Bad credentials`.
     pub(crate) fn bad_credentials() -> Self {
         ApiError::new(StatusCode::UNAUTHORIZED, "Bad credentials", REST_DOCS)

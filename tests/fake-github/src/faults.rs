@@ -1,8 +1,9 @@
 //! Fault injection: rules that make matching requests fail, stall or lose their response.
 //!
 //! Rules are kept in insertion order; a request takes the first rule whose method and path
-//! pattern match, which spends one of its `times` and is removed at zero. This module only
-//! decides which fault applies; the server carries it out.
+//! pattern match, which spends one of its `times` and is removed at zero. A rule left with
+//! times to spend is a problem at the end of a test (strict mode) unless it was queued as
+//! optional. This module only decides which fault applies; the server carries it out.
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -43,7 +44,8 @@ pub enum FaultKind {
 }
 
 /// The JSON form of a fault for `POST /_fake/faults`, e.g.
-/// `{"method": "POST", "path": "/repos/*/*/releases", "kind": {"status": 502}, "times": 1}`.
+/// `{"method": "POST", "path": "/repos/*/*/releases", "kind": {"status": 502}, "times": 1}`,
+/// with `"optional": true` for a rule that may legitimately not fire.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FaultSpec {
@@ -53,6 +55,8 @@ pub(crate) struct FaultSpec {
     kind: FaultKindSpec,
     #[serde(default = "one")]
     times: u32,
+    #[serde(default)]
+    pub(crate) optional: bool,
 }
 
 fn one() -> u32 {
@@ -114,27 +118,52 @@ impl Fault {
     }
 }
 
+/// A queued rule: a fault, and whether it may be left unspent.
+#[derive(Debug)]
+struct Rule {
+    fault: Fault,
+    optional: bool,
+}
+
 /// The queue of active rules.
 #[derive(Debug, Default)]
 pub(crate) struct FaultQueue {
-    rules: Vec<Fault>,
+    rules: Vec<Rule>,
 }
 
 impl FaultQueue {
-    pub(crate) fn push(&mut self, fault: Fault) {
+    /// Queues a rule; an `optional` one is not reported when it never fires.
+    pub(crate) fn push(&mut self, fault: Fault, optional: bool) {
         if fault.times > 0 {
-            self.rules.push(fault);
+            self.rules.push(Rule { fault, optional });
         }
+    }
+
+    /// The rules that must fire and still have times left, in queue order.
+    pub(crate) fn unspent(&self) -> Vec<Fault> {
+        self.rules
+            .iter()
+            .filter(|r| !r.optional)
+            .map(|r| r.fault.clone())
+            .collect()
     }
 
     pub(crate) fn clear(&mut self) {
         self.rules.clear();
     }
 
+    /// Removes the rules that must fire, keeping the optional ones.
+    pub(crate) fn clear_required(&mut self) {
+        self.rules.retain(|r| r.optional);
+    }
+
     /// The fault for this request, if any rule matches; spends one of its times.
     pub(crate) fn take(&mut self, method: &str, path: &str) -> Option<FaultKind> {
-        let index = self.rules.iter().position(|f| f.matches(method, path))?;
-        let rule = &mut self.rules[index];
+        let index = self
+            .rules
+            .iter()
+            .position(|r| r.fault.matches(method, path))?;
+        let rule = &mut self.rules[index].fault;
         rule.times -= 1;
         let kind = rule.kind.clone();
         if rule.times == 0 {
@@ -169,8 +198,8 @@ mod tests {
     #[test]
     fn rules_apply_in_order_and_expire() {
         let mut queue = FaultQueue::default();
-        queue.push(fault(None, "/a", 500, 2));
-        queue.push(fault(None, "/a", 502, 1));
+        queue.push(fault(None, "/a", 500, 2), false);
+        queue.push(fault(None, "/a", 502, 1), false);
         let seen: Vec<_> = (0..4).map(|_| queue.take("GET", "/a")).collect();
         assert_eq!(
             seen,
@@ -181,6 +210,18 @@ mod tests {
                 None
             ]
         );
+        assert!(queue.unspent().is_empty());
+    }
+
+    #[test]
+    fn rules_left_with_times_are_unspent_unless_optional() {
+        let mut queue = FaultQueue::default();
+        queue.push(fault(None, "/a", 500, 2), false);
+        queue.push(fault(None, "/b", 502, 1), true);
+        queue.take("GET", "/a");
+        let unspent = queue.unspent();
+        assert_eq!(unspent.len(), 1);
+        assert_eq!((unspent[0].path.as_str(), unspent[0].times), ("/a", 1));
     }
 
     #[test]

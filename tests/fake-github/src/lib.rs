@@ -5,12 +5,20 @@
 //! tests push to and fetch from); pull requests, releases, comments and reactions live in
 //! memory. Faults can be injected per request and every request is logged.
 //!
+//! Strict mode, always on: a request to a route the fake does not implement answers 501
+//! (GitHub's error shape, naming the method and path) instead of GitHub's 404, which a client
+//! would read as "absent". Such requests, and injected faults that never fired (unless
+//! injected with [`FakeGitHub::inject_optional`]), are *problems*: dropping a `FakeGitHub`
+//! with problems left panics (unless the thread is already panicking), so a test cannot pass
+//! vacuously. [`FakeGitHub::take_problems`] reads and forgets them.
+//!
 //! The same control is offered over HTTP for the standalone binary (no token, not logged):
 //! `POST /_fake/faults` with a fault as JSON, e.g. `{"method": "POST", "path":
 //! "/repos/*/*/releases", "kind": {"status": 502}, "times": 1}` (kinds: `{"status": N}`,
 //! `{"rate_limited": {"status": 429, "retry_after_secs": S}}`, `{"latency_ms": MS}`,
-//! `"drop_after_effect"`, `{"status_after_effect": N}`; `times` defaults to 1),
-//! `DELETE /_fake/faults`, and `GET /_fake/requests` (the log as JSON).
+//! `"drop_after_effect"`, `{"status_after_effect": N}`; `times` defaults to 1;
+//! `"optional": true` for a fault that may not fire), `DELETE /_fake/faults`,
+//! `GET /_fake/requests` (the log as JSON) and `GET /_fake/problems` (the problems as JSON).
 //!
 //! Layout: `seed` (the starting world), `state` (memory and GitHub's rules about people),
 //! `gitstore` (git2 on the bare repositories), `routes` (one module per API area), `shapes`
@@ -140,9 +148,34 @@ impl FakeGitHub {
         self.app.base.clone()
     }
 
-    /// Queues a fault rule (after the ones already queued).
+    /// Queues a fault rule (after the ones already queued) that must fire all its `times`
+    /// before the fake is dropped.
     pub fn inject(&self, fault: Fault) {
-        self.app.faults().push(fault);
+        self.app.faults().push(fault, false);
+    }
+
+    /// Queues a fault rule that may legitimately fire fewer than its `times` (or never), e.g.
+    /// when the test does not decide how far a run gets.
+    pub fn inject_optional(&self, fault: Fault) {
+        self.app.faults().push(fault, true);
+    }
+
+    /// What makes a test vacuous, as sentences: each request that hit a route the fake does
+    /// not implement, and each fault injected with [`FakeGitHub::inject`] that still has
+    /// times to fire. Returns them and forgets them (the unspent faults are removed).
+    pub fn take_problems(&self) -> Vec<String> {
+        self.app.problems(true)
+    }
+
+    /// Panics listing the problems (see [`FakeGitHub::take_problems`]) if there are any.
+    pub fn assert_clean(&self) {
+        let problems = self.take_problems();
+        assert!(
+            problems.is_empty(),
+            "fake-github (strict mode) found {} problem(s):\n- {}",
+            problems.len(),
+            problems.join("\n- ")
+        );
     }
 
     /// Removes every fault rule.
@@ -305,12 +338,17 @@ fn ephemeral() -> SocketAddr {
 }
 
 impl Drop for FakeGitHub {
+    /// Stops the server, then enforces strict mode: panics listing the problems left (see
+    /// [`FakeGitHub::take_problems`]), unless the thread is already panicking.
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+        if !std::thread::panicking() {
+            self.assert_clean();
         }
     }
 }

@@ -157,7 +157,8 @@ fn with_github_headers(app: &App, mut response: Response) -> Response {
     response
 }
 
-/// `POST /_fake/faults` (a fault as JSON), `DELETE /_fake/faults`, `GET /_fake/requests`.
+/// `POST /_fake/faults` (a fault as JSON), `DELETE /_fake/faults`, `GET /_fake/requests`,
+/// `GET /_fake/problems` (strict mode's problems, kept).
 /// No token needed, nothing logged.
 fn admin(app: &App, method: &Method, path: &str, body: &Bytes) -> Response {
     let reply = |status: StatusCode, body: String| {
@@ -171,7 +172,8 @@ fn admin(app: &App, method: &Method, path: &str, body: &Bytes) -> Response {
     match (method.as_str(), path) {
         ("POST", "/_fake/faults") => match serde_json::from_slice::<FaultSpec>(body) {
             Ok(spec) => {
-                app.faults().push(Fault::from(spec));
+                let optional = spec.optional;
+                app.faults().push(Fault::from(spec), optional);
                 reply(StatusCode::CREATED, "{}".into())
             }
             Err(e) => reply(
@@ -186,6 +188,10 @@ fn admin(app: &App, method: &Method, path: &str, body: &Bytes) -> Response {
         ("GET", "/_fake/requests") => {
             let log = serde_json::to_string(&*app.log()).unwrap_or_default();
             reply(StatusCode::OK, log)
+        }
+        ("GET", "/_fake/problems") => {
+            let problems = serde_json::to_string(&app.problems(false)).unwrap_or_default();
+            reply(StatusCode::OK, problems)
         }
         _ => reply(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#.into()),
     }

@@ -1,10 +1,13 @@
 //! Git data routes: refs, annotated tag objects and commits, served from the bare repository.
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri};
 use serde::Deserialize;
 
-use super::{P, Reply, ctx, find_repo, git_failure, json, parse_body, require_push, required};
+use super::{
+    P, Reply, ctx, find_repo, git_failure, is_commit_sub_resource, json, parse_body, require_push,
+    required, unimplemented,
+};
 use crate::app::App;
 use crate::clock::Timestamp;
 use crate::error::{ApiError, FieldError};
@@ -214,7 +217,11 @@ pub(crate) async fn get_commit(
     State(app): State<App>,
     _caller: Caller,
     P((owner, name, rev)): P<(String, String, String)>,
+    uri: Uri,
 ) -> Reply {
+    if is_commit_sub_resource(&rev) {
+        return Err(unimplemented(&app, &Method::GET, &uri));
+    }
     let state = app.state();
     let repo = state.repo(find_repo(&state, &owner, &name, GET_COMMIT)?);
     not_empty(repo, GET_COMMIT)?;

@@ -16,9 +16,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{any, get, patch, post};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -32,8 +32,9 @@ use crate::state::{Access, Caller, RepoId, State};
 /// The result of every handler.
 pub(crate) type Reply = Result<Response, ApiError>;
 
-/// All REST routes; anything else is GitHub's 404. Like api.github.com, the PATCH endpoints
-/// also take POST (octocrab's `update_comment` sends POST).
+/// All REST routes. Anything else is 501 and recorded (strict mode): GitHub's 404 there would
+/// read as "absent" to a client and let a wrong path pass. Like api.github.com, the PATCH
+/// endpoints also take POST (octocrab's `update_comment` sends POST).
 pub(crate) fn router(app: App) -> Router {
     let repo = "/repos/{owner}/{repo}";
     Router::new()
@@ -95,18 +96,55 @@ pub(crate) fn router(app: App) -> Router {
             &format!("{repo}/issues/comments/{{id}}/reactions"),
             get(issues::reactions).post(issues::react),
         )
+        // GitHub routes that the parameter routes above would read as a missing number.
+        .route(&format!("{repo}/pulls/comments"), any(unknown_route))
+        .route(&format!("{repo}/releases/latest"), any(unknown_route))
+        .route(
+            &format!("{repo}/releases/generate-notes"),
+            any(unknown_route),
+        )
         .route("/user", get(orgs::authenticated_user))
         .route(
             "/orgs/{org}/teams/{slug}/memberships/{user}",
             get(orgs::membership),
         )
-        .fallback(not_found)
-        .method_not_allowed_fallback(not_found)
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(unknown_route)
         .with_state(app)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found(REST_DOCS)
+/// A route the fake does not implement: recorded, and answered 501 with GitHub's error shape.
+async fn unknown_route(
+    axum::extract::State(app): axum::extract::State<App>,
+    method: Method,
+    uri: Uri,
+) -> ApiError {
+    unimplemented(&app, &method, &uri)
+}
+
+/// Records a request to a route the fake does not implement and returns its 501.
+pub(crate) fn unimplemented(app: &App, method: &Method, uri: &Uri) -> ApiError {
+    let route = format!("{method} {}", uri.path());
+    app.unknown_routes().push(route.clone());
+    ApiError::not_implemented(&route)
+}
+
+/// GitHub's routes below `/commits/{ref}`; the fake's `/commits/{*rev}` would otherwise read
+/// `main/status` as a ref that does not exist.
+const COMMIT_SUB_RESOURCES: &[&str] = &[
+    "status",
+    "statuses",
+    "check-runs",
+    "check-suites",
+    "comments",
+    "pulls",
+    "branches-where-head",
+];
+
+/// Whether a `{*rev}` path tail names one of GitHub's routes below a commit.
+pub(crate) fn is_commit_sub_resource(rev: &str) -> bool {
+    rev.rsplit_once('/')
+        .is_some_and(|(_, last)| COMMIT_SUB_RESOURCES.contains(&last))
 }
 
 /// A JSON response with this status.

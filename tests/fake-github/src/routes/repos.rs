@@ -1,9 +1,9 @@
 //! Repository routes: the repository itself, branches, their protection and the ruleset
 //! rules that apply to them, and a user's permission.
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri};
 
-use super::{P, Reply, ctx, find_repo, git_failure, json, require_admin};
+use super::{P, Reply, ctx, find_repo, git_failure, json, require_admin, unimplemented};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::gitstore;
@@ -39,7 +39,12 @@ pub(crate) async fn branch(
     State(app): State<App>,
     caller: Caller,
     P((owner, name, rest)): P<(String, String, String)>,
+    uri: Uri,
 ) -> Reply {
+    // `.../protection/required_status_checks` and the like are GitHub routes the fake lacks.
+    if rest.contains("/protection/") {
+        return Err(unimplemented(&app, &Method::GET, &uri));
+    }
     let (branch, doc) = match rest.strip_suffix("/protection") {
         Some(branch) => (branch, GET_PROTECTION),
         None => (rest.as_str(), GET_BRANCH),

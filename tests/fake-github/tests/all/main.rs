@@ -10,4 +10,5 @@ mod octocrab_models;
 mod orgs;
 mod pulls;
 mod releases;
+mod strict;
 mod support;
