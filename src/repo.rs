@@ -709,6 +709,44 @@ mod tests {
     }
 
     #[test]
+    fn commit_reads_refuse_links_on_the_path_and_never_leave_the_tree() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = git2::Repository::init(dir.path()).expect("init");
+        let blob = |bytes: &[u8]| repo.blob(bytes).expect("blob");
+        let mut docs = repo.treebuilder(None).expect("builder");
+        docs.insert("notes.md", blob(b"notes"), 0o100644)
+            .expect("notes");
+        docs.insert("link.md", blob(b"notes.md"), 0o120000)
+            .expect("link");
+        let docs = docs.write().expect("docs");
+        let mut root = repo.treebuilder(None).expect("builder");
+        root.insert("docs", docs, 0o040000).expect("docs");
+        root.insert("proc", blob(b"/proc/self"), 0o120000)
+            .expect("proc");
+        let tree = repo.find_tree(root.write().expect("root")).expect("tree");
+        let sig = git2::Signature::now("t", "t@example.com").expect("signature");
+        let commit = repo
+            .commit(Some("HEAD"), &sig, &sig, "files", &tree, &[])
+            .expect("commit");
+        let local = LocalRepo::discover(dir.path()).expect("repo");
+        let commit = CommitSha::from(commit);
+        let read = |p: &str| local.read_commit_file(&commit, p).expect("read");
+        assert_eq!(
+            read("docs/notes.md"),
+            WorktreeFile::Found(b"notes".to_vec())
+        );
+        assert_eq!(read("./docs/notes.md"), read("docs/notes.md"));
+        assert_eq!(read("proc/environ"), WorktreeFile::Symlink("proc".into()));
+        assert_eq!(
+            read("docs/link.md"),
+            WorktreeFile::Symlink("docs/link.md".into())
+        );
+        for outside in ["../docs/notes.md", "/etc/passwd", "docs", "nothing", ""] {
+            assert_eq!(read(outside), WorktreeFile::Missing, "{outside}");
+        }
+    }
+
+    #[test]
     fn slugs_come_from_github_style_urls_only() {
         let slug = |u: &str| slug_from_remote_url(u).map(|s| s.to_string());
         assert_eq!(

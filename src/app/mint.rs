@@ -3,7 +3,8 @@
 //!
 //! Inputs: the PR (from `--pr` or the `issue_comment` event), the plans its head commit adds
 //! or changes against the default branch (read as git objects, DESIGN 13.9), the policy of the
-//! default branch, every comment of the PR, who wrote each plan and the team memberships (see `approvals`), and the audit state.
+//! default branch, every comment of the PR, who wrote each plan and the team memberships (see
+//! `approvals`), and the audit state.
 //! Approvals are judged and the decision ([`decide_mint`]) taken again on every
 //! compare-and-swap attempt against the state at the remote head, so two racing mints open one
 //! run and revokes recorded meanwhile count. Afterwards: reactions on the approval comments
