@@ -416,72 +416,102 @@ impl LocalRepo {
         read_below(&self.workdir, path, MAX_FILE_BYTES)
     }
 
-    /// The `*.yaml`/`*.yml` files directly in work-tree directory `dir` that differ from the
-    /// same path at `base` (added, or changed): the plans a pull request proposes. Sorted.
+    /// The `*.yaml`/`*.yml` files directly in `dir` at commit `head` that differ from the
+    /// same path at `base` (added, or changed): the plans a pull request proposes, read as git
+    /// objects so nothing of the pull request is ever a file on disk (DESIGN 13.9). Sorted. A
+    /// link is listed as changed (with `symlink` set), so that reading it refuses it
+    /// (`SYMLINK_REFUSED`).
     pub fn changed_yaml_files(
         &self,
         base: &CommitSha,
+        head: &CommitSha,
         dir: &str,
-    ) -> Result<Vec<String>, RepoError> {
+    ) -> Result<Vec<RepoFile>, RepoError> {
         let at_base = self.files_in_commit_dir(base, dir)?;
-        let mut changed = Vec::new();
-        let worktree_error = |source| RepoError::Worktree {
-            path: self.workdir.join(dir),
-            source,
-        };
-        if let Err(link) = check_dir_below(&self.workdir, Path::new(dir)).map_err(worktree_error)? {
-            return Err(RepoError::Symlink(Box::new(symlink_refused(dir, &link))));
-        }
-        let entries = match std::fs::read_dir(self.workdir.join(dir)) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(changed),
-            Err(e) => return Err(worktree_error(e)),
-        };
-        for entry in entries {
-            let entry = entry.map_err(worktree_error)?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let kind = entry.file_type().map_err(worktree_error)?;
-            if !(name.ends_with(".yaml") || name.ends_with(".yml")) || kind.is_dir() {
-                continue;
-            }
-            let path = format!("{}/{name}", dir.trim_matches('/'));
-            // A link is listed as changed, so that reading it refuses it (SYMLINK_REFUSED).
-            let current = self
-                .read_worktree_file(&path)
-                .map_err(|source| RepoError::Worktree {
-                    path: entry.path(),
-                    source,
-                })?;
-            let unchanged = at_base.iter().any(|f| {
-                f.path == path
-                    && !f.symlink
-                    && matches!(&current, WorktreeFile::Found(bytes) if *bytes == f.bytes)
-            });
-            if !unchanged {
-                changed.push(path);
-            }
-        }
-        changed.sort();
+        let changed = self
+            .files_in_commit_dir(head, dir)?
+            .into_iter()
+            .filter(|f| f.path.ends_with(".yaml") || f.path.ends_with(".yml"))
+            .filter(|f| {
+                !at_base.iter().any(|b| {
+                    b.path == f.path
+                        && !b.symlink
+                        && !f.symlink
+                        && !b.too_large
+                        && !f.too_large
+                        && b.bytes == f.bytes
+                })
+            })
+            .collect();
         Ok(changed)
     }
 
-    /// The commit checked out (`HEAD`), if there is one.
-    pub fn head_commit(&self) -> Result<Option<CommitSha>, RepoError> {
-        match self.repo.head() {
-            Ok(head) => Ok(head.peel_to_commit().ok().map(|c| CommitSha::from(c.id()))),
-            Err(e)
-                if matches!(
-                    e.code(),
-                    git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(source) => Err(RepoError::Git {
-                context: "read HEAD".into(),
-                source,
-            }),
+    /// Reads the file at repository-relative `relative` in `commit` as a git object: no
+    /// component may be a symbolic link (the part up to the link is named), and a blob larger
+    /// than [`MAX_FILE_BYTES`] is never loaded. `Missing` when there is no such blob, or the
+    /// path leaves the repository (absolute, or through `..`).
+    pub fn read_commit_file(
+        &self,
+        commit: &CommitSha,
+        relative: &str,
+    ) -> Result<WorktreeFile, RepoError> {
+        let path = Path::new(relative);
+        let stays_inside = path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        if relative.is_empty() || !stays_inside {
+            return Ok(WorktreeFile::Missing);
         }
+        let oid = git2::Oid::from_str(commit.as_str()).map_err(git("parsing a commit id"))?;
+        let mut tree = self
+            .repo
+            .find_commit(oid)
+            .and_then(|c| c.tree())
+            .map_err(git(format!("reading commit {commit}")))?;
+        let names: Vec<&str> = relative
+            .split('/')
+            .filter(|n| !n.is_empty() && *n != ".")
+            .collect();
+        let mut walked = String::new();
+        for (index, name) in names.iter().enumerate() {
+            if !walked.is_empty() {
+                walked.push('/');
+            }
+            walked.push_str(name);
+            let Some((mode, kind, id)) = tree
+                .get_name(name)
+                .map(|e| (e.filemode(), e.kind(), e.id()))
+            else {
+                return Ok(WorktreeFile::Missing);
+            };
+            if mode == i32::from(git2::FileMode::Link) {
+                return Ok(WorktreeFile::Symlink(walked));
+            }
+            let last = index + 1 == names.len();
+            match (kind, last) {
+                (Some(git2::ObjectType::Blob), true) => {
+                    let (bytes, too_large) = self.bounded_blob(id, &walked)?;
+                    return Ok(if too_large {
+                        WorktreeFile::TooLarge
+                    } else {
+                        WorktreeFile::Found(bytes)
+                    });
+                }
+                (Some(git2::ObjectType::Tree), false) => {
+                    tree = self
+                        .repo
+                        .find_tree(id)
+                        .map_err(git(format!("reading {walked} at {commit}")))?;
+                }
+                _ => return Ok(WorktreeFile::Missing),
+            }
+        }
+        Ok(WorktreeFile::Missing)
+    }
+
+    /// The repository's git directory (`.git`), for the git CLI.
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
     }
 
     /// Whether commit `sha` wrote any of `paths` (DESIGN 13.4): its entry there (blob and
@@ -579,14 +609,58 @@ impl crate::plan::PlanSources for LocalRepo {
     }
 
     fn file(&self, path: &str) -> Result<crate::plan::SourceFile, crate::plan::SourceError> {
-        use crate::plan::SourceFile;
-        match self.read_worktree_file(path) {
-            Ok(WorktreeFile::Found(bytes)) => Ok(SourceFile::Found(bytes)),
-            Ok(WorktreeFile::TooLarge) => Ok(SourceFile::TooLarge),
-            Ok(WorktreeFile::Missing) => Ok(SourceFile::Missing),
-            Ok(WorktreeFile::Symlink(link)) => Ok(SourceFile::Symlink(link)),
-            Err(e) => Err(crate::plan::SourceError(format!("{path}: {e}"))),
-        }
+        source_file(
+            path,
+            self.read_worktree_file(path).map_err(|e| e.to_string()),
+        )
+    }
+}
+
+/// A repository seen at one commit: refs resolve against the repository as a whole (a plan's
+/// `target: main` means the branch, as everywhere), files (a release's `notes_file`) are the
+/// commit's blobs, read without a checkout (DESIGN 13.9).
+pub struct AtCommit<'a> {
+    /// The repository.
+    pub repo: &'a LocalRepo,
+    /// The commit whose files are read.
+    pub commit: &'a CommitSha,
+}
+
+impl crate::plan::PlanSources for AtCommit<'_> {
+    fn branch(&self, name: &str) -> Result<Option<CommitSha>, crate::plan::SourceError> {
+        self.repo.branch(name)
+    }
+
+    fn tag(&self, name: &str) -> Result<Option<CommitSha>, crate::plan::SourceError> {
+        self.repo.tag(name)
+    }
+
+    fn full_ref(&self, name: &str) -> Result<Option<CommitSha>, crate::plan::SourceError> {
+        self.repo.full_ref(name)
+    }
+
+    fn has_commit(&self, sha: &CommitSha) -> Result<bool, crate::plan::SourceError> {
+        self.repo.has_commit(sha)
+    }
+
+    fn file(&self, path: &str) -> Result<crate::plan::SourceFile, crate::plan::SourceError> {
+        let read = self.repo.read_commit_file(self.commit, path);
+        source_file(path, read.map_err(|e| e.to_string()))
+    }
+}
+
+/// A read's outcome as resolution sees it.
+fn source_file(
+    path: &str,
+    read: Result<WorktreeFile, String>,
+) -> Result<crate::plan::SourceFile, crate::plan::SourceError> {
+    use crate::plan::SourceFile;
+    match read {
+        Ok(WorktreeFile::Found(bytes)) => Ok(SourceFile::Found(bytes)),
+        Ok(WorktreeFile::TooLarge) => Ok(SourceFile::TooLarge),
+        Ok(WorktreeFile::Missing) => Ok(SourceFile::Missing),
+        Ok(WorktreeFile::Symlink(link)) => Ok(SourceFile::Symlink(link)),
+        Err(e) => Err(crate::plan::SourceError(format!("{path}: {e}"))),
     }
 }
 
@@ -632,6 +706,44 @@ mod tests {
         );
         assert_eq!(read("docs"), WorktreeFile::Missing);
         assert_eq!(read("nothing"), WorktreeFile::Missing);
+    }
+
+    #[test]
+    fn commit_reads_refuse_links_on_the_path_and_never_leave_the_tree() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = git2::Repository::init(dir.path()).expect("init");
+        let blob = |bytes: &[u8]| repo.blob(bytes).expect("blob");
+        let mut docs = repo.treebuilder(None).expect("builder");
+        docs.insert("notes.md", blob(b"notes"), 0o100644)
+            .expect("notes");
+        docs.insert("link.md", blob(b"notes.md"), 0o120000)
+            .expect("link");
+        let docs = docs.write().expect("docs");
+        let mut root = repo.treebuilder(None).expect("builder");
+        root.insert("docs", docs, 0o040000).expect("docs");
+        root.insert("proc", blob(b"/proc/self"), 0o120000)
+            .expect("proc");
+        let tree = repo.find_tree(root.write().expect("root")).expect("tree");
+        let sig = git2::Signature::now("t", "t@example.com").expect("signature");
+        let commit = repo
+            .commit(Some("HEAD"), &sig, &sig, "files", &tree, &[])
+            .expect("commit");
+        let local = LocalRepo::discover(dir.path()).expect("repo");
+        let commit = CommitSha::from(commit);
+        let read = |p: &str| local.read_commit_file(&commit, p).expect("read");
+        assert_eq!(
+            read("docs/notes.md"),
+            WorktreeFile::Found(b"notes".to_vec())
+        );
+        assert_eq!(read("./docs/notes.md"), read("docs/notes.md"));
+        assert_eq!(read("proc/environ"), WorktreeFile::Symlink("proc".into()));
+        assert_eq!(
+            read("docs/link.md"),
+            WorktreeFile::Symlink("docs/link.md".into())
+        );
+        for outside in ["../docs/notes.md", "/etc/passwd", "docs", "nothing", ""] {
+            assert_eq!(read(outside), WorktreeFile::Missing, "{outside}");
+        }
     }
 
     #[test]

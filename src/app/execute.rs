@@ -49,6 +49,17 @@ use crate::report::execute::{
 
 /// Runs `shipgate execute`.
 pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    execute_with(args, &[], out)
+}
+
+/// [`execute`], finding each run's plan among `known` before the checkout's: `/shipgate ship`
+/// passes the pull request's plans, which mint read from its head commit as git objects (the
+/// approve workflow's checkout is the default branch's, DESIGN 13.9).
+pub(super) fn execute_with(
+    args: &ExecuteArgs,
+    known: &[ResolvedPlan],
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
     let lock_ttl = parse_duration(&args.lock_ttl).map_err(|why| {
         Error::Usage(format!(
             "--lock-ttl `{}`: {why}; write e.g. 15m",
@@ -92,7 +103,7 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
         .trust
         .genesis_policy(&setup.repo)
         .map_err(AuditError::from)?;
-    let runs = select_runs(&state, args, &repo, &slug)?;
+    let runs = select_runs(&state, args, (&repo, &slug), known)?;
     if runs.is_empty() {
         writeln!(
             out,
@@ -191,8 +202,8 @@ fn timeline(setup: &AppendSetup, run: &RunRecord) -> Result<Vec<TimelineEntry>, 
 fn select_runs(
     state: &State,
     args: &ExecuteArgs,
-    repo: &crate::repo::LocalRepo,
-    slug: &crate::model::RepoSlug,
+    (repo, slug): (&crate::repo::LocalRepo, &crate::model::RepoSlug),
+    known: &[ResolvedPlan],
 ) -> Result<Vec<(RunRecord, Option<ResolvedPlan>)>, Error> {
     let runs: Vec<RunRecord> =
         match (&args.run, args.pr) {
@@ -233,7 +244,10 @@ fn select_runs(
         };
     let mut with_plans = Vec::new();
     for run in runs {
-        let plan = find_plan(repo, slug, &run)?;
+        let plan = match known.iter().find(|p| p.id.as_str() == run.plan_id) {
+            Some(plan) => Some(plan.clone()),
+            None => find_plan(repo, slug, &run)?,
+        };
         // A pending run whose plan is not in the checkout has not reached this branch yet
         // (or moved on): it waits for `--run`, rather than being denied on every push.
         if plan.is_some() || !args.pending {

@@ -10,10 +10,10 @@ use std::path::{Component, Path, PathBuf};
 use crate::cli::RepoArgs;
 use crate::diag::{Diagnostic, Diagnostics, InputErrorKind};
 use crate::error::Error;
-use crate::model::RepoSlug;
+use crate::model::{CommitSha, RepoSlug};
 use crate::plan::{self, ResolvedPlan};
 use crate::policy::{self, Policy, PolicyFile};
-use crate::repo::{self, LocalRepo, WorktreeFile, symlink_refused};
+use crate::repo::{self, AtCommit, LocalRepo, RepoFile, WorktreeFile, symlink_refused};
 use crate::report::{PolicySource, RepoSource};
 
 /// Where the plans live by convention (DESIGN 2).
@@ -221,6 +221,34 @@ pub fn load_plan(
         .map_err(|d| Diagnostics::from(d.named(&name)))?;
     let checked = plan::check_plan(&name, &bytes)?;
     plan::resolve_plan(&checked, slug, repo)
+}
+
+/// Reads, checks and resolves one plan of a pull request from its head commit `head`, as git
+/// objects: the plan file `file` (found by [`LocalRepo::changed_yaml_files`]) and any
+/// `notes_file` are blobs of `head`, never files on disk (DESIGN 13.9). The file is named by
+/// its repository path, so messages and the plan id are those of a checkout of `head`.
+pub fn load_plan_at(
+    file: &RepoFile,
+    head: &CommitSha,
+    repo: &LocalRepo,
+    slug: &RepoSlug,
+) -> Result<ResolvedPlan, Diagnostics> {
+    let failure =
+        |kind, message: String| Diagnostics::from(ReadFailure { kind, message }.named(&file.path));
+    if file.symlink {
+        return Err(Diagnostics::from(symlink_refused(&file.path, &file.path)));
+    }
+    if file.too_large || file.bytes.len() > plan::MAX_PLAN_BYTES {
+        return Err(failure(
+            InputErrorKind::TooLarge,
+            format!(
+                "the file is larger than the limit of {} bytes",
+                plan::MAX_PLAN_BYTES
+            ),
+        ));
+    }
+    let checked = plan::check_plan(&file.path, &file.bytes)?;
+    plan::resolve_plan(&checked, slug, &AtCommit { repo, commit: head })
 }
 
 struct ReadFailure {

@@ -1,9 +1,10 @@
 //! `shipgate mint`: count a pull request's approvals and, once every quorum of a plan is met,
 //! open its run and mint its receipts on the audit chain (DESIGN 4, 5).
 //!
-//! Inputs: the PR (from `--pr` or the `issue_comment` event), the plans the checkout adds or
-//! changes against the default branch, the policy of the default branch, every comment of the
-//! PR, who wrote each plan and the team memberships (see `approvals`), and the audit state.
+//! Inputs: the PR (from `--pr` or the `issue_comment` event), the plans its head commit adds
+//! or changes against the default branch (read as git objects, DESIGN 13.9), the policy of the
+//! default branch, every comment of the PR, who wrote each plan and the team memberships (see
+//! `approvals`), and the audit state.
 //! Approvals are judged and the decision ([`decide_mint`]) taken again on every
 //! compare-and-swap attempt against the state at the remote head, so two racing mints open one
 //! run and revokes recorded meanwhile count. Afterwards: reactions on the approval comments
@@ -115,15 +116,8 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let pull = runtime
         .block_on(client.pull(pr))?
         .ok_or_else(|| Error::Usage(format!("pull request #{pr} does not exist in {slug}")))?;
-    let head = repo.head_commit()?;
-    if head.as_ref().map(|h| h.as_str()) != Some(pull.head_sha.as_str()) {
-        return Err(Error::Usage(format!(
-            "the checkout is at {}, but #{pr}'s head is {}: check out the pull request's head before minting",
-            head.map(|h| h.to_string())
-                .unwrap_or_else(|| "no commit".into()),
-            pull.head_sha
-        )));
-    }
+    // DESIGN 13.9: the pull request is read as git objects, never checked out.
+    let head = super::pull_head::pull_head(&repo, &args.append.target.remote, pr, &pull.head_sha)?;
 
     let now = super::now_whole_seconds();
     let mut warnings = Vec::new();
@@ -136,24 +130,23 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
     }
     let mut plans = Vec::new();
-    for file in repo.changed_yaml_files(&default_commit, PLANS_DIR)? {
-        let path = repo.workdir().join(&file);
-        let plan = inputs::load_plan(&path, &repo, &slug)?;
+    for file in repo.changed_yaml_files(&default_commit, &head, PLANS_DIR)? {
+        let plan = inputs::load_plan_at(&file, &head, &repo, &slug)?;
         // Two files that resolve to one plan are one plan: one run, one set of receipts.
         if let Some((first, _, _)) = plans
             .iter()
             .find(|(_, known, _): &&(String, ResolvedPlan, _)| known.id == plan.id)
         {
             let note = format!(
-                "{file} is the same plan as {first} ({}): it is minted once",
-                plan.id
+                "{} is the same plan as {first} ({}): it is minted once",
+                file.path, plan.id
             );
             writeln!(out, "{note}")?;
             warnings.push(note);
             continue;
         }
         let decisions = policy::evaluate(&policy, &plan.checked, now);
-        plans.push((file, plan, decisions));
+        plans.push((file.path, plan, decisions));
     }
     if plans.is_empty() {
         writeln!(
@@ -337,7 +330,8 @@ impl ShipRequest<'_> {
             format: self.args.format,
             append: self.args.append.clone(),
         };
-        super::execute::execute(&execute, out)
+        let known: Vec<ResolvedPlan> = self.plans.iter().map(|(_, p, _)| p.clone()).collect();
+        super::execute::execute_with(&execute, &known, out)
     }
 }
 

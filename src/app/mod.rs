@@ -13,6 +13,7 @@ mod inputs;
 mod keys;
 mod mint;
 mod proof;
+mod pull_head;
 mod receipt;
 
 use std::io::Write;

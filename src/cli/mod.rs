@@ -63,7 +63,7 @@ pub enum Command {
     /// Count the approvals on a pull request and, once every quorum is met, mint the receipts
     /// (recorded on the audit chain; needs GITHUB_TOKEN, the mint key and the audit key).
     #[command(
-        after_help = "Examples:\n  shipgate mint --pr 42\n  # in an issue_comment workflow (the PR comes from GITHUB_EVENT_PATH):\n  shipgate mint\n\nRun it in a checkout of the pull request's head, with the default branch fetched:\nthe plans are the ones the PR adds or changes, the policy is the default branch's.\n\nEnvironment:\n  GITHUB_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY  reach GitHub\n  SHIPGATE_MINT_KEY   the mint private key (or --mint-key FILE)\n  SHIPGATE_AUDIT_KEY  the audit private key (or --audit-key FILE)\n  GITHUB_EVENT_PATH   an issue_comment event: its PR, and which events to ignore"
+        after_help = "Examples:\n  shipgate mint --pr 42\n  # in an issue_comment workflow (the PR comes from GITHUB_EVENT_PATH):\n  shipgate mint\n\nRun it in any clone with the default branch fetched: the PR's head commit is fetched\n(refs/pull/N/head) when missing and read as git objects, never checked out; the plans\nare the ones it adds or changes, the policy is the default branch's.\n\nEnvironment:\n  GITHUB_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY  reach GitHub\n  SHIPGATE_MINT_KEY   the mint private key (or --mint-key FILE)\n  SHIPGATE_AUDIT_KEY  the audit private key (or --audit-key FILE)\n  GITHUB_EVENT_PATH   an issue_comment event: its PR, and which events to ignore"
     )]
     Mint(MintArgs),
     /// Perform a run's operations, each only after its receipt passes the gate, and record

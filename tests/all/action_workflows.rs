@@ -1,7 +1,8 @@
 //! The action and the adopters' three workflows, run end to end by the local runner against the
 //! fake GitHub: a pull request adding a plan (dry-run and status comment), approval comments
-//! (mint), a push of the merged plan (execute), `verify`; the installer's checksum and
-//! fallback paths; and inputs that try to become shell code.
+//! (mint), a push of the merged plan (execute), `verify`; the installer's committed digests
+//! and its opt-in build; a pull request that brings its own toolchain; and inputs that try to
+//! become shell code.
 
 use std::path::Path;
 
@@ -10,7 +11,9 @@ use serde_json::{Value, json};
 use crate::adoption_support::init_scaffold;
 use crate::fixture::git;
 use crate::github_support::{BOT, SLUG};
-use crate::local_runner::{JobResult, LocalRunner, asset_name, runner_platform, write_checksum};
+use shipgate::canonical::sha256_hex;
+
+use crate::local_runner::{JobResult, LocalRunner, asset_name, release_server, runner_platform};
 use crate::mint_flow::{MintWorld, comment_payload};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -156,6 +159,29 @@ fn the_approve_workflow_mints_once_the_quorum_is_met_and_ignores_other_comments(
     );
 }
 
+/// `/shipgate ship` runs in the approve workflow, whose checkout is the default branch's: the
+/// run's plan is the pull request's, read from its head commit as git objects.
+#[test]
+fn slash_ship_in_the_approve_workflow_ships_the_pull_requests_plan_without_checking_it_out() {
+    let world = MintWorld::with("carol", PLAN);
+    let runner = runner(&world);
+    assert_succeeded(&approve_and_mint(&world, &runner));
+    let job = approve_job(
+        &runner,
+        comment_payload(&world, "bob", "User", "/shipgate ship").0,
+    );
+    assert_succeeded(&job);
+    assert_eq!(
+        job.output("shipgate", "status"),
+        "shipped",
+        "{}",
+        job.transcript()
+    );
+    assert!(!job.workspace.join(".shipgate/plans/release.yaml").exists());
+    assert!(world.github.peeled("refs/tags/v1.1.0").is_some());
+    assert_eq!(world.github.fake.releases(SLUG).len(), 1);
+}
+
 #[test]
 fn the_ship_workflow_executes_the_merged_plan_on_push_and_verify_checks_the_chain() {
     let world = MintWorld::with("carol", PLAN);
@@ -223,26 +249,6 @@ fn merge(bare: &Path, branch: &str) {
     );
 }
 
-/// A release folder whose asset is the real one but whose published checksum is `checksum`
-/// (or missing when `None`).
-fn release_with_checksum(runner: &LocalRunner, checksum: Option<&str>) -> std::path::PathBuf {
-    let base = runner.temp.path().join("release");
-    let version_dir = base.join(format!("v{}", VERSION));
-    std::fs::create_dir_all(&version_dir).expect("release dir");
-    let asset = asset_name(runner_platform().2);
-    std::fs::copy(
-        crate::local_runner::release_folder()
-            .join(format!("v{}", VERSION))
-            .join(&asset),
-        version_dir.join(&asset),
-    )
-    .expect("copy asset");
-    if let Some(checksum) = checksum {
-        write_checksum(&version_dir, &asset, checksum);
-    }
-    base
-}
-
 fn dry_run_job(world: &MintWorld, runner: &LocalRunner) -> JobResult {
     runner.run_workflow(
         &adopter_workflow("shipgate-plan.yml"),
@@ -252,51 +258,38 @@ fn dry_run_job(world: &MintWorld, runner: &LocalRunner) -> JobResult {
     )
 }
 
-#[test]
-fn the_installer_refuses_a_binary_whose_checksum_does_not_match_or_is_missing() {
-    let world = MintWorld::with("carol", PLAN);
-    for (checksum, expected) in [
-        (Some("0".repeat(64)), "checksum mismatch"),
-        (None, "refusing to run an unverified binary"),
-    ] {
-        let mut runner = runner(&world);
-        runner.download_base = release_with_checksum(&runner, checksum.as_deref());
-        let job = dry_run_job(&world, &runner);
-        assert!(!job.succeeded, "{}", job.transcript());
-        let install = job.step("Install shipgate");
-        assert_ne!(install.exit, Some(0));
-        assert!(
-            install.stdout.contains("::error") && install.stdout.contains(expected),
-            "{}",
-            job.transcript()
-        );
-        assert!(
-            !job.steps.iter().any(|s| s.name == "Run shipgate"),
-            "shipgate must not run after a failed install"
-        );
-        let installed = job
-            .workspace
-            .parent()
-            .expect("run dir")
-            .join("temp")
-            .join(format!("shipgate-{}", VERSION));
-        assert!(!installed.join("bin/shipgate").exists());
-    }
-    assert!(world.status_comment().is_empty(), "nothing ran");
+/// Asserts that the install step failed with `expected` in its error, and that shipgate
+/// never ran nor was left installed.
+fn assert_install_refused(job: &JobResult, expected: &str) {
+    assert!(!job.succeeded, "{}", job.transcript());
+    let install = job.step("Install shipgate");
+    assert_ne!(install.exit, Some(0));
+    assert!(
+        install.stdout.contains("::error") && install.stdout.contains(expected),
+        "{}",
+        job.transcript()
+    );
+    assert!(
+        !job.steps.iter().any(|s| s.name == "Run shipgate"),
+        "shipgate must not run after a failed install"
+    );
+    let installed = job
+        .workspace
+        .parent()
+        .expect("run dir")
+        .join("temp")
+        .join(format!("shipgate-{}", VERSION));
+    assert!(!installed.join("bin/shipgate").exists());
 }
 
-#[test]
-fn the_installer_builds_from_the_action_source_when_the_release_has_no_asset() {
-    let world = MintWorld::with("carol", PLAN);
-    let mut runner = runner(&world);
-    runner.download_base = runner.temp.path().join("empty-release");
-    std::fs::create_dir_all(&runner.download_base).expect("empty release");
-    // A stand-in for cargo that records its arguments and installs the binary under test.
+/// A stand-in for cargo, first on the PATH, that records its arguments, its working directory
+/// and `RUSTUP_TOOLCHAIN`, and installs the binary under test. Returns the log it writes.
+fn stub_cargo(runner: &mut LocalRunner) -> std::path::PathBuf {
     let stub_dir = runner.temp.path().join("stub-bin");
     std::fs::create_dir_all(&stub_dir).expect("stub dir");
     let log = runner.temp.path().join("cargo-args");
     let stub = format!(
-        "#!/usr/bin/env bash\nset -eu\nprintf '%s\\n' \"$@\" > '{}'\nwhile [ \"$1\" != --root ]; do shift; done\nmkdir -p \"$2/bin\"\ncp '{}' \"$2/bin/shipgate\"\n",
+        "#!/usr/bin/env bash\nset -eu\n{{ printf '%s\\n' \"$@\"; echo \"cwd=$PWD\"; echo \"toolchain=${{RUSTUP_TOOLCHAIN:-}}\"; }} > '{}'\nwhile [ \"$1\" != --root ]; do shift; done\nmkdir -p \"$2/bin\"\ncp '{}' \"$2/bin/shipgate\"\n",
         log.display(),
         env!("CARGO_BIN_EXE_shipgate")
     );
@@ -307,28 +300,33 @@ fn the_installer_builds_from_the_action_source_when_the_release_has_no_asset() {
     )
     .expect("chmod");
     runner.extra_path = Some(stub_dir);
+    log
+}
 
-    let job = dry_run_job(&world, &runner);
-    assert_succeeded(&job);
-    let args = std::fs::read_to_string(&log).expect("cargo was called");
-    let args: Vec<&str> = args.lines().collect();
-    let root = crate::local_runner::project_root();
-    assert_eq!(
-        &args[..5],
-        [
-            "install",
-            "--locked",
-            "--quiet",
-            "--path",
-            root.to_str().expect("utf-8")
-        ],
-        "{args:?}"
-    );
-    assert!(job.transcript().contains("building shipgate"));
-    assert_eq!(job.output("shipgate", "status"), "clean");
+#[test]
+fn the_installer_trusts_only_the_digest_committed_in_the_action_never_the_releases() {
+    let world = MintWorld::with("carol", PLAN);
+    let mut runner = runner(&world);
+    let log = stub_cargo(&mut runner);
+    // A replaced asset, and beside it the checksum file its replacer publishes.
+    let impostor = b"#!/bin/sh\necho pwned\n";
+    runner.server = release_server(&runner.temp.path().join("replaced"), Some(impostor));
+    let release = crate::local_runner::release_dir(&runner.server);
+    let asset = asset_name(runner_platform().2);
+    std::fs::write(
+        release.join(format!("{asset}.sha256")),
+        format!("{}  {asset}\n", sha256_hex(impostor)),
+    )
+    .expect("published checksum");
+    assert_install_refused(&dry_run_job(&world, &runner), "checksum mismatch");
 
-    // Another version than the action's source cannot be built from it.
-    std::fs::remove_file(&log).expect("reset the cargo log");
+    // No asset at all: the step fails; it never falls back to compiling.
+    runner.server = runner.temp.path().join("empty-server");
+    std::fs::create_dir_all(&runner.server).expect("empty server");
+    assert_install_refused(&dry_run_job(&world, &runner), "cannot download");
+
+    // A version whose digests this action's source does not commit.
+    runner.server = crate::local_runner::release_folder().to_owned();
     let pinned = action_workflow(
         "pull_request",
         &[("command", "dry-run"), ("version", "v9.9.9")],
@@ -339,13 +337,131 @@ fn the_installer_builds_from_the_action_source_when_the_release_has_no_asset() {
         pull_request_event(&world),
         json!({}),
     );
-    assert!(!job.succeeded);
+    assert_install_refused(&job, "no verified shipgate 9.9.9 binary exists");
+    assert!(!log.exists(), "the installer compiled without being asked");
+    assert!(world.status_comment().is_empty(), "nothing ran");
+}
+
+#[test]
+fn building_from_source_is_an_opt_in_run_outside_the_workspace_with_a_pinned_toolchain() {
+    let world = MintWorld::with("carol", PLAN);
+    let mut runner = runner(&world);
+    let log = stub_cargo(&mut runner);
+    runner.server = runner.temp.path().join("empty-server");
+    std::fs::create_dir_all(&runner.server).expect("empty server");
+    let opted_in = action_workflow(
+        "pull_request",
+        &[("command", "dry-run"), ("build-from-source", "true")],
+    );
+    let job = runner.run_workflow(
+        &opted_in,
+        "pull_request",
+        pull_request_event(&world),
+        json!({}),
+    );
+    assert_succeeded(&job);
+    assert_eq!(job.output("shipgate", "status"), "clean");
+    let recorded = std::fs::read_to_string(&log).expect("cargo was called");
+    let lines: Vec<&str> = recorded.lines().collect();
+    let action = crate::local_runner::published_action();
+    assert_eq!(
+        &lines[..5],
+        [
+            "install",
+            "--locked",
+            "--quiet",
+            "--path",
+            action.to_str().expect("utf-8")
+        ],
+        "{lines:?}"
+    );
+    let cwd = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("cwd="))
+        .expect("cwd");
     assert!(
-        job.transcript().contains("not 9.9.9"),
+        !Path::new(cwd).starts_with(&job.workspace),
+        "cargo ran inside the workspace: {cwd}"
+    );
+    assert!(lines.contains(&"toolchain=stable"), "{lines:?}");
+    assert!(job.transcript().contains("building shipgate"));
+}
+
+/// Issue 15, the critical hole: a pull request that carries a `rust-toolchain.toml` naming a
+/// toolchain of its own and a `.cargo/config.toml` with a rustc wrapper. Approving it runs the
+/// approve workflow with the mint and audit keys; with the real rustup on the PATH, nothing of
+/// the pull request may run, nor be a file in the workspace. The job mints all the same: the
+/// plans are read as git objects.
+#[test]
+fn a_pull_requests_toolchain_and_cargo_config_never_run_beside_the_keys() {
+    let evil = tempfile::tempdir().expect("evil dir");
+    let toolchain_marker = evil.path().join("toolchain-ran");
+    let wrapper_marker = evil.path().join("wrapper-ran");
+    let toolchain = evil.path().join("toolchain");
+    std::fs::create_dir_all(toolchain.join("bin")).expect("toolchain dir");
+    let record = |marker: &Path| format!("#!/bin/sh\nenv > '{}'\nexit 1\n", marker.display());
+    for tool in ["cargo", "rustc"] {
+        let path = toolchain.join("bin").join(tool);
+        std::fs::write(&path, record(&toolchain_marker)).expect("fake tool");
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+    }
+    let wrapper = evil.path().join("wrapper.sh");
+    std::fs::write(&wrapper, record(&wrapper_marker)).expect("wrapper");
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let rust_toolchain = format!("[toolchain]\npath = \"{}\"\n", toolchain.display());
+    let cargo_config = format!("[build]\nrustc-wrapper = \"{}\"\n", wrapper.display());
+    let world = MintWorld::with_history("carol", PLAN, |repo| {
+        repo.commit(
+            "release-plan",
+            &[
+                (".shipgate/plans/release.yaml", PLAN),
+                ("rust-toolchain.toml", &rust_toolchain),
+                (".cargo/config.toml", &cargo_config),
+            ],
+            "plan the release (and bring a toolchain)",
+        );
+    });
+    let mut runner = runner(&world);
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    runner.extra_path = cargo_home.map(|home| home.join("bin"));
+
+    let job = approve_and_mint(&world, &runner);
+    let ran = |marker: &Path| std::fs::read_to_string(marker).ok();
+    assert_eq!(ran(&toolchain_marker), None, "the PR's toolchain ran");
+    assert_eq!(ran(&wrapper_marker), None, "the PR's rustc wrapper ran");
+    for file in [
+        "rust-toolchain.toml",
+        ".cargo/config.toml",
+        ".shipgate/plans/release.yaml",
+    ] {
+        assert!(
+            !job.workspace.join(file).exists(),
+            "{file} of the pull request is on disk in the workspace"
+        );
+    }
+    assert_succeeded(&job);
+    assert_eq!(
+        job.output("shipgate", "status"),
+        "authorized",
         "{}",
         job.transcript()
     );
-    assert!(!log.exists(), "cargo must not build another version");
+
+    // With no verified binary to download, the job fails; it never compiles instead.
+    runner.server = runner.temp.path().join("empty-server");
+    std::fs::create_dir_all(&runner.server).expect("empty server");
+    let body = format!("/shipgate approve {}", world.plan_prefix());
+    let job = approve_job(&runner, comment_payload(&world, "erin", "User", &body).0);
+    assert_eq!(ran(&toolchain_marker), None, "the PR's toolchain ran");
+    assert_eq!(ran(&wrapper_marker), None, "the PR's rustc wrapper ran");
+    assert_install_refused(&job, "cannot download");
 }
 
 #[test]

@@ -191,9 +191,16 @@ fn a_symlinked_policy_directory_in_the_work_tree_is_refused() {
 
 /// Commits a symlink entry (mode 120000) at `path` pointing at `target` on `main`.
 fn commit_symlink(fixture: &TestRepo, dir: &str, name: &str, target: &str) -> Oid {
+    commit_symlink_on(fixture, "main", dir, name, target)
+}
+
+/// [`commit_symlink`] on `branch` (which starts at `main` when it does not exist yet).
+fn commit_symlink_on(fixture: &TestRepo, branch: &str, dir: &str, name: &str, target: &str) -> Oid {
     let repo = &fixture.repo;
+    let refname = format!("refs/heads/{branch}");
     let parent = repo
-        .find_reference("refs/heads/main")
+        .find_reference(&refname)
+        .or_else(|_| repo.find_reference("refs/heads/main"))
         .and_then(|r| r.peel_to_commit())
         .expect("main");
     let root = parent.tree().expect("tree");
@@ -228,15 +235,8 @@ fn commit_symlink(fixture: &TestRepo, dir: &str, name: &str, target: &str) -> Oi
         &Time::new(1_767_300_000, 0),
     )
     .expect("sig");
-    repo.commit(
-        Some("refs/heads/main"),
-        &sig,
-        &sig,
-        "a symlink",
-        &tree,
-        &[&parent],
-    )
-    .expect("commit")
+    repo.commit(Some(&refname), &sig, &sig, "a symlink", &tree, &[&parent])
+        .expect("commit")
 }
 
 #[test]
@@ -341,22 +341,36 @@ fn mint_refuses_symlinked_plans_and_notes_and_records_nothing() {
     use crate::github_support::SLUG;
     use crate::mint_flow::MintWorld;
 
-    let world = MintWorld::with("carol", &plan_with_notes_file("NOTES.md"));
+    // The pull request's head commit holds the links: mint reads it as git objects.
     let (_outside, secret) = secret_outside();
-    symlink(&secret, world.repo.path().join("NOTES.md")).expect("symlink");
-    world
-        .github
-        .fake
-        .add_comment(SLUG, world.pr, "alice", "/shipgate approve 0123456789ab");
-    assert_refused(&world.mint(), "SYMLINK_REFUSED");
-
-    let plan = world.repo.path().join(".shipgate/plans/release.yaml");
-    std::fs::remove_file(&plan).expect("rm");
-    symlink(&secret, &plan).expect("symlink");
-    assert_refused(&world.mint(), "SYMLINK_REFUSED");
-
-    assert!(world.kinds().is_empty(), "{:?}", world.kinds());
-    assert!(!world.status_comment().contains("hunter2"));
+    let secret = secret.display().to_string();
+    let plan = plan_with_notes_file("docs/NOTES.md");
+    let notes_link = MintWorld::with_history("carol", &plan, |repo| {
+        repo.commit(
+            "release-plan",
+            &[(".shipgate/plans/release.yaml", &plan)],
+            "plan",
+        );
+        commit_symlink_on(repo, "release-plan", "docs", "NOTES.md", &secret);
+    });
+    let plan_link = MintWorld::with_history("carol", &plan, |repo| {
+        commit_symlink_on(
+            repo,
+            "release-plan",
+            ".shipgate/plans",
+            "release.yaml",
+            &secret,
+        );
+    });
+    for world in [notes_link, plan_link] {
+        world
+            .github
+            .fake
+            .add_comment(SLUG, world.pr, "alice", "/shipgate approve 0123456789ab");
+        assert_refused(&world.mint(), "SYMLINK_REFUSED");
+        assert!(world.kinds().is_empty(), "{:?}", world.kinds());
+        assert!(!world.status_comment().contains("hunter2"));
+    }
 }
 
 /// Pieces of markdown that open and close blocks, for the comment parser's fuzzing.

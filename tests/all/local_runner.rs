@@ -8,9 +8,11 @@
 //! each step fresh `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY` files and reads them back (the
 //! job summary is their concatenation); honours `GITHUB_PATH`; expands composite actions
 //! (inputs with defaults, step outputs, action outputs); and stands in for `actions/checkout`
-//! by cloning the fake's bare repository. The one liberty: the action's installer downloads
-//! from a `file://` release folder holding the binary under test, packed and checksummed the
-//! way the release workflow publishes it.
+//! by cloning the fake's bare repository. The action runs as published: from a copy of its
+//! files whose `action/checksums/` commits the SHA-256 of the binary under test (packed the
+//! way the release workflow publishes it), downloading from `GITHUB_SERVER_URL`, which is a
+//! `file://` folder laid out as GitHub serves release assets. No variable is set that a real
+//! runner does not set.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,42 +42,91 @@ pub fn asset_name(target: &str) -> String {
     format!("shipgate-v{}-{target}.tar.gz", env!("CARGO_PKG_VERSION"))
 }
 
-/// A release folder (`<base>/v<version>/<asset>` and `<asset>.sha256`) holding the binary under
-/// test, made once per test process.
-pub fn release_folder() -> &'static Path {
-    static FOLDER: OnceLock<PathBuf> = OnceLock::new();
-    FOLDER.get_or_init(|| {
-        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("action-release-{}", std::process::id()));
-        let version_dir = base.join(format!("v{}", env!("CARGO_PKG_VERSION")));
-        let staging = base.join("staging");
-        std::fs::create_dir_all(&version_dir).expect("release folder");
+/// The repository the adopters' workflows name as the action (`shipgate/shipgate@...`).
+pub const ACTION_REPOSITORY: &str = "shipgate/shipgate";
+
+/// The binary under test, packed as the release workflow packs it, and its SHA-256.
+fn packed_binary() -> &'static (Vec<u8>, String) {
+    static PACKED: OnceLock<(Vec<u8>, String)> = OnceLock::new();
+    PACKED.get_or_init(|| {
+        let staging = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("action-staging-{}", std::process::id()));
         std::fs::create_dir_all(&staging).expect("staging folder");
         std::fs::copy(env!("CARGO_BIN_EXE_shipgate"), staging.join("shipgate")).expect("copy");
-        let asset = asset_name(runner_platform().2);
+        let asset = staging.join("asset.tar.gz");
         let packed = Command::new("tar")
             .arg("-czf")
-            .arg(version_dir.join(&asset))
+            .arg(&asset)
             .arg("-C")
             .arg(&staging)
             .arg("shipgate")
             .status()
             .expect("run tar");
         assert!(packed.success(), "tar failed");
-        let packed = std::fs::read(version_dir.join(&asset)).expect("read asset");
-        write_checksum(&version_dir, &asset, &sha256_hex(&packed));
-        base
+        let bytes = std::fs::read(&asset).expect("read asset");
+        let hash = sha256_hex(&bytes);
+        (bytes, hash)
     })
 }
 
-/// Writes `<asset>.sha256` in `dir`, giving `hash` as the asset's SHA-256, in the
-/// `sha256sum` format the release workflow publishes.
-pub fn write_checksum(dir: &Path, asset: &str, hash: &str) {
-    std::fs::write(
-        dir.join(format!("{asset}.sha256")),
-        format!("{hash}  {asset}\n"),
-    )
-    .expect("write checksum");
+/// Where this release's assets live below a server root, as GitHub serves them.
+pub fn release_dir(server: &Path) -> PathBuf {
+    server
+        .join(ACTION_REPOSITORY)
+        .join("releases/download")
+        .join(format!("v{}", env!("CARGO_PKG_VERSION")))
+}
+
+/// A server root (`GITHUB_SERVER_URL`) whose release of this version holds `asset` (the
+/// binary under test when `None`) under the asset name for this runner.
+pub fn release_server(dir: &Path, asset: Option<&[u8]>) -> PathBuf {
+    let release = release_dir(dir);
+    std::fs::create_dir_all(&release).expect("release folder");
+    let bytes = asset.unwrap_or(&packed_binary().0);
+    std::fs::write(release.join(asset_name(runner_platform().2)), bytes).expect("asset");
+    dir.to_owned()
+}
+
+/// The server root holding the genuine release, made once per test process.
+pub fn release_folder() -> &'static Path {
+    static FOLDER: OnceLock<PathBuf> = OnceLock::new();
+    FOLDER.get_or_init(|| {
+        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("action-server-{}", std::process::id()));
+        release_server(&base, None)
+    })
+}
+
+/// The action as its release commit publishes it (`GITHUB_ACTION_PATH`): this source's
+/// `action.yml`, `action/` scripts and `Cargo.toml`, plus the `action/checksums/` file the
+/// release workflow commits, holding the SHA-256 of the binary under test. Made once per
+/// test process.
+pub fn published_action() -> &'static Path {
+    static ACTION: OnceLock<PathBuf> = OnceLock::new();
+    ACTION.get_or_init(|| {
+        let root = project_root();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("action-published-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("action/checksums")).expect("action folder");
+        for file in [
+            "action.yml",
+            "Cargo.toml",
+            "action/install.sh",
+            "action/run.sh",
+        ] {
+            std::fs::copy(root.join(file), dir.join(file)).expect("copy the action");
+        }
+        let asset = asset_name(runner_platform().2);
+        std::fs::write(
+            dir.join(format!(
+                "action/checksums/v{}.sha256",
+                env!("CARGO_PKG_VERSION")
+            )),
+            format!("{}  {asset}\n", packed_binary().1),
+        )
+        .expect("checksums");
+        dir
+    })
 }
 
 /// One runner: a temp folder, the GitHub it talks to, and the secrets it holds.
@@ -86,8 +137,8 @@ pub struct LocalRunner {
     pub api_url: String,
     pub token: String,
     pub secrets: BTreeMap<String, String>,
-    /// Where the installer downloads releases from.
-    pub download_base: PathBuf,
+    /// The server the installer downloads releases from (`GITHUB_SERVER_URL`).
+    pub server: PathBuf,
     /// Prepended to the steps' PATH (e.g. a stub `cargo`).
     pub extra_path: Option<PathBuf>,
     runs: std::cell::Cell<u32>,
@@ -173,10 +224,15 @@ impl LocalRunner {
             api_url,
             token: token.to_owned(),
             secrets: BTreeMap::new(),
-            download_base: release_folder().to_owned(),
+            server: release_folder().to_owned(),
             extra_path: None,
             runs: std::cell::Cell::new(0),
         }
+    }
+
+    /// `GITHUB_SERVER_URL`: the folder standing in for the GitHub web server.
+    fn server_url(&self) -> String {
+        format!("file://{}", self.server.display())
     }
 
     /// Runs every job of `workflow` (YAML text) for `event_name` with `event` as its payload.
@@ -222,6 +278,8 @@ impl LocalRunner {
             "workspace": workspace.display().to_string(),
             "run_id": "4242",
             "actor": event.pointer("/sender/login").cloned().unwrap_or(json!("octocat")),
+            "server_url": self.server_url(),
+            "action_repository": "",
         });
         let mut scope = Scope {
             contexts: json!({
@@ -283,7 +341,13 @@ impl LocalRunner {
                 BTreeMap::new()
             }
             Some(uses) if is_shipgate_action(uses) => {
-                self.run_composite(&with, scope.contexts["github"].clone(), env, result, scope)
+                // What the runner puts in `github.action_repository` inside the action: its
+                // repository, or nothing for an action run from the checkout (`./`).
+                let mut github = scope.contexts["github"].clone();
+                if uses.starts_with(ACTION_REPOSITORY) {
+                    github["action_repository"] = json!(ACTION_REPOSITORY);
+                }
+                self.run_composite(&with, github, env, result, scope)
             }
             Some(other) => panic!("the local runner does not know the action {other}"),
             None => self.run_shell_step(step, scope, None, env, result),
@@ -319,7 +383,8 @@ impl LocalRunner {
         result: &mut JobResult,
         outer: &mut Scope,
     ) -> BTreeMap<String, String> {
-        let text = std::fs::read_to_string(project_root().join("action.yml")).expect("action.yml");
+        let text =
+            std::fs::read_to_string(published_action().join("action.yml")).expect("action.yml");
         let action: Value = serde_yaml::from_str(&text).expect("action.yml YAML");
         let mut inputs = serde_json::Map::new();
         let defaults_scope = json!({ "github": github });
@@ -348,7 +413,8 @@ impl LocalRunner {
                 step["shell"], "bash",
                 "composite run steps name their shell"
             );
-            let outputs = self.run_shell_step(step, &mut scope, Some(&project_root()), env, result);
+            let outputs =
+                self.run_shell_step(step, &mut scope, Some(published_action()), env, result);
             if let Some(id) = step["id"].as_str() {
                 scope.contexts["steps"][id] = json!({ "outputs": outputs });
             }
@@ -405,6 +471,7 @@ impl LocalRunner {
             .env("GITHUB_EVENT_NAME", env.event_name)
             .env("GITHUB_EVENT_PATH", env.event_path)
             .env("GITHUB_REPOSITORY", SLUG)
+            .env("GITHUB_SERVER_URL", self.server_url())
             .env("GITHUB_API_URL", &self.api_url)
             .env("GITHUB_WORKSPACE", env.workspace)
             .env("GITHUB_RUN_ID", "4242")
@@ -417,13 +484,7 @@ impl LocalRunner {
             .env("RUNNER_TEMP", env.runner_temp)
             .envs(step_env);
         if let Some(action_path) = action_path {
-            command
-                .env("GITHUB_ACTION_PATH", action_path)
-                .env("GITHUB_ACTION_REPOSITORY", "shipgate/shipgate")
-                .env(
-                    "SHIPGATE_DOWNLOAD_BASE",
-                    format!("file://{}", self.download_base.display()),
-                );
+            command.env("GITHUB_ACTION_PATH", action_path);
         }
         let out = command.output().expect("run bash");
         let outputs = parse_outputs(&std::fs::read_to_string(&output_file).expect("outputs"));

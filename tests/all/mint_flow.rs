@@ -231,6 +231,60 @@ fn two_approvals_mint_verified_receipts_on_the_governance_branch() {
     assert!(status.contains("## AUTHORIZED"), "{status}");
 }
 
+/// DESIGN 13.9: mint never needs the pull request on disk. From a clone of the default branch
+/// alone (as the approve workflow checks out, and as a fork's head is never a branch there),
+/// it fetches `refs/pull/N/head` and reads the plans as git objects.
+#[test]
+fn mint_fetches_the_pull_request_head_into_a_default_branch_clone_and_never_checks_it_out() {
+    let plan = "version: 1\noperations:\n  - kind: tag\n    name: v1.1.0\n    target: main\n";
+    let world = MintWorld::with("carol", plan);
+    world.approve("alice");
+    world.approve("bob");
+    let clone = tempfile::tempdir().expect("clone dir");
+    let cloned = crate::fixture::git(
+        world.repo.path(),
+        &[
+            "clone",
+            "--quiet",
+            "--single-branch",
+            "--branch",
+            "main",
+            // file://: a plain path would hard-link every object, the head's included.
+            &format!("file://{}", world.github.bare.path().display()),
+            clone.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert!(cloned.status.success(), "git clone failed");
+    let pulled = git2::Repository::open(clone.path()).expect("clone");
+    let head = world
+        .github
+        .peeled("refs/heads/release-plan")
+        .expect("head");
+    let head = git2::Oid::from_str(&head).expect("oid");
+    assert!(
+        pulled.find_commit(head).is_err(),
+        "the clone has the head already"
+    );
+
+    let out = world
+        .command(&["mint", "--pr", &world.pr.to_string()], &[])
+        .current_dir(clone.path())
+        .output()
+        .expect("run shipgate");
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("== AUTHORIZED =="),
+        "{}",
+        stdout(&out)
+    );
+    let fetched = pulled
+        .refname_to_id(&format!("refs/shipgate/pull/{}", world.pr))
+        .expect("the pull request's head was fetched");
+    assert_eq!(fetched, head);
+    assert!(!clone.path().join(".shipgate/plans").exists());
+    assert!(world.kinds().contains(&"run_opened".to_owned()));
+}
+
 #[test]
 fn without_quorum_the_chain_is_untouched_and_the_status_says_awaiting() {
     let world = MintWorld::with_pr_author("bob");

@@ -176,10 +176,15 @@ fn the_troubleshooting_table_explains_every_reason_code() {
 }
 
 #[test]
-fn our_plan_and_ship_workflows_are_what_init_writes_for_the_action_at_the_root() {
+fn our_workflows_are_what_init_writes_for_the_action_at_the_root() {
     let scratch = init_scaffold(&["--action", "./", "--default-branch", "main"]);
-    // The approve workflow differs on purpose: it runs the action from the default branch.
-    for name in ["shipgate-plan.yml", "shipgate-ship.yml"] {
+    // The approve workflow too: it checks out the default branch only (DESIGN 13.9), so the
+    // action at the root is the default branch's.
+    for name in [
+        "shipgate-plan.yml",
+        "shipgate-approve.yml",
+        "shipgate-ship.yml",
+    ] {
         let ours = std::fs::read_to_string(project_root().join(".github/workflows").join(name));
         let written = std::fs::read_to_string(scratch.path().join(".github/workflows").join(name));
         assert_eq!(
