@@ -293,6 +293,7 @@ where
     let odb = repo.odb().map_err(git("open object database"))?;
     let mut writer = ChainWriter::new(repo, &odb, key)?;
     let mut cached: Option<(Oid, StateView<'_>)> = None;
+    let mut unconfirmed: Option<Unconfirmed> = None;
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -303,7 +304,7 @@ where
             target,
             clock,
             &mut propose,
-            &mut cached,
+            (&mut cached, &mut unconfirmed),
         )? {
             Ok(mut appended) => {
                 if let Some(appended) = &mut appended {
@@ -360,8 +361,16 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(OsRng.next_u64() % (cap_ms + 1))
 }
 
+/// A push that failed without a verdict on the ref (no per-ref status): it may have landed.
+struct Unconfirmed {
+    tip: Tip,
+    created_genesis: bool,
+}
+
 /// One fetch, check, build and push. The outer `Result` is fatal; the inner `Err` is a failure
-/// worth retrying (rejected or failed push, unreachable remote).
+/// worth retrying (rejected or failed push, unreachable remote). A push that failed without
+/// saying whether the ref moved is looked for on the next fetch: if the branch holds it, it
+/// landed, and proposing again would append the same events twice.
 fn attempt<'r, F>(
     repo: &'r Repository,
     git_cli: &GitCli,
@@ -369,7 +378,7 @@ fn attempt<'r, F>(
     target: &AppendTarget,
     clock: &dyn Fn() -> OffsetDateTime,
     propose: &mut F,
-    cached: &mut Option<(Oid, StateView<'r>)>,
+    (cached, unconfirmed): (&mut Option<(Oid, StateView<'r>)>, &mut Option<Unconfirmed>),
 ) -> Result<Result<Option<Appended>, String>, AppendError>
 where
     F: FnMut(&StateView<'_>) -> Result<Vec<Event>, ApplyError>,
@@ -382,6 +391,20 @@ where
         Err(TrustError::Fetch(failure)) => return Ok(Err(failure)),
         Err(TrustError::Verify(e)) => return Err(AppendError::Untrusted(Box::new(e))),
     };
+    if let (Some(pending), Some(head)) = (unconfirmed.take(), head)
+        && (head == pending.tip.commit
+            || repo
+                .graph_descendant_of(head, pending.tip.commit)
+                .unwrap_or(false))
+    {
+        let _ = write_checkpoint(repo, pending.tip.commit);
+        *cached = None;
+        return Ok(Ok(Some(Appended {
+            tip: pending.tip,
+            attempts: 0,
+            created_genesis: pending.created_genesis,
+        })));
+    }
     let tip = head.map(|commit| read_tip(repo, commit)).transpose()?;
     // The state only changes when the tree does; notes leave it alone.
     let mut state = match (&tip, cached.take()) {
@@ -448,7 +471,13 @@ where
             })))
         }
         PushOutcome::Rejected(why) => Ok(Err(format!("push rejected: {why}"))),
-        PushOutcome::Failed(why) => Ok(Err(why)),
+        PushOutcome::Failed(why) => {
+            *unconfirmed = Some(Unconfirmed {
+                tip: new_tip,
+                created_genesis,
+            });
+            Ok(Err(why))
+        }
     }
 }
 

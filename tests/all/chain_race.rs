@@ -164,3 +164,54 @@ fn a_note_is_never_appended_on_an_unsigned_head() {
     );
     assert_eq!(repo.refname_to_id(BRANCH).expect("branch"), forged);
 }
+
+/// A directory holding a `git` whose first `git push` does push, then exits 1 without a word
+/// on the ref, as a connection dropped after the remote updated would.
+fn lying_git(dir: &Path) -> PathBuf {
+    let real = std::env::split_paths(&std::env::var_os("PATH").expect("PATH"))
+        .map(|d| d.join("git"))
+        .find(|p| p.is_file())
+        .expect("git on PATH");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let marker = dir.join("lied");
+    let script = format!(
+        "#!/bin/sh
+for arg in \"$@\"; do
+  if [ \"$arg\" = push ] && [ ! -e '{marker}' ]; then
+    touch '{marker}'
+    '{real}' \"$@\" >/dev/null 2>&1
+    echo 'fatal: the remote end hung up unexpectedly' >&2
+    exit 1
+  fi
+done
+exec '{real}' \"$@\"
+",
+        marker = marker.display(),
+        real = real.display(),
+    );
+    let git = bin.join("git");
+    std::fs::write(&git, script).expect("script");
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    bin
+}
+
+#[test]
+fn a_push_that_landed_but_reported_failure_is_not_appended_twice() {
+    let (world, _) = crate::execute_flow::minted();
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let bin = lying_git(scratch.path());
+    let out = world.shipgate_with(
+        &["audit", "note", "exactly once"],
+        &[("PATH", path_with(&bin).as_str())],
+    );
+    assert_exit(&out, 0);
+    assert!(scratch.path().join("lied").exists(), "the push lied");
+    let notes = world
+        .chain()
+        .iter()
+        .filter(|e| e["event"]["message"] == "exactly once")
+        .count();
+    assert_eq!(notes, 1);
+    assert_exit(&world.shipgate(&["audit", "verify"]), 0);
+}
