@@ -66,30 +66,38 @@ fn forge(origin: &Path, event: Event, changes: &[Change], key: Option<&SigningKe
 /// A directory holding a `git` that, on the `nth` `git fetch` of the process, first moves
 /// `origin`'s governance branch from `from` to `forged`, then runs the real git.
 fn racing_git(dir: &Path, origin: &Path, nth: u32, from: Oid, forged: Oid) -> PathBuf {
+    let counter = dir.join("fetches");
+    git_wrapper(
+        dir,
+        &format!(
+            "for arg in \"$@\"; do
+  if [ \"$arg\" = fetch ]; then
+    n=$(($(cat '{counter}' 2>/dev/null || echo 0) + 1))
+    echo $n > '{counter}'
+    if [ $n -eq {nth} ]; then
+      \"$REAL_GIT\" --git-dir='{origin}' update-ref {BRANCH} {forged} {from} || exit 1
+    fi
+    break
+  fi
+done",
+            counter = counter.display(),
+            origin = origin.display(),
+        ),
+    )
+}
+
+/// Writes `dir/bin/git`: a shell script that runs `before` (with the real git in `$REAL_GIT`),
+/// then the real git with the same arguments; returns the directory to put first on `PATH`.
+fn git_wrapper(dir: &Path, before: &str) -> PathBuf {
     let real = std::env::split_paths(&std::env::var_os("PATH").expect("PATH"))
         .map(|d| d.join("git"))
         .find(|p| p.is_file())
         .expect("git on PATH");
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).expect("bin");
-    let counter = dir.join("fetches");
     let script = format!(
-        "#!/bin/sh
-for arg in \"$@\"; do
-  if [ \"$arg\" = fetch ]; then
-    n=$(($(cat '{counter}' 2>/dev/null || echo 0) + 1))
-    echo $n > '{counter}'
-    if [ $n -eq {nth} ]; then
-      '{real}' --git-dir='{origin}' update-ref {BRANCH} {forged} {from} || exit 1
-    fi
-    break
-  fi
-done
-exec '{real}' \"$@\"
-",
-        counter = counter.display(),
-        real = real.display(),
-        origin = origin.display(),
+        "#!/bin/sh\nREAL_GIT='{}'\n{before}\nexec \"$REAL_GIT\" \"$@\"\n",
+        real.display()
     );
     let git = bin.join("git");
     std::fs::write(&git, script).expect("script");
@@ -168,32 +176,21 @@ fn a_note_is_never_appended_on_an_unsigned_head() {
 /// A directory holding a `git` whose first `git push` does push, then exits 1 without a word
 /// on the ref, as a connection dropped after the remote updated would.
 fn lying_git(dir: &Path) -> PathBuf {
-    let real = std::env::split_paths(&std::env::var_os("PATH").expect("PATH"))
-        .map(|d| d.join("git"))
-        .find(|p| p.is_file())
-        .expect("git on PATH");
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).expect("bin");
     let marker = dir.join("lied");
-    let script = format!(
-        "#!/bin/sh
-for arg in \"$@\"; do
+    git_wrapper(
+        dir,
+        &format!(
+            "for arg in \"$@\"; do
   if [ \"$arg\" = push ] && [ ! -e '{marker}' ]; then
     touch '{marker}'
-    '{real}' \"$@\" >/dev/null 2>&1
+    \"$REAL_GIT\" \"$@\" >/dev/null 2>&1
     echo 'fatal: the remote end hung up unexpectedly' >&2
     exit 1
   fi
-done
-exec '{real}' \"$@\"
-",
-        marker = marker.display(),
-        real = real.display(),
-    );
-    let git = bin.join("git");
-    std::fs::write(&git, script).expect("script");
-    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    bin
+done",
+            marker = marker.display(),
+        ),
+    )
 }
 
 #[test]
