@@ -406,13 +406,9 @@ impl LocalRepo {
     /// reading at most [`MAX_FILE_BYTES`] and one byte. `Missing` when it does not exist, is
     /// not a regular file, or the path leaves the repository (absolute, or through `..`).
     pub fn read_worktree_file(&self, relative: &str) -> Result<WorktreeFile, std::io::Error> {
-        let path = Path::new(relative);
-        let stays_inside = path
-            .components()
-            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-        if relative.is_empty() || !stays_inside {
+        let Some(path) = inside_relative(relative) else {
             return Ok(WorktreeFile::Missing);
-        }
+        };
         read_below(&self.workdir, path, MAX_FILE_BYTES)
     }
 
@@ -455,11 +451,7 @@ impl LocalRepo {
         commit: &CommitSha,
         relative: &str,
     ) -> Result<WorktreeFile, RepoError> {
-        let path = Path::new(relative);
-        let stays_inside = path
-            .components()
-            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-        if relative.is_empty() || !stays_inside {
+        if inside_relative(relative).is_none() {
             return Ok(WorktreeFile::Missing);
         }
         let oid = git2::Oid::from_str(commit.as_str()).map_err(git("parsing a commit id"))?;
@@ -666,6 +658,15 @@ fn source_file(
 
 fn source_error(e: RepoError) -> crate::plan::SourceError {
     crate::plan::SourceError(e.to_string())
+}
+
+/// `relative` as a path that stays inside the repository (not empty, not absolute, no `..`).
+fn inside_relative(relative: &str) -> Option<&Path> {
+    let path = Path::new(relative);
+    let stays_inside = path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    (!relative.is_empty() && stays_inside).then_some(path)
 }
 
 #[cfg(test)]

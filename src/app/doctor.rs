@@ -11,7 +11,7 @@ mod github;
 
 use std::io::Write;
 
-use git2::{Oid, Repository};
+use git2::Repository;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -439,9 +439,8 @@ fn check_governance_branch(
         ));
         return;
     }
-    let pinned = policy
-        .and_then(|p| p.genesis.as_deref())
-        .and_then(|g| Oid::from_str(g).ok());
+    // The policy loaded, so its `audit.genesis` is a well-formed commit id.
+    let pinned = super::audit::pinned_genesis(policy).unwrap_or_default();
     let result = verify_from_checkpoint(&repo, head, signers).and_then(|verified| {
         if let Some(root) = verified.root {
             check_pinned_genesis(pinned, root)?;

@@ -91,19 +91,19 @@ pub(super) fn execute_with(
         }
         Err(e) => return Err(e),
     };
-    if verified.is_none() {
+    let (Some(_), Some(verified)) = (verified, setup.target.trust.verified_state()) else {
         return Err(Error::Usage(format!(
             "there is no governance branch {}: nothing was minted",
             args.append.target.branch
         )));
-    }
-    let state = setup.target.trust.state();
+    };
+    let state = verified.state();
     let genesis_policy = setup
         .target
         .trust
         .genesis_policy(&setup.repo)
         .map_err(AuditError::from)?;
-    let runs = select_runs(&state, args, (&repo, &slug), known)?;
+    let runs = select_runs(state, args, (&repo, &slug), known)?;
     if runs.is_empty() {
         writeln!(
             out,
@@ -445,7 +445,8 @@ impl Executor<'_> {
         // 4. Each operation, in plan order. Operations this run already settled are skipped
         // when it stopped part-way; a run settled throughout is a replay, which the gate
         // refuses (its receipts are consumed).
-        let state = self.state()?;
+        let verified = self.verified_state()?;
+        let state = verified.state();
         let settled = |key: &String| {
             state.ops.get(key).is_some_and(|op| {
                 op.run_id == self.run.run_id
@@ -488,13 +489,6 @@ impl Executor<'_> {
             }])
         })
         .map_err(|e| AuditError::from(e).into())
-    }
-
-    /// The state at the remote head, freshly fetched and verified from the last verified
-    /// head: what the gate decides on.
-    fn state(&self) -> Result<State, Error> {
-        self.setup.verified_head()?;
-        Ok(self.setup.target.trust.state())
     }
 
     /// The state at the remote head, freshly fetched and verified, as the gate's preconditions

@@ -182,11 +182,6 @@ impl ChainTrust {
         }
     }
 
-    /// The state at the trusted head (empty before the chain exists).
-    pub fn state(&self) -> State {
-        self.trusted_head().map(|t| t.state).unwrap_or_default()
-    }
-
     /// The trusted head and its state, once a chain was verified.
     pub fn verified_state(&self) -> Option<VerifiedState> {
         self.trusted_head().map(|t| VerifiedState {
