@@ -230,19 +230,28 @@ mod tests {
         }
     }
 
-    #[test]
-    fn quorum_mints_one_receipt_per_operation_advisory_where_a_finding_stands() {
-        let (plan, decisions) = setup(POLICY);
-        let approvals = approvals(&plan, &decisions, &["alice"]);
-        let inputs = MintInputs {
-            plan: &plan,
-            decisions: &decisions,
-            approvals: &approvals,
+    /// Inputs of a mint at NOW, not halted, no run open yet.
+    fn ready<'a>(
+        plan: &'a ResolvedPlan,
+        decisions: &'a [OperationDecision],
+        approvals: &'a ApprovalOutcome,
+    ) -> MintInputs<'a> {
+        MintInputs {
+            plan,
+            decisions,
+            approvals,
             policy_hash: "sha256:p",
             halted: false,
             open_run: None,
             now: NOW,
-        };
+        }
+    }
+
+    #[test]
+    fn quorum_mints_one_receipt_per_operation_advisory_where_a_finding_stands() {
+        let (plan, decisions) = setup(POLICY);
+        let approvals = approvals(&plan, &decisions, &["alice"]);
+        let inputs = ready(&plan, &decisions, &approvals);
         let MintDecision::Mint { run_id, receipts } = decide_mint(&inputs, ids()) else {
             panic!("expected a mint")
         };
@@ -267,15 +276,7 @@ mod tests {
         let (plan, mut decisions) = setup(POLICY);
         let approvals = approvals(&plan, &decisions, &["alice"]);
         decisions[0].requirements[0].receipt_ttl_secs = 400 * 86_400;
-        let inputs = MintInputs {
-            plan: &plan,
-            decisions: &decisions,
-            approvals: &approvals,
-            policy_hash: "sha256:p",
-            halted: false,
-            open_run: None,
-            now: NOW,
-        };
+        let inputs = ready(&plan, &decisions, &approvals);
         let MintDecision::Mint { receipts, .. } = decide_mint(&inputs, ids()) else {
             panic!("expected a mint")
         };
@@ -288,13 +289,8 @@ mod tests {
         let approved = approvals(&plan, &decisions, &["alice"]);
         let none = approvals(&plan, &decisions, &[]);
         let base = MintInputs {
-            plan: &plan,
-            decisions: &decisions,
-            approvals: &approved,
-            policy_hash: "sha256:p",
             halted: true,
-            open_run: None,
-            now: NOW,
+            ..ready(&plan, &decisions, &approved)
         };
         assert_eq!(decide_mint(&base, ids()), MintDecision::Halted);
         let open = MintInputs {

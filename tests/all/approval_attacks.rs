@@ -34,6 +34,12 @@ fn commit_plan(repo: &TestRepo, content: &str, author: (&str, &str), committer: 
     );
 }
 
+/// `login` revokes the world's plan in a comment of its own; returns the comment id.
+fn revoke(world: &MintWorld, login: &str) -> u64 {
+    let body = format!("/shipgate revoke {}", world.plan_prefix());
+    world.github.fake.add_comment(SLUG, world.pr, login, &body)
+}
+
 fn minted(world: &MintWorld) -> bool {
     world.kinds().iter().any(|k| k == "run_opened")
 }
@@ -95,14 +101,8 @@ fn a_commit_linked_to_no_account_makes_the_plan_unapprovable() {
 #[test]
 fn a_deleted_revoke_still_holds() {
     let world = MintWorld::with("carol", PLAN);
-    let prefix = world.plan_prefix();
     world.approve("alice");
-    let revoke = world.github.fake.add_comment(
-        SLUG,
-        world.pr,
-        "alice",
-        &format!("/shipgate revoke {prefix}"),
-    );
+    let revoke = revoke(&world, "alice");
     assert_exit(&world.mint(), 0);
     // Another writer deletes the revoke; bob approves.
     world.github.fake.delete_comment(revoke);
@@ -136,14 +136,8 @@ fn a_revoke_deleted_before_mint_read_it_holds_through_its_event() {
 #[test]
 fn an_edited_revoke_does_not_restore_the_approval() {
     let world = MintWorld::with("carol", PLAN);
-    let prefix = world.plan_prefix();
     world.approve("alice");
-    let revoke = world.github.fake.add_comment(
-        SLUG,
-        world.pr,
-        "alice",
-        &format!("/shipgate revoke {prefix}"),
-    );
+    let revoke = revoke(&world, "alice");
     world.github.fake.edit_comment(revoke, "thanks!");
     world.approve("bob");
     let out = world.mint();

@@ -52,6 +52,23 @@ fn signer_line(kid: &str, key: &GeneratedKey, window: &str) -> String {
     )
 }
 
+/// A run crafted with the real audit key whose receipts, signed by `key`, bind the policy
+/// `hash` and say they were issued at `issued_at` and expire at `expires_at`.
+fn craft_dated(
+    world: &MintWorld,
+    key: &str,
+    hash: &str,
+    issued_at: String,
+    expires_at: String,
+) -> String {
+    let hash = hash.to_owned();
+    craft(world, key, move |c: &mut ReceiptClaims| {
+        c.policy_hash = hash.clone();
+        c.issued_at = issued_at.clone();
+        c.expires_at = expires_at.clone();
+    })
+}
+
 /// Executes the crafted run under the policy of `policy-v2` and checks that the gate refused
 /// it as forged (exit 4), that the detail says why, and that nothing shipped.
 fn refused_as_forged(world: &MintWorld, run: &str, why: &str) {
@@ -70,11 +87,13 @@ fn a_receipt_backdated_by_a_recently_retired_mint_key_is_forged_and_ships_nothin
     let window = format!(", not_after: {}", from_now(-Duration::minutes(10)));
     let hash = policy_v2(&world, &signer_line("mint-0", &retired, &window));
     // Dated before the retirement, expiring within the rule's 2 h: only "in force now" stops it.
-    let run = craft(&world, &retired.private_openssh, |c: &mut ReceiptClaims| {
-        c.policy_hash = hash.clone();
-        c.issued_at = from_now(-Duration::minutes(20));
-        c.expires_at = from_now(Duration::minutes(100));
-    });
+    let run = craft_dated(
+        &world,
+        &retired.private_openssh,
+        &hash,
+        from_now(-Duration::minutes(20)),
+        from_now(Duration::minutes(100)),
+    );
     refused_as_forged(&world, &run, "not in force now");
 }
 
@@ -84,11 +103,13 @@ fn a_receipt_of_a_retired_key_expiring_in_2099_is_forged_and_ships_nothing() {
     let retired = generate("mint-0", SignerRole::Mint).expect("key");
     let window = format!(", not_after: {}", from_now(-Duration::days(1)));
     let hash = policy_v2(&world, &signer_line("mint-0", &retired, &window));
-    let run = craft(&world, &retired.private_openssh, |c: &mut ReceiptClaims| {
-        c.policy_hash = hash.clone();
-        c.issued_at = from_now(-Duration::days(2));
-        c.expires_at = "2099-01-01T00:00:00Z".into();
-    });
+    let run = craft_dated(
+        &world,
+        &retired.private_openssh,
+        &hash,
+        from_now(-Duration::days(2)),
+        "2099-01-01T00:00:00Z".to_owned(),
+    );
     refused_as_forged(&world, &run, "not in force now");
 }
 
@@ -98,11 +119,13 @@ fn a_receipt_outliving_its_rules_receipt_ttl_is_forged_and_ships_nothing() {
     // The policy's only rule gives receipts 2 h; this one, by the current key, lasts 3 h.
     let hash = policy_v2(&world, "");
     let key = world.mint.private_openssh.to_string();
-    let run = craft(&world, &key, |c: &mut ReceiptClaims| {
-        c.policy_hash = hash.clone();
-        c.issued_at = from_now(-Duration::minutes(1));
-        c.expires_at = from_now(Duration::minutes(179));
-    });
+    let run = craft_dated(
+        &world,
+        &key,
+        &hash,
+        from_now(-Duration::minutes(1)),
+        from_now(Duration::minutes(179)),
+    );
     refused_as_forged(&world, &run, "receipt_ttl");
 }
 
@@ -111,11 +134,13 @@ fn a_receipt_lasting_past_thirty_days_is_forged_under_any_policy() {
     let (world, _) = minted();
     let hash = policy_v2(&world, "");
     let key = world.mint.private_openssh.to_string();
-    let run = craft(&world, &key, |c: &mut ReceiptClaims| {
-        c.policy_hash = hash.clone();
-        c.issued_at = from_now(-Duration::minutes(1));
-        c.expires_at = "2099-01-01T00:00:00Z".into();
-    });
+    let run = craft_dated(
+        &world,
+        &key,
+        &hash,
+        from_now(-Duration::minutes(1)),
+        "2099-01-01T00:00:00Z".to_owned(),
+    );
     refused_as_forged(&world, &run, "30 days");
 }
 
