@@ -810,7 +810,7 @@ fn settle<S: StateAccess + ?Sized>(
 mod tests {
     use super::*;
     use crate::audit::entry::{Actor, ENTRY_VERSION, RunOperation};
-    use crate::receipt::{HmacKey, ReceiptClaims};
+    use crate::receipt::ReceiptClaims;
 
     fn entry(seq: u64, event: Event) -> Entry {
         Entry {
@@ -845,7 +845,14 @@ mod tests {
             expires_at: "2026-11-24T12:00:00Z".into(),
             nonce: "n".into(),
         }
-        .sign_hmac(&HmacKey::new("k", b"s"))
+        .sign_sshsig(
+            "k",
+            &ssh_key::PrivateKey::random(
+                &mut ssh_key::rand_core::OsRng,
+                ssh_key::Algorithm::Ed25519,
+            )
+            .expect("key"),
+        )
         .expect("sign")
         .to_canonical_json()
         .expect("json")
