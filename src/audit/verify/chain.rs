@@ -27,70 +27,10 @@ pub(super) fn verify_line(
     let deferring = options.threads > 1;
     // A failed deferred tree check verifies again from the same start, single-threaded.
     let retry_start = if deferring { start.clone() } else { None };
-    let mut root = start.as_ref().and_then(|s| s.root);
-    let (mut state, mut previous) = match start {
-        Some(start) => (
-            start.state,
-            Some((start.seq, start.hash, start.tree, start.at)),
-        ),
-        None => (State::default(), None),
-    };
-    let mut trees = StateTrees::new(
-        repo,
-        previous
-            .as_ref()
-            .map_or_else(empty_tree, |(_, _, tree, _)| *tree),
-    );
     // With worker threads, they also hash the large state directories (see `replay`).
     let checks = TreeChecks::new();
-    let mut replay = |oid: Oid, decoded: Result<Decoded, Problem>| -> Result<(), VerifyError> {
-        let fail = |seq: Option<u64>, problem: Problem| {
-            VerifyError::Invalid(Failure {
-                commit: oid,
-                seq,
-                problem,
-            })
-        };
-        let commit = decoded.map_err(|problem| fail(None, problem))?;
-        let entry = &commit.checked.entry;
-        let seq = Some(entry.seq);
-        // 1. No merges.
-        if commit.parents > 1 {
-            return Err(fail(seq, Problem::MergeCommit(commit.parents)));
-        }
-        // 5. Chain.
-        let previous_tree = check_link(previous.as_ref(), entry).map_err(|p| fail(seq, p))?;
-        if previous.is_none() {
-            root = Some(oid);
-        }
-        let previous_at = previous.as_ref().map(|(_, _, _, at)| *at);
-        check_time(commit.at, previous_at, options.now).map_err(|problem| fail(seq, problem))?;
-        // 6. Rules.
-        let changes = apply(&state, entry).map_err(|e| fail(seq, Problem::Rules(e)))?;
-        // 7. State.
-        let expected = if changes.is_empty() {
-            previous_tree
-        } else if deferring {
-            trees.apply_deferring(&changes, &mut |path, bytes| {
-                let claimed = claimed_dir(repo, commit.tree, path)?;
-                checks.offer(bytes, claimed).then_some(claimed)
-            })?
-        } else {
-            trees.apply(&changes)?
-        };
-        if expected != commit.tree {
-            return Err(fail(
-                seq,
-                Problem::TreeMismatch {
-                    expected,
-                    found: commit.tree,
-                },
-            ));
-        }
-        state.commit(changes);
-        previous = Some((entry.seq, commit.checked.hash, commit.tree, commit.at));
-        Ok(())
-    };
+    let mut chain = Replay::new(repo, start, options.now, deferring.then_some(&checks));
+    let mut replay = |oid: Oid, decoded: Result<Decoded, Problem>| chain.replay(oid, decoded);
     let line = Line {
         head,
         since: options.since,
@@ -118,28 +58,134 @@ pub(super) fn verify_line(
         );
     }
     let total = replayed?;
-    let (seq, hash, tree, at) = previous.ok_or_else(|| {
-        VerifyError::Store(StoreError::Git {
-            context: format!("verify {head}"),
-            source: git2::Error::from_str("the line holds no entry"),
-        })
-    })?;
-    Ok((
-        TrustedHead {
+    Ok((chain.into_head(head)?, total))
+}
+
+/// The replay of steps 1 and 5 to 7, one checked commit at a time in chain order: the state
+/// and tree so far, the previous entry, and the chain's first commit once seen.
+struct Replay<'r> {
+    repo: &'r Repository,
+    now: Option<OffsetDateTime>,
+    /// Where large directories' hashes are deferred to, with worker threads.
+    deferred: Option<&'r TreeChecks>,
+    state: State,
+    previous: Option<Link>,
+    root: Option<Oid>,
+    trees: StateTrees<'r>,
+}
+
+impl<'r> Replay<'r> {
+    fn new(
+        repo: &'r Repository,
+        start: Option<TrustedHead>,
+        now: Option<OffsetDateTime>,
+        deferred: Option<&'r TreeChecks>,
+    ) -> Self {
+        let root = start.as_ref().and_then(|s| s.root);
+        let (state, previous) = match start {
+            Some(start) => (
+                start.state,
+                Some((start.seq, start.hash, start.tree, start.at)),
+            ),
+            None => (State::default(), None),
+        };
+        let tree = previous
+            .as_ref()
+            .map_or_else(empty_tree, |(_, _, tree, _)| *tree);
+        Self {
+            repo,
+            now,
+            deferred,
+            state,
+            previous,
+            root,
+            trees: StateTrees::new(repo, tree),
+        }
+    }
+
+    /// Steps 1 and 5 to 7 for the next commit of the chain.
+    fn replay(&mut self, oid: Oid, decoded: Result<Decoded, Problem>) -> Result<(), VerifyError> {
+        let fail = |seq: Option<u64>, problem: Problem| {
+            VerifyError::Invalid(Failure {
+                commit: oid,
+                seq,
+                problem,
+            })
+        };
+        let commit = decoded.map_err(|problem| fail(None, problem))?;
+        let entry = &commit.checked.entry;
+        let seq = Some(entry.seq);
+        // 1 and 5.
+        let previous_tree = check_order(&commit, self.previous.as_ref(), self.now)
+            .map_err(|problem| fail(seq, problem))?;
+        if self.previous.is_none() {
+            self.root = Some(oid);
+        }
+        // 6. Rules.
+        let changes = apply(&self.state, entry).map_err(|e| fail(seq, Problem::Rules(e)))?;
+        // 7. State.
+        let expected = if changes.is_empty() {
+            previous_tree
+        } else if let Some(checks) = self.deferred {
+            let repo = self.repo;
+            self.trees.apply_deferring(&changes, &mut |path, bytes| {
+                let claimed = claimed_dir(repo, commit.tree, path)?;
+                checks.offer(bytes, claimed).then_some(claimed)
+            })?
+        } else {
+            self.trees.apply(&changes)?
+        };
+        if expected != commit.tree {
+            return Err(fail(
+                seq,
+                Problem::TreeMismatch {
+                    expected,
+                    found: commit.tree,
+                },
+            ));
+        }
+        self.state.commit(changes);
+        self.previous = Some((entry.seq, commit.checked.hash, commit.tree, commit.at));
+        Ok(())
+    }
+
+    /// The verified head once the line is replayed.
+    fn into_head(self, head: Oid) -> Result<TrustedHead, VerifyError> {
+        let (seq, hash, tree, at) = self.previous.ok_or_else(|| {
+            VerifyError::Store(StoreError::Git {
+                context: format!("verify {head}"),
+                source: git2::Error::from_str("the line holds no entry"),
+            })
+        })?;
+        Ok(TrustedHead {
             commit: head,
             seq,
             hash,
             tree,
             at,
-            root,
-            state,
-        },
-        total,
-    ))
+            root: self.root,
+            state: self.state,
+        })
+    }
 }
 
 /// The previous entry an entry must follow: seq, hash, tree and time.
 type Link = (u64, String, Oid, OffsetDateTime);
+
+/// Steps 1 and 5 for one commit: no merge, linked to the previous entry, dated in order.
+/// Returns the tree the entry builds on.
+fn check_order(
+    commit: &Decoded,
+    previous: Option<&Link>,
+    now: Option<OffsetDateTime>,
+) -> Result<Oid, Problem> {
+    if commit.parents > 1 {
+        return Err(Problem::MergeCommit(commit.parents));
+    }
+    let previous_tree = check_link(previous, &commit.checked.entry)?;
+    check_time(commit.at, previous.map(|(_, _, _, at)| *at), now)?;
+    Ok(previous_tree)
+}
 
 /// Step 5's links: a genesis at seq 0 first, then each entry the next seq naming the previous
 /// entry's hash, never another genesis. Returns the tree the entry builds on.
