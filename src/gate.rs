@@ -33,7 +33,7 @@ use crate::plan::OpKind;
 use crate::policy::{
     MAX_RECEIPT_TTL_SECS, Policy, ReasonCode, Signer, blocking_findings, format_duration,
 };
-use crate::receipt::{HmacKey, Receipt, ReceiptClaims, verify_receipt};
+use crate::receipt::{Receipt, ReceiptClaims, verify_receipt};
 
 /// Tolerated clock difference, always applied against the receipt.
 pub const CLOCK_SKEW: Duration = Duration::seconds(60);
@@ -223,8 +223,6 @@ pub struct GateContext<'a> {
     pub receipt: Option<&'a Receipt>,
     /// The policy's signers (trust for check 3).
     pub signers: &'a [Signer],
-    /// HMAC mint keys, by key id.
-    pub hmac_keys: &'a [HmacKey],
     /// The longest lifetime the policy gives a receipt of this operation
     /// ([`crate::policy::Policy::receipt_ttl_cap`]); check 3 holds receipts to it.
     pub receipt_ttl: Duration,
@@ -293,7 +291,7 @@ pub fn check_operation(
     })?;
     // 3. Genuine: by a trusted mint key in force at issue time and now (DESIGN 13.2: the
     // receipt's own `issued_at` is the signer's claim), with a lifetime the mint could give.
-    let verified = verify_receipt(receipt, ctx.signers, ctx.hmac_keys, Some(ctx.now))
+    let verified = verify_receipt(receipt, ctx.signers, Some(ctx.now))
         .map_err(|e| blocked(GateCode::ReceiptForged, e.to_string()))?;
     let claims = verified.claims();
     check_lifetime(claims, ctx)?;
@@ -544,7 +542,6 @@ mod tests {
             let mut ctx = GateContext {
                 receipt,
                 signers: &self.signers,
-                hmac_keys: &[],
                 receipt_ttl: Duration::hours(2),
                 consumed: false,
                 now: NOW,
@@ -744,7 +741,6 @@ mod tests {
         let ctx = GateContext {
             receipt: None,
             signers: &w.signers,
-            hmac_keys: &[],
             receipt_ttl: Duration::hours(2),
             consumed: false,
             now: NOW,

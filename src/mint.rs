@@ -2,15 +2,20 @@
 //!
 //! The shell gathers the inputs (resolved plan, policy decisions, approvals, the audit state's
 //! halt flag and any run already open for the plan id, the clock, fresh ids and nonces) and
-//! acts on the decision: sign the receipts and append them, or record a refusal, or only
-//! update the status comment. Nothing here signs, reads or writes.
+//! appends the entries [`decision_events`] makes of the decision: the receipts, signed with the
+//! mint key it is handed, or a refusal, or nothing (only the status comment changes). Nothing
+//! here reads or writes: signing an SSHSIG with Ed25519 is a pure function of key and bytes.
 
 use time::{Duration, OffsetDateTime};
 
 use crate::approval::evaluate::ApprovalOutcome;
+use crate::audit::entry::{Event, RunOperation};
+use crate::audit::state::StateAccess;
+use crate::keys::SigningKey;
 use crate::plan::ResolvedPlan;
 use crate::policy::{MAX_RECEIPT_TTL_SECS, OperationDecision, format_utc};
 use crate::receipt::{ReceiptApproval, ReceiptClaims, ReceiptFinding};
+use crate::report::mint::{MintOutcome, MintedReceipt};
 
 /// Fresh identifiers for one mint, drawn by the shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +144,103 @@ pub fn decide_mint(inputs: &MintInputs<'_>, ids: FreshIds) -> MintDecision {
     MintDecision::Mint {
         run_id: ids.run_id,
         receipts,
+    }
+}
+
+/// The entries one plan's decision appends, and what the report says of it: for a mint, the
+/// counted approvals, the run and one `receipt_minted` per receipt, each carrying the receipt
+/// signed with `mint_key`; for a halt, the refusal. `state` supplies the halt's reason.
+pub fn decision_events(
+    pr: u64,
+    plan: &ResolvedPlan,
+    approval: &ApprovalOutcome,
+    decision: MintDecision,
+    state: &dyn StateAccess,
+    mint_key: &SigningKey,
+    policy_hash: &str,
+) -> Result<(MintOutcome, Vec<Event>), String> {
+    Ok(match decision {
+        MintDecision::Halted => {
+            let reason = state.halt().map(|h| h.reason).unwrap_or_default();
+            (
+                MintOutcome::Halted { reason },
+                vec![Event::MintRefused {
+                    plan_id: plan.id.to_string(),
+                    reason: "HALTED".into(),
+                }],
+            )
+        }
+        MintDecision::AlreadyMinted { run_id } => {
+            (MintOutcome::AlreadyMinted { run_id }, Vec::new())
+        }
+        MintDecision::AwaitingApproval => match approval.blocked {
+            Some(reason) => (
+                MintOutcome::Unapprovable {
+                    reason: reason.code().to_owned(),
+                    why: reason.why().to_owned(),
+                },
+                Vec::new(),
+            ),
+            None => (MintOutcome::AwaitingApproval, Vec::new()),
+        },
+        MintDecision::Mint { run_id, receipts } => {
+            let mut events: Vec<Event> = approval
+                .verdicts
+                .iter()
+                .filter(|v| v.rejection.is_none())
+                .map(|v| Event::ApprovalRecorded {
+                    plan_id: plan.id.to_string(),
+                    login: v.login.to_string(),
+                    comment_id: v.comment_id,
+                })
+                .collect();
+            events.push(Event::RunOpened {
+                pr: Some(pr),
+                run_id: run_id.clone(),
+                plan_id: plan.id.to_string(),
+                policy_hash: policy_hash.to_owned(),
+                operations: receipts
+                    .iter()
+                    .map(|c| RunOperation {
+                        op_index: c.op_index,
+                        op_key: c.op_key.clone(),
+                    })
+                    .collect(),
+            });
+            let mut minted = Vec::new();
+            for claims in receipts {
+                let line = minted_line(&claims);
+                let receipt = claims
+                    .sign_sshsig(&mint_key.kid, &mint_key.key)
+                    .map_err(|e| e.to_string())?;
+                let document = receipt.to_canonical_json().map_err(|e| e.to_string())?;
+                events.push(Event::ReceiptMinted {
+                    receipt_id: line.receipt_id.clone(),
+                    run_id: run_id.clone(),
+                    op_key: line.op_key.clone(),
+                    enforceable: line.enforceable,
+                    expires_at: line.expires_at.clone(),
+                    receipt: Some(document),
+                });
+                minted.push(line);
+            }
+            (
+                MintOutcome::Minted {
+                    run_id,
+                    receipts: minted,
+                },
+                events,
+            )
+        }
+    })
+}
+
+fn minted_line(claims: &ReceiptClaims) -> MintedReceipt {
+    MintedReceipt {
+        op_key: claims.op_key.clone(),
+        receipt_id: claims.receipt_id.clone(),
+        enforceable: claims.enforceable,
+        expires_at: claims.expires_at.clone(),
     }
 }
 
@@ -310,5 +412,104 @@ mod tests {
             ..open
         };
         assert_eq!(decide_mint(&waiting, ids()), MintDecision::AwaitingApproval);
+    }
+
+    fn mint_key() -> SigningKey {
+        SigningKey {
+            kid: "mint-1".into(),
+            key: ssh_key::PrivateKey::random(
+                &mut ssh_key::rand_core::OsRng,
+                ssh_key::Algorithm::Ed25519,
+            )
+            .unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_mint_records_the_counted_approvals_the_run_and_signed_receipts() {
+        let (plan, decisions) = setup(POLICY);
+        let approvals = approvals(&plan, &decisions, &["alice"]);
+        let decision = decide_mint(&ready(&plan, &decisions, &approvals), ids());
+        let key = mint_key();
+        let state = crate::audit::state::State::default();
+        let (outcome, events) =
+            decision_events(7, &plan, &approvals, decision, &state, &key, "sha256:p").unwrap();
+        let MintOutcome::Minted { run_id, receipts } = outcome else {
+            panic!("expected a mint: {outcome:?}")
+        };
+        assert_eq!(run_id, "run_1");
+        assert_eq!(
+            receipts
+                .iter()
+                .map(|r| (r.receipt_id.as_str(), r.enforceable))
+                .collect::<Vec<_>>(),
+            [("rcp_a", true), ("rcp_b", false)]
+        );
+        assert!(matches!(
+            &events[0],
+            Event::ApprovalRecorded { login, comment_id: 1, .. } if login == "alice"
+        ));
+        assert!(matches!(
+            &events[1],
+            Event::RunOpened { pr: Some(7), run_id, operations, .. }
+                if run_id == "run_1" && operations.len() == 2
+        ));
+        let signer = key.as_signer(crate::policy::SignerRole::Mint);
+        for event in &events[2..] {
+            let Event::ReceiptMinted {
+                receipt: Some(document),
+                ..
+            } = event
+            else {
+                panic!("expected a minted receipt: {event:?}")
+            };
+            let receipt = crate::receipt::parse_receipt(document.as_bytes()).unwrap();
+            let verified =
+                crate::receipt::verify_receipt(&receipt, std::slice::from_ref(&signer), None);
+            assert!(verified.is_ok(), "{verified:?}");
+        }
+        assert_eq!(events.len(), 4);
+    }
+
+    #[test]
+    fn a_halt_records_the_refusal_and_other_decisions_record_nothing() {
+        let (plan, decisions) = setup(POLICY);
+        let approvals = approvals(&plan, &decisions, &[]);
+        let key = mint_key();
+        let mut state = crate::audit::state::State::default();
+        state.halt = Some(crate::audit::state::HaltRecord {
+            by: "alice".into(),
+            reason: "incident".into(),
+            since: "2026-11-23T11:00:00Z".into(),
+            seq: 3,
+        });
+        let events_of = |decision| {
+            decision_events(7, &plan, &approvals, decision, &state, &key, "sha256:p").unwrap()
+        };
+        let (outcome, events) = events_of(MintDecision::Halted);
+        assert_eq!(
+            outcome,
+            MintOutcome::Halted {
+                reason: "incident".into()
+            }
+        );
+        assert!(matches!(
+            &events[..],
+            [Event::MintRefused { plan_id, reason }]
+                if plan_id == plan.id.as_str() && reason == "HALTED"
+        ));
+        let (outcome, events) = events_of(MintDecision::AlreadyMinted {
+            run_id: "run_0".into(),
+        });
+        assert_eq!(
+            outcome,
+            MintOutcome::AlreadyMinted {
+                run_id: "run_0".into()
+            }
+        );
+        assert!(events.is_empty());
+        let (outcome, events) = events_of(MintDecision::AwaitingApproval);
+        assert_eq!(outcome, MintOutcome::AwaitingApproval);
+        assert!(events.is_empty());
     }
 }

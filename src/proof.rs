@@ -171,7 +171,7 @@ pub fn verify_proof(proof: &Proof, signers: &[Signer]) -> Result<ProvenRun, Proo
             why,
         };
         // The run executed in the past: its key is judged at issue time, not at today's clock.
-        verify_receipt(receipt, signers, &[], None).map_err(|e| fail(e.to_string()))?;
+        verify_receipt(receipt, signers, None).map_err(|e| fail(e.to_string()))?;
         if receipt.claims.run_id != proof.run_id {
             return Err(fail(format!("belongs to run {}", receipt.claims.run_id)));
         }

@@ -553,7 +553,6 @@ impl Executor<'_> {
             &GateContext {
                 receipt: receipt.as_ref(),
                 signers: &self.policy.signers,
-                hmac_keys: &[],
                 receipt_ttl: self.policy.receipt_ttl_cap(op_kind),
                 consumed: consumed && !in_doubt,
                 now: super::now_whole_seconds(),

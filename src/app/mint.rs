@@ -25,7 +25,7 @@ use crate::approval::command::Command;
 use crate::approval::evaluate::{ApprovalOutcome, Authorship, Comment};
 use crate::audit::AuditError;
 use crate::audit::append::{AppendError, append_all};
-use crate::audit::entry::{Event, RunOperation};
+use crate::audit::entry::Event;
 use crate::audit::state::StateAccess;
 use crate::audit::trust::policy_change;
 use crate::audit::view::StateView;
@@ -34,14 +34,12 @@ use crate::error::{Error, Outcome};
 use crate::event::{CommentEvent, CommentOnPullRequest, read_comment_event};
 use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
 use crate::keys::{MINT_KEY_ENV, SigningKey, load_signing_key};
-use crate::mint::{FreshIds, MintDecision, MintInputs, decide_mint};
+use crate::mint::{FreshIds, MintInputs, decide_mint, decision_events};
 use crate::model::{Login, PlanId, TeamSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{self, OperationDecision, Policy, SignerRole};
-use crate::receipt::ReceiptClaims;
 use crate::report::mint::{
-    MintOutcome, MintReport, MintedReceipt, OperationTally, PlanMint, render_mint_markdown,
-    render_mint_text,
+    MintOutcome, MintReport, OperationTally, PlanMint, render_mint_markdown, render_mint_text,
 };
 
 /// Where the PR number comes from.
@@ -535,92 +533,6 @@ fn record(minting: &Minting<'_>) -> Result<(Vec<MintOutcome>, Vec<ApprovalOutcom
     }
 }
 
-/// The entries one plan's decision appends, and what the report says of it.
-fn decision_events(
-    pr: u64,
-    plan: &ResolvedPlan,
-    approval: &ApprovalOutcome,
-    decision: MintDecision,
-    state: &dyn StateAccess,
-    mint_key: &SigningKey,
-    policy_hash: &str,
-) -> Result<(MintOutcome, Vec<Event>), String> {
-    Ok(match decision {
-        MintDecision::Halted => {
-            let reason = state.halt().map(|h| h.reason).unwrap_or_default();
-            (
-                MintOutcome::Halted { reason },
-                vec![Event::MintRefused {
-                    plan_id: plan.id.to_string(),
-                    reason: "HALTED".into(),
-                }],
-            )
-        }
-        MintDecision::AlreadyMinted { run_id } => {
-            (MintOutcome::AlreadyMinted { run_id }, Vec::new())
-        }
-        MintDecision::AwaitingApproval => match approval.blocked {
-            Some(reason) => (
-                MintOutcome::Unapprovable {
-                    reason: reason.code().to_owned(),
-                    why: reason.why().to_owned(),
-                },
-                Vec::new(),
-            ),
-            None => (MintOutcome::AwaitingApproval, Vec::new()),
-        },
-        MintDecision::Mint { run_id, receipts } => {
-            let mut events: Vec<Event> = approval
-                .verdicts
-                .iter()
-                .filter(|v| v.rejection.is_none())
-                .map(|v| Event::ApprovalRecorded {
-                    plan_id: plan.id.to_string(),
-                    login: v.login.to_string(),
-                    comment_id: v.comment_id,
-                })
-                .collect();
-            events.push(Event::RunOpened {
-                pr: Some(pr),
-                run_id: run_id.clone(),
-                plan_id: plan.id.to_string(),
-                policy_hash: policy_hash.to_owned(),
-                operations: receipts
-                    .iter()
-                    .map(|c| RunOperation {
-                        op_index: c.op_index,
-                        op_key: c.op_key.clone(),
-                    })
-                    .collect(),
-            });
-            let mut minted = Vec::new();
-            for claims in receipts {
-                let line = minted_line(&claims);
-                let receipt = claims
-                    .sign_sshsig(&mint_key.kid, &mint_key.key)
-                    .map_err(|e| e.to_string())?;
-                let document = receipt.to_canonical_json().map_err(|e| e.to_string())?;
-                events.push(Event::ReceiptMinted {
-                    receipt_id: line.receipt_id.clone(),
-                    run_id: run_id.clone(),
-                    op_key: line.op_key.clone(),
-                    enforceable: line.enforceable,
-                    expires_at: line.expires_at.clone(),
-                    receipt: Some(document),
-                });
-                minted.push(line);
-            }
-            (
-                MintOutcome::Minted {
-                    run_id,
-                    receipts: minted,
-                },
-                events,
-            )
-        }
-    })
-}
-
 /// An unapprovable plan's outcome names the commit linked to no account.
 fn name_unknown_author((outcome, authorship): (MintOutcome, &Authorship)) -> MintOutcome {
     match (outcome, authorship) {
@@ -634,15 +546,6 @@ fn name_unknown_author((outcome, authorship): (MintOutcome, &Authorship)) -> Min
             }
         }
         (outcome, _) => outcome,
-    }
-}
-
-fn minted_line(claims: &ReceiptClaims) -> MintedReceipt {
-    MintedReceipt {
-        op_key: claims.op_key.clone(),
-        receipt_id: claims.receipt_id.clone(),
-        enforceable: claims.enforceable,
-        expires_at: claims.expires_at.clone(),
     }
 }
 

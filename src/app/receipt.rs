@@ -42,12 +42,8 @@ pub fn receipt(command: &ReceiptCommand, out: &mut dyn Write) -> Result<Outcome,
             let repo = inputs::open_repo(repo_args.repo.as_deref())?;
             let (policy, _) = inputs::load_policy(&repo, &PolicyRequest::from(policy_args))?;
             // Judged now, as the gate would: a key retired since the receipt's issue time fails.
-            let verified = verify_receipt(
-                &receipt,
-                &policy.signers,
-                &[],
-                Some(super::now_whole_seconds()),
-            )?;
+            let verified =
+                verify_receipt(&receipt, &policy.signers, Some(super::now_whole_seconds()))?;
             writeln!(
                 out,
                 "genuine: signed by `{}` ({}) under policy {}",
@@ -75,7 +71,10 @@ pub fn receipt(command: &ReceiptCommand, out: &mut dyn Write) -> Result<Outcome,
             std::fs::write(payload_out, &payload)?;
             if let Some(path) = signature_out {
                 let armored = receipt.armored_signature().ok_or_else(|| {
-                    Error::Usage("an hmac-sha256 receipt has no SSH signature to export".into())
+                    Error::Usage(format!(
+                        "a {} receipt has no SSH signature to export",
+                        receipt.signature.alg.as_str()
+                    ))
                 })?;
                 std::fs::write(path, armored)?;
             }

@@ -99,16 +99,17 @@ pub fn check_plan(file: &str, bytes: &[u8]) -> Result<CheckedPlan, Diagnostics> 
     }
 }
 
+/// One operation: its kind, only the fields of that kind, then the kind's own checks
+/// ([`check_tag`], [`check_release`], [`check_pull_request`]). Every problem is reported.
 fn check_operation(
     doc: &Document<'_>,
     index: usize,
     raw: &RawOperation,
 ) -> Result<Operation, Vec<Diagnostic>> {
-    let at = |field: &'static str| [Seg::Key("operations"), Seg::Index(index), Seg::Key(field)];
     let Some(kind) = OpKind::parse(&raw.kind) else {
         return Err(vec![
             doc.error_at(
-                &at("kind"),
+                &field_at(index, "kind"),
                 InputErrorKind::UnknownKind,
                 format!("unknown operation kind `{}`", raw.kind),
             )
@@ -137,145 +138,173 @@ fn check_operation(
             ))
         })
         .collect();
-    let mut required = |value: &Option<String>, field: &'static str| -> Option<String> {
+    let fields = Fields {
+        doc,
+        index,
+        kind,
+        raw,
+    };
+    let op = match kind {
+        OpKind::Tag => check_tag(&fields, &mut problems),
+        OpKind::Release => check_release(&fields, &mut problems),
+        OpKind::PullRequest => check_pull_request(&fields, &mut problems),
+    };
+    match op {
+        Some(op) if problems.is_empty() => Ok(op),
+        _ => Err(problems),
+    }
+}
+
+/// The path of a field of operation `index`.
+fn field_at(index: usize, field: &'static str) -> [Seg<'static>; 3] {
+    [Seg::Key("operations"), Seg::Index(index), Seg::Key(field)]
+}
+
+/// One operation's raw fields, where they are, and its kind.
+struct Fields<'a, 'd> {
+    doc: &'a Document<'d>,
+    index: usize,
+    kind: OpKind,
+    raw: &'a RawOperation,
+}
+
+impl Fields<'_, '_> {
+    fn at(&self, field: &'static str) -> [Seg<'static>; 3] {
+        field_at(self.index, field)
+    }
+
+    /// A field the kind requires: its value, or a problem saying it is missing.
+    fn required(
+        &self,
+        value: &Option<String>,
+        field: &'static str,
+        problems: &mut Vec<Diagnostic>,
+    ) -> Option<String> {
         if value.is_none() {
             problems.push(
-                doc.error_at(
-                    &[Seg::Key("operations"), Seg::Index(index)],
-                    InputErrorKind::MissingField,
-                    format!("a {} operation needs `{field}`", kind.as_str()),
-                )
-                .with_hint(format!("add `{field}:`")),
+                self.doc
+                    .error_at(
+                        &[Seg::Key("operations"), Seg::Index(self.index)],
+                        InputErrorKind::MissingField,
+                        format!("a {} operation needs `{field}`", self.kind.as_str()),
+                    )
+                    .with_hint(format!("add `{field}:`")),
             );
         }
         value.clone()
-    };
-    let op = match kind {
-        OpKind::Tag => {
-            let (name, target) = (required(&raw.name, "name"), required(&raw.target, "target"));
-            let (Some(name), Some(target)) = (name, target) else {
-                return Err(problems);
-            };
-            push_err(
-                &mut problems,
-                check_ref(doc, &at("name"), "tag name", &name),
-            );
-            let target = parse_target(doc, &at("target"), &target)
-                .map_err(|d| problems.push(d))
-                .ok();
-            if let Some(message) = &raw.message {
-                push_err(
-                    &mut problems,
-                    check_multiline(doc, &at("message"), "message", message, MAX_MESSAGE_CHARS),
-                );
-            }
-            let Some(target) = target else {
-                return Err(problems);
-            };
-            Operation::Tag(TagOp {
-                name,
-                target,
-                message: raw.message.clone(),
-            })
-        }
-        OpKind::Release => {
-            let Some(tag) = required(&raw.tag, "tag") else {
-                return Err(problems);
-            };
-            push_err(&mut problems, check_ref(doc, &at("tag"), "tag name", &tag));
-            if let Some(title) = &raw.title {
-                push_err(
-                    &mut problems,
-                    check_line(doc, &at("title"), "title", title, MAX_TITLE_CHARS),
-                );
-            }
-            let notes = match (&raw.notes, &raw.notes_file) {
-                (Some(_), Some(_)) => {
-                    problems.push(
-                        doc.error_at(
-                            &at("notes_file"),
-                            InputErrorKind::NotesConflict,
-                            "a release has `notes` or `notes_file`, not both",
-                        )
-                        .with_hint("keep one of them"),
-                    );
-                    Notes::Empty
-                }
-                (Some(text), None) => {
-                    push_err(
-                        &mut problems,
-                        check_multiline(doc, &at("notes"), "notes", text, MAX_NOTES_CHARS),
-                    );
-                    Notes::Inline(text.clone())
-                }
-                (None, Some(path)) => {
-                    push_err(
-                        &mut problems,
-                        check_notes_path(doc, &at("notes_file"), path),
-                    );
-                    Notes::File(path.clone())
-                }
-                (None, None) => Notes::Empty,
-            };
-            Operation::Release(ReleaseOp {
-                title: raw.title.clone().unwrap_or_else(|| tag.clone()),
-                tag,
-                notes,
-                draft: raw.draft.unwrap_or(false),
-                prerelease: raw.prerelease.unwrap_or(false),
-            })
-        }
-        OpKind::PullRequest => {
-            let (head, base, title) = (
-                required(&raw.head, "head"),
-                required(&raw.base, "base"),
-                required(&raw.title, "title"),
-            );
-            let (Some(head), Some(base), Some(title)) = (head, base, title) else {
-                return Err(problems);
-            };
-            push_err(
-                &mut problems,
-                check_ref(doc, &at("head"), "branch name", &head),
-            );
-            push_err(
-                &mut problems,
-                check_ref(doc, &at("base"), "branch name", &base),
-            );
-            if head == base {
-                problems.push(
-                    doc.error_at(
-                        &at("base"),
-                        InputErrorKind::InvalidValue,
-                        "`head` and `base` are the same branch",
-                    )
-                    .with_hint("a pull request merges one branch into another"),
-                );
-            }
-            push_err(
-                &mut problems,
-                check_line(doc, &at("title"), "title", &title, MAX_TITLE_CHARS),
-            );
-            if let Some(body) = &raw.body {
-                push_err(
-                    &mut problems,
-                    check_multiline(doc, &at("body"), "body", body, MAX_BODY_CHARS),
-                );
-            }
-            Operation::PullRequest(PullRequestOp {
-                head,
-                base,
-                title,
-                body: raw.body.clone(),
-                draft: raw.draft.unwrap_or(false),
-            })
-        }
-    };
-    if problems.is_empty() {
-        Ok(op)
-    } else {
-        Err(problems)
     }
+}
+
+/// A tag: a valid name, a target, an optional message.
+fn check_tag(f: &Fields<'_, '_>, problems: &mut Vec<Diagnostic>) -> Option<Operation> {
+    let (doc, raw) = (f.doc, f.raw);
+    let name = f.required(&raw.name, "name", problems);
+    let target = f.required(&raw.target, "target", problems);
+    let (name, target) = (name?, target?);
+    push_err(problems, check_ref(doc, &f.at("name"), "tag name", &name));
+    let target = parse_target(doc, &f.at("target"), &target)
+        .map_err(|d| problems.push(d))
+        .ok();
+    if let Some(message) = &raw.message {
+        push_err(
+            problems,
+            check_multiline(doc, &f.at("message"), "message", message, MAX_MESSAGE_CHARS),
+        );
+    }
+    Some(Operation::Tag(TagOp {
+        name,
+        target: target?,
+        message: raw.message.clone(),
+    }))
+}
+
+/// A release: a valid tag, an optional title, notes inline or from a file (not both).
+fn check_release(f: &Fields<'_, '_>, problems: &mut Vec<Diagnostic>) -> Option<Operation> {
+    let (doc, raw) = (f.doc, f.raw);
+    let tag = f.required(&raw.tag, "tag", problems)?;
+    push_err(problems, check_ref(doc, &f.at("tag"), "tag name", &tag));
+    if let Some(title) = &raw.title {
+        push_err(
+            problems,
+            check_line(doc, &f.at("title"), "title", title, MAX_TITLE_CHARS),
+        );
+    }
+    let notes = match (&raw.notes, &raw.notes_file) {
+        (Some(_), Some(_)) => {
+            problems.push(
+                doc.error_at(
+                    &f.at("notes_file"),
+                    InputErrorKind::NotesConflict,
+                    "a release has `notes` or `notes_file`, not both",
+                )
+                .with_hint("keep one of them"),
+            );
+            Notes::Empty
+        }
+        (Some(text), None) => {
+            push_err(
+                problems,
+                check_multiline(doc, &f.at("notes"), "notes", text, MAX_NOTES_CHARS),
+            );
+            Notes::Inline(text.clone())
+        }
+        (None, Some(path)) => {
+            push_err(problems, check_notes_path(doc, &f.at("notes_file"), path));
+            Notes::File(path.clone())
+        }
+        (None, None) => Notes::Empty,
+    };
+    Some(Operation::Release(ReleaseOp {
+        title: raw.title.clone().unwrap_or_else(|| tag.clone()),
+        tag,
+        notes,
+        draft: raw.draft.unwrap_or(false),
+        prerelease: raw.prerelease.unwrap_or(false),
+    }))
+}
+
+/// A pull request: two different valid branches, a title, an optional body.
+fn check_pull_request(f: &Fields<'_, '_>, problems: &mut Vec<Diagnostic>) -> Option<Operation> {
+    let (doc, raw) = (f.doc, f.raw);
+    let head = f.required(&raw.head, "head", problems);
+    let base = f.required(&raw.base, "base", problems);
+    let title = f.required(&raw.title, "title", problems);
+    let (head, base, title) = (head?, base?, title?);
+    push_err(
+        problems,
+        check_ref(doc, &f.at("head"), "branch name", &head),
+    );
+    push_err(
+        problems,
+        check_ref(doc, &f.at("base"), "branch name", &base),
+    );
+    if head == base {
+        problems.push(
+            doc.error_at(
+                &f.at("base"),
+                InputErrorKind::InvalidValue,
+                "`head` and `base` are the same branch",
+            )
+            .with_hint("a pull request merges one branch into another"),
+        );
+    }
+    push_err(
+        problems,
+        check_line(doc, &f.at("title"), "title", &title, MAX_TITLE_CHARS),
+    );
+    if let Some(body) = &raw.body {
+        push_err(
+            problems,
+            check_multiline(doc, &f.at("body"), "body", body, MAX_BODY_CHARS),
+        );
+    }
+    Some(Operation::PullRequest(PullRequestOp {
+        head,
+        base,
+        title,
+        body: raw.body.clone(),
+        draft: raw.draft.unwrap_or(false),
+    }))
 }
 
 fn push_err(problems: &mut Vec<Diagnostic>, result: Result<(), Diagnostic>) {

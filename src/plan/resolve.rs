@@ -7,11 +7,11 @@
 use serde::Serialize;
 
 use super::check::{MAX_NOTES_CHARS, escape_for_message};
-use super::{CheckedPlan, Notes, OpKind, Operation, Target};
+use super::{CheckedPlan, Notes, OpKind, Operation, PullRequestOp, ReleaseOp, TagOp, Target};
 use crate::canonical::{self, sha256_prefixed};
 use crate::diag::{Diagnostic, Diagnostics, InputErrorKind};
 use crate::model::{CommitSha, OpKey, PlanId, RepoSlug};
-use crate::yaml::{self, Seg};
+use crate::yaml::{self, Document, Seg};
 
 /// A file read for a plan (release notes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,166 +226,31 @@ pub fn plan_id(repo: &RepoSlug, operations: &[ResolvedOperation]) -> PlanId {
         .expect("sha256_prefixed yields a well-formed digest")
 }
 
-/// Resolves a checked plan against a repository.
+/// Resolves a checked plan against a repository: each operation in plan order, every problem
+/// reported together.
 pub fn resolve_plan(
     plan: &CheckedPlan,
     repo: &RepoSlug,
     sources: &dyn PlanSources,
 ) -> Result<ResolvedPlan, Diagnostics> {
     let doc = yaml::document(&plan.file, plan.source.as_bytes(), usize::MAX)?;
-    let at = |index: usize, field: &'static str| {
-        [Seg::Key("operations"), Seg::Index(index), Seg::Key(field)]
+    let mut resolver = Resolver {
+        doc: &doc,
+        plan,
+        sources,
+        problems: Vec::new(),
+        resolved: Vec::with_capacity(plan.operations.len()),
     };
-    let repo_failure = |e: SourceError| {
-        Diagnostic::whole_file(
-            InputErrorKind::Unreadable,
-            &plan.file,
-            format!("cannot read the repository: {e}"),
-        )
-    };
-    let mut problems = Vec::new();
-    let mut resolved = Vec::with_capacity(plan.operations.len());
-
     for (index, op) in plan.operations.iter().enumerate() {
         match op {
-            Operation::Tag(tag) => {
-                let written = match &tag.target {
-                    Target::Commit(sha) => sha.to_string(),
-                    Target::Ref(name) => name.clone(),
-                };
-                let found = match &tag.target {
-                    Target::Commit(sha) => sources
-                        .has_commit(sha)
-                        .map(|ok| ok.then(|| sha.clone()))
-                        .map_err(Ambiguity::Source),
-                    Target::Ref(name) if name.starts_with("refs/") => {
-                        sources.full_ref(name).map_err(Ambiguity::Source)
-                    }
-                    Target::Ref(name) => resolve_branch_or_tag(sources, name),
-                };
-                match found {
-                    Ok(Some(commit)) => resolved.push(ResolvedOperation::Tag {
-                        name: tag.name.clone(),
-                        target: commit,
-                        message: tag.message.clone(),
-                        target_as_written: written,
-                    }),
-                    Ok(None) => problems.push(
-                        doc.error_at(
-                            &at(index, "target"),
-                            InputErrorKind::UnknownRef,
-                            format!("target `{}` is not a branch, tag or commit of this repository", escape_for_message(&written)),
-                        )
-                        .with_hint("fetch it (git fetch origin), or use a full commit sha"),
-                    ),
-                    Err(Ambiguity::Both { branch, tag: tagged }) => problems.push(
-                        doc.error_at(
-                            &at(index, "target"),
-                            InputErrorKind::UnknownRef,
-                            format!("target `{written}` is ambiguous: a branch ({branch}) and a tag ({tagged}) have that name"),
-                        )
-                        .with_hint(format!("write refs/heads/{written} or refs/tags/{written}")),
-                    ),
-                    Err(Ambiguity::Source(e)) => problems.push(repo_failure(e)),
-                }
-            }
-            Operation::Release(release) => {
-                // The tag comes from an earlier tag operation of this plan, or already exists.
-                let from_plan = plan.operations[..index]
-                    .iter()
-                    .position(|o| matches!(o, Operation::Tag(t) if t.name == release.tag));
-                let later_tag_op = plan.operations[index + 1..]
-                    .iter()
-                    .any(|o| matches!(o, Operation::Tag(t) if t.name == release.tag));
-                let target = if let Some(tag_index) = from_plan {
-                    match resolved.get(tag_index) {
-                        Some(ResolvedOperation::Tag { target, .. }) => Some(target.clone()),
-                        _ => None,
-                    }
-                } else if later_tag_op {
-                    problems.push(
-                        doc.error_at(&at(index, "tag"), InputErrorKind::InvalidValue, format!("the release for `{}` comes before the operation that creates its tag", release.tag))
-                            .with_hint("move the tag operation above the release"),
-                    );
-                    None
-                } else {
-                    match sources.tag(&release.tag) {
-                        Ok(Some(sha)) => Some(sha),
-                        Ok(None) => {
-                            problems.push(
-                                doc.error_at(&at(index, "tag"), InputErrorKind::UnknownRef, format!("tag `{}` does not exist and no operation of this plan creates it", release.tag))
-                                    .with_hint("add a tag operation before the release, or fetch the tag (git fetch --tags)"),
-                            );
-                            None
-                        }
-                        Err(e) => {
-                            problems.push(repo_failure(e));
-                            None
-                        }
-                    }
-                };
-                let notes = match &release.notes {
-                    Notes::Empty => Ok((String::new(), "empty".to_owned())),
-                    Notes::Inline(text) => Ok((text.clone(), "inline".to_owned())),
-                    Notes::File(path) => read_notes(sources, path)
-                        .map(|text| (text, path.clone()))
-                        .map_err(|(kind, message, hint)| {
-                            doc.error_at(&at(index, "notes_file"), kind, message)
-                                .with_hint(hint)
-                        }),
-                };
-                match (target, notes) {
-                    (Some(target), Ok((notes, notes_source))) => {
-                        resolved.push(ResolvedOperation::Release {
-                            tag: release.tag.clone(),
-                            target,
-                            title: release.title.clone(),
-                            notes_sha256: crate::canonical::sha256_hex(notes.as_bytes()),
-                            draft: release.draft,
-                            prerelease: release.prerelease,
-                            notes_source,
-                            notes,
-                        })
-                    }
-                    (_, Err(d)) => problems.push(d),
-                    (None, Ok(_)) => {}
-                }
-            }
-            Operation::PullRequest(pr) => {
-                let mut branch = |field: &'static str, name: &str| match sources.branch(name) {
-                    Ok(Some(sha)) => Some(sha),
-                    Ok(None) => {
-                        problems.push(
-                            doc.error_at(
-                                &at(index, field),
-                                InputErrorKind::UnknownRef,
-                                format!("branch `{name}` does not exist in this repository"),
-                            )
-                            .with_hint(format!("push or fetch it first (git fetch origin {name})")),
-                        );
-                        None
-                    }
-                    Err(e) => {
-                        problems.push(repo_failure(e));
-                        None
-                    }
-                };
-                let head_sha = branch("head", &pr.head);
-                let base_sha = branch("base", &pr.base);
-                if let (Some(head_sha), Some(base_sha)) = (head_sha, base_sha) {
-                    resolved.push(ResolvedOperation::PullRequest {
-                        head: pr.head.clone(),
-                        head_sha,
-                        base: pr.base.clone(),
-                        base_sha,
-                        title: pr.title.clone(),
-                        body: pr.body.clone(),
-                        draft: pr.draft,
-                    });
-                }
-            }
+            Operation::Tag(tag) => resolver.tag(index, tag),
+            Operation::Release(release) => resolver.release(index, release),
+            Operation::PullRequest(pr) => resolver.pull_request(index, pr),
         }
     }
+    let Resolver {
+        problems, resolved, ..
+    } = resolver;
     if !problems.is_empty() {
         return Err(Diagnostics(problems));
     }
@@ -398,6 +263,199 @@ pub fn resolve_plan(
         checked: plan.operations.clone(),
         id,
     })
+}
+
+/// A plan being resolved: the operations resolved so far, in plan order, and the problems.
+struct Resolver<'a, 'd> {
+    doc: &'a Document<'d>,
+    plan: &'a CheckedPlan,
+    sources: &'a dyn PlanSources,
+    problems: Vec<Diagnostic>,
+    resolved: Vec<ResolvedOperation>,
+}
+
+impl Resolver<'_, '_> {
+    fn at(index: usize, field: &'static str) -> [Seg<'static>; 3] {
+        [Seg::Key("operations"), Seg::Index(index), Seg::Key(field)]
+    }
+
+    fn repo_failure(&self, e: SourceError) -> Diagnostic {
+        Diagnostic::whole_file(
+            InputErrorKind::Unreadable,
+            &self.plan.file,
+            format!("cannot read the repository: {e}"),
+        )
+    }
+
+    /// A tag's target: a commit of the repository, a full ref, or a branch or tag (not both).
+    fn tag(&mut self, index: usize, tag: &TagOp) {
+        let (doc, sources) = (self.doc, self.sources);
+        let written = match &tag.target {
+            Target::Commit(sha) => sha.to_string(),
+            Target::Ref(name) => name.clone(),
+        };
+        let found = match &tag.target {
+            Target::Commit(sha) => sources
+                .has_commit(sha)
+                .map(|ok| ok.then(|| sha.clone()))
+                .map_err(Ambiguity::Source),
+            Target::Ref(name) if name.starts_with("refs/") => {
+                sources.full_ref(name).map_err(Ambiguity::Source)
+            }
+            Target::Ref(name) => resolve_branch_or_tag(sources, name),
+        };
+        let at = Self::at(index, "target");
+        match found {
+            Ok(Some(commit)) => self.resolved.push(ResolvedOperation::Tag {
+                name: tag.name.clone(),
+                target: commit,
+                message: tag.message.clone(),
+                target_as_written: written,
+            }),
+            Ok(None) => self.problems.push(
+                doc.error_at(
+                    &at,
+                    InputErrorKind::UnknownRef,
+                    format!("target `{}` is not a branch, tag or commit of this repository", escape_for_message(&written)),
+                )
+                .with_hint("fetch it (git fetch origin), or use a full commit sha"),
+            ),
+            Err(Ambiguity::Both { branch, tag: tagged }) => self.problems.push(
+                doc.error_at(
+                    &at,
+                    InputErrorKind::UnknownRef,
+                    format!("target `{written}` is ambiguous: a branch ({branch}) and a tag ({tagged}) have that name"),
+                )
+                .with_hint(format!("write refs/heads/{written} or refs/tags/{written}")),
+            ),
+            Err(Ambiguity::Source(e)) => {
+                let failure = self.repo_failure(e);
+                self.problems.push(failure);
+            }
+        }
+    }
+
+    /// A release's tag (from an earlier tag operation of this plan, or already in the
+    /// repository) and its notes.
+    fn release(&mut self, index: usize, release: &ReleaseOp) {
+        let target = self.release_target(index, release);
+        let notes = match &release.notes {
+            Notes::Empty => Ok((String::new(), "empty".to_owned())),
+            Notes::Inline(text) => Ok((text.clone(), "inline".to_owned())),
+            Notes::File(path) => read_notes(self.sources, path)
+                .map(|text| (text, path.clone()))
+                .map_err(|(kind, message, hint)| {
+                    self.doc
+                        .error_at(&Self::at(index, "notes_file"), kind, message)
+                        .with_hint(hint)
+                }),
+        };
+        match (target, notes) {
+            (Some(target), Ok((notes, notes_source))) => {
+                self.resolved.push(ResolvedOperation::Release {
+                    tag: release.tag.clone(),
+                    target,
+                    title: release.title.clone(),
+                    notes_sha256: crate::canonical::sha256_hex(notes.as_bytes()),
+                    draft: release.draft,
+                    prerelease: release.prerelease,
+                    notes_source,
+                    notes,
+                })
+            }
+            (_, Err(d)) => self.problems.push(d),
+            (None, Ok(_)) => {}
+        }
+    }
+
+    /// The commit a release's tag names: the target of an earlier tag operation of this plan,
+    /// or the existing tag. A tag operation later in the plan is an ordering problem.
+    fn release_target(&mut self, index: usize, release: &ReleaseOp) -> Option<CommitSha> {
+        let operations = &self.plan.operations;
+        let from_plan = operations[..index]
+            .iter()
+            .position(|o| matches!(o, Operation::Tag(t) if t.name == release.tag));
+        let later_tag_op = operations[index + 1..]
+            .iter()
+            .any(|o| matches!(o, Operation::Tag(t) if t.name == release.tag));
+        let at = Self::at(index, "tag");
+        if let Some(tag_index) = from_plan {
+            return match self.resolved.get(tag_index) {
+                Some(ResolvedOperation::Tag { target, .. }) => Some(target.clone()),
+                _ => None,
+            };
+        }
+        if later_tag_op {
+            self.problems.push(
+                self.doc
+                    .error_at(
+                        &at,
+                        InputErrorKind::InvalidValue,
+                        format!(
+                            "the release for `{}` comes before the operation that creates its tag",
+                            release.tag
+                        ),
+                    )
+                    .with_hint("move the tag operation above the release"),
+            );
+            return None;
+        }
+        match self.sources.tag(&release.tag) {
+            Ok(Some(sha)) => Some(sha),
+            Ok(None) => {
+                self.problems.push(
+                    self.doc.error_at(&at, InputErrorKind::UnknownRef, format!("tag `{}` does not exist and no operation of this plan creates it", release.tag))
+                        .with_hint("add a tag operation before the release, or fetch the tag (git fetch --tags)"),
+                );
+                None
+            }
+            Err(e) => {
+                let failure = self.repo_failure(e);
+                self.problems.push(failure);
+                None
+            }
+        }
+    }
+
+    /// A pull request's head and base: existing branches.
+    fn pull_request(&mut self, index: usize, pr: &PullRequestOp) {
+        let head_sha = self.branch(index, "head", &pr.head);
+        let base_sha = self.branch(index, "base", &pr.base);
+        if let (Some(head_sha), Some(base_sha)) = (head_sha, base_sha) {
+            self.resolved.push(ResolvedOperation::PullRequest {
+                head: pr.head.clone(),
+                head_sha,
+                base: pr.base.clone(),
+                base_sha,
+                title: pr.title.clone(),
+                body: pr.body.clone(),
+                draft: pr.draft,
+            });
+        }
+    }
+
+    fn branch(&mut self, index: usize, field: &'static str, name: &str) -> Option<CommitSha> {
+        match self.sources.branch(name) {
+            Ok(Some(sha)) => Some(sha),
+            Ok(None) => {
+                self.problems.push(
+                    self.doc
+                        .error_at(
+                            &Self::at(index, field),
+                            InputErrorKind::UnknownRef,
+                            format!("branch `{name}` does not exist in this repository"),
+                        )
+                        .with_hint(format!("push or fetch it first (git fetch origin {name})")),
+                );
+                None
+            }
+            Err(e) => {
+                let failure = self.repo_failure(e);
+                self.problems.push(failure);
+                None
+            }
+        }
+    }
 }
 
 enum Ambiguity {
@@ -477,4 +535,97 @@ fn read_notes(
         ));
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::check_plan;
+
+    /// A repository of branches `main` and `both`, tags `v1.0` and `both`.
+    struct Sources;
+
+    fn sha(c: char) -> CommitSha {
+        CommitSha::parse(&c.to_string().repeat(40)).unwrap()
+    }
+
+    impl PlanSources for Sources {
+        fn branch(&self, name: &str) -> Result<Option<CommitSha>, SourceError> {
+            Ok(matches!(name, "main" | "both").then(|| sha('a')))
+        }
+        fn tag(&self, name: &str) -> Result<Option<CommitSha>, SourceError> {
+            Ok(matches!(name, "v1.0" | "both").then(|| sha('b')))
+        }
+        fn full_ref(&self, name: &str) -> Result<Option<CommitSha>, SourceError> {
+            Ok((name == "refs/heads/main").then(|| sha('a')))
+        }
+        fn has_commit(&self, commit: &CommitSha) -> Result<bool, SourceError> {
+            Ok(*commit == sha('c'))
+        }
+        fn file(&self, _: &str) -> Result<SourceFile, SourceError> {
+            Ok(SourceFile::Missing)
+        }
+    }
+
+    fn resolve(operations: &str) -> Result<ResolvedPlan, Vec<(usize, String)>> {
+        let text = format!("version: 1\noperations:\n{operations}");
+        let checked = check_plan("p.yaml", text.as_bytes()).unwrap();
+        let repo = RepoSlug::parse("acme/widget").unwrap();
+        resolve_plan(&checked, &repo, &Sources)
+            .map_err(|d| d.0.into_iter().map(|d| (d.line, d.message)).collect())
+    }
+
+    #[test]
+    fn targets_resolve_to_commits_and_a_release_takes_its_tag_from_the_plan() {
+        let plan = resolve(
+            "  - { kind: tag, name: v2.0, target: refs/heads/main }\n  - { kind: tag, name: v2.1, target: cccccccccccccccccccccccccccccccccccccccc }\n  - { kind: release, tag: v2.1 }\n  - { kind: release, tag: v1.0 }\n  - { kind: pull_request, head: both, base: main, title: t }\n",
+        )
+        .unwrap();
+        let targets: Vec<&CommitSha> = plan
+            .operations
+            .iter()
+            .map(|op| match op {
+                ResolvedOperation::Tag { target, .. }
+                | ResolvedOperation::Release { target, .. } => target,
+                ResolvedOperation::PullRequest { head_sha, .. } => head_sha,
+            })
+            .collect();
+        assert_eq!(
+            targets,
+            [&sha('a'), &sha('c'), &sha('c'), &sha('b'), &sha('a')]
+        );
+    }
+
+    #[test]
+    fn every_unresolvable_operation_is_reported_at_its_line() {
+        let problems = resolve(
+            "  - { kind: tag, name: v3, target: nowhere }\n  - { kind: tag, name: v4, target: both }\n  - { kind: release, tag: v5 }\n  - { kind: tag, name: v5, target: main }\n  - { kind: release, tag: v6 }\n  - { kind: pull_request, head: gone, base: main, title: t }\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            problems,
+            [
+                (
+                    3,
+                    "target `nowhere` is not a branch, tag or commit of this repository".into()
+                ),
+                (
+                    4,
+                    "target `both` is ambiguous: a branch (aaaaaaaaaaaa) and a tag (bbbbbbbbbbbb) have that name".into()
+                ),
+                (
+                    5,
+                    "the release for `v5` comes before the operation that creates its tag".into()
+                ),
+                (
+                    7,
+                    "tag `v6` does not exist and no operation of this plan creates it".into()
+                ),
+                (
+                    8,
+                    "branch `gone` does not exist in this repository".into()
+                ),
+            ]
+        );
+    }
 }

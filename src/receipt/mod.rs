@@ -10,7 +10,7 @@ mod verify;
 
 use serde::{Deserialize, Serialize};
 
-pub use verify::{ForgeryError, HmacKey, VerifiedReceipt, parse_receipt, verify_receipt};
+pub use verify::{ForgeryError, VerifiedReceipt, parse_receipt, verify_receipt};
 
 use crate::canonical;
 
@@ -77,24 +77,44 @@ pub struct ReceiptClaims {
     pub nonce: String,
 }
 
-/// Signature algorithms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Signature algorithms. Only SSHSIG Ed25519 is supported; any other name parses (so the gate
+/// can say what was refused) and never verifies.
+///
+/// HMAC-SHA256 receipts were removed: whoever can verify an HMAC receipt can mint one, so the
+/// ship job that verifies would hold the power to mint, which defeats the separation of mint
+/// and ship keys that the design rests on. A receipt naming `hmac-sha256` is `RECEIPT_FORGED`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum SignatureAlg {
-    /// OpenSSH SSHSIG with an Ed25519 key (the default).
-    #[serde(rename = "sshsig-ed25519")]
+    /// OpenSSH SSHSIG with an Ed25519 key.
     SshsigEd25519,
-    /// HMAC-SHA256 with a shared secret: whoever can verify can also mint.
-    #[serde(rename = "hmac-sha256")]
-    HmacSha256,
+    /// Any other name, as written in the receipt: refused by [`verify_receipt`].
+    Unsupported(String),
 }
 
 impl SignatureAlg {
     /// The name used in receipts.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Self::SshsigEd25519 => "sshsig-ed25519",
-            Self::HmacSha256 => "hmac-sha256",
+            Self::Unsupported(name) => name,
         }
+    }
+}
+
+impl From<String> for SignatureAlg {
+    fn from(name: String) -> Self {
+        if name == "sshsig-ed25519" {
+            Self::SshsigEd25519
+        } else {
+            Self::Unsupported(name)
+        }
+    }
+}
+
+impl From<SignatureAlg> for String {
+    fn from(alg: SignatureAlg) -> Self {
+        alg.as_str().to_owned()
     }
 }
 
@@ -106,7 +126,7 @@ pub struct ReceiptSignature {
     pub alg: SignatureAlg,
     /// The signing key's id in the policy's `signers`.
     pub kid: String,
-    /// sshsig: base64 of the SSHSIG blob (the body of its PEM armour); hmac: lowercase hex.
+    /// The base64 of the SSHSIG blob (the body of its PEM armour).
     pub value: String,
 }
 
@@ -165,19 +185,6 @@ impl ReceiptClaims {
             },
         })
     }
-
-    /// Signs with a shared HMAC-SHA256 secret.
-    pub fn sign_hmac(self, key: &HmacKey) -> Result<Receipt, SignError> {
-        let value = key.mac_hex(&self.signed_payload()?);
-        Ok(Receipt {
-            claims: self,
-            signature: ReceiptSignature {
-                alg: SignatureAlg::HmacSha256,
-                kid: key.kid.clone(),
-                value,
-            },
-        })
-    }
 }
 
 impl Receipt {
@@ -187,7 +194,7 @@ impl Receipt {
     }
 
     /// The signature as an armoured SSH SIGNATURE file, for `ssh-keygen -Y verify`.
-    /// `None` for HMAC receipts.
+    /// `None` for a receipt of an unsupported algorithm.
     pub fn armored_signature(&self) -> Option<String> {
         if self.signature.alg != SignatureAlg::SshsigEd25519 {
             return None;

@@ -2,54 +2,23 @@
 //!
 //! Checklist, one error each, all reported as `RECEIPT_FORGED` by the gate:
 //! 1. The document parses strictly (known fields only, bounded size) and is version 1.
-//! 2. The signature's key id names a signer of the policy (or a configured HMAC key).
+//! 2. The signature's algorithm is SSHSIG Ed25519 (HMAC receipts were removed: a shared
+//!    secret lets whoever verifies also mint), and its key id names a signer of the policy.
 //! 3. That signer has the `mint` role: an audit key never mints.
 //! 4. The signer is in force at `issued_at` (a retired key's later receipts are forgeries)
 //!    and, when the caller judges it now (the gate does), in force at the caller's clock too:
 //!    `issued_at` is the signer's own claim, so a retired key could otherwise backdate a
 //!    receipt to before its retirement (issue 13, class 2; DESIGN 13.2).
 //! 5. The signature verifies over the canonical claims: SSHSIG with namespace
-//!    `shipgate-receipt` (so a git commit signature can never pass as a receipt), or HMAC
-//!    compared in constant time.
+//!    `shipgate-receipt` (so a git commit signature can never pass as a receipt).
 //!
 //! Only [`verify_receipt`] builds a [`VerifiedReceipt`]; the gate accepts nothing else.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{MAX_RECEIPT_BYTES, RECEIPT_NAMESPACE, Receipt, ReceiptClaims, SignatureAlg};
-use crate::canonical::hex;
 use crate::policy::{Signer, SignerRole};
-
-/// A shared HMAC secret and the key id it is known by.
-pub struct HmacKey {
-    /// The key id, as listed in the policy.
-    pub kid: String,
-    secret: zeroize::Zeroizing<Vec<u8>>,
-}
-
-impl HmacKey {
-    /// Wraps a secret (kept zeroized in memory).
-    pub fn new(kid: &str, secret: &[u8]) -> Self {
-        Self {
-            kid: kid.to_owned(),
-            secret: zeroize::Zeroizing::new(secret.to_vec()),
-        }
-    }
-
-    fn mac(&self) -> Hmac<Sha256> {
-        <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
-            .expect("HMAC accepts keys of any length")
-    }
-
-    pub(super) fn mac_hex(&self, payload: &[u8]) -> String {
-        let mut mac = self.mac();
-        mac.update(payload);
-        hex(&mac.finalize().into_bytes())
-    }
-}
 
 /// Why a receipt is not a genuine receipt of a trusted mint key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,6 +26,11 @@ pub enum ForgeryError {
     /// Step 1.
     #[error("the receipt is malformed: {0}")]
     Malformed(String),
+    /// Step 2: only SSHSIG Ed25519 receipts exist.
+    #[error(
+        "the signature algorithm `{0}` is not supported: receipts are signed with sshsig-ed25519 by a mint key of the policy; mint it again with `shipgate mint`"
+    )]
+    UnsupportedAlg(String),
     /// Step 2.
     #[error("key id `{0}` is not a signer of the policy")]
     UnknownKid(String),
@@ -160,14 +134,12 @@ const KNOWN_FIELDS: &[&str] = &[
     "signature",
 ];
 
-/// Verifies a receipt against the policy's signers (steps 2 to 5). `hmac_keys` are the shared
-/// secrets of HMAC signers, by key id; SSHSIG receipts need none. `now` is the verifier's
+/// Verifies a receipt against the policy's signers (steps 2 to 5). `now` is the verifier's
 /// clock: with it, the key must also be in force now (what the gate and `receipt verify`
 /// ask); without it, only at issue time (an offline proof of a run that executed in the past).
 pub fn verify_receipt(
     receipt: &Receipt,
     signers: &[Signer],
-    hmac_keys: &[HmacKey],
     now: Option<OffsetDateTime>,
 ) -> Result<VerifiedReceipt, ForgeryError> {
     let sig = &receipt.signature;
@@ -180,74 +152,49 @@ pub fn verify_receipt(
             receipt.claims.issued_at
         ))
     })?;
-    match sig.alg {
-        SignatureAlg::SshsigEd25519 => {
-            // 2. A signer of the policy.
-            let signer = signers
-                .iter()
-                .find(|s| s.kid == sig.kid)
-                .ok_or_else(|| ForgeryError::UnknownKid(sig.kid.clone()))?;
-            // 3. With the mint role.
-            if signer.role != SignerRole::Mint {
-                return Err(ForgeryError::NotAMintKey(sig.kid.clone()));
-            }
-            // 4. In force when the receipt says it was issued, and now.
-            if !signer.in_force_at(issued_at) {
-                return Err(ForgeryError::KeyNotInForceAtIssue {
-                    kid: sig.kid.clone(),
-                    issued_at: receipt.claims.issued_at.clone(),
-                    window: signer.window(),
-                });
-            }
-            if let Some(now) = now
-                && !signer.in_force_at(now)
-            {
-                return Err(ForgeryError::KeyNotInForceNow {
-                    kid: sig.kid.clone(),
-                    now: crate::policy::format_utc(now),
-                    window: signer.window(),
-                });
-            }
-            // 5. The SSHSIG verifies under the receipt namespace.
-            let armored = receipt
-                .armored_signature()
-                .expect("an sshsig receipt has an armoured form");
-            let sshsig = ssh_key::SshSig::from_pem(armored)
-                .map_err(|e| ForgeryError::BadSignature(e.to_string()))?;
-            signer
-                .key
-                .verify(RECEIPT_NAMESPACE, &payload, &sshsig)
-                .map_err(|e| ForgeryError::BadSignature(e.to_string()))?;
-        }
-        SignatureAlg::HmacSha256 => {
-            // 2-4. A configured HMAC key; HMAC keys are mint keys by construction.
-            let key = hmac_keys
-                .iter()
-                .find(|k| k.kid == sig.kid)
-                .ok_or_else(|| ForgeryError::UnknownKid(sig.kid.clone()))?;
-            // 5. Compare in constant time.
-            let expected = decode_hex(&sig.value)
-                .ok_or_else(|| ForgeryError::BadSignature("not hex".into()))?;
-            let mut mac = key.mac();
-            mac.update(&payload);
-            mac.verify_slice(&expected)
-                .map_err(|_| ForgeryError::BadSignature("the MAC does not match".into()))?;
-        }
+    // 2. The one algorithm, by a signer of the policy.
+    if sig.alg != SignatureAlg::SshsigEd25519 {
+        return Err(ForgeryError::UnsupportedAlg(sig.alg.as_str().to_owned()));
     }
+    let signer = signers
+        .iter()
+        .find(|s| s.kid == sig.kid)
+        .ok_or_else(|| ForgeryError::UnknownKid(sig.kid.clone()))?;
+    // 3. With the mint role.
+    if signer.role != SignerRole::Mint {
+        return Err(ForgeryError::NotAMintKey(sig.kid.clone()));
+    }
+    // 4. In force when the receipt says it was issued, and now.
+    if !signer.in_force_at(issued_at) {
+        return Err(ForgeryError::KeyNotInForceAtIssue {
+            kid: sig.kid.clone(),
+            issued_at: receipt.claims.issued_at.clone(),
+            window: signer.window(),
+        });
+    }
+    if let Some(now) = now
+        && !signer.in_force_at(now)
+    {
+        return Err(ForgeryError::KeyNotInForceNow {
+            kid: sig.kid.clone(),
+            now: crate::policy::format_utc(now),
+            window: signer.window(),
+        });
+    }
+    // 5. The SSHSIG verifies under the receipt namespace.
+    let armored = receipt
+        .armored_signature()
+        .ok_or_else(|| ForgeryError::UnsupportedAlg(sig.alg.as_str().to_owned()))?;
+    let sshsig = ssh_key::SshSig::from_pem(armored)
+        .map_err(|e| ForgeryError::BadSignature(e.to_string()))?;
+    signer
+        .key
+        .verify(RECEIPT_NAMESPACE, &payload, &sshsig)
+        .map_err(|e| ForgeryError::BadSignature(e.to_string()))?;
     Ok(VerifiedReceipt {
         claims: receipt.claims.clone(),
         kid: sig.kid.clone(),
     })
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
@@ -300,13 +247,8 @@ mod tests {
         let receipt = claims().sign_sshsig("mint-1", &k).unwrap();
         let text = serde_json::to_vec(&receipt).unwrap();
         let parsed = parse_receipt(&text).unwrap();
-        let verified = verify_receipt(
-            &parsed,
-            &[signer("mint-1", SignerRole::Mint, &k)],
-            &[],
-            None,
-        )
-        .unwrap();
+        let verified =
+            verify_receipt(&parsed, &[signer("mint-1", SignerRole::Mint, &k)], None).unwrap();
         assert_eq!(verified.claims(), &claims());
         assert_eq!(verified.kid(), "mint-1");
     }
@@ -323,32 +265,32 @@ mod tests {
         let mut flipped = good.clone();
         flipped.claims.op_key = "tag:v9.9.9".into();
         assert!(matches!(
-            verify_receipt(&flipped, &trusted, &[], None),
+            verify_receipt(&flipped, &trusted, None),
             Err(ForgeryError::BadSignature(_))
         ));
 
         let by_stranger = claims().sign_sshsig("mint-1", &other).unwrap();
         assert!(matches!(
-            verify_receipt(&by_stranger, &trusted, &[], None),
+            verify_receipt(&by_stranger, &trusted, None),
             Err(ForgeryError::BadSignature(_))
         ));
 
         let unknown = claims().sign_sshsig("mint-9", &mint).unwrap();
         assert_eq!(
-            verify_receipt(&unknown, &trusted, &[], None),
+            verify_receipt(&unknown, &trusted, None),
             Err(ForgeryError::UnknownKid("mint-9".into()))
         );
 
         let by_audit_key = claims().sign_sshsig("audit-1", &mint).unwrap();
         assert_eq!(
-            verify_receipt(&by_audit_key, &trusted, &[], None),
+            verify_receipt(&by_audit_key, &trusted, None),
             Err(ForgeryError::NotAMintKey("audit-1".into()))
         );
 
         let mut retired = trusted[0].clone();
         retired.not_after = Some(time::macros::datetime!(2026-11-01 00:00 UTC));
         assert!(matches!(
-            verify_receipt(&good, &[retired], &[], None),
+            verify_receipt(&good, &[retired], None),
             Err(ForgeryError::KeyNotInForceAtIssue { .. })
         ));
     }
@@ -364,11 +306,11 @@ mod tests {
         backdated.expires_at = "2099-01-01T00:00:00Z".into();
         let receipt = backdated.sign_sshsig("mint-1", &k).unwrap();
         let signers = std::slice::from_ref(&retired);
-        assert!(verify_receipt(&receipt, signers, &[], None).is_ok());
+        assert!(verify_receipt(&receipt, signers, None).is_ok());
         let before = time::macros::datetime!(2026-11-30 00:00 UTC);
-        assert!(verify_receipt(&receipt, signers, &[], Some(before)).is_ok());
+        assert!(verify_receipt(&receipt, signers, Some(before)).is_ok());
         let after = time::macros::datetime!(2026-12-02 00:00 UTC);
-        let refused = verify_receipt(&receipt, signers, &[], Some(after)).unwrap_err();
+        let refused = verify_receipt(&receipt, signers, Some(after)).unwrap_err();
         assert!(
             matches!(refused, ForgeryError::KeyNotInForceNow { .. }),
             "{refused}"
@@ -388,7 +330,7 @@ mod tests {
         let signers = std::slice::from_ref(&next);
         // Issued (it says) on 2026-11-23, before the key's window opens.
         assert!(matches!(
-            verify_receipt(&receipt, signers, &[], None),
+            verify_receipt(&receipt, signers, None),
             Err(ForgeryError::KeyNotInForceAtIssue { .. })
         ));
         // Dated inside the window, but judged before it opens: the clock refuses it.
@@ -397,7 +339,7 @@ mod tests {
         let receipt = dated.sign_sshsig("mint-2", &k).unwrap();
         let early = time::macros::datetime!(2026-11-25 00:00 UTC);
         assert!(matches!(
-            verify_receipt(&receipt, signers, &[], Some(early)),
+            verify_receipt(&receipt, signers, Some(early)),
             Err(ForgeryError::KeyNotInForceNow { .. })
         ));
     }
@@ -411,12 +353,7 @@ mod tests {
         bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
         receipt.signature.value = String::from_utf8(bytes).unwrap();
         assert!(matches!(
-            verify_receipt(
-                &receipt,
-                &[signer("mint-1", SignerRole::Mint, &k)],
-                &[],
-                None
-            ),
+            verify_receipt(&receipt, &[signer("mint-1", SignerRole::Mint, &k)], None),
             Err(ForgeryError::BadSignature(_))
         ));
     }
@@ -440,38 +377,38 @@ mod tests {
             },
         };
         assert!(matches!(
-            verify_receipt(
-                &receipt,
-                &[signer("mint-1", SignerRole::Mint, &k)],
-                &[],
-                None
-            ),
+            verify_receipt(&receipt, &[signer("mint-1", SignerRole::Mint, &k)], None),
             Err(ForgeryError::BadSignature(_))
         ));
     }
 
     #[test]
-    fn hmac_receipts_verify_only_with_the_right_secret() {
-        let right = HmacKey::new("shared", b"correct horse battery staple");
-        let wrong = HmacKey::new("shared", b"incorrect");
-        let receipt = claims().sign_hmac(&right).unwrap();
-        assert!(
-            verify_receipt(
-                &receipt,
-                &[],
-                &[HmacKey::new("shared", b"correct horse battery staple")],
-                None
-            )
-            .is_ok()
+    fn a_receipt_of_any_other_algorithm_is_refused_whatever_its_key_id() {
+        // HMAC receipts are gone (a shared secret lets whoever verifies also mint): a receipt
+        // naming hmac-sha256 under the kid of a real mint key is refused before any key is used.
+        let k = key();
+        let genuine = claims().sign_sshsig("mint-1", &k).unwrap();
+        let mut value = serde_json::to_value(&genuine).unwrap();
+        value["signature"]["alg"] = serde_json::json!("hmac-sha256");
+        value["signature"]["value"] = serde_json::json!("ab".repeat(32));
+        let hmac = parse_receipt(value.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            hmac.signature.alg,
+            SignatureAlg::Unsupported("hmac-sha256".into())
         );
-        assert!(matches!(
-            verify_receipt(&receipt, &[], &[wrong], None),
-            Err(ForgeryError::BadSignature(_))
-        ));
-        assert!(matches!(
-            verify_receipt(&receipt, &[], &[], None),
-            Err(ForgeryError::UnknownKid(_))
-        ));
+        let refused =
+            verify_receipt(&hmac, &[signer("mint-1", SignerRole::Mint, &k)], None).unwrap_err();
+        assert_eq!(refused, ForgeryError::UnsupportedAlg("hmac-sha256".into()));
+        assert!(
+            refused
+                .to_string()
+                .contains("`hmac-sha256` is not supported")
+        );
+        // The name round-trips, so the audit chain keeps what was written.
+        assert_eq!(
+            serde_json::to_value(&hmac).unwrap()["signature"]["alg"],
+            "hmac-sha256"
+        );
     }
 
     #[test]

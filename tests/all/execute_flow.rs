@@ -11,7 +11,7 @@ use shipgate::audit::entry::{Actor, Event, RunOperation};
 use shipgate::audit::trust::ChainTrust;
 use shipgate::keys::{generate, parse_private_key};
 use shipgate::policy::SignerRole;
-use shipgate::receipt::ReceiptClaims;
+use shipgate::receipt::{Receipt, ReceiptClaims};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -251,6 +251,16 @@ pub(crate) fn craft(
     mint_key: &str,
     tweak: impl Fn(&mut ReceiptClaims),
 ) -> String {
+    let key = parse_private_key(mint_key, "test").expect("mint key");
+    craft_signed(world, |mut claims| {
+        tweak(&mut claims);
+        claims.sign_sshsig(&key.kid, &key.key).expect("sign")
+    })
+}
+
+/// Appends a crafted run whose receipts `sign` makes from the real run's claims, with the
+/// real audit key, so the chain verifies and only the gate can refuse them.
+pub(crate) fn craft_signed(world: &MintWorld, sign: impl Fn(ReceiptClaims) -> Receipt) -> String {
     let real_run = run_id(world);
     let real: Vec<ReceiptClaims> = world
         .chain()
@@ -264,7 +274,6 @@ pub(crate) fn craft(
         .filter(|c| c.run_id == real_run)
         .collect();
     let run = "run_crafted".to_owned();
-    let key = parse_private_key(mint_key, "test").expect("mint key");
     let mut events = vec![Event::RunOpened {
         pr: None,
         run_id: run.clone(),
@@ -279,16 +288,12 @@ pub(crate) fn craft(
             .collect(),
     }];
     for (i, claims) in real.into_iter().enumerate() {
-        let mut claims = ReceiptClaims {
+        let receipt = sign(ReceiptClaims {
             receipt_id: format!("rcp_crafted{i}"),
             run_id: run.clone(),
             ..claims
-        };
-        tweak(&mut claims);
-        let receipt = claims
-            .clone()
-            .sign_sshsig(&key.kid, &key.key)
-            .expect("sign");
+        });
+        let claims = &receipt.claims;
         events.push(Event::ReceiptMinted {
             receipt_id: claims.receipt_id.clone(),
             run_id: run.clone(),

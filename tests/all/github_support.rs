@@ -12,9 +12,11 @@ use shipgate::gate::{
     Authorized, Cleared, GateContext, OperationUnderGate, check_operation, check_preconditions,
 };
 use shipgate::github::{GitHubClient, GitHubConfig, RetryPolicy};
+use shipgate::keys::SigningKey;
 use shipgate::model::{OpKey, PlanId, RepoSlug};
 use shipgate::plan::OpKind;
-use shipgate::receipt::{HmacKey, ReceiptClaims};
+use shipgate::policy::SignerRole;
+use shipgate::receipt::ReceiptClaims;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -178,11 +180,18 @@ fn cleared(plan_id: &PlanId, key: &OpKey) -> Cleared {
 }
 
 /// A gate pass for one operation, obtained as execution will: the preconditions cleared on a
-/// verified chain, an HMAC receipt minted for it, checked by the gate.
+/// verified chain, a receipt minted for it by a mint key, checked by the gate.
 pub fn authorize(kind: OpKind, key: OpKey) -> Authorized {
     let now = OffsetDateTime::now_utc();
     let plan_id = PlanId::from_digest(format!("sha256:{}", "ab".repeat(32))).expect("plan id");
-    let hmac = HmacKey::new("mint-hmac", b"test secret");
+    let mint = SigningKey {
+        kid: "mint-test".to_owned(),
+        key: ssh_key::PrivateKey::random(
+            &mut ssh_key::rand_core::OsRng,
+            ssh_key::Algorithm::Ed25519,
+        )
+        .expect("key"),
+    };
     let claims = ReceiptClaims {
         version: 1,
         receipt_id: "rcp_test".to_owned(),
@@ -202,7 +211,7 @@ pub fn authorize(kind: OpKind, key: OpKey) -> Authorized {
             .expect("time"),
         nonce: "n".to_owned(),
     };
-    let receipt = claims.sign_hmac(&hmac).expect("sign");
+    let receipt = claims.sign_sshsig(&mint.kid, &mint.key).expect("sign");
     let repo = RepoSlug::parse(SLUG).expect("slug");
     let policy = shipgate::policy::load_policy(&[shipgate::policy::PolicyFile {
         name: "policy.yaml".into(),
@@ -221,8 +230,7 @@ pub fn authorize(kind: OpKind, key: OpKey) -> Authorized {
         },
         &GateContext {
             receipt: Some(&receipt),
-            signers: &[],
-            hmac_keys: std::slice::from_ref(&hmac),
+            signers: &[mint.as_signer(SignerRole::Mint)],
             receipt_ttl: time::Duration::hours(1),
             consumed: false,
             now,

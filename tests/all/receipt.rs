@@ -152,3 +152,59 @@ fn receipt_commands_verify_show_and_export_against_the_policy() {
     let payload = std::fs::read(fixture.path().join("payload.json")).expect("payload");
     assert!(ssh_keygen_verify(fixture.path(), &payload));
 }
+
+/// HMAC-SHA256 (RFC 2104) of `payload` under `secret`, written out so the test needs no MAC
+/// crate: what a holder of a shared secret would sign a receipt with.
+fn hmac_sha256_hex(secret: &[u8], payload: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut key = [0u8; 64];
+    key[..secret.len()].copy_from_slice(secret);
+    let pad = |byte: u8| key.iter().map(|k| k ^ byte).collect::<Vec<u8>>();
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(payload)
+        .finalize();
+    let outer = Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize();
+    outer.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A receipt as a holder of a shared secret would write it: the claims MACed with HMAC-SHA256,
+/// under the kid of the policy's real mint key.
+fn hmac_receipt(claims: shipgate::receipt::ReceiptClaims) -> shipgate::receipt::Receipt {
+    let payload = claims.signed_payload().expect("payload");
+    let mut value = serde_json::to_value(&claims).expect("json");
+    value["signature"] = serde_json::json!({
+        "alg": "hmac-sha256",
+        "kid": "mint-1",
+        "value": hmac_sha256_hex(b"a shared secret", &payload),
+    });
+    shipgate::receipt::parse_receipt(value.to_string().as_bytes()).expect("a receipt document")
+}
+
+/// HMAC receipts are gone: whoever can verify one can mint one, so the ship job would hold the
+/// power to mint. A hand-made one placed where execute reads receipts (a `receipt_minted`
+/// entry of a run, appended with the real audit key) ships nothing, refused as forged for its
+/// algorithm.
+#[test]
+fn an_hmac_receipt_on_the_chain_is_refused_as_forged_and_ships_nothing() {
+    use crate::execute_flow::{
+        blocked_with, craft_signed, denials, execute, minted, nothing_shipped,
+    };
+    use crate::fixture::stdout;
+
+    let (world, _) = minted();
+    let run = craft_signed(&world, hmac_receipt);
+    let out = execute(&world, &run, &[], &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stdout(&out));
+    blocked_with(&out, "RECEIPT_FORGED");
+    assert!(
+        stdout(&out).contains("signature algorithm `hmac-sha256` is not supported"),
+        "{}",
+        stdout(&out)
+    );
+    nothing_shipped(&world);
+    assert_eq!(denials(&world), ["RECEIPT_FORGED"]);
+}
