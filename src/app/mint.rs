@@ -39,6 +39,7 @@ use crate::model::{Login, PlanId, TeamSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{self, OperationDecision, Policy, SignerRole};
 use crate::receipt::ReceiptClaims;
+use crate::report::Banner;
 use crate::report::mint::{
     MintOutcome, MintReport, MintedReceipt, OperationTally, PlanMint, render_mint_markdown,
     render_mint_text,
@@ -234,17 +235,14 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             _ => None,
         })
         .collect();
-    let halted = report.banner == crate::report::mint::HALTED;
+    let halted = report.banner == Banner::Halted;
     super::actions::write_outputs(&[
         (
             "plan-id",
             super::actions::space_separated(report.plans.iter().map(|p| &p.plan_id)),
         ),
         ("run-id", run_ids.join(" ")),
-        (
-            "status",
-            report.banner.to_ascii_lowercase().replace(' ', "-"),
-        ),
+        ("status", report.banner.status()),
         (
             "blocked-reasons",
             if halted { "HALTED" } else { "" }.to_owned(),
@@ -256,7 +254,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         Format::Json => super::json_report(&report)?,
     };
     out.write_all(rendered.as_bytes())?;
-    let minted = if report.banner == crate::report::mint::HALTED {
+    let minted = if report.banner == Banner::Halted {
         Outcome::Blocked
     } else {
         Outcome::Clean
