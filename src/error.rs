@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 
 use crate::diag::Diagnostics;
+use crate::reason::{Class, Code};
 use crate::repo::RepoError;
 
 /// What a command's outcome means, as a process exit code (DESIGN 9). Ordered by severity,
@@ -37,6 +38,18 @@ impl Outcome {
     }
 }
 
+impl From<Class> for Outcome {
+    fn from(class: Class) -> Self {
+        match class {
+            Class::Ok | Class::Skipped | Class::Note | Class::Warning => Self::Clean,
+            Class::Blocked => Self::Blocked,
+            Class::BadInput => Self::BadInput,
+            Class::Infrastructure => Self::Infrastructure,
+            Class::Integrity => Self::Integrity,
+        }
+    }
+}
+
 impl From<Outcome> for ExitCode {
     fn from(outcome: Outcome) -> Self {
         ExitCode::from(outcome.code())
@@ -56,7 +69,7 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     /// A receipt is not what a trusted mint key signed (`RECEIPT_FORGED`).
-    #[error("RECEIPT_FORGED: {0}")]
+    #[error("{}: {}", Code::ReceiptForged, .0)]
     Forged(#[from] crate::receipt::ForgeryError),
     /// Writing the report failed.
     #[error("cannot write output: {0}")]
@@ -71,7 +84,7 @@ pub enum Error {
     #[error(transparent)]
     GitHub(#[from] crate::github::GitHubError),
     /// A proof bundle does not prove what it claims.
-    #[error("PROOF_INVALID: {0}")]
+    #[error("{}: {}", Code::ProofInvalid, .0)]
     Proof(#[from] crate::proof::ProofError),
 }
 

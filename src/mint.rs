@@ -151,6 +151,7 @@ mod tests {
     use crate::model::{CommitSha, Login, RepoSlug};
     use crate::plan::{ResolvedOperation, check_plan};
     use crate::policy::{PolicyFile, evaluate, load_policy};
+    use crate::reason::Code;
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
@@ -268,7 +269,7 @@ mod tests {
             !receipts[1].enforceable,
             "the denied operation's receipt is advisory"
         );
-        assert_eq!(receipts[1].findings[0].code, "POLICY_DENIED");
+        assert_eq!(receipts[1].findings[0].code, Code::PolicyDenied.as_str());
     }
 
     #[test]

@@ -41,6 +41,7 @@ use crate::model::PlanId;
 use crate::plan::{ResolvedOperation, ResolvedPlan};
 use crate::policy::{Policy, format_utc, parse_duration};
 use crate::preview::{ConflictCode, PreviewState, preview_plan};
+use crate::reason::Code;
 use crate::receipt::parse_receipt;
 use crate::report::Banner;
 use crate::report::execute::{
@@ -588,7 +589,7 @@ impl Executor<'_> {
                         op_key,
                         &pass,
                         Settled::Failed(
-                            "CONFLICT".into(),
+                            Code::Conflict.as_str().into(),
                             "what exists on GitHub differs from the approved operation".into(),
                         ),
                     );
@@ -650,7 +651,7 @@ impl Executor<'_> {
         let settled = match self.world_state(plan, index)? {
             PreviewState::AlreadyShipped => Settled::Succeeded(link),
             _ => Settled::Failed(
-                "READ_BACK_MISMATCH".into(),
+                Code::ReadBackMismatch.as_str().into(),
                 "the effect does not read back as approved".into(),
             ),
         };

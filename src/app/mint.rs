@@ -38,6 +38,7 @@ use crate::mint::{FreshIds, MintDecision, MintInputs, decide_mint};
 use crate::model::{Login, PlanId, TeamSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{self, OperationDecision, Policy, SignerRole};
+use crate::reason::Code;
 use crate::receipt::ReceiptClaims;
 use crate::report::Banner;
 use crate::report::mint::{
@@ -245,7 +246,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         ("status", report.banner.status()),
         (
             "blocked-reasons",
-            if halted { "HALTED" } else { "" }.to_owned(),
+            if halted { Code::Halted.as_str() } else { "" }.to_owned(),
         ),
     ])?;
     let rendered = match args.format {
@@ -550,7 +551,7 @@ fn decision_events(
                 MintOutcome::Halted { reason },
                 vec![Event::MintRefused {
                     plan_id: plan.id.to_string(),
-                    reason: "HALTED".into(),
+                    reason: Code::Halted.as_str().into(),
                 }],
             )
         }

@@ -23,6 +23,7 @@ pub mod verify;
 pub mod view;
 
 use crate::error::Outcome;
+use crate::reason::Code;
 
 /// Any failure of an audit command.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +38,7 @@ pub enum AuditError {
     #[error(transparent)]
     Store(#[from] store::StoreError),
     /// The remote could not be fetched.
-    #[error("AUDIT_UNAVAILABLE: {0}")]
+    #[error("{}: {}", Code::AuditUnavailable, .0)]
     Fetch(String),
 }
 

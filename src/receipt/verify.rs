@@ -22,6 +22,7 @@ use time::format_description::well_known::Rfc3339;
 use super::{MAX_RECEIPT_BYTES, RECEIPT_NAMESPACE, Receipt, ReceiptClaims, SignatureAlg};
 use crate::canonical::hex;
 use crate::policy::{Signer, SignerRole};
+use crate::reason::Code;
 
 /// A shared HMAC secret and the key id it is known by.
 pub struct HmacKey {
@@ -90,7 +91,7 @@ pub enum ForgeryError {
 
 impl ForgeryError {
     /// The gate's reason code for every variant.
-    pub const REASON_CODE: &'static str = "RECEIPT_FORGED";
+    pub const REASON_CODE: Code = Code::ReceiptForged;
 }
 
 /// A receipt whose signature a trusted mint key made. Constructed only by [`verify_receipt`].

@@ -17,6 +17,7 @@ use crate::model::{PlanId, RepoSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{Finding, OperationDecision, Requirement};
 use crate::preview::{Preview, PreviewState};
+use crate::reason::Code;
 
 /// The banner atop a report and the PR status comment (DESIGN 9): what the command came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +43,8 @@ impl Banner {
             Self::DryRun => "DRY RUN - nothing was shipped",
             Self::AwaitingApproval => "AWAITING APPROVAL",
             Self::Authorized => "AUTHORIZED",
-            Self::Halted => "HALTED",
+            // The banner is the reason: the same word as the `blocked-reasons` step output.
+            Self::Halted => Code::Halted.as_str(),
             Self::Shipped => "SHIPPED",
             Self::Blocked => "BLOCKED",
         }
