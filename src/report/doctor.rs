@@ -98,12 +98,11 @@ impl DoctorReport {
     /// The exit outcome: infrastructure when a check could not reach git or GitHub, blocked
     /// when any check found a problem, clean otherwise (warnings allowed).
     pub fn outcome(&self) -> Outcome {
-        let worst = self.findings.iter().map(|f| f.severity).max();
-        match worst {
-            Some(Severity::Unreachable) => Outcome::Infrastructure,
-            Some(Severity::Problem) => Outcome::Blocked,
-            _ => Outcome::Clean,
-        }
+        self.findings
+            .iter()
+            .map(|f| Outcome::from(f.code.class()))
+            .max()
+            .unwrap_or(Outcome::Clean)
     }
 
     fn count(&self, severity: Severity) -> usize {
