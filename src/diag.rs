@@ -8,9 +8,11 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::reason::Code;
+
 /// The stable kinds of input error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(into = "Code")]
 pub enum InputErrorKind {
     /// The file could not be read.
     Unreadable,
@@ -82,11 +84,48 @@ pub enum InputErrorKind {
 
 impl InputErrorKind {
     /// The kind as its stable code, e.g. `UNKNOWN_FIELD`.
-    pub fn code(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
+    pub fn code(self) -> &'static str {
+        Code::from(self).as_str()
+    }
+}
+
+impl From<InputErrorKind> for Code {
+    fn from(kind: InputErrorKind) -> Self {
+        match kind {
+            InputErrorKind::Unreadable => Code::Unreadable,
+            InputErrorKind::TooLarge => Code::TooLarge,
+            InputErrorKind::InvalidUtf8 => Code::InvalidUtf8,
+            InputErrorKind::Syntax => Code::Syntax,
+            InputErrorKind::TooDeep => Code::TooDeep,
+            InputErrorKind::AliasLimit => Code::AliasLimit,
+            InputErrorKind::UnknownField => Code::UnknownField,
+            InputErrorKind::MissingField => Code::MissingField,
+            InputErrorKind::DuplicateField => Code::DuplicateField,
+            InputErrorKind::InvalidType => Code::InvalidType,
+            InputErrorKind::UnsupportedVersion => Code::UnsupportedVersion,
+            InputErrorKind::UnknownKind => Code::UnknownKind,
+            InputErrorKind::FieldNotAllowed => Code::FieldNotAllowed,
+            InputErrorKind::InvalidRefName => Code::InvalidRefName,
+            InputErrorKind::DuplicateOperation => Code::DuplicateOperation,
+            InputErrorKind::OperationCount => Code::OperationCount,
+            InputErrorKind::NotesConflict => Code::NotesConflict,
+            InputErrorKind::TextTooLong => Code::TextTooLong,
+            InputErrorKind::ControlCharacter => Code::ControlCharacter,
+            InputErrorKind::UnknownRef => Code::UnknownRef,
+            InputErrorKind::UnknownFile => Code::UnknownFile,
+            InputErrorKind::UnknownPreset => Code::UnknownPreset,
+            InputErrorKind::UnknownGroup => Code::UnknownGroup,
+            InputErrorKind::DuplicateGroup => Code::DuplicateGroup,
+            InputErrorKind::DuplicateSigner => Code::DuplicateSigner,
+            InputErrorKind::InvalidDuration => Code::InvalidDuration,
+            InputErrorKind::InvalidTimestamp => Code::InvalidTimestamp,
+            InputErrorKind::FreezeInverted => Code::FreezeInverted,
+            InputErrorKind::FreezeOverlap => Code::FreezeOverlap,
+            InputErrorKind::InvalidSignerKey => Code::InvalidSignerKey,
+            InputErrorKind::InvalidValue => Code::InvalidValue,
+            InputErrorKind::NoPlans => Code::NoPlans,
+            InputErrorKind::SymlinkRefused => Code::SymlinkRefused,
+        }
     }
 }
 
@@ -207,7 +246,7 @@ impl Diagnostics {
                     properties.push(format!("line={}", d.line));
                     properties.push(format!("col={}", d.column));
                 }
-                properties.push(format!("title={}", property(&d.kind.code())));
+                properties.push(format!("title={}", property(d.kind.code())));
                 let message = match &d.hint {
                     Some(hint) => format!("{} (hint: {hint})", d.message),
                     None => d.message.clone(),

@@ -33,6 +33,7 @@ use crate::plan::OpKind;
 use crate::policy::{
     MAX_RECEIPT_TTL_SECS, Policy, ReasonCode, Signer, blocking_findings, format_duration,
 };
+use crate::reason::Code;
 use crate::receipt::{Receipt, ReceiptClaims, verify_receipt};
 
 /// Tolerated clock difference, always applied against the receipt.
@@ -45,7 +46,7 @@ pub fn is_expired(now: OffsetDateTime, expires_at: OffsetDateTime) -> bool {
 
 /// Why the gate blocked. Stable, machine-readable codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(into = "Code")]
 pub enum GateCode {
     /// The audit chain does not verify.
     AuditChainInvalid,
@@ -77,61 +78,41 @@ pub enum GateCode {
     Frozen,
 }
 
+impl From<GateCode> for Code {
+    fn from(value: GateCode) -> Self {
+        value.reason_code()
+    }
+}
+
 impl GateCode {
     /// The stable code.
     pub fn as_str(self) -> &'static str {
+        self.reason_code().as_str()
+    }
+
+    /// Its entry in the registry of reason codes.
+    pub fn reason_code(self) -> Code {
         match self {
-            Self::AuditChainInvalid => "AUDIT_CHAIN_INVALID",
-            Self::Halted => "HALTED",
-            Self::Locked => "LOCKED",
-            Self::AuditUnavailable => "AUDIT_UNAVAILABLE",
-            Self::ReceiptMissing => "RECEIPT_MISSING",
-            Self::ReceiptForged => "RECEIPT_FORGED",
-            Self::ReceiptNotEnforceable => "RECEIPT_NOT_ENFORCEABLE",
-            Self::ReceiptWrongRun => "RECEIPT_WRONG_RUN",
-            Self::ReceiptWrongOperation => "RECEIPT_WRONG_OPERATION",
-            Self::ReceiptConsumed => "RECEIPT_CONSUMED",
-            Self::ReceiptExpired => "RECEIPT_EXPIRED",
-            Self::ReceiptStale => "RECEIPT_STALE",
-            Self::PolicyDenied => "POLICY_DENIED",
-            Self::Frozen => "FROZEN",
+            Self::AuditChainInvalid => Code::AuditChainInvalid,
+            Self::Halted => Code::Halted,
+            Self::Locked => Code::Locked,
+            Self::AuditUnavailable => Code::AuditUnavailable,
+            Self::ReceiptMissing => Code::ReceiptMissing,
+            Self::ReceiptForged => Code::ReceiptForged,
+            Self::ReceiptNotEnforceable => Code::ReceiptNotEnforceable,
+            Self::ReceiptWrongRun => Code::ReceiptWrongRun,
+            Self::ReceiptWrongOperation => Code::ReceiptWrongOperation,
+            Self::ReceiptConsumed => Code::ReceiptConsumed,
+            Self::ReceiptExpired => Code::ReceiptExpired,
+            Self::ReceiptStale => Code::ReceiptStale,
+            Self::PolicyDenied => Code::PolicyDenied,
+            Self::Frozen => Code::Frozen,
         }
     }
 
-    /// The why-not-shipped sentence.
+    /// What it means and what to do: the registry's sentence.
     pub fn why(self) -> &'static str {
-        match self {
-            Self::AuditChainInvalid => {
-                "The audit chain does not verify, so nothing can be trusted to have been approved."
-            }
-            Self::Halted => {
-                "A halt admin halted shipgate; nothing executes until `/shipgate resume`."
-            }
-            Self::Locked => "Another run holds the repository's execution lock.",
-            Self::AuditUnavailable => {
-                "The audit branch cannot be written, and nothing ships unrecorded."
-            }
-            Self::ReceiptMissing => "No receipt was minted for this operation of this run.",
-            Self::ReceiptForged => {
-                "The receipt is not what shipgate's mint issues: not signed by a trusted mint key in force both when it was issued and now, or lasting longer than the policy's receipt_ttl."
-            }
-            Self::ReceiptNotEnforceable => {
-                "The receipt is advisory: a policy finding stood when it was minted."
-            }
-            Self::ReceiptWrongRun => "The receipt belongs to another run.",
-            Self::ReceiptWrongOperation => {
-                "The receipt authorizes a different operation, plan or repository."
-            }
-            Self::ReceiptConsumed => "The receipt was already used; a receipt acts once.",
-            Self::ReceiptExpired => {
-                "The receipt has expired (or its times disagree with this clock beyond the tolerated skew)."
-            }
-            Self::ReceiptStale => {
-                "The policy or the plan changed since the receipt was minted; approve the new plan."
-            }
-            Self::PolicyDenied => ReasonCode::PolicyDenied.why(),
-            Self::Frozen => ReasonCode::Frozen.why(),
-        }
+        self.reason_code().sentence()
     }
 }
 
@@ -584,7 +565,7 @@ mod tests {
         let mut advisory = w.claims();
         advisory.enforceable = false;
         advisory.findings = vec![ReceiptFinding {
-            code: "FROZEN".into(),
+            code: Code::Frozen.as_str().into(),
             message: "freeze".into(),
         }];
         assert_eq!(

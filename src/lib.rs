@@ -25,6 +25,7 @@ pub mod plan;
 pub mod policy;
 pub mod preview;
 pub mod proof;
+pub mod reason;
 pub mod receipt;
 pub mod refname;
 pub mod repo;

@@ -14,6 +14,7 @@ use crate::audit::state::StateAccess;
 use crate::keys::SigningKey;
 use crate::plan::ResolvedPlan;
 use crate::policy::{MAX_RECEIPT_TTL_SECS, OperationDecision, format_utc};
+use crate::reason::Code;
 use crate::receipt::{ReceiptApproval, ReceiptClaims, ReceiptFinding};
 use crate::report::mint::{MintOutcome, MintedReceipt};
 
@@ -166,7 +167,7 @@ pub fn decision_events(
                 MintOutcome::Halted { reason },
                 vec![Event::MintRefused {
                     plan_id: plan.id.to_string(),
-                    reason: "HALTED".into(),
+                    reason: Code::Halted.as_str().into(),
                 }],
             )
         }
@@ -253,6 +254,7 @@ mod tests {
     use crate::model::{CommitSha, Login, RepoSlug};
     use crate::plan::{ResolvedOperation, check_plan};
     use crate::policy::{PolicyFile, evaluate, load_policy};
+    use crate::reason::Code;
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
@@ -370,7 +372,7 @@ mod tests {
             !receipts[1].enforceable,
             "the denied operation's receipt is advisory"
         );
-        assert_eq!(receipts[1].findings[0].code, "POLICY_DENIED");
+        assert_eq!(receipts[1].findings[0].code, Code::PolicyDenied.as_str());
     }
 
     #[test]
@@ -496,7 +498,7 @@ mod tests {
         assert!(matches!(
             &events[..],
             [Event::MintRefused { plan_id, reason }]
-                if plan_id == plan.id.as_str() && reason == "HALTED"
+                if plan_id == plan.id.as_str() && reason == Code::Halted.as_str()
         ));
         let (outcome, events) = events_of(MintDecision::AlreadyMinted {
             run_id: "run_0".into(),

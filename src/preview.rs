@@ -12,6 +12,7 @@ use crate::canonical::sha256_hex;
 use crate::github::{PullRequest, Release};
 use crate::plan::ResolvedOperation;
 use crate::plan::ResolvedPlan;
+use crate::reason::Code;
 
 /// A tag on GitHub.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +50,7 @@ pub enum PreviewState {
 
 /// Why an operation conflicts with GitHub's state. Stable codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(into = "Code")]
 pub enum ConflictCode {
     /// The tag exists at another commit.
     ConflictTagExists,
@@ -66,39 +67,33 @@ pub enum ConflictCode {
     PullRequestHeadMoved,
 }
 
+impl From<ConflictCode> for Code {
+    fn from(value: ConflictCode) -> Self {
+        value.reason_code()
+    }
+}
+
 impl ConflictCode {
     /// The stable code.
     pub fn as_str(self) -> &'static str {
+        self.reason_code().as_str()
+    }
+
+    /// Its entry in the registry of reason codes.
+    pub fn reason_code(self) -> Code {
         match self {
-            Self::ConflictTagExists => "CONFLICT_TAG_EXISTS",
-            Self::ConflictReleaseExists => "CONFLICT_RELEASE_EXISTS",
-            Self::ConflictPullRequestExists => "CONFLICT_PULL_REQUEST_EXISTS",
-            Self::ReleaseTagMissing => "RELEASE_TAG_MISSING",
-            Self::BranchMissing => "BRANCH_MISSING",
-            Self::PullRequestHeadMoved => "PULL_REQUEST_HEAD_MOVED",
+            Self::ConflictTagExists => Code::ConflictTagExists,
+            Self::ConflictReleaseExists => Code::ConflictReleaseExists,
+            Self::ConflictPullRequestExists => Code::ConflictPullRequestExists,
+            Self::ReleaseTagMissing => Code::ReleaseTagMissing,
+            Self::BranchMissing => Code::BranchMissing,
+            Self::PullRequestHeadMoved => Code::PullRequestHeadMoved,
         }
     }
 
-    /// The why-not-shipped sentence.
+    /// What it means and what to do: the registry's sentence.
     pub fn why(self) -> &'static str {
-        match self {
-            Self::ConflictTagExists => {
-                "The tag already exists on GitHub at another commit; shipgate never moves a tag."
-            }
-            Self::ConflictReleaseExists => {
-                "A release of this tag already exists on GitHub and differs from the plan."
-            }
-            Self::ConflictPullRequestExists => {
-                "An open pull request between these branches already exists and differs from the plan."
-            }
-            Self::ReleaseTagMissing => {
-                "The release's tag is not on GitHub and no earlier tag operation of the plan creates it."
-            }
-            Self::BranchMissing => "A branch of the pull request does not exist on GitHub.",
-            Self::PullRequestHeadMoved => {
-                "The pull request's head branch moved since approval: it would carry commits nobody approved; approve the new head."
-            }
-        }
+        self.reason_code().sentence()
     }
 }
 

@@ -14,7 +14,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use crate::diag::{Diagnostic, InputErrorKind};
-use crate::error::Outcome;
 use crate::model::{CommitSha, RepoSlug};
 
 /// The largest file read from a repository (notes, policies, plans).
@@ -63,19 +62,6 @@ pub enum RepoError {
         /// git's explanation.
         source: git2::Error,
     },
-}
-
-impl RepoError {
-    /// Missing repositories and branches are usage problems; the rest is infrastructure.
-    pub fn outcome(&self) -> Outcome {
-        match self {
-            Self::NotFound { .. }
-            | Self::Bare { .. }
-            | Self::NoDefaultBranch(_)
-            | Self::Symlink(_) => Outcome::BadInput,
-            Self::Git { .. } | Self::Worktree { .. } => Outcome::Infrastructure,
-        }
-    }
 }
 
 fn git(context: impl Into<String>) -> impl FnOnce(git2::Error) -> RepoError {

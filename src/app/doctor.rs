@@ -22,8 +22,9 @@ use crate::cli::{DoctorArgs, DoctorFormat, RepoArgs};
 use crate::error::{Error, Outcome};
 use crate::keys::{AUDIT_KEY_ENV, KeysError, MINT_KEY_ENV, load_signing_key};
 use crate::policy::{Policy, SignerRole};
+use crate::reason::Code;
 use crate::repo::LocalRepo;
-use crate::report::doctor::{DoctorReport, Finding, Severity};
+use crate::report::doctor::{DoctorReport, Finding};
 use crate::scaffold::WORKFLOWS;
 
 use super::inputs::{self, PolicyRequest};
@@ -66,8 +67,7 @@ fn check_policy(repo: &LocalRepo, args: &DoctorArgs, report: &mut DoctorReport) 
         Err(e) => {
             report.push(
                 Finding::new(
-                    "NO_DEFAULT_BRANCH",
-                    Severity::Problem,
+                    Code::NoDefaultBranch,
                     format!("the default branch has no commit to read the policy from: {e}"),
                 )
                 .fix("commit the files `shipgate init` wrote, or pass --default-branch NAME"),
@@ -90,8 +90,7 @@ fn check_policy(repo: &LocalRepo, args: &DoctorArgs, report: &mut DoctorReport) 
             };
             report.push(
                 Finding::new(
-                    "POLICY_MISSING",
-                    Severity::Problem,
+                    Code::PolicyMissing,
                     format!(
                         "no policy files (*.yaml, *.yml) in {} on `{branch}`: every operation would be denied",
                         args.policies
@@ -105,8 +104,7 @@ fn check_policy(repo: &LocalRepo, args: &DoctorArgs, report: &mut DoctorReport) 
         Err(e) => {
             report.push(
                 Finding::new(
-                    "POLICY_INVALID",
-                    Severity::Problem,
+                    Code::PolicyInvalid,
                     format!("the policy on `{branch}` does not load:\n{e}"),
                 )
                 .fix("fix the files named above (`shipgate policy check` shows the same), and commit"),
@@ -115,8 +113,7 @@ fn check_policy(repo: &LocalRepo, args: &DoctorArgs, report: &mut DoctorReport) 
         }
     };
     report.push(Finding::new(
-        "POLICY_OK",
-        Severity::Ok,
+        Code::PolicyOk,
         format!(
             "the policy on `{branch}` is valid: {} file(s), presets [{}], {} rule(s), hash {}",
             policy.files.len(),
@@ -129,8 +126,7 @@ fn check_policy(repo: &LocalRepo, args: &DoctorArgs, report: &mut DoctorReport) 
         Some(Ok(local)) if local.hash == policy.hash => {}
         Some(Ok(_)) => report.push(
             Finding::new(
-                "POLICY_UNCOMMITTED",
-                Severity::Warning,
+                Code::PolicyUncommitted,
                 format!(
                     "the work tree's policy differs from the one on `{branch}`; shipgate uses `{branch}`'s"
                 ),
@@ -141,8 +137,7 @@ fn check_policy(repo: &LocalRepo, args: &DoctorArgs, report: &mut DoctorReport) 
         ),
         Some(Err(e)) => report.push(
             Finding::new(
-                "POLICY_UNCOMMITTED",
-                Severity::Warning,
+                Code::PolicyUncommitted,
                 format!(
                     "the work tree's policy differs from the one on `{branch}` and does not load:\n{e}"
                 ),
@@ -187,8 +182,7 @@ fn check_signers(policy: &Policy, now: OffsetDateTime, report: &mut DoctorReport
         if all.is_empty() {
             report.push(
                 Finding::new(
-                    "SIGNER_MISSING",
-                    Severity::Problem,
+                    Code::SignerMissing,
                     format!("the policy has no `{name}` signer: {consequence}"),
                 )
                 .fix(format!(
@@ -199,8 +193,7 @@ fn check_signers(policy: &Policy, now: OffsetDateTime, report: &mut DoctorReport
             let kids: Vec<&str> = all.iter().map(|s| s.kid.as_str()).collect();
             report.push(
                 Finding::new(
-                    "SIGNER_EXPIRED",
-                    Severity::Problem,
+                    Code::SignerExpired,
                     format!(
                         "every `{name}` signer is retired (not_after has passed: {}): {consequence}",
                         kids.join(", ")
@@ -216,15 +209,13 @@ fn check_signers(policy: &Policy, now: OffsetDateTime, report: &mut DoctorReport
             let kids: Vec<&str> = in_force.iter().map(|s| s.kid.as_str()).collect();
             if lasting {
                 report.push(Finding::new(
-                    "SIGNER_OK",
-                    Severity::Ok,
+                    Code::SignerOk,
                     format!("`{name}` signer(s) in force: {}", kids.join(", ")),
                 ));
             } else {
                 report.push(
                     Finding::new(
-                        "SIGNER_EXPIRING",
-                        Severity::Warning,
+                        Code::SignerExpiring,
                         format!(
                             "every `{name}` signer in force ({}) retires within {EXPIRY_WARNING_DAYS} days",
                             kids.join(", ")
@@ -252,8 +243,7 @@ fn check_keys(policy: &Policy, args: &DoctorArgs, now: OffsetDateTime, report: &
             Ok(key) => key,
             Err(KeysError::Missing { .. }) => {
                 report.push(Finding::new(
-                    "KEY_NOT_GIVEN",
-                    Severity::Skipped,
+                    Code::KeyNotGiven,
                     format!(
                         "no {name} private key to check ({env} unset, no --{name}-key): in GitHub Actions it is an environment secret doctor cannot see from here"
                     ),
@@ -262,7 +252,7 @@ fn check_keys(policy: &Policy, args: &DoctorArgs, now: OffsetDateTime, report: &
             }
             Err(e) => {
                 report.push(
-                    Finding::new("KEY_UNUSABLE", Severity::Problem, format!("the {name} key: {e}"))
+                    Finding::new(Code::KeyUnusable, format!("the {name} key: {e}"))
                         .fix(format!(
                             "use the unencrypted Ed25519 key file `shipgate keys generate --role {name}` wrote"
                         )),
@@ -277,8 +267,7 @@ fn check_keys(policy: &Policy, args: &DoctorArgs, now: OffsetDateTime, report: &
             .find(|s| s.role == role && s.key.key_data() == public.key_data());
         let finding = match same_key {
             None => Finding::new(
-                "KEY_MISMATCH",
-                Severity::Problem,
+                Code::KeyMismatch,
                 format!(
                     "the {name} key `{}` is not a `{name}` signer of the policy: what it signs would not verify",
                     key.kid
@@ -288,8 +277,7 @@ fn check_keys(policy: &Policy, args: &DoctorArgs, now: OffsetDateTime, report: &
                 "store the key whose public half is in the policy, or add this key's entry under `signers:` (its public line: `ssh-keygen -y -f {name}.key`)"
             )),
             Some(signer) if signer.kid != key.kid => Finding::new(
-                "KEY_MISMATCH",
-                Severity::Problem,
+                Code::KeyMismatch,
                 format!(
                     "the {name} key's id is `{}` but the policy names its public key `{}`",
                     key.kid, signer.kid
@@ -297,14 +285,12 @@ fn check_keys(policy: &Policy, args: &DoctorArgs, now: OffsetDateTime, report: &
             )
             .fix("the key id is the private key's comment: regenerate the key, or use the id the key carries in the policy"),
             Some(signer) if !signer.in_force_at(now) => Finding::new(
-                "KEY_RETIRED",
-                Severity::Problem,
+                Code::KeyRetired,
                 format!("the {name} key `{}` is retired in the policy (not_after has passed)", key.kid),
             )
             .fix(format!("store the current {name} key instead")),
             Some(signer) => Finding::new(
-                "KEY_MATCHES",
-                Severity::Ok,
+                Code::KeyMatches,
                 format!("the {name} key given is the policy's signer `{}`", signer.kid),
             ),
         };
@@ -318,8 +304,7 @@ fn check_teams(policy: &Policy, report: &mut DoctorReport) {
     if has_teams {
         report.push(
             Finding::new(
-                "TEAMS_NEED_TOKEN",
-                Severity::Warning,
+                Code::TeamsNeedToken,
                 "the policy names teams: counting a team member's approval reads the team's membership, which the default GITHUB_TOKEN cannot",
             )
             .fix("pass the approve workflow a token that may read the organization's members (the action's `token` input), or list users instead"),
@@ -339,21 +324,18 @@ fn check_workflows(repo: &LocalRepo, args: &DoctorArgs, report: &mut DoctorRepor
         let in_worktree = repo.workdir().join(path).is_file();
         let finding = if committed.iter().any(|c| c == path) {
             Finding::new(
-                "WORKFLOW_PRESENT",
-                Severity::Ok,
+                Code::WorkflowPresent,
                 format!("{path} is on the default branch"),
             )
         } else if in_worktree {
             Finding::new(
-                "WORKFLOW_UNCOMMITTED",
-                Severity::Warning,
+                Code::WorkflowUncommitted,
                 format!("{path} is in the work tree but not on the default branch, whose copy GitHub runs"),
             )
             .fix("commit it to the default branch")
         } else {
             Finding::new(
-                "WORKFLOW_MISSING",
-                Severity::Problem,
+                Code::WorkflowMissing,
                 format!("{path} is missing: {}", workflow_role(path)),
             )
             .fix("run `shipgate init --force` to write the workflows again (it also rewrites the policy), or restore the file")
@@ -384,8 +366,7 @@ fn check_governance_branch(
         Ok(repo) => repo,
         Err(e) => {
             report.push(Finding::new(
-                "GIT_UNREACHABLE",
-                Severity::Unreachable,
+                Code::GitUnreachable,
                 format!("cannot open the repository: {}", e.message()),
             ));
             return;
@@ -394,8 +375,7 @@ fn check_governance_branch(
     if repo.find_remote(&args.remote).is_err() {
         report.push(
             Finding::new(
-                "GOVERNANCE_NOT_CHECKED",
-                Severity::Warning,
+                Code::GovernanceNotChecked,
                 format!(
                     "no remote `{}`: the governance branch `{branch}` lives there, so it was not checked",
                     args.remote
@@ -410,8 +390,7 @@ fn check_governance_branch(
         Ok(None) => {
             report.push(
                 Finding::new(
-                    "GOVERNANCE_BRANCH_MISSING",
-                    Severity::Warning,
+                    Code::GovernanceBranchMissing,
                     format!(
                         "`{}` has no branch `{branch}` yet: the first mint (or `shipgate audit note`) creates it",
                         args.remote
@@ -423,8 +402,7 @@ fn check_governance_branch(
         }
         Err(e) => {
             report.push(Finding::new(
-                "GIT_UNREACHABLE",
-                Severity::Unreachable,
+                Code::GitUnreachable,
                 format!("cannot fetch `{branch}`: {e}"),
             ));
             return;
@@ -433,8 +411,7 @@ fn check_governance_branch(
     let signers = policy.map(|p| p.signers.as_slice()).unwrap_or_default();
     if !signers.iter().any(|s| s.role == SignerRole::Audit) {
         report.push(Finding::new(
-            "GOVERNANCE_NOT_VERIFIED",
-            Severity::Skipped,
+            Code::GovernanceNotVerified,
             format!("`{branch}` exists but the policy has no audit signer to verify it with"),
         ));
         return;
@@ -452,8 +429,7 @@ fn check_governance_branch(
     {
         report.push(
             Finding::new(
-                "AUDIT_GENESIS_UNPINNED",
-                Severity::Warning,
+                Code::AuditGenesisUnpinned,
                 format!("the policy does not pin `{branch}`'s genesis commit {root}: a fresh clone (every CI job) cannot tell a deleted and restarted branch from the original"),
             )
             .fix(format!("add to a policy file on the default branch:\n  audit:\n    genesis: {root}")),
@@ -461,8 +437,7 @@ fn check_governance_branch(
     }
     let finding = match result {
         Ok(verified) => Finding::new(
-            "GOVERNANCE_BRANCH_OK",
-            Severity::Ok,
+            Code::GovernanceBranchOk,
             format!(
                 "`{branch}` verifies: {} entries, head {head} (seq {})",
                 verified.entries_checked,
@@ -470,14 +445,12 @@ fn check_governance_branch(
             ),
         ),
         Err(VerifyError::Invalid(failure)) => Finding::new(
-            "GOVERNANCE_BRANCH_INVALID",
-            Severity::Problem,
+            Code::GovernanceBranchInvalid,
             format!("`{branch}` fails verification: {failure}"),
         )
         .fix("nothing will mint or execute on this chain: find out who wrote the bad commit (`shipgate audit log`, `git log --show-signature`) before anything else; never force-push over it"),
         Err(e) => Finding::new(
-            "GIT_UNREACHABLE",
-            Severity::Unreachable,
+            Code::GitUnreachable,
             format!("cannot read `{branch}` to verify it: {e}"),
         ),
     };

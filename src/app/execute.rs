@@ -41,10 +41,11 @@ use crate::model::PlanId;
 use crate::plan::{ResolvedOperation, ResolvedPlan};
 use crate::policy::{Policy, format_utc, parse_duration};
 use crate::preview::{ConflictCode, PreviewState, preview_plan};
+use crate::reason::Code;
 use crate::receipt::parse_receipt;
+use crate::report::Banner;
 use crate::report::execute::{
-    BLOCKED, ExecuteReport, OpOutcome, SHIPPED, TimelineEntry, render_execute_markdown,
-    render_execute_text,
+    ExecuteReport, OpOutcome, TimelineEntry, render_execute_markdown, render_execute_text,
 };
 
 /// Runs `shipgate execute`.
@@ -157,10 +158,10 @@ pub(super) fn execute_with(
         })
         .collect();
     // One word for the whole command, however many runs it executed.
-    let status = if reports.iter().all(|r| r.banner == SHIPPED) {
-        SHIPPED
+    let status = if reports.iter().all(|r| r.banner == Banner::Shipped) {
+        Banner::Shipped
     } else {
-        BLOCKED
+        Banner::Blocked
     };
     super::actions::write_outputs(&[
         (
@@ -171,7 +172,7 @@ pub(super) fn execute_with(
             "run-id",
             super::actions::space_separated(reports.iter().map(|r| &r.run_id)),
         ),
-        ("status", status.to_ascii_lowercase()),
+        ("status", status.status()),
         ("blocked-reasons", reasons.join(",")),
     ])?;
     Ok(code)
@@ -587,7 +588,7 @@ impl Executor<'_> {
                         op_key,
                         &pass,
                         Settled::Failed(
-                            "CONFLICT".into(),
+                            Code::Conflict.as_str().into(),
                             "what exists on GitHub differs from the approved operation".into(),
                         ),
                     );
@@ -649,7 +650,7 @@ impl Executor<'_> {
         let settled = match self.world_state(plan, index)? {
             PreviewState::AlreadyShipped => Settled::Succeeded(link),
             _ => Settled::Failed(
-                "READ_BACK_MISMATCH".into(),
+                Code::ReadBackMismatch.as_str().into(),
                 "the effect does not read back as approved".into(),
             ),
         };

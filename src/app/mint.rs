@@ -38,6 +38,8 @@ use crate::mint::{FreshIds, MintInputs, decide_mint, decision_events};
 use crate::model::{Login, PlanId, TeamSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{self, OperationDecision, Policy, SignerRole};
+use crate::reason::Code;
+use crate::report::Banner;
 use crate::report::mint::{
     MintOutcome, MintReport, OperationTally, PlanMint, render_mint_markdown, render_mint_text,
 };
@@ -232,20 +234,17 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             _ => None,
         })
         .collect();
-    let halted = report.banner == crate::report::mint::HALTED;
+    let halted = report.banner == Banner::Halted;
     super::actions::write_outputs(&[
         (
             "plan-id",
             super::actions::space_separated(report.plans.iter().map(|p| &p.plan_id)),
         ),
         ("run-id", run_ids.join(" ")),
-        (
-            "status",
-            report.banner.to_ascii_lowercase().replace(' ', "-"),
-        ),
+        ("status", report.banner.status()),
         (
             "blocked-reasons",
-            if halted { "HALTED" } else { "" }.to_owned(),
+            if halted { Code::Halted.as_str() } else { "" }.to_owned(),
         ),
     ])?;
     let rendered = match args.format {
@@ -254,7 +253,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         Format::Json => super::json_report(&report)?,
     };
     out.write_all(rendered.as_bytes())?;
-    let minted = if report.banner == crate::report::mint::HALTED {
+    let minted = if report.banner == Banner::Halted {
         Outcome::Blocked
     } else {
         Outcome::Clean

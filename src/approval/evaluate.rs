@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use super::command::{Command, PlanIdPrefix, parse_comment};
 use crate::model::{Login, PlanId, TeamSlug};
 use crate::policy::Requirement;
+use crate::reason::Code;
 
 /// A pull request comment, as read from GitHub.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +53,7 @@ impl Comment {
 
 /// Why an approval comment does not count. Stable codes for the status comment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(into = "Code")]
 pub enum Rejection {
     /// The prefix does not match the current plan id (the plan moved, or a typo).
     StalePlanId,
@@ -76,47 +77,37 @@ pub enum Rejection {
     Expired,
 }
 
+impl From<Rejection> for Code {
+    fn from(value: Rejection) -> Self {
+        value.reason_code()
+    }
+}
+
 impl Rejection {
     /// The stable code.
     pub fn code(self) -> &'static str {
+        self.reason_code().as_str()
+    }
+
+    /// Its entry in the registry of reason codes.
+    pub fn reason_code(self) -> Code {
         match self {
-            Self::StalePlanId => "STALE_PLAN_ID",
-            Self::Bot => "BOT",
-            Self::Edited => "EDITED",
-            Self::AmbiguousPrefix => "AMBIGUOUS_PREFIX",
-            Self::Revoked => "REVOKED",
-            Self::EditedLater => "EDITED_LATER",
-            Self::NotAnApprover => "NOT_AN_APPROVER",
-            Self::SelfApproval => "SELF_APPROVAL",
-            Self::AuthorUnknown => "AUTHOR_UNKNOWN",
-            Self::Expired => "APPROVAL_EXPIRED",
+            Self::StalePlanId => Code::StalePlanId,
+            Self::Bot => Code::Bot,
+            Self::Edited => Code::Edited,
+            Self::AmbiguousPrefix => Code::AmbiguousPrefix,
+            Self::Revoked => Code::Revoked,
+            Self::EditedLater => Code::EditedLater,
+            Self::NotAnApprover => Code::NotAnApprover,
+            Self::SelfApproval => Code::SelfApproval,
+            Self::AuthorUnknown => Code::AuthorUnknown,
+            Self::Expired => Code::ApprovalExpired,
         }
     }
 
-    /// The sentence shown beside a rejected approval.
+    /// What it means and what to do: the registry's sentence.
     pub fn why(self) -> &'static str {
-        match self {
-            Self::StalePlanId => {
-                "it names a plan id that is not the current one; approve the current plan id"
-            }
-            Self::Bot => "bots cannot approve",
-            Self::Edited => "the comment was edited; post a new comment instead",
-            Self::AmbiguousPrefix => {
-                "its prefix matches more than one plan; approve with a longer prefix of the plan id"
-            }
-            Self::Revoked => "its author revoked it",
-            Self::EditedLater => {
-                "a comment of its author was edited after it; approve again in a new comment"
-            }
-            Self::NotAnApprover => "the author is not in a group that may approve these operations",
-            Self::SelfApproval => "the plan's author cannot approve their own plan",
-            Self::AuthorUnknown => {
-                "a commit touching the plan is linked to no GitHub account, so nobody may approve it; rewrite the commit with an email of its author's account"
-            }
-            Self::Expired => {
-                "it is older than the policy's approval_ttl; approve again in a new comment"
-            }
-        }
+        self.reason_code().sentence()
     }
 }
 

@@ -28,6 +28,7 @@ use super::verify::{VerifyError, write_checkpoint};
 use super::view::StateView;
 use crate::keys::SigningKey;
 use crate::policy::SignerRole;
+use crate::reason::Code;
 
 /// The default governance branch.
 pub const DEFAULT_BRANCH: &str = "shipgate/audit";
@@ -41,7 +42,10 @@ pub enum AppendError {
     #[error("{}: {}", .0.reason.code(), .0.detail)]
     Refused(ApplyError),
     /// The branch could not be written in time.
-    #[error("AUDIT_UNAVAILABLE: gave up after {attempts} attempt(s) in {elapsed_ms} ms: {last}")]
+    #[error(
+        "{}: gave up after {attempts} attempt(s) in {elapsed_ms} ms: {last}",
+        Code::AuditUnavailable
+    )]
     Unavailable {
         /// Attempts made.
         attempts: u32,

@@ -22,7 +22,7 @@ pub mod trust;
 pub mod verify;
 pub mod view;
 
-use crate::error::Outcome;
+use crate::reason::Code;
 
 /// Any failure of an audit command.
 #[derive(Debug, thiserror::Error)]
@@ -37,29 +37,6 @@ pub enum AuditError {
     #[error(transparent)]
     Store(#[from] store::StoreError),
     /// The remote could not be fetched.
-    #[error("AUDIT_UNAVAILABLE: {0}")]
+    #[error("{}: {}", Code::AuditUnavailable, .0)]
     Fetch(String),
-}
-
-impl AuditError {
-    /// The outcome (exit code) this failure stands for: 4 for a chain that does not verify,
-    /// 1 for a refusal by the state rules, 3 for everything that is infrastructure.
-    pub fn outcome(&self) -> Outcome {
-        match self {
-            Self::Verify(verify::VerifyError::Invalid(_)) => Outcome::Integrity,
-            Self::Verify(verify::VerifyError::SinceNotOnChain(_)) => Outcome::BadInput,
-            Self::Append(append::AppendError::Refused(_)) => Outcome::Blocked,
-            Self::Append(append::AppendError::Untrusted(untrusted))
-                if matches!(untrusted.as_ref(), verify::VerifyError::Invalid(_)) =>
-            {
-                Outcome::Integrity
-            }
-            Self::Store(store::StoreError::Entry { .. } | store::StoreError::State { .. }) => {
-                Outcome::Integrity
-            }
-            Self::Append(_) | Self::Verify(_) | Self::Store(_) | Self::Fetch(_) => {
-                Outcome::Infrastructure
-            }
-        }
-    }
 }

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::reason::Code;
+
 /// A stable, machine-readable reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
@@ -58,75 +60,34 @@ pub enum Reason {
 impl Reason {
     /// The stable code.
     pub fn code(self) -> &'static str {
-        match self {
-            Self::ChainInvalid => "AUDIT_CHAIN_INVALID",
-            Self::Rollback => "AUDIT_ROLLBACK",
-            Self::Unavailable => "AUDIT_UNAVAILABLE",
-            Self::EntryInvalid => "AUDIT_ENTRY_INVALID",
-            Self::RunExists => "RUN_EXISTS",
-            Self::RunMissing => "RUN_MISSING",
-            Self::ReceiptExists => "RECEIPT_EXISTS",
-            Self::ReceiptMissing => "RECEIPT_MISSING",
-            Self::ReceiptConsumed => "RECEIPT_CONSUMED",
-            Self::ReceiptNotEnforceable => "RECEIPT_NOT_ENFORCEABLE",
-            Self::ReceiptWrongRun => "RECEIPT_WRONG_RUN",
-            Self::ReceiptWrongOperation => "RECEIPT_WRONG_OPERATION",
-            Self::ReceiptExpired => "RECEIPT_EXPIRED",
-            Self::ReceiptNotConsumed => "RECEIPT_NOT_CONSUMED",
-            Self::OperationExists => "OPERATION_EXISTS",
-            Self::Halted => "HALTED",
-            Self::NotHalted => "NOT_HALTED",
-            Self::Locked => "LOCKED",
-            Self::LockNotHeld => "LOCK_NOT_HELD",
-            Self::LockNotExpired => "LOCK_NOT_EXPIRED",
-            Self::ResumeNotAuthorized => "RESUME_NOT_AUTHORIZED",
-            Self::KeyNotInForce => "AUDIT_KEY_NOT_IN_FORCE",
-        }
+        self.reason_code().as_str()
     }
 
-    /// Why this matters, in one sentence.
-    pub fn why(self) -> &'static str {
+    /// Its entry in the registry of reason codes.
+    pub fn reason_code(self) -> Code {
         match self {
-            Self::ChainInvalid => {
-                "the audit chain does not verify, so its history cannot be trusted and nothing may act on it"
-            }
-            Self::Rollback => {
-                "the governance branch no longer contains a head that was verified before: history was rewritten or rolled back"
-            }
-            Self::Unavailable => {
-                "the governance branch could not be written in time, and no effect happens without its audit entry"
-            }
-            Self::EntryInvalid => "an audit entry is malformed, so it cannot be recorded",
-            Self::RunExists => "a run id names one run only, for all time",
-            Self::RunMissing => "the event names a run that was never opened",
-            Self::ReceiptExists => "a receipt id names one receipt only, for all time",
-            Self::ReceiptMissing => "no receipt was minted under that id",
-            Self::ReceiptConsumed => "a receipt acts once: it was already consumed",
-            Self::ReceiptNotEnforceable => {
-                "the receipt is advisory (a finding stood when it was minted) and can never be executed"
-            }
-            Self::ReceiptWrongRun => "the receipt belongs to another run",
-            Self::ReceiptWrongOperation => "the receipt authorizes another operation",
-            Self::ReceiptExpired => "the receipt expired before it was consumed",
-            Self::ReceiptNotConsumed => {
-                "an operation's outcome was recorded without its receipt being consumed first"
-            }
-            Self::OperationExists => {
-                "the operation key was already executed and is never executed twice"
-            }
-            Self::Halted => {
-                "the repository is halted: nothing is minted or executed until it is resumed"
-            }
-            Self::NotHalted => "there is no halt to resume from",
-            Self::Locked => "another run holds the execution lock",
-            Self::LockNotHeld => "the lock is not held by that run",
-            Self::LockNotExpired => "only an expired lock may be broken",
-            Self::ResumeNotAuthorized => {
-                "only a halt admin's own `/shipgate resume` comment, written after the halt, lifts it"
-            }
-            Self::KeyNotInForce => {
-                "the audit key is not a signer the policy trusts now, so nothing it signs would verify"
-            }
+            Self::ChainInvalid => Code::AuditChainInvalid,
+            Self::Rollback => Code::AuditRollback,
+            Self::Unavailable => Code::AuditUnavailable,
+            Self::EntryInvalid => Code::AuditEntryInvalid,
+            Self::RunExists => Code::RunExists,
+            Self::RunMissing => Code::RunMissing,
+            Self::ReceiptExists => Code::ReceiptExists,
+            Self::ReceiptMissing => Code::ReceiptMissing,
+            Self::ReceiptConsumed => Code::ReceiptConsumed,
+            Self::ReceiptNotEnforceable => Code::ReceiptNotEnforceable,
+            Self::ReceiptWrongRun => Code::ReceiptWrongRun,
+            Self::ReceiptWrongOperation => Code::ReceiptWrongOperation,
+            Self::ReceiptExpired => Code::ReceiptExpired,
+            Self::ReceiptNotConsumed => Code::ReceiptNotConsumed,
+            Self::OperationExists => Code::OperationExists,
+            Self::Halted => Code::Halted,
+            Self::NotHalted => Code::NotHalted,
+            Self::Locked => Code::Locked,
+            Self::LockNotHeld => Code::LockNotHeld,
+            Self::LockNotExpired => Code::LockNotExpired,
+            Self::ResumeNotAuthorized => Code::ResumeNotAuthorized,
+            Self::KeyNotInForce => Code::AuditKeyNotInForce,
         }
     }
 }

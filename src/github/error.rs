@@ -6,12 +6,15 @@
 
 use std::time::Duration;
 
+use crate::reason::Code;
+
 /// A failed GitHub request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GitHubError {
     /// No credentials, or GitHub rejected them (401).
     #[error(
-        "GITHUB_UNAUTHORIZED: GitHub rejected the token for {what}: {message}; set GITHUB_TOKEN to a valid token"
+        "{}: GitHub rejected the token for {what}: {message}; set GITHUB_TOKEN to a valid token",
+        Code::GitHubUnauthorized
     )]
     Unauthorized {
         /// The request.
@@ -20,7 +23,7 @@ pub enum GitHubError {
         message: String,
     },
     /// The token may not do this (403 that is not a rate limit), e.g. a fork PR's read-only token.
-    #[error("GITHUB_FORBIDDEN: the token may not {what}: {message}")]
+    #[error("{}: the token may not {what}: {message}", Code::GitHubForbidden)]
     Forbidden {
         /// The request.
         what: String,
@@ -28,13 +31,13 @@ pub enum GitHubError {
         message: String,
     },
     /// The repository, ref or object does not exist, or the token cannot see it (404).
-    #[error("GITHUB_NOT_FOUND: {what}: not found")]
+    #[error("{}: {what}: not found", Code::GitHubNotFound)]
     NotFound {
         /// The request.
         what: String,
     },
     /// The thing to create exists already (422 `already_exists` / `Reference already exists`).
-    #[error("GITHUB_ALREADY_EXISTS: {what}: {message}")]
+    #[error("{}: {what}: {message}", Code::GitHubAlreadyExists)]
     AlreadyExists {
         /// The request.
         what: String,
@@ -42,7 +45,7 @@ pub enum GitHubError {
         message: String,
     },
     /// GitHub refused the request as invalid or conflicting (409, or any other 422).
-    #[error("GITHUB_REJECTED: {what}: {message}")]
+    #[error("{}: {what}: {message}", Code::GitHubRejected)]
     Rejected {
         /// The request.
         what: String,
@@ -52,7 +55,7 @@ pub enum GitHubError {
         message: String,
     },
     /// A primary or secondary rate limit that did not clear within the retry budget.
-    #[error("GITHUB_RATE_LIMITED: {what}: rate limited{}", retry_after.map(|d| format!(" (retry after {} s)", d.as_secs())).unwrap_or_default())]
+    #[error("{}: {what}: rate limited{}", Code::GitHubRateLimited, retry_after.map(|d| format!(" (retry after {} s)", d.as_secs())).unwrap_or_default())]
     RateLimited {
         /// The request.
         what: String,
@@ -60,7 +63,7 @@ pub enum GitHubError {
         retry_after: Option<Duration>,
     },
     /// GitHub answered 5xx, timed out, or the connection failed, after the retries allowed.
-    #[error("GITHUB_UNAVAILABLE: {what}: {detail}")]
+    #[error("{}: {what}: {detail}", Code::GitHubUnavailable)]
     Unavailable {
         /// The request.
         what: String,
@@ -70,7 +73,8 @@ pub enum GitHubError {
     /// A write whose outcome is unknown (the request may have acted) and whose read-back could
     /// not settle it. Nothing was retried.
     #[error(
-        "GITHUB_AMBIGUOUS_WRITE: {what}: {detail}; the effect may or may not exist, re-run to read the world and recover"
+        "{}: {what}: {detail}; the effect may or may not exist, re-run to read the world and recover",
+        Code::GitHubAmbiguousWrite
     )]
     Ambiguous {
         /// The request.
@@ -79,7 +83,7 @@ pub enum GitHubError {
         detail: String,
     },
     /// GitHub answered something shipgate cannot read.
-    #[error("GITHUB_BAD_RESPONSE: {what}: {detail}")]
+    #[error("{}: {what}: {detail}", Code::GitHubBadResponse)]
     BadResponse {
         /// The request.
         what: String,
@@ -89,7 +93,8 @@ pub enum GitHubError {
     /// A pull request with more comments than shipgate reads: approvals are never judged on
     /// part of a conversation.
     #[error(
-        "TOO_MANY_COMMENTS: #{issue} has more than {limit} comments, more than shipgate reads; approvals are not judged on part of a conversation: delete spam comments, or move the plan to a new pull request"
+        "{}: #{issue} has more than {limit} comments, more than shipgate reads; approvals are not judged on part of a conversation: delete spam comments, or move the plan to a new pull request",
+        Code::TooManyComments
     )]
     TooManyComments {
         /// The issue or pull request.
@@ -100,7 +105,8 @@ pub enum GitHubError {
     /// A pull request with more commits than GitHub lists (250): who wrote its plan cannot be
     /// told from all of them.
     #[error(
-        "TOO_MANY_COMMITS: #{pr} has {count} commits, but GitHub lists at most {limit} of a pull request; squash its history and push again"
+        "{}: #{pr} has {count} commits, but GitHub lists at most {limit} of a pull request; squash its history and push again",
+        Code::TooManyCommits
     )]
     TooManyCommits {
         /// The pull request.
@@ -111,26 +117,31 @@ pub enum GitHubError {
         limit: u64,
     },
     /// The configuration is unusable (no token, a malformed base URL or repository slug).
-    #[error("GITHUB_CONFIG: {0}")]
+    #[error("{}: {}", Code::GitHubConfig, .0)]
     Config(String),
 }
 
 impl GitHubError {
-    /// The stable reason code.
+    /// The stable code.
     pub fn code(&self) -> &'static str {
+        self.reason_code().as_str()
+    }
+
+    /// Its entry in the registry of reason codes.
+    pub fn reason_code(&self) -> Code {
         match self {
-            Self::Unauthorized { .. } => "GITHUB_UNAUTHORIZED",
-            Self::Forbidden { .. } => "GITHUB_FORBIDDEN",
-            Self::NotFound { .. } => "GITHUB_NOT_FOUND",
-            Self::AlreadyExists { .. } => "GITHUB_ALREADY_EXISTS",
-            Self::Rejected { .. } => "GITHUB_REJECTED",
-            Self::RateLimited { .. } => "GITHUB_RATE_LIMITED",
-            Self::Unavailable { .. } => "GITHUB_UNAVAILABLE",
-            Self::Ambiguous { .. } => "GITHUB_AMBIGUOUS_WRITE",
-            Self::BadResponse { .. } => "GITHUB_BAD_RESPONSE",
-            Self::TooManyComments { .. } => "TOO_MANY_COMMENTS",
-            Self::TooManyCommits { .. } => "TOO_MANY_COMMITS",
-            Self::Config(_) => "GITHUB_CONFIG",
+            Self::Unauthorized { .. } => Code::GitHubUnauthorized,
+            Self::Forbidden { .. } => Code::GitHubForbidden,
+            Self::NotFound { .. } => Code::GitHubNotFound,
+            Self::AlreadyExists { .. } => Code::GitHubAlreadyExists,
+            Self::Rejected { .. } => Code::GitHubRejected,
+            Self::RateLimited { .. } => Code::GitHubRateLimited,
+            Self::Unavailable { .. } => Code::GitHubUnavailable,
+            Self::Ambiguous { .. } => Code::GitHubAmbiguousWrite,
+            Self::BadResponse { .. } => Code::GitHubBadResponse,
+            Self::TooManyComments { .. } => Code::TooManyComments,
+            Self::TooManyCommits { .. } => Code::TooManyCommits,
+            Self::Config(_) => Code::GitHubConfig,
         }
     }
 }

@@ -12,10 +12,11 @@ use time::OffsetDateTime;
 use super::{Policy, format_utc};
 use crate::model::{Login, TeamSlug};
 use crate::plan::{OpKind, Operation};
+use crate::reason::Code;
 
 /// Why an operation is blocked by policy. Stable codes, explained by [`ReasonCode::why`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(into = "Code")]
 pub enum ReasonCode {
     /// No rule matches the operation.
     NoRuleMatches,
@@ -27,29 +28,31 @@ pub enum ReasonCode {
     QuorumUnreachable,
 }
 
+impl From<ReasonCode> for Code {
+    fn from(value: ReasonCode) -> Self {
+        value.reason_code()
+    }
+}
+
 impl ReasonCode {
     /// The stable code.
     pub fn as_str(self) -> &'static str {
+        self.reason_code().as_str()
+    }
+
+    /// Its entry in the registry of reason codes.
+    pub fn reason_code(self) -> Code {
         match self {
-            Self::NoRuleMatches => "NO_RULE_MATCHES",
-            Self::PolicyDenied => "POLICY_DENIED",
-            Self::Frozen => "FROZEN",
-            Self::QuorumUnreachable => "QUORUM_UNREACHABLE",
+            Self::NoRuleMatches => Code::NoRuleMatches,
+            Self::PolicyDenied => Code::PolicyDenied,
+            Self::Frozen => Code::Frozen,
+            Self::QuorumUnreachable => Code::QuorumUnreachable,
         }
     }
 
-    /// The why-not-shipped sentence.
+    /// What it means and what to do: the registry's sentence.
     pub fn why(self) -> &'static str {
-        match self {
-            Self::NoRuleMatches => {
-                "No policy rule matches this operation, and shipgate denies what no rule allows."
-            }
-            Self::PolicyDenied => "A deny rule of the policy forbids this operation.",
-            Self::Frozen => "A release freeze is in effect.",
-            Self::QuorumUnreachable => {
-                "A rule needs more distinct approvers than its groups have members."
-            }
-        }
+        self.reason_code().sentence()
     }
 }
 

@@ -19,6 +19,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::{MAX_RECEIPT_BYTES, RECEIPT_NAMESPACE, Receipt, ReceiptClaims, SignatureAlg};
 use crate::policy::{Signer, SignerRole};
+use crate::reason::Code;
 
 /// Why a receipt is not a genuine receipt of a trusted mint key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,7 +65,7 @@ pub enum ForgeryError {
 
 impl ForgeryError {
     /// The gate's reason code for every variant.
-    pub const REASON_CODE: &'static str = "RECEIPT_FORGED";
+    pub const REASON_CODE: Code = Code::ReceiptForged;
 }
 
 /// A receipt whose signature a trusted mint key made. Constructed only by [`verify_receipt`].

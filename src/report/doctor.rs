@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::escape_markdown;
 use crate::error::Outcome;
+use crate::reason::{Class, Code};
 
 /// How much a finding matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -36,13 +37,24 @@ impl Severity {
             Self::Unreachable => "unreachable",
         }
     }
+
+    /// The severity of a finding with a code of this class (the registry decides it).
+    pub fn of(class: Class) -> Self {
+        match class {
+            Class::Ok => Self::Ok,
+            Class::Skipped => Self::Skipped,
+            Class::Note | Class::Warning => Self::Warning,
+            Class::Blocked | Class::BadInput | Class::Integrity => Self::Problem,
+            Class::Infrastructure => Self::Unreachable,
+        }
+    }
 }
 
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// Stable code (`POLICY_INVALID`).
-    pub code: &'static str,
+    pub code: Code,
     /// How much it matters.
     pub severity: Severity,
     /// What was found.
@@ -53,11 +65,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding without a fix.
-    pub fn new(code: &'static str, severity: Severity, message: impl Into<String>) -> Self {
+    /// A finding without a fix; its severity is its code's class.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
             code,
-            severity,
+            severity: Severity::of(code.class()),
             message: message.into(),
             fix: String::new(),
         }
@@ -86,12 +98,11 @@ impl DoctorReport {
     /// The exit outcome: infrastructure when a check could not reach git or GitHub, blocked
     /// when any check found a problem, clean otherwise (warnings allowed).
     pub fn outcome(&self) -> Outcome {
-        let worst = self.findings.iter().map(|f| f.severity).max();
-        match worst {
-            Some(Severity::Unreachable) => Outcome::Infrastructure,
-            Some(Severity::Problem) => Outcome::Blocked,
-            _ => Outcome::Clean,
-        }
+        self.findings
+            .iter()
+            .map(|f| Outcome::from(f.code.class()))
+            .max()
+            .unwrap_or(Outcome::Clean)
     }
 
     fn count(&self, severity: Severity) -> usize {
@@ -163,16 +174,16 @@ mod tests {
     #[test]
     fn the_worst_finding_decides_the_exit_code() {
         let mut report = DoctorReport::default();
-        report.push(Finding::new("A", Severity::Ok, "fine"));
-        report.push(Finding::new("B", Severity::Warning, "hm"));
+        report.push(Finding::new(Code::PolicyOk, "fine"));
+        report.push(Finding::new(Code::PolicyUncommitted, "hm"));
         assert_eq!(report.outcome(), Outcome::Clean);
-        report.push(Finding::new("C", Severity::Problem, "broken").fix("mend it"));
+        report.push(Finding::new(Code::PolicyInvalid, "broken").fix("mend it"));
         assert_eq!(report.outcome(), Outcome::Blocked);
-        report.push(Finding::new("D", Severity::Unreachable, "no answer"));
+        report.push(Finding::new(Code::GitUnreachable, "no answer"));
         assert_eq!(report.outcome(), Outcome::Infrastructure);
         let text = report.render_text();
         assert!(
-            text.contains("problem     C: broken\n            fix: mend it\n"),
+            text.contains("problem     POLICY_INVALID: broken\n            fix: mend it\n"),
             "{text}"
         );
     }
@@ -180,7 +191,7 @@ mod tests {
     #[test]
     fn markdown_escapes_what_it_quotes() {
         let mut report = DoctorReport::default();
-        report.push(Finding::new("X", Severity::Problem, "a | b <img> @alice"));
+        report.push(Finding::new(Code::PolicyInvalid, "a | b <img> @alice"));
         let md = report.render_markdown();
         assert!(md.contains("a &#124; b &lt;img&gt; &#64;alice"), "{md}");
     }

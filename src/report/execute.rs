@@ -6,12 +6,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::escape_markdown;
-
-/// Every operation shipped (or had shipped).
-pub const SHIPPED: &str = "SHIPPED";
-/// Something was blocked or failed.
-pub const BLOCKED: &str = "BLOCKED";
+use super::{Banner, escape_markdown};
 
 /// What happened to one operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,8 +79,8 @@ pub struct TimelineEntry {
 pub struct ExecuteReport {
     /// Always `execute`.
     pub mode: &'static str,
-    /// [`SHIPPED`] or [`BLOCKED`].
-    pub banner: &'static str,
+    /// [`Banner::Shipped`] or [`Banner::Blocked`].
+    pub banner: Banner,
     /// The run.
     pub run_id: String,
     /// Its plan.
@@ -105,9 +100,9 @@ impl ExecuteReport {
         timeline: Vec<TimelineEntry>,
     ) -> Self {
         let banner = if operations.iter().all(|(_, o)| o.is_done()) {
-            SHIPPED
+            Banner::Shipped
         } else {
-            BLOCKED
+            Banner::Blocked
         };
         Self {
             mode: "execute",

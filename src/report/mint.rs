@@ -5,16 +5,9 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::{escape_markdown, plan_heading_markdown};
+use super::{Banner, escape_markdown, plan_heading_markdown};
 use crate::approval::evaluate::{ApprovalVerdict, RuleTally};
 use crate::model::{PlanId, RepoSlug};
-
-/// The status comment's banner once every plan of the PR is minted.
-pub const AUTHORIZED: &str = "AUTHORIZED";
-/// The banner while some quorum is not met.
-pub const AWAITING_APPROVAL: &str = "AWAITING APPROVAL";
-/// The banner while shipgate is halted.
-pub const HALTED: &str = "HALTED";
 
 /// One receipt minted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -97,8 +90,8 @@ pub struct PlanMint {
 pub struct MintReport {
     /// Always `mint`.
     pub mode: &'static str,
-    /// [`AUTHORIZED`], [`AWAITING_APPROVAL`] or [`HALTED`].
-    pub banner: &'static str,
+    /// [`Banner::Authorized`], [`Banner::AwaitingApproval`] or [`Banner::Halted`].
+    pub banner: Banner,
     /// The repository.
     pub repository: RepoSlug,
     /// The pull request.
@@ -124,7 +117,7 @@ impl MintReport {
             .iter()
             .any(|p| matches!(p.outcome, MintOutcome::Halted { .. }))
         {
-            HALTED
+            Banner::Halted
         } else if !plans.is_empty()
             && plans.iter().all(|p| {
                 matches!(
@@ -133,9 +126,9 @@ impl MintReport {
                 )
             })
         {
-            AUTHORIZED
+            Banner::Authorized
         } else {
-            AWAITING_APPROVAL
+            Banner::AwaitingApproval
         };
         Self {
             mode: "mint",

@@ -17,9 +17,56 @@ use crate::model::{PlanId, RepoSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{Finding, OperationDecision, Requirement};
 use crate::preview::{Preview, PreviewState};
+use crate::reason::Code;
 
-/// The banner of every dry-run.
-pub const DRY_RUN_BANNER: &str = "DRY RUN - nothing was shipped";
+/// The banner atop a report and the PR status comment (DESIGN 9): what the command came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Banner {
+    /// Every dry-run.
+    DryRun,
+    /// A mint while some quorum is not met.
+    AwaitingApproval,
+    /// A mint once every plan of the PR is minted.
+    Authorized,
+    /// A mint while shipgate is halted.
+    Halted,
+    /// An execution where every operation shipped (or had shipped).
+    Shipped,
+    /// An execution where something was blocked or failed.
+    Blocked,
+}
+
+impl Banner {
+    /// The words shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DryRun => "DRY RUN - nothing was shipped",
+            Self::AwaitingApproval => "AWAITING APPROVAL",
+            Self::Authorized => "AUTHORIZED",
+            // The banner is the reason: the same word as the `blocked-reasons` step output.
+            Self::Halted => Code::Halted.as_str(),
+            Self::Shipped => "SHIPPED",
+            Self::Blocked => "BLOCKED",
+        }
+    }
+
+    /// The `status` step output: lower case, words joined by `-` (`awaiting-approval`).
+    pub fn status(self) -> String {
+        self.as_str().to_ascii_lowercase().replace(' ', "-")
+    }
+}
+
+impl std::fmt::Display for Banner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Banner {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 
 /// Where the repository's GitHub identity came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -161,8 +208,8 @@ impl StatusCommentNote {
 pub struct DryRunReport {
     /// Always `dry_run`.
     pub mode: &'static str,
-    /// [`DRY_RUN_BANNER`].
-    pub banner: &'static str,
+    /// [`Banner::DryRun`].
+    pub banner: Banner,
     /// The repository the plans ship to.
     pub repository: RepoSlug,
     /// Where that name came from.
@@ -232,7 +279,7 @@ impl DryRunReport {
             .any(|o| o.verdict == Verdict::Blocked);
         Self {
             mode: "dry_run",
-            banner: DRY_RUN_BANNER,
+            banner: Banner::DryRun,
             repository,
             repository_source,
             policy,

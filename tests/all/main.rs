@@ -29,6 +29,7 @@ mod malformed;
 mod mint_flow;
 mod plan_id;
 mod policy_eval;
+mod reason_codes;
 mod receipt;
 mod repo;
 mod report_snapshots;

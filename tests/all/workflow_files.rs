@@ -124,57 +124,6 @@ fn workflows_never_run_on_pull_request_target() {
 
 /// Every stable code the source defines (`=> "SOME_CODE"` arms of the code functions, and
 /// `#[error("SOME_CODE: ...")]` messages), found by scanning `src/`.
-fn codes_in_source() -> std::collections::BTreeSet<String> {
-    fn scan(dir: &std::path::Path, codes: &mut std::collections::BTreeSet<String>) {
-        for entry in std::fs::read_dir(dir).expect("src") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                scan(&path, codes);
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).expect("read");
-            for line in text.lines() {
-                let line = line.trim();
-                let quoted = line
-                    .split_once("=> \"")
-                    .map(|(_, rest)| rest)
-                    .or_else(|| line.strip_prefix("#[error(\""));
-                let Some(rest) = quoted else { continue };
-                let code: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_uppercase() || *c == '_')
-                    .collect();
-                let whole = rest[code.len()..].starts_with(['"', ':']);
-                if whole && code.contains('_') && code.len() > 3 {
-                    codes.insert(code);
-                }
-            }
-        }
-    }
-    let mut codes = std::collections::BTreeSet::new();
-    scan(&project_root().join("src"), &mut codes);
-    codes
-}
-
-#[test]
-fn the_troubleshooting_table_explains_every_reason_code() {
-    let readme = std::fs::read_to_string(project_root().join("README.md")).expect("README");
-    let table = readme
-        .split_once("## Troubleshooting")
-        .map(|(_, rest)| rest)
-        .expect("a troubleshooting section");
-    let codes = codes_in_source();
-    assert!(codes.contains("RECEIPT_FORGED") && codes.contains("GITHUB_RATE_LIMITED"));
-    let missing: Vec<&String> = codes
-        .iter()
-        .filter(|code| !table.contains(&format!("`{code}`")))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "README's troubleshooting table lacks {missing:?}"
-    );
-}
-
 #[test]
 fn our_workflows_are_what_init_writes_for_the_action_at_the_root() {
     let scratch = init_scaffold(&["--action", "./", "--default-branch", "main"]);

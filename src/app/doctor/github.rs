@@ -10,9 +10,10 @@
 use crate::cli::{DoctorArgs, RepoArgs};
 use crate::error::Error;
 use crate::github::{BranchProtection, BranchRule, GitHubError, GitHubRead, GitHubSettings};
+use crate::reason::Code;
 use crate::repo::LocalRepo;
 use crate::report::RepoSource;
-use crate::report::doctor::{DoctorReport, Finding, Severity};
+use crate::report::doctor::{DoctorReport, Finding};
 
 use super::super::{github, inputs};
 
@@ -25,8 +26,7 @@ pub(super) fn check(
 ) -> Result<(), Error> {
     let Some(token) = github::token() else {
         report.push(Finding::new(
-            "GITHUB_NOT_CHECKED",
-            Severity::Skipped,
+            Code::GitHubNotChecked,
             "no GITHUB_TOKEN: the token's permissions and the governance branch's protection on GitHub were not checked",
         ));
         return Ok(());
@@ -35,8 +35,7 @@ pub(super) fn check(
     if source == RepoSource::LocalPlaceholder {
         report.push(
             Finding::new(
-                "GITHUB_REPO_UNKNOWN",
-                Severity::Warning,
+                Code::GitHubRepoUnknown,
                 "GITHUB_TOKEN is set but the GitHub repository is unknown, so nothing was checked on GitHub",
             )
             .fix("pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY"),
@@ -59,23 +58,16 @@ fn failure(what: &str, err: &GitHubError) -> Finding {
         GitHubError::Unavailable { .. }
         | GitHubError::RateLimited { .. }
         | GitHubError::BadResponse { .. }
-        | GitHubError::Ambiguous { .. } => Finding::new(
-            "GITHUB_UNREACHABLE",
-            Severity::Unreachable,
-            format!("cannot {what}: {err}"),
+        | GitHubError::Ambiguous { .. } => {
+            Finding::new(Code::GitHubUnreachable, format!("cannot {what}: {err}"))
+        }
+        GitHubError::Unauthorized { .. } => {
+            Finding::new(Code::TokenRejected, format!("cannot {what}: {err}"))
+                .fix("set GITHUB_TOKEN to a valid token")
+        }
+        _ => Finding::new(Code::GitHubRefused, format!("cannot {what}: {err}")).fix(
+            "check GITHUB_REPOSITORY (or --repo-slug) and that the token may read the repository",
         ),
-        GitHubError::Unauthorized { .. } => Finding::new(
-            "TOKEN_REJECTED",
-            Severity::Problem,
-            format!("cannot {what}: {err}"),
-        )
-        .fix("set GITHUB_TOKEN to a valid token"),
-        _ => Finding::new(
-            "GITHUB_REFUSED",
-            Severity::Problem,
-            format!("cannot {what}: {err}"),
-        )
-        .fix("check GITHUB_REPOSITORY (or --repo-slug) and that the token may read the repository"),
     }
 }
 
@@ -94,19 +86,16 @@ async fn check_token(
     };
     report.push(match repository.push {
         Some(true) => Finding::new(
-            "TOKEN_CAN_PUSH",
-            Severity::Ok,
+            Code::TokenCanPush,
             "the token may push (GitHub reports `permissions.push`)",
         ),
         Some(false) => Finding::new(
-            "TOKEN_CANNOT_PUSH",
-            Severity::Problem,
+            Code::TokenCannotPush,
             "the token may not push to the repository: it could not append to the governance branch or ship anything",
         )
         .fix("use a token with write access (in workflows, `permissions: contents: write`, as the workflows shipgate init writes declare)"),
         None => Finding::new(
-            "TOKEN_PERMISSIONS_UNKNOWN",
-            Severity::Skipped,
+            Code::TokenPermissionsUnknown,
             "GitHub does not report this token's permissions (it does not for GitHub App installation tokens such as a workflow's GITHUB_TOKEN); the workflows grant what they need in their `permissions:`",
         ),
     });
@@ -115,8 +104,7 @@ async fn check_token(
     {
         report.push(
             Finding::new(
-                "DEFAULT_BRANCH_DIFFERS",
-                Severity::Warning,
+                Code::DefaultBranchDiffers,
                 format!(
                     "--default-branch is `{local}` but GitHub's default branch is `{}`",
                     repository.default_branch
@@ -135,15 +123,13 @@ async fn check_tag_protection(client: &impl GitHubSettings, report: &mut DoctorR
     match client.tag_creation_rulesets().await {
         Ok(rulesets) if rulesets.is_empty() => report.push(
             Finding::new(
-                "TAGS_UNPROTECTED",
-                Severity::Warning,
+                Code::TagsUnprotected,
                 "no active tag ruleset restricts creating tags: anyone who can push can tag around shipgate with `git push`",
             )
             .fix(how),
         ),
         Ok(rulesets) => report.push(Finding::new(
-            "TAGS_PROTECTED",
-            Severity::Ok,
+            Code::TagsProtected,
             format!(
                 "tag creation is restricted by {}",
                 rulesets
@@ -205,8 +191,7 @@ async fn check_protection(client: &impl GitHubSettings, branch: &str, report: &m
         by_rule_delete || matches!(classic, Classic::Protected(p) if !p.allow_deletions);
     if force_blocked && delete_blocked {
         report.push(Finding::new(
-            "BRANCH_PROTECTED",
-            Severity::Ok,
+            Code::BranchProtected,
             format!("`{branch}` refuses force pushes and deletion on GitHub"),
         ));
         return;
@@ -217,8 +202,7 @@ async fn check_protection(client: &impl GitHubSettings, branch: &str, report: &m
     match classic {
         Classic::Unreadable => report.push(
             Finding::new(
-                "PROTECTION_UNREADABLE",
-                Severity::Warning,
+                Code::ProtectionUnreadable,
                 format!(
                     "`{branch}` is protected, but this token may not read how (classic branch protection is shown to administrators only) and no ruleset covers {}",
                     missing(force_blocked, delete_blocked)
@@ -228,8 +212,7 @@ async fn check_protection(client: &impl GitHubSettings, branch: &str, report: &m
         ),
         Classic::Unprotected if rules.is_empty() => report.push(
             Finding::new(
-                "BRANCH_UNPROTECTED",
-                Severity::Problem,
+                Code::BranchUnprotected,
                 format!(
                     "`{branch}` is not protected: anyone who may push could rewrite or delete the audit chain (a rollback is only caught against a checkpoint)"
                 ),
@@ -240,8 +223,7 @@ async fn check_protection(client: &impl GitHubSettings, branch: &str, report: &m
             if !force_blocked {
                 report.push(
                     Finding::new(
-                        "FORCE_PUSH_ALLOWED",
-                        Severity::Problem,
+                        Code::ForcePushAllowed,
                         format!("`{branch}` allows force pushes: the audit chain could be rewritten"),
                     )
                     .fix(format!("turn off \"Allow force pushes\" for `{branch}`, or {how}")),
@@ -250,8 +232,7 @@ async fn check_protection(client: &impl GitHubSettings, branch: &str, report: &m
             if !delete_blocked {
                 report.push(
                     Finding::new(
-                        "DELETION_ALLOWED",
-                        Severity::Problem,
+                        Code::DeletionAllowed,
                         format!("`{branch}` may be deleted: the audit chain could be lost"),
                     )
                     .fix(format!("turn off \"Allow deletions\" for `{branch}`, or {how}")),
