@@ -15,6 +15,7 @@ pub mod cli;
 pub mod diag;
 pub mod error;
 pub mod event;
+pub mod execute;
 pub mod gate;
 pub mod github;
 pub mod invisible;
