@@ -9,6 +9,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use fake_github::{Fault, FaultKind};
 use shipgate::audit::append::{AppendError, AppendTarget, GitCli};
 use shipgate::audit::entry::{Actor, Event};
 use shipgate::audit::state::{OpStatus, RunRecord, State};
@@ -581,4 +582,41 @@ fn a_refused_effect_is_recorded_failed_and_stops_the_run() {
     );
     let main = world.repo.branch_sha("main");
     assert_eq!(shipped(&world), (Some(main), 0, 0));
+}
+
+/// GitHub answers 502 after creating the release, rate-limits the pull request once and fails
+/// the tag list twice: the client's retries and read-backs settle each, nothing is duplicated.
+#[test]
+fn github_faults_during_execution_never_duplicate_an_effect() {
+    let (world, run) = minted_with(None);
+    let fake = &world.github.fake;
+    fake.inject(Fault {
+        method: Some("POST".into()),
+        path: format!("/repos/{SLUG}/releases"),
+        kind: FaultKind::StatusAfterEffect(502),
+        times: 1,
+    });
+    fake.inject(Fault {
+        method: Some("POST".into()),
+        path: format!("/repos/{SLUG}/pulls"),
+        kind: FaultKind::RateLimited {
+            status: 429,
+            retry_after_secs: 0,
+        },
+        times: 1,
+    });
+    fake.inject(Fault {
+        method: Some("GET".into()),
+        path: "/repos/*/*/git/matching-refs/tags/".into(),
+        kind: FaultKind::Status(503),
+        times: 2,
+    });
+    let executor = Executor::new(&world);
+    let outcomes = executor
+        .run_at(&world, &run, &WallClock)
+        .expect("the run completes");
+    assert!(outcomes.iter().all(|(_, o)| o.is_done()), "{outcomes:?}");
+    let main = world.repo.branch_sha("main");
+    assert_eq!(shipped(&world), (Some(main), 1, 1));
+    assert!(executor.state().state().lock.is_none());
 }
