@@ -19,9 +19,14 @@
 //!     denies the operation nor freezes it                  `POLICY_DENIED`, `FROZEN`
 //!     (DESIGN 13.6: a receipt minted before a freeze does not execute inside it)
 //!
-//! Passing yields an [`Authorized`], which only this module can construct: the write half of
-//! the GitHub port demands one, so no code path can act without the gate. Pure: the caller
-//! supplies the clock, the audit state's answers and the re-resolved plan id.
+//! Passing yields an [`Authorized`], which only this module can construct. It carries the
+//! approved operation itself, resolved (name, target, body): the effect half of the GitHub
+//! port takes nothing but the pass, by value, so no code path can act without the gate, act
+//! twice on one pass, or perform anything but what was approved. Pure: the caller supplies
+//! the clock, the audit state's answers and the plan re-resolved now.
+//!
+//! The file runs past 600 lines for its unit tests: every check's own code, in DESIGN order,
+//! next to the checklist they pin.
 
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -29,7 +34,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::audit::trust::VerifiedState;
 use crate::model::{OpKey, PlanId, RepoSlug};
-use crate::plan::OpKind;
+use crate::plan::{OpKind, ResolvedOperation, ResolvedPlan};
 use crate::policy::{
     MAX_RECEIPT_TTL_SECS, Policy, ReasonCode, Signer, blocking_findings, format_duration,
 };
@@ -213,19 +218,22 @@ pub struct GateContext<'a> {
     pub now: OffsetDateTime,
     /// The policy hash now (default branch).
     pub current_policy_hash: &'a str,
-    /// The plan id of the plan re-resolved now.
-    pub current_plan_id: &'a PlanId,
+    /// The run's plan re-resolved now (none: no plan resolves to the run's plan id any more).
+    pub current_plan: Option<&'a ResolvedPlan>,
     /// The policy on the default branch now (check 10 judges its denies and freezes).
     pub policy: &'a Policy,
 }
 
-/// Proof that the gate passed for one operation of one run. Only [`check_operation`] makes one.
+/// Proof that the gate passed for one operation of one run, carrying that operation as
+/// approved and re-resolved. Only [`check_operation`] makes one; it is neither `Clone` nor
+/// `Copy`, and performing its effect consumes it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Authorized {
     run_id: String,
     receipt_id: String,
     op_index: u32,
     op_key: OpKey,
+    operation: ResolvedOperation,
 }
 
 impl Authorized {
@@ -244,6 +252,14 @@ impl Authorized {
     /// The operation's key.
     pub fn op_key(&self) -> &OpKey {
         &self.op_key
+    }
+    /// The approved operation, resolved: exactly what its effect performs.
+    pub fn operation(&self) -> &ResolvedOperation {
+        &self.operation
+    }
+    /// Spends the pass on its operation: what the effect half performs.
+    pub fn into_operation(self) -> ResolvedOperation {
+        self.operation
     }
 }
 
@@ -347,15 +363,7 @@ pub fn check_operation(
             ),
         ));
     }
-    if claims.plan_id != ctx.current_plan_id.as_str() {
-        return Err(blocked(
-            GateCode::ReceiptStale,
-            format!(
-                "plan changed: minted for {}, resolves now to {}",
-                claims.plan_id, ctx.current_plan_id
-            ),
-        ));
-    }
+    let operation = current_operation(claims, op, ctx)?;
     // 10. Not denied or frozen now.
     if let Some(finding) =
         blocking_findings(ctx.policy, op.op_kind, op.op_key.policy_ref(), ctx.now).first()
@@ -371,7 +379,48 @@ pub fn check_operation(
         receipt_id: claims.receipt_id.clone(),
         op_index: op.op_index,
         op_key: op.op_key.clone(),
+        operation: operation.clone(),
     })
+}
+
+/// Check 9's plan half: the run's plan still resolves to the receipt's plan id, and the
+/// operation at the receipt's position is the one under the gate (the one the pass carries).
+fn current_operation<'a>(
+    claims: &ReceiptClaims,
+    op: &OperationUnderGate<'_>,
+    ctx: &GateContext<'a>,
+) -> Result<&'a ResolvedOperation, Blocked> {
+    let plan = ctx.current_plan.ok_or_else(|| {
+        blocked(
+            GateCode::ReceiptStale,
+            format!(
+                "no plan in the checkout resolves to {}, the plan the receipt was minted for",
+                claims.plan_id
+            ),
+        )
+    })?;
+    if claims.plan_id != plan.id.as_str() {
+        return Err(blocked(
+            GateCode::ReceiptStale,
+            format!(
+                "plan changed: minted for {}, resolves now to {}",
+                claims.plan_id, plan.id
+            ),
+        ));
+    }
+    usize::try_from(op.op_index)
+        .ok()
+        .and_then(|index| plan.operations.get(index))
+        .filter(|resolved| resolved.key() == *op.op_key && resolved.kind() == op.op_kind)
+        .ok_or_else(|| {
+            blocked(
+                GateCode::ReceiptStale,
+                format!(
+                    "operation {} of plan {} is not {}",
+                    op.op_index, plan.id, op.op_key
+                ),
+            )
+        })
 }
 
 /// Check 3's lifetime half: `expires_at - issued_at` within the policy's `receipt_ttl` and
@@ -429,6 +478,8 @@ mod tests {
         repo: RepoSlug,
         plan_id: PlanId,
         op_key: OpKey,
+        /// The plan re-resolved at the gate: one tag, `v1.4.0`.
+        plan: ResolvedPlan,
         /// A freeze from 11:10 to 11:20 on NOW's day.
         policy: Policy,
         /// The same, denying `v*` tags.
@@ -447,16 +498,39 @@ mod tests {
             not_before: None,
             not_after: None,
         }];
+        let plan = plan_with(
+            PlanId::from_digest(format!("sha256:{}", "ab".repeat(32))).unwrap(),
+            "v1.4.0",
+        );
         World {
             key,
             signers,
             repo: RepoSlug::parse("acme/widget").unwrap(),
-            plan_id: PlanId::from_digest(format!("sha256:{}", "ab".repeat(32))).unwrap(),
+            plan_id: plan.id.clone(),
             op_key: OpKey::tag("v1.4.0"),
+            plan,
             policy: policy(""),
             denying: policy(
                 "deny:\n  - name: no tags\n    match: { kinds: [tag], refs: [\"v*\"] }\n    reason: tags are cut by hand\n",
             ),
+        }
+    }
+
+    /// A plan of one lightweight tag, as if resolved to `id`.
+    fn plan_with(id: PlanId, tag: &str) -> ResolvedPlan {
+        let target = crate::model::CommitSha::parse(&"c".repeat(40)).unwrap();
+        ResolvedPlan {
+            file: ".shipgate/plans/release.yaml".into(),
+            name: None,
+            repo: RepoSlug::parse("acme/widget").unwrap(),
+            operations: vec![ResolvedOperation::Tag {
+                name: tag.into(),
+                target,
+                message: None,
+                target_as_written: "main".into(),
+            }],
+            checked: Vec::new(),
+            id,
         }
     }
 
@@ -527,7 +601,7 @@ mod tests {
                 consumed: false,
                 now: NOW,
                 current_policy_hash: POLICY,
-                current_plan_id: &self.plan_id,
+                current_plan: Some(&self.plan),
                 policy: &self.policy,
             };
             tweak(&mut ctx);
@@ -552,6 +626,7 @@ mod tests {
             ),
             ("run_1", "rcp_1", 0)
         );
+        assert_eq!(authorized.operation(), &w.plan.operations[0]);
     }
 
     #[test]
@@ -602,9 +677,23 @@ mod tests {
             w.check(Some(&good), |c| c.current_policy_hash = "sha256:weaker"),
             Err(GateCode::ReceiptStale)
         );
-        let moved = PlanId::from_digest(format!("sha256:{}", "cd".repeat(32))).unwrap();
+        let moved = plan_with(
+            PlanId::from_digest(format!("sha256:{}", "cd".repeat(32))).unwrap(),
+            "v1.4.0",
+        );
         assert_eq!(
-            w.check(Some(&good), |c| c.current_plan_id = &moved),
+            w.check(Some(&good), |c| c.current_plan = Some(&moved)),
+            Err(GateCode::ReceiptStale)
+        );
+        assert_eq!(
+            w.check(Some(&good), |c| c.current_plan = None),
+            Err(GateCode::ReceiptStale)
+        );
+        // The plan id matches but its operation at the receipt's position is another one (a
+        // plan built by hand; resolution never gives such a pair): nothing to carry.
+        let other_op = plan_with(w.plan_id.clone(), "v9.9.9");
+        assert_eq!(
+            w.check(Some(&good), |c| c.current_plan = Some(&other_op)),
             Err(GateCode::ReceiptStale)
         );
     }
@@ -726,7 +815,7 @@ mod tests {
             consumed: false,
             now: NOW,
             current_policy_hash: POLICY,
-            current_plan_id: &w.plan_id,
+            current_plan: Some(&w.plan),
             policy: &w.policy,
         };
         assert_eq!(

@@ -6,7 +6,8 @@
 //!
 //! Layout: `cli` parses arguments, `app` is the imperative shell (one function per command),
 //! and everything else is the core: `canonical` (RFC 8785 JSON and digests), `model` (checked
-//! identifiers), `diag` (input diagnostics), `repo` (read-only git), `policy`.
+//! identifiers), `diag` (input diagnostics), `repo` (read-only git), `policy`; `execute` is
+//! the execution protocol, generic over its ports (GitHub, the audit chain, the clock).
 pub mod app;
 pub mod approval;
 pub mod audit;
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod diag;
 pub mod error;
 pub mod event;
+pub mod execute;
 pub mod gate;
 pub mod github;
 pub mod invisible;

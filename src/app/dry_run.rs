@@ -2,8 +2,10 @@
 //!
 //! The dry-run law (DESIGN 1) holds by construction: this function receives a read-only
 //! [`LocalRepo`] and an output stream, and GitHub only through [`GitHubConversation`], whose
-//! one write is the PR's status comment (`--no-comment` turns even that off). It never holds
-//! a [`crate::github::GitHubEffects`] call's [`crate::gate::Authorized`]: nothing can ship.
+//! one write is the PR's status comment (`--no-comment` turns even that off). It holds a
+//! [`crate::github::GitHubClient`], the read and conversation halves only: the effect half is
+//! a separate type ([`crate::github::GitHubShipper`]) spending a gate pass, so nothing here
+//! can ship.
 
 use std::io::Write;
 
@@ -120,7 +122,7 @@ fn report_dry_run(
     let previews = match &online {
         Some((client, runtime)) => {
             let resolved: Vec<_> = plans.iter().map(|(plan, _)| plan).collect();
-            let world = runtime.block_on(github::read_world(client, &resolved))?;
+            let world = runtime.block_on(crate::github::read_world(client, &resolved))?;
             let previews: Vec<_> = resolved.iter().map(|p| preview_plan(p, &world)).collect();
             Some(previews)
         }

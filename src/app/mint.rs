@@ -29,9 +29,10 @@ use crate::audit::entry::Event;
 use crate::audit::state::StateAccess;
 use crate::audit::trust::policy_change;
 use crate::audit::view::StateView;
-use crate::cli::{ExecuteArgs, Format, MintArgs};
+use crate::cli::{Format, MintArgs};
 use crate::error::{Error, Outcome};
 use crate::event::{CommentEvent, CommentOnPullRequest, read_comment_event};
+use crate::execute::{DEFAULT_LOCK_TTL, RunSelector};
 use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
 use crate::keys::{MINT_KEY_ENV, SigningKey, load_signing_key};
 use crate::mint::{FreshIds, MintInputs, decide_mint, decision_events};
@@ -319,16 +320,13 @@ impl ShipRequest<'_> {
             self.client
                 .react(self.comment.comment_id, Reaction::PlusOne),
         )?;
-        let execute = ExecuteArgs {
-            run: None,
-            pr: Some(self.pr),
-            pending: false,
-            lock_ttl: "15m".to_owned(),
+        let request = super::execute::ExecuteRequest {
+            selector: RunSelector::Pr(self.pr),
+            lock_ttl: DEFAULT_LOCK_TTL,
             format: self.args.format,
-            append: self.args.append.clone(),
         };
         let known: Vec<ResolvedPlan> = self.plans.iter().map(|(_, p, _)| p.clone()).collect();
-        super::execute::execute_with(&execute, &known, out)
+        super::execute::execute_with(&request, &self.args.append, &known, out)
     }
 }
 

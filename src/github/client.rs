@@ -14,20 +14,13 @@ use http::{HeaderMap, Method, Uri};
 use octocrab::Octocrab;
 use octocrab::secrecy::SecretString;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 use ssh_key::rand_core::{OsRng, RngCore};
 
 use super::error::GitHubError;
 use super::retry::{Disposition, RetryPolicy, RetryReport, classify};
-use super::types::{
-    GitRef, NewPullRequest, NewRelease, Permission, PullCommit, PullRequest, Reaction, Release,
-    RepoInfo, TagObject, WireComment, WireErrorBody, WireIdentity, WireMembership, WirePermission,
-    WirePull, WirePullCommit, WireRef, WireRelease, WireRepo, WireTag, Written,
-};
-use super::{GitHubConversation, GitHubEffects, GitHubRead};
-use crate::approval::evaluate::Comment;
-use crate::gate::Authorized;
-use crate::model::{CommitSha, Login, OpKey, RepoSlug, TeamSlug};
+use super::types::{WireErrorBody, Written};
+use crate::model::RepoSlug;
 
 /// The public GitHub API.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -72,7 +65,7 @@ struct Raw {
 }
 
 /// Why a request failed: definitely, or in a way that leaves a write's effect unknown.
-enum Failure {
+pub(super) enum Failure {
     Definite(GitHubError),
     Ambiguous(String),
 }
@@ -273,7 +266,7 @@ impl GitHubClient {
     }
 
     /// A write decoded as `T`.
-    async fn write_json<T: DeserializeOwned>(
+    pub(super) async fn write_json<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -286,7 +279,7 @@ impl GitHubClient {
 
     /// A write whose repetition cannot duplicate anything (setting a body, a reaction GitHub
     /// keeps once per person): repeated once after an ambiguous failure.
-    async fn write_idempotent(
+    pub(super) async fn write_idempotent(
         &self,
         method: Method,
         path: &str,
@@ -314,7 +307,7 @@ impl GitHubClient {
     /// requested is success (`recovered`); one found different is a conflict; one not found is
     /// attempted again (up to [`WRITE_ATTEMPTS`] in all), since reading back showed the
     /// attempt before did not act.
-    async fn write_settled<T>(
+    pub(super) async fn write_settled<T>(
         &self,
         what: &str,
         send: impl AsyncFn() -> Result<T, Failure>,
@@ -373,7 +366,7 @@ impl GitHubClient {
     /// Every page of a list from `first` on, following `Link: rel="next"` on the API host.
     /// More than `limit` items come back as `Err(items read)`: the caller refuses, never judges
     /// on part of a list.
-    async fn read_pages<T: DeserializeOwned>(
+    pub(super) async fn read_pages<T: DeserializeOwned>(
         &self,
         first: String,
         what: &str,
@@ -507,381 +500,6 @@ fn next_page(headers: &HeaderMap, base: &Uri) -> Result<Option<String>, String> 
         return Ok(uri.path_and_query().map(|pq| pq.as_str().to_owned()));
     }
     Ok(None)
-}
-
-fn check_pass(pass: &Authorized, expected: OpKey, what: &str) -> Result<(), GitHubError> {
-    if pass.op_key() == &expected {
-        Ok(())
-    } else {
-        Err(GitHubError::Config(format!(
-            "{what}: the gate authorized {}, not {expected}; nothing was sent",
-            pass.op_key()
-        )))
-    }
-}
-
-impl GitHubRead for GitHubClient {
-    async fn repository(&self) -> Result<RepoInfo, GitHubError> {
-        let what = format!("read repository {}", self.repo);
-        self.get_json::<WireRepo>(&self.repo_path(""), &what)
-            .await?
-            .map(RepoInfo::from)
-            .ok_or(GitHubError::NotFound { what })
-    }
-
-    async fn git_ref(&self, name: &str) -> Result<Option<GitRef>, GitHubError> {
-        let path = self.repo_path(&format!("/git/ref/{}", encode_path(name)));
-        let wire: Option<WireRef> = self.get_json(&path, &format!("read ref {name}")).await?;
-        Ok(wire.map(GitRef::from))
-    }
-
-    async fn matching_refs(&self, prefix: &str) -> Result<Vec<GitRef>, GitHubError> {
-        let path = self.repo_path(&format!("/git/matching-refs/{}", encode_path(prefix)));
-        let wire: Option<Vec<WireRef>> =
-            self.get_json(&path, &format!("list refs {prefix}")).await?;
-        Ok(wire
-            .unwrap_or_default()
-            .into_iter()
-            .map(GitRef::from)
-            .collect())
-    }
-
-    async fn tag_object(&self, sha: &str) -> Result<Option<TagObject>, GitHubError> {
-        let path = self.repo_path(&format!("/git/tags/{}", encode_component(sha)));
-        let wire: Option<WireTag> = self
-            .get_json(&path, &format!("read tag object {sha}"))
-            .await?;
-        Ok(wire.map(TagObject::from))
-    }
-
-    async fn published_release(&self, tag: &str) -> Result<Option<Release>, GitHubError> {
-        let what = format!("read the release of tag {tag}");
-        let path = self.repo_path(&format!("/releases/tags/{}", encode_path(tag)));
-        let wire: Option<WireRelease> = self.get_json(&path, &what).await?;
-        Ok(wire.map(Release::from))
-    }
-
-    async fn recent_releases(&self) -> Result<Vec<Release>, GitHubError> {
-        let path = self.repo_path("/releases?per_page=100");
-        let wire: Option<Vec<WireRelease>> = self.get_json(&path, "list releases").await?;
-        Ok(wire
-            .unwrap_or_default()
-            .into_iter()
-            .map(Release::from)
-            .collect())
-    }
-
-    async fn open_pull(&self, head: &str, base: &str) -> Result<Option<PullRequest>, GitHubError> {
-        let what = format!("find the pull request {head} -> {base}");
-        let owner = self.repo.as_str().split('/').next().unwrap_or_default();
-        let path = self.repo_path(&format!(
-            "/pulls?state=open&head={}&base={}&per_page=100",
-            encode_component(&format!("{owner}:{head}")),
-            encode_component(base)
-        ));
-        let wire: Vec<WirePull> = self.get_json(&path, &what).await?.unwrap_or_default();
-        wire.into_iter()
-            .find(|p| p.head.name == head && p.base.name == base)
-            .map(|p| {
-                PullRequest::try_from(p).map_err(|detail| GitHubError::BadResponse {
-                    what: what.clone(),
-                    detail,
-                })
-            })
-            .transpose()
-    }
-
-    async fn pull(&self, number: u64) -> Result<Option<PullRequest>, GitHubError> {
-        let what = format!("read pull request #{number}");
-        let wire: Option<WirePull> = self
-            .get_json(&self.repo_path(&format!("/pulls/{number}")), &what)
-            .await?;
-        wire.map(|p| {
-            PullRequest::try_from(p).map_err(|detail| GitHubError::BadResponse { what, detail })
-        })
-        .transpose()
-    }
-
-    async fn comment(&self, id: u64) -> Result<Option<Comment>, GitHubError> {
-        let what = format!("read comment {id}");
-        let wire: Option<WireComment> = self
-            .get_json(&self.repo_path(&format!("/issues/comments/{id}")), &what)
-            .await?;
-        Ok(wire.and_then(WireComment::into_comment))
-    }
-
-    async fn comments(&self, issue: u64) -> Result<Vec<Comment>, GitHubError> {
-        let what = format!("read the comments of #{issue}");
-        let first = self.repo_path(&format!("/issues/{issue}/comments?per_page=100"));
-        let wire: Vec<WireComment> =
-            self.read_pages(first, &what, MAX_COMMENTS)
-                .await?
-                .map_err(|_| GitHubError::TooManyComments {
-                    issue,
-                    limit: MAX_COMMENTS,
-                })?;
-        Ok(wire
-            .into_iter()
-            .filter_map(WireComment::into_comment)
-            .collect())
-    }
-
-    async fn pull_commits(&self, number: u64) -> Result<Vec<PullCommit>, GitHubError> {
-        let what = format!("list the commits of #{number}");
-        let first = self.repo_path(&format!("/pulls/{number}/commits?per_page=100"));
-        let wire: Vec<WirePullCommit> = self
-            .read_pages(first, &what, MAX_PULL_COMMITS)
-            .await?
-            .map_err(|count| GitHubError::TooManyCommits {
-                pr: number,
-                count: count as u64,
-                limit: MAX_PULL_COMMITS as u64,
-            })?;
-        Ok(wire.into_iter().map(PullCommit::from).collect())
-    }
-
-    async fn identity(&self) -> Result<Option<Login>, GitHubError> {
-        let what = "read the token's own account (GET /user)";
-        match self.get_json::<WireIdentity>("/user", what).await {
-            Ok(Some(wire)) => {
-                Login::parse(&wire.login)
-                    .map(Some)
-                    .map_err(|e| GitHubError::BadResponse {
-                        what: what.to_owned(),
-                        detail: e.to_string(),
-                    })
-            }
-            // An installation token (GITHUB_TOKEN, a GitHub App's) is no user: GitHub answers
-            // 403 "Resource not accessible by integration".
-            Ok(None) | Err(GitHubError::Forbidden { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn permission(&self, login: &Login) -> Result<Permission, GitHubError> {
-        let path = self.repo_path(&format!(
-            "/collaborators/{}/permission",
-            encode_component(login.as_str())
-        ));
-        let wire: Option<WirePermission> = self
-            .get_json(&path, &format!("read the permission of {login}"))
-            .await?;
-        Ok(wire.map_or(Permission::None, |w| Permission::from_github(&w.permission)))
-    }
-
-    async fn team_member(&self, team: &TeamSlug, login: &Login) -> Result<bool, GitHubError> {
-        let (org, slug) = team.as_str().split_once('/').unwrap_or_default();
-        let path = format!(
-            "/orgs/{}/teams/{}/memberships/{}",
-            encode_component(org),
-            encode_component(slug),
-            encode_component(login.as_str())
-        );
-        let wire: Option<WireMembership> = self
-            .get_json(&path, &format!("read {login}'s membership of {team}"))
-            .await?;
-        Ok(wire.is_some_and(|m| m.state == "active"))
-    }
-}
-
-impl GitHubConversation for GitHubClient {
-    async fn create_comment(&self, issue: u64, body: &str) -> Result<u64, GitHubError> {
-        let what = format!("comment on #{issue}");
-        let path = self.repo_path(&format!("/issues/{issue}/comments"));
-        match self
-            .write_json::<WireComment>(Method::POST, &path, &json!({ "body": body }), &what)
-            .await
-        {
-            Ok(comment) => Ok(comment.id),
-            Err(Failure::Definite(e)) => Err(e),
-            Err(Failure::Ambiguous(detail)) => Err(GitHubError::Ambiguous { what, detail }),
-        }
-    }
-
-    async fn update_comment(&self, comment_id: u64, body: &str) -> Result<(), GitHubError> {
-        let what = format!("update comment {comment_id}");
-        let path = self.repo_path(&format!("/issues/comments/{comment_id}"));
-        // Setting a body is idempotent: repeating it after an ambiguous failure cannot duplicate.
-        self.write_idempotent(Method::PATCH, &path, &json!({ "body": body }), &what)
-            .await
-    }
-
-    async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<(), GitHubError> {
-        let what = format!("react {} to comment {comment_id}", reaction.content());
-        let path = self.repo_path(&format!("/issues/comments/{comment_id}/reactions"));
-        // GitHub keeps one reaction per person and content: repeating one is idempotent.
-        let body = json!({ "content": reaction.content() });
-        self.write_idempotent(Method::POST, &path, &body, &what)
-            .await
-    }
-}
-
-impl GitHubEffects for GitHubClient {
-    async fn create_tag_ref(
-        &self,
-        pass: &Authorized,
-        name: &str,
-        target: &CommitSha,
-    ) -> Result<Written<GitRef>, GitHubError> {
-        let what = format!("create tag {name}");
-        check_pass(pass, OpKey::tag(name), &what)?;
-        self.create_ref_settled(&what, name, target.as_str(), "commit")
-            .await
-    }
-
-    async fn create_annotated_tag(
-        &self,
-        pass: &Authorized,
-        name: &str,
-        message: &str,
-        target: &CommitSha,
-    ) -> Result<Written<TagObject>, GitHubError> {
-        let what = format!("create annotated tag {name}");
-        check_pass(pass, OpKey::tag(name), &what)?;
-        let body = json!({
-            "tag": name, "message": message, "object": target.as_str(), "type": "commit"
-        });
-        // The tag object alone is invisible (no ref names it), so an ambiguous failure here has
-        // no effect worth reading back: it is reported, and a re-run makes a fresh object.
-        let object: TagObject = match self
-            .write_json::<WireTag>(Method::POST, &self.repo_path("/git/tags"), &body, &what)
-            .await
-        {
-            Ok(wire) => wire.into(),
-            Err(Failure::Definite(e)) => return Err(e),
-            Err(Failure::Ambiguous(detail)) => {
-                return Err(GitHubError::Ambiguous { what, detail });
-            }
-        };
-        let written = self
-            .create_ref_settled(&what, name, &object.sha, "tag")
-            .await?;
-        if written.recovered {
-            // The ref found may name an earlier attempt's object: report that one.
-            let found = super::peel_tag(self, &written.value).await?;
-            return found
-                .filter(|t| t.object_sha == target.as_str() && t.tag == name)
-                .map(|value| Written {
-                    value,
-                    recovered: true,
-                })
-                .ok_or(GitHubError::AlreadyExists {
-                    what,
-                    message: "the tag exists but does not carry the approved commit".to_owned(),
-                });
-        }
-        Ok(Written {
-            value: object,
-            recovered: false,
-        })
-    }
-
-    async fn create_release(
-        &self,
-        pass: &Authorized,
-        release: &NewRelease<'_>,
-    ) -> Result<Written<Release>, GitHubError> {
-        let what = format!("create the release of {}", release.tag_name);
-        check_pass(pass, OpKey::release(release.tag_name), &what)?;
-        // Never let GitHub create the tag implicitly from `target_commitish`: the tag must exist.
-        if self
-            .git_ref(&format!("tags/{}", release.tag_name))
-            .await?
-            .is_none()
-        {
-            return Err(GitHubError::Rejected {
-                what,
-                status: 0,
-                message: format!(
-                    "tag {} does not exist on GitHub; shipgate never lets a release create its tag",
-                    release.tag_name
-                ),
-            });
-        }
-        let body = json!({
-            "tag_name": release.tag_name, "name": release.name, "body": release.body,
-            "draft": release.draft, "prerelease": release.prerelease,
-        });
-        let path = self.repo_path("/releases");
-        self.write_settled(
-            &what,
-            async || {
-                self.write_json::<WireRelease>(Method::POST, &path, &body, &what)
-                    .await
-                    .map(Release::from)
-            },
-            async || super::find_release(self, release.tag_name).await,
-            |found| {
-                found.name.as_deref().unwrap_or_default() == release.name
-                    && found.body.as_deref().unwrap_or_default() == release.body
-                    && found.draft == release.draft
-                    && found.prerelease == release.prerelease
-            },
-        )
-        .await
-    }
-
-    async fn create_pull(
-        &self,
-        pass: &Authorized,
-        pull: &NewPullRequest<'_>,
-    ) -> Result<Written<PullRequest>, GitHubError> {
-        let what = format!("open the pull request {} -> {}", pull.head, pull.base);
-        check_pass(pass, OpKey::pull_request(pull.head, pull.base), &what)?;
-        let body = json!({
-            "title": pull.title, "head": pull.head, "base": pull.base,
-            "body": pull.body, "draft": pull.draft,
-        });
-        let path = self.repo_path("/pulls");
-        self.write_settled(
-            &what,
-            async || {
-                let wire = self
-                    .write_json::<WirePull>(Method::POST, &path, &body, &what)
-                    .await?;
-                PullRequest::try_from(wire).map_err(|detail| {
-                    Failure::Definite(GitHubError::BadResponse {
-                        what: what.clone(),
-                        detail,
-                    })
-                })
-            },
-            async || self.open_pull(pull.head, pull.base).await,
-            |found| found.title == pull.title,
-        )
-        .await
-    }
-}
-
-impl GitHubClient {
-    /// Creates `refs/tags/<name>` at `sha`, settling ambiguous failures by reading the ref.
-    async fn create_ref_settled(
-        &self,
-        what: &str,
-        name: &str,
-        sha: &str,
-        object_type: &str,
-    ) -> Result<Written<GitRef>, GitHubError> {
-        let full = format!("refs/tags/{name}");
-        let body = json!({ "ref": full, "sha": sha });
-        let path = self.repo_path("/git/refs");
-        self.write_settled(
-            what,
-            async || {
-                self.write_json::<WireRef>(Method::POST, &path, &body, what)
-                    .await
-                    .map(GitRef::from)
-            },
-            async || self.git_ref(&format!("tags/{name}")).await,
-            |found| match object_type {
-                // An annotated tag retried after an ambiguous failure names a new tag object;
-                // the caller peels it and compares the tagged commit.
-                "tag" => found.object_type == "tag",
-                _ => found.object_sha == sha && found.object_type == object_type,
-            },
-        )
-        .await
-    }
 }
 
 #[cfg(test)]

@@ -5,30 +5,40 @@
 //!   permissions, team membership). The dry-run and the verifier need nothing more.
 //! - [`GitHubConversation`]: the PR conversation (status comment, reactions). It ships
 //!   nothing; a dry-run on a PR uses it for its one status comment.
-//! - [`GitHubEffects`]: what ships (tags, releases, pull requests). Every method demands an
-//!   [`Authorized`], which only the gate constructs, so nothing ships without a receipt.
+//! - [`GitHubEffects`]: what ships (tags, releases, pull requests). Its one method takes the
+//!   gate's [`Authorized`] by value and performs the operation the pass carries, so nothing
+//!   ships without a receipt, or other than approved.
 //!
-//! [`GitHubClient`] implements all three over octocrab, with shipgate's own retries, and
-//! [`GitHubSettings`], the reads of the repository's settings that `shipgate doctor` checks.
+//! [`GitHubClient`] implements the first two over octocrab, with shipgate's own retries
+//! (`client`: transport; `reads`; `conversation`), and [`GitHubSettings`], the reads of the
+//! repository's settings that `shipgate doctor` checks. Only [`GitHubShipper`], a separate
+//! type over a client that the executor builds, implements the effects (`effects`): the
+//! dry-run holds a client, which cannot ship.
 
 mod client;
+mod conversation;
+mod effects;
 pub mod error;
+mod reads;
 pub mod retry;
 pub mod settings;
 pub mod types;
+mod world;
 
 pub use client::{DEFAULT_API_URL, GitHubClient, GitHubConfig, MAX_COMMENTS, MAX_PULL_COMMITS};
+pub use effects::GitHubShipper;
 pub use error::GitHubError;
 pub use retry::{RetryPolicy, RetryReport};
 pub use settings::{BranchProtection, BranchRule, GitHubSettings, TagCreationRuleset};
 pub use types::{
-    GitRef, NewPullRequest, NewRelease, Permission, PullCommit, PullRequest, Reaction, Release,
-    RepoInfo, TagObject, Written,
+    GitRef, Permission, PullCommit, PullRequest, Reaction, Release, RepoInfo, Shipped, TagObject,
+    Written,
 };
+pub use world::read_world;
 
 use crate::approval::evaluate::Comment;
 use crate::gate::Authorized;
-use crate::model::{CommitSha, Login, TeamSlug};
+use crate::model::{Login, TeamSlug};
 
 // The port is driven on a current-thread runtime (one command, one task), so its futures need
 // not be `Send`; `async fn` in these traits is the plain, readable form.
@@ -79,36 +89,13 @@ pub trait GitHubConversation: GitHubRead {
     async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<(), GitHubError>;
 }
 
-/// What ships. Each call needs the gate's [`Authorized`] for exactly that operation.
+/// What ships: the one effect the gate's pass carries, the pass spent by value.
 #[allow(async_fn_in_trait)]
-pub trait GitHubEffects: GitHubRead {
-    /// A lightweight tag: `refs/tags/<name>` at `target`.
-    async fn create_tag_ref(
-        &self,
-        pass: &Authorized,
-        name: &str,
-        target: &CommitSha,
-    ) -> Result<Written<GitRef>, GitHubError>;
-    /// An annotated tag: a tag object for `target` with `message`, and its ref.
-    async fn create_annotated_tag(
-        &self,
-        pass: &Authorized,
-        name: &str,
-        message: &str,
-        target: &CommitSha,
-    ) -> Result<Written<TagObject>, GitHubError>;
-    /// A release of an existing tag (never one that creates its tag).
-    async fn create_release(
-        &self,
-        pass: &Authorized,
-        release: &NewRelease<'_>,
-    ) -> Result<Written<Release>, GitHubError>;
-    /// A pull request.
-    async fn create_pull(
-        &self,
-        pass: &Authorized,
-        pull: &NewPullRequest<'_>,
-    ) -> Result<Written<PullRequest>, GitHubError>;
+pub trait GitHubEffects {
+    /// Performs the approved operation (a tag, lightweight or annotated as approved; a release
+    /// of an existing tag, never one that creates it; a pull request), settling an ambiguous
+    /// failure by reading back.
+    async fn ship(&self, pass: Authorized) -> Result<Written<Shipped>, GitHubError>;
 }
 
 /// The tag object a ref names, if it names one (annotated tags).

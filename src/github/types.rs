@@ -196,6 +196,40 @@ pub struct Written<T> {
     pub recovered: bool,
 }
 
+impl<T> Written<T> {
+    /// The same write, its value mapped.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Written<U> {
+        Written {
+            value: f(self.value),
+            recovered: self.recovered,
+        }
+    }
+}
+
+/// What an effect left on GitHub, by the kind of operation the gate's pass carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shipped {
+    /// A lightweight tag: its ref.
+    Tag(GitRef),
+    /// An annotated tag: its tag object.
+    AnnotatedTag(TagObject),
+    /// A release.
+    Release(Release),
+    /// A pull request.
+    PullRequest(PullRequest),
+}
+
+impl Shipped {
+    /// Where to see it on GitHub (releases and pull requests have a page).
+    pub fn html_url(&self) -> Option<&str> {
+        match self {
+            Self::Release(release) => Some(&release.html_url),
+            Self::PullRequest(pull) => Some(&pull.html_url),
+            Self::Tag(_) | Self::AnnotatedTag(_) => None,
+        }
+    }
+}
+
 // ---- wire shapes ----
 
 #[derive(Deserialize)]

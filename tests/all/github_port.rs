@@ -4,16 +4,18 @@
 use std::time::{Duration, Instant};
 
 use fake_github::{Fault, FaultKind};
+use shipgate::github::types::{NewPullRequest, NewRelease};
 use shipgate::github::{
-    GitHubConversation, GitHubEffects, GitHubError, GitHubRead, NewPullRequest, NewRelease,
-    Permission, Reaction, RetryPolicy, STATUS_MARKER, Upserted, find_release, peel_tag,
+    GitHubConversation, GitHubEffects, GitHubError, GitHubRead, GitHubShipper, Permission,
+    Reaction, RetryPolicy, STATUS_MARKER, Shipped, Upserted, find_release, peel_tag,
     upsert_status_comment,
 };
-use shipgate::model::{CommitSha, Login, OpKey, TeamSlug};
-use shipgate::plan::OpKind;
+use shipgate::model::{CommitSha, Login, TeamSlug};
 
 use crate::fixture::TestRepo;
-use crate::github_support::{ALICE, BOT, GitHubWorld, READ_ONLY, SLUG, authorize, fast_retries};
+use crate::github_support::{
+    ALICE, BOT, GitHubWorld, READ_ONLY, SLUG, Ship, authorize, fast_retries, tag_op,
+};
 
 fn fault(method: &str, path: &str, kind: FaultKind, times: u32) -> Fault {
     Fault {
@@ -146,29 +148,22 @@ fn creates_lightweight_and_annotated_tags_and_refuses_duplicates() {
     let repo = TestRepo::standard();
     let world = GitHubWorld::new(&repo);
     let github = world.client(ALICE);
+    let ship = Ship(&github);
     let main = sha(&repo.branch_sha("main"));
     let feature = sha(&repo.branch_sha("feature"));
     world.block_on(async {
-        let pass = authorize(OpKind::Tag, OpKey::tag("v2.0.0"));
-        let written = github
-            .create_tag_ref(&pass, "v2.0.0", &main)
-            .await
-            .expect("create");
+        let written = ship.tag("v2.0.0", &main).await.expect("create");
         assert!(!written.recovered);
         assert_eq!(written.value.object_sha, main.as_str());
 
-        let again = github
-            .create_tag_ref(&pass, "v2.0.0", &main)
-            .await
-            .expect_err("exists");
+        let again = ship.tag("v2.0.0", &main).await.expect_err("exists");
         assert!(
             matches!(again, GitHubError::AlreadyExists { .. }),
             "{again}"
         );
 
-        let pass = authorize(OpKind::Tag, OpKey::tag("v2.1.0"));
-        let annotated = github
-            .create_annotated_tag(&pass, "v2.1.0", "Release 2.1.0", &feature)
+        let annotated = ship
+            .annotated_tag("v2.1.0", "Release 2.1.0", &feature)
             .await
             .expect("annotated");
         assert_eq!(annotated.value.object_sha, feature.as_str());
@@ -195,18 +190,37 @@ fn creates_lightweight_and_annotated_tags_and_refuses_duplicates() {
     );
 }
 
+/// The effect half takes nothing but the pass: what ships is the operation the gate approved,
+/// and the pass is spent by it (`Authorized` is neither `Clone` nor `Copy`).
 #[test]
-fn an_effect_needs_the_pass_for_exactly_that_operation() {
+fn an_effect_performs_exactly_the_operation_its_pass_carries() {
     let repo = TestRepo::standard();
     let world = GitHubWorld::new(&repo);
     let github = world.client(ALICE);
-    let pass = authorize(OpKind::Tag, OpKey::tag("v2.0.0"));
-    world.fake.clear_log();
-    let err = world
-        .block_on(github.create_tag_ref(&pass, "v9.9.9", &sha(&repo.branch_sha("main"))))
-        .expect_err("another operation's pass");
-    assert!(matches!(err, GitHubError::Config(_)), "{err}");
-    assert_eq!(world.fake.request_count(), 0, "nothing was sent");
+    let main = sha(&repo.branch_sha("main"));
+    let approved = tag_op("v2.0.0", &main, None);
+    let pass = authorize(approved.clone());
+    assert_eq!(pass.operation(), &approved);
+    let written = world
+        .block_on(GitHubShipper::new(&github).ship(pass))
+        .expect("shipped");
+    assert!(matches!(written.value, Shipped::Tag(ref r) if r.name == "refs/tags/v2.0.0"));
+    assert_eq!(
+        world.peeled("refs/tags/v2.0.0").as_deref(),
+        Some(main.as_str())
+    );
+    let posts: Vec<String> = world
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(
+        posts,
+        [format!("/repos/{SLUG}/git/refs")],
+        "one effect, the approved one"
+    );
 }
 
 #[test]
@@ -214,6 +228,7 @@ fn releases_are_created_once_and_never_create_their_tag() {
     let repo = TestRepo::standard();
     let world = GitHubWorld::new(&repo);
     let github = world.client(ALICE);
+    let ship = Ship(&github);
     let release = NewRelease {
         tag_name: "v1.0.0",
         name: "v1.0.0",
@@ -222,17 +237,10 @@ fn releases_are_created_once_and_never_create_their_tag() {
         prerelease: false,
     };
     world.block_on(async {
-        let pass = authorize(OpKind::Release, OpKey::release("v1.0.0"));
-        let written = github
-            .create_release(&pass, &release)
-            .await
-            .expect("create");
+        let written = ship.release(&release).await.expect("create");
         assert_eq!(written.value.tag_name, "v1.0.0");
         assert_eq!(written.value.body.as_deref(), Some("notes"));
-        let again = github
-            .create_release(&pass, &release)
-            .await
-            .expect_err("dup");
+        let again = ship.release(&release).await.expect_err("dup");
         assert!(
             matches!(again, GitHubError::AlreadyExists { .. }),
             "{again}"
@@ -240,15 +248,11 @@ fn releases_are_created_once_and_never_create_their_tag() {
         let found = find_release(&github, "v1.0.0").await.expect("read");
         assert_eq!(found.map(|r| r.id), Some(written.value.id));
 
-        let pass = authorize(OpKind::Release, OpKey::release("v3.0.0"));
         let missing = NewRelease {
             tag_name: "v3.0.0",
             ..release.clone()
         };
-        let err = github
-            .create_release(&pass, &missing)
-            .await
-            .expect_err("no tag");
+        let err = ship.release(&missing).await.expect_err("no tag");
         assert!(matches!(err, GitHubError::Rejected { .. }), "{err}");
     });
     assert_eq!(world.fake.releases(SLUG).len(), 1);
@@ -260,8 +264,8 @@ fn draft_releases_are_found_through_the_list() {
     let repo = TestRepo::standard();
     let world = GitHubWorld::new(&repo);
     let github = world.client(ALICE);
+    let ship = Ship(&github);
     world.block_on(async {
-        let pass = authorize(OpKind::Release, OpKey::release("v1.0.0"));
         let draft = NewRelease {
             tag_name: "v1.0.0",
             name: "draft",
@@ -269,7 +273,7 @@ fn draft_releases_are_found_through_the_list() {
             draft: true,
             prerelease: false,
         };
-        github.create_release(&pass, &draft).await.expect("create");
+        ship.release(&draft).await.expect("create");
         let found = find_release(&github, "v1.0.0").await.expect("read");
         assert!(found.is_some_and(|r| r.draft));
     });
@@ -280,6 +284,7 @@ fn pull_requests_are_created_listed_and_not_duplicated() {
     let repo = TestRepo::standard();
     let world = GitHubWorld::new(&repo);
     let github = world.client(ALICE);
+    let ship = Ship(&github);
     let pull = NewPullRequest {
         title: "Release 1.1",
         head: "feature",
@@ -288,12 +293,11 @@ fn pull_requests_are_created_listed_and_not_duplicated() {
         draft: false,
     };
     world.block_on(async {
-        let pass = authorize(OpKind::PullRequest, OpKey::pull_request("feature", "main"));
-        let written = github.create_pull(&pass, &pull).await.expect("create");
+        let written = ship.pull(&pull).await.expect("create");
         assert_eq!(written.value.head_ref, "feature");
         assert_eq!(written.value.base_ref, "main");
         assert_eq!(written.value.head_sha, repo.branch_sha("feature"));
-        let again = github.create_pull(&pass, &pull).await.expect_err("dup");
+        let again = ship.pull(&pull).await.expect_err("dup");
         assert!(
             matches!(again, GitHubError::Rejected { status: 422, .. }),
             "{again}"
@@ -416,6 +420,7 @@ fn a_rate_limited_write_is_retried_because_github_did_not_act() {
     let repo = TestRepo::standard();
     let world = GitHubWorld::new(&repo);
     let github = world.client(ALICE);
+    let ship = Ship(&github);
     world.fake.inject(fault(
         "POST",
         &format!("/repos/{SLUG}/releases"),
@@ -425,7 +430,6 @@ fn a_rate_limited_write_is_retried_because_github_did_not_act() {
         },
         1,
     ));
-    let pass = authorize(OpKind::Release, OpKey::release("v1.0.0"));
     let release = NewRelease {
         tag_name: "v1.0.0",
         name: "v1.0.0",
@@ -433,9 +437,7 @@ fn a_rate_limited_write_is_retried_because_github_did_not_act() {
         draft: false,
         prerelease: false,
     };
-    let written = world
-        .block_on(github.create_release(&pass, &release))
-        .expect("created");
+    let written = world.block_on(ship.release(&release)).expect("created");
     assert!(!written.recovered);
     assert_eq!(world.fake.releases(SLUG).len(), 1);
 }
@@ -450,6 +452,7 @@ fn ambiguous_writes_are_settled_by_reading_back_never_repeated() {
         let repo = TestRepo::standard();
         let world = GitHubWorld::new(&repo);
         let github = world.client(ALICE);
+        let ship = Ship(&github);
         let main = sha(&repo.branch_sha("main"));
         for path in ["git/refs", "releases", "pulls"] {
             world.fake.inject(fault(
@@ -460,14 +463,9 @@ fn ambiguous_writes_are_settled_by_reading_back_never_repeated() {
             ));
         }
         world.block_on(async {
-            let pass = authorize(OpKind::Tag, OpKey::tag("v2.0.0"));
-            let tag = github
-                .create_tag_ref(&pass, "v2.0.0", &main)
-                .await
-                .expect("tag recovered");
+            let tag = ship.tag("v2.0.0", &main).await.expect("tag recovered");
             assert!(tag.recovered, "{kind:?}");
 
-            let pass = authorize(OpKind::Release, OpKey::release("v2.0.0"));
             let release = NewRelease {
                 tag_name: "v2.0.0",
                 name: "v2.0.0",
@@ -475,13 +473,9 @@ fn ambiguous_writes_are_settled_by_reading_back_never_repeated() {
                 draft: false,
                 prerelease: false,
             };
-            let written = github
-                .create_release(&pass, &release)
-                .await
-                .expect("release recovered");
+            let written = ship.release(&release).await.expect("release recovered");
             assert!(written.recovered, "{kind:?}");
 
-            let pass = authorize(OpKind::PullRequest, OpKey::pull_request("feature", "main"));
             let pull = NewPullRequest {
                 title: "t",
                 head: "feature",
@@ -489,10 +483,7 @@ fn ambiguous_writes_are_settled_by_reading_back_never_repeated() {
                 body: "",
                 draft: false,
             };
-            let written = github
-                .create_pull(&pass, &pull)
-                .await
-                .expect("pr recovered");
+            let written = ship.pull(&pull).await.expect("pr recovered");
             assert!(written.recovered, "{kind:?}");
         });
         let posts = world
@@ -517,17 +508,15 @@ fn a_write_that_failed_before_acting_is_attempted_once_more_after_reading_back()
     let repo = TestRepo::standard();
     let world = GitHubWorld::new(&repo);
     let github = world.client(ALICE);
+    let ship = Ship(&github);
     world.fake.inject(fault(
         "POST",
         &format!("/repos/{SLUG}/git/refs"),
         FaultKind::Status(500),
         1,
     ));
-    let pass = authorize(OpKind::Tag, OpKey::tag("v2.0.0"));
     let main = sha(&repo.branch_sha("main"));
-    let written = world
-        .block_on(github.create_tag_ref(&pass, "v2.0.0", &main))
-        .expect("created");
+    let written = world.block_on(ship.tag("v2.0.0", &main)).expect("created");
     assert!(!written.recovered);
     let methods: Vec<String> = world
         .fake
@@ -545,9 +534,8 @@ fn a_write_that_failed_before_acting_is_attempted_once_more_after_reading_back()
         FaultKind::Status(500),
         3,
     ));
-    let pass = authorize(OpKind::Tag, OpKey::tag("v2.0.1"));
     let err = world
-        .block_on(github.create_tag_ref(&pass, "v2.0.1", &main))
+        .block_on(ship.tag("v2.0.1", &main))
         .expect_err("ambiguous");
     assert!(matches!(err, GitHubError::Ambiguous { .. }), "{err}");
     assert_eq!(world.peeled("refs/tags/v2.0.1"), None);

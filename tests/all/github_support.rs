@@ -11,10 +11,14 @@ use shipgate::audit::trust::ChainTrust;
 use shipgate::gate::{
     Authorized, Cleared, GateContext, OperationUnderGate, check_operation, check_preconditions,
 };
-use shipgate::github::{GitHubClient, GitHubConfig, RetryPolicy};
+use shipgate::github::types::{NewPullRequest, NewRelease};
+use shipgate::github::{
+    GitHubClient, GitHubConfig, GitHubEffects, GitHubError, GitHubShipper, GitRef, PullRequest,
+    Release, RetryPolicy, Shipped, TagObject, Written,
+};
 use shipgate::keys::SigningKey;
-use shipgate::model::{OpKey, PlanId, RepoSlug};
-use shipgate::plan::OpKind;
+use shipgate::model::{CommitSha, OpKey, PlanId, RepoSlug};
+use shipgate::plan::{ResolvedOperation, ResolvedPlan};
 use shipgate::policy::SignerRole;
 use shipgate::receipt::ReceiptClaims;
 use time::OffsetDateTime;
@@ -180,10 +184,21 @@ fn cleared(plan_id: &PlanId, key: &OpKey) -> Cleared {
 }
 
 /// A gate pass for one operation, obtained as execution will: the preconditions cleared on a
-/// verified chain, a receipt minted for it by a mint key, checked by the gate.
-pub fn authorize(kind: OpKind, key: OpKey) -> Authorized {
+/// verified chain, a receipt minted for it by a mint key, checked by the gate against a plan whose
+/// only operation is `op`. The pass carries `op`.
+pub fn authorize(op: ResolvedOperation) -> Authorized {
     let now = OffsetDateTime::now_utc();
     let plan_id = PlanId::from_digest(format!("sha256:{}", "ab".repeat(32))).expect("plan id");
+    let (kind, key) = (op.kind(), op.key());
+    let repo = RepoSlug::parse(SLUG).expect("slug");
+    let plan = ResolvedPlan {
+        file: ".shipgate/plans/release.yaml".to_owned(),
+        name: None,
+        repo: repo.clone(),
+        operations: vec![op],
+        checked: Vec::new(),
+        id: plan_id.clone(),
+    };
     let mint = SigningKey {
         kid: "mint-test".to_owned(),
         key: ssh_key::PrivateKey::random(
@@ -212,7 +227,6 @@ pub fn authorize(kind: OpKind, key: OpKey) -> Authorized {
         nonce: "n".to_owned(),
     };
     let receipt = claims.sign_sshsig(&mint.kid, &mint.key).expect("sign");
-    let repo = RepoSlug::parse(SLUG).expect("slug");
     let policy = shipgate::policy::load_policy(&[shipgate::policy::PolicyFile {
         name: "policy.yaml".into(),
         bytes: b"version: 1\n".to_vec(),
@@ -235,9 +249,96 @@ pub fn authorize(kind: OpKind, key: OpKey) -> Authorized {
             consumed: false,
             now,
             current_policy_hash: "sha256:policy",
-            current_plan_id: &plan_id,
+            current_plan: Some(&plan),
             policy: &policy,
         },
     )
     .expect("the gate passes a fresh receipt")
+}
+
+/// The effect half over a client, each call with a fresh gate pass for exactly its operation.
+pub struct Ship<'a>(pub &'a GitHubClient);
+
+impl Ship<'_> {
+    async fn ship(&self, op: ResolvedOperation) -> Result<Written<Shipped>, GitHubError> {
+        GitHubShipper::new(self.0).ship(authorize(op)).await
+    }
+
+    /// A lightweight tag `name` at `target`.
+    pub async fn tag(
+        &self,
+        name: &str,
+        target: &CommitSha,
+    ) -> Result<Written<GitRef>, GitHubError> {
+        let written = self.ship(tag_op(name, target, None)).await?;
+        Ok(written.map(|shipped| match shipped {
+            Shipped::Tag(reference) => reference,
+            other => panic!("a lightweight tag shipped as {other:?}"),
+        }))
+    }
+
+    /// An annotated tag `name` at `target` with `message`.
+    pub async fn annotated_tag(
+        &self,
+        name: &str,
+        message: &str,
+        target: &CommitSha,
+    ) -> Result<Written<TagObject>, GitHubError> {
+        let written = self.ship(tag_op(name, target, Some(message))).await?;
+        Ok(written.map(|shipped| match shipped {
+            Shipped::AnnotatedTag(tag) => tag,
+            other => panic!("an annotated tag shipped as {other:?}"),
+        }))
+    }
+
+    /// A release.
+    pub async fn release(&self, new: &NewRelease<'_>) -> Result<Written<Release>, GitHubError> {
+        let op = ResolvedOperation::Release {
+            tag: new.tag_name.to_owned(),
+            target: CommitSha::parse(&"0".repeat(40)).expect("sha"),
+            title: new.name.to_owned(),
+            notes_sha256: String::new(),
+            draft: new.draft,
+            prerelease: new.prerelease,
+            notes_source: "inline".to_owned(),
+            notes: new.body.to_owned(),
+        };
+        let written = self.ship(op).await?;
+        Ok(written.map(|shipped| match shipped {
+            Shipped::Release(release) => release,
+            other => panic!("a release shipped as {other:?}"),
+        }))
+    }
+
+    /// A pull request.
+    pub async fn pull(
+        &self,
+        new: &NewPullRequest<'_>,
+    ) -> Result<Written<PullRequest>, GitHubError> {
+        let zero = CommitSha::parse(&"0".repeat(40)).expect("sha");
+        let op = ResolvedOperation::PullRequest {
+            head: new.head.to_owned(),
+            head_sha: zero.clone(),
+            base: new.base.to_owned(),
+            base_sha: zero,
+            title: new.title.to_owned(),
+            body: Some(new.body.to_owned()),
+            draft: new.draft,
+        };
+        let written = self.ship(op).await?;
+        Ok(written.map(|shipped| match shipped {
+            Shipped::PullRequest(pull) => pull,
+            other => panic!("a pull request shipped as {other:?}"),
+        }))
+    }
+}
+
+/// A tag operation as resolution pins it.
+pub fn tag_op(name: &str, target: &CommitSha, message: Option<&str>) -> ResolvedOperation {
+    ResolvedOperation::Tag {
+        name: name.to_owned(),
+        target: target.clone(),
+        message: message.map(str::to_owned),
+        target_as_written: target.as_str().to_owned(),
+    }
 }

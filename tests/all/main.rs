@@ -18,6 +18,7 @@ mod doctor;
 mod dry_run_online;
 mod event;
 mod execute_flow;
+mod execute_inprocess;
 mod fixture;
 mod github_port;
 mod github_support;
