@@ -153,10 +153,15 @@ impl Cleared {
 }
 
 /// Checks the global preconditions, in DESIGN order, on a verified state: no halt stands, and
-/// `run_id` holds the lock. A lock past its expiry is still held until another executor breaks
+/// this executor (`holder`) holds the lock for `run_id`: another executor of the same run is
+/// locked out like any other run's. A lock past its expiry is still held until another executor breaks
 /// it on the record, which moves it to that executor's run. (That the chain verifies is what a
 /// [`VerifiedState`] is; that the branch is writable, the append of the consume proves.)
-pub fn check_preconditions(verified: &VerifiedState, run_id: &str) -> Result<Cleared, Blocked> {
+pub fn check_preconditions(
+    verified: &VerifiedState,
+    run_id: &str,
+    holder: &str,
+) -> Result<Cleared, Blocked> {
     let state = verified.state();
     if let Some(halt) = &state.halt {
         return Err(blocked(
@@ -167,11 +172,15 @@ pub fn check_preconditions(verified: &VerifiedState, run_id: &str) -> Result<Cle
     let held = state
         .lock
         .as_ref()
-        .is_some_and(|lock| lock.run_id == run_id);
+        .is_some_and(|lock| lock.run_id == run_id && lock.holder.as_deref() == Some(holder));
     if !held {
         return Err(blocked(
             GateCode::Locked,
             match &state.lock {
+                Some(lock) if lock.run_id == run_id => format!(
+                    "another executor of run {run_id} holds the lock until {}",
+                    lock.expires_at
+                ),
                 Some(lock) => format!(
                     "the lock is held by run {} until {}",
                     lock.run_id, lock.expires_at
@@ -849,10 +858,11 @@ mod tests {
     }
 
     #[test]
-    fn preconditions_need_no_halt_and_this_runs_lock() {
+    fn preconditions_need_no_halt_and_this_executors_lock() {
         use crate::audit::state::{HaltRecord, LockRecord, State};
         let lock = |run: &str, until: &str| LockRecord {
             run_id: run.into(),
+            holder: Some("exe_1".into()),
             acquired_at: "2026-11-23T11:00:00Z".into(),
             expires_at: until.into(),
             seq: 3,
@@ -861,6 +871,7 @@ mod tests {
             check_preconditions(
                 &VerifiedState::for_tests(git2::Oid::ZERO_SHA1, state),
                 "run_1",
+                "exe_1",
             )
             .map_err(|b| b.code)
         };
@@ -885,6 +896,17 @@ mod tests {
             ..State::default()
         };
         assert_eq!(cleared(theirs), Err(GateCode::Locked));
+        // The same run's lock, taken by another executor (or by a version that named none).
+        for holder in [Some("exe_2".to_owned()), None] {
+            let other_executor = State {
+                lock: Some(LockRecord {
+                    holder,
+                    ..lock("run_1", "2026-11-23T12:15:00Z")
+                }),
+                ..State::default()
+            };
+            assert_eq!(cleared(other_executor), Err(GateCode::Locked));
+        }
         // Expired but not broken: still ours.
         let expired = State {
             lock: Some(lock("run_1", "2026-11-23T11:59:59Z")),

@@ -6,6 +6,7 @@
 use std::fmt;
 
 use serde::Serialize;
+use ssh_key::rand_core::{OsRng, RngCore};
 
 /// Why a string is not a valid identifier of the named kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -298,4 +299,12 @@ mod tests {
         assert!(Login::parse("github-actions[bot]").is_ok());
         assert!(Login::parse("al ice").is_err());
     }
+}
+
+/// A fresh identifier: `prefix`, an underscore and `bytes` random bytes from the operating
+/// system, in lowercase hex (run, receipt and executor ids).
+pub fn random_id(prefix: &str, bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    OsRng.fill_bytes(&mut buf);
+    format!("{prefix}_{}", crate::canonical::hex(&buf))
 }

@@ -36,7 +36,7 @@ use crate::execute::{DEFAULT_LOCK_TTL, RunSelector};
 use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
 use crate::keys::{MINT_KEY_ENV, SigningKey, load_signing_key};
 use crate::mint::{FreshIds, MintInputs, decide_mint, decision_events};
-use crate::model::{Login, PlanId, TeamSlug};
+use crate::model::{Login, PlanId, TeamSlug, random_id};
 use crate::plan::ResolvedPlan;
 use crate::policy::{self, OperationDecision, Policy, SignerRole};
 use crate::reason::Code;
@@ -395,19 +395,17 @@ fn halt_commands(
     Ok(answers)
 }
 
-fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    OsRng.fill_bytes(&mut buf);
-    crate::canonical::hex(&buf)
-}
-
 fn fresh_ids(operations: usize) -> FreshIds {
     FreshIds {
-        run_id: format!("run_{}", random_hex(12)),
-        receipt_ids: (0..operations)
-            .map(|_| format!("rcp_{}", random_hex(12)))
+        run_id: random_id("run", 12),
+        receipt_ids: (0..operations).map(|_| random_id("rcp", 12)).collect(),
+        nonces: (0..operations)
+            .map(|_| {
+                let mut nonce = [0u8; 16];
+                OsRng.fill_bytes(&mut nonce);
+                crate::canonical::hex(&nonce)
+            })
             .collect(),
-        nonces: (0..operations).map(|_| random_hex(16)).collect(),
     }
 }
 

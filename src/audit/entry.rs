@@ -192,6 +192,11 @@ pub enum Event {
     LockAcquired {
         /// The run holding it.
         run_id: String,
+        /// The executor holding it for the run (`exe_...`, fresh per execution): two executors
+        /// of one run started in the same second would otherwise write byte-identical entries
+        /// and each take the other's lock for its own. Absent in entries of older versions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        holder: Option<String>,
         /// Until when (RFC 3339).
         expires_at: String,
     },
@@ -199,6 +204,9 @@ pub enum Event {
     LockReleased {
         /// The run that held it.
         run_id: String,
+        /// The executor that held it, as its `lock_acquired` named it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        holder: Option<String>,
     },
     /// An expired lock was broken by someone else.
     LockBroken {
@@ -251,7 +259,7 @@ impl Event {
             | Self::OperationFailed { run_id, .. }
             | Self::OperationRecovered { run_id, .. }
             | Self::LockAcquired { run_id, .. }
-            | Self::LockReleased { run_id }
+            | Self::LockReleased { run_id, .. }
             | Self::LockBroken { run_id, .. } => Some(run_id),
             Self::OperationDenied { run_id, .. } => run_id.as_deref(),
             Self::Genesis { .. }
@@ -281,7 +289,7 @@ impl Event {
             }
             Self::RunOpened { run_id, .. }
             | Self::LockAcquired { run_id, .. }
-            | Self::LockReleased { run_id }
+            | Self::LockReleased { run_id, .. }
             | Self::LockBroken { run_id, .. } => run_id.clone(),
             Self::ReceiptMinted { receipt_id, .. } | Self::ReceiptConsumed { receipt_id, .. } => {
                 receipt_id.clone()

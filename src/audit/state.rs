@@ -53,6 +53,9 @@ pub struct HaltRecord {
 pub struct LockRecord {
     /// The holding run.
     pub run_id: String,
+    /// The executor holding it for the run (absent for locks taken by older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
     /// When it was taken.
     pub acquired_at: String,
     /// When it may be broken.

@@ -19,7 +19,7 @@ use crate::gate::{
     check_preconditions,
 };
 use crate::github::{GitHubEffects, GitHubRead, read_world};
-use crate::model::{OpKey, PlanId};
+use crate::model::{OpKey, PlanId, random_id};
 use crate::plan::{OpKind, ResolvedOperation, ResolvedPlan};
 use crate::policy::format_utc;
 use crate::preview::{ConflictCode, PreviewState, preview_plan};
@@ -45,6 +45,7 @@ where
         ports,
         request,
         genesis_policy: genesis_policy.as_ref(),
+        holder: random_id("exe", 12),
     };
     executor.run().await
 }
@@ -54,6 +55,9 @@ struct Executor<'a, R, E, C, K> {
     request: &'a RunRequest<'a>,
     /// What the chain knows of its first policy (see `trust::policy_change`).
     genesis_policy: Option<&'a Option<String>>,
+    /// This execution's name on the lock, fresh each time: two executors of one run never
+    /// mistake each other's lock for their own.
+    holder: String,
 }
 
 /// A point where crash tests kill the executor: `SHIPGATE_TEST_CRASH_AT=<point>` or
@@ -237,6 +241,7 @@ where
             time::Duration::try_from(self.request.lock_ttl).unwrap_or(time::Duration::seconds(900));
         events.push(Event::LockAcquired {
             run_id: self.request.run.run_id.clone(),
+            holder: Some(self.holder.clone()),
             expires_at: format_utc(at + ttl),
         });
         Ok(events)
@@ -247,6 +252,7 @@ where
         self.append(|_| {
             Ok(vec![Event::LockReleased {
                 run_id: run_id.clone(),
+                holder: Some(self.holder.clone()),
             }])
         })
         .map_err(|e| AuditError::from(e).into())
@@ -270,7 +276,7 @@ where
     ) -> Result<(Result<Authorized, Blocked>, bool), Error> {
         let run = self.request.run;
         let verified = self.verified_state()?;
-        let cleared = match check_preconditions(&verified, &run.run_id) {
+        let cleared = match check_preconditions(&verified, &run.run_id, &self.holder) {
             Ok(cleared) => cleared,
             Err(blocked) => return Ok((Err(blocked), false)),
         };

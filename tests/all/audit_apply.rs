@@ -317,6 +317,7 @@ fn progress(
         match &state.lock {
             Some(lock) if lock.run_id == run.run_id => {
                 mint.push(Event::LockReleased {
+                    holder: None,
                     run_id: run.run_id.clone(),
                 });
                 // Accepted only once the lock expired.
@@ -327,6 +328,7 @@ fn progress(
             }
             Some(_) => {}
             None => mint.push(Event::LockAcquired {
+                holder: None,
                 run_id: run.run_id.clone(),
                 expires_at: format_entry_time(time_at(at + LOCK_LIFETIMES[lifetime])),
             }),
@@ -486,10 +488,12 @@ fn event(step: &Step, state: &State, kept: &[Entry], at: i64) -> Event {
             run,
             lifetime,
         } => Event::LockAcquired {
+            holder: None,
             run_id: opened(coherent, pick).map_or_else(|| RUNS[run].into(), |(run, _)| run),
             expires_at: format_entry_time(time_at(at + LOCK_LIFETIMES[lifetime])),
         },
         Step::Release { coherent, run } => Event::LockReleased {
+            holder: None,
             run_id: lock_holder(coherent, run),
         },
         Step::Break { coherent, run } => Event::LockBroken {
@@ -525,6 +529,7 @@ fn event(step: &Step, state: &State, kept: &[Entry], at: i64) -> Event {
                 receipt: None,
             },
             _ => Event::LockAcquired {
+                holder: None,
                 run_id: RUNS[0].to_owned(),
                 expires_at: "soon".into(),
             },
@@ -981,6 +986,7 @@ fn expiries_are_judged_by_entry_time_never_by_the_clock() {
         operations: run_operations(0),
     };
     let lock = Event::LockAcquired {
+        holder: None,
         run_id: "run_0".into(),
         expires_at: "2002-01-01T00:00:00Z".into(),
     };

@@ -44,6 +44,7 @@ fn lifecycle() -> Vec<Event> {
             receipt: None,
         },
         Event::LockAcquired {
+            holder: None,
             run_id: run(),
             expires_at: "2099-01-01T00:00:00Z".into(),
         },
@@ -57,7 +58,10 @@ fn lifecycle() -> Vec<Event> {
             op_key: op(),
             receipt_id: receipt(),
         },
-        Event::LockReleased { run_id: run() },
+        Event::LockReleased {
+            run_id: run(),
+            holder: None,
+        },
         Event::Halted {
             by: "alice".into(),
             reason: "incident".into(),

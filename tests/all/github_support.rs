@@ -171,6 +171,7 @@ fn cleared(plan_id: &PlanId, key: &OpKey) -> Cleared {
         },
         Event::LockAcquired {
             run_id: "run_test".into(),
+            holder: Some("exe_test".into()),
             expires_at: "2099-01-01T00:00:00Z".into(),
         },
     ]);
@@ -180,7 +181,7 @@ fn cleared(plan_id: &PlanId, key: &OpKey) -> Cleared {
         .verify(&chain.repo, Some(head))
         .expect("the chain verifies");
     let verified = trust.verified_state().expect("a verified state");
-    check_preconditions(&verified, "run_test").expect("the preconditions hold")
+    check_preconditions(&verified, "run_test", "exe_test").expect("the preconditions hold")
 }
 
 /// A gate pass for one operation, obtained as execution will: the preconditions cleared on a

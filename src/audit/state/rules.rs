@@ -140,16 +140,21 @@ pub fn apply<S: StateAccess + ?Sized>(state: &S, entry: &Entry) -> Result<Vec<Ch
             },
         ),
         Event::Resumed { .. } => resume(state),
-        Event::LockAcquired { run_id, expires_at } => acquire_lock(
+        Event::LockAcquired {
+            run_id,
+            holder,
+            expires_at,
+        } => acquire_lock(
             state,
             LockRecord {
                 run_id: run_id.clone(),
+                holder: holder.clone(),
                 acquired_at: entry.at.clone(),
                 expires_at: expires_at.clone(),
                 seq,
             },
         ),
-        Event::LockReleased { run_id } => release_lock(state, run_id),
+        Event::LockReleased { run_id, holder } => release_lock(state, run_id, holder.as_deref()),
         Event::LockBroken { run_id, .. } => break_lock(state, run_id, at),
     }
 }
@@ -332,6 +337,9 @@ fn acquire_lock<S: StateAccess + ?Sized>(
     lock: LockRecord,
 ) -> Result<Vec<Change>, ApplyError> {
     parse_time("expires_at", &lock.expires_at)?;
+    if let Some(holder) = &lock.holder {
+        check_id("lock holder", holder)?;
+    }
     if state.run(&lock.run_id).is_none() {
         return Err(refuse(Reason::RunMissing, lock.run_id));
     }
@@ -344,13 +352,16 @@ fn acquire_lock<S: StateAccess + ?Sized>(
     Ok(vec![Change::Lock(Some(lock))])
 }
 
-/// `lock_released`: by the run that holds it.
+/// `lock_released`: by the run, and the executor of it, that holds it.
 fn release_lock<S: StateAccess + ?Sized>(
     state: &S,
     run_id: &str,
+    holder: Option<&str>,
 ) -> Result<Vec<Change>, ApplyError> {
     match state.lock() {
-        Some(lock) if lock.run_id == run_id => Ok(vec![Change::Lock(None)]),
+        Some(lock) if lock.run_id == run_id && lock.holder.as_deref() == holder => {
+            Ok(vec![Change::Lock(None)])
+        }
         _ => Err(refuse(Reason::LockNotHeld, run_id)),
     }
 }
