@@ -258,6 +258,14 @@ impl TeamSlug {
     }
 }
 
+/// A fresh identifier: `prefix`, an underscore and `bytes` random bytes from the operating
+/// system, in lowercase hex (run, receipt and executor ids).
+pub fn random_id(prefix: &str, bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    OsRng.fill_bytes(&mut buf);
+    format!("{prefix}_{}", crate::canonical::hex(&buf))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,12 +307,4 @@ mod tests {
         assert!(Login::parse("github-actions[bot]").is_ok());
         assert!(Login::parse("al ice").is_err());
     }
-}
-
-/// A fresh identifier: `prefix`, an underscore and `bytes` random bytes from the operating
-/// system, in lowercase hex (run, receipt and executor ids).
-pub fn random_id(prefix: &str, bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    OsRng.fill_bytes(&mut buf);
-    format!("{prefix}_{}", crate::canonical::hex(&buf))
 }
