@@ -75,6 +75,8 @@ pub enum GateCode {
     PolicyDenied,
     /// Check 10: a freeze window is active.
     Frozen,
+    /// GitHub refuses the token pull requests (found out before the receipt is consumed).
+    TokenCannotOpenPullRequest,
 }
 
 impl GateCode {
@@ -95,6 +97,7 @@ impl GateCode {
             Self::ReceiptStale => "RECEIPT_STALE",
             Self::PolicyDenied => "POLICY_DENIED",
             Self::Frozen => "FROZEN",
+            Self::TokenCannotOpenPullRequest => "TOKEN_CANNOT_OPEN_PULL_REQUEST",
         }
     }
 
@@ -131,6 +134,9 @@ impl GateCode {
             }
             Self::PolicyDenied => ReasonCode::PolicyDenied.why(),
             Self::Frozen => ReasonCode::Frozen.why(),
+            Self::TokenCannotOpenPullRequest => {
+                "GitHub refuses this token pull requests; the receipt was not used. Allow GitHub Actions to create pull requests (Settings > Actions > General > Workflow permissions), or give the action a token that may."
+            }
         }
     }
 }

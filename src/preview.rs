@@ -33,6 +33,8 @@ pub struct World {
     pub releases: BTreeMap<String, Release>,
     /// Open pull requests by (head, base).
     pub pulls: BTreeMap<(String, String), PullRequest>,
+    /// Why the token may not open pull requests, if GitHub refuses it them.
+    pub pull_request_refusal: Option<String>,
 }
 
 /// Whether an operation would act.
@@ -64,6 +66,9 @@ pub enum ConflictCode {
     /// A pull request's head branch (or the open pull request) is at another commit than the
     /// approved one: it would ship commits nobody reviewed.
     PullRequestHeadMoved,
+    /// GitHub refuses this token pull requests (a workflow's `GITHUB_TOKEN` while the
+    /// repository does not allow GitHub Actions to create them).
+    TokenCannotOpenPullRequest,
 }
 
 impl ConflictCode {
@@ -76,6 +81,7 @@ impl ConflictCode {
             Self::ReleaseTagMissing => "RELEASE_TAG_MISSING",
             Self::BranchMissing => "BRANCH_MISSING",
             Self::PullRequestHeadMoved => "PULL_REQUEST_HEAD_MOVED",
+            Self::TokenCannotOpenPullRequest => "TOKEN_CANNOT_OPEN_PULL_REQUEST",
         }
     }
 
@@ -97,6 +103,9 @@ impl ConflictCode {
             Self::BranchMissing => "A branch of the pull request does not exist on GitHub.",
             Self::PullRequestHeadMoved => {
                 "The pull request's head branch moved since approval: it would carry commits nobody approved; approve the new head."
+            }
+            Self::TokenCannotOpenPullRequest => {
+                "GitHub refuses this token pull requests: allow GitHub Actions to create pull requests (Settings > Actions > General > Workflow permissions), or give the action a token that may."
             }
         }
     }
@@ -280,7 +289,12 @@ fn preview_operation(
                         ),
                     )
                 }
-                None => Preview::create(format!("no open pull request {head} -> {base} yet")),
+                None => match &world.pull_request_refusal {
+                    Some(refusal) => {
+                        Preview::conflict(ConflictCode::TokenCannotOpenPullRequest, refusal.clone())
+                    }
+                    None => Preview::create(format!("no open pull request {head} -> {base} yet")),
+                },
                 Some(found) => Preview::conflict(
                     ConflictCode::ConflictPullRequestExists,
                     format!(

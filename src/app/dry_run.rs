@@ -2,8 +2,10 @@
 //!
 //! The dry-run law (DESIGN 1) holds by construction: this function receives a read-only
 //! [`LocalRepo`] and an output stream, and GitHub only through [`GitHubConversation`], whose
-//! one write is the PR's status comment (`--no-comment` turns even that off). It never holds
-//! a [`crate::github::GitHubEffects`] call's [`crate::gate::Authorized`]: nothing can ship.
+//! one write is the PR's status comment (`--no-comment` turns even that off), and, when a plan
+//! opens a pull request, one pull request request whose head is its base, which GitHub can
+//! only refuse (how the token learns whether it may open pull requests). It never holds a
+//! [`crate::github::GitHubEffects`] call's [`crate::gate::Authorized`]: nothing can ship.
 
 use std::io::Write;
 
@@ -120,7 +122,9 @@ fn report_dry_run(
     let previews = match &online {
         Some((client, runtime)) => {
             let resolved: Vec<_> = plans.iter().map(|(plan, _)| plan).collect();
-            let world = runtime.block_on(github::read_world(client, &resolved))?;
+            let mut world = runtime.block_on(github::read_world(client, &resolved))?;
+            world.pull_request_refusal =
+                runtime.block_on(github::pull_request_refusal(client, &resolved))?;
             let previews: Vec<_> = resolved.iter().map(|p| preview_plan(p, &world)).collect();
             Some(previews)
         }

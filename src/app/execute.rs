@@ -609,6 +609,21 @@ impl Executor<'_> {
                     },
                 );
             }
+            // GitHub may refuse this token pull requests (a workflow's GITHUB_TOKEN): find
+            // out before the receipt is spent (issue 16).
+            if let ResolvedOperation::PullRequest { base, .. } = op
+                && let Some(refusal) = self
+                    .runtime
+                    .block_on(self.client.pull_request_refusal(base))?
+            {
+                return self.deny(
+                    op_key,
+                    &Blocked {
+                        code: GateCode::TokenCannotOpenPullRequest,
+                        detail: refusal,
+                    },
+                );
+            }
             let consume = Event::ReceiptConsumed {
                 receipt_id: pass.receipt_id().to_owned(),
                 run_id: pass.run_id().to_owned(),

@@ -138,6 +138,26 @@ pub async fn read_world(
     Ok(world)
 }
 
+/// Why the token may not open the plans' pull requests, if GitHub refuses it them: asked
+/// only when a plan has a pull request operation, with one creation request GitHub must
+/// refuse (see [`GitHubClient::pull_request_refusal`]).
+pub async fn pull_request_refusal(
+    github: &GitHubClient,
+    plans: &[&ResolvedPlan],
+) -> Result<Option<String>, GitHubError> {
+    let base = plans
+        .iter()
+        .flat_map(|p| &p.operations)
+        .find_map(|op| match op {
+            ResolvedOperation::PullRequest { base, .. } => Some(base.as_str()),
+            _ => None,
+        });
+    match base {
+        Some(base) => github.pull_request_refusal(base).await,
+        None => Ok(None),
+    }
+}
+
 /// Upserts the PR's status comment with `markdown` under the hidden marker, as the token's
 /// own account (DESIGN 13.10: a marker comment anyone else wrote is not ours).
 pub async fn post_status(

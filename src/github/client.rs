@@ -72,7 +72,7 @@ struct Raw {
 }
 
 /// Why a request failed: definitely, or in a way that leaves a write's effect unknown.
-enum Failure {
+pub(super) enum Failure {
     Definite(GitHubError),
     Ambiguous(String),
 }
@@ -273,7 +273,7 @@ impl GitHubClient {
     }
 
     /// A write decoded as `T`.
-    async fn write_json<T: DeserializeOwned>(
+    pub(super) async fn write_json<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,

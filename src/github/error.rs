@@ -113,6 +113,15 @@ pub enum GitHubError {
     /// The configuration is unusable (no token, a malformed base URL or repository slug).
     #[error("GITHUB_CONFIG: {0}")]
     Config(String),
+    /// The policy counts a team's approvals but the token cannot see the team, so a
+    /// membership's 404 would read as "not a member": approvals are never silently uncounted.
+    #[error(
+        "TEAM_MEMBERSHIP_UNREADABLE: the policy counts approvals of team {team}, but the token cannot read that team (a workflow's GITHUB_TOKEN never can: it has no organization permissions); give the action a token that may read the organization's members (`members: read`), or list the team's members as users in the policy"
+    )]
+    TeamMembershipUnreadable {
+        /// The team, `org/slug`.
+        team: String,
+    },
 }
 
 impl GitHubError {
@@ -131,6 +140,7 @@ impl GitHubError {
             Self::TooManyComments { .. } => "TOO_MANY_COMMENTS",
             Self::TooManyCommits { .. } => "TOO_MANY_COMMITS",
             Self::Config(_) => "GITHUB_CONFIG",
+            Self::TeamMembershipUnreadable { .. } => "TEAM_MEMBERSHIP_UNREADABLE",
         }
     }
 }

@@ -11,12 +11,14 @@
 //! [`GitHubClient`] implements all three over octocrab, with shipgate's own retries, and
 //! [`GitHubSettings`], the reads of the repository's settings that `shipgate doctor` checks.
 
+mod capability;
 mod client;
 pub mod error;
 pub mod retry;
 pub mod settings;
 pub mod types;
 
+pub use capability::{PULL_REQUEST_SETTING, WorkflowPermissions};
 pub use client::{DEFAULT_API_URL, GitHubClient, GitHubConfig, MAX_COMMENTS, MAX_PULL_COMMITS};
 pub use error::GitHubError;
 pub use retry::{RetryPolicy, RetryReport};

@@ -49,8 +49,8 @@ use crate::state::{RepoId, State};
 pub use app::LoggedRequest;
 pub use faults::{Fault, FaultKind};
 pub use seed::{
-    Role, Seed, SeedComment, SeedError, SeedProtection, SeedPull, SeedRepo, SeedTeam, SeedToken,
-    SeedUser, UserKind,
+    PermissionLevel, Role, Seed, SeedComment, SeedError, SeedProtection, SeedPull, SeedRepo,
+    SeedTeam, SeedToken, SeedUser, SeedWorkflowPermissions, TokenKind, UserKind,
 };
 pub use views::{CommentView, PullView, ReactionView, ReleaseView};
 
@@ -320,6 +320,27 @@ impl FakeGitHub {
             rules: rules.iter().map(|t| (*t).to_owned()).collect(),
         });
         ruleset
+    }
+
+    /// Sets the repository's Actions workflow permissions (Settings > Actions > General), as
+    /// an administrator would.
+    ///
+    /// # Panics
+    /// If the seed has no such repository.
+    pub fn set_workflow_permissions(&self, repo: &str, setting: SeedWorkflowPermissions) {
+        let mut state = self.app.state();
+        let id = seeded_repo(&state, repo);
+        state.repo_mut(id).workflow_permissions = setting;
+    }
+
+    /// The repository's Actions workflow permissions.
+    ///
+    /// # Panics
+    /// If the seed has no such repository.
+    pub fn workflow_permissions(&self, repo: &str) -> SeedWorkflowPermissions {
+        let state = self.app.state();
+        let id = seeded_repo(&state, repo);
+        state.repo(id).workflow_permissions
     }
 
     /// The bare repository behind `repo`.

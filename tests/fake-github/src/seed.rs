@@ -77,6 +77,81 @@ pub struct SeedToken {
     /// A read-only token (a fork's `GITHUB_TOKEN`): every write gets 403.
     #[serde(default)]
     pub read_only: bool,
+    /// What kind of token it is; when absent, an installation token if the login is seeded
+    /// as a `Bot` (as a workflow's `GITHUB_TOKEN` is `github-actions[bot]`'s), else a user
+    /// token.
+    #[serde(default)]
+    pub kind: Option<TokenKind>,
+    /// An installation token's permissions by GitHub's names (`contents`, `pull_requests`,
+    /// `issues`, `members`, `administration`, ...), each `read` or `write`. When empty, a
+    /// workflow's default `GITHUB_TOKEN` (permissive): `write` on the repository permissions
+    /// a workflow can grant, no `administration` and no organisation permission (`members`).
+    /// Ignored for user tokens.
+    #[serde(default)]
+    pub permissions: BTreeMap<String, PermissionLevel>,
+}
+
+/// Whose authority a token carries; GitHub answers the two differently.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum TokenKind {
+    /// A person's token (classic or fine-grained personal access token, OAuth): the
+    /// person's role decides, `GET /user` answers and repositories show `permissions`.
+    User,
+    /// A GitHub App installation's token, like a workflow's `GITHUB_TOKEN`: its
+    /// permissions decide; no `GET /user`, no `permissions` on repositories.
+    Installation,
+}
+
+/// The level of one installation permission.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum PermissionLevel {
+    /// Read.
+    Read,
+    /// Write (includes read).
+    Write,
+}
+
+/// A repository's Actions setting for the `GITHUB_TOKEN` (Settings > Actions > General >
+/// Workflow permissions), as `GET /repos/{o}/{r}/actions/permissions/workflow` shows it.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SeedWorkflowPermissions {
+    /// `read` or `write`: what workflows get by default.
+    #[serde(default = "read_level")]
+    pub default_workflow_permissions: PermissionLevel,
+    /// "Allow GitHub Actions to create and approve pull requests": off by default on GitHub
+    /// (new repositories of a personal account); when off, `POST .../pulls` with a
+    /// `GITHUB_TOKEN` answers 403.
+    #[serde(default)]
+    pub can_approve_pull_request_reviews: bool,
+}
+
+fn read_level() -> PermissionLevel {
+    PermissionLevel::Read
+}
+
+impl Default for SeedWorkflowPermissions {
+    fn default() -> Self {
+        SeedWorkflowPermissions {
+            default_workflow_permissions: PermissionLevel::Read,
+            can_approve_pull_request_reviews: false,
+        }
+    }
+}
+
+impl SeedWorkflowPermissions {
+    /// The setting with workflows allowed (or not) to create and approve pull requests.
+    pub fn allowing_pull_requests(allowed: bool) -> Self {
+        SeedWorkflowPermissions {
+            can_approve_pull_request_reviews: allowed,
+            ..SeedWorkflowPermissions::default()
+        }
+    }
 }
 
 /// A team of an organisation.
@@ -90,6 +165,9 @@ pub struct SeedTeam {
     /// Member logins; each is an active `member`.
     #[serde(default)]
     pub members: Vec<String>,
+    /// Invited logins who have not accepted: their membership's `state` is `pending`.
+    #[serde(default)]
+    pub pending: Vec<String>,
 }
 
 /// A repository.
@@ -117,6 +195,9 @@ pub struct SeedRepo {
     /// Branch name to its protection; other branches are not protected.
     #[serde(default)]
     pub protected_branches: BTreeMap<String, SeedProtection>,
+    /// The Actions workflow permissions setting (GitHub's defaults when absent).
+    #[serde(default)]
+    pub workflow_permissions: SeedWorkflowPermissions,
 }
 
 impl Default for SeedRepo {
@@ -129,6 +210,7 @@ impl Default for SeedRepo {
             pulls: Vec::new(),
             comments: Vec::new(),
             protected_branches: BTreeMap::new(),
+            workflow_permissions: SeedWorkflowPermissions::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ mod orgs;
 mod pulls;
 mod releases;
 mod repos;
+mod settings;
 
 use std::convert::Infallible;
 
@@ -25,7 +26,7 @@ use serde_json::Value;
 use crate::app::App;
 use crate::error::{ApiError, FieldError, REST_DOCS};
 use crate::gitstore::GitError;
-use crate::seed::{Role, UserKind};
+use crate::seed::{PermissionLevel, Role};
 use crate::shapes::Ctx;
 use crate::state::{Access, Caller, RepoId, State};
 
@@ -103,7 +104,12 @@ pub(crate) fn router(app: App) -> Router {
             &format!("{repo}/releases/generate-notes"),
             any(unknown_route),
         )
+        .route(
+            &format!("{repo}/actions/permissions/workflow"),
+            get(settings::workflow_permissions).put(settings::set_workflow_permissions),
+        )
         .route("/user", get(orgs::authenticated_user))
+        .route("/orgs/{org}/teams/{slug}", get(orgs::team))
         .route(
             "/orgs/{org}/teams/{slug}/memberships/{user}",
             get(orgs::membership),
@@ -340,10 +346,27 @@ pub(crate) fn require_push(
     doc: &'static str,
 ) -> Result<(), ApiError> {
     require_writable_token(caller, doc)?;
-    if state.role(repo, &caller.login).can_push() {
+    require_permission(caller, "contents", PermissionLevel::Write, doc)?;
+    if state.can_push(repo, caller) {
         Ok(())
     } else {
         Err(ApiError::not_found(doc))
+    }
+}
+
+/// An installation token needs the permission the endpoint names (`pull_requests: write`,
+/// `administration: read`, ...); without it GitHub answers 403 "Resource not accessible by
+/// integration". A user token passes (its role decides).
+pub(crate) fn require_permission(
+    caller: &Caller,
+    permission: &str,
+    level: PermissionLevel,
+    doc: &'static str,
+) -> Result<(), ApiError> {
+    if caller.may(permission, level) {
+        Ok(())
+    } else {
+        Err(ApiError::not_accessible(doc))
     }
 }
 
@@ -355,13 +378,12 @@ pub(crate) fn require_admin(
     caller: &Caller,
     doc: &'static str,
 ) -> Result<(), ApiError> {
-    if state.role(repo, &caller.login) == Role::Admin {
+    if state.role(repo, &caller.login) == Role::Admin
+        && caller.may("administration", PermissionLevel::Read)
+    {
         return Ok(());
     }
-    let is_app = state
-        .user(&caller.login)
-        .is_some_and(|u| u.kind == UserKind::Bot);
-    Err(if is_app {
+    Err(if caller.is_installation() {
         ApiError::not_accessible(doc)
     } else {
         ApiError::not_found(doc)

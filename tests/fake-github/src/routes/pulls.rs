@@ -6,12 +6,13 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::{
-    P, Params, Reply, ctx, find_repo, git_failure, json, paginate, parse_body,
+    P, Params, Reply, ctx, find_repo, git_failure, json, paginate, parse_body, require_permission,
     require_writable_token, required,
 };
 use crate::app::App;
 use crate::error::{ApiError, FieldError};
 use crate::gitstore::{self, Comparison};
+use crate::seed::PermissionLevel;
 use crate::shapes::{self, PullFacts};
 use crate::state::{Caller, NewPull, Pull, Repo};
 
@@ -61,7 +62,9 @@ struct NewPullBody {
     draft: Option<bool>,
 }
 
-/// `POST /repos/{owner}/{repo}/pulls {title, head, base, body?, draft?}`.
+/// `POST /repos/{owner}/{repo}/pulls {title, head, base, body?, draft?}`. A workflow's
+/// `GITHUB_TOKEN` gets 403 unless the repository allows GitHub Actions to create pull
+/// requests; like every permission check, this comes before the body is validated.
 pub(crate) async fn create(
     State(app): State<App>,
     caller: Caller,
@@ -71,6 +74,19 @@ pub(crate) async fn create(
     let mut state = app.state();
     let id = find_repo(&state, &owner, &name, CREATE)?;
     require_writable_token(&caller, CREATE)?;
+    require_permission(&caller, "pull_requests", PermissionLevel::Write, CREATE)?;
+    if caller.is_actions_token()
+        && !state
+            .repo(id)
+            .workflow_permissions
+            .can_approve_pull_request_reviews
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "GitHub Actions is not permitted to create or approve pull requests.",
+            CREATE,
+        ));
+    }
     let new: NewPullBody = parse_body(&body, "PullRequest", CREATE)?;
     let title = required(new.title, "PullRequest", "title", CREATE)?;
     let head = required(new.head, "PullRequest", "head", CREATE)?;

@@ -21,7 +21,8 @@ pub(crate) use issues::{comment, reaction};
 pub(crate) use pulls::{PullFacts, pull};
 pub(crate) use releases::release;
 pub(crate) use repos::{
-    branch, branch_rules, collaborator_permission, protection, repository, ruleset, team_membership,
+    branch, branch_rules, collaborator_permission, protection, repository, ruleset, team_full,
+    team_membership,
 };
 
 /// What builders need: the base URL and the state (to look up users).

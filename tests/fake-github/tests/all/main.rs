@@ -12,3 +12,4 @@ mod pulls;
 mod releases;
 mod strict;
 mod support;
+mod tokens;
