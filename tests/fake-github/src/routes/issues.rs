@@ -6,7 +6,8 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 
 use super::{
-    P, Params, Reply, ctx, find_repo, json, paginate, parse_body, require_writable_token, required,
+    P, Params, Reply, created, ctx, find_repo, json, paginate, parse_body, require_writable_token,
+    required,
 };
 use crate::app::App;
 use crate::error::{ApiError, FieldError};
@@ -84,7 +85,7 @@ pub(crate) async fn create(
     let id = state.add_comment(repo, issue, &caller.login, &text);
     let comment = comment_in(&state, repo, id, CREATE)?;
     let body = shapes::comment(ctx(&app, &state), comment);
-    Ok(json(StatusCode::CREATED, &body))
+    Ok(created(&body))
 }
 
 /// `GET /repos/{owner}/{repo}/issues/comments/{id}`.

@@ -159,6 +159,18 @@ pub(crate) fn json(status: StatusCode, value: &Value) -> Response {
     (status, Body::from(bytes)).into_response()
 }
 
+/// 201 with the created object and, as GitHub sends for a created resource, a `Location`
+/// header naming its API URL (the object's `url`).
+pub(crate) fn created(value: &Value) -> Response {
+    let mut response = json(StatusCode::CREATED, value);
+    if let Some(url) = value.get("url").and_then(Value::as_str)
+        && let Ok(location) = HeaderValue::from_str(url)
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
 /// The builders' view of one locked state.
 pub(crate) fn ctx<'a>(app: &'a App, state: &'a State) -> Ctx<'a> {
     Ctx {

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::{
-    P, Params, Reply, ctx, find_repo, git_failure, json, paginate, parse_body, require_permission,
-    require_writable_token, required,
+    P, Params, Reply, created, ctx, find_repo, git_failure, json, paginate, parse_body,
+    require_permission, require_writable_token, required,
 };
 use crate::app::App;
 use crate::error::{ApiError, FieldError};
@@ -134,7 +134,7 @@ pub(crate) async fn create(
         .ok_or_else(|| ApiError::internal("pull request vanished"))?;
     let facts = facts(repo, pull, CREATE)?;
     let body = shapes::pull(ctx(&app, &state), id, pull, &facts);
-    Ok(json(StatusCode::CREATED, &body))
+    Ok(created(&body))
 }
 
 /// `GET /repos/{owner}/{repo}/pulls?state=&head=owner:branch&base=`, newest first. Every

@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::{
-    P, Params, Reply, ctx, find_repo, git_failure, json, paginate, parse_body, require_push,
-    required,
+    P, Params, Reply, created, ctx, find_repo, git_failure, json, paginate, parse_body,
+    require_push, required,
 };
 use crate::app::App;
 use crate::error::{ApiError, FieldError};
@@ -82,7 +82,7 @@ pub(crate) async fn create(
         },
     );
     let body = shapes::release(ctx(&app, &state), id, &release);
-    Ok(json(StatusCode::CREATED, &body))
+    Ok(created(&body))
 }
 
 /// `GET /repos/{owner}/{repo}/releases`, newest first, paginated. Draft releases are listed

@@ -10,6 +10,7 @@ mod octocrab_models;
 mod orgs;
 mod pulls;
 mod releases;
+mod shapes;
 mod strict;
 mod support;
 mod tokens;
