@@ -15,8 +15,10 @@ import sys
 # its contract test checks (tests/fake-github/tests/all/contract.rs).
 PATHS = [
     "/user",
+    "/orgs/{org}/teams/{team_slug}",
     "/orgs/{org}/teams/{team_slug}/memberships/{username}",
     "/repos/{owner}/{repo}",
+    "/repos/{owner}/{repo}/actions/permissions/workflow",
     "/repos/{owner}/{repo}/branches/{branch}",
     "/repos/{owner}/{repo}/branches/{branch}/protection",
     "/repos/{owner}/{repo}/collaborators/{username}/permission",

@@ -302,7 +302,7 @@ pub(crate) fn team_full(ctx: Ctx<'_>, team: &Team) -> Value {
         "created_at": time,
         "updated_at": time,
         "organization": organization,
-        "type": "team",
+        "type": "organization",
         "organization_id": org.id,
     })
 }
