@@ -35,6 +35,7 @@ PATHS = [
     "/repos/{owner}/{repo}/pulls",
     "/repos/{owner}/{repo}/pulls/{pull_number}",
     "/repos/{owner}/{repo}/pulls/{pull_number}/commits",
+    "/repos/{owner}/{repo}/pulls/{pull_number}/merge",
     "/repos/{owner}/{repo}/releases",
     "/repos/{owner}/{repo}/releases/{release_id}",
     "/repos/{owner}/{repo}/releases/tags/{tag}",

@@ -49,8 +49,8 @@ use crate::state::{RepoId, State};
 pub use app::LoggedRequest;
 pub use faults::{Fault, FaultKind};
 pub use seed::{
-    PermissionLevel, Role, Seed, SeedComment, SeedError, SeedProtection, SeedPull, SeedRepo,
-    SeedTeam, SeedToken, SeedUser, SeedWorkflowPermissions, TokenKind, UserKind,
+    PermissionLevel, Role, Seed, SeedComment, SeedError, SeedProtection, SeedPull, SeedPullState,
+    SeedRepo, SeedTeam, SeedToken, SeedUser, SeedWorkflowPermissions, TokenKind, UserKind,
 };
 pub use views::{CommentView, PullView, ReactionView, ReleaseView};
 

@@ -186,7 +186,7 @@ pub struct SeedRepo {
     /// Login to role: `admin`, `maintain`, `write`, `triage`, `read` (others have `none`).
     #[serde(default)]
     pub collaborators: BTreeMap<String, Role>,
-    /// Pull requests that already exist (all open).
+    /// Pull requests that already exist (open unless their `state` says otherwise).
     #[serde(default)]
     pub pulls: Vec<SeedPull>,
     /// Issue and pull request comments that already exist.
@@ -266,7 +266,7 @@ impl Role {
     }
 }
 
-/// An open pull request that exists at start.
+/// A pull request that exists at start.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedPull {
@@ -286,6 +286,23 @@ pub struct SeedPull {
     /// Whether it is a draft.
     #[serde(default)]
     pub draft: bool,
+    /// `open` unless given; a `merged` one's `merge_commit_sha` is its head branch's commit.
+    #[serde(default)]
+    pub state: SeedPullState,
+}
+
+/// Where a seeded pull request stands.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum SeedPullState {
+    /// Open.
+    #[default]
+    Open,
+    /// Closed without merging.
+    Closed,
+    /// Merged (and closed).
+    Merged,
 }
 
 /// A comment that exists at start.

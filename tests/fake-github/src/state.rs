@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use crate::clock::{Clock, Timestamp};
 use crate::gitstore;
 use crate::seed::{
-    PermissionLevel, Role, Seed, SeedProtection, SeedRepo, SeedToken, SeedWorkflowPermissions,
-    TokenKind, UserKind,
+    PermissionLevel, Role, Seed, SeedProtection, SeedPullState, SeedRepo, SeedToken,
+    SeedWorkflowPermissions, TokenKind, UserKind,
 };
 
 /// A known account.
@@ -170,6 +170,28 @@ pub(crate) struct Pull {
     pub body: Option<String>,
     pub draft: bool,
     pub created_at: Timestamp,
+    pub state: PullState,
+}
+
+/// Where a pull request stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PullState {
+    Open,
+    Closed {
+        at: Timestamp,
+    },
+    /// Merged by `by` at `at`; `sha` is the base branch's new commit.
+    Merged {
+        at: Timestamp,
+        sha: String,
+        by: String,
+    },
+}
+
+impl Pull {
+    pub(crate) fn is_open(&self) -> bool {
+        self.state == PullState::Open
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -407,6 +429,28 @@ impl State {
             }
             self.ensure_user(&pull.user);
             let id = self.next_id();
+            let state = match pull.state {
+                SeedPullState::Closed => PullState::Closed { at: created_at },
+                SeedPullState::Merged => {
+                    let git_dir = &self.repos[repo.0].git_dir;
+                    let sha = gitstore::branch_head(git_dir, &pull.head)
+                        .ok()
+                        .flatten()
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "seed: merged pull #{} needs its head branch {}",
+                                pull.number, pull.head
+                            ))
+                        })?;
+                    let by = pull.user.clone();
+                    PullState::Merged {
+                        at: created_at,
+                        sha,
+                        by,
+                    }
+                }
+                _ => PullState::Open,
+            };
             self.repos[repo.0].pulls.push(Pull {
                 id,
                 number: pull.number,
@@ -417,6 +461,7 @@ impl State {
                 body: pull.body.clone(),
                 draft: pull.draft,
                 created_at,
+                state,
             });
         }
         for comment in &seed.comments {
@@ -720,6 +765,7 @@ impl State {
             body: new.body,
             draft: new.draft,
             created_at,
+            state: PullState::Open,
         });
         number
     }

@@ -19,7 +19,7 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, patch, post};
+use axum::routing::{any, get, patch, post, put};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -78,6 +78,7 @@ pub(crate) fn router(app: App) -> Router {
             get(pulls::list).post(pulls::create),
         )
         .route(&format!("{repo}/pulls/{{number}}"), get(pulls::get))
+        .route(&format!("{repo}/pulls/{{number}}/merge"), put(pulls::merge))
         .route(
             &format!("{repo}/pulls/{{number}}/commits"),
             get(pulls::commits),

@@ -433,6 +433,36 @@ fn every_served_body_has_the_fields_the_openapi_description_requires() {
             fx.as_user("t-app")
                 .get("/orgs/acme/teams/release/memberships/dave"),
         ),
+        // Merging (issue 16), last: it closes #7.
+        served(
+            "put",
+            "/repos/{owner}/{repo}/pulls/{pull_number}/merge",
+            alice.send(
+                "PUT",
+                &r("/pulls/7/merge"),
+                Some(&json!({"sha": fx.shas.c1}).to_string()),
+            ),
+        ),
+        served(
+            "put",
+            "/repos/{owner}/{repo}/pulls/{pull_number}/merge",
+            alice.send("PUT", &r("/pulls/7/merge"), Some("{}")),
+        ),
+        served(
+            "put",
+            "/repos/{owner}/{repo}/pulls/{pull_number}/merge",
+            alice.send("PUT", &r("/pulls/7/merge"), Some("{}")),
+        ),
+        served(
+            "get",
+            "/repos/{owner}/{repo}/pulls/{pull_number}",
+            alice.get(&r("/pulls/7")),
+        ),
+        served(
+            "get",
+            "/repos/{owner}/{repo}/pulls",
+            alice.get(&r("/pulls?state=closed")),
+        ),
     ];
 
     let mut errors = Vec::new();
@@ -455,7 +485,7 @@ fn every_served_body_has_the_fields_the_openapi_description_requires() {
         errors.join("\n")
     );
     // The run covered successes and GitHub's error responses alike.
-    for status in [200, 201, 403, 404, 422] {
+    for status in [200, 201, 403, 404, 405, 409, 422] {
         assert!(
             statuses.iter().any(|(_, s)| *s == status),
             "no {status} checked"

@@ -6,6 +6,7 @@ mod contract;
 mod faults;
 mod git;
 mod issues;
+mod merge;
 mod octocrab_models;
 mod orgs;
 mod pulls;
