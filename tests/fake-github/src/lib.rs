@@ -50,7 +50,8 @@ pub use app::LoggedRequest;
 pub use faults::{Fault, FaultKind};
 pub use seed::{
     PermissionLevel, Role, Seed, SeedComment, SeedError, SeedProtection, SeedPull, SeedPullState,
-    SeedRepo, SeedTeam, SeedToken, SeedUser, SeedWorkflowPermissions, TokenKind, UserKind,
+    SeedRepo, SeedTagRuleset, SeedTeam, SeedToken, SeedUser, SeedWorkflowPermissions, TokenKind,
+    UserKind,
 };
 pub use views::{CommentView, PullView, ReactionView, ReleaseView};
 

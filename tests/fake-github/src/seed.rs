@@ -198,6 +198,26 @@ pub struct SeedRepo {
     /// The Actions workflow permissions setting (GitHub's defaults when absent).
     #[serde(default)]
     pub workflow_permissions: SeedWorkflowPermissions,
+    /// Branch name to the types of the ruleset rules that apply to it (`non_fast_forward`,
+    /// `deletion`, ...), as `GET .../rules/branches/{branch}` reports them.
+    #[serde(default)]
+    pub branch_rules: BTreeMap<String, Vec<String>>,
+    /// Active repository rulesets targeting tags.
+    #[serde(default)]
+    pub tag_rulesets: Vec<SeedTagRuleset>,
+}
+
+/// An active repository ruleset targeting tags.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SeedTagRuleset {
+    /// Its name.
+    pub name: String,
+    /// `conditions.ref_name.include` (`refs/tags/v*`, `~ALL`).
+    pub include: Vec<String>,
+    /// Rule types (`creation`, `update`, `deletion`).
+    pub rules: Vec<String>,
 }
 
 impl Default for SeedRepo {
@@ -211,6 +231,8 @@ impl Default for SeedRepo {
             comments: Vec::new(),
             protected_branches: BTreeMap::new(),
             workflow_permissions: SeedWorkflowPermissions::default(),
+            branch_rules: BTreeMap::new(),
+            tag_rulesets: Vec::new(),
         }
     }
 }

@@ -414,12 +414,21 @@ impl State {
             pulls: Vec::new(),
             releases: Vec::new(),
             protected: seed.protected_branches.clone(),
-            branch_rules: BTreeMap::new(),
+            branch_rules: seed.branch_rules.clone(),
             tag_rulesets: Vec::new(),
             workflow_permissions: seed.workflow_permissions,
             created_at,
         });
         let repo = RepoId(self.repos.len() - 1);
+        for ruleset in &seed.tag_rulesets {
+            let id = self.next_id();
+            self.repos[repo.0].tag_rulesets.push(TagRuleset {
+                id,
+                name: ruleset.name.clone(),
+                include: ruleset.include.clone(),
+                rules: ruleset.rules.clone(),
+            });
+        }
         for pull in &seed.pulls {
             if self.pull(repo, pull.number).is_some() {
                 return Err(invalid(format!(

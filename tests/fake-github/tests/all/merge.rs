@@ -1,5 +1,6 @@
-//! Merging pull requests and pull requests that are closed or merged (issue 16): the commits
-//! GitHub writes for each method, in the bare repository, and its refusals.
+//! What the seed and the merge endpoint can say (issue 16): merging pull requests (the commits
+//! GitHub writes for each method, in the bare repository, and its refusals), pull requests
+//! seeded closed or merged, and rulesets and classic protection set up in the seed.
 use serde_json::json;
 
 use crate::support::{REPO, fixture};
@@ -144,4 +145,41 @@ fn seeded_pull_requests_may_be_closed_or_merged() {
     let merged = get(&format!("{REPO}/pulls/9"));
     assert_eq!(merged["merged"], true);
     assert_eq!(merged["merge_commit_sha"], shas.c1);
+}
+
+#[test]
+fn the_seed_sets_rulesets_and_classic_protection() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::support::fixture_repo(dir.path());
+    let yaml = crate::support::seed_yaml(dir.path()).replace(
+        "    protected_branches:",
+        "    branch_rules: { shipgate/audit: [non_fast_forward, deletion] }\n    tag_rulesets: [ { name: releases, include: [\"refs/tags/v*\"], rules: [creation, update] } ]\n    protected_branches:",
+    );
+    let fake =
+        fake_github::FakeGitHub::start(fake_github::Seed::from_yaml_str(&yaml).unwrap()).unwrap();
+    let get = |path: &str| {
+        crate::support::send(&fake.base_url(), "GET", path, Some("token t-alice"), None).unwrap()
+    };
+    let rules = get(&format!("{REPO}/rules/branches/shipgate/audit")).json();
+    let types: Vec<&str> = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["non_fast_forward", "deletion"]);
+    let rulesets = get(&format!("{REPO}/rulesets")).json();
+    let id = rulesets[0]["id"].as_u64().unwrap();
+    let ruleset = get(&format!("{REPO}/rulesets/{id}")).json();
+    assert_eq!(
+        ruleset["conditions"]["ref_name"]["include"],
+        json!(["refs/tags/v*"])
+    );
+    assert_eq!(
+        ruleset["rules"],
+        json!([{"type": "creation"}, {"type": "update"}])
+    );
+    let protection = get(&format!("{REPO}/branches/main/protection"));
+    assert_eq!(protection.status, 200);
+    assert_eq!(protection.json()["allow_force_pushes"]["enabled"], false);
 }
