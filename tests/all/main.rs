@@ -31,6 +31,7 @@ mod plan_id;
 mod policy_eval;
 mod receipt;
 mod repo;
+mod request_contract;
 mod resume_provenance;
 mod robustness;
 mod workflow_files;
