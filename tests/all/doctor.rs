@@ -193,13 +193,7 @@ fn protection_that_allows_force_pushes_is_a_problem() {
     let adopted = Adopted::new();
     let world = adopted.serve();
     adopted.start_chain();
-    protect_chain(
-        &world,
-        fake_github::SeedProtection {
-            allow_force_pushes: true,
-            allow_deletions: false,
-        },
-    );
+    protect_chain(&world, fake_github::SeedProtection::new(true, false));
     let result = adopted.doctor_online(&world, ALICE);
     assert_finding(&result, 1, "FORCE_PUSH_ALLOWED", "problem");
     assert!(

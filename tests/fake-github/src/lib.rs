@@ -1,4 +1,18 @@
-//! A stateful fake of GitHub's REST API for shipgate's tests (DESIGN 11).
+//! A stateful fake of GitHub's REST API for shipgate's tests (DESIGN 11), usable by any
+//! project's tests that talk to GitHub over HTTP: nothing in it knows shipgate.
+//!
+//! Build the world with [`Seed::new`] and its builders ([`SeedRepo::new`], [`SeedPull::new`],
+//! [`SeedProtection::new`], ...), or read it from YAML or JSON with the `yaml` feature
+//! ([`Seed::from_yaml_str`]); start it with [`FakeGitHub::start`]. The seed's structs are
+//! `#[non_exhaustive]`, so fields can be added without breaking callers. Features: `yaml`
+//! (serde_yaml) and `cli` (clap, the standalone `fake-github` binary), both on by default;
+//! a library user can take `default-features = false` and only what it needs.
+//!
+//! It answers as GitHub does for each kind of token: a user token (its role decides, `GET
+//! /user` answers, repositories show `permissions`), an installation token such as a
+//! workflow's `GITHUB_TOKEN` (its permissions decide: no teams without `members: read`, no
+//! pull requests from `github-actions[bot]` unless the repository's Actions setting allows
+//! them), and a fork's read-only token.
 //!
 //! shipgate reaches it over real HTTP through octocrab, with `GITHUB_API_URL` set to
 //! [`FakeGitHub::base_url`]. Git data lives in real bare repositories (the same ones the
@@ -48,10 +62,11 @@ use crate::state::{RepoId, State};
 
 pub use app::LoggedRequest;
 pub use faults::{Fault, FaultKind};
+#[cfg(feature = "yaml")]
+pub use seed::SeedError;
 pub use seed::{
-    PermissionLevel, Role, Seed, SeedComment, SeedError, SeedProtection, SeedPull, SeedPullState,
-    SeedRepo, SeedTagRuleset, SeedTeam, SeedToken, SeedUser, SeedWorkflowPermissions, TokenKind,
-    UserKind,
+    PermissionLevel, Role, Seed, SeedComment, SeedProtection, SeedPull, SeedPullState, SeedRepo,
+    SeedTagRuleset, SeedTeam, SeedToken, SeedUser, SeedWorkflowPermissions, TokenKind, UserKind,
 };
 pub use views::{CommentView, PullView, ReactionView, ReleaseView};
 

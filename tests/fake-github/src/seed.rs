@@ -5,13 +5,14 @@
 //! the seed makes sense (known logins, unique emails, valid timestamps) happens when `state`
 //! loads it.
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
 /// Everything the fake knows when it starts.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Seed {
     /// Every login the fake knows. Logins named elsewhere in the seed are added as `User`.
     #[serde(default)]
@@ -30,6 +31,7 @@ pub struct Seed {
 /// A GitHub account.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SeedUser {
     /// The login, e.g. `alice` or `github-actions[bot]`.
     pub login: String,
@@ -69,6 +71,7 @@ impl UserKind {
 /// An access token and whose it is.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SeedToken {
     /// The secret as sent by the client.
     pub token: String,
@@ -157,6 +160,7 @@ impl SeedWorkflowPermissions {
 /// A team of an organisation.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SeedTeam {
     /// The organisation login.
     pub org: String,
@@ -173,6 +177,7 @@ pub struct SeedTeam {
 /// A repository.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SeedRepo {
     /// `owner/name`.
     pub full_name: String,
@@ -237,6 +242,136 @@ impl Default for SeedRepo {
     }
 }
 
+impl Seed {
+    /// An empty world, to build on with the methods below (or read one from YAML with the
+    /// `yaml` feature).
+    pub fn new() -> Seed {
+        Seed::default()
+    }
+
+    /// Adds an account.
+    pub fn user(mut self, login: &str, kind: UserKind) -> Seed {
+        self.users.push(SeedUser {
+            login: login.to_owned(),
+            kind,
+            email: None,
+        });
+        self
+    }
+
+    /// Adds a token of `kind` for `login`; an installation token with no `permissions` gets
+    /// the default `GITHUB_TOKEN`'s.
+    pub fn token(
+        mut self,
+        token: &str,
+        login: &str,
+        kind: TokenKind,
+        permissions: &[(&str, PermissionLevel)],
+    ) -> Seed {
+        self.tokens.push(SeedToken {
+            token: token.to_owned(),
+            login: login.to_owned(),
+            read_only: false,
+            kind: Some(kind),
+            permissions: permissions
+                .iter()
+                .map(|(name, level)| ((*name).to_owned(), *level))
+                .collect(),
+        });
+        self
+    }
+
+    /// Adds a team of `org` with active `members`.
+    pub fn team(mut self, org: &str, slug: &str, members: &[&str]) -> Seed {
+        self.teams.push(SeedTeam {
+            org: org.to_owned(),
+            slug: slug.to_owned(),
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+            pending: Vec::new(),
+        });
+        self
+    }
+
+    /// Adds a repository.
+    pub fn repo(mut self, repo: SeedRepo) -> Seed {
+        self.repos.push(repo);
+        self
+    }
+}
+
+impl SeedRepo {
+    /// A repository `owner/name` with GitHub's defaults (branch `main`, nothing else).
+    pub fn new(full_name: &str) -> SeedRepo {
+        SeedRepo {
+            full_name: full_name.to_owned(),
+            ..SeedRepo::default()
+        }
+    }
+
+    /// Serves an existing bare repository.
+    pub fn git_dir(mut self, dir: impl Into<PathBuf>) -> SeedRepo {
+        self.git_dir = Some(dir.into());
+        self
+    }
+
+    /// Gives `login` a role.
+    pub fn collaborator(mut self, login: &str, role: Role) -> SeedRepo {
+        self.collaborators.insert(login.to_owned(), role);
+        self
+    }
+
+    /// Adds a pull request.
+    pub fn pull(mut self, pull: SeedPull) -> SeedRepo {
+        self.pulls.push(pull);
+        self
+    }
+
+    /// Protects a branch (classic protection).
+    pub fn protect(mut self, branch: &str, protection: SeedProtection) -> SeedRepo {
+        self.protected_branches
+            .insert(branch.to_owned(), protection);
+        self
+    }
+
+    /// Sets the Actions workflow permissions.
+    pub fn workflow_permissions(mut self, setting: SeedWorkflowPermissions) -> SeedRepo {
+        self.workflow_permissions = setting;
+        self
+    }
+}
+
+impl SeedPull {
+    /// An open pull request from `head` into `base` (both branches of the repository).
+    pub fn new(number: u64, user: &str, head: &str, base: &str, title: &str) -> SeedPull {
+        SeedPull {
+            number,
+            user: user.to_owned(),
+            head: head.to_owned(),
+            base: base.to_owned(),
+            title: title.to_owned(),
+            body: None,
+            draft: false,
+            state: SeedPullState::Open,
+        }
+    }
+
+    /// Sets where it stands (closed, merged).
+    pub fn state(mut self, state: SeedPullState) -> SeedPull {
+        self.state = state;
+        self
+    }
+}
+
+impl SeedProtection {
+    /// Classic protection that allows force pushes and deletion, or not.
+    pub fn new(allow_force_pushes: bool, allow_deletions: bool) -> SeedProtection {
+        SeedProtection {
+            allow_force_pushes,
+            allow_deletions,
+        }
+    }
+}
+
 fn default_branch() -> String {
     "main".to_owned()
 }
@@ -291,6 +426,7 @@ impl Role {
 /// A pull request that exists at start.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SeedPull {
     /// The pull request number.
     pub number: u64,
@@ -330,6 +466,7 @@ pub enum SeedPullState {
 /// A comment that exists at start.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SeedComment {
     /// The issue or pull request number.
     pub issue: u64,
@@ -348,6 +485,7 @@ pub struct SeedComment {
 /// The parts of branch protection the fake reports.
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SeedProtection {
     /// Whether force pushes are allowed.
     #[serde(default)]
@@ -358,6 +496,7 @@ pub struct SeedProtection {
 }
 
 /// Why a seed could not be read.
+#[cfg(feature = "yaml")]
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
     /// The file could not be read.
@@ -373,6 +512,7 @@ pub enum SeedError {
     Parse(#[from] serde_yaml::Error),
 }
 
+#[cfg(feature = "yaml")]
 impl Seed {
     /// Parses a seed from YAML (JSON is accepted too: it is YAML).
     pub fn from_yaml_str(text: &str) -> Result<Seed, SeedError> {
@@ -380,7 +520,7 @@ impl Seed {
     }
 
     /// Reads and parses a seed file, YAML or JSON.
-    pub fn from_path(path: &Path) -> Result<Seed, SeedError> {
+    pub fn from_path(path: &std::path::Path) -> Result<Seed, SeedError> {
         let text = std::fs::read_to_string(path).map_err(|source| SeedError::Read {
             path: path.to_owned(),
             source,
@@ -389,7 +529,7 @@ impl Seed {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "yaml"))]
 mod tests {
     use super::*;
 

@@ -143,3 +143,59 @@ fn draft_releases_are_seen_only_with_push_access() {
     assert_eq!(fx.as_user("t-carol").get(&path).status, 404);
     assert_eq!(fx.as_user("t-bob").get(&path).status, 200);
 }
+
+/// The seed can be built in Rust, without YAML, as another project's tests would.
+#[test]
+fn a_seed_built_in_rust_serves_like_a_yaml_one() {
+    use fake_github::{
+        FakeGitHub, PermissionLevel, Role, Seed, SeedProtection, SeedRepo, SeedWorkflowPermissions,
+        TokenKind, UserKind,
+    };
+    let seed = Seed::new()
+        .user("octo", UserKind::User)
+        .user("ci[bot]", UserKind::Bot)
+        .token("t-octo", "octo", TokenKind::User, &[])
+        .token(
+            "t-ci",
+            "ci[bot]",
+            TokenKind::Installation,
+            &[("contents", PermissionLevel::Read)],
+        )
+        .team("acme", "core", &["octo"])
+        .repo(
+            SeedRepo::new("acme/tool")
+                .collaborator("octo", Role::Admin)
+                .protect("main", SeedProtection::new(false, false))
+                .workflow_permissions(SeedWorkflowPermissions::allowing_pull_requests(true)),
+        );
+    let fake = FakeGitHub::start(seed).unwrap();
+    let get = |token: &str, path: &str| {
+        crate::support::send(
+            &fake.base_url(),
+            "GET",
+            path,
+            Some(&format!("token {token}")),
+            None,
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        get("t-octo", "/repos/acme/tool").json()["permissions"]["admin"],
+        true
+    );
+    assert!(
+        get("t-ci", "/repos/acme/tool")
+            .json()
+            .get("permissions")
+            .is_none()
+    );
+    assert_eq!(get("t-ci", "/user").status, 403);
+    assert_eq!(
+        get("t-octo", "/orgs/acme/teams/core/memberships/octo").status,
+        200
+    );
+    assert_eq!(
+        get("t-octo", "/repos/acme/tool/actions/permissions/workflow").json()["can_approve_pull_request_reviews"],
+        true
+    );
+}
