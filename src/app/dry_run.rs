@@ -123,8 +123,19 @@ fn report_dry_run(
         Some((client, runtime)) => {
             let resolved: Vec<_> = plans.iter().map(|(plan, _)| plan).collect();
             let mut world = runtime.block_on(github::read_world(client, &resolved))?;
-            world.pull_request_refusal =
-                runtime.block_on(github::pull_request_refusal(client, &resolved))?;
+            match runtime.block_on(github::pull_request_refusal(client, &resolved))? {
+                // The repository refuses every workflow token: execution would be refused too.
+                Some(refusal) if refusal.by_repository_setting => {
+                    world.pull_request_refusal = Some(refusal.sentence);
+                }
+                // Only this token may not (a fork's read-only one): the token that executes
+                // is another workflow's, so this says nothing about execution.
+                Some(refusal) => warnings.push(format!(
+                    "whether the executing token may open the plans' pull requests was not checked: {}",
+                    refusal.sentence
+                )),
+                None => {}
+            }
             let previews: Vec<_> = resolved.iter().map(|p| preview_plan(p, &world)).collect();
             Some(previews)
         }

@@ -620,7 +620,7 @@ impl Executor<'_> {
                     op_key,
                     &Blocked {
                         code: GateCode::TokenCannotOpenPullRequest,
-                        detail: refusal,
+                        detail: refusal.sentence,
                     },
                 );
             }

@@ -8,7 +8,8 @@ use octocrab::secrecy::SecretString;
 use crate::error::Error;
 use crate::github::{
     DEFAULT_API_URL, DEFAULT_BOT_LOGIN, GitHubClient, GitHubConfig, GitHubConversation,
-    GitHubError, GitHubRead, RetryPolicy, STATUS_MARKER, Upserted, peel_tag, upsert_status_comment,
+    GitHubError, GitHubRead, PullRequestRefusal, RetryPolicy, STATUS_MARKER, Upserted, peel_tag,
+    upsert_status_comment,
 };
 use crate::model::{Login, RepoSlug};
 use crate::plan::{ResolvedOperation, ResolvedPlan};
@@ -144,7 +145,7 @@ pub async fn read_world(
 pub async fn pull_request_refusal(
     github: &GitHubClient,
     plans: &[&ResolvedPlan],
-) -> Result<Option<String>, GitHubError> {
+) -> Result<Option<PullRequestRefusal>, GitHubError> {
     let base = plans
         .iter()
         .flat_map(|p| &p.operations)

@@ -38,13 +38,28 @@ pub struct WorkflowPermissions {
     pub can_approve_pull_request_reviews: bool,
 }
 
+/// Why GitHub refuses a token pull requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestRefusal {
+    /// The repository's Actions setting refuses them: true for every workflow's
+    /// `GITHUB_TOKEN`, whatever the workflow's `permissions:`. Otherwise it is this token's
+    /// own permissions (a fork's read-only token, no `pull-requests: write`), which another
+    /// workflow's token may well have.
+    pub by_repository_setting: bool,
+    /// What GitHub said and what to change.
+    pub sentence: String,
+}
+
 /// GitHub's message when the Actions setting forbids the token pull requests.
 const ACTIONS_REFUSAL: &str = "GitHub Actions is not permitted to create or approve pull requests";
 
 impl GitHubClient {
     /// Why this token may not open a pull request into `base`, or `None` if it may. Sends one
     /// `POST .../pulls` whose head is its base, which GitHub can only refuse.
-    pub async fn pull_request_refusal(&self, base: &str) -> Result<Option<String>, GitHubError> {
+    pub async fn pull_request_refusal(
+        &self,
+        base: &str,
+    ) -> Result<Option<PullRequestRefusal>, GitHubError> {
         let what = "ask GitHub whether the token may open pull requests";
         let path = self.repo_path("/pulls");
         let probe = json!({
@@ -55,11 +70,15 @@ impl GitHubClient {
         match self.write_json::<Value>(Method::POST, &path, &probe, what).await {
             Err(Failure::Definite(GitHubError::Rejected { status: 422, .. })) => Ok(None),
             Err(Failure::Definite(GitHubError::Forbidden { message, .. })) => {
-                Ok(Some(refusal_sentence(&message)))
+                Ok(Some(PullRequestRefusal {
+                    by_repository_setting: message.contains(ACTIONS_REFUSAL),
+                    sentence: refusal_sentence(&message),
+                }))
             }
-            Err(Failure::Definite(GitHubError::NotFound { .. })) => Ok(Some(
-                "GitHub answers 404 to the token's pull request request: it cannot see the repository's pull requests".to_owned(),
-            )),
+            Err(Failure::Definite(GitHubError::NotFound { .. })) => Ok(Some(PullRequestRefusal {
+                by_repository_setting: false,
+                sentence: "GitHub answers 404 to the token's pull request request: it cannot see the repository's pull requests".to_owned(),
+            })),
             Err(Failure::Definite(other)) => Err(other),
             Err(Failure::Ambiguous(detail)) => Err(GitHubError::Unavailable {
                 what: what.to_owned(),

@@ -18,7 +18,7 @@ pub mod retry;
 pub mod settings;
 pub mod types;
 
-pub use capability::{PULL_REQUEST_SETTING, WorkflowPermissions};
+pub use capability::{PULL_REQUEST_SETTING, PullRequestRefusal, WorkflowPermissions};
 pub use client::{DEFAULT_API_URL, GitHubClient, GitHubConfig, MAX_COMMENTS, MAX_PULL_COMMITS};
 pub use error::GitHubError;
 pub use retry::{RetryPolicy, RetryReport};

@@ -138,6 +138,25 @@ fn a_fresh_plan_would_create_everything_within_n_plus_3_requests() {
     assert_eq!(world.fake.pulls(SLUG).len(), 0, "the probe created nothing");
 }
 
+/// A fork's read-only token may not open pull requests, but the token that executes is
+/// another workflow's: the dry-run warns that it could not tell instead of blocking the plan.
+#[test]
+fn a_forks_read_only_token_warns_instead_of_blocking_a_pull_request() {
+    let repo = governed(PLAN);
+    let world = GitHubWorld::new(&repo);
+    let out = online_as(READ_ONLY, &repo, &world, &["--format", "json"]);
+    let report = json(&out);
+    assert_eq!(
+        previews(&report)[2],
+        ("would_create".to_owned(), "-".to_owned())
+    );
+    assert!(
+        report["warnings"].to_string().contains("was not checked"),
+        "{}",
+        report["warnings"]
+    );
+}
+
 /// A workflow's `GITHUB_TOKEN` may not open pull requests unless the repository allows it:
 /// the dry-run says so, naming the setting, before anyone approves (issue 16).
 #[test]

@@ -95,7 +95,7 @@ async fn check_pull_requests(client: &GitHubClient, policy: &Policy, report: &mu
                     Severity::Ok,
                     "GitHub lets this token open pull requests",
                 ),
-                Ok(Some(refusal)) => cannot(refusal),
+                Ok(Some(refusal)) => cannot(refusal.sentence),
                 Err(e) => failure("ask whether the token may open pull requests", &e),
             },
             Err(e) => failure("read the repository", &e),
