@@ -383,6 +383,21 @@ pub(crate) fn require_permission(
     }
 }
 
+/// Writing comments and reactions: an installation token needs `issues: write` or (on a pull
+/// request's conversation) `pull_requests: write`; GitHub accepts either.
+pub(crate) fn require_conversation_write(
+    caller: &Caller,
+    doc: &'static str,
+) -> Result<(), ApiError> {
+    if caller.may("issues", PermissionLevel::Write)
+        || caller.may("pull_requests", PermissionLevel::Write)
+    {
+        Ok(())
+    } else {
+        Err(ApiError::not_accessible(doc))
+    }
+}
+
 /// Administration rights (what classic branch protection needs to be read): a user without
 /// them gets 404, an app token GitHub's 403 "Resource not accessible by integration".
 pub(crate) fn require_admin(

@@ -199,3 +199,19 @@ fn a_seed_built_in_rust_serves_like_a_yaml_one() {
         true
     );
 }
+
+/// An installation token writes the conversation only with `issues: write` or
+/// `pull_requests: write`; the default `GITHUB_TOKEN` has both.
+#[test]
+fn an_installation_token_comments_only_with_issues_or_pull_requests_write() {
+    let fx = fixture();
+    let body = json!({"body": "hi"});
+    let path = format!("{REPO}/issues/7/comments");
+    let app = fx.as_user("t-app").post(&path, &body);
+    assert_eq!(app.status, 403);
+    assert_eq!(
+        app.json()["message"],
+        "Resource not accessible by integration"
+    );
+    assert_eq!(fx.as_user("t-bot").post(&path, &body).status, 201);
+}
