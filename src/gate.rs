@@ -81,6 +81,8 @@ pub enum GateCode {
     PolicyDenied,
     /// Check 10: a freeze window is active.
     Frozen,
+    /// GitHub refuses the token pull requests (found out before the receipt is consumed).
+    TokenCannotOpenPullRequest,
 }
 
 impl From<GateCode> for Code {
@@ -112,6 +114,7 @@ impl GateCode {
             Self::ReceiptStale => Code::ReceiptStale,
             Self::PolicyDenied => Code::PolicyDenied,
             Self::Frozen => Code::Frozen,
+            Self::TokenCannotOpenPullRequest => Code::TokenCannotOpenPullRequest,
         }
     }
 

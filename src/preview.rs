@@ -34,6 +34,8 @@ pub struct World {
     pub releases: BTreeMap<String, Release>,
     /// Open pull requests by (head, base).
     pub pulls: BTreeMap<(String, String), PullRequest>,
+    /// Why the token may not open pull requests, if GitHub refuses it them.
+    pub pull_request_refusal: Option<String>,
 }
 
 /// Whether an operation would act.
@@ -65,6 +67,9 @@ pub enum ConflictCode {
     /// A pull request's head branch (or the open pull request) is at another commit than the
     /// approved one: it would ship commits nobody reviewed.
     PullRequestHeadMoved,
+    /// GitHub refuses this token pull requests (a workflow's `GITHUB_TOKEN` while the
+    /// repository does not allow GitHub Actions to create them).
+    TokenCannotOpenPullRequest,
 }
 
 impl From<ConflictCode> for Code {
@@ -88,6 +93,7 @@ impl ConflictCode {
             Self::ReleaseTagMissing => Code::ReleaseTagMissing,
             Self::BranchMissing => Code::BranchMissing,
             Self::PullRequestHeadMoved => Code::PullRequestHeadMoved,
+            Self::TokenCannotOpenPullRequest => Code::TokenCannotOpenPullRequest,
         }
     }
 
@@ -275,7 +281,12 @@ fn preview_operation(
                         ),
                     )
                 }
-                None => Preview::create(format!("no open pull request {head} -> {base} yet")),
+                None => match &world.pull_request_refusal {
+                    Some(refusal) => {
+                        Preview::conflict(ConflictCode::TokenCannotOpenPullRequest, refusal.clone())
+                    }
+                    None => Preview::create(format!("no open pull request {head} -> {base} yet")),
+                },
                 Some(found) => Preview::conflict(
                     ConflictCode::ConflictPullRequestExists,
                     format!(

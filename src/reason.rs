@@ -296,6 +296,11 @@ registry! {
     GitHubConfig "GITHUB_CONFIG" BadInput [Online]
         "The GitHub configuration is unusable (no token, a malformed GITHUB_API_URL or repository slug); fix the variable."
 
+    TokenCannotOpenPullRequest "TOKEN_CANNOT_OPEN_PULL_REQUEST" Blocked [DryRunOnline Execute Doctor]
+        "GitHub refuses this token pull requests (found out before any receipt is used); allow GitHub Actions to create pull requests (Settings > Actions > General > Workflow permissions), or give the action a token that may."
+    TeamMembershipUnreadable "TEAM_MEMBERSHIP_UNREADABLE" Blocked [Mint Doctor]
+        "The policy counts a team's approvals but the token cannot read the team (a workflow's GITHUB_TOKEN never can), so approvals are never silently uncounted; give the action a token with `members: read`, or list the team's members as users in the policy."
+
     // Plans and policies (DESIGN 2, 3, 13.4).
     Unreadable "UNREADABLE" BadInput [Plans Policies]
         "The file could not be read; check that it exists and is readable."
@@ -429,6 +434,10 @@ registry! {
         "The token may push to the repository."
     TokenCannotPush "TOKEN_CANNOT_PUSH" Blocked [Doctor]
         "The token may not push, so nothing can be recorded or shipped; grant it `contents: write`."
+    TokenCanOpenPullRequest "TOKEN_CAN_OPEN_PULL_REQUEST" Ok [Doctor]
+        "The token may open the pull requests the policy lets ship."
+    TeamReadable "TEAM_READABLE" Ok [Doctor]
+        "The token can read the membership of every team the policy names."
     TokenPermissionsUnknown "TOKEN_PERMISSIONS_UNKNOWN" Skipped [Doctor]
         "GitHub does not report this token's permissions (an installation token such as a workflow's); the workflows declare the permissions they need."
     DefaultBranchDiffers "DEFAULT_BRANCH_DIFFERS" Warning [Doctor]

@@ -201,7 +201,9 @@ pub(super) async fn plan_authorships(
 }
 
 /// The teams the policy names, for each author of an approval of one of the plans: only those
-/// are asked.
+/// are asked. Each team is read first: a token that cannot see it (a workflow's
+/// `GITHUB_TOKEN`) gets 404 for members too, so that is `TEAM_MEMBERSHIP_UNREADABLE`, never an
+/// approval silently left uncounted.
 pub(super) async fn team_memberships(
     github: &GitHubClient,
     comments: &[Comment],
@@ -229,6 +231,16 @@ pub(super) async fn team_memberships(
         .map(|c| &c.author)
         .collect();
     let mut memberships: BTreeMap<Login, BTreeSet<TeamSlug>> = BTreeMap::new();
+    if !approvers.is_empty() {
+        for team in &teams {
+            if !github.team_readable(team).await? {
+                return Err(GitHubError::TeamMembershipUnreadable {
+                    team: team.to_string(),
+                }
+                .into());
+            }
+        }
+    }
     for login in approvers {
         for team in &teams {
             if github.team_member(team, login).await? {

@@ -50,7 +50,7 @@ pub fn doctor(args: &DoctorArgs, out: &mut dyn Write) -> Result<Outcome, Error> 
     }
     check_workflows(&repo, args, &mut report);
     check_governance_branch(&repo, args, policy.as_ref(), &mut report);
-    github::check(&repo, &repo_args, args, &mut report)?;
+    github::check(&repo, &repo_args, args, policy.as_ref(), &mut report)?;
 
     super::actions::write_step_summary(&report.render_markdown())?;
     match args.format {

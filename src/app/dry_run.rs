@@ -2,7 +2,9 @@
 //!
 //! The dry-run law (DESIGN 1) holds by construction: this function receives a read-only
 //! [`LocalRepo`] and an output stream, and GitHub only through [`GitHubConversation`], whose
-//! one write is the PR's status comment (`--no-comment` turns even that off). It holds a
+//! one write is the PR's status comment (`--no-comment` turns even that off), and, when a plan
+//! opens a pull request, one pull request request whose head is its base, which GitHub can
+//! only refuse (how the token learns whether it may open pull requests). It holds a
 //! [`crate::github::GitHubClient`], the read and conversation halves only: the effect half is
 //! a separate type ([`crate::github::GitHubShipper`]) spending a gate pass, so nothing here
 //! can ship.
@@ -122,7 +124,20 @@ fn report_dry_run(
     let previews = match &online {
         Some((client, runtime)) => {
             let resolved: Vec<_> = plans.iter().map(|(plan, _)| plan).collect();
-            let world = runtime.block_on(crate::github::read_world(client, &resolved))?;
+            let mut world = runtime.block_on(crate::github::read_world(client, &resolved))?;
+            match runtime.block_on(github::pull_request_refusal(client, &resolved))? {
+                // The repository refuses every workflow token: execution would be refused too.
+                Some(refusal) if refusal.by_repository_setting => {
+                    world.pull_request_refusal = Some(refusal.sentence);
+                }
+                // Only this token may not (a fork's read-only one): the token that executes
+                // is another workflow's, so this says nothing about execution.
+                Some(refusal) => warnings.push(format!(
+                    "whether the executing token may open the plans' pull requests was not checked: {}",
+                    refusal.sentence
+                )),
+                None => {}
+            }
             let previews: Vec<_> = resolved.iter().map(|p| preview_plan(p, &world)).collect();
             Some(previews)
         }

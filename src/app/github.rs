@@ -6,9 +6,11 @@ use octocrab::secrecy::SecretString;
 use crate::error::Error;
 use crate::github::{
     DEFAULT_API_URL, DEFAULT_BOT_LOGIN, GitHubClient, GitHubConfig, GitHubConversation,
-    GitHubError, GitHubRead, RetryPolicy, STATUS_MARKER, Upserted, upsert_status_comment,
+    GitHubError, GitHubRead, PullRequestRefusal, RetryPolicy, STATUS_MARKER, Upserted,
+    upsert_status_comment,
 };
 use crate::model::{Login, RepoSlug};
+use crate::plan::{ResolvedOperation, ResolvedPlan};
 
 /// The API base URL: `GITHUB_API_URL`, or api.github.com.
 pub fn api_url() -> String {
@@ -47,6 +49,26 @@ pub fn connect(
         })?
     };
     Ok((runtime, client))
+}
+
+/// Why the token may not open the plans' pull requests, if GitHub refuses it them: asked
+/// only when a plan has a pull request operation, with one creation request GitHub must
+/// refuse (see [`GitHubClient::pull_request_refusal`]).
+pub async fn pull_request_refusal(
+    github: &GitHubClient,
+    plans: &[&ResolvedPlan],
+) -> Result<Option<PullRequestRefusal>, GitHubError> {
+    let base = plans
+        .iter()
+        .flat_map(|p| &p.operations)
+        .find_map(|op| match op {
+            ResolvedOperation::PullRequest { base, .. } => Some(base.as_str()),
+            _ => None,
+        });
+    match base {
+        Some(base) => github.pull_request_refusal(base).await,
+        None => Ok(None),
+    }
 }
 
 /// Upserts the PR's status comment with `markdown` under the hidden marker, as the token's

@@ -411,6 +411,17 @@ where
             };
             return self.deny(op_key, &blocked).map(Some);
         }
+        // GitHub may refuse this token pull requests (a workflow's GITHUB_TOKEN while the
+        // repository does not allow it): find out before the receipt is spent.
+        if let ResolvedOperation::PullRequest { base, .. } = pass.operation()
+            && let Some(refusal) = self.ports.effects.pull_request_refusal(base).await?
+        {
+            let blocked = Blocked {
+                code: GateCode::TokenCannotOpenPullRequest,
+                detail: refusal.sentence,
+            };
+            return self.deny(op_key, &blocked).map(Some);
+        }
         let consume = Event::ReceiptConsumed {
             receipt_id: pass.receipt_id().to_owned(),
             run_id: pass.run_id().to_owned(),

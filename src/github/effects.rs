@@ -9,6 +9,7 @@
 use http::Method;
 use serde_json::json;
 
+use super::capability::PullRequestRefusal;
 use super::client::{Failure, GitHubClient};
 use super::error::GitHubError;
 use super::types::{
@@ -34,6 +35,13 @@ impl<'a> GitHubShipper<'a> {
 }
 
 impl GitHubEffects for GitHubShipper<'_> {
+    async fn pull_request_refusal(
+        &self,
+        base: &str,
+    ) -> Result<Option<PullRequestRefusal>, GitHubError> {
+        self.client.pull_request_refusal(base).await
+    }
+
     async fn ship(&self, pass: Authorized) -> Result<Written<Shipped>, GitHubError> {
         match pass.into_operation() {
             ResolvedOperation::Tag {

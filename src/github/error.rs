@@ -119,6 +119,16 @@ pub enum GitHubError {
     /// The configuration is unusable (no token, a malformed base URL or repository slug).
     #[error("{}: {}", Code::GitHubConfig, .0)]
     Config(String),
+    /// The policy counts a team's approvals but the token cannot see the team, so a
+    /// membership's 404 would read as "not a member": approvals are never silently uncounted.
+    #[error(
+        "{}: the policy counts approvals of team {team}, but the token cannot read that team (a workflow's GITHUB_TOKEN never can: it has no organization permissions); give the action a token that may read the organization's members (`members: read`), or list the team's members as users in the policy",
+        Code::TeamMembershipUnreadable
+    )]
+    TeamMembershipUnreadable {
+        /// The team, `org/slug`.
+        team: String,
+    },
 }
 
 impl GitHubError {
@@ -141,6 +151,7 @@ impl GitHubError {
             Self::BadResponse { .. } => Code::GitHubBadResponse,
             Self::TooManyComments { .. } => Code::TooManyComments,
             Self::TooManyCommits { .. } => Code::TooManyCommits,
+            Self::TeamMembershipUnreadable { .. } => Code::TeamMembershipUnreadable,
             Self::Config(_) => Code::GitHubConfig,
         }
     }

@@ -15,6 +15,7 @@
 //! type over a client that the executor builds, implements the effects (`effects`): the
 //! dry-run holds a client, which cannot ship.
 
+mod capability;
 mod client;
 mod conversation;
 mod effects;
@@ -25,6 +26,7 @@ pub mod settings;
 pub mod types;
 mod world;
 
+pub use capability::{PULL_REQUEST_SETTING, PullRequestRefusal, WorkflowPermissions};
 pub use client::{DEFAULT_API_URL, GitHubClient, GitHubConfig, MAX_COMMENTS, MAX_PULL_COMMITS};
 pub use effects::GitHubShipper;
 pub use error::GitHubError;
@@ -96,6 +98,13 @@ pub trait GitHubEffects {
     /// of an existing tag, never one that creates it; a pull request), settling an ambiguous
     /// failure by reading back.
     async fn ship(&self, pass: Authorized) -> Result<Written<Shipped>, GitHubError>;
+
+    /// Why GitHub would refuse this token a pull request into `base`, or `None` if it would
+    /// not: asked before a pull request operation's receipt is spent.
+    async fn pull_request_refusal(
+        &self,
+        base: &str,
+    ) -> Result<Option<PullRequestRefusal>, GitHubError>;
 }
 
 /// The tag object a ref names, if it names one (annotated tags).

@@ -3,7 +3,7 @@
 
 use crate::adoption_support::{Adopted, findings, online};
 use crate::fixture::{assert_exit, git, stdout};
-use crate::github_support::{ALICE, GitHubWorld, SLUG};
+use crate::github_support::{ALICE, BOT, GitHubWorld, SLUG};
 
 fn has(findings: &[(String, String)], code: &str, severity: &str) -> bool {
     findings.iter().any(|(c, s)| c == code && s == severity)
@@ -193,13 +193,7 @@ fn protection_that_allows_force_pushes_is_a_problem() {
     let adopted = Adopted::new();
     let world = adopted.serve();
     adopted.start_chain();
-    protect_chain(
-        &world,
-        fake_github::SeedProtection {
-            allow_force_pushes: true,
-            allow_deletions: false,
-        },
-    );
+    protect_chain(&world, fake_github::SeedProtection::new(true, false));
     let result = adopted.doctor_online(&world, ALICE);
     assert_finding(&result, 1, "FORCE_PUSH_ALLOWED", "problem");
     assert!(
@@ -303,4 +297,43 @@ fn tags_anyone_may_push_are_a_warning_until_a_tag_ruleset_restricts_creation() {
         "{:?}",
         result.1
     );
+}
+
+/// When the policy lets pull requests ship, doctor checks that workflows may open them: the
+/// setting, read with an administrator's token, or GitHub's answer to the workflow token,
+/// which may not read it; a team the token cannot read is a problem too (issue 16).
+#[test]
+fn pull_requests_workflows_may_not_open_and_teams_the_token_cannot_read_are_problems() {
+    let adopted = Adopted::initialised(&[
+        "--approver",
+        "alice",
+        "--approver",
+        "bob",
+        "--team",
+        "acme/release",
+    ]);
+    let mint = adopted.generate("mint-test", "mint");
+    let audit = adopted.generate("audit-test", "audit");
+    adopted.append_to_policy(&format!("signers:\n{mint}{audit}"));
+    adopted.commit_all("Adopt shipgate");
+    let world = adopted.serve();
+    adopted.start_chain();
+    protect_chain(&world, fake_github::SeedProtection::default());
+    let admin = adopted.doctor_online(&world, ALICE);
+    assert_finding(&admin, 0, "TOKEN_CAN_OPEN_PULL_REQUEST", "ok");
+    assert_finding(&admin, 0, "TEAM_READABLE", "ok");
+
+    let workflow = adopted.doctor_online(&world, BOT);
+    assert_finding(&workflow, 1, "TEAM_MEMBERSHIP_UNREADABLE", "problem");
+    assert_finding(&workflow, 1, "TOKEN_CAN_OPEN_PULL_REQUEST", "ok");
+
+    world.fake.set_workflow_permissions(
+        SLUG,
+        fake_github::SeedWorkflowPermissions::allowing_pull_requests(false),
+    );
+    let admin = adopted.doctor_online(&world, ALICE);
+    assert_finding(&admin, 1, "TOKEN_CANNOT_OPEN_PULL_REQUEST", "problem");
+    let workflow = adopted.doctor_online(&world, BOT);
+    assert_finding(&workflow, 1, "TOKEN_CANNOT_OPEN_PULL_REQUEST", "problem");
+    assert_eq!(world.fake.pulls(SLUG).len(), 0, "asking created nothing");
 }

@@ -77,6 +77,15 @@ fn online_as(token: &str, repo: &TestRepo, world: &GitHubWorld, extra: &[&str]) 
         .expect("run shipgate")
 }
 
+/// The one request a dry-run sends that is not a read or its status comment: a pull request
+/// from the base into itself, which GitHub can only refuse (422 when the token may open pull
+/// requests, 403 when not), to learn whether the token may (issue 16).
+fn is_probe(request: &fake_github::LoggedRequest) -> bool {
+    request.method == "POST"
+        && request.path == format!("/repos/{SLUG}/pulls")
+        && [403, 422].contains(&request.status)
+}
+
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
 }
@@ -115,13 +124,64 @@ fn a_fresh_plan_would_create_everything_within_n_plus_3_requests() {
     assert_eq!(report["github"]["mode"], "online");
     let requests = world.fake.requests();
     assert!(
-        requests.len() <= 3 + 3,
+        requests.len() <= 3 + 4,
         "a 3-operation plan made {} requests: {:#?}",
         requests.len(),
         requests.iter().map(|r| &r.path).collect::<Vec<_>>()
     );
     assert_eq!(report["github"]["requests"], requests.len());
-    assert!(requests.iter().all(|r| r.method == "GET"), "reads only");
+    assert_eq!(requests.iter().filter(|r| is_probe(r)).count(), 1);
+    assert!(
+        requests.iter().all(|r| r.method == "GET" || is_probe(r)),
+        "reads only, and the probe that cannot create"
+    );
+    assert_eq!(world.fake.pulls(SLUG).len(), 0, "the probe created nothing");
+}
+
+/// A fork's read-only token may not open pull requests, but the token that executes is
+/// another workflow's: the dry-run warns that it could not tell instead of blocking the plan.
+#[test]
+fn a_forks_read_only_token_warns_instead_of_blocking_a_pull_request() {
+    let repo = governed(PLAN);
+    let world = GitHubWorld::new(&repo);
+    let out = online_as(READ_ONLY, &repo, &world, &["--format", "json"]);
+    let report = json(&out);
+    assert_eq!(
+        previews(&report)[2],
+        ("would_create".to_owned(), "-".to_owned())
+    );
+    assert!(
+        report["warnings"].to_string().contains("was not checked"),
+        "{}",
+        report["warnings"]
+    );
+}
+
+/// A workflow's `GITHUB_TOKEN` may not open pull requests unless the repository allows it:
+/// the dry-run says so, naming the setting, before anyone approves (issue 16).
+#[test]
+fn a_pull_request_the_workflow_token_may_not_open_is_reported_with_the_setting_to_change() {
+    let repo = governed(PLAN);
+    let world = GitHubWorld::new(&repo);
+    world.fake.set_workflow_permissions(
+        SLUG,
+        fake_github::SeedWorkflowPermissions::allowing_pull_requests(false),
+    );
+    let out = online(&repo, &world, &["--format", "json"]);
+    let report = json(&out);
+    assert_eq!(
+        previews(&report)[2],
+        (
+            "conflict".to_owned(),
+            "TOKEN_CANNOT_OPEN_PULL_REQUEST".to_owned()
+        )
+    );
+    let detail = report["plans"][0]["operations"][2]["preview"]["detail"].to_string();
+    assert!(
+        detail.contains("Allow GitHub Actions to create and approve pull requests"),
+        "{detail}"
+    );
+    assert_eq!(world.fake.pulls(SLUG).len(), 0);
 }
 
 #[test]
@@ -233,7 +293,7 @@ operations:
         .fake
         .requests()
         .into_iter()
-        .filter(|r| r.method != "GET")
+        .filter(|r| r.method != "GET" && !is_probe(r))
         .map(|r| format!("{} {}", r.method, r.path))
         .collect();
     assert_eq!(writes.len(), 3, "one comment write per dry-run: {writes:?}");
@@ -251,7 +311,7 @@ operations:
             .fake
             .requests()
             .iter()
-            .filter(|r| r.method != "GET")
+            .filter(|r| r.method != "GET" && !is_probe(r))
             .count(),
         3,
         "--no-comment writes nothing"

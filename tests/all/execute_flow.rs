@@ -6,7 +6,7 @@
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use fake_github::{Fault, FaultKind};
+use fake_github::{Fault, FaultKind, SeedWorkflowPermissions};
 use shipgate::audit::append::{AppendTarget, GitCli, append_all};
 use shipgate::audit::entry::{Actor, Event, RunOperation};
 use shipgate::audit::trust::ChainTrust;
@@ -476,6 +476,31 @@ fn a_pull_request_head_pushed_after_approval_is_refused_before_its_receipt_is_sp
         !consumed.iter().any(|k| k.starts_with("pull_request:")),
         "{consumed:?}"
     );
+}
+
+/// GitHub refuses a workflow's `GITHUB_TOKEN` pull requests unless the repository allows
+/// it: execute finds out before the receipt is consumed, so the receipt stays usable once the
+/// setting is changed (issue 16).
+#[test]
+fn a_pull_request_the_token_may_not_open_is_refused_before_its_receipt_is_consumed() {
+    let (world, run) = minted();
+    let fake = &world.github.fake;
+    fake.set_workflow_permissions(SLUG, SeedWorkflowPermissions::allowing_pull_requests(false));
+    let out = execute(&world, &run, &[], &[]);
+    blocked_with(&out, "TOKEN_CANNOT_OPEN_PULL_REQUEST");
+    assert_eq!(denials(&world), ["TOKEN_CANNOT_OPEN_PULL_REQUEST"]);
+    let consumed = world
+        .chain()
+        .iter()
+        .filter(|e| e["event"]["type"] == "receipt_consumed")
+        .count();
+    assert_eq!(consumed, 2, "the tag's and the release's receipts only");
+    assert_eq!(fake.pulls(SLUG).len(), 1, "no pull request was opened");
+
+    fake.set_workflow_permissions(SLUG, SeedWorkflowPermissions::allowing_pull_requests(true));
+    let again = execute(&world, &run, &[], &[]);
+    assert_exit(&again, 0);
+    assert_eq!(fake.pulls(SLUG).len(), 2, "the unspent receipt ships it");
 }
 
 #[test]

@@ -20,7 +20,9 @@ use shipgate::execute::{
     select_runs,
 };
 use shipgate::gate::Authorized;
-use shipgate::github::{GitHubClient, GitHubEffects, GitHubError, GitHubShipper, Shipped, Written};
+use shipgate::github::{
+    GitHubClient, GitHubEffects, GitHubError, GitHubShipper, PullRequestRefusal, Shipped, Written,
+};
 use shipgate::keys::{SigningKey, parse_private_key};
 use shipgate::model::RepoSlug;
 use shipgate::plan::{OpKind, ResolvedPlan, check_plan, resolve_plan};
@@ -243,6 +245,13 @@ struct CrashingEffects<'a> {
 }
 
 impl GitHubEffects for CrashingEffects<'_> {
+    async fn pull_request_refusal(
+        &self,
+        base: &str,
+    ) -> Result<Option<PullRequestRefusal>, GitHubError> {
+        self.inner.pull_request_refusal(base).await
+    }
+
     async fn ship(&self, pass: Authorized) -> Result<Written<Shipped>, GitHubError> {
         if pass.operation().kind() != self.kind {
             return self.inner.ship(pass).await;

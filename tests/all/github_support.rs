@@ -32,7 +32,14 @@ pub const SLUG: &str = "acme/widget";
 /// A token of alice (admin), bob (write), a read-only one, and a bot's.
 pub const ALICE: &str = "t-alice";
 pub const READ_ONLY: &str = "t-fork";
+/// A workflow's `GITHUB_TOKEN`: an installation token of `github-actions[bot]` with the
+/// default permissions (no organisation permission: it cannot read teams).
 pub const BOT: &str = "t-bot";
+/// An installation token of another GitHub App, `shipgate-app[bot]`, that may also read the
+/// organisation's members: what a policy naming teams needs (the action's `token` input).
+pub const APP: &str = "t-app";
+/// The login of [`APP`]'s app, for `SHIPGATE_BOT_LOGIN`.
+pub const APP_LOGIN: &str = "shipgate-app[bot]";
 
 /// A fake GitHub whose `acme/widget` is a bare clone of `repo`.
 ///
@@ -136,19 +143,23 @@ users:
   - {{ login: dave }}
   - {{ login: erin, email: fixture@example.com }}
   - {{ login: "github-actions[bot]", type: Bot }}
+  - {{ login: "{APP_LOGIN}", type: Bot }}
 tokens:
   - {{ token: {ALICE}, login: alice }}
   - {{ token: t-bob, login: bob }}
   - {{ token: t-carol, login: carol }}
   - {{ token: {READ_ONLY}, login: "github-actions[bot]", read_only: true }}
   - {{ token: {BOT}, login: "github-actions[bot]" }}
+  - {{ token: {APP}, login: "{APP_LOGIN}", permissions: {{ contents: write, issues: write, pull_requests: write, members: read }} }}
 teams:
   - {{ org: acme, slug: release, members: [bob, dave] }}
 repos:
   - full_name: {SLUG}
     git_dir: {}
     default_branch: main
-    collaborators: {{ alice: admin, bob: write, carol: read, "github-actions[bot]": write }}
+    collaborators: {{ alice: admin, bob: write, carol: read, "github-actions[bot]": write, "{APP_LOGIN}": write }}
+    # The flows ship pull requests with GITHUB_TOKEN, which GitHub allows only with this on.
+    workflow_permissions: {{ default_workflow_permissions: write, can_approve_pull_request_reviews: true }}
 "#,
         git_dir.display()
     ))

@@ -34,6 +34,7 @@ mod reason_codes;
 mod receipt;
 mod repo;
 mod report_snapshots;
+mod request_contract;
 mod resume_provenance;
 mod robustness;
 mod workflow_files;

@@ -7,7 +7,7 @@ use shipgate::keys::{GeneratedKey, generate};
 use shipgate::policy::SignerRole;
 
 use crate::fixture::{TestRepo, assert_exit, stderr, stdout};
-use crate::github_support::{BOT, GitHubWorld, SLUG};
+use crate::github_support::{APP, APP_LOGIN, BOT, GitHubWorld, SLUG};
 
 const PLAN: &str = "\
 version: 1
@@ -25,8 +25,8 @@ operations:
     title: Merge the feature
 ";
 
-/// A repository whose default branch holds a policy (two of alice, bob, erin and team
-/// acme/release approve; alice may halt), whose commits GitHub links to erin by email, a `release-plan` branch adding a plan and checked out, a bare
+/// A repository whose default branch holds a policy (two of alice, bob and erin approve, and
+/// with [`MintWorld::with_teams`] members of team acme/release; alice may halt), whose commits GitHub links to erin by email, a `release-plan` branch adding a plan and checked out, a bare
 /// `origin` that the fake GitHub serves, and a pull request for the branch.
 pub struct MintWorld {
     pub repo: TestRepo,
@@ -34,6 +34,9 @@ pub struct MintWorld {
     pub pr: u64,
     pub mint: GeneratedKey,
     pub audit: GeneratedKey,
+    /// Whether the policy names a team, and so shipgate runs with [`APP`], a token that may
+    /// read it (a workflow's `GITHUB_TOKEN` cannot).
+    pub teams: bool,
 }
 
 impl MintWorld {
@@ -59,12 +62,33 @@ impl MintWorld {
     /// A world whose pull request, opened by `author`, ends at `plan` on `release-plan`, whose
     /// commits `history` makes on the test repository.
     pub fn with_history(author: &str, plan: &str, history: impl FnOnce(&TestRepo)) -> Self {
+        Self::build(author, plan, history, false)
+    }
+
+    /// The standard world whose policy's group also names team acme/release (bob, dave).
+    pub fn with_teams() -> Self {
+        Self::build(
+            "carol",
+            PLAN,
+            |repo| {
+                repo.commit(
+                    "release-plan",
+                    &[(".shipgate/plans/release.yaml", PLAN)],
+                    "plan the 1.1.0 release",
+                );
+            },
+            true,
+        )
+    }
+
+    fn build(author: &str, plan: &str, history: impl FnOnce(&TestRepo), teams: bool) -> Self {
         let mint = generate("mint-1", SignerRole::Mint).expect("key");
         let audit = generate("audit-1", SignerRole::Audit).expect("key");
+        let team_list = if teams { ", teams: [acme/release]" } else { "" };
         let policy = format!(
             "version: 1
 groups:
-  release-managers: {{ users: [alice, bob, erin], teams: [acme/release] }}
+  release-managers: {{ users: [alice, bob, erin]{team_list} }}
 rules:
   - name: releases need two release managers
     match: {{ kinds: [tag, release, pull_request] }}
@@ -99,6 +123,7 @@ signers:
             pr,
             mint,
             audit,
+            teams,
         }
     }
 
@@ -117,13 +142,16 @@ signers:
             .current_dir(self.repo.path())
             .env_remove("GITHUB_EVENT_PATH")
             .env("GITHUB_REPOSITORY", SLUG)
-            .env("GITHUB_TOKEN", BOT)
+            .env("GITHUB_TOKEN", if self.teams { APP } else { BOT })
             .env("GITHUB_API_URL", self.github.fake.base_url())
             .env("SHIPGATE_MINT_KEY", self.mint.private_openssh.as_str())
             .env("SHIPGATE_AUDIT_KEY", self.audit.private_openssh.as_str())
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .envs(env.iter().copied());
+            .env("GIT_CONFIG_NOSYSTEM", "1");
+        if self.teams {
+            command.env("SHIPGATE_BOT_LOGIN", APP_LOGIN);
+        }
+        command.envs(env.iter().copied());
         command
     }
 
@@ -401,7 +429,7 @@ fn while_halted_nothing_is_minted_and_the_refusal_is_recorded() {
 
 #[test]
 fn a_team_member_counts_as_an_approver_and_a_stranger_does_not() {
-    let world = MintWorld::new();
+    let world = MintWorld::with_teams();
     world.approve("alice");
     let stranger = world.approve("carol");
     let out = world.mint();
@@ -418,6 +446,35 @@ fn a_team_member_counts_as_an_approver_and_a_stranger_does_not() {
     assert_exit(&out, 0);
     assert!(world.kinds().contains(&"run_opened".to_owned()));
     assert_eq!(world.reaction(dave), ["+1"]);
+}
+
+/// With the workflow's `GITHUB_TOKEN`, which cannot read teams, a team member's approval is
+/// never silently left uncounted: mint stops with `TEAM_MEMBERSHIP_UNREADABLE` (issue 16).
+#[test]
+fn a_team_the_token_cannot_read_stops_the_mint_instead_of_leaving_approvals_uncounted() {
+    let world = MintWorld::with_teams();
+    world.approve("alice");
+    world.approve("dave");
+    let out = world.shipgate_with(
+        &["mint", "--pr", &world.pr.to_string()],
+        &[("GITHUB_TOKEN", BOT), ("SHIPGATE_BOT_LOGIN", "")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("TEAM_MEMBERSHIP_UNREADABLE"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!world.kinds().contains(&"run_opened".to_owned()));
+    // With a token that may read the team, dave's approval counts.
+    assert_exit(&world.mint(), 0);
+    assert!(world.kinds().contains(&"run_opened".to_owned()));
 }
 
 #[test]
@@ -473,7 +530,7 @@ fn the_author_of_the_plan_files_last_commit_cannot_approve_it() {
 
 #[test]
 fn an_approval_of_an_older_plan_id_a_revoked_one_and_a_repeated_one_count_for_nothing() {
-    let world = MintWorld::new();
+    let world = MintWorld::with_teams();
     let prefix = world.plan_prefix();
     let stale =
         world

@@ -6,10 +6,19 @@
 //! workflows' `GITHUB_TOKEN`), and shows classic branch protection only to administrators.
 //! Ruleset rules are visible with read access, so a ruleset is the protection doctor can
 //! confirm with any token.
+//!
+//! When the policy lets pull requests ship, doctor checks that workflows may open them (the
+//! repository's Actions setting, or, when this token may not read it, GitHub's answer to this
+//! token); when it names teams, that the token can read them (issue 16).
 
 use crate::cli::{DoctorArgs, RepoArgs};
 use crate::error::Error;
-use crate::github::{BranchProtection, BranchRule, GitHubError, GitHubRead, GitHubSettings};
+use crate::github::{
+    BranchProtection, BranchRule, GitHubClient, GitHubError, GitHubRead, GitHubSettings,
+    PULL_REQUEST_SETTING,
+};
+use crate::plan::OpKind;
+use crate::policy::Policy;
 use crate::reason::Code;
 use crate::repo::LocalRepo;
 use crate::report::RepoSource;
@@ -22,6 +31,7 @@ pub(super) fn check(
     repo: &LocalRepo,
     repo_args: &RepoArgs,
     args: &DoctorArgs,
+    policy: Option<&Policy>,
     report: &mut DoctorReport,
 ) -> Result<(), Error> {
     let Some(token) = github::token() else {
@@ -47,9 +57,62 @@ pub(super) fn check(
         if check_token(&client, args, report).await {
             check_protection(&client, &args.branch, report).await;
             check_tag_protection(&client, report).await;
+            if let Some(policy) = policy {
+                check_pull_requests(&client, policy, report).await;
+                check_team_access(&client, policy, report).await;
+            }
         }
     });
     Ok(())
+}
+
+/// When the policy lets pull requests ship: may workflows open them? The repository's Actions
+/// setting when this token may read it (an administrator's), else GitHub's answer to this
+/// token itself.
+async fn check_pull_requests(client: &GitHubClient, policy: &Policy, report: &mut DoctorReport) {
+    if policy.receipt_ttl_cap(OpKind::PullRequest).is_zero() {
+        return;
+    }
+    let cannot = |detail: String| {
+        Finding::new(Code::TokenCannotOpenPullRequest, detail).fix(format!(
+            "turn on {PULL_REQUEST_SETTING}, or give the action a token that may open pull requests"
+        ))
+    };
+    let finding = match client.workflow_permissions().await {
+        Ok(Some(setting)) if setting.can_approve_pull_request_reviews => Finding::new(Code::TokenCanOpenPullRequest, "the repository allows GitHub Actions to create pull requests",
+        ),
+        Ok(Some(_)) => cannot(
+            "the policy lets pull requests ship, but the repository does not allow GitHub Actions to create pull requests: GitHub refuses the workflows' GITHUB_TOKEN".to_owned(),
+        ),
+        Ok(None) => match client.repository().await {
+            Ok(repository) => match client.pull_request_refusal(&repository.default_branch).await {
+                Ok(None) => Finding::new(Code::TokenCanOpenPullRequest, "GitHub lets this token open pull requests",
+                ),
+                Ok(Some(refusal)) => cannot(refusal.sentence),
+                Err(e) => failure("ask whether the token may open pull requests", &e),
+            },
+            Err(e) => failure("read the repository", &e),
+        },
+        Err(e) => failure("read the Actions workflow permissions", &e),
+    };
+    report.push(finding);
+}
+
+/// Every team the policy names must be readable by the token, or its members' approvals
+/// could not be counted.
+async fn check_team_access(client: &GitHubClient, policy: &Policy, report: &mut DoctorReport) {
+    let teams: std::collections::BTreeSet<_> =
+        policy.groups.values().flat_map(|g| &g.teams).collect();
+    for team in teams {
+        report.push(match client.team_readable(team).await {
+            Ok(true) => Finding::new(Code::TeamReadable, format!("the token can read team {team}"),
+            ),
+            Ok(false) => Finding::new(Code::TeamMembershipUnreadable, format!("the policy counts approvals of team {team}, but the token cannot read that team"),
+            )
+            .fix("give the action a token that may read the organization's members (`members: read`), or list the team's members as users"),
+            Err(e) => failure(&format!("read team {team}"), &e),
+        });
+    }
 }
 
 /// A failed request as a finding: an unreachable GitHub is exit 3, a refusal a problem.

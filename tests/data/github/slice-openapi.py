@@ -15,8 +15,10 @@ import sys
 # its contract test checks (tests/fake-github/tests/all/contract.rs).
 PATHS = [
     "/user",
+    "/orgs/{org}/teams/{team_slug}",
     "/orgs/{org}/teams/{team_slug}/memberships/{username}",
     "/repos/{owner}/{repo}",
+    "/repos/{owner}/{repo}/actions/permissions/workflow",
     "/repos/{owner}/{repo}/branches/{branch}",
     "/repos/{owner}/{repo}/branches/{branch}/protection",
     "/repos/{owner}/{repo}/collaborators/{username}/permission",
@@ -33,6 +35,7 @@ PATHS = [
     "/repos/{owner}/{repo}/pulls",
     "/repos/{owner}/{repo}/pulls/{pull_number}",
     "/repos/{owner}/{repo}/pulls/{pull_number}/commits",
+    "/repos/{owner}/{repo}/pulls/{pull_number}/merge",
     "/repos/{owner}/{repo}/releases",
     "/repos/{owner}/{repo}/releases/{release_id}",
     "/repos/{owner}/{repo}/releases/tags/{tag}",

@@ -399,6 +399,95 @@ pub(crate) fn commit(path: &Path, rev: &str) -> Result<Option<CommitInfo>, GitEr
     }))
 }
 
+/// How GitHub merges a pull request (`merge_method`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MergeMethod {
+    /// A merge commit with the base and the head as parents.
+    Merge,
+    /// One commit on the base with the head's combined changes.
+    Squash,
+    /// Each commit of the head replayed on the base, in order.
+    Rebase,
+}
+
+/// What to write for a merge: the method, the commit message, and who merges (the author of
+/// a merge or squash commit; GitHub commits as `GitHub <noreply@github.com>`).
+pub(crate) struct MergeRequest<'a> {
+    pub method: MergeMethod,
+    pub message: &'a str,
+    pub merger: &'a Person,
+}
+
+fn signature_of(person: &Person) -> Result<Signature<'static>, GitError> {
+    let when = git2::Time::new(person.when.unix(), 0);
+    Ok(Signature::new(&person.name, &person.email, &when)?)
+}
+
+/// Merges branch `head` into branch `base` as GitHub does, writing real commits and moving
+/// `refs/heads/<base>`; returns the new base commit (GitHub's `merge_commit_sha`), or `None`
+/// when the changes conflict (nothing is written then).
+pub(crate) fn merge_branches(
+    path: &Path,
+    base: &str,
+    head: &str,
+    request: &MergeRequest<'_>,
+) -> Result<Option<String>, GitError> {
+    let repo = open(path)?;
+    let base_ref = format!("refs/heads/{base}");
+    let base_commit = repo.find_reference(&base_ref)?.peel_to_commit()?;
+    let head_commit = repo
+        .find_reference(&format!("refs/heads/{head}"))?
+        .peel_to_commit()?;
+    let committer = signature_of(&Person {
+        name: "GitHub".to_owned(),
+        email: "noreply@github.com".to_owned(),
+        when: request.merger.when,
+    })?;
+    let author = signature_of(request.merger)?;
+    let new_head = match request.method {
+        MergeMethod::Merge | MergeMethod::Squash => {
+            let mut index = repo.merge_commits(&base_commit, &head_commit, None)?;
+            if index.has_conflicts() {
+                return Ok(None);
+            }
+            let tree = repo.find_tree(index.write_tree_to(&repo)?)?;
+            let parents: Vec<&git2::Commit<'_>> = match request.method {
+                MergeMethod::Merge => vec![&base_commit, &head_commit],
+                _ => vec![&base_commit],
+            };
+            repo.commit(None, &author, &committer, request.message, &tree, &parents)?
+        }
+        MergeMethod::Rebase => {
+            let mut walk = repo.revwalk()?;
+            walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)?;
+            walk.push(head_commit.id())?;
+            walk.hide(base_commit.id())?;
+            let mut onto = base_commit.clone();
+            for oid in walk {
+                let commit = repo.find_commit(oid?)?;
+                let mut index = repo.cherrypick_commit(&commit, &onto, 0, None)?;
+                if index.has_conflicts() {
+                    return Ok(None);
+                }
+                let tree = repo.find_tree(index.write_tree_to(&repo)?)?;
+                let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+                let replayed = repo.commit(
+                    None,
+                    &commit.author(),
+                    &committer,
+                    &message,
+                    &tree,
+                    &[&onto],
+                )?;
+                onto = repo.find_commit(replayed)?;
+            }
+            onto.id()
+        }
+    };
+    repo.reference(&base_ref, new_head, true, "merge pull request")?;
+    Ok(Some(new_head.to_string()))
+}
+
 /// The commits of `head` that `base` does not have (both commit shas), oldest first, as
 /// GitHub lists a pull request's commits.
 pub(crate) fn commits_between(

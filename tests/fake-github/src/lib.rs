@@ -1,4 +1,18 @@
-//! A stateful fake of GitHub's REST API for shipgate's tests (DESIGN 11).
+//! A stateful fake of GitHub's REST API for shipgate's tests (DESIGN 11), usable by any
+//! project's tests that talk to GitHub over HTTP: nothing in it knows shipgate.
+//!
+//! Build the world with [`Seed::new`] and its builders ([`SeedRepo::new`], [`SeedPull::new`],
+//! [`SeedProtection::new`], ...), or read it from YAML or JSON with the `yaml` feature
+//! ([`Seed::from_yaml_str`]); start it with [`FakeGitHub::start`]. The seed's structs are
+//! `#[non_exhaustive]`, so fields can be added without breaking callers. Features: `yaml`
+//! (serde_yaml) and `cli` (clap, the standalone `fake-github` binary), both on by default;
+//! a library user can take `default-features = false` and only what it needs.
+//!
+//! It answers as GitHub does for each kind of token: a user token (its role decides, `GET
+//! /user` answers, repositories show `permissions`), an installation token such as a
+//! workflow's `GITHUB_TOKEN` (its permissions decide: no teams without `members: read`, no
+//! pull requests from `github-actions[bot]` unless the repository's Actions setting allows
+//! them), and a fork's read-only token.
 //!
 //! shipgate reaches it over real HTTP through octocrab, with `GITHUB_API_URL` set to
 //! [`FakeGitHub::base_url`]. Git data lives in real bare repositories (the same ones the
@@ -48,9 +62,11 @@ use crate::state::{RepoId, State};
 
 pub use app::LoggedRequest;
 pub use faults::{Fault, FaultKind};
+#[cfg(feature = "yaml")]
+pub use seed::SeedError;
 pub use seed::{
-    Role, Seed, SeedComment, SeedError, SeedProtection, SeedPull, SeedRepo, SeedTeam, SeedToken,
-    SeedUser, UserKind,
+    PermissionLevel, Role, Seed, SeedComment, SeedProtection, SeedPull, SeedPullState, SeedRepo,
+    SeedTagRuleset, SeedTeam, SeedToken, SeedUser, SeedWorkflowPermissions, TokenKind, UserKind,
 };
 pub use views::{CommentView, PullView, ReactionView, ReleaseView};
 
@@ -320,6 +336,27 @@ impl FakeGitHub {
             rules: rules.iter().map(|t| (*t).to_owned()).collect(),
         });
         ruleset
+    }
+
+    /// Sets the repository's Actions workflow permissions (Settings > Actions > General), as
+    /// an administrator would.
+    ///
+    /// # Panics
+    /// If the seed has no such repository.
+    pub fn set_workflow_permissions(&self, repo: &str, setting: SeedWorkflowPermissions) {
+        let mut state = self.app.state();
+        let id = seeded_repo(&state, repo);
+        state.repo_mut(id).workflow_permissions = setting;
+    }
+
+    /// The repository's Actions workflow permissions.
+    ///
+    /// # Panics
+    /// If the seed has no such repository.
+    pub fn workflow_permissions(&self, repo: &str) -> SeedWorkflowPermissions {
+        let state = self.app.state();
+        let id = seeded_repo(&state, repo);
+        state.repo(id).workflow_permissions
     }
 
     /// The bare repository behind `repo`.

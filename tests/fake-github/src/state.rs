@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 
 use crate::clock::{Clock, Timestamp};
 use crate::gitstore;
-use crate::seed::{Role, Seed, SeedProtection, SeedRepo, UserKind};
+use crate::seed::{
+    PermissionLevel, Role, Seed, SeedProtection, SeedPullState, SeedRepo, SeedToken,
+    SeedWorkflowPermissions, TokenKind, UserKind,
+};
 
 /// A known account.
 #[derive(Clone, Debug)]
@@ -33,12 +36,59 @@ pub(crate) enum Access {
 pub(crate) struct Caller {
     pub login: String,
     pub access: Access,
+    /// `None` for a user token; an installation token's permissions otherwise.
+    pub installation: Option<BTreeMap<String, PermissionLevel>>,
+}
+
+/// The login of the app behind a workflow's `GITHUB_TOKEN`: the "allow GitHub Actions to
+/// create and approve pull requests" setting applies to its tokens only.
+pub(crate) const ACTIONS_BOT: &str = "github-actions[bot]";
+
+/// What a workflow's default `GITHUB_TOKEN` may write (the permissive default); it never has
+/// `administration` or any organisation permission such as `members`.
+const GITHUB_TOKEN_WRITES: &[&str] = &[
+    "actions",
+    "checks",
+    "contents",
+    "deployments",
+    "discussions",
+    "issues",
+    "packages",
+    "pages",
+    "pull_requests",
+    "repository_projects",
+    "security_events",
+    "statuses",
+];
+
+impl Caller {
+    /// Whether the token is an installation's (an app's, like `GITHUB_TOKEN`).
+    pub(crate) fn is_installation(&self) -> bool {
+        self.installation.is_some()
+    }
+
+    /// Whether the token may use `permission` at `level`: a user token always (its role
+    /// decides elsewhere), an installation token when it was granted that much.
+    pub(crate) fn may(&self, permission: &str, level: PermissionLevel) -> bool {
+        let granted = match &self.installation {
+            None => return true,
+            Some(granted) => granted.get(permission).copied(),
+        };
+        let writable = self.access == Access::ReadWrite || level == PermissionLevel::Read;
+        writable && granted.is_some_and(|g| g >= level)
+    }
+
+    /// Whether this is a workflow's `GITHUB_TOKEN` (`github-actions[bot]`'s installation).
+    pub(crate) fn is_actions_token(&self) -> bool {
+        self.is_installation() && self.login.eq_ignore_ascii_case(ACTIONS_BOT)
+    }
 }
 
 #[derive(Clone, Debug)]
 struct Token {
     login: String,
     access: Access,
+    installation: Option<BTreeMap<String, PermissionLevel>>,
 }
 
 #[derive(Clone, Debug)]
@@ -47,11 +97,24 @@ pub(crate) struct Team {
     pub org: String,
     pub slug: String,
     members: Vec<String>,
+    pending: Vec<String>,
+    pub created_at: Timestamp,
 }
 
 impl Team {
+    /// Whether `login` is an active member.
     pub(crate) fn has_member(&self, login: &str) -> bool {
         self.members.iter().any(|m| m.eq_ignore_ascii_case(login))
+    }
+
+    /// Whether `login` was invited and has not accepted.
+    pub(crate) fn has_pending(&self, login: &str) -> bool {
+        self.pending.iter().any(|m| m.eq_ignore_ascii_case(login))
+    }
+
+    /// How many active members the team has.
+    pub(crate) fn members_count(&self) -> usize {
+        self.members.len()
     }
 }
 
@@ -74,6 +137,8 @@ pub(crate) struct Repo {
     pub branch_rules: BTreeMap<String, Vec<String>>,
     /// Rulesets targeting tags, in creation order.
     pub tag_rulesets: Vec<TagRuleset>,
+    /// Settings > Actions > General > Workflow permissions.
+    pub workflow_permissions: SeedWorkflowPermissions,
     pub created_at: Timestamp,
 }
 
@@ -105,6 +170,28 @@ pub(crate) struct Pull {
     pub body: Option<String>,
     pub draft: bool,
     pub created_at: Timestamp,
+    pub state: PullState,
+}
+
+/// Where a pull request stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PullState {
+    Open,
+    Closed {
+        at: Timestamp,
+    },
+    /// Merged by `by` at `at`; `sha` is the base branch's new commit.
+    Merged {
+        at: Timestamp,
+        sha: String,
+        by: String,
+    },
+}
+
+impl Pull {
+    pub(crate) fn is_open(&self) -> bool {
+        self.state == PullState::Open
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -218,34 +305,68 @@ impl State {
             }
         }
         for token in &seed.tokens {
-            state.ensure_user(&token.login);
-            let access = if token.read_only {
-                Access::ReadOnly
-            } else {
-                Access::ReadWrite
-            };
-            let login = token.login.clone();
-            state
-                .tokens
-                .insert(token.token.clone(), Token { login, access });
+            state.load_token(token);
         }
         for team in &seed.teams {
             state.register(&team.org, UserKind::Organization);
-            for member in &team.members {
+            for member in team.members.iter().chain(&team.pending) {
                 state.ensure_user(member);
             }
             let id = state.next_id();
+            let created_at = state.clock.now();
             state.teams.push(Team {
                 id,
                 org: team.org.clone(),
                 slug: team.slug.clone(),
                 members: team.members.clone(),
+                pending: team.pending.clone(),
+                created_at,
             });
         }
         for repo in &seed.repos {
             state.load_repo(repo, data_dir)?;
         }
         Ok(state)
+    }
+
+    /// A token: its kind defaults from its account (a bot's is an installation token), an
+    /// installation token without permissions gets the default `GITHUB_TOKEN`'s.
+    fn load_token(&mut self, token: &SeedToken) {
+        self.ensure_user(&token.login);
+        let access = if token.read_only {
+            Access::ReadOnly
+        } else {
+            Access::ReadWrite
+        };
+        let is_bot = self
+            .user(&token.login)
+            .is_some_and(|u| u.kind == UserKind::Bot);
+        let kind = token.kind.unwrap_or(if is_bot {
+            TokenKind::Installation
+        } else {
+            TokenKind::User
+        });
+        let installation = (kind == TokenKind::Installation).then(|| {
+            let mut granted = token.permissions.clone();
+            if granted.is_empty() {
+                for name in GITHUB_TOKEN_WRITES {
+                    granted.insert((*name).to_owned(), PermissionLevel::Write);
+                }
+            }
+            granted
+                .entry("metadata".to_owned())
+                .or_insert(PermissionLevel::Read);
+            granted
+        });
+        let login = token.login.clone();
+        self.tokens.insert(
+            token.token.clone(),
+            Token {
+                login,
+                access,
+                installation,
+            },
+        );
     }
 
     fn load_repo(&mut self, seed: &SeedRepo, data_dir: &Path) -> io::Result<()> {
@@ -293,11 +414,21 @@ impl State {
             pulls: Vec::new(),
             releases: Vec::new(),
             protected: seed.protected_branches.clone(),
-            branch_rules: BTreeMap::new(),
+            branch_rules: seed.branch_rules.clone(),
             tag_rulesets: Vec::new(),
+            workflow_permissions: seed.workflow_permissions,
             created_at,
         });
         let repo = RepoId(self.repos.len() - 1);
+        for ruleset in &seed.tag_rulesets {
+            let id = self.next_id();
+            self.repos[repo.0].tag_rulesets.push(TagRuleset {
+                id,
+                name: ruleset.name.clone(),
+                include: ruleset.include.clone(),
+                rules: ruleset.rules.clone(),
+            });
+        }
         for pull in &seed.pulls {
             if self.pull(repo, pull.number).is_some() {
                 return Err(invalid(format!(
@@ -307,6 +438,28 @@ impl State {
             }
             self.ensure_user(&pull.user);
             let id = self.next_id();
+            let state = match pull.state {
+                SeedPullState::Closed => PullState::Closed { at: created_at },
+                SeedPullState::Merged => {
+                    let git_dir = &self.repos[repo.0].git_dir;
+                    let sha = gitstore::branch_head(git_dir, &pull.head)
+                        .ok()
+                        .flatten()
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "seed: merged pull #{} needs its head branch {}",
+                                pull.number, pull.head
+                            ))
+                        })?;
+                    let by = pull.user.clone();
+                    PullState::Merged {
+                        at: created_at,
+                        sha,
+                        by,
+                    }
+                }
+                _ => PullState::Open,
+            };
             self.repos[repo.0].pulls.push(Pull {
                 id,
                 number: pull.number,
@@ -317,6 +470,7 @@ impl State {
                 body: pull.body.clone(),
                 draft: pull.draft,
                 created_at,
+                state,
             });
         }
         for comment in &seed.comments {
@@ -396,6 +550,7 @@ impl State {
         self.tokens.get(token).map(|t| Caller {
             login: t.login.clone(),
             access: t.access,
+            installation: t.installation.clone(),
         })
     }
 
@@ -430,6 +585,17 @@ impl State {
             .get(&login.to_ascii_lowercase())
             .copied()
             .unwrap_or(Role::None)
+    }
+
+    /// Whether a caller has push access: for a user token a role that may push, for an
+    /// installation token (an app installed on the repository, no collaborator) `contents:
+    /// write` on a token that may write.
+    pub(crate) fn can_push(&self, repo: RepoId, caller: &Caller) -> bool {
+        if caller.is_installation() {
+            caller.may("contents", PermissionLevel::Write)
+        } else {
+            self.role(repo, &caller.login).can_push() && caller.access == Access::ReadWrite
+        }
     }
 
     /// GitHub's `author_association` of a login on a repository.
@@ -608,12 +774,13 @@ impl State {
             body: new.body,
             draft: new.draft,
             created_at,
+            state: PullState::Open,
         });
         number
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "yaml"))]
 mod tests {
     use super::*;
 

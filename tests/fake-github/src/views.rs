@@ -5,6 +5,7 @@ use crate::state::{Comment, Pull, Reaction, Release, State};
 
 /// An issue or pull request comment.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CommentView {
     /// The comment id.
     pub id: u64,
@@ -20,6 +21,7 @@ pub struct CommentView {
 
 /// A reaction on a comment.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReactionView {
     /// Who reacted.
     pub login: String,
@@ -29,6 +31,7 @@ pub struct ReactionView {
 
 /// A release.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReleaseView {
     /// The release id.
     pub id: u64,
@@ -48,6 +51,7 @@ pub struct ReleaseView {
 
 /// A pull request.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PullView {
     /// Its number.
     pub number: u64,

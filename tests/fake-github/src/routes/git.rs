@@ -5,8 +5,8 @@ use axum::http::{Method, StatusCode, Uri};
 use serde::Deserialize;
 
 use super::{
-    P, Reply, ctx, find_repo, git_failure, is_commit_sub_resource, json, parse_body, require_push,
-    required, unimplemented,
+    P, Reply, created, ctx, find_repo, git_failure, is_commit_sub_resource, json, parse_body,
+    require_push, required, unimplemented,
 };
 use crate::app::App;
 use crate::clock::Timestamp;
@@ -96,10 +96,7 @@ pub(crate) async fn create_ref(
     let repo = state.repo(id);
     let info =
         gitstore::create_ref(&repo.git_dir, &ref_name, &sha).map_err(git_failure(CREATE_REF))?;
-    Ok(json(
-        StatusCode::CREATED,
-        &shapes::git_ref(ctx(&app, &state), repo, &info),
-    ))
+    Ok(created(&shapes::git_ref(ctx(&app, &state), repo, &info)))
 }
 
 #[derive(Deserialize)]
@@ -166,7 +163,8 @@ pub(crate) async fn create_tag(
     let kind = required(new.kind, "Tag", "type", CREATE_TAG)?;
     let invalid =
         |field| ApiError::validation(CREATE_TAG, vec![FieldError::field("Tag", "invalid", field)]);
-    if !["commit", "tree", "blob", "tag"].contains(&kind.as_str()) {
+    // GitHub's enum is commit, tree, blob: a tag of a tag is refused.
+    if !["commit", "tree", "blob"].contains(&kind.as_str()) {
         return Err(invalid("type"));
     }
     let now = state.clock.tick();
@@ -188,10 +186,7 @@ pub(crate) async fn create_tag(
     let repo = state.repo(id);
     let info = gitstore::create_tag_object(&repo.git_dir, &tag, &message, &object, &tagger)
         .map_err(git_failure(CREATE_TAG))?;
-    Ok(json(
-        StatusCode::CREATED,
-        &shapes::git_tag(ctx(&app, &state), repo, &info),
-    ))
+    Ok(created(&shapes::git_tag(ctx(&app, &state), repo, &info)))
 }
 
 /// `GET /repos/{owner}/{repo}/git/tags/{sha}`.

@@ -6,7 +6,8 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 
 use super::{
-    P, Params, Reply, ctx, find_repo, json, paginate, parse_body, require_writable_token, required,
+    P, Params, Reply, created, ctx, find_repo, json, paginate, parse_body,
+    require_conversation_write, require_writable_token, required,
 };
 use crate::app::App;
 use crate::error::{ApiError, FieldError};
@@ -76,6 +77,7 @@ pub(crate) async fn create(
     let mut state = app.state();
     let repo = find_repo(&state, &owner, &name, CREATE)?;
     require_writable_token(&caller, CREATE)?;
+    require_conversation_write(&caller, CREATE)?;
     if !state.issue_exists(repo, issue) {
         return Err(ApiError::not_found(CREATE));
     }
@@ -84,7 +86,7 @@ pub(crate) async fn create(
     let id = state.add_comment(repo, issue, &caller.login, &text);
     let comment = comment_in(&state, repo, id, CREATE)?;
     let body = shapes::comment(ctx(&app, &state), comment);
-    Ok(json(StatusCode::CREATED, &body))
+    Ok(created(&body))
 }
 
 /// `GET /repos/{owner}/{repo}/issues/comments/{id}`.
@@ -113,6 +115,7 @@ pub(crate) async fn update(
     let mut state = app.state();
     let repo = find_repo(&state, &owner, &name, UPDATE)?;
     require_writable_token(&caller, UPDATE)?;
+    require_conversation_write(&caller, UPDATE)?;
     let comment = comment_in(&state, repo, id, UPDATE)?;
     if !state.may_edit(comment, &caller.login) {
         return Err(ApiError::not_found(UPDATE));
@@ -137,6 +140,7 @@ pub(crate) async fn delete(
     let mut state = app.state();
     let repo = find_repo(&state, &owner, &name, DELETE)?;
     require_writable_token(&caller, DELETE)?;
+    require_conversation_write(&caller, DELETE)?;
     let comment = comment_in(&state, repo, id, DELETE)?;
     if !state.may_edit(comment, &caller.login) {
         return Err(ApiError::not_found(DELETE));
@@ -179,6 +183,7 @@ pub(crate) async fn react(
     let mut state = app.state();
     let repo = find_repo(&state, &owner, &name, REACT)?;
     require_writable_token(&caller, REACT)?;
+    require_conversation_write(&caller, REACT)?;
     comment_in(&state, repo, id, REACT)?;
     let new: ReactionBody = parse_body(&body, "Reaction", REACT)?;
     let content = required(new.content, "Reaction", "content", REACT)?;

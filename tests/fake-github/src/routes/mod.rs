@@ -9,6 +9,7 @@ mod orgs;
 mod pulls;
 mod releases;
 mod repos;
+mod settings;
 
 use std::convert::Infallible;
 
@@ -18,14 +19,14 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, patch, post};
+use axum::routing::{any, get, patch, post, put};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::app::App;
 use crate::error::{ApiError, FieldError, REST_DOCS};
 use crate::gitstore::GitError;
-use crate::seed::{Role, UserKind};
+use crate::seed::{PermissionLevel, Role};
 use crate::shapes::Ctx;
 use crate::state::{Access, Caller, RepoId, State};
 
@@ -77,6 +78,7 @@ pub(crate) fn router(app: App) -> Router {
             get(pulls::list).post(pulls::create),
         )
         .route(&format!("{repo}/pulls/{{number}}"), get(pulls::get))
+        .route(&format!("{repo}/pulls/{{number}}/merge"), put(pulls::merge))
         .route(
             &format!("{repo}/pulls/{{number}}/commits"),
             get(pulls::commits),
@@ -103,7 +105,12 @@ pub(crate) fn router(app: App) -> Router {
             &format!("{repo}/releases/generate-notes"),
             any(unknown_route),
         )
+        .route(
+            &format!("{repo}/actions/permissions/workflow"),
+            get(settings::workflow_permissions).put(settings::set_workflow_permissions),
+        )
         .route("/user", get(orgs::authenticated_user))
+        .route("/orgs/{org}/teams/{slug}", get(orgs::team))
         .route(
             "/orgs/{org}/teams/{slug}/memberships/{user}",
             get(orgs::membership),
@@ -151,6 +158,18 @@ pub(crate) fn is_commit_sub_resource(rev: &str) -> bool {
 pub(crate) fn json(status: StatusCode, value: &Value) -> Response {
     let bytes = serde_json::to_vec(value).unwrap_or_default();
     (status, Body::from(bytes)).into_response()
+}
+
+/// 201 with the created object and, as GitHub sends for a created resource, a `Location`
+/// header naming its API URL (the object's `url`).
+pub(crate) fn created(value: &Value) -> Response {
+    let mut response = json(StatusCode::CREATED, value);
+    if let Some(url) = value.get("url").and_then(Value::as_str)
+        && let Ok(location) = HeaderValue::from_str(url)
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 /// The builders' view of one locked state.
@@ -340,10 +359,42 @@ pub(crate) fn require_push(
     doc: &'static str,
 ) -> Result<(), ApiError> {
     require_writable_token(caller, doc)?;
-    if state.role(repo, &caller.login).can_push() {
+    require_permission(caller, "contents", PermissionLevel::Write, doc)?;
+    if state.can_push(repo, caller) {
         Ok(())
     } else {
         Err(ApiError::not_found(doc))
+    }
+}
+
+/// An installation token needs the permission the endpoint names (`pull_requests: write`,
+/// `administration: read`, ...); without it GitHub answers 403 "Resource not accessible by
+/// integration". A user token passes (its role decides).
+pub(crate) fn require_permission(
+    caller: &Caller,
+    permission: &str,
+    level: PermissionLevel,
+    doc: &'static str,
+) -> Result<(), ApiError> {
+    if caller.may(permission, level) {
+        Ok(())
+    } else {
+        Err(ApiError::not_accessible(doc))
+    }
+}
+
+/// Writing comments and reactions: an installation token needs `issues: write` or (on a pull
+/// request's conversation) `pull_requests: write`; GitHub accepts either.
+pub(crate) fn require_conversation_write(
+    caller: &Caller,
+    doc: &'static str,
+) -> Result<(), ApiError> {
+    if caller.may("issues", PermissionLevel::Write)
+        || caller.may("pull_requests", PermissionLevel::Write)
+    {
+        Ok(())
+    } else {
+        Err(ApiError::not_accessible(doc))
     }
 }
 
@@ -355,13 +406,12 @@ pub(crate) fn require_admin(
     caller: &Caller,
     doc: &'static str,
 ) -> Result<(), ApiError> {
-    if state.role(repo, &caller.login) == Role::Admin {
+    if state.role(repo, &caller.login) == Role::Admin
+        && caller.may("administration", PermissionLevel::Read)
+    {
         return Ok(());
     }
-    let is_app = state
-        .user(&caller.login)
-        .is_some_and(|u| u.kind == UserKind::Bot);
-    Err(if is_app {
+    Err(if caller.is_installation() {
         ApiError::not_accessible(doc)
     } else {
         ApiError::not_found(doc)

@@ -1,23 +1,26 @@
 //! Pull request routes: create (with GitHub's duplicate, no-commits and missing-branch
-//! refusals), get, and list filtered by state, head and base.
+//! refusals), get, list filtered by state, head and base, and merge (merge commit, squash or
+//! rebase, written as real commits).
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::{
-    P, Params, Reply, ctx, find_repo, git_failure, json, paginate, parse_body,
-    require_writable_token, required,
+    P, Params, Reply, created, ctx, find_repo, git_failure, json, paginate, parse_body,
+    require_permission, require_push, require_writable_token, required,
 };
 use crate::app::App;
 use crate::error::{ApiError, FieldError};
-use crate::gitstore::{self, Comparison};
+use crate::gitstore::{self, Comparison, MergeMethod, MergeRequest, Person};
+use crate::seed::PermissionLevel;
 use crate::shapes::{self, PullFacts};
-use crate::state::{Caller, NewPull, Pull, Repo};
+use crate::state::{Caller, NewPull, Pull, PullState, Repo};
 
 const CREATE: &str = "https://docs.github.com/rest/pulls/pulls#create-a-pull-request";
 const LIST: &str = "https://docs.github.com/rest/pulls/pulls#list-pull-requests";
 const GET: &str = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request";
+const MERGE: &str = "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request";
 const COMMITS: &str = "https://docs.github.com/rest/pulls/pulls#list-commits-on-a-pull-request";
 
 /// GitHub lists at most this many commits of a pull request.
@@ -61,7 +64,9 @@ struct NewPullBody {
     draft: Option<bool>,
 }
 
-/// `POST /repos/{owner}/{repo}/pulls {title, head, base, body?, draft?}`.
+/// `POST /repos/{owner}/{repo}/pulls {title, head, base, body?, draft?}`. A workflow's
+/// `GITHUB_TOKEN` gets 403 unless the repository allows GitHub Actions to create pull
+/// requests; like every permission check, this comes before the body is validated.
 pub(crate) async fn create(
     State(app): State<App>,
     caller: Caller,
@@ -71,6 +76,19 @@ pub(crate) async fn create(
     let mut state = app.state();
     let id = find_repo(&state, &owner, &name, CREATE)?;
     require_writable_token(&caller, CREATE)?;
+    require_permission(&caller, "pull_requests", PermissionLevel::Write, CREATE)?;
+    if caller.is_actions_token()
+        && !state
+            .repo(id)
+            .workflow_permissions
+            .can_approve_pull_request_reviews
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "GitHub Actions is not permitted to create or approve pull requests.",
+            CREATE,
+        ));
+    }
     let new: NewPullBody = parse_body(&body, "PullRequest", CREATE)?;
     let title = required(new.title, "PullRequest", "title", CREATE)?;
     let head = required(new.head, "PullRequest", "head", CREATE)?;
@@ -89,7 +107,11 @@ pub(crate) async fn create(
     let head_sha = gitstore::branch_head(&repo.git_dir, head)
         .map_err(git_failure(CREATE))?
         .ok_or_else(|| invalid("head"))?;
-    if repo.pulls.iter().any(|p| p.head == head && p.base == base) {
+    if repo
+        .pulls
+        .iter()
+        .any(|p| p.is_open() && p.head == head && p.base == base)
+    {
         let message = format!("A pull request already exists for {}:{head}.", repo.owner);
         let error = FieldError::custom("PullRequest", message);
         return Err(ApiError::validation(CREATE, vec![error]));
@@ -118,11 +140,11 @@ pub(crate) async fn create(
         .ok_or_else(|| ApiError::internal("pull request vanished"))?;
     let facts = facts(repo, pull, CREATE)?;
     let body = shapes::pull(ctx(&app, &state), id, pull, &facts);
-    Ok(json(StatusCode::CREATED, &body))
+    Ok(created(&body))
 }
 
-/// `GET /repos/{owner}/{repo}/pulls?state=&head=owner:branch&base=`, newest first. Every
-/// pull request of the fake is open.
+/// `GET /repos/{owner}/{repo}/pulls?state=&head=owner:branch&base=`, newest first; `state`
+/// is `open` (the default), `closed` (merged ones included) or `all`.
 pub(crate) async fn list(
     State(app): State<App>,
     _caller: Caller,
@@ -141,7 +163,12 @@ pub(crate) async fn list(
     let base = params.get("base");
     let mut items = Vec::new();
     for pull in repo.pulls.iter().rev() {
-        let keep = wanted_state != "closed"
+        let state_matches = match wanted_state {
+            "open" => pull.is_open(),
+            "closed" => !pull.is_open(),
+            _ => true,
+        };
+        let keep = state_matches
             && head.is_none_or(|h| h == Some(pull.head.as_str()))
             && base.is_none_or(|b| b == pull.base);
         if keep {
@@ -197,4 +224,112 @@ pub(crate) async fn commits(
         items.push(shapes::commit_item(ctx(&app, &state), repo, &info));
     }
     Ok(paginate(&app, &params, items))
+}
+
+#[derive(Deserialize)]
+struct MergeBody {
+    commit_title: Option<String>,
+    commit_message: Option<String>,
+    sha: Option<String>,
+    merge_method: Option<String>,
+}
+
+fn not_mergeable() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Pull Request is not mergeable",
+        MERGE,
+    )
+}
+
+/// `PUT /repos/{owner}/{repo}/pulls/{number}/merge {commit_title?, commit_message?, sha?,
+/// merge_method?}`: writes the commits GitHub writes (a merge commit, one squashed commit, or
+/// the head's commits replayed) and moves the base branch. 405 when the pull request is not
+/// open or its changes conflict, 409 when `sha` is not the head, 422 for an unknown method.
+pub(crate) async fn merge(
+    State(app): State<App>,
+    caller: Caller,
+    P((owner, name, number)): P<(String, String, u64)>,
+    body: Bytes,
+) -> Reply {
+    let mut state = app.state();
+    let id = find_repo(&state, &owner, &name, MERGE)?;
+    require_push(&state, id, &caller, MERGE)?;
+    let new: MergeBody = parse_body(&body, "PullRequest", MERGE)?;
+    let method = match new.merge_method.as_deref().unwrap_or("merge") {
+        "merge" => MergeMethod::Merge,
+        "squash" => MergeMethod::Squash,
+        "rebase" => MergeMethod::Rebase,
+        _ => {
+            let error = FieldError::field("PullRequest", "invalid", "merge_method");
+            return Err(ApiError::validation(MERGE, vec![error]));
+        }
+    };
+    let repo = state.repo(id);
+    let pull = state
+        .pull(id, number)
+        .ok_or_else(|| ApiError::not_found(MERGE))?
+        .clone();
+    if !pull.is_open() {
+        return Err(not_mergeable());
+    }
+    let facts = facts(repo, &pull, MERGE)?;
+    if new.sha.as_deref().is_some_and(|sha| sha != facts.head_sha) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "Head branch was modified. Review and try the merge again.",
+            MERGE,
+        ));
+    }
+    if facts.head_sha == NO_SHA || facts.base_sha == NO_SHA || facts.comparison.ahead == 0 {
+        return Err(not_mergeable());
+    }
+    let title = new.commit_title.unwrap_or_else(|| match method {
+        MergeMethod::Squash => format!("{} (#{number})", pull.title),
+        _ => format!(
+            "Merge pull request #{number} from {}/{}",
+            repo.owner, pull.head
+        ),
+    });
+    let details = new.commit_message.unwrap_or_else(|| match method {
+        MergeMethod::Merge => pull.title.clone(),
+        _ => String::new(),
+    });
+    let message = if details.is_empty() {
+        title
+    } else {
+        format!("{title}\n\n{details}")
+    };
+    let now = state.clock.tick();
+    let merger = Person {
+        name: caller.login.clone(),
+        email: format!("{}@users.noreply.github.com", caller.login),
+        when: now,
+    };
+    let request = MergeRequest {
+        method,
+        message: &message,
+        merger: &merger,
+    };
+    let git_dir = state.repo(id).git_dir.clone();
+    let sha = gitstore::merge_branches(&git_dir, &pull.base, &pull.head, &request)
+        .map_err(git_failure(MERGE))?
+        .ok_or_else(not_mergeable)?;
+    let merged = state
+        .repo_mut(id)
+        .pulls
+        .iter_mut()
+        .find(|p| p.number == number)
+        .ok_or_else(|| ApiError::internal("pull request vanished"))?;
+    merged.state = PullState::Merged {
+        at: now,
+        sha: sha.clone(),
+        by: caller.login,
+    };
+    let body = serde_json::json!({
+        "sha": sha,
+        "merged": true,
+        "message": "Pull Request successfully merged",
+    });
+    Ok(json(StatusCode::OK, &body))
 }

@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::{
-    P, Params, Reply, ctx, find_repo, git_failure, json, paginate, parse_body, require_push,
-    required,
+    P, Params, Reply, created, ctx, find_repo, git_failure, json, paginate, parse_body,
+    require_push, required,
 };
 use crate::app::App;
 use crate::error::{ApiError, FieldError};
@@ -82,23 +82,26 @@ pub(crate) async fn create(
         },
     );
     let body = shapes::release(ctx(&app, &state), id, &release);
-    Ok(json(StatusCode::CREATED, &body))
+    Ok(created(&body))
 }
 
-/// `GET /repos/{owner}/{repo}/releases`, newest first, paginated.
+/// `GET /repos/{owner}/{repo}/releases`, newest first, paginated. Draft releases are listed
+/// only for callers with push access, as on GitHub.
 pub(crate) async fn list(
     State(app): State<App>,
-    _caller: Caller,
+    caller: Caller,
     P((owner, name)): P<(String, String)>,
     params: Params,
 ) -> Reply {
     let state = app.state();
     let id = find_repo(&state, &owner, &name, LIST)?;
+    let sees_drafts = state.can_push(id, &caller);
     let items = state
         .repo(id)
         .releases
         .iter()
         .rev()
+        .filter(|r| sees_drafts || !r.draft)
         .map(|r| shapes::release(ctx(&app, &state), id, r))
         .collect();
     Ok(paginate(&app, &params, items))
@@ -123,19 +126,20 @@ pub(crate) async fn by_tag(
     Ok(json(StatusCode::OK, &body))
 }
 
-/// `GET /repos/{owner}/{repo}/releases/{id}`.
+/// `GET /repos/{owner}/{repo}/releases/{id}`: a draft is 404 without push access.
 pub(crate) async fn get(
     State(app): State<App>,
-    _caller: Caller,
+    caller: Caller,
     P((owner, name, release_id)): P<(String, String, u64)>,
 ) -> Reply {
     let state = app.state();
     let id = find_repo(&state, &owner, &name, GET)?;
+    let sees_drafts = state.can_push(id, &caller);
     let release = state
         .repo(id)
         .releases
         .iter()
-        .find(|r| r.id == release_id)
+        .find(|r| r.id == release_id && (sees_drafts || !r.draft))
         .ok_or_else(|| ApiError::not_found(GET))?;
     let body = shapes::release(ctx(&app, &state), id, release);
     Ok(json(StatusCode::OK, &body))

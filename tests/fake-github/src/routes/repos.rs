@@ -19,7 +19,8 @@ const GET_RULESETS: &str = "https://docs.github.com/rest/repos/rules#get-all-rep
 const GET_RULESET: &str = "https://docs.github.com/rest/repos/rules#get-a-repository-ruleset";
 const GET_PERMISSION: &str = "https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user";
 
-/// `GET /repos/{owner}/{repo}`, with the caller's `permissions`.
+/// `GET /repos/{owner}/{repo}`, with the caller's `permissions` for a user token; GitHub
+/// reports none to an installation token (its permissions are the installation's).
 pub(crate) async fn get_repo(
     State(app): State<App>,
     caller: Caller,
@@ -27,8 +28,8 @@ pub(crate) async fn get_repo(
 ) -> Reply {
     let state = app.state();
     let repo = find_repo(&state, &owner, &name, GET_REPO)?;
-    let role = state.role(repo, &caller.login);
-    let body = shapes::repository(ctx(&app, &state), repo, Some(role));
+    let role = (!caller.is_installation()).then(|| state.role(repo, &caller.login));
+    let body = shapes::repository(ctx(&app, &state), repo, role);
     Ok(json(StatusCode::OK, &body))
 }
 

@@ -21,7 +21,8 @@ pub(crate) use issues::{comment, reaction};
 pub(crate) use pulls::{PullFacts, pull};
 pub(crate) use releases::release;
 pub(crate) use repos::{
-    branch, branch_rules, collaborator_permission, protection, repository, ruleset, team_membership,
+    branch, branch_rules, collaborator_permission, protection, repository, ruleset, team_full,
+    team_membership,
 };
 
 /// What builders need: the base URL and the state (to look up users).
@@ -56,10 +57,20 @@ fn node_id(kind: &str, id: impl std::fmt::Display) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("{kind}:{id}"))
 }
 
-/// simple-user.
+/// A login as GitHub writes it in a URL path: `[` and `]` (of `name[bot]`) percent-encoded.
+fn login_path(login: &str) -> String {
+    login.replace('[', "%5B").replace(']', "%5D")
+}
+
+/// simple-user. A bot's `html_url` is its app's page (`{base}/apps/github-actions` for
+/// `github-actions[bot]`), and its API URLs encode the brackets, as GitHub writes them.
 pub(crate) fn user(ctx: Ctx<'_>, login: &str) -> Value {
     let user = ctx.user_record(login);
-    let api = format!("{}/users/{}", ctx.base, user.login);
+    let api = format!("{}/users/{}", ctx.base, login_path(&user.login));
+    let html_url = match user.login.strip_suffix("[bot]") {
+        Some(app) if user.kind == UserKind::Bot => format!("{}/apps/{app}", ctx.base),
+        _ => format!("{}/{}", ctx.base, user.login),
+    };
     json!({
         "login": user.login,
         "id": user.id,
@@ -67,7 +78,7 @@ pub(crate) fn user(ctx: Ctx<'_>, login: &str) -> Value {
         "avatar_url": format!("{}/avatars/u/{}?v=4", ctx.base, user.id),
         "gravatar_id": "",
         "url": api,
-        "html_url": format!("{}/{}", ctx.base, user.login),
+        "html_url": html_url,
         "followers_url": format!("{api}/followers"),
         "following_url": format!("{api}/following{{/other_user}}"),
         "gists_url": format!("{api}/gists{{/gist_id}}"),

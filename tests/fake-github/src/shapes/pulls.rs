@@ -3,7 +3,7 @@ use serde_json::{Value, json};
 
 use super::{Ctx, merged, node_id, repository, user};
 use crate::gitstore::Comparison;
-use crate::state::{Pull, RepoId};
+use crate::state::{Pull, PullState, RepoId};
 
 /// What git says about a pull request's branches right now.
 #[derive(Clone, Debug)]
@@ -22,6 +22,17 @@ pub(crate) fn pull(ctx: Ctx<'_>, repo_id: RepoId, pull: &Pull, facts: &PullFacts
     let issue = format!("{api}/issues/{n}");
     let comments = ctx.state.issue_comments(repo_id, n).len();
     let time = pull.created_at.to_string();
+    let (closed_at, merged_at, merge_commit_sha, merged_by) = match &pull.state {
+        PullState::Open => (None, None, None, None),
+        PullState::Closed { at } => (Some(at.to_string()), None, None, None),
+        PullState::Merged { at, sha, by } => (
+            Some(at.to_string()),
+            Some(at.to_string()),
+            Some(sha.clone()),
+            Some(user(ctx, by)),
+        ),
+    };
+    let open = pull.is_open();
     let side = |branch: &str, sha: &str| {
         json!({
             "label": format!("{}:{branch}", repo.owner),
@@ -61,7 +72,7 @@ pub(crate) fn pull(ctx: Ctx<'_>, repo_id: RepoId, pull: &Pull, facts: &PullFacts
     });
     let state = json!({
         "number": n,
-        "state": "open",
+        "state": if open { "open" } else { "closed" },
         "locked": false,
         "title": pull.title,
         "user": user(ctx, &pull.user),
@@ -69,11 +80,11 @@ pub(crate) fn pull(ctx: Ctx<'_>, repo_id: RepoId, pull: &Pull, facts: &PullFacts
         "labels": [],
         "milestone": null,
         "active_lock_reason": null,
-        "created_at": time,
-        "updated_at": time,
-        "closed_at": null,
-        "merged_at": null,
-        "merge_commit_sha": null,
+        "created_at": time.clone(),
+        "updated_at": closed_at.clone().unwrap_or(time),
+        "closed_at": closed_at,
+        "merged_at": merged_at,
+        "merge_commit_sha": merge_commit_sha,
         "assignee": null,
         "assignees": [],
         "requested_reviewers": [],
@@ -83,11 +94,12 @@ pub(crate) fn pull(ctx: Ctx<'_>, repo_id: RepoId, pull: &Pull, facts: &PullFacts
         "author_association": ctx.state.author_association(repo_id, &pull.user),
         "auto_merge": null,
         "draft": pull.draft,
-        "merged": false,
-        "mergeable": true,
-        "rebaseable": true,
-        "mergeable_state": "clean",
-        "merged_by": null,
+        "merged": merged_at.is_some(),
+        // GitHub computes mergeability of open pull requests only.
+        "mergeable": open.then_some(true),
+        "rebaseable": open.then_some(true),
+        "mergeable_state": if open { "clean" } else { "unknown" },
+        "merged_by": merged_by,
         "comments": comments,
         "review_comments": 0,
         "maintainer_can_modify": false,

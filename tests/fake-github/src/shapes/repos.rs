@@ -250,8 +250,8 @@ pub(crate) fn collaborator_permission(ctx: Ctx<'_>, login: &str, role: Role) -> 
     })
 }
 
-/// team-membership: every seeded member is an active `member`.
-pub(crate) fn team_membership(ctx: Ctx<'_>, team: &Team, login: &str) -> Value {
+/// team-membership: a seeded member is an active `member`, an invited one `pending`.
+pub(crate) fn team_membership(ctx: Ctx<'_>, team: &Team, login: &str, pending: bool) -> Value {
     let org_id = ctx.state.user(&team.org).map_or(0, |u| u.id);
     json!({
         "url": format!(
@@ -259,6 +259,50 @@ pub(crate) fn team_membership(ctx: Ctx<'_>, team: &Team, login: &str) -> Value {
             ctx.base, team.id
         ),
         "role": "member",
-        "state": "active",
+        "state": if pending { "pending" } else { "active" },
+    })
+}
+
+/// team-full, with its team-organization.
+pub(crate) fn team_full(ctx: Ctx<'_>, team: &Team) -> Value {
+    let org = ctx.user_record(&team.org);
+    let org_api = format!("{}/orgs/{}", ctx.base, org.login);
+    let url = format!("{}/organizations/{}/team/{}", ctx.base, org.id, team.id);
+    let time = team.created_at.to_string();
+    let zero = 0;
+    let organization = json!({
+        "login": org.login, "id": org.id, "node_id": node_id("Organization", org.id),
+        "url": org_api, "repos_url": format!("{org_api}/repos"),
+        "events_url": format!("{org_api}/events"), "hooks_url": format!("{org_api}/hooks"),
+        "issues_url": format!("{org_api}/issues"),
+        "members_url": format!("{org_api}/members{{/member}}"),
+        "public_members_url": format!("{org_api}/public_members{{/member}}"),
+        "avatar_url": format!("{}/avatars/u/{}?v=4", ctx.base, org.id),
+        "description": null, "html_url": format!("{}/{}", ctx.base, org.login),
+        "has_organization_projects": true, "has_repository_projects": true,
+        "public_repos": zero, "public_gists": zero, "followers": zero, "following": zero,
+        "type": "Organization", "created_at": time, "updated_at": time, "archived_at": null,
+    });
+    json!({
+        "id": team.id,
+        "node_id": node_id("Team", team.id),
+        "url": url,
+        "html_url": format!("{}/orgs/{}/teams/{}", ctx.base, org.login, team.slug),
+        "name": team.slug,
+        "slug": team.slug,
+        "description": null,
+        "privacy": "closed",
+        "notification_setting": "notifications_enabled",
+        "permission": "pull",
+        "members_url": format!("{url}/members{{/member}}"),
+        "repositories_url": format!("{url}/repos"),
+        "parent": null,
+        "members_count": team.members_count(),
+        "repos_count": zero,
+        "created_at": time,
+        "updated_at": time,
+        "organization": organization,
+        "type": "organization",
+        "organization_id": org.id,
     })
 }

@@ -168,6 +168,7 @@ fn every_served_body_has_the_fields_the_openapi_description_requires() {
     };
     let fx = fixture();
     let alice = fx.as_user("t-alice");
+    let bot = fx.as_user("t-bot");
     let r = |suffix: &str| format!("{REPO}{suffix}");
 
     let tag = alice
@@ -401,6 +402,67 @@ fn every_served_body_has_the_fields_the_openapi_description_requires() {
             "/orgs/{org}/teams/{team_slug}/memberships/{username}",
             alice.get("/orgs/acme/teams/release/memberships/bob"),
         ),
+        // Token kinds (issue 16): the workflow's GITHUB_TOKEN, an app that may read members.
+        served("get", "/repos/{owner}/{repo}", bot.get(REPO)),
+        served(
+            "post",
+            "/repos/{owner}/{repo}/pulls",
+            bot.post(
+                &r("/pulls"),
+                &json!({"title": "t", "head": "feature", "base": "main"}),
+            ),
+        ),
+        served(
+            "get",
+            "/repos/{owner}/{repo}/actions/permissions/workflow",
+            alice.get(&r("/actions/permissions/workflow")),
+        ),
+        served(
+            "get",
+            "/orgs/{org}/teams/{team_slug}",
+            alice.get("/orgs/acme/teams/release"),
+        ),
+        served(
+            "get",
+            "/orgs/{org}/teams/{team_slug}",
+            bot.get("/orgs/acme/teams/release"),
+        ),
+        served(
+            "get",
+            "/orgs/{org}/teams/{team_slug}/memberships/{username}",
+            fx.as_user("t-app")
+                .get("/orgs/acme/teams/release/memberships/dave"),
+        ),
+        // Merging (issue 16), last: it closes #7.
+        served(
+            "put",
+            "/repos/{owner}/{repo}/pulls/{pull_number}/merge",
+            alice.send(
+                "PUT",
+                &r("/pulls/7/merge"),
+                Some(&json!({"sha": fx.shas.c1}).to_string()),
+            ),
+        ),
+        served(
+            "put",
+            "/repos/{owner}/{repo}/pulls/{pull_number}/merge",
+            alice.send("PUT", &r("/pulls/7/merge"), Some("{}")),
+        ),
+        served(
+            "put",
+            "/repos/{owner}/{repo}/pulls/{pull_number}/merge",
+            alice.send("PUT", &r("/pulls/7/merge"), Some("{}")),
+        ),
+        served(
+            "get",
+            "/repos/{owner}/{repo}/pulls/{pull_number}",
+            alice.get(&r("/pulls/7")),
+        ),
+        served(
+            "get",
+            "/repos/{owner}/{repo}/pulls",
+            alice.get(&r("/pulls?state=closed")),
+        ),
     ];
 
     let mut errors = Vec::new();
@@ -423,7 +485,7 @@ fn every_served_body_has_the_fields_the_openapi_description_requires() {
         errors.join("\n")
     );
     // The run covered successes and GitHub's error responses alike.
-    for status in [200, 201, 404, 422] {
+    for status in [200, 201, 403, 404, 405, 409, 422] {
         assert!(
             statuses.iter().any(|(_, s)| *s == status),
             "no {status} checked"

@@ -370,10 +370,7 @@ fn tests_can_protect_branches_and_set_ruleset_rules() {
     fx.fake.protect_branch(
         "acme/widget",
         "feature",
-        Some(fake_github::SeedProtection {
-            allow_force_pushes: true,
-            allow_deletions: false,
-        }),
+        Some(fake_github::SeedProtection::new(true, false)),
     );
     let protection = alice.get(&format!("{REPO}/branches/feature/protection"));
     assert_eq!(protection.json()["allow_force_pushes"]["enabled"], true);

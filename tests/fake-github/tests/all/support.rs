@@ -110,13 +110,16 @@ users:
   - {{ login: bob }}
   - {{ login: carol }}
   - {{ login: "github-actions[bot]", type: Bot }}
+  - {{ login: "release-app[bot]", type: Bot }}
 tokens:
   - {{ token: t-alice, login: alice }}
   - {{ token: t-bob, login: bob }}
   - {{ token: t-carol, login: carol }}
   - {{ token: t-fork, login: "github-actions[bot]", read_only: true }}
+  - {{ token: t-bot, login: "github-actions[bot]" }}
+  - {{ token: t-app, login: "release-app[bot]", permissions: {{ contents: read, members: read }} }}
 teams:
-  - {{ org: acme, slug: release, members: [bob, carol] }}
+  - {{ org: acme, slug: release, members: [bob, carol], pending: [dave] }}
 repos:
   - full_name: acme/widget
     git_dir: {}
