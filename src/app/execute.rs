@@ -246,7 +246,7 @@ fn select_runs(
     for run in runs {
         let plan = match known.iter().find(|p| p.id.as_str() == run.plan_id) {
             Some(plan) => Some(plan.clone()),
-            None => find_plan(repo, slug, &run)?,
+            None => find_plan(repo, slug, &run)?.or_else(|| pull_plan(repo, slug, args, &run)),
         };
         // A pending run whose plan is not in the checkout has not reached this branch yet
         // (or moved on): it waits for `--run`, rather than being denied on every push.
@@ -292,6 +292,23 @@ fn find_plan(
         }
     }
     Ok(None)
+}
+
+/// A run named by `--run` whose plan is its pull request's, not yet merged: the ship workflow
+/// started by `/shipgate ship` reads it from the pull request's head as git objects (issue 15).
+fn pull_plan(
+    repo: &crate::repo::LocalRepo,
+    slug: &crate::model::RepoSlug,
+    args: &ExecuteArgs,
+    run: &RunRecord,
+) -> Option<ResolvedPlan> {
+    let pr = run.pr.filter(|_| args.run.is_some())?;
+    let (_, base) = repo
+        .default_branch(args.append.policy.default_branch.as_deref())
+        .ok()?;
+    super::pull_head::pull_plans(repo, &args.append.target.remote, slug, pr, &base)
+        .into_iter()
+        .find(|plan| plan.id.as_str() == run.plan_id)
 }
 
 fn outcome_code(outcomes: &[(String, OpOutcome)]) -> Outcome {

@@ -664,7 +664,7 @@ pub fn apply<S: StateAccess + ?Sized>(state: &S, entry: &Entry) -> Result<Vec<Ch
                 seq,
             })])
         }
-        Event::Halted { by, reason } => {
+        Event::Halted { by, reason, .. } => {
             if state.halt().is_some() {
                 return Err(refuse(Reason::Halted, "already halted"));
             }
@@ -680,6 +680,15 @@ pub fn apply<S: StateAccess + ?Sized>(state: &S, entry: &Entry) -> Result<Vec<Ch
                 return Err(refuse(Reason::NotHalted, "resume without a halt"));
             }
             Ok(vec![Change::Halt(None)])
+        }
+        Event::ShipRequested { run_id, .. } => {
+            if state.halt().is_some() {
+                return Err(refuse(Reason::Halted, format!("cannot ship {run_id}")));
+            }
+            if state.run(run_id).is_none() {
+                return Err(refuse(Reason::RunMissing, run_id.clone()));
+            }
+            Ok(Vec::new())
         }
         Event::LockAcquired { run_id, expires_at } => {
             parse_time("expires_at", expires_at)?;

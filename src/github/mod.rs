@@ -12,6 +12,7 @@
 //! [`GitHubSettings`], the reads of the repository's settings that `shipgate doctor` checks.
 
 mod client;
+mod dispatch;
 pub mod error;
 pub mod retry;
 pub mod settings;

@@ -159,27 +159,170 @@ fn the_approve_workflow_mints_once_the_quorum_is_met_and_ignores_other_comments(
     );
 }
 
-/// `/shipgate ship` runs in the approve workflow, whose checkout is the default branch's: the
-/// run's plan is the pull request's, read from its head commit as git objects.
+/// The `workflow_dispatch` requests mint sent to the fake: (workflow file, body).
+fn dispatches(world: &MintWorld) -> Vec<(String, Value)> {
+    world
+        .github
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/dispatches"))
+        .map(|r| {
+            let file = r.path.rsplit('/').nth(1).unwrap_or_default().to_owned();
+            (file, serde_json::from_str(&r.body).expect("dispatch body"))
+        })
+        .collect()
+}
+
+fn events_of<'a>(chain: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    chain
+        .iter()
+        .filter(|e| e["event"]["type"] == kind)
+        .map(|e| &e["event"])
+        .collect()
+}
+
+/// Issue 15: `/shipgate ship` executes nothing in the approve job, which holds the mint key
+/// and none of the ship environment's protections. It starts the ship workflow for the run
+/// (`workflow_dispatch` with `run-id`) and records the request with its comment's id; the ship
+/// workflow, whose checkout is the default branch's, reads the pull request's plan as git
+/// objects and executes it there.
 #[test]
-fn slash_ship_in_the_approve_workflow_ships_the_pull_requests_plan_without_checking_it_out() {
+fn slash_ship_starts_the_ship_workflow_which_executes_the_pull_requests_plan() {
     let world = MintWorld::with("carol", PLAN);
     let runner = runner(&world);
     assert_succeeded(&approve_and_mint(&world, &runner));
+    let (event, ship_comment) = comment_payload(&world, "bob", "User", "/shipgate ship");
+    let job = approve_job(&runner, event);
+    assert_succeeded(&job);
+    assert_eq!(
+        job.output("shipgate", "status"),
+        "authorized",
+        "{}",
+        job.transcript()
+    );
+    assert!(
+        world.github.peeled("refs/tags/v1.1.0").is_none(),
+        "the approve job ships nothing itself"
+    );
+    let run_id = job.output("shipgate", "run-id");
+    let sent = dispatches(&world);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, "shipgate-ship.yml");
+    assert_eq!(
+        sent[0].1,
+        json!({"ref": "main", "inputs": {"run-id": run_id}})
+    );
+    let chain = world.chain();
+    let requested = events_of(&chain, "ship_requested");
+    assert_eq!(requested.len(), 1, "{chain:?}");
+    assert_eq!(requested[0]["comment_id"], ship_comment);
+    assert_eq!(requested[0]["run_id"], run_id.as_str());
+
+    // The next comment's run does not start it again.
     let job = approve_job(
         &runner,
-        comment_payload(&world, "bob", "User", "/shipgate ship").0,
+        comment_payload(&world, "dave", "User", "/shipgate lgtm").0,
+    );
+    assert_succeeded(&job);
+    assert_eq!(dispatches(&world).len(), 1);
+
+    // What GitHub then runs: the ship workflow, dispatched on main with the run id.
+    let dispatched = json!({"ref": "refs/heads/main", "inputs": {"run-id": run_id}, "repository": {"full_name": SLUG, "default_branch": "main"}, "sender": {"login": "github-actions[bot]"}});
+    let ship = runner.run_workflow(
+        &adopter_workflow("shipgate-ship.yml"),
+        "workflow_dispatch",
+        dispatched,
+        json!({"run-id": run_id}),
+    );
+    assert_succeeded(&ship);
+    assert_eq!(
+        ship.output("shipgate", "status"),
+        "shipped",
+        "{}",
+        ship.transcript()
+    );
+    assert!(!ship.workspace.join(".shipgate/plans/release.yaml").exists());
+    assert!(world.github.peeled("refs/tags/v1.1.0").is_some());
+    assert_eq!(world.github.fake.releases(SLUG).len(), 1);
+}
+
+/// Issue 15, lost commands: GitHub keeps one pending run per concurrency group and cancels the
+/// pending one a newer comment replaces. The `/shipgate halt` whose run was cancelled (here:
+/// never run) is carried out by the next run, recorded with its comment's id, and only once.
+#[test]
+fn a_halt_whose_run_was_cancelled_is_recorded_by_the_next_run_once() {
+    let world = MintWorld::with("carol", PLAN);
+    let runner = runner(&world);
+    let halt = world
+        .github
+        .fake
+        .add_comment(SLUG, world.pr, "alice", "/shipgate halt incident 42");
+    let stranger = world
+        .github
+        .fake
+        .add_comment(SLUG, world.pr, "dave", "/shipgate resume");
+    world.approve("alice");
+    let job = approve_and_mint(&world, &runner);
+    assert!(!job.skipped && !job.succeeded, "halted is exit 1");
+    assert_eq!(
+        job.output("shipgate", "status"),
+        "halted",
+        "{}",
+        job.transcript()
+    );
+    let chain = world.chain();
+    let halts = events_of(&chain, "halted");
+    assert_eq!(halts.len(), 1, "{chain:?}");
+    assert_eq!(halts[0]["comment_id"], halt);
+    assert_eq!(halts[0]["reason"], "incident 42");
+    assert!(
+        events_of(&chain, "run_opened").is_empty(),
+        "halted: nothing is minted"
+    );
+    assert_eq!(world.reaction(halt), ["+1"]);
+    assert_eq!(world.reaction(stranger), ["-1"], "dave is no halt admin");
+
+    let again = approve_job(
+        &runner,
+        comment_payload(&world, "bob", "User", "/shipgate lgtm").0,
+    );
+    assert_eq!(
+        again.output("shipgate", "status"),
+        "halted",
+        "{}",
+        again.transcript()
+    );
+    let chain = world.chain();
+    assert_eq!(
+        events_of(&chain, "halted").len(),
+        1,
+        "acted on once: {chain:?}"
+    );
+    assert!(events_of(&chain, "resumed").is_empty());
+
+    // A resume by the halt admin, whose run is cancelled too, is carried out by the next run;
+    // the halt written before it stays carried out.
+    let resume = world
+        .github
+        .fake
+        .add_comment(SLUG, world.pr, "alice", "/shipgate resume");
+    let job = approve_job(
+        &runner,
+        comment_payload(&world, "bob", "User", "/shipgate lgtm").0,
     );
     assert_succeeded(&job);
     assert_eq!(
         job.output("shipgate", "status"),
-        "shipped",
+        "authorized",
         "{}",
         job.transcript()
     );
-    assert!(!job.workspace.join(".shipgate/plans/release.yaml").exists());
-    assert!(world.github.peeled("refs/tags/v1.1.0").is_some());
-    assert_eq!(world.github.fake.releases(SLUG).len(), 1);
+    let chain = world.chain();
+    assert_eq!(events_of(&chain, "halted").len(), 1, "{chain:?}");
+    let resumes = events_of(&chain, "resumed");
+    assert_eq!(resumes.len(), 1, "{chain:?}");
+    assert_eq!(resumes[0]["comment_id"], resume);
 }
 
 #[test]

@@ -58,9 +58,15 @@ fn lifecycle() -> Vec<Event> {
             receipt_id: receipt(),
         },
         Event::LockReleased { run_id: run() },
+        Event::ShipRequested {
+            run_id: run(),
+            by: "bob".into(),
+            comment_id: 40,
+        },
         Event::Halted {
             by: "alice".into(),
             reason: "incident".into(),
+            comment_id: Some(41),
         },
         Event::Resumed {
             by: "alice".into(),
