@@ -635,3 +635,87 @@ fn inputs_reach_shipgate_as_arguments_never_as_shell_code() {
     );
     assert!(!marker.exists(), "an input ran as shell code");
 }
+
+/// Issue 15, outputs on failure: when shipgate fails (exit 2, 3 or 4) before it writes its
+/// outputs, the action still says `status=failed` with the exit code, and the job summary says
+/// what failed, so a later `if: failure()` step can act on it.
+#[test]
+fn a_failing_command_still_writes_status_failed_its_exit_code_and_a_summary() {
+    let world = MintWorld::with("carol", PLAN);
+    let runner = runner(&world);
+    let workflow = action_workflow("push", &[("command", "mint")]);
+    let push = json!({"ref": "refs/heads/main", "repository": {"full_name": SLUG, "default_branch": "main"}});
+    let job = runner.run_workflow(&workflow, "push", push.clone(), json!({}));
+    assert!(!job.succeeded);
+    assert_eq!(
+        job.output("shipgate", "status"),
+        "failed",
+        "{}",
+        job.transcript()
+    );
+    assert_eq!(job.output("shipgate", "exit-code"), "2");
+    assert!(
+        job.summary.contains("shipgate mint failed"),
+        "{}",
+        job.summary
+    );
+    assert!(job.summary.contains("Exit 2: bad input"), "{}", job.summary);
+
+    let bad_command = action_workflow("push", &[("command", "ship-it")]);
+    let job = runner.run_workflow(&bad_command, "push", push, json!({}));
+    assert_eq!(job.output("shipgate", "status"), "failed");
+    assert_eq!(job.output("shipgate", "exit-code"), "2");
+}
+
+/// Issue 15, tokens: the `token` input reaches shipgate's own git processes as an HTTP header
+/// in their environment (so the governance branch is pushed with it, not with a credential the
+/// checkout left in the clone), exactly one header, masked in the log.
+#[test]
+fn the_token_input_is_what_shipgates_git_pushes_with() {
+    let scratch = tempfile::tempdir().expect("scratch");
+    let fake = scratch.path().join("shipgate");
+    std::fs::write(
+        &fake,
+        "#!/usr/bin/env bash\ngit config --get-all http.https://github.example/.extraheader\n",
+    )
+    .expect("fake shipgate");
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let out = std::process::Command::new("bash")
+        .arg(crate::local_runner::project_root().join("action/run.sh"))
+        .current_dir(scratch.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_COUNT", "1")
+        .env(
+            "GIT_CONFIG_KEY_0",
+            "http.https://github.example/.extraheader",
+        )
+        .env(
+            "GIT_CONFIG_VALUE_0",
+            "AUTHORIZATION: basic checkouts-credential",
+        )
+        .env("SHIPGATE_BIN", &fake)
+        .env("SHIPGATE_COMMAND", "verify")
+        .env("GITHUB_SERVER_URL", "https://github.example")
+        .env("GITHUB_TOKEN", "ghs_apptoken")
+        .output()
+        .expect("run.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // base64("x-access-token:ghs_apptoken")
+    let basic = "eC1hY2Nlc3MtdG9rZW46Z2hzX2FwcHRva2Vu";
+    assert!(stdout.contains(&format!("::add-mask::{basic}")), "{stdout}");
+    // git's rule for http.extraHeader: an empty value empties the list configured before it.
+    let values: Vec<&str> = stdout.lines().filter(|l| !l.starts_with("::")).collect();
+    let reset = values
+        .iter()
+        .rposition(|v| v.is_empty())
+        .map_or(0, |i| i + 1);
+    assert_eq!(
+        values[reset..],
+        [format!("AUTHORIZATION: basic {basic}")],
+        "{stdout}"
+    );
+}
