@@ -97,7 +97,15 @@ fn every_job_has_least_privilege_permissions_and_a_concurrency_group() {
                 .unwrap_or_else(|| panic!("{}: job {name} has no permissions", path.display()));
             for (scope, level) in permissions {
                 assert!(
-                    ["actions", "contents", "issues", "pull-requests"].contains(&scope.as_str()),
+                    [
+                        "actions",
+                        "attestations",
+                        "contents",
+                        "id-token",
+                        "issues",
+                        "pull-requests"
+                    ]
+                    .contains(&scope.as_str()),
                     "{}: job {name} asks for {scope}",
                     path.display()
                 );
