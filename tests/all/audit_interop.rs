@@ -86,7 +86,7 @@ fn stock_git_verifies_every_commit_and_rejects_another_key() {
     }
     let head = fixture.head();
     let commits = first_parent_line(&fixture.remote_repo(), head);
-    assert_eq!(commits.len(), 11);
+    assert_eq!(commits.len(), 12);
 
     let signers_path = fixture.dir.path().join("allowed_signers");
     std::fs::write(
@@ -133,7 +133,7 @@ fn stock_git_verifies_every_commit_and_rejects_another_key() {
         },
     )
     .expect("verifies");
-    assert_eq!(verified.entries_checked, 11);
+    assert_eq!(verified.entries_checked, 12);
     assert!(
         git(&fixture.remote(), &["fsck", "--strict"])
             .status
