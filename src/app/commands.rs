@@ -47,13 +47,15 @@ pub(super) fn pending<'c>(
     comments: &'c [Comment],
     now: OffsetDateTime,
 ) -> Result<Vec<PendingCommand<'c>>, Error> {
-    let everything = pending_commands(comments, &Handled::default());
-    let Some(oldest) = everything.iter().map(|p| p.comment.created_at).min() else {
-        return Ok(Vec::new());
-    };
     let mut handled = Handled {
         ship_since: Some(now - Duration::from_secs(policy.approval_ttl_secs)),
         ..Handled::default()
+    };
+    // How far back to read: to the oldest command that could still be pending (a ship older
+    // than the approval window never is, so it does not widen the search).
+    let candidates = pending_commands(comments, &handled);
+    let Some(oldest) = candidates.iter().map(|p| p.comment.created_at).min() else {
+        return Ok(Vec::new());
     };
     let mut cursor = setup.verified_head()?;
     let mut newest_change: Option<OffsetDateTime> = None;

@@ -7,8 +7,10 @@
 //! `approvals`), and the audit state.
 //! Approvals are judged and the decision ([`decide_mint`]) taken again on every
 //! compare-and-swap attempt against the state at the remote head, so two racing mints open one
-//! run and revokes recorded meanwhile count. Afterwards: reactions on the approval comments
-//! that inform, and the status comment.
+//! run and revokes recorded meanwhile count. Before deciding, the halts and resumes of every
+//! comment not carried out yet; after it, the `/shipgate ship` requests, which start the ship
+//! workflow (`commands`, issue 15). Afterwards: reactions on the approval comments that
+//! inform, and the status comment.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -189,15 +191,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         now,
     })?;
 
-    let runs: Vec<String> = outcomes
-        .iter()
-        .filter_map(|outcome| match outcome {
-            MintOutcome::Minted { run_id, .. } | MintOutcome::AlreadyMinted { run_id } => {
-                Some(run_id.clone())
-            }
-            _ => None,
-        })
-        .collect();
+    let runs = runs_of(&outcomes);
     let may_ship = |c: &Comment| by_an_approver(&c.author, &plans, &memberships);
     let shipped = commands::ship(
         &setup,
@@ -267,23 +261,13 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         &client, pr, reactions, &comments, &approvals, &report,
     ))?;
     super::actions::write_step_summary(&render_mint_markdown(&report))?;
-    let run_ids: Vec<&str> = report
-        .plans
-        .iter()
-        .filter_map(|p| match &p.outcome {
-            MintOutcome::Minted { run_id, .. } | MintOutcome::AlreadyMinted { run_id } => {
-                Some(run_id.as_str())
-            }
-            _ => None,
-        })
-        .collect();
     let halted = report.banner == crate::report::mint::HALTED;
     super::actions::write_outputs(&[
         (
             "plan-id",
             super::actions::space_separated(report.plans.iter().map(|p| &p.plan_id)),
         ),
-        ("run-id", run_ids.join(" ")),
+        ("run-id", runs.join(" ")),
         (
             "status",
             report.banner.to_ascii_lowercase().replace(' ', "-"),
@@ -304,6 +288,19 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     } else {
         Ok(Outcome::Clean)
     }
+}
+
+/// The runs the plans have, minted now or before.
+fn runs_of(outcomes: &[MintOutcome]) -> Vec<String> {
+    outcomes
+        .iter()
+        .filter_map(|outcome| match outcome {
+            MintOutcome::Minted { run_id, .. } | MintOutcome::AlreadyMinted { run_id } => {
+                Some(run_id.clone())
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether `author` is in a group a rule of the plans names (as for approving): who may ask
