@@ -107,6 +107,15 @@ fn answer(command: &PendingCommand<'_>, reaction: Reaction, note: String) -> Ans
     }
 }
 
+/// A refusal, answered once: a comment that carries a +1 or -1 already was answered by an
+/// earlier run (a refusal is re-judged by every run, since it is not recorded), so it gets
+/// neither a reaction nor a line in the status comment again.
+fn refuse(answers: &mut Vec<Answer>, command: &PendingCommand<'_>, note: String) {
+    if command.comment.thumbs == 0 {
+        answers.push(answer(command, Reaction::MinusOne, note));
+    }
+}
+
 /// Carries out the pending halts and resumes of halt admins of the default branch's policy, in
 /// order, in one append; each entry names its comment. A resume must be pristine (an edited
 /// comment may say what its author never wrote: DESIGN 13.5); a halt need not, halting is
@@ -125,12 +134,12 @@ pub(super) fn halt_and_resume(
             let note = format!(
                 "{author} is not a halt admin of the policy: `/shipgate {verb}` was not carried out"
             );
-            answers.push(answer(command, Reaction::MinusOne, note));
+            refuse(&mut answers, command, note);
         } else if command.verb == Verb::Resume && command.comment.edited() {
             let note = format!(
                 "{author}'s `/shipgate resume` comment was edited: write the resume in a new comment"
             );
-            answers.push(answer(command, Reaction::MinusOne, note));
+            refuse(&mut answers, command, note);
         } else {
             accepted.push(command);
         }
@@ -167,7 +176,7 @@ pub(super) fn halt_and_resume(
                             "`/shipgate {verb}` by {author} changes nothing: the repository is {} already",
                             if halted { "halted" } else { "not halted" }
                         );
-                        outcomes.push(answer(command, Reaction::MinusOne, note));
+                        refuse(&mut outcomes, command, note);
                         continue;
                     }
                 };
@@ -189,7 +198,7 @@ pub(super) fn halt_and_resume(
                     command.comment.author,
                     refusal.reason.code()
                 );
-                answers.push(answer(command, Reaction::MinusOne, note));
+                refuse(&mut answers, command, note);
             }
         }
         Err(e) => return Err(AuditError::from(e).into()),
@@ -252,7 +261,7 @@ pub(super) fn ship(
             None
         };
         if let Some(note) = refusal {
-            answers.push(answer(command, Reaction::MinusOne, note));
+            refuse(&mut answers, command, note);
             continue;
         }
         for run_id in context.runs {

@@ -157,7 +157,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             out,
             "#{pr} adds or changes no plan under {PLANS_DIR}/: nothing to mint"
         )?;
-        let reactions = unanswered(&answers, &comments);
+        let reactions = reactions_of(&answers);
         runtime.block_on(async {
             for (comment_id, reaction) in reactions {
                 client.react(comment_id, reaction).await?;
@@ -216,7 +216,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         warnings.push(answer.note.clone());
     }
     answers.extend(shipped);
-    let reactions = unanswered(&answers, &comments);
+    let reactions = reactions_of(&answers);
 
     let report = MintReport::new(
         slug.clone(),
@@ -323,17 +323,19 @@ fn by_an_approver(
         })
 }
 
-/// The reactions that answer the commands: an acceptance always, a refusal only on a comment
-/// that carries no +1 or -1 yet, so a refusal re-judged by every later run is answered once.
-fn unanswered(answers: &[commands::Answer], comments: &[Comment]) -> BTreeMap<u64, Reaction> {
+/// The reactions that answer the commands: +1 on a comment when any of its commands was
+/// carried out (the status comment says which were not), -1 otherwise.
+fn reactions_of(answers: &[commands::Answer]) -> BTreeMap<u64, Reaction> {
     let mut reactions = BTreeMap::new();
     for answer in answers {
-        let reacted = comments
-            .iter()
-            .any(|c| c.id == answer.comment_id && c.thumbs > 0);
-        if answer.reaction == Reaction::PlusOne || !reacted {
-            reactions.insert(answer.comment_id, answer.reaction);
-        }
+        reactions
+            .entry(answer.comment_id)
+            .and_modify(|r| {
+                if answer.reaction == Reaction::PlusOne {
+                    *r = Reaction::PlusOne;
+                }
+            })
+            .or_insert(answer.reaction);
     }
     reactions
 }
