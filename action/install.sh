@@ -35,9 +35,10 @@ if ! [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$ ]]; then
   fail "version must look like 1.2.3 (an optional v before it); got an invalid value"
 fi
 
+# Linux binaries are statically linked (musl), so the runner's glibc does not matter.
 case "${RUNNER_OS:-}/${RUNNER_ARCH:-}" in
-  Linux/X64) target=x86_64-unknown-linux-gnu archive=tar.gz exe=shipgate ;;
-  Linux/ARM64) target=aarch64-unknown-linux-gnu archive=tar.gz exe=shipgate ;;
+  Linux/X64) target=x86_64-unknown-linux-musl archive=tar.gz exe=shipgate ;;
+  Linux/ARM64) target=aarch64-unknown-linux-musl archive=tar.gz exe=shipgate ;;
   macOS/ARM64) target=aarch64-apple-darwin archive=tar.gz exe=shipgate ;;
   Windows/X64) target=x86_64-pc-windows-msvc archive=zip exe=shipgate.exe ;;
   *) target="" archive="" exe=shipgate ;;

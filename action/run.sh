@@ -4,7 +4,9 @@
 # Every input arrives as an environment variable (action.yml maps them) and reaches shipgate as
 # one `--option=value` argument: the shell never interprets an input, and a value that starts
 # with `-` cannot pass for an option. shipgate itself writes the step summary, the step outputs
-# and the annotations.
+# and the annotations; when it fails (exit 2 bad input, 3 infrastructure, 4 integrity) before
+# writing them, this script writes `status=failed`, `exit-code` and a summary, so a later step
+# (`if: failure()`) can tell what happened.
 set -euo pipefail
 
 bin="${SHIPGATE_BIN:-shipgate}"
@@ -43,8 +45,59 @@ case "$command" in
     ;;
   *)
     echo "::error title=shipgate::the command input must be dry-run, mint, execute or verify"
+    if [ -n "${GITHUB_OUTPUT:-}" ]; then printf 'status=failed\nexit-code=2\n' >>"$GITHUB_OUTPUT"; fi
     exit 2
     ;;
 esac
 
-exec "$bin" "${args[@]}"
+# The token reaches shipgate's own git processes (fetching a pull request's head, fetching
+# and pushing the governance branch) as an HTTP header in their environment only: the
+# workflows check out with persist-credentials: false, so no credential sits in the clone's
+# configuration for other steps, and pushes use the `token` input (a GitHub App's token, when
+# the workflow makes one) rather than whatever the checkout used. The first value empties any
+# header configured before, so exactly one Authorization header is sent.
+if [ -n "${GITHUB_TOKEN:-}" ]; then
+  server="${GITHUB_SERVER_URL:-https://github.com}"
+  basic=$(printf 'x-access-token:%s' "$GITHUB_TOKEN" | base64 | tr -d '\n')
+  echo "::add-mask::$basic"
+  count="${GIT_CONFIG_COUNT:-0}"
+  [[ "$count" =~ ^[0-9]+$ ]] || count=0
+  export "GIT_CONFIG_KEY_$count=http.$server/.extraheader" "GIT_CONFIG_VALUE_$count="
+  export "GIT_CONFIG_KEY_$((count + 1))=http.$server/.extraheader"
+  export "GIT_CONFIG_VALUE_$((count + 1))=AUTHORIZATION: basic $basic"
+  export GIT_CONFIG_COUNT=$((count + 2))
+fi
+
+errors=$(mktemp "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/shipgate-stderr.XXXXXX")
+trap 'rm -f "$errors"' EXIT
+code=0
+# stderr is kept to quote its first line in the summary, then passed on (the runner reads
+# the annotations in it either way).
+"$bin" "${args[@]}" 2>"$errors" || code=$?
+cat "$errors" >&2
+if [ "$code" -ge 2 ]; then
+  case "$code" in
+    2) kind="bad input" ;;
+    3) kind="infrastructure (GitHub, git or the network)" ;;
+    4) kind="integrity (a forged or tampered record)" ;;
+    *) kind="an unexpected failure" ;;
+  esac
+  first=$(grep -m 1 -v '^::' "$errors" || true)
+  if [ -n "${GITHUB_OUTPUT:-}" ]; then
+    printf 'status=failed\nexit-code=%s\n' "$code" >>"$GITHUB_OUTPUT"
+  fi
+  if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+    {
+      echo "### shipgate $command failed"
+      echo
+      echo "Exit $code: $kind. Nothing was shipped by this step; the log of the step says why."
+      if [ -n "$first" ]; then
+        echo
+        echo '```text'
+        printf '%s\n' "$first" | head -c 2000
+        echo '```'
+      fi
+    } >>"$GITHUB_STEP_SUMMARY"
+  fi
+fi
+exit "$code"

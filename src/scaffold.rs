@@ -41,6 +41,53 @@ pub const SHIP_ENVIRONMENT: &str = "shipgate-ship";
 
 const ACTION_PLACEHOLDER: &str = "__SHIPGATE_ACTION__";
 const BRANCH_PLACEHOLDER: &str = "__DEFAULT_BRANCH__";
+const TOKEN_PLACEHOLDER: &str = "__TOKEN__";
+const APP_TOKEN_PLACEHOLDER: &str = "      # __APP_TOKEN_STEP__\n";
+/// The step that makes a GitHub App's installation token, pinned by commit like every action.
+const APP_TOKEN_STEP: &str =
+    "      # A GitHub App's installation token (repository variable SHIPGATE_APP_CLIENT_ID, secret
+      # SHIPGATE_APP_PRIVATE_KEY): tags and releases made with it start other workflows, which
+      # GITHUB_TOKEN's never do, and it opens pull requests without the repository setting
+      # \"Allow GitHub Actions to create and approve pull requests\".
+      - id: app-token
+        uses: actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3 # v3.1.1
+        with:
+          client-id: ${{ vars.SHIPGATE_APP_CLIENT_ID }}
+          private-key: ${{ secrets.SHIPGATE_APP_PRIVATE_KEY }}
+          permission-contents: write
+          permission-issues: write
+          permission-pull-requests: write
+";
+/// What the approve job's app token needs besides: starting the ship workflow.
+const APP_TOKEN_DISPATCH: &str = "          permission-actions: write\n";
+
+/// Which token the approve and ship workflows act with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// The workflow's own `GITHUB_TOKEN`.
+    WorkflowToken,
+    /// A GitHub App's installation token, made by actions/create-github-app-token.
+    GitHubApp,
+}
+
+impl TokenSource {
+    fn expression(self) -> &'static str {
+        match self {
+            Self::WorkflowToken => "${{ github.token }}",
+            Self::GitHubApp => "${{ steps.app-token.outputs.token }}",
+        }
+    }
+
+    /// The step for a workflow whose job asks for `actions: write` (`dispatches`) or not: the
+    /// app token gets the job's write permissions and nothing else (zizmor's github-app audit).
+    fn step(self, dispatches: bool) -> String {
+        match self {
+            Self::WorkflowToken => String::new(),
+            Self::GitHubApp if dispatches => format!("{APP_TOKEN_STEP}{APP_TOKEN_DISPATCH}"),
+            Self::GitHubApp => APP_TOKEN_STEP.to_owned(),
+        }
+    }
+}
 
 /// A preset init can start from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +192,20 @@ impl ActionRef {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The `uses:` value: a commit pin gets a `# v<version>` comment naming the release it is
+    /// meant to be (what Dependabot and zizmor read beside a pin), `version` being this
+    /// shipgate's; a tag or a path stands as it is.
+    pub fn uses(&self, version: &str) -> String {
+        let pinned = self.0.rsplit_once('@').is_some_and(|(_, reference)| {
+            reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit())
+        });
+        if pinned {
+            format!("{} # v{version}", self.0)
+        } else {
+            self.0.clone()
+        }
+    }
 }
 
 /// A checked default branch name, safe inside a YAML flow sequence.
@@ -222,6 +283,8 @@ pub struct Scaffold {
     pub default_branch: BranchName,
     /// The key ids suggested for the mint and audit keys.
     pub kids: KeyIds,
+    /// The token the approve and ship workflows act with.
+    pub token: TokenSource,
 }
 
 /// Suggested key ids, dated by quarter so a rotation gets a new id (`mint-2026q4`).
@@ -283,7 +346,15 @@ impl Scaffold {
     /// A workflow template with its placeholders filled in.
     pub fn workflow(&self, template: &str) -> String {
         template
-            .replace(ACTION_PLACEHOLDER, self.action.as_str())
+            .replace(
+                APP_TOKEN_PLACEHOLDER,
+                &self.token.step(template.contains("actions: write")),
+            )
+            .replace(TOKEN_PLACEHOLDER, self.token.expression())
+            .replace(
+                ACTION_PLACEHOLDER,
+                &self.action.uses(env!("CARGO_PKG_VERSION")),
+            )
             .replace(BRANCH_PLACEHOLDER, self.default_branch.as_str())
     }
 
@@ -459,7 +530,46 @@ mod tests {
             action: ActionRef::default_for_version("0.1.0"),
             default_branch: BranchName::parse("main").unwrap(),
             kids: KeyIds::for_quarter(time::macros::datetime!(2026-11-22 10:00 UTC)),
+            token: TokenSource::WorkflowToken,
         }
+    }
+
+    #[test]
+    fn a_commit_pin_gets_its_version_comment_and_the_app_token_variant_its_step() {
+        let mut scaffold = scaffold(Preset::TwoPersonRelease, &["alice", "bob"]);
+        scaffold.action =
+            ActionRef::parse("acme/shipgate@0123456789abcdef0123456789abcdef01234567").unwrap();
+        let approve = scaffold.workflow(WORKFLOWS[1].1);
+        let uses = format!(
+            "uses: acme/shipgate@0123456789abcdef0123456789abcdef01234567 # v{}\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(approve.contains(&uses), "{approve}");
+        assert!(approve.contains("token: ${{ github.token }}"), "{approve}");
+        assert!(!approve.contains("create-github-app-token"), "{approve}");
+
+        scaffold.token = TokenSource::GitHubApp;
+        for (_, template) in &WORKFLOWS[1..] {
+            let written = scaffold.workflow(template);
+            assert!(
+                written.contains("uses: actions/create-github-app-token@"),
+                "{written}"
+            );
+            assert!(
+                written.contains("token: ${{ steps.app-token.outputs.token }}"),
+                "{written}"
+            );
+            assert!(
+                !written.contains("__"),
+                "a placeholder survived:\n{written}"
+            );
+        }
+        assert_eq!(
+            ActionRef::parse("shipgate/shipgate@v1.2.3")
+                .unwrap()
+                .uses("1.2.3"),
+            "shipgate/shipgate@v1.2.3"
+        );
     }
 
     #[test]

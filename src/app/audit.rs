@@ -372,6 +372,7 @@ pub fn halt(args: &HaltArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         Ok(Event::Halted {
             by: operator(args.by.as_deref(), kid),
             reason: reason.clone(),
+            comment_id: None,
         })
     })
 }

@@ -50,11 +50,11 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
         lock_ttl: Duration::from_secs(lock_ttl),
         format: args.format,
     };
-    execute_with(&request, &args.append, &[], out)
+    execute_request(&request, &args.append, out)
 }
 
-/// What to execute and how to report it, clap-free: `/shipgate ship` builds one too.
-pub(super) struct ExecuteRequest {
+/// What to execute and how to report it, clap-free.
+struct ExecuteRequest {
     /// Which runs.
     pub selector: RunSelector,
     /// How long the lock is held before another executor may break it.
@@ -63,13 +63,12 @@ pub(super) struct ExecuteRequest {
     pub format: Format,
 }
 
-/// [`execute`] for a request, finding each run's plan among `known` before the checkout's:
-/// `/shipgate ship` passes the pull request's plans, which mint read from its head commit as
-/// git objects (the approve workflow's checkout is the default branch's, DESIGN 13.9).
-pub(super) fn execute_with(
+/// [`execute`] for a request: each run's plan is the checkout's, or, for a run named by
+/// `--run` (the ship workflow that `/shipgate ship` starts), its pull request's, read from the
+/// pull request's head as git objects.
+fn execute_request(
     request: &ExecuteRequest,
     append: &AuditAppendArgs,
-    known: &[ResolvedPlan],
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
     let token = github::token()
@@ -108,9 +107,9 @@ pub(super) fn execute_with(
         verified.state(),
         &request.selector,
         WallClock.now(),
-        |run| match known.iter().find(|p| p.id.as_str() == run.plan_id) {
-            Some(plan) => Ok(Some(plan.clone())),
-            None => find_plan(&repo, &slug, run),
+        |run| {
+            Ok(find_plan(&repo, &slug, run)?
+                .or_else(|| pull_plan(&repo, &slug, append, &request.selector, run)))
         },
     )?;
     if runs.is_empty() {
@@ -216,6 +215,24 @@ fn find_plan(
         }
     }
     Ok(None)
+}
+
+/// A run named by `--run` whose plan is its pull request's, not yet merged: the ship workflow
+/// started by `/shipgate ship` reads it from the pull request's head as git objects (issue 15).
+fn pull_plan(
+    repo: &crate::repo::LocalRepo,
+    slug: &crate::model::RepoSlug,
+    append: &AuditAppendArgs,
+    selector: &RunSelector,
+    run: &crate::audit::state::RunRecord,
+) -> Option<ResolvedPlan> {
+    let pr = run.pr.filter(|_| matches!(selector, RunSelector::Run(_)))?;
+    let (_, base) = repo
+        .default_branch(append.policy.default_branch.as_deref())
+        .ok()?;
+    super::pull_head::pull_plans(repo, &append.target.remote, slug, pr, &base)
+        .into_iter()
+        .find(|plan| plan.id.as_str() == run.plan_id)
 }
 
 fn outcome_code(outcomes: &[(String, OpOutcome)]) -> Outcome {

@@ -12,7 +12,8 @@ use crate::cli::init::PresetArg;
 use crate::error::{Error, Outcome};
 use crate::repo::LocalRepo;
 use crate::scaffold::{
-    ActionRef, BranchName, KeyIds, Preset, Scaffold, ScaffoldError, parse_logins, parse_teams,
+    ActionRef, BranchName, KeyIds, Preset, Scaffold, ScaffoldError, TokenSource, parse_logins,
+    parse_teams,
 };
 
 /// Runs `shipgate init`.
@@ -136,6 +137,11 @@ fn scaffold(
         action,
         default_branch,
         kids: KeyIds::for_quarter(now),
+        token: if args.app_token {
+            TokenSource::GitHubApp
+        } else {
+            TokenSource::WorkflowToken
+        },
     })
 }
 

@@ -7,8 +7,10 @@
 //! `approvals`), and the audit state.
 //! Approvals are judged and the decision ([`decide_mint`]) taken again on every
 //! compare-and-swap attempt against the state at the remote head, so two racing mints open one
-//! run and revokes recorded meanwhile count. Afterwards: reactions on the approval comments
-//! that inform, and the status comment.
+//! run and revokes recorded meanwhile count. Before deciding, the halts and resumes of every
+//! comment not carried out yet; after it, the `/shipgate ship` requests, which start the ship
+//! workflow (`commands`, issue 15). Afterwards: reactions on the approval comments that
+//! inform, and the status comment.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -19,20 +21,19 @@ use zeroize::Zeroizing;
 
 use super::approvals::{Judged, judge, plan_authorships, team_memberships};
 use super::audit::{AppendSetup, prepare_append};
+use super::commands;
 use super::github;
 use super::inputs::{self, PLANS_DIR, PolicyRequest};
-use crate::approval::command::Command;
 use crate::approval::evaluate::{ApprovalOutcome, Authorship, Comment};
 use crate::audit::AuditError;
-use crate::audit::append::{AppendError, append_all};
-use crate::audit::entry::Event;
+use crate::audit::append::append_all;
+
 use crate::audit::state::StateAccess;
 use crate::audit::trust::policy_change;
 use crate::audit::view::StateView;
 use crate::cli::{Format, MintArgs};
 use crate::error::{Error, Outcome};
 use crate::event::{CommentEvent, CommentOnPullRequest, read_comment_event};
-use crate::execute::{DEFAULT_LOCK_TTL, RunSelector};
 use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
 use crate::keys::{MINT_KEY_ENV, SigningKey, load_signing_key};
 use crate::mint::{FreshIds, MintInputs, decide_mint, decision_events};
@@ -111,7 +112,8 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         )));
     }
     let setup = prepare_append(&args.append)?;
-    let (_, default_commit) = repo.default_branch(args.append.policy.default_branch.as_deref())?;
+    let (default_branch, default_commit) =
+        repo.default_branch(args.append.policy.default_branch.as_deref())?;
 
     let (runtime, client) = github::connect(&slug, token)?;
     let pull = runtime
@@ -122,13 +124,14 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
 
     let now = super::now_whole_seconds();
     let mut warnings = Vec::new();
-    let mut reactions = BTreeMap::new();
-    if let Some(comment) = &comment {
-        for (reaction, note) in halt_commands(&setup, &policy, comment, now)? {
-            reactions.insert(comment.comment_id, reaction);
-            writeln!(out, "{note}")?;
-            warnings.push(note);
-        }
+    // Issue 15: every command not carried out yet, not only the triggering comment's (the
+    // run of an earlier comment may have been cancelled before it started).
+    let comments = runtime.block_on(client.comments(pr))?;
+    let pending = commands::pending(&setup, &policy, &comments, now)?;
+    let mut answers = commands::halt_and_resume(&setup, &policy, &pending, now)?;
+    for answer in &answers {
+        writeln!(out, "{}", answer.note)?;
+        warnings.push(answer.note.clone());
     }
     let mut plans = Vec::new();
     for file in repo.changed_yaml_files(&default_commit, &head, PLANS_DIR)? {
@@ -154,10 +157,16 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             out,
             "#{pr} adds or changes no plan under {PLANS_DIR}/: nothing to mint"
         )?;
+        let reactions = reactions_of(&answers);
+        runtime.block_on(async {
+            for (comment_id, reaction) in reactions {
+                client.react(comment_id, reaction).await?;
+            }
+            Ok::<_, Error>(())
+        })?;
         return Ok(Outcome::Clean);
     }
 
-    let comments = runtime.block_on(client.comments(pr))?;
     let authorships = runtime.block_on(plan_authorships(&client, &repo, &pull, &plans))?;
     let memberships = runtime.block_on(team_memberships(&client, &comments, &plans))?;
 
@@ -181,6 +190,33 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         ids: &ids,
         now,
     })?;
+
+    let runs = runs_of(&outcomes);
+    let may_ship = |c: &Comment| by_an_approver(&c.author, &plans, &memberships);
+    let shipped = commands::ship(
+        &setup,
+        &commands::ShipWorkflow {
+            client: &client,
+            runtime: &runtime,
+            file: &args.ship_workflow,
+            branch: &default_branch,
+        },
+        &commands::ShipContext {
+            runs: &runs,
+            halted: outcomes
+                .iter()
+                .any(|o| matches!(o, MintOutcome::Halted { .. })),
+            may_ship: &may_ship,
+        },
+        &pending,
+        now,
+    )?;
+    for answer in &shipped {
+        writeln!(out, "{}", answer.note)?;
+        warnings.push(answer.note.clone());
+    }
+    answers.extend(shipped);
+    let reactions = reactions_of(&answers);
 
     let report = MintReport::new(
         slug.clone(),
@@ -225,23 +261,13 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         &client, pr, reactions, &comments, &approvals, &report,
     ))?;
     super::actions::write_step_summary(&render_mint_markdown(&report))?;
-    let run_ids: Vec<&str> = report
-        .plans
-        .iter()
-        .filter_map(|p| match &p.outcome {
-            MintOutcome::Minted { run_id, .. } | MintOutcome::AlreadyMinted { run_id } => {
-                Some(run_id.as_str())
-            }
-            _ => None,
-        })
-        .collect();
     let halted = report.banner == Banner::Halted;
     super::actions::write_outputs(&[
         (
             "plan-id",
             super::actions::space_separated(report.plans.iter().map(|p| &p.plan_id)),
         ),
-        ("run-id", run_ids.join(" ")),
+        ("run-id", runs.join(" ")),
         ("status", report.banner.status()),
         (
             "blocked-reasons",
@@ -254,145 +280,61 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         Format::Json => super::json_report(&report)?,
     };
     out.write_all(rendered.as_bytes())?;
-    let minted = if report.banner == Banner::Halted {
-        Outcome::Blocked
+    if report.banner == Banner::Halted {
+        Ok(Outcome::Blocked)
     } else {
-        Outcome::Clean
-    };
-    match comment.filter(|c| c.commands.contains(&Command::Ship)) {
-        Some(ship) => {
-            let ship = ShipRequest {
-                args,
-                pr,
-                comment: &ship,
-                plans: &plans,
-                memberships: &memberships,
-                client: &client,
-                runtime: &runtime,
-            };
-            ship.carry_out(out)
-        }
-        None => Ok(minted),
+        Ok(Outcome::Clean)
     }
 }
 
-/// A `/shipgate ship` comment: executes the pull request's run when its author may approve it.
-struct ShipRequest<'a> {
-    args: &'a MintArgs,
-    pr: u64,
-    comment: &'a CommentOnPullRequest,
-    plans: &'a [(String, ResolvedPlan, Vec<OperationDecision>)],
-    memberships: &'a BTreeMap<Login, BTreeSet<TeamSlug>>,
-    client: &'a GitHubClient,
-    runtime: &'a tokio::runtime::Runtime,
+/// The runs the plans have, minted now or before.
+fn runs_of(outcomes: &[MintOutcome]) -> Vec<String> {
+    outcomes
+        .iter()
+        .filter_map(|outcome| match outcome {
+            MintOutcome::Minted { run_id, .. } | MintOutcome::AlreadyMinted { run_id } => {
+                Some(run_id.clone())
+            }
+            _ => None,
+        })
+        .collect()
 }
 
-impl ShipRequest<'_> {
-    /// Whether the author is in a group a rule of the plans names (as for approving).
-    fn by_an_approver(&self) -> bool {
-        let teams = self.memberships.get(&self.comment.author);
-        self.plans
-            .iter()
-            .flat_map(|(_, _, decisions)| decisions)
-            .flat_map(|d| &d.requirements)
-            .any(|r| {
-                r.users.contains(&self.comment.author)
-                    || r.teams
-                        .iter()
-                        .any(|t| teams.is_some_and(|mine| mine.contains(t)))
+/// Whether `author` is in a group a rule of the plans names (as for approving): who may ask
+/// for a `/shipgate ship`.
+fn by_an_approver(
+    author: &Login,
+    plans: &[(String, ResolvedPlan, Vec<OperationDecision>)],
+    memberships: &BTreeMap<Login, BTreeSet<TeamSlug>>,
+) -> bool {
+    let teams = memberships.get(author);
+    plans
+        .iter()
+        .flat_map(|(_, _, decisions)| decisions)
+        .flat_map(|d| &d.requirements)
+        .any(|r| {
+            r.users.contains(author)
+                || r.teams
+                    .iter()
+                    .any(|t| teams.is_some_and(|mine| mine.contains(t)))
+        })
+}
+
+/// The reactions that answer the commands: +1 on a comment when any of its commands was
+/// carried out (the status comment says which were not), -1 otherwise.
+fn reactions_of(answers: &[commands::Answer]) -> BTreeMap<u64, Reaction> {
+    let mut reactions = BTreeMap::new();
+    for answer in answers {
+        reactions
+            .entry(answer.comment_id)
+            .and_modify(|r| {
+                if answer.reaction == Reaction::PlusOne {
+                    *r = Reaction::PlusOne;
+                }
             })
+            .or_insert(answer.reaction);
     }
-
-    fn carry_out(&self, out: &mut dyn Write) -> Result<Outcome, Error> {
-        if !self.by_an_approver() {
-            self.runtime.block_on(
-                self.client
-                    .react(self.comment.comment_id, Reaction::MinusOne),
-            )?;
-            writeln!(
-                out,
-                "{} may not approve these plans, so `/shipgate ship` was not carried out",
-                self.comment.author
-            )?;
-            return Ok(Outcome::Blocked);
-        }
-        self.runtime.block_on(
-            self.client
-                .react(self.comment.comment_id, Reaction::PlusOne),
-        )?;
-        let request = super::execute::ExecuteRequest {
-            selector: RunSelector::Pr(self.pr),
-            lock_ttl: DEFAULT_LOCK_TTL,
-            format: self.args.format,
-        };
-        let known: Vec<ResolvedPlan> = self.plans.iter().map(|(_, p, _)| p.clone()).collect();
-        super::execute::execute_with(&request, &self.args.append, &known, out)
-    }
-}
-
-/// Carries out `/shipgate halt` and `/shipgate resume` of the triggering comment: recorded
-/// when its author is a halt admin of the default branch's policy, refused otherwise. Returns
-/// the reaction to the comment and a sentence for the status comment.
-fn halt_commands(
-    setup: &AppendSetup,
-    policy: &Policy,
-    comment: &CommentOnPullRequest,
-    now: OffsetDateTime,
-) -> Result<Vec<(Reaction, String)>, Error> {
-    let mut answers = Vec::new();
-    for command in &comment.commands {
-        let (event, verb) = match command {
-            Command::Halt { reason } => (
-                Event::Halted {
-                    by: comment.author.to_string(),
-                    reason: reason.clone(),
-                },
-                "halt",
-            ),
-            Command::Resume => (
-                Event::Resumed {
-                    by: comment.author.to_string(),
-                    comment_id: Some(comment.comment_id),
-                },
-                "resume",
-            ),
-            _ => continue,
-        };
-        if !policy.halt_admins.contains(&comment.author) {
-            answers.push((
-                Reaction::MinusOne,
-                format!(
-                    "{} is not a halt admin of the policy: `/shipgate {verb}` was not carried out",
-                    comment.author
-                ),
-            ));
-            continue;
-        }
-        let appended = append_all(
-            &setup.repo,
-            &setup.cli,
-            &setup.key,
-            &setup.target,
-            &|| now,
-            |_| Ok(vec![event.clone()]),
-        );
-        answers.push(match appended {
-            Ok(_) => (
-                Reaction::PlusOne,
-                format!("`/shipgate {verb}` by {} was recorded", comment.author),
-            ),
-            Err(AppendError::Refused(refusal)) => (
-                Reaction::MinusOne,
-                format!(
-                    "`/shipgate {verb}` by {} was refused: {}",
-                    comment.author,
-                    refusal.reason.code()
-                ),
-            ),
-            Err(e) => return Err(AuditError::from(e).into()),
-        });
-    }
-    Ok(answers)
+    reactions
 }
 
 fn fresh_ids(operations: usize) -> FreshIds {

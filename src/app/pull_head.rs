@@ -4,7 +4,8 @@
 //! `.cargo/config.toml`, a git hook) could pick it up beside the keys.
 //!
 //! Only fetches: it never checks anything out, and writes no ref but
-//! `refs/shipgate/pull/<N>`.
+//! `refs/shipgate/pull/<N>`. mint reads the head GitHub names; execute (the ship workflow,
+//! started by `/shipgate ship`) reads the plans of a run's pull request the same way.
 
 use std::process::Command;
 
@@ -31,6 +32,42 @@ pub fn pull_head(
     if repo.resolve_commit(&head)?.is_some() {
         return Ok(head);
     }
+    fetch_pull(repo, remote, pr)?;
+    match repo.resolve_commit(&head)? {
+        Some(_) => Ok(head),
+        None => Err(Error::Usage(format!(
+            "#{pr}'s head {head} is not in refs/pull/{pr}/head of `{remote}`: the pull request moved while minting; the next comment mints again"
+        ))),
+    }
+}
+
+/// The plans pull request `pr` adds or changes against `base`, read from its head as `remote`
+/// has it now (`refs/pull/<pr>/head`) as git objects: how the ship workflow, whose checkout is
+/// the default branch's, finds the plan of a run a `/shipgate ship` comment asked for before
+/// the merge. Each plan is checked as mint checks it; one that does not load is left out (the
+/// run then finds no plan: stale), and so is everything when the fetch fails.
+pub fn pull_plans(
+    repo: &LocalRepo,
+    remote: &str,
+    slug: &crate::model::RepoSlug,
+    pr: u64,
+    base: &CommitSha,
+) -> Vec<crate::plan::ResolvedPlan> {
+    if fetch_pull(repo, remote, pr).is_err() {
+        return Vec::new();
+    }
+    let Ok(Some(head)) = repo.resolve_full_ref(&format!("refs/shipgate/pull/{pr}")) else {
+        return Vec::new();
+    };
+    repo.changed_yaml_files(base, &head.commit, super::inputs::PLANS_DIR)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|file| super::inputs::load_plan_at(file, &head.commit, repo, slug).ok())
+        .collect()
+}
+
+/// Fetches `+refs/pull/<pr>/head:refs/shipgate/pull/<pr>` from `remote` with stock git.
+fn fetch_pull(repo: &LocalRepo, remote: &str, pr: u64) -> Result<(), Error> {
     let refspec = format!("+refs/pull/{pr}/head:refs/shipgate/pull/{pr}");
     let output = Command::new("git")
         .arg("--git-dir")
@@ -54,10 +91,5 @@ pub fn pull_head(
             String::from_utf8_lossy(&output.stderr).trim()
         )));
     }
-    match repo.resolve_commit(&head)? {
-        Some(_) => Ok(head),
-        None => Err(Error::Usage(format!(
-            "#{pr}'s head {head} is not in refs/pull/{pr}/head of `{remote}`: the pull request moved while minting; the next comment mints again"
-        ))),
-    }
+    Ok(())
 }

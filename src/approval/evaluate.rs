@@ -42,11 +42,13 @@ pub struct Comment {
 }
 
 impl Comment {
-    fn by_bot(&self) -> bool {
+    /// Written by a bot (GitHub says so, or the login is an app's `[bot]`).
+    pub fn by_bot(&self) -> bool {
         self.author_is_bot || self.author.as_str().ends_with("[bot]")
     }
 
-    fn edited(&self) -> bool {
+    /// Changed after it was written.
+    pub fn edited(&self) -> bool {
         self.updated_at != self.created_at
     }
 }

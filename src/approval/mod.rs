@@ -2,4 +2,5 @@
 
 pub mod command;
 pub mod evaluate;
+pub mod pending;
 mod visible;

@@ -178,6 +178,11 @@ pub enum Event {
         by: String,
         /// Why.
         reason: String,
+        /// The `/shipgate halt` comment it carries out (absent for a halt from the command
+        /// line, and in entries written before comments were recorded): mint acts on each
+        /// comment once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment_id: Option<u64>,
     },
     /// The halt was lifted.
     Resumed {
@@ -187,6 +192,16 @@ pub enum Event {
         /// entries written before resumes required one).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         comment_id: Option<u64>,
+    },
+    /// A `/shipgate ship` comment asked for a run to be executed, and mint started the ship
+    /// workflow for it (`workflow_dispatch`), where it executes in the ship environment.
+    ShipRequested {
+        /// The run to execute.
+        run_id: String,
+        /// Who asked.
+        by: String,
+        /// The asking comment: mint acts on each comment once.
+        comment_id: u64,
     },
     /// A run took the repository's execution lock.
     LockAcquired {
@@ -242,6 +257,7 @@ impl Event {
             Self::OperationDenied { .. } => "operation_denied",
             Self::Halted { .. } => "halted",
             Self::Resumed { .. } => "resumed",
+            Self::ShipRequested { .. } => "ship_requested",
             Self::LockAcquired { .. } => "lock_acquired",
             Self::LockReleased { .. } => "lock_released",
             Self::LockBroken { .. } => "lock_broken",
@@ -260,7 +276,8 @@ impl Event {
             | Self::OperationRecovered { run_id, .. }
             | Self::LockAcquired { run_id, .. }
             | Self::LockReleased { run_id, .. }
-            | Self::LockBroken { run_id, .. } => Some(run_id),
+            | Self::LockBroken { run_id, .. }
+            | Self::ShipRequested { run_id, .. } => Some(run_id),
             Self::OperationDenied { run_id, .. } => run_id.as_deref(),
             Self::Genesis { .. }
             | Self::Note { .. }
@@ -290,7 +307,8 @@ impl Event {
             Self::RunOpened { run_id, .. }
             | Self::LockAcquired { run_id, .. }
             | Self::LockReleased { run_id, .. }
-            | Self::LockBroken { run_id, .. } => run_id.clone(),
+            | Self::LockBroken { run_id, .. }
+            | Self::ShipRequested { run_id, .. } => run_id.clone(),
             Self::ReceiptMinted { receipt_id, .. } | Self::ReceiptConsumed { receipt_id, .. } => {
                 receipt_id.clone()
             }

@@ -35,6 +35,13 @@ pub struct InitArgs {
     /// The action the workflows use (default: shipgate/shipgate@v<this version>).
     #[arg(long, value_name = "REF")]
     pub action: Option<String>,
+    /// The approve and ship workflows act with a GitHub App's installation token, made by
+    /// actions/create-github-app-token from the `SHIPGATE_APP_CLIENT_ID` variable and the
+    /// `SHIPGATE_APP_PRIVATE_KEY` secret: tags and releases it makes start other workflows
+    /// (GITHUB_TOKEN's start none), and it may open pull requests without the repository's
+    /// "Allow GitHub Actions to create and approve pull requests" setting.
+    #[arg(long)]
+    pub app_token: bool,
     /// The default branch the ship workflow runs on (default: origin/HEAD, then main, then
     /// master, else main).
     #[arg(long, value_name = "NAME")]

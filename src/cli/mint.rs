@@ -16,6 +16,10 @@ pub struct MintArgs {
     /// The mint private key file (default: the SHIPGATE_MINT_KEY variable's text).
     #[arg(long, value_name = "FILE")]
     pub mint_key: Option<PathBuf>,
+    /// The workflow file a `/shipgate ship` comment starts (`workflow_dispatch` with the run
+    /// id as its `run-id` input), so every execution happens in the ship workflow's environment.
+    #[arg(long, value_name = "FILE", default_value = "shipgate-ship.yml")]
+    pub ship_workflow: String,
     /// Output format of the report on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -36,9 +36,6 @@ use crate::model::RepoSlug;
 use crate::plan::ResolvedPlan;
 use crate::policy::Policy;
 
-/// How long the lock is held before another executor may break it, unless told otherwise.
-pub const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(15 * 60);
-
 /// Which runs to execute.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunSelector {

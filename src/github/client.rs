@@ -302,6 +302,29 @@ impl GitHubClient {
         })
     }
 
+    /// A POST that GitHub answers with no body (`204 No Content`), sent at most `attempts`
+    /// times: only for writes whose repetition is harmless to the caller.
+    pub(super) async fn post_no_content(
+        &self,
+        path: &str,
+        body: &Value,
+        what: &str,
+        attempts: u32,
+    ) -> Result<(), GitHubError> {
+        let mut last = String::new();
+        for _attempt in 0..attempts {
+            match self.request(Method::POST, path, Some(body), what).await {
+                Ok(_) => return Ok(()),
+                Err(Failure::Definite(e)) => return Err(e),
+                Err(Failure::Ambiguous(detail)) => last = detail,
+            }
+        }
+        Err(GitHubError::Ambiguous {
+            what: what.to_owned(),
+            detail: last,
+        })
+    }
+
     /// Performs a write at most once per attempt and never blindly: after an ambiguous failure
     /// (or an "already exists" that follows one) it reads the world back. An effect found as
     /// requested is success (`recovered`); one found different is a conflict; one not found is

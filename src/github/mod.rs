@@ -18,6 +18,7 @@
 mod capability;
 mod client;
 mod conversation;
+mod dispatch;
 mod effects;
 pub mod error;
 mod reads;

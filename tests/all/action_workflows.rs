@@ -159,27 +159,170 @@ fn the_approve_workflow_mints_once_the_quorum_is_met_and_ignores_other_comments(
     );
 }
 
-/// `/shipgate ship` runs in the approve workflow, whose checkout is the default branch's: the
-/// run's plan is the pull request's, read from its head commit as git objects.
+/// The `workflow_dispatch` requests mint sent to the fake: (workflow file, body).
+fn dispatches(world: &MintWorld) -> Vec<(String, Value)> {
+    world
+        .github
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/dispatches"))
+        .map(|r| {
+            let file = r.path.rsplit('/').nth(1).unwrap_or_default().to_owned();
+            (file, serde_json::from_str(&r.body).expect("dispatch body"))
+        })
+        .collect()
+}
+
+fn events_of<'a>(chain: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    chain
+        .iter()
+        .filter(|e| e["event"]["type"] == kind)
+        .map(|e| &e["event"])
+        .collect()
+}
+
+/// Issue 15: `/shipgate ship` executes nothing in the approve job, which holds the mint key
+/// and none of the ship environment's protections. It starts the ship workflow for the run
+/// (`workflow_dispatch` with `run-id`) and records the request with its comment's id; the ship
+/// workflow, whose checkout is the default branch's, reads the pull request's plan as git
+/// objects and executes it there.
 #[test]
-fn slash_ship_in_the_approve_workflow_ships_the_pull_requests_plan_without_checking_it_out() {
+fn slash_ship_starts_the_ship_workflow_which_executes_the_pull_requests_plan() {
     let world = MintWorld::with("carol", PLAN);
     let runner = runner(&world);
     assert_succeeded(&approve_and_mint(&world, &runner));
+    let (event, ship_comment) = comment_payload(&world, "bob", "User", "/shipgate ship");
+    let job = approve_job(&runner, event);
+    assert_succeeded(&job);
+    assert_eq!(
+        job.output("shipgate", "status"),
+        "authorized",
+        "{}",
+        job.transcript()
+    );
+    assert!(
+        world.github.peeled("refs/tags/v1.1.0").is_none(),
+        "the approve job ships nothing itself"
+    );
+    let run_id = job.output("shipgate", "run-id");
+    let sent = dispatches(&world);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, "shipgate-ship.yml");
+    assert_eq!(
+        sent[0].1,
+        json!({"ref": "main", "inputs": {"run-id": run_id}})
+    );
+    let chain = world.chain();
+    let requested = events_of(&chain, "ship_requested");
+    assert_eq!(requested.len(), 1, "{chain:?}");
+    assert_eq!(requested[0]["comment_id"], ship_comment);
+    assert_eq!(requested[0]["run_id"], run_id.as_str());
+
+    // The next comment's run does not start it again.
     let job = approve_job(
         &runner,
-        comment_payload(&world, "bob", "User", "/shipgate ship").0,
+        comment_payload(&world, "dave", "User", "/shipgate lgtm").0,
+    );
+    assert_succeeded(&job);
+    assert_eq!(dispatches(&world).len(), 1);
+
+    // What GitHub then runs: the ship workflow, dispatched on main with the run id.
+    let dispatched = json!({"ref": "refs/heads/main", "inputs": {"run-id": run_id}, "repository": {"full_name": SLUG, "default_branch": "main"}, "sender": {"login": "github-actions[bot]"}});
+    let ship = runner.run_workflow(
+        &adopter_workflow("shipgate-ship.yml"),
+        "workflow_dispatch",
+        dispatched,
+        json!({"run-id": run_id}),
+    );
+    assert_succeeded(&ship);
+    assert_eq!(
+        ship.output("shipgate", "status"),
+        "shipped",
+        "{}",
+        ship.transcript()
+    );
+    assert!(!ship.workspace.join(".shipgate/plans/release.yaml").exists());
+    assert!(world.github.peeled("refs/tags/v1.1.0").is_some());
+    assert_eq!(world.github.fake.releases(SLUG).len(), 1);
+}
+
+/// Issue 15, lost commands: GitHub keeps one pending run per concurrency group and cancels the
+/// pending one a newer comment replaces. The `/shipgate halt` whose run was cancelled (here:
+/// never run) is carried out by the next run, recorded with its comment's id, and only once.
+#[test]
+fn a_halt_whose_run_was_cancelled_is_recorded_by_the_next_run_once() {
+    let world = MintWorld::with("carol", PLAN);
+    let runner = runner(&world);
+    let halt = world
+        .github
+        .fake
+        .add_comment(SLUG, world.pr, "alice", "/shipgate halt incident 42");
+    let stranger = world
+        .github
+        .fake
+        .add_comment(SLUG, world.pr, "dave", "/shipgate resume");
+    world.approve("alice");
+    let job = approve_and_mint(&world, &runner);
+    assert!(!job.skipped && !job.succeeded, "halted is exit 1");
+    assert_eq!(
+        job.output("shipgate", "status"),
+        "halted",
+        "{}",
+        job.transcript()
+    );
+    let chain = world.chain();
+    let halts = events_of(&chain, "halted");
+    assert_eq!(halts.len(), 1, "{chain:?}");
+    assert_eq!(halts[0]["comment_id"], halt);
+    assert_eq!(halts[0]["reason"], "incident 42");
+    assert!(
+        events_of(&chain, "run_opened").is_empty(),
+        "halted: nothing is minted"
+    );
+    assert_eq!(world.reaction(halt), ["+1"]);
+    assert_eq!(world.reaction(stranger), ["-1"], "dave is no halt admin");
+
+    let again = approve_job(
+        &runner,
+        comment_payload(&world, "bob", "User", "/shipgate lgtm").0,
+    );
+    assert_eq!(
+        again.output("shipgate", "status"),
+        "halted",
+        "{}",
+        again.transcript()
+    );
+    let chain = world.chain();
+    assert_eq!(
+        events_of(&chain, "halted").len(),
+        1,
+        "acted on once: {chain:?}"
+    );
+    assert!(events_of(&chain, "resumed").is_empty());
+
+    // A resume by the halt admin, whose run is cancelled too, is carried out by the next run;
+    // the halt written before it stays carried out.
+    let resume = world
+        .github
+        .fake
+        .add_comment(SLUG, world.pr, "alice", "/shipgate resume");
+    let job = approve_job(
+        &runner,
+        comment_payload(&world, "bob", "User", "/shipgate lgtm").0,
     );
     assert_succeeded(&job);
     assert_eq!(
         job.output("shipgate", "status"),
-        "shipped",
+        "authorized",
         "{}",
         job.transcript()
     );
-    assert!(!job.workspace.join(".shipgate/plans/release.yaml").exists());
-    assert!(world.github.peeled("refs/tags/v1.1.0").is_some());
-    assert_eq!(world.github.fake.releases(SLUG).len(), 1);
+    let chain = world.chain();
+    assert_eq!(events_of(&chain, "halted").len(), 1, "{chain:?}");
+    let resumes = events_of(&chain, "resumed");
+    assert_eq!(resumes.len(), 1, "{chain:?}");
+    assert_eq!(resumes[0]["comment_id"], resume);
 }
 
 #[test]
@@ -491,4 +634,88 @@ fn inputs_reach_shipgate_as_arguments_never_as_shell_code() {
         job.transcript()
     );
     assert!(!marker.exists(), "an input ran as shell code");
+}
+
+/// Issue 15, outputs on failure: when shipgate fails (exit 2, 3 or 4) before it writes its
+/// outputs, the action still says `status=failed` with the exit code, and the job summary says
+/// what failed, so a later `if: failure()` step can act on it.
+#[test]
+fn a_failing_command_still_writes_status_failed_its_exit_code_and_a_summary() {
+    let world = MintWorld::with("carol", PLAN);
+    let runner = runner(&world);
+    let workflow = action_workflow("push", &[("command", "mint")]);
+    let push = json!({"ref": "refs/heads/main", "repository": {"full_name": SLUG, "default_branch": "main"}});
+    let job = runner.run_workflow(&workflow, "push", push.clone(), json!({}));
+    assert!(!job.succeeded);
+    assert_eq!(
+        job.output("shipgate", "status"),
+        "failed",
+        "{}",
+        job.transcript()
+    );
+    assert_eq!(job.output("shipgate", "exit-code"), "2");
+    assert!(
+        job.summary.contains("shipgate mint failed"),
+        "{}",
+        job.summary
+    );
+    assert!(job.summary.contains("Exit 2: bad input"), "{}", job.summary);
+
+    let bad_command = action_workflow("push", &[("command", "ship-it")]);
+    let job = runner.run_workflow(&bad_command, "push", push, json!({}));
+    assert_eq!(job.output("shipgate", "status"), "failed");
+    assert_eq!(job.output("shipgate", "exit-code"), "2");
+}
+
+/// Issue 15, tokens: the `token` input reaches shipgate's own git processes as an HTTP header
+/// in their environment (so the governance branch is pushed with it, not with a credential the
+/// checkout left in the clone), exactly one header, masked in the log.
+#[test]
+fn the_token_input_is_what_shipgates_git_pushes_with() {
+    let scratch = tempfile::tempdir().expect("scratch");
+    let fake = scratch.path().join("shipgate");
+    std::fs::write(
+        &fake,
+        "#!/usr/bin/env bash\ngit config --get-all http.https://github.example/.extraheader\n",
+    )
+    .expect("fake shipgate");
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let out = std::process::Command::new("bash")
+        .arg(crate::local_runner::project_root().join("action/run.sh"))
+        .current_dir(scratch.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_COUNT", "1")
+        .env(
+            "GIT_CONFIG_KEY_0",
+            "http.https://github.example/.extraheader",
+        )
+        .env(
+            "GIT_CONFIG_VALUE_0",
+            "AUTHORIZATION: basic checkouts-credential",
+        )
+        .env("SHIPGATE_BIN", &fake)
+        .env("SHIPGATE_COMMAND", "verify")
+        .env("GITHUB_SERVER_URL", "https://github.example")
+        .env("GITHUB_TOKEN", "ghs_apptoken")
+        .output()
+        .expect("run.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // base64("x-access-token:ghs_apptoken")
+    let basic = "eC1hY2Nlc3MtdG9rZW46Z2hzX2FwcHRva2Vu";
+    assert!(stdout.contains(&format!("::add-mask::{basic}")), "{stdout}");
+    // git's rule for http.extraHeader: an empty value empties the list configured before it.
+    let values: Vec<&str> = stdout.lines().filter(|l| !l.starts_with("::")).collect();
+    let reset = values
+        .iter()
+        .rposition(|v| v.is_empty())
+        .map_or(0, |i| i + 1);
+    assert_eq!(
+        values[reset..],
+        [format!("AUTHORIZATION: basic {basic}")],
+        "{stdout}"
+    );
 }

@@ -477,6 +477,7 @@ fn event(step: &Step, state: &State, kept: &[Entry], at: i64) -> Event {
         Step::Halt => Event::Halted {
             by: "admin".into(),
             reason: "incident".into(),
+            comment_id: None,
         },
         Step::Resume => Event::Resumed {
             by: "admin".into(),

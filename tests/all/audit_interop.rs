@@ -62,9 +62,15 @@ fn lifecycle() -> Vec<Event> {
             run_id: run(),
             holder: None,
         },
+        Event::ShipRequested {
+            run_id: run(),
+            by: "bob".into(),
+            comment_id: 40,
+        },
         Event::Halted {
             by: "alice".into(),
             reason: "incident".into(),
+            comment_id: Some(41),
         },
         Event::Resumed {
             by: "alice".into(),
@@ -84,7 +90,7 @@ fn stock_git_verifies_every_commit_and_rejects_another_key() {
     }
     let head = fixture.head();
     let commits = first_parent_line(&fixture.remote_repo(), head);
-    assert_eq!(commits.len(), 11);
+    assert_eq!(commits.len(), 12);
 
     let signers_path = fixture.dir.path().join("allowed_signers");
     std::fs::write(
@@ -131,7 +137,7 @@ fn stock_git_verifies_every_commit_and_rejects_another_key() {
         },
     )
     .expect("verifies");
-    assert_eq!(verified.entries_checked, 11);
+    assert_eq!(verified.entries_checked, 12);
     assert!(
         git(&fixture.remote(), &["fsck", "--strict"])
             .status

@@ -713,28 +713,54 @@ fn a_proof_bundle_verifies_offline_and_any_change_to_it_is_caught() {
     assert_eq!(out.status.code(), Some(4), "another key: {}", stdout(&out));
 }
 
+/// `/shipgate ship` by an approver starts the ship workflow for the run (issue 15: every
+/// execution happens there, in the ship environment) and records the request; by anyone else
+/// it is refused. mint itself ships nothing; `execute --run`, what the ship workflow runs,
+/// then ships.
 #[test]
-fn slash_ship_by_an_approver_executes_the_run_and_by_anyone_else_is_refused() {
-    let (world, _) = minted();
+fn slash_ship_by_an_approver_starts_the_ship_workflow_and_by_anyone_else_is_refused() {
+    let (world, run) = minted();
     let (event, refused) = comment_event(&world, "carol", "/shipgate ship");
     let out = mint_from_event(&world, &event);
-    assert_exit(&out, 1);
+    assert_exit(&out, 0);
     assert!(
         stdout(&out).contains("was not carried out"),
         "{}",
         stdout(&out)
     );
     assert_eq!(world.reaction(refused), ["-1"]);
-    nothing_shipped(&world);
+    let dispatched = |world: &MintWorld| {
+        world
+            .github
+            .fake
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                r.path
+                    .ends_with("/actions/workflows/shipgate-ship.yml/dispatches")
+            })
+            .count()
+    };
+    assert_eq!(dispatched(&world), 0);
 
     let (event, accepted) = comment_event(&world, "bob", "ship it\n/shipgate ship");
     let out = mint_from_event(&world, &event);
     assert_exit(&out, 0);
-    assert!(stdout(&out).contains("== SHIPPED =="), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("shipgate-ship.yml started for"),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(world.reaction(accepted), ["+1"]);
+    assert_eq!(dispatched(&world), 1);
+    assert!(world.kinds().contains(&"ship_requested".to_owned()));
+    nothing_shipped(&world);
+
+    let out = execute(&world, &run, &[], &[]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("== SHIPPED =="), "{}", stdout(&out));
     let main = world.repo.branch_sha("main");
     assert_eq!(shipped(&world), (Some(main), 1, 1));
-    assert!(world.status_comment().contains("## SHIPPED"));
 }
 
 /// A small deterministic generator, so a failing schedule can be replayed from its seed.

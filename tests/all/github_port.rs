@@ -622,3 +622,47 @@ fn a_world_whose_injected_fault_never_fired_fails() {
         .expect("text");
     assert!(message.contains("injected fault never fired"), "{message}");
 }
+
+/// Issue 15: `/shipgate ship` starts the ship workflow through GitHub's `workflow_dispatch`
+/// route, which answers 204 with no body; a ref GitHub does not know is its 422, and a
+/// read-only token (a fork's) may not start anything.
+#[test]
+fn starting_the_ship_workflow_is_a_dispatch_that_github_answers_with_no_content() {
+    let repo = TestRepo::standard();
+    let world = GitHubWorld::new(&repo);
+    world.block_on(async {
+        let github = world.client(BOT);
+        github
+            .dispatch_ship("shipgate-ship.yml", "main", "run_0123")
+            .await
+            .expect("204");
+        let unknown = github
+            .dispatch_ship("shipgate-ship.yml", "no-such-branch", "run_0123")
+            .await
+            .expect_err("no such ref");
+        assert!(unknown.to_string().contains("No ref found"), "{unknown}");
+        let fork = world.client(READ_ONLY);
+        assert!(
+            fork.dispatch_ship("shipgate-ship.yml", "main", "run_0123")
+                .await
+                .is_err()
+        );
+    });
+    let sent: Vec<_> = world
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.path
+                .ends_with("/actions/workflows/shipgate-ship.yml/dispatches")
+        })
+        .collect();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[0].status, 204);
+    let body: serde_json::Value = serde_json::from_str(&sent[0].body).expect("json");
+    assert_eq!(
+        body,
+        serde_json::json!({"ref": "main", "inputs": {"run-id": "run_0123"}})
+    );
+    world.fake.assert_clean();
+}

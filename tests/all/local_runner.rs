@@ -32,8 +32,8 @@ pub fn project_root() -> PathBuf {
 /// What the action's installer is told about this machine, and the release target it maps to.
 pub fn runner_platform() -> (&'static str, &'static str, &'static str) {
     match std::env::consts::ARCH {
-        "aarch64" => ("Linux", "ARM64", "aarch64-unknown-linux-gnu"),
-        _ => ("Linux", "X64", "x86_64-unknown-linux-gnu"),
+        "aarch64" => ("Linux", "ARM64", "aarch64-unknown-linux-musl"),
+        _ => ("Linux", "X64", "x86_64-unknown-linux-musl"),
     }
 }
 

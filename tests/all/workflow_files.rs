@@ -77,7 +77,7 @@ fn the_rule_catches_an_expression_in_a_run_body() {
 }
 
 #[test]
-fn every_job_has_least_privilege_permissions_and_every_workflow_a_concurrency_group() {
+fn every_job_has_least_privilege_permissions_and_a_concurrency_group() {
     for path in files().iter().filter(|p| !p.ends_with("action.yml")) {
         let workflow = parse(path);
         assert_eq!(
@@ -86,22 +86,70 @@ fn every_job_has_least_privilege_permissions_and_every_workflow_a_concurrency_gr
             "{}: the workflow's default token is read-only",
             path.display()
         );
-        assert!(
-            workflow.get("concurrency").is_some(),
-            "{}: no concurrency group",
-            path.display()
-        );
         for (name, job) in workflow["jobs"].as_object().expect("jobs") {
+            assert!(
+                workflow.get("concurrency").is_some() || job.get("concurrency").is_some(),
+                "{}: job {name} is in no concurrency group",
+                path.display()
+            );
             let permissions = job["permissions"]
                 .as_object()
                 .unwrap_or_else(|| panic!("{}: job {name} has no permissions", path.display()));
             for (scope, level) in permissions {
                 assert!(
-                    ["contents", "issues", "pull-requests"].contains(&scope.as_str()),
+                    [
+                        "actions",
+                        "attestations",
+                        "contents",
+                        "id-token",
+                        "issues",
+                        "pull-requests"
+                    ]
+                    .contains(&scope.as_str()),
                     "{}: job {name} asks for {scope}",
                     path.display()
                 );
                 assert!(level == "read" || level == "write", "{level}");
+            }
+        }
+    }
+}
+
+/// Issue 15, lost commands: a workflow-level group is entered before a job's `if`, so a comment
+/// without `/shipgate` would replace (cancel) a pending `/shipgate` run; on the job only the
+/// comments the job acts on compete. Jobs that hold a key keep no credential in the clone.
+#[test]
+fn the_approve_and_ship_jobs_take_their_concurrency_group_and_no_persisted_credential() {
+    for name in ["shipgate-approve.yml", "shipgate-ship.yml"] {
+        for dir in [".github/workflows", "templates/workflows"] {
+            let path = project_root().join(dir).join(name);
+            let workflow = parse(&path);
+            assert!(
+                workflow.get("concurrency").is_none(),
+                "{}: concurrency belongs on the job",
+                path.display()
+            );
+            for (job_name, job) in workflow["jobs"].as_object().expect("jobs") {
+                assert_eq!(
+                    job["concurrency"]["cancel-in-progress"],
+                    false,
+                    "{}: job {job_name}",
+                    path.display()
+                );
+                let checkout = steps(&workflow)
+                    .into_iter()
+                    .find(|s| {
+                        s["uses"]
+                            .as_str()
+                            .is_some_and(|u| u.starts_with("actions/checkout@"))
+                    })
+                    .expect("a checkout");
+                assert_eq!(
+                    checkout["with"]["persist-credentials"],
+                    false,
+                    "{}: job {job_name}",
+                    path.display()
+                );
             }
         }
     }

@@ -130,7 +130,7 @@ pub fn apply<S: StateAccess + ?Sized>(state: &S, entry: &Entry) -> Result<Vec<Ch
             },
         ),
         Event::PolicyChanged { from, to } => change_policy(state, from.as_deref(), to, seq),
-        Event::Halted { by, reason } => halt(
+        Event::Halted { by, reason, .. } => halt(
             state,
             HaltRecord {
                 by: by.clone(),
@@ -140,6 +140,7 @@ pub fn apply<S: StateAccess + ?Sized>(state: &S, entry: &Entry) -> Result<Vec<Ch
             },
         ),
         Event::Resumed { .. } => resume(state),
+        Event::ShipRequested { run_id, .. } => request_ship(state, run_id),
         Event::LockAcquired {
             run_id,
             holder,
@@ -329,6 +330,21 @@ fn resume<S: StateAccess + ?Sized>(state: &S) -> Result<Vec<Change>, ApplyError>
         return Err(refuse(Reason::NotHalted, "resume without a halt"));
     }
     Ok(vec![Change::Halt(None)])
+}
+
+/// `ship_requested`: for an open run, never while halted; it changes no state (the ship
+/// workflow it starts executes through the gate like any other).
+fn request_ship<S: StateAccess + ?Sized>(
+    state: &S,
+    run_id: &str,
+) -> Result<Vec<Change>, ApplyError> {
+    if state.halt().is_some() {
+        return Err(refuse(Reason::Halted, format!("cannot ship {run_id}")));
+    }
+    if state.run(run_id).is_none() {
+        return Err(refuse(Reason::RunMissing, run_id.to_owned()));
+    }
+    Ok(Vec::new())
 }
 
 /// `lock_acquired`: by an open run, when nobody holds the lock.

@@ -3,6 +3,7 @@
 //!
 //! Each submodule owns one area of the API; a handler takes the state lock once, does its
 //! work and builds its body with `shapes`. Handlers never `.await` while holding the lock.
+mod actions;
 mod git;
 mod issues;
 mod orgs;
@@ -108,6 +109,10 @@ pub(crate) fn router(app: App) -> Router {
         .route(
             &format!("{repo}/actions/permissions/workflow"),
             get(settings::workflow_permissions).put(settings::set_workflow_permissions),
+        )
+        .route(
+            &format!("{repo}/actions/workflows/{{workflow}}/dispatches"),
+            post(actions::dispatch),
         )
         .route("/user", get(orgs::authenticated_user))
         .route("/orgs/{org}/teams/{slug}", get(orgs::team))
