@@ -807,12 +807,10 @@ fn a_ten_operation_plan_under_random_5xx_ships_each_effect_once() {
                 _ => FaultKind::StatusAfterEffect(502),
             };
             // Optional: how far a run gets, and so which faults fire, is what this test varies.
-            world.github.fake.inject_optional(Fault {
-                method: Some(method.to_owned()),
-                path,
-                kind,
-                times: 1,
-            });
+            world
+                .github
+                .fake
+                .inject_optional(Fault::new(Some(method), path, kind, 1));
         }
         // The run completes, or stops cleanly: an infrastructure failure (exit 3) leaves an
         // operation in doubt that a re-run settles; an operation that failed (exit 3, then 1

@@ -599,27 +599,27 @@ fn a_refused_effect_is_recorded_failed_and_stops_the_run() {
 fn github_faults_during_execution_never_duplicate_an_effect() {
     let (world, run) = minted_with(None);
     let fake = &world.github.fake;
-    fake.inject(Fault {
-        method: Some("POST".into()),
-        path: format!("/repos/{SLUG}/releases"),
-        kind: FaultKind::StatusAfterEffect(502),
-        times: 1,
-    });
-    fake.inject(Fault {
-        method: Some("POST".into()),
-        path: format!("/repos/{SLUG}/pulls"),
-        kind: FaultKind::RateLimited {
+    fake.inject(Fault::new(
+        Some("POST"),
+        format!("/repos/{SLUG}/releases"),
+        FaultKind::StatusAfterEffect(502),
+        1,
+    ));
+    fake.inject(Fault::new(
+        Some("POST"),
+        format!("/repos/{SLUG}/pulls"),
+        FaultKind::RateLimited {
             status: 429,
             retry_after_secs: 0,
         },
-        times: 1,
-    });
-    fake.inject(Fault {
-        method: Some("GET".into()),
-        path: "/repos/*/*/git/matching-refs/tags/".into(),
-        kind: FaultKind::Status(503),
-        times: 2,
-    });
+        1,
+    ));
+    fake.inject(Fault::new(
+        Some("GET"),
+        "/repos/*/*/git/matching-refs/tags/",
+        FaultKind::Status(503),
+        2,
+    ));
     let executor = Executor::new(&world);
     let outcomes = executor
         .run_at(&world, &run, &WallClock)

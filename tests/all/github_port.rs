@@ -18,12 +18,7 @@ use crate::github_support::{
 };
 
 fn fault(method: &str, path: &str, kind: FaultKind, times: u32) -> Fault {
-    Fault {
-        method: Some(method.to_owned()),
-        path: path.to_owned(),
-        kind,
-        times,
-    }
+    Fault::new(Some(method), path, kind, times)
 }
 
 fn sha(text: &str) -> CommitSha {

@@ -244,12 +244,7 @@ fn doctor_sends_only_requests_github_describes_with_either_token() {
 #[test]
 fn a_request_outside_the_description_is_caught() {
     let spec = slice();
-    let logged = |method: &str, path: &str, body: &str, status: u16| fake_github::LoggedRequest {
-        method: method.to_owned(),
-        path: path.to_owned(),
-        body: body.to_owned(),
-        status,
-    };
+    let logged = fake_github::LoggedRequest::new;
     let bad = [
         logged("GET", "/repos/acme/widget/nope", "", 200),
         logged(

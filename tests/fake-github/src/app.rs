@@ -14,6 +14,7 @@ use crate::state::State;
 
 /// One request the fake served (admin requests are not logged).
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct LoggedRequest {
     /// `GET`, `POST`, ...
     pub method: String,
@@ -23,6 +24,18 @@ pub struct LoggedRequest {
     pub body: String,
     /// The status sent; 0 when the connection was dropped without a response.
     pub status: u16,
+}
+
+impl LoggedRequest {
+    /// A request as the log records it (for tests of code that reads logs).
+    pub fn new(method: &str, path: &str, body: &str, status: u16) -> Self {
+        Self {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            body: body.to_owned(),
+            status,
+        }
+    }
 }
 
 /// The shared core of one running fake.

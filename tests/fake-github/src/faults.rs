@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// A fault rule.
+/// A fault rule, made with [`Fault::new`].
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Fault {
     /// The HTTP method to match (any case); `None` matches any.
     pub method: Option<String>,
@@ -100,6 +101,17 @@ impl From<FaultSpec> for Fault {
 }
 
 impl Fault {
+    /// A rule hitting the next `times` requests of `method` (any when `None`, any case) to
+    /// `path` (exact, or with `*` segments) with `kind`.
+    pub fn new(method: Option<&str>, path: impl Into<String>, kind: FaultKind, times: u32) -> Self {
+        Self {
+            method: method.map(str::to_owned),
+            path: path.into(),
+            kind,
+            times,
+        }
+    }
+
     fn matches(&self, method: &str, path: &str) -> bool {
         let method_ok = self
             .method
@@ -178,12 +190,7 @@ mod tests {
     use super::*;
 
     fn fault(method: Option<&str>, path: &str, status: u16, times: u32) -> Fault {
-        Fault {
-            method: method.map(str::to_owned),
-            path: path.to_owned(),
-            kind: FaultKind::Status(status),
-            times,
-        }
+        Fault::new(method, path, FaultKind::Status(status), times)
     }
 
     #[test]

@@ -7,12 +7,7 @@ use serde_json::json;
 use crate::support::{REPO, fixture, send};
 
 fn fault(method: Option<&str>, path: &str, kind: FaultKind, times: u32) -> Fault {
-    Fault {
-        method: method.map(str::to_owned),
-        path: path.to_owned(),
-        kind,
-        times,
-    }
+    Fault::new(method, path, kind, times)
 }
 
 #[test]

@@ -8,12 +8,7 @@ use serde_json::json;
 use crate::support::{REPO, fixture, send};
 
 fn fault(path: &str, times: u32) -> Fault {
-    Fault {
-        method: Some("GET".to_owned()),
-        path: path.to_owned(),
-        kind: FaultKind::Status(502),
-        times,
-    }
+    Fault::new(Some("GET"), path, FaultKind::Status(502), times)
 }
 
 #[test]
