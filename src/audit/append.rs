@@ -8,7 +8,8 @@
 //! `receive-pack` (the `git` command line): libgit2's local transport force-writes refs, so it
 //! is never used here. A push is rejected either by an error exit or by a `!` status line of
 //! `git push --porcelain`; both mean "someone appended first": fetch, re-check, retry with
-//! jittered backoff, and give up with `AUDIT_UNAVAILABLE` after a bounded time.
+//! jittered backoff, and give up with `AUDIT_UNAVAILABLE` after a bounded time. An append to a
+//! chain whose runs still lie flat writes a `state_migrated` entry first (DESIGN 13.8).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use time::OffsetDateTime;
 
 use super::entry::{Actor, Event};
 use super::reason::Reason;
-use super::state::ApplyError;
+use super::state::{ApplyError, RUNS_FAN_OUT, StateAccess};
 use super::store::{ChainWriter, StoreError, Tip, git, read_tip};
 use super::trust::{ChainTrust, TrustError};
 use super::verify::{VerifyError, write_checkpoint};
@@ -436,7 +437,12 @@ where
             written?
         }
     };
-    for event in events {
+    // A chain started before runs fanned out moves them first (DESIGN 13.8), in the same push.
+    let migrate = state.layout().is_none().then_some(Event::StateMigrated {
+        layout: RUNS_FAN_OUT,
+    });
+    state.check()?;
+    for event in migrate.into_iter().chain(events) {
         let written = writer.append(Some(&new_tip), &mut state, &target.actor, clock(), event);
         state.check()?;
         new_tip = written?;
