@@ -341,7 +341,11 @@ impl StateAccess for State {
 /// not a tree listing every run (450 KB at 10 000 runs, as the flat layout did).
 pub fn run_path(run_id: &str) -> String {
     let digest = sha256_hex(run_id.as_bytes());
-    format!("{RUNS_DIR}/{}/{}/{run_id}.json", &digest[..2], &digest[2..4])
+    format!(
+        "{RUNS_DIR}/{}/{}/{run_id}.json",
+        &digest[..2],
+        &digest[2..4]
+    )
 }
 
 /// The flat path of a run's file, where chains started before the fan-out keep their runs until

@@ -133,7 +133,11 @@ fn a_flat_layout_chain_verifies_and_the_next_append_migrates_it() {
             &format!("{old_head}:refs/heads/shipgate/audit"),
         ],
     );
-    assert!(push.status.success(), "{}", String::from_utf8_lossy(&push.stderr));
+    assert!(
+        push.status.success(),
+        "{}",
+        String::from_utf8_lossy(&push.stderr)
+    );
     for run in RUNS {
         assert!(has_path(&old, old_head, &flat_run_path(run)));
         assert!(!has_path(&old, old_head, &run_path(run)));
@@ -142,16 +146,30 @@ fn a_flat_layout_chain_verifies_and_the_next_append_migrates_it() {
 
     let reader = fixture.work("reader");
     let reader_dir = reader.workdir().unwrap().to_owned();
-    assert_eq!(verify_json(&reader_dir, &signers_path)["entries_checked"], 5);
+    assert_eq!(
+        verify_json(&reader_dir, &signers_path)["entries_checked"],
+        5
+    );
     let remote = fixture.remote();
-    stock_git_verifies(&remote, &signers_path, &first_parent_line(&fixture.remote_repo(), old_head));
+    stock_git_verifies(
+        &remote,
+        &signers_path,
+        &first_parent_line(&fixture.remote_repo(), old_head),
+    );
 
     // The next append, by today's CLI, moves every run and then writes its note, in one push.
     let writer = fixture.work("writer");
     let writer_dir = writer.workdir().unwrap().to_owned();
     let key_arg = key_path.display().to_string();
-    let out = shipgate(&writer_dir, &["audit", "note", "--audit-key", &key_arg, "after"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = shipgate(
+        &writer_dir,
+        &["audit", "note", "--audit-key", &key_arg, "after"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let remote_repo = fixture.remote_repo();
     let head = fixture.head();
     let line = first_parent_line(&remote_repo, head);
@@ -172,7 +190,10 @@ fn a_flat_layout_chain_verifies_and_the_next_append_migrates_it() {
         assert!(!has_path(&remote_repo, head, &flat_run_path(run)), "{run}");
     }
     assert!(has_path(&remote_repo, head, LAYOUT_PATH));
-    assert_eq!(read_state(&remote_repo, head).unwrap().runs.len(), RUNS.len());
+    assert_eq!(
+        read_state(&remote_repo, head).unwrap().runs.len(),
+        RUNS.len()
+    );
 
     // The whole chain, both layouts, verifies from its genesis, with shipgate and stock git.
     let fresh = fixture.work("fresh");
@@ -181,8 +202,15 @@ fn a_flat_layout_chain_verifies_and_the_next_append_migrates_it() {
     stock_git_verifies(&remote, &signers_path, &line);
 
     // A second append does not migrate again.
-    let out = shipgate(&writer_dir, &["audit", "note", "--audit-key", &key_arg, "again"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = shipgate(
+        &writer_dir,
+        &["audit", "note", "--audit-key", &key_arg, "again"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(first_parent_line(&remote_repo, fixture.head()).len(), 8);
 }
 
@@ -269,7 +297,10 @@ fn a_migration_cannot_smuggle_a_tree_other_than_the_moved_state() {
     let quiet = signed(&chain, next_entry(&chain, note("nothing to see")), honest);
     let (commit, problem) = verify_problem(&chain, quiet);
     assert_eq!(commit, quiet);
-    assert!(matches!(problem, Problem::TreeMismatch { .. }), "{problem:?}");
+    assert!(
+        matches!(problem, Problem::TreeMismatch { .. }),
+        "{problem:?}"
+    );
 }
 
 #[test]

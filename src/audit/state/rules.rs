@@ -6,8 +6,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{
-    ApplyError, Change, HaltRecord, LayoutRecord, LockRecord, RUNS_FAN_OUT, run_change, OpRecord, OpStatus, PolicyRecord, ReceiptRecord,
-    ReceiptStatus, RevokeMark, RevokesRecord, RunRecord, StateAccess,
+    ApplyError, Change, HaltRecord, LayoutRecord, LockRecord, OpRecord, OpStatus, PolicyRecord,
+    RUNS_FAN_OUT, ReceiptRecord, ReceiptStatus, RevokeMark, RevokesRecord, RunRecord, StateAccess,
+    run_change,
 };
 use crate::audit::entry::{Entry, Event};
 use crate::audit::reason::Reason;
