@@ -10,10 +10,11 @@ use git2::{Oid, Repository};
 use shipgate::audit::entry::{Entry, Event, RunOperation};
 use shipgate::audit::reason::Reason;
 use shipgate::audit::state::{
-    Change, LAYOUT_PATH, RUNS_FAN_OUT, State, apply, flat_run_path, run_path,
+    Change, LAYOUT_PATH, RUNS_FAN_OUT, State, StateAccess, apply, flat_run_path, run_path,
 };
 use shipgate::audit::store::{ChainWriter, Tip, read_entry, read_state, update_tree, write_commit};
 use shipgate::audit::verify::{Problem, VerifyError};
+use shipgate::audit::view::StateView;
 use shipgate::keys::{allowed_signers_file, generate, parse_private_key, write_private_key};
 use shipgate::policy::SignerRole;
 
@@ -343,4 +344,31 @@ fn a_state_migrates_once_and_a_tree_mixing_layouts_is_not_a_state() {
     let mut no_layout = files.clone();
     no_layout.remove(LAYOUT_PATH);
     assert!(read(&no_layout).is_err());
+}
+
+#[test]
+fn appends_read_runs_in_either_layout() {
+    let flat = flat_chain();
+    let fanned = LocalChain::build(RUNS.iter().map(|run| opened(run)).collect());
+    for (chain, fanned_out) in [(&flat, false), (&fanned, true)] {
+        let head = *chain.commits.last().unwrap();
+        assert_eq!(has_path(&chain.repo, head, LAYOUT_PATH), fanned_out);
+        // One run looked up by its path, and the scan of every run.
+        let view = StateView::new(&chain.repo, Some(head)).unwrap();
+        assert_eq!(view.run("run_b").unwrap().run_id, "run_b");
+        assert!(view.run("run_z").is_none());
+        view.check().unwrap();
+        let scanned = StateView::new(&chain.repo, Some(head)).unwrap();
+        let mut ids: Vec<String> = scanned.runs().into_iter().map(|r| r.run_id).collect();
+        scanned.check().unwrap();
+        ids.sort();
+        assert_eq!(
+            ids,
+            RUNS.map(String::from).to_vec(),
+            "fanned out: {fanned_out}"
+        );
+        // A run opened twice is refused whichever layout holds the first.
+        let again = next_entry(chain, opened("run_a"));
+        assert_eq!(apply(&view, &again).unwrap_err().reason, Reason::RunExists);
+    }
 }
