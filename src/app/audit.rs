@@ -527,6 +527,7 @@ pub(super) fn prepare_append(args: &AuditAppendArgs) -> Result<AppendSetup, Erro
             repository: repository_slug(&repo, args)?,
             policy_hash: policy.map(|p| p.hash),
             signer_kids,
+            state_layout: Some(crate::audit::state::RUNS_FAN_OUT),
         },
         actor: actor_from_environment(),
         give_up_after: Duration::from_secs(args.give_up_after),

@@ -8,7 +8,8 @@
 //! `receive-pack` (the `git` command line): libgit2's local transport force-writes refs, so it
 //! is never used here. A push is rejected either by an error exit or by a `!` status line of
 //! `git push --porcelain`; both mean "someone appended first": fetch, re-check, retry with
-//! jittered backoff, and give up with `AUDIT_UNAVAILABLE` after a bounded time.
+//! jittered backoff, and give up with `AUDIT_UNAVAILABLE` after a bounded time. An append to a
+//! chain whose runs still lie flat writes a `state_migrated` entry first (DESIGN 13.8).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use time::OffsetDateTime;
 
 use super::entry::{Actor, Event};
 use super::reason::Reason;
-use super::state::ApplyError;
+use super::state::{ApplyError, RUNS_FAN_OUT, StateAccess};
 use super::store::{ChainWriter, StoreError, Tip, git, read_tip};
 use super::trust::{ChainTrust, TrustError};
 use super::verify::{VerifyError, write_checkpoint};
@@ -301,6 +302,7 @@ where
     let mut attempts = 0;
     loop {
         attempts += 1;
+        let round = Instant::now();
         let failure = match attempt(
             repo,
             git_cli,
@@ -326,7 +328,8 @@ where
                 last: failure,
             });
         }
-        std::thread::sleep(backoff(attempts).min(target.give_up_after - elapsed));
+        let wait = backoff(attempts, round.elapsed(), OsRng.next_u64());
+        std::thread::sleep(wait.min(target.give_up_after - elapsed));
     }
 }
 
@@ -355,15 +358,24 @@ fn check_key_in_force(
     }))
 }
 
-/// Jittered exponential backoff: a random wait in [0, cap], cap = 20 ms * 2^(attempt - 1) up
-/// to 640 ms. An attempt (fetch, build, push) takes tens of milliseconds, longer when writers
-/// share the machine, so a loser that came back within a few milliseconds (the earlier 4 ms
-/// base) mostly collided again: with 8 writers on 2 cores, two thirds of all pushes were
-/// rejected. Full jitter spreads the racers over the whole window.
-fn backoff(attempt: u32) -> Duration {
-    let cap_ms = 20u64 << attempt.saturating_sub(1).min(5);
-    Duration::from_millis(OsRng.next_u64() % (cap_ms + 1))
+/// Jittered exponential backoff after a lost race, in units of the attempt that lost: a
+/// random wait in [0, cap], cap = the round's duration (at least [`BACKOFF_UNIT`]) times
+/// 2^attempt, at most [`BACKOFF_CAP`]. A loser that comes back sooner than the others' rounds
+/// take (fetch, verify, build, push: tens of milliseconds alone, several times that when
+/// writers share the machine) mostly collides again: a fixed 20 ms first window left 8
+/// writers on 2 cores at 3 push attempts per entry. Scaled by the round, the losers of one
+/// race spread over a window several rounds wide and take turns.
+fn backoff(attempt: u32, round: Duration, random: u64) -> Duration {
+    let unit = round.max(BACKOFF_UNIT);
+    let cap = unit.saturating_mul(1 << attempt.min(6)).min(BACKOFF_CAP);
+    let cap_us = u64::try_from(cap.as_micros()).unwrap_or(u64::MAX);
+    Duration::from_micros(random % (cap_us + 1))
 }
+
+/// The least a round counts for in [`backoff`].
+const BACKOFF_UNIT: Duration = Duration::from_millis(10);
+/// The longest wait between two attempts.
+const BACKOFF_CAP: Duration = Duration::from_secs(2);
 
 /// A push that failed without a verdict on the ref (no per-ref status): it may have landed.
 struct Unconfirmed {
@@ -436,7 +448,12 @@ where
             written?
         }
     };
-    for event in events {
+    // A chain started before runs fanned out moves them first (DESIGN 13.8), in the same push.
+    let migrate = state.layout().is_none().then_some(Event::StateMigrated {
+        layout: RUNS_FAN_OUT,
+    });
+    state.check()?;
+    for event in migrate.into_iter().chain(events) {
         let written = writer.append(Some(&new_tip), &mut state, &target.actor, clock(), event);
         state.check()?;
         new_tip = written?;
@@ -507,12 +524,18 @@ mod tests {
     }
 
     #[test]
-    fn backoff_stays_within_its_cap() {
+    fn backoff_grows_with_the_round_and_stays_within_its_cap() {
+        let round = Duration::from_millis(40);
         for attempt in 1..20 {
-            let cap = 20u64 << (attempt - 1).min(5);
-            assert!(backoff(attempt) <= Duration::from_millis(cap));
+            let cap = (round * (1 << attempt.min(6))).min(BACKOFF_CAP);
+            assert!(backoff(attempt, round, u64::MAX) <= cap);
+            assert_eq!(backoff(attempt, round, 0), Duration::ZERO);
         }
-        assert!(backoff(1) <= Duration::from_millis(20));
-        assert!(backoff(40) <= Duration::from_millis(640));
+        // The whole window is used: a random draw near its top waits near the cap.
+        let top = u64::try_from((round * 2).as_micros()).unwrap();
+        assert_eq!(backoff(1, round, top), round * 2);
+        // A round faster than the unit counts as the unit.
+        assert!(backoff(1, Duration::ZERO, u64::MAX) <= BACKOFF_UNIT * 2);
+        assert!(backoff(40, Duration::from_secs(5), u64::MAX) <= BACKOFF_CAP);
     }
 }

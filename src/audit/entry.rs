@@ -58,6 +58,17 @@ pub enum Event {
         policy_hash: Option<String>,
         /// Key ids of the audit signers trusted at the start.
         signer_kids: Vec<String>,
+        /// The state layout the chain starts in: `2` (runs fan out) for chains started since
+        /// runs fan out; absent in older chains, whose runs lie flat until a `state_migrated`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        state_layout: Option<u32>,
+    },
+    /// The state moved to a new layout: for layout `2`, every run from its flat path
+    /// (`state/runs/<run_id>.json`) to its fan-out path (DESIGN 13.8). Written once, by the
+    /// first append to a chain started before runs fanned out.
+    StateMigrated {
+        /// The new layout version.
+        layout: u32,
     },
     /// A free-text operator note.
     Note {
@@ -245,6 +256,7 @@ impl Event {
         match self {
             Self::Genesis { .. } => "genesis",
             Self::Note { .. } => "note",
+            Self::StateMigrated { .. } => "state_migrated",
             Self::ApprovalRecorded { .. } => "approval_recorded",
             Self::ApprovalRevoked { .. } => "approval_revoked",
             Self::PolicyChanged { .. } => "policy_changed",
@@ -281,6 +293,7 @@ impl Event {
             Self::OperationDenied { run_id, .. } => run_id.as_deref(),
             Self::Genesis { .. }
             | Self::Note { .. }
+            | Self::StateMigrated { .. }
             | Self::ApprovalRecorded { .. }
             | Self::ApprovalRevoked { .. }
             | Self::PolicyChanged { .. }
@@ -294,6 +307,7 @@ impl Event {
     fn subject(&self) -> String {
         match self {
             Self::Genesis { repository, .. } => repository.clone(),
+            Self::StateMigrated { layout } => format!("layout {layout}"),
             Self::Note { message } => message
                 .lines()
                 .next()

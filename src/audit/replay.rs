@@ -8,8 +8,9 @@
 //! serialized exactly as git writes it (sorted by git's rule, `<octal mode> <name>\0<id>`) and
 //! hashed. The result is the same tree id, which the tests check against `update_tree`.
 //!
-//! Hashing a large directory (the flat `state/runs/`, 450 KB at 10 000 runs) is most of the
-//! replay's work, and the replay runs on one thread. So a caller may take over the hashing of
+//! Hashing a large directory (the flat `state/runs/` of a chain written before runs fanned
+//! out, 450 KB at 10 000 runs) is most of the replay's work on such a chain, and the replay
+//! runs on one thread. So a caller may take over the hashing of
 //! large directories ([`StateTrees::apply_deferring`]): it names the id the commit's own tree
 //! gives that directory, the replay goes on with that id, and [`TreeChecks`] has other threads
 //! check later that the directory's bytes hash to it. The commit's tree is the replayed state
@@ -277,7 +278,7 @@ impl<'r> StateTrees<'r> {
 }
 
 /// Directories at least this large (serialized) may have their hashing deferred: in practice
-/// `state/runs/` beyond a few hundred runs; fan-out directories stay far below.
+/// a flat `state/runs/` beyond a few hundred runs; fan-out directories stay far below.
 pub(crate) const DEFER_AT: usize = 16 * 1024;
 
 /// Deferred directory checks waiting for a thread, and whether one failed.

@@ -9,6 +9,13 @@
 //! from the head's tree (`view`) while the verifier hands it the whole [`State`]. This file
 //! holds the records, their paths and files; the rules, one function per event kind, are in
 //! `rules`.
+//!
+//! Runs fan out like receipts (`state/runs/<2 hex>/<2 hex>/<run_id>.json`, DESIGN 13.8) once the
+//! state holds the layout record `state/layout.json`: a genesis written since then starts with
+//! it, and an older chain, whose runs lie flat (`state/runs/<run_id>.json`), gets it from the
+//! `state_migrated` entry that moves every run (the appender writes one before anything else).
+//! Which layout a state has is thus part of the state, replayed like the rest, and a tree
+//! holding runs in the other layout is not a state.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +39,21 @@ pub const RUNS_DIR: &str = "state/runs";
 pub const POLICY_PATH: &str = "state/policy.json";
 /// The directory of the recorded revokes, one file per plan (DESIGN 13.5).
 pub const REVOKES_DIR: &str = "state/revokes";
+/// Path of the layout record, present once runs fan out.
+pub const LAYOUT_PATH: &str = "state/layout.json";
+/// The layout version in which runs fan out: the only one the layout record may name (a state
+/// without the record has the flat runs of the first layout).
+pub const RUNS_FAN_OUT: u32 = 2;
+
+/// The state's layout, once runs fan out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayoutRecord {
+    /// Always [`RUNS_FAN_OUT`].
+    pub version: u32,
+    /// The entry that set it: the genesis, or the `state_migrated` entry.
+    pub seq: u64,
+}
 
 /// The standing halt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,6 +222,8 @@ pub struct State {
     pub policy: Option<PolicyRecord>,
     /// Executed operations by key.
     pub ops: BTreeMap<String, OpRecord>,
+    /// The layout record: `None` while runs lie flat.
+    pub layout: Option<LayoutRecord>,
 }
 
 /// One changed state file.
@@ -209,8 +233,14 @@ pub enum Change {
     Halt(Option<HaltRecord>),
     /// Lock taken or dropped.
     Lock(Option<LockRecord>),
-    /// A run written.
+    /// A run written at its fan-out path.
     Run(RunRecord),
+    /// A run written at its flat path (a state without the layout record).
+    FlatRun(RunRecord),
+    /// A run's flat file removed (the migration moves it to its fan-out path).
+    FlatRunRemoved(String),
+    /// The layout record written.
+    Layout(LayoutRecord),
     /// A receipt written.
     Receipt(ReceiptRecord),
     /// An operation written.
@@ -262,6 +292,8 @@ pub trait StateAccess {
     fn revokes(&self, plan_id: &str) -> Option<RevokesRecord>;
     /// The policy hash the last `policy_changed` recorded.
     fn policy(&self) -> Option<PolicyRecord>;
+    /// The layout record (`None`: runs lie flat).
+    fn layout(&self) -> Option<LayoutRecord>;
     /// Writes changes computed by [`apply`] into the state.
     fn commit(&mut self, changes: Vec<Change>);
 }
@@ -299,16 +331,38 @@ impl StateAccess for State {
         self.policy.clone()
     }
 
+    fn layout(&self) -> Option<LayoutRecord> {
+        self.layout.clone()
+    }
+
     fn commit(&mut self, changes: Vec<Change>) {
         State::commit(self, changes);
     }
 }
 
-/// The path of a run's file: `state/runs/<run_id>.json`, flat, as DESIGN 8 lays it out. Each
-/// new run rewrites the tree listing every run (450 KB at 10 000 runs); fanning runs out like
-/// receipts would keep that flat, but changes the layout the design fixes.
+/// The fan-out path of a run's file (DESIGN 13.8): a new run rewrites two small directories,
+/// not a tree listing every run (450 KB at 10 000 runs, as the flat layout did).
 pub fn run_path(run_id: &str) -> String {
+    let digest = sha256_hex(run_id.as_bytes());
+    format!(
+        "{RUNS_DIR}/{}/{}/{run_id}.json",
+        &digest[..2],
+        &digest[2..4]
+    )
+}
+
+/// The flat path of a run's file, where chains started before the fan-out keep their runs until
+/// their `state_migrated` entry: `state/runs/<run_id>.json`.
+pub fn flat_run_path(run_id: &str) -> String {
     format!("{RUNS_DIR}/{run_id}.json")
+}
+
+/// Where a state with `layout` keeps a run, as the change that writes it there.
+pub fn run_change(layout: Option<&LayoutRecord>, run: RunRecord) -> Change {
+    match layout {
+        Some(_) => Change::Run(run),
+        None => Change::FlatRun(run),
+    }
 }
 
 /// The fan-out path of a receipt's file.
@@ -347,6 +401,9 @@ impl Change {
             Self::Halt(_) => HALT_PATH.to_owned(),
             Self::Lock(_) => LOCK_PATH.to_owned(),
             Self::Run(run) => run_path(&run.run_id),
+            Self::FlatRun(run) => flat_run_path(&run.run_id),
+            Self::FlatRunRemoved(run_id) => flat_run_path(run_id),
+            Self::Layout(_) => LAYOUT_PATH.to_owned(),
             Self::Receipt(receipt) => receipt_path(&receipt.receipt_id),
             Self::Op(op) => op_path(&op.op_key),
             Self::Revokes(revokes) => revokes_path(&revokes.plan_id),
@@ -359,7 +416,9 @@ impl Change {
         match self {
             Self::Halt(halt) => halt.as_ref().map(file_bytes),
             Self::Lock(lock) => lock.as_ref().map(file_bytes),
-            Self::Run(run) => Some(file_bytes(run)),
+            Self::Run(run) | Self::FlatRun(run) => Some(file_bytes(run)),
+            Self::FlatRunRemoved(_) => None,
+            Self::Layout(layout) => Some(file_bytes(layout)),
             Self::Receipt(receipt) => Some(file_bytes(receipt)),
             Self::Op(op) => Some(file_bytes(op)),
             Self::Revokes(revokes) => Some(file_bytes(revokes)),
@@ -375,9 +434,12 @@ impl State {
             match change {
                 Change::Halt(halt) => self.halt = halt,
                 Change::Lock(lock) => self.lock = lock,
-                Change::Run(run) => {
+                Change::Run(run) | Change::FlatRun(run) => {
                     self.runs.insert(run.run_id.clone(), run);
                 }
+                // The run stays: the migration writes it again at its fan-out path.
+                Change::FlatRunRemoved(_) => {}
+                Change::Layout(layout) => self.layout = Some(layout),
                 Change::Receipt(receipt) => {
                     self.receipts.insert(receipt.receipt_id.clone(), receipt);
                 }
@@ -402,7 +464,12 @@ impl State {
         };
         add(Change::Halt(self.halt.clone()));
         add(Change::Lock(self.lock.clone()));
-        self.runs.values().for_each(|r| add(Change::Run(r.clone())));
+        self.runs
+            .values()
+            .for_each(|r| add(run_change(self.layout.as_ref(), r.clone())));
+        if let Some(layout) = &self.layout {
+            add(Change::Layout(layout.clone()));
+        }
         self.receipts
             .values()
             .for_each(|r| add(Change::Receipt(r.clone())));
@@ -417,39 +484,77 @@ impl State {
     }
 
     /// Rebuilds a state from a tree's files, refusing any file that is not exactly where and
-    /// how [`State::files`] would write it.
+    /// how [`State::files`] would write it (runs included: flat without the layout record, fanned
+    /// out with it).
     pub fn from_files<'a>(
         files: impl IntoIterator<Item = (String, &'a [u8])>,
     ) -> Result<Self, StateFileError> {
         let mut state = State::default();
+        let mut runs = Vec::new();
         for (path, bytes) in files {
-            let bad = |why: String| StateFileError {
-                path: path.clone(),
-                why,
-            };
-            let change = if path == HALT_PATH {
-                Change::Halt(Some(parse_record(bytes).map_err(bad)?))
-            } else if path == LOCK_PATH {
-                Change::Lock(Some(parse_record(bytes).map_err(bad)?))
-            } else if path.starts_with("state/runs/") {
-                Change::Run(parse_record(bytes).map_err(bad)?)
-            } else if path.starts_with("state/receipts/") {
-                Change::Receipt(parse_record(bytes).map_err(bad)?)
-            } else if path.starts_with("state/ops/") {
-                Change::Op(parse_record(bytes).map_err(bad)?)
-            } else if path.starts_with("state/revokes/") {
-                Change::Revokes(parse_record(bytes).map_err(bad)?)
-            } else if path == POLICY_PATH {
-                Change::Policy(parse_record(bytes).map_err(bad)?)
-            } else {
-                return Err(bad("not a state file".into()));
-            };
-            if change.path() != path || change.content().as_deref() != Some(bytes) {
-                return Err(bad("content does not belong at this path".into()));
+            let change = Self::file_change(&path, bytes)?;
+            if matches!(change, Change::Run(_) | Change::FlatRun(_)) {
+                runs.push((path, matches!(change, Change::Run(_))));
             }
             state.commit(vec![change]);
         }
+        let fanned_out = state.layout.is_some();
+        if let Some((path, _)) = runs.into_iter().find(|(_, fan)| *fan != fanned_out) {
+            let why = if fanned_out {
+                "a run file at its flat path, but the layout record says runs fan out"
+            } else {
+                "a run file at its fan-out path, but there is no layout record (state/layout.json)"
+            };
+            return Err(StateFileError {
+                path,
+                why: why.into(),
+            });
+        }
         Ok(state)
+    }
+
+    /// The change that writes the one file at `path`, if `bytes` are exactly what that change
+    /// writes there (a run is read in either layout; [`State::from_files`] checks the layout).
+    pub fn file_change(path: &str, bytes: &[u8]) -> Result<Change, StateFileError> {
+        let bad = |why: String| StateFileError {
+            path: path.to_owned(),
+            why,
+        };
+        let change = if path == HALT_PATH {
+            Change::Halt(Some(parse_record(bytes).map_err(bad)?))
+        } else if path == LOCK_PATH {
+            Change::Lock(Some(parse_record(bytes).map_err(bad)?))
+        } else if path == LAYOUT_PATH {
+            let layout: LayoutRecord = parse_record(bytes).map_err(bad)?;
+            if layout.version != RUNS_FAN_OUT {
+                return Err(bad(format!(
+                    "layout version {} is unknown (only {RUNS_FAN_OUT})",
+                    layout.version
+                )));
+            }
+            Change::Layout(layout)
+        } else if let Some(name) = path.strip_prefix("state/runs/") {
+            let run = parse_record(bytes).map_err(bad)?;
+            if name.contains('/') {
+                Change::Run(run)
+            } else {
+                Change::FlatRun(run)
+            }
+        } else if path.starts_with("state/receipts/") {
+            Change::Receipt(parse_record(bytes).map_err(bad)?)
+        } else if path.starts_with("state/ops/") {
+            Change::Op(parse_record(bytes).map_err(bad)?)
+        } else if path.starts_with("state/revokes/") {
+            Change::Revokes(parse_record(bytes).map_err(bad)?)
+        } else if path == POLICY_PATH {
+            Change::Policy(parse_record(bytes).map_err(bad)?)
+        } else {
+            return Err(bad("not a state file".into()));
+        };
+        if change.path() != path || change.content().as_deref() != Some(bytes) {
+            return Err(bad("content does not belong at this path".into()));
+        }
+        Ok(change)
     }
 }
 

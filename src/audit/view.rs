@@ -22,9 +22,9 @@ use std::path::Path;
 use git2::{ObjectType, Oid, Repository, Tree};
 
 use super::state::{
-    Change, HALT_PATH, HaltRecord, LOCK_PATH, LockRecord, OpRecord, POLICY_PATH, PolicyRecord,
-    RUNS_DIR, ReceiptRecord, RevokesRecord, RunRecord, State, StateAccess, StateFileError, op_path,
-    receipt_path, revokes_path, run_path,
+    Change, HALT_PATH, HaltRecord, LAYOUT_PATH, LOCK_PATH, LayoutRecord, LockRecord, OpRecord,
+    POLICY_PATH, PolicyRecord, RUNS_DIR, ReceiptRecord, RevokesRecord, RunRecord, State,
+    StateAccess, StateFileError, flat_run_path, op_path, receipt_path, revokes_path, run_path,
 };
 use super::store::{StoreError, git};
 
@@ -48,6 +48,7 @@ struct Loaded {
     ops: BTreeMap<String, Option<OpRecord>>,
     revokes: BTreeMap<String, Option<RevokesRecord>>,
     policy: Option<Option<PolicyRecord>>,
+    layout: Option<Option<LayoutRecord>>,
     /// Every run of the tree is in `runs`.
     all_runs: bool,
 }
@@ -124,7 +125,8 @@ impl<'r> StateView<'r> {
         }
     }
 
-    /// The one-record state of the tree entry `entry`, found at `path`.
+    /// The one-record state of the tree entry `entry`, found at `path`. (A run's file is taken
+    /// from where the state's layout keeps runs, so its layout is not checked again here.)
     fn parse_file(&self, path: &str, entry: &git2::TreeEntry<'_>) -> Result<State, StoreError> {
         if entry.kind() != Some(ObjectType::Blob) {
             return Err(self.bad_file(path, "not a file"));
@@ -133,28 +135,51 @@ impl<'r> StateView<'r> {
             .repo
             .find_blob(entry.id())
             .map_err(git("read state blob"))?;
-        State::from_files([(path.to_owned(), blob.content())])
-            .map_err(|source| self.state_error(source))
+        let change =
+            State::file_change(path, blob.content()).map_err(|source| self.state_error(source))?;
+        let mut state = State::default();
+        state.commit(vec![change]);
+        Ok(state)
     }
 
-    /// Loads every run file of the tree that is not loaded yet, each from the directory's own
-    /// entry (a lookup by path would parse the directory, every run's entry, again per run).
-    fn load_runs(&self, loaded: &mut Loaded) -> Result<(), StoreError> {
+    /// The directory `entry` found at `path`, refusing anything else.
+    fn dir(&self, path: &str, entry: &git2::TreeEntry<'_>) -> Result<Tree<'r>, StoreError> {
+        if entry.kind() != Some(ObjectType::Tree) {
+            return Err(self.bad_file(path, "not a directory"));
+        }
+        self.repo
+            .find_tree(entry.id())
+            .map_err(git("read state tree"))
+    }
+
+    /// Loads every run file of the tree that is not loaded yet, each from its directory's own
+    /// entry (a lookup by path would parse the directories again per run): files right in
+    /// `state/runs/` while runs lie flat, two directory levels down once they fan out.
+    fn load_runs(&self, loaded: &mut Loaded, fanned_out: bool) -> Result<(), StoreError> {
         let Some(dir) = self.entry_at(RUNS_DIR)? else {
             return Ok(());
         };
-        if dir.kind() != Some(ObjectType::Tree) {
-            return Err(self.bad_file(RUNS_DIR, "not a directory"));
+        let mut dirs = vec![(RUNS_DIR.to_owned(), self.dir(RUNS_DIR, &dir)?)];
+        let mut depth = 0;
+        let files_at = if fanned_out { 2 } else { 0 };
+        while depth < files_at {
+            let mut below = Vec::new();
+            for (path, dir) in &dirs {
+                for entry in dir {
+                    let path = format!("{path}/{}", String::from_utf8_lossy(entry.name_bytes()));
+                    below.push((path.clone(), self.dir(&path, &entry)?));
+                }
+            }
+            dirs = below;
+            depth += 1;
         }
-        let dir = self
-            .repo
-            .find_tree(dir.id())
-            .map_err(git("read state tree"))?;
-        for entry in &dir {
-            let path = format!("{RUNS_DIR}/{}", String::from_utf8_lossy(entry.name_bytes()));
-            let state = self.parse_file(&path, &entry)?;
-            for (run_id, run) in state.runs {
-                loaded.runs.entry(run_id).or_insert(Some(run));
+        for (path, dir) in &dirs {
+            for entry in dir {
+                let path = format!("{path}/{}", String::from_utf8_lossy(entry.name_bytes()));
+                let state = self.parse_file(&path, &entry)?;
+                for (run_id, run) in state.runs {
+                    loaded.runs.entry(run_id).or_insert(Some(run));
+                }
             }
         }
         Ok(())
@@ -179,12 +204,16 @@ impl StateAccess for StateView<'_> {
     }
 
     fn run(&self, run_id: &str) -> Option<RunRecord> {
+        let path = match self.layout() {
+            Some(_) => run_path(run_id),
+            None => flat_run_path(run_id),
+        };
         let mut loaded = self.loaded.borrow_mut();
         if let Some(run) = loaded.runs.get(run_id) {
             return run.clone();
         }
         let run = (!loaded.all_runs)
-            .then(|| self.file(&run_path(run_id)).runs.remove(run_id))
+            .then(|| self.file(&path).runs.remove(run_id))
             .flatten();
         loaded.runs.insert(run_id.to_owned(), run.clone());
         run
@@ -213,9 +242,10 @@ impl StateAccess for StateView<'_> {
     }
 
     fn runs(&self) -> Vec<RunRecord> {
+        let fanned_out = self.layout().is_some();
         let mut loaded = self.loaded.borrow_mut();
         if !loaded.all_runs {
-            match self.load_runs(&mut loaded) {
+            match self.load_runs(&mut loaded, fanned_out) {
                 Ok(()) => loaded.all_runs = true,
                 Err(failure) => self.fail(failure),
             }
@@ -240,15 +270,26 @@ impl StateAccess for StateView<'_> {
             .clone()
     }
 
+    fn layout(&self) -> Option<LayoutRecord> {
+        let mut loaded = self.loaded.borrow_mut();
+        loaded
+            .layout
+            .get_or_insert_with(|| self.file(LAYOUT_PATH).layout)
+            .clone()
+    }
+
     fn commit(&mut self, changes: Vec<Change>) {
         let loaded = self.loaded.get_mut();
         for change in changes {
             match change {
                 Change::Halt(halt) => loaded.halt = Some(halt),
                 Change::Lock(lock) => loaded.lock = Some(lock),
-                Change::Run(run) => {
+                Change::Run(run) | Change::FlatRun(run) => {
                     loaded.runs.insert(run.run_id.clone(), Some(run));
                 }
+                // The run stays: the migration writes it again at its fan-out path.
+                Change::FlatRunRemoved(_) => {}
+                Change::Layout(layout) => loaded.layout = Some(Some(layout)),
                 Change::Receipt(receipt) => {
                     loaded
                         .receipts

@@ -51,6 +51,16 @@ fn key_files(dir: &Path) -> (String, String) {
     )
 }
 
+/// The push attempts `audit note` reports: `appended note as seq N (<commit>; K attempt(s))`.
+fn push_attempts(stdout: &str) -> usize {
+    stdout
+        .split("; ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("no attempt count in {stdout:?}"))
+}
+
 fn clone(fixture: &RemoteFixture, name: &str) -> std::path::PathBuf {
     let work = fixture.work(name);
     work.workdir().unwrap().to_owned()
@@ -64,22 +74,42 @@ fn eight_processes_append_notes_concurrently_and_every_entry_lands_once() {
     let dirs: Vec<_> = (0..WRITERS)
         .map(|w| clone(&fixture, &format!("w{w}")))
         .collect();
-    std::thread::scope(|scope| {
-        for (writer, dir) in dirs.iter().enumerate() {
-            let key = &key;
-            scope.spawn(move || {
-                for n in 0..notes {
-                    let message = format!("writer {writer} note {n}");
-                    let out = shipgate(dir, &["audit", "note", "--audit-key", key, &message]);
-                    assert!(
-                        out.status.success(),
-                        "{message}: {}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                }
-            });
-        }
+    let attempts: usize = std::thread::scope(|scope| {
+        let writers: Vec<_> = dirs
+            .iter()
+            .enumerate()
+            .map(|(writer, dir)| {
+                let key = &key;
+                scope.spawn(move || {
+                    let mut attempts = 0;
+                    for n in 0..notes {
+                        let message = format!("writer {writer} note {n}");
+                        let out = shipgate(dir, &["audit", "note", "--audit-key", key, &message]);
+                        assert!(
+                            out.status.success(),
+                            "{message}: {}",
+                            String::from_utf8_lossy(&out.stderr)
+                        );
+                        attempts += push_attempts(&String::from_utf8_lossy(&out.stdout));
+                    }
+                    attempts
+                })
+            })
+            .collect();
+        writers.into_iter().map(|w| w.join().unwrap()).sum()
     });
+    // Every lost race costs a push; the back-off, scaled by the round that lost, keeps the
+    // losers from colliding again: 1.6 to 1.7 pushes an entry measured (3.1 to 3.2 with the
+    // earlier fixed 20 ms window). The design's bound, under 2, is asserted on the full stress
+    // run; the suite's shorter run, often beside other work on the machine, allows 2.5, still
+    // far below a back-off that stopped working.
+    let entries = WRITERS * notes;
+    let per_entry = attempts as f64 / entries as f64;
+    eprintln!(
+        "{WRITERS} writers x {notes} notes: {attempts} push attempts, {per_entry:.2} per entry"
+    );
+    let bound = if notes == 50 { 2.0 } else { 2.5 };
+    assert!(per_entry < bound, "{per_entry:.2} push attempts per entry");
     let reader = clone(&fixture, "reader");
     let log = shipgate(&reader, &["audit", "log", "--format", "json"]);
     assert!(log.status.success());

@@ -11,7 +11,7 @@ use std::time::Duration;
 use git2::{Oid, Repository};
 use shipgate::audit::append::{AppendTarget, Appended, GitCli, append};
 use shipgate::audit::entry::{Actor, Event, SealedEntry};
-use shipgate::audit::state::{ApplyError, State};
+use shipgate::audit::state::{ApplyError, RUNS_FAN_OUT, State};
 use shipgate::audit::store::{ChainWriter, Tip, read_entry};
 use shipgate::audit::trust::ChainTrust;
 use shipgate::audit::verify::{Verified, VerifyError, VerifyOptions, verify_chain};
@@ -84,11 +84,23 @@ pub fn actor() -> Actor {
     }
 }
 
+/// The genesis a chain starts with today: runs fan out from the start.
 pub fn genesis(kid: &str) -> Event {
     Event::Genesis {
         repository: "acme/widget".into(),
         policy_hash: None,
         signer_kids: vec![kid.to_owned()],
+        state_layout: Some(RUNS_FAN_OUT),
+    }
+}
+
+/// The genesis of chains started before runs fanned out (their runs lie flat).
+pub fn flat_genesis(kid: &str) -> Event {
+    Event::Genesis {
+        repository: "acme/widget".into(),
+        policy_hash: None,
+        signer_kids: vec![kid.to_owned()],
+        state_layout: None,
     }
 }
 
@@ -110,6 +122,16 @@ pub struct LocalChain {
 impl LocalChain {
     /// Genesis followed by `events`, signed by a fresh trusted key, times one minute apart.
     pub fn build(events: Vec<Event>) -> Self {
+        Self::build_from(genesis("audit-1"), events)
+    }
+
+    /// [`LocalChain::build`] of a chain started before runs fanned out: its runs lie flat,
+    /// written by the same rules (nothing migrates them: this writes entries directly).
+    pub fn build_flat(events: Vec<Event>) -> Self {
+        Self::build_from(flat_genesis("audit-1"), events)
+    }
+
+    fn build_from(first: Event, events: Vec<Event>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let repo = Repository::init_bare(dir.path().join("chain.git")).expect("init");
         let (key, signer) = audit_key("audit-1");
@@ -121,7 +143,7 @@ impl LocalChain {
             let mut writer = ChainWriter::new(&writer_repo, &odb, &key).expect("writer");
             let mut state = State::default();
             let mut tip: Option<Tip> = None;
-            for event in std::iter::once(genesis("audit-1")).chain(events) {
+            for event in std::iter::once(first).chain(events) {
                 let next = writer
                     .append(tip.as_ref(), &mut state, &actor(), clock.now(), event)
                     .expect("append");

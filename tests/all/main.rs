@@ -6,6 +6,7 @@ mod approval_attacks;
 mod audit_apply;
 mod audit_cli;
 mod audit_interop;
+mod audit_layout;
 mod audit_policy;
 mod audit_support;
 mod audit_tamper;

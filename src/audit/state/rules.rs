@@ -6,8 +6,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{
-    ApplyError, Change, HaltRecord, LockRecord, OpRecord, OpStatus, PolicyRecord, ReceiptRecord,
-    ReceiptStatus, RevokeMark, RevokesRecord, RunRecord, StateAccess,
+    ApplyError, Change, HaltRecord, LayoutRecord, LockRecord, OpRecord, OpStatus, PolicyRecord,
+    RUNS_FAN_OUT, ReceiptRecord, ReceiptStatus, RevokeMark, RevokesRecord, RunRecord, StateAccess,
+    run_change,
 };
 use crate::audit::entry::{Entry, Event};
 use crate::audit::reason::Reason;
@@ -51,8 +52,9 @@ pub fn apply<S: StateAccess + ?Sized>(state: &S, entry: &Entry) -> Result<Vec<Ch
     let at = parse_time("at", &entry.at)?;
     let seq = entry.seq;
     match &entry.event {
-        Event::Genesis { .. }
-        | Event::Note { .. }
+        Event::Genesis { state_layout, .. } => start_layout(*state_layout),
+        Event::StateMigrated { layout } => migrate(state, *layout, seq),
+        Event::Note { .. }
         | Event::ApprovalRecorded { .. }
         | Event::OperationDenied { .. }
         | Event::MintRefused { .. } => Ok(Vec::new()),
@@ -172,7 +174,57 @@ fn open_run<S: StateAccess + ?Sized>(state: &S, run: RunRecord) -> Result<Vec<Ch
     if state.run(&run.run_id).is_some() {
         return Err(refuse(Reason::RunExists, run.run_id));
     }
-    Ok(vec![Change::Run(run)])
+    Ok(vec![run_change(state.layout().as_ref(), run)])
+}
+
+/// The layout a genesis names: only [`RUNS_FAN_OUT`], or none (the flat runs of older chains).
+fn start_layout(state_layout: Option<u32>) -> Result<Vec<Change>, ApplyError> {
+    match state_layout {
+        None => Ok(Vec::new()),
+        Some(RUNS_FAN_OUT) => Ok(vec![Change::Layout(LayoutRecord {
+            version: RUNS_FAN_OUT,
+            seq: 0,
+        })]),
+        Some(other) => Err(unknown_layout(other)),
+    }
+}
+
+fn unknown_layout(layout: u32) -> ApplyError {
+    refuse(
+        Reason::EntryInvalid,
+        format!("state layout {layout} is unknown (only {RUNS_FAN_OUT}, runs fanned out)"),
+    )
+}
+
+/// `state_migrated`: once, from the flat runs to their fan-out paths. Every run moves in this
+/// one entry, so its tree is the whole state in the new layout, checked like any other.
+fn migrate<S: StateAccess + ?Sized>(
+    state: &S,
+    layout: u32,
+    seq: u64,
+) -> Result<Vec<Change>, ApplyError> {
+    if layout != RUNS_FAN_OUT {
+        return Err(unknown_layout(layout));
+    }
+    if let Some(current) = state.layout() {
+        return Err(refuse(
+            Reason::EntryInvalid,
+            format!(
+                "the state is already in layout {} (since entry {})",
+                current.version, current.seq
+            ),
+        ));
+    }
+    let mut changes = Vec::new();
+    for run in state.runs() {
+        changes.push(Change::FlatRunRemoved(run.run_id.clone()));
+        changes.push(Change::Run(run));
+    }
+    changes.push(Change::Layout(LayoutRecord {
+        version: RUNS_FAN_OUT,
+        seq,
+    }));
+    Ok(changes)
 }
 
 /// `receipt_minted`: a receipt of an open run's operation, carrying a document that agrees
