@@ -84,25 +84,7 @@ fn execute_request(
     let chain = git_chain(&setup);
 
     // 1. Fetch and verify; every later decision and append verifies again from this head.
-    let verified = match chain.verified_state() {
-        Ok(verified) => verified,
-        Err(Error::Audit(AuditError::Verify(failure))) => {
-            writeln!(
-                out,
-                "blocked: {} - {} ({failure})",
-                GateCode::AuditChainInvalid.as_str(),
-                GateCode::AuditChainInvalid.why()
-            )?;
-            return Err(AuditError::Verify(failure).into());
-        }
-        Err(e) => return Err(e),
-    };
-    let Some(verified) = verified else {
-        return Err(Error::Usage(format!(
-            "there is no governance branch {}: nothing was minted",
-            append.target.branch
-        )));
-    };
+    let verified = first_verified_state(&chain, &append.target.branch, out)?;
     let runs = select_runs(
         verified.state(),
         &request.selector,
@@ -162,6 +144,13 @@ fn execute_request(
         out.write_all(rendered.as_bytes())?;
         reports.push(report);
     }
+    write_execute_outputs(&reports)?;
+    Ok(code)
+}
+
+/// The step outputs of one `execute`: its plans, runs, one status word for the whole command
+/// (however many runs it executed) and the codes of what was denied or failed.
+fn write_execute_outputs(reports: &[ExecuteReport]) -> Result<(), Error> {
     let reasons: Vec<&str> = reports
         .iter()
         .flat_map(|r| &r.operations)
@@ -188,7 +177,32 @@ fn execute_request(
         ("status", status.status()),
         ("blocked-reasons", reasons.join(",")),
     ])?;
-    Ok(code)
+    Ok(())
+}
+
+/// The chain fetched and verified before anything is selected; a chain that does not verify
+/// is reported as the gate's `AUDIT_CHAIN_INVALID` before the error.
+fn first_verified_state(
+    chain: &GitChain<'_>,
+    branch: &str,
+    out: &mut dyn Write,
+) -> Result<crate::audit::trust::VerifiedState, Error> {
+    match chain.verified_state() {
+        Ok(Some(verified)) => Ok(verified),
+        Ok(None) => Err(Error::Usage(format!(
+            "there is no governance branch {branch}: nothing was minted"
+        ))),
+        Err(Error::Audit(AuditError::Verify(failure))) => {
+            writeln!(
+                out,
+                "blocked: {} - {} ({failure})",
+                GateCode::AuditChainInvalid.as_str(),
+                GateCode::AuditChainInvalid.why()
+            )?;
+            Err(AuditError::Verify(failure).into())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The governance branch the append arguments name, as the protocol's chain port.

@@ -27,6 +27,7 @@ use super::inputs::{self, PLANS_DIR, PolicyRequest};
 use crate::approval::evaluate::{ApprovalOutcome, Authorship, Comment};
 use crate::audit::AuditError;
 use crate::audit::append::append_all;
+use crate::audit::entry::Event;
 
 use crate::audit::state::StateAccess;
 use crate::audit::trust::policy_change;
@@ -98,19 +99,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
 
     let (repo, slug) = inputs::governed_repo(&args.append)?;
     let (policy, _) = inputs::load_policy(&repo, &PolicyRequest::from(&args.append.policy))?;
-    let public = mint_key.key.public_key();
-    let trusted = policy.signers.iter().any(|s| {
-        s.role == SignerRole::Mint
-            && s.kid == mint_key.kid
-            && s.key.key_data() == public.key_data()
-            && s.in_force_at(OffsetDateTime::now_utc())
-    });
-    if !trusted {
-        return Err(Error::Usage(format!(
-            "the mint key `{}` is not a `mint` signer in force in the policy on the default branch; receipts it signed would not verify",
-            mint_key.kid
-        )));
-    }
+    check_mint_key_in_force(&policy, &mint_key)?;
     let setup = prepare_append(&args.append)?;
     let (default_branch, default_commit) =
         repo.default_branch(args.append.policy.default_branch.as_deref())?;
@@ -133,24 +122,10 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         writeln!(out, "{}", answer.note)?;
         warnings.push(answer.note.clone());
     }
-    let mut plans = Vec::new();
-    for file in repo.changed_yaml_files(&default_commit, &head, PLANS_DIR)? {
-        let plan = inputs::load_plan_at(&file, &head, &repo, &slug)?;
-        // Two files that resolve to one plan are one plan: one run, one set of receipts.
-        if let Some((first, _, _)) = plans
-            .iter()
-            .find(|(_, known, _): &&(String, ResolvedPlan, _)| known.id == plan.id)
-        {
-            let note = format!(
-                "{} is the same plan as {first} ({}): it is minted once",
-                file.path, plan.id
-            );
-            writeln!(out, "{note}")?;
-            warnings.push(note);
-            continue;
-        }
-        let decisions = policy::evaluate(&policy, &plan.checked, now);
-        plans.push((file.path, plan, decisions));
+    let (plans, notes) = pull_request_plans(&repo, &slug, &policy, (&default_commit, &head), now)?;
+    for note in notes {
+        writeln!(out, "{note}")?;
+        warnings.push(note);
     }
     if plans.is_empty() {
         writeln!(
@@ -218,49 +193,121 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     answers.extend(shipped);
     let reactions = reactions_of(&answers);
 
+    let outcomes: Vec<MintOutcome> = outcomes
+        .into_iter()
+        .zip(&authorships)
+        .map(name_unknown_author)
+        .collect();
     let report = MintReport::new(
         slug.clone(),
         pr,
         policy.hash.clone(),
         warnings,
-        plans
-            .iter()
-            .zip(&approvals)
-            .zip(
-                outcomes
-                    .into_iter()
-                    .zip(&authorships)
-                    .map(name_unknown_author),
-            )
-            .map(|(((file, plan, decisions), approval), outcome)| PlanMint {
-                file: file.clone(),
-                name: plan.name.clone(),
-                plan_id: plan.id.clone(),
-                approve_command: format!("/shipgate approve {}", plan.id.approval_prefix()),
-                outcome,
-                operations: plan
-                    .operations
-                    .iter()
-                    .zip(decisions)
-                    .zip(&approval.tallies)
-                    .map(|((op, decision), tallies)| OperationTally {
-                        op_key: op.key().to_string(),
-                        rules: tallies.clone(),
-                        findings: decision
-                            .findings
-                            .iter()
-                            .map(|f| f.code.as_str().to_owned())
-                            .collect(),
-                    })
-                    .collect(),
-                approvals: approval.verdicts.clone(),
-            })
-            .collect(),
+        plan_mints(&plans, &approvals, outcomes),
     );
     runtime.block_on(answer_on_github(
         &client, pr, reactions, &comments, &approvals, &report,
     ))?;
-    super::actions::write_step_summary(&render_mint_markdown(&report))?;
+    publish_report(&report, &runs, args.format, out)
+}
+
+/// The mint key must be a `mint` signer of the default branch's policy in force now: receipts
+/// it signed would not verify otherwise.
+fn check_mint_key_in_force(policy: &Policy, mint_key: &SigningKey) -> Result<(), Error> {
+    let public = mint_key.key.public_key();
+    let trusted = policy.signers.iter().any(|s| {
+        s.role == SignerRole::Mint
+            && s.kid == mint_key.kid
+            && s.key.key_data() == public.key_data()
+            && s.in_force_at(OffsetDateTime::now_utc())
+    });
+    if trusted {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "the mint key `{}` is not a `mint` signer in force in the policy on the default branch; receipts it signed would not verify",
+            mint_key.kid
+        )))
+    }
+}
+
+/// A plan file of the pull request, its resolved plan and the policy's decision on each
+/// operation.
+type PlanUnderReview = (String, ResolvedPlan, Vec<OperationDecision>);
+
+/// The plans the pull request adds or changes (between `commits.0`, the default branch, and
+/// `commits.1`, its head, read as git objects), each judged by `policy`, and notes on plan
+/// files that resolve to a plan already listed (one plan: one run, one set of receipts).
+fn pull_request_plans(
+    repo: &crate::repo::LocalRepo,
+    slug: &crate::model::RepoSlug,
+    policy: &Policy,
+    commits: (&crate::model::CommitSha, &crate::model::CommitSha),
+    now: OffsetDateTime,
+) -> Result<(Vec<PlanUnderReview>, Vec<String>), Error> {
+    let (default_commit, head) = commits;
+    let mut plans: Vec<PlanUnderReview> = Vec::new();
+    let mut notes = Vec::new();
+    for file in repo.changed_yaml_files(default_commit, head, PLANS_DIR)? {
+        let plan = inputs::load_plan_at(&file, head, repo, slug)?;
+        if let Some((first, _, _)) = plans.iter().find(|(_, known, _)| known.id == plan.id) {
+            notes.push(format!(
+                "{} is the same plan as {first} ({}): it is minted once",
+                file.path, plan.id
+            ));
+            continue;
+        }
+        let decisions = policy::evaluate(policy, &plan.checked, now);
+        plans.push((file.path, plan, decisions));
+    }
+    Ok((plans, notes))
+}
+
+/// Each plan's part of the report: its tallies per operation, verdicts and outcome.
+fn plan_mints(
+    plans: &[PlanUnderReview],
+    approvals: &[ApprovalOutcome],
+    outcomes: Vec<MintOutcome>,
+) -> Vec<PlanMint> {
+    plans
+        .iter()
+        .zip(approvals)
+        .zip(outcomes)
+        .map(|(((file, plan, decisions), approval), outcome)| PlanMint {
+            file: file.clone(),
+            name: plan.name.clone(),
+            plan_id: plan.id.clone(),
+            approve_command: format!("/shipgate approve {}", plan.id.approval_prefix()),
+            outcome,
+            operations: plan
+                .operations
+                .iter()
+                .zip(decisions)
+                .zip(&approval.tallies)
+                .map(|((op, decision), tallies)| OperationTally {
+                    op_key: op.key().to_string(),
+                    rules: tallies.clone(),
+                    findings: decision
+                        .findings
+                        .iter()
+                        .map(|f| f.code.as_str().to_owned())
+                        .collect(),
+                })
+                .collect(),
+            approvals: approval.verdicts.clone(),
+        })
+        .collect()
+}
+
+/// The report where the workflow reads it (job summary, step outputs) and on stdout; halted
+/// is exit 1.
+fn publish_report(
+    report: &MintReport,
+    runs: &[String],
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    super::actions::write_step_summary(&render_mint_markdown(report))?;
     let halted = report.banner == Banner::Halted;
     super::actions::write_outputs(&[
         (
@@ -274,13 +321,13 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             if halted { Code::Halted.as_str() } else { "" }.to_owned(),
         ),
     ])?;
-    let rendered = match args.format {
-        Format::Text => render_mint_text(&report),
-        Format::Markdown => render_mint_markdown(&report),
-        Format::Json => super::json_report(&report)?,
+    let rendered = match format {
+        Format::Text => render_mint_text(report),
+        Format::Markdown => render_mint_markdown(report),
+        Format::Json => super::json_report(report)?,
     };
     out.write_all(rendered.as_bytes())?;
-    if report.banner == Banner::Halted {
+    if halted {
         Ok(Outcome::Blocked)
     } else {
         Ok(Outcome::Clean)
@@ -368,9 +415,7 @@ struct Minting<'a> {
 /// recorded revokes and the runs' plan ids (for ambiguous prefixes) live there.
 fn record(minting: &Minting<'_>) -> Result<(Vec<MintOutcome>, Vec<ApprovalOutcome>), Error> {
     let Minting {
-        pr,
         setup,
-        mint_key,
         policy,
         plans,
         ids,
@@ -405,48 +450,15 @@ fn record(minting: &Minting<'_>) -> Result<(Vec<MintOutcome>, Vec<ApprovalOutcom
                         .filter_map(|r| PlanId::from_digest(r.plan_id.clone()).ok()),
                 )
                 .collect();
-            for (index, ((_, plan, decisions), fresh)) in plans.iter().zip(ids).enumerate() {
-                let (approval, mut revokes) = judge(
-                    &minting.judged,
-                    index,
-                    plan,
-                    decisions,
-                    &known_ids,
-                    state,
-                    now,
-                );
-                events.append(&mut revokes);
-                let open_run = runs
-                    .iter()
-                    .find(|r| r.plan_id == plan.id.as_str())
-                    .map(|r| r.run_id.as_str());
-                let decision = decide_mint(
-                    &MintInputs {
-                        plan,
-                        decisions,
-                        approvals: &approval,
-                        policy_hash: &policy.hash,
-                        halted: state.halt().is_some(),
-                        open_run,
-                        now,
-                    },
-                    fresh.clone(),
-                );
-                let (outcome, mut plan_events) = match decision_events(
-                    pr,
-                    plan,
-                    &approval,
-                    decision,
-                    state,
-                    mint_key,
-                    &policy.hash,
-                ) {
-                    Ok(done) => done,
-                    Err(e) => {
-                        signing_error = Some(e);
-                        (MintOutcome::AwaitingApproval, Vec::new())
-                    }
-                };
+            for (index, fresh) in ids.iter().enumerate().take(plans.len()) {
+                let (outcome, approval, mut plan_events) =
+                    match minting.decide(index, fresh, state, &runs, &known_ids) {
+                        Ok(decided) => decided,
+                        Err((approval, e)) => {
+                            signing_error = Some(e);
+                            (MintOutcome::AwaitingApproval, approval, Vec::new())
+                        }
+                    };
                 outcomes.push(outcome);
                 approvals.push(approval);
                 events.append(&mut plan_events);
@@ -467,6 +479,62 @@ fn record(minting: &Minting<'_>) -> Result<(Vec<MintOutcome>, Vec<ApprovalOutcom
     match signing_error {
         Some(e) => Err(Error::Usage(format!("cannot sign a receipt: {e}"))),
         None => Ok((outcomes, approvals)),
+    }
+}
+
+impl Minting<'_> {
+    /// Plan `index` judged at `state`: its outcome, its approvals and the entries it appends
+    /// (its recorded revokes first). A receipt that cannot be signed is an `Err`, with the
+    /// approvals judged.
+    fn decide(
+        &self,
+        index: usize,
+        fresh: &FreshIds,
+        state: &StateView<'_>,
+        runs: &[crate::audit::state::RunRecord],
+        known_ids: &[PlanId],
+    ) -> Result<(MintOutcome, ApprovalOutcome, Vec<Event>), (ApprovalOutcome, String)> {
+        let (_, plan, decisions) = &self.plans[index];
+        let (approval, mut events) = judge(
+            &self.judged,
+            index,
+            plan,
+            decisions,
+            known_ids,
+            state,
+            self.now,
+        );
+        let open_run = runs
+            .iter()
+            .find(|r| r.plan_id == plan.id.as_str())
+            .map(|r| r.run_id.as_str());
+        let decision = decide_mint(
+            &MintInputs {
+                plan,
+                decisions,
+                approvals: &approval,
+                policy_hash: &self.policy.hash,
+                halted: state.halt().is_some(),
+                open_run,
+                now: self.now,
+            },
+            fresh.clone(),
+        );
+        match decision_events(
+            self.pr,
+            plan,
+            &approval,
+            decision,
+            state,
+            self.mint_key,
+            &self.policy.hash,
+        ) {
+            Ok((outcome, mut plan_events)) => {
+                events.append(&mut plan_events);
+                Ok((outcome, approval, events))
+            }
+            Err(e) => Err((approval, e)),
+        }
     }
 }
 
