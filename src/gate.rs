@@ -863,8 +863,9 @@ mod tests {
     #[test]
     fn preconditions_need_no_halt_and_this_executors_lock() {
         use crate::audit::state::{HaltRecord, LockRecord, State};
+        use crate::model::RunId;
         let lock = |run: &str, until: &str| LockRecord {
-            run_id: run.into(),
+            run_id: RunId::parse(run).expect("run id"),
             holder: Some("exe_1".into()),
             acquired_at: "2026-11-23T11:00:00Z".into(),
             expires_at: until.into(),

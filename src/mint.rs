@@ -12,6 +12,7 @@ use crate::approval::evaluate::ApprovalOutcome;
 use crate::audit::entry::{Event, RunOperation};
 use crate::audit::state::StateAccess;
 use crate::keys::SigningKey;
+use crate::model::{OpKey, ReceiptId, RunId};
 use crate::plan::ResolvedPlan;
 use crate::policy::{MAX_RECEIPT_TTL_SECS, OperationDecision, format_utc};
 use crate::reason::Code;
@@ -185,6 +186,10 @@ pub fn decision_events(
             None => (MintOutcome::AwaitingApproval, Vec::new()),
         },
         MintDecision::Mint { run_id, receipts } => {
+            let typed_run = RunId::parse(&run_id).map_err(|e| e.to_string())?;
+            let op_key = |text: &str| {
+                OpKey::parse(text).ok_or_else(|| format!("`{text}` is not an operation key"))
+            };
             let mut events: Vec<Event> = approval
                 .verdicts
                 .iter()
@@ -197,16 +202,18 @@ pub fn decision_events(
                 .collect();
             events.push(Event::RunOpened {
                 pr: Some(pr),
-                run_id: run_id.clone(),
+                run_id: typed_run.clone(),
                 plan_id: plan.id.to_string(),
                 policy_hash: policy_hash.to_owned(),
                 operations: receipts
                     .iter()
-                    .map(|c| RunOperation {
-                        op_index: c.op_index,
-                        op_key: c.op_key.clone(),
+                    .map(|c| {
+                        Ok(RunOperation {
+                            op_index: c.op_index,
+                            op_key: op_key(&c.op_key)?,
+                        })
                     })
-                    .collect(),
+                    .collect::<Result<_, String>>()?,
             });
             let mut minted = Vec::new();
             for claims in receipts {
@@ -216,9 +223,9 @@ pub fn decision_events(
                     .map_err(|e| e.to_string())?;
                 let document = receipt.to_canonical_json().map_err(|e| e.to_string())?;
                 events.push(Event::ReceiptMinted {
-                    receipt_id: line.receipt_id.clone(),
-                    run_id: run_id.clone(),
-                    op_key: line.op_key.clone(),
+                    receipt_id: ReceiptId::parse(&line.receipt_id).map_err(|e| e.to_string())?,
+                    run_id: typed_run.clone(),
+                    op_key: op_key(&line.op_key)?,
                     enforceable: line.enforceable,
                     expires_at: line.expires_at.clone(),
                     receipt: Some(document),

@@ -305,11 +305,7 @@ macro_rules! checked_deserialize {
 }
 
 /// A chain id with a fixed prefix (`run_`, `rcp_`), checked by [`is_chain_id`].
-fn prefixed_chain_id(
-    what: &'static str,
-    prefix: &str,
-    text: &str,
-) -> Result<String, InvalidId> {
+fn prefixed_chain_id(what: &'static str, prefix: &str, text: &str) -> Result<String, InvalidId> {
     if !text.starts_with(prefix) || text.len() == prefix.len() {
         return Err(invalid(what, text, "expected its prefix and a suffix"));
     }

@@ -155,7 +155,7 @@ pub fn verify_proof(proof: &Proof, signers: &[Signer]) -> Result<ProvenRun, Proo
         matches!(
             &first.entry.event,
             Event::RunOpened { run_id, plan_id, policy_hash, .. }
-                if run_id == &proof.run_id
+                if run_id == proof.run_id.as_str()
                     && plan_id == &proof.plan_id
                     && policy_hash == &proof.policy_hash
         )
@@ -182,7 +182,7 @@ pub fn verify_proof(proof: &Proof, signers: &[Signer]) -> Result<ProvenRun, Proo
             matches!(
                 &s.entry.event,
                 Event::ReceiptMinted { receipt_id, receipt: Some(doc), .. }
-                    if receipt_id == &id && doc == &document
+                    if receipt_id == id.as_str() && doc == &document
             )
         });
         if !recorded {

@@ -37,7 +37,7 @@ use crate::event::{CommentEvent, CommentOnPullRequest, read_comment_event};
 use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
 use crate::keys::{MINT_KEY_ENV, SigningKey, load_signing_key};
 use crate::mint::{FreshIds, MintInputs, decide_mint, decision_events};
-use crate::model::{Login, PlanId, TeamSlug, random_id};
+use crate::model::{Login, PlanId, RunId, TeamSlug, random_id};
 use crate::plan::ResolvedPlan;
 use crate::policy::{self, OperationDecision, Policy, SignerRole};
 use crate::reason::Code;
@@ -191,7 +191,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         now,
     })?;
 
-    let runs = runs_of(&outcomes);
+    let runs = runs_of(&outcomes)?;
     let may_ship = |c: &Comment| by_an_approver(&c.author, &plans, &memberships);
     let shipped = commands::ship(
         &setup,
@@ -267,7 +267,10 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             "plan-id",
             super::actions::space_separated(report.plans.iter().map(|p| &p.plan_id)),
         ),
-        ("run-id", runs.join(" ")),
+        (
+            "run-id",
+            runs.iter().map(RunId::as_str).collect::<Vec<_>>().join(" "),
+        ),
         ("status", report.banner.status()),
         (
             "blocked-reasons",
@@ -288,12 +291,12 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
 }
 
 /// The runs the plans have, minted now or before.
-fn runs_of(outcomes: &[MintOutcome]) -> Vec<String> {
+fn runs_of(outcomes: &[MintOutcome]) -> Result<Vec<RunId>, Error> {
     outcomes
         .iter()
         .filter_map(|outcome| match outcome {
             MintOutcome::Minted { run_id, .. } | MintOutcome::AlreadyMinted { run_id } => {
-                Some(run_id.clone())
+                Some(RunId::parse(run_id).map_err(|e| Error::Usage(e.to_string())))
             }
             _ => None,
         })

@@ -11,6 +11,7 @@ use shipgate::audit::append::{AppendTarget, GitCli, append_all};
 use shipgate::audit::entry::{Actor, Event, RunOperation};
 use shipgate::audit::trust::ChainTrust;
 use shipgate::keys::{generate, parse_private_key};
+use shipgate::model::{OpKey, ReceiptId, RunId};
 use shipgate::policy::SignerRole;
 use shipgate::receipt::{Receipt, ReceiptClaims};
 use time::OffsetDateTime;
@@ -277,14 +278,14 @@ pub(crate) fn craft_signed(world: &MintWorld, sign: impl Fn(ReceiptClaims) -> Re
     let run = "run_crafted".to_owned();
     let mut events = vec![Event::RunOpened {
         pr: None,
-        run_id: run.clone(),
+        run_id: RunId::parse(&run).expect("run id"),
         plan_id: real[0].plan_id.clone(),
         policy_hash: real[0].policy_hash.clone(),
         operations: real
             .iter()
             .map(|c| RunOperation {
                 op_index: c.op_index,
-                op_key: c.op_key.clone(),
+                op_key: OpKey::parse(&c.op_key).expect("op key"),
             })
             .collect(),
     }];
@@ -296,9 +297,9 @@ pub(crate) fn craft_signed(world: &MintWorld, sign: impl Fn(ReceiptClaims) -> Re
         });
         let claims = &receipt.claims;
         events.push(Event::ReceiptMinted {
-            receipt_id: claims.receipt_id.clone(),
-            run_id: run.clone(),
-            op_key: claims.op_key.clone(),
+            receipt_id: ReceiptId::parse(&claims.receipt_id).expect("receipt id"),
+            run_id: RunId::parse(&run).expect("run id"),
+            op_key: OpKey::parse(&claims.op_key).expect("op key"),
             enforceable: claims.enforceable,
             expires_at: claims.expires_at.clone(),
             receipt: Some(receipt.to_canonical_json().expect("json")),
@@ -514,12 +515,12 @@ fn a_run_without_a_receipt_is_refused_as_missing() {
         &world,
         vec![Event::RunOpened {
             pr: None,
-            run_id: "run_bare".into(),
+            run_id: RunId::parse("run_bare").expect("run id"),
             plan_id,
             policy_hash: "sha256:x".into(),
             operations: vec![RunOperation {
                 op_index: 0,
-                op_key: "tag:v1.1.0".into(),
+                op_key: OpKey::parse("tag:v1.1.0").expect("op key"),
             }],
         }],
     );
