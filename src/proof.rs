@@ -167,12 +167,12 @@ pub fn verify_proof(proof: &Proof, signers: &[Signer]) -> Result<ProvenRun, Proo
     for receipt in &proof.receipts {
         let id = receipt.claims.receipt_id.clone();
         let fail = |why: String| ProofError::Receipt {
-            receipt_id: id.clone(),
+            receipt_id: id.to_string(),
             why,
         };
         // The run executed in the past: its key is judged at issue time, not at today's clock.
         verify_receipt(receipt, signers, None).map_err(|e| fail(e.to_string()))?;
-        if receipt.claims.run_id != proof.run_id {
+        if receipt.claims.run_id != proof.run_id.as_str() {
             return Err(fail(format!("belongs to run {}", receipt.claims.run_id)));
         }
         let document = receipt
@@ -182,7 +182,7 @@ pub fn verify_proof(proof: &Proof, signers: &[Signer]) -> Result<ProvenRun, Proo
             matches!(
                 &s.entry.event,
                 Event::ReceiptMinted { receipt_id, receipt: Some(doc), .. }
-                    if receipt_id == id.as_str() && doc == &document
+                    if receipt_id == &id && doc == &document
             )
         });
         if !recorded {

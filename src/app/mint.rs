@@ -37,7 +37,7 @@ use crate::event::{CommentEvent, CommentOnPullRequest, read_comment_event};
 use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
 use crate::keys::{MINT_KEY_ENV, SigningKey, load_signing_key};
 use crate::mint::{FreshIds, MintInputs, decide_mint, decision_events};
-use crate::model::{Login, PlanId, RunId, TeamSlug, random_id};
+use crate::model::{Login, PlanId, ReceiptId, RunId, TeamSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{self, OperationDecision, Policy, SignerRole};
 use crate::reason::Code;
@@ -342,8 +342,8 @@ fn reactions_of(answers: &[commands::Answer]) -> BTreeMap<u64, Reaction> {
 
 fn fresh_ids(operations: usize) -> FreshIds {
     FreshIds {
-        run_id: random_id("run", 12),
-        receipt_ids: (0..operations).map(|_| random_id("rcp", 12)).collect(),
+        run_id: RunId::random(),
+        receipt_ids: (0..operations).map(|_| ReceiptId::random()).collect(),
         nonces: (0..operations)
             .map(|_| {
                 let mut nonce = [0u8; 16];

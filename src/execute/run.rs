@@ -90,12 +90,11 @@ struct Spent {
 }
 
 impl Spent {
-    fn of(pass: &Authorized) -> Result<Self, Error> {
-        let usage = |e: crate::model::InvalidId| Error::Usage(e.to_string());
-        Ok(Self {
-            run_id: RunId::parse(pass.run_id()).map_err(usage)?,
-            receipt_id: ReceiptId::parse(pass.receipt_id()).map_err(usage)?,
-        })
+    fn of(pass: &Authorized) -> Self {
+        Self {
+            run_id: pass.run_id().clone(),
+            receipt_id: pass.receipt_id().clone(),
+        }
     }
 }
 
@@ -341,7 +340,7 @@ where
                 },
             );
         };
-        let spent = Spent::of(&pass)?;
+        let spent = Spent::of(&pass);
         if in_doubt {
             match self.world_state(plan, index).await? {
                 PreviewState::AlreadyShipped => {
@@ -418,7 +417,7 @@ where
             };
             return self.deny(op_key, &blocked).map(Some);
         }
-        let spent = Spent::of(pass)?;
+        let spent = Spent::of(pass);
         let consume = Event::ReceiptConsumed {
             receipt_id: spent.receipt_id.clone(),
             run_id: spent.run_id.clone(),

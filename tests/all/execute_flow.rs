@@ -273,7 +273,7 @@ pub(crate) fn craft_signed(world: &MintWorld, sign: impl Fn(ReceiptClaims) -> Re
                 .expect("receipt")
                 .claims
         })
-        .filter(|c| c.run_id == real_run)
+        .filter(|c| c.run_id == real_run.as_str())
         .collect();
     let run = "run_crafted".to_owned();
     let mut events = vec![Event::RunOpened {
@@ -285,21 +285,21 @@ pub(crate) fn craft_signed(world: &MintWorld, sign: impl Fn(ReceiptClaims) -> Re
             .iter()
             .map(|c| RunOperation {
                 op_index: c.op_index,
-                op_key: OpKey::parse(&c.op_key).expect("op key"),
+                op_key: c.op_key.clone(),
             })
             .collect(),
     }];
     for (i, claims) in real.into_iter().enumerate() {
         let receipt = sign(ReceiptClaims {
-            receipt_id: format!("rcp_crafted{i}"),
-            run_id: run.clone(),
+            receipt_id: ReceiptId::parse(&format!("rcp_crafted{i}")).expect("receipt id"),
+            run_id: RunId::parse(&run).expect("run id"),
             ..claims
         });
         let claims = &receipt.claims;
         events.push(Event::ReceiptMinted {
-            receipt_id: ReceiptId::parse(&claims.receipt_id).expect("receipt id"),
+            receipt_id: claims.receipt_id.clone(),
             run_id: RunId::parse(&run).expect("run id"),
-            op_key: OpKey::parse(&claims.op_key).expect("op key"),
+            op_key: claims.op_key.clone(),
             enforceable: claims.enforceable,
             expires_at: claims.expires_at.clone(),
             receipt: Some(receipt.to_canonical_json().expect("json")),

@@ -421,9 +421,9 @@ fn check_receipt_document(
         )
     })?;
     let claims = &parsed.claims;
-    let agrees = claims.receipt_id == receipt_id.as_str()
-        && claims.run_id == run_id.as_str()
-        && claims.op_key == op_key.as_str()
+    let agrees = &claims.receipt_id == receipt_id
+        && &claims.run_id == run_id
+        && &claims.op_key == op_key
         && claims.enforceable == enforceable
         && claims.expires_at == expires_at;
     if agrees {
@@ -517,13 +517,13 @@ mod tests {
     fn document(receipt_id: &str, op_key: &str) -> String {
         ReceiptClaims {
             version: 1,
-            receipt_id: receipt_id.into(),
+            receipt_id: ReceiptId::parse(receipt_id).expect("receipt id"),
             repo: "acme/widget".into(),
             plan_id: format!("sha256:{}", "a".repeat(64)),
-            run_id: "run_1".into(),
+            run_id: RunId::parse("run_1").expect("run id"),
             op_index: 0,
             op_kind: "tag".into(),
-            op_key: op_key.into(),
+            op_key: OpKey::parse(op_key).expect("op key"),
             policy_hash: "sha256:p".into(),
             approvals: Vec::new(),
             enforceable: true,
