@@ -33,7 +33,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use crate::audit::trust::VerifiedState;
-use crate::model::{OpKey, PlanId, RepoSlug};
+use crate::model::{OpKey, PlanId, ReceiptId, RepoSlug, RunId};
 use crate::plan::{OpKind, ResolvedOperation, ResolvedPlan};
 use crate::policy::{
     MAX_RECEIPT_TTL_SECS, Policy, ReasonCode, Signer, blocking_findings, format_duration,
@@ -241,8 +241,8 @@ pub struct GateContext<'a> {
 /// `Copy`, and performing its effect consumes it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Authorized {
-    run_id: String,
-    receipt_id: String,
+    run_id: RunId,
+    receipt_id: ReceiptId,
     op_index: u32,
     op_key: OpKey,
     operation: ResolvedOperation,
@@ -250,11 +250,11 @@ pub struct Authorized {
 
 impl Authorized {
     /// The run.
-    pub fn run_id(&self) -> &str {
+    pub fn run_id(&self) -> &RunId {
         &self.run_id
     }
     /// The receipt that authorizes the effect.
-    pub fn receipt_id(&self) -> &str {
+    pub fn receipt_id(&self) -> &ReceiptId {
         &self.receipt_id
     }
     /// The operation's position.
@@ -387,7 +387,7 @@ pub fn check_operation(
         return Err(blocked(code, finding.message.clone()));
     }
     Ok(Authorized {
-        run_id: op.run_id.to_owned(),
+        run_id: claims.run_id.clone(),
         receipt_id: claims.receipt_id.clone(),
         op_index: op.op_index,
         op_key: op.op_key.clone(),
@@ -561,13 +561,13 @@ mod tests {
         fn claims(&self) -> ReceiptClaims {
             ReceiptClaims {
                 version: 1,
-                receipt_id: "rcp_1".into(),
+                receipt_id: ReceiptId::parse("rcp_1").expect("receipt id"),
                 repo: self.repo.to_string(),
                 plan_id: self.plan_id.to_string(),
-                run_id: "run_1".into(),
+                run_id: RunId::parse("run_1").expect("run id"),
                 op_index: 0,
                 op_kind: "tag".into(),
-                op_key: self.op_key.to_string(),
+                op_key: self.op_key.clone(),
                 policy_hash: POLICY.into(),
                 approvals: vec![],
                 enforceable: true,
@@ -632,8 +632,8 @@ mod tests {
         let authorized = w.check(Some(&receipt), |_| {}).unwrap();
         assert_eq!(
             (
-                authorized.run_id(),
-                authorized.receipt_id(),
+                authorized.run_id().as_str(),
+                authorized.receipt_id().as_str(),
                 authorized.op_index()
             ),
             ("run_1", "rcp_1", 0)
@@ -660,13 +660,13 @@ mod tests {
             Err(GateCode::ReceiptNotEnforceable)
         );
         let mut other_run = w.claims();
-        other_run.run_id = "run_2".into();
+        other_run.run_id = RunId::parse("run_2").expect("run id");
         assert_eq!(
             w.check(Some(&w.sign(other_run)), |_| {}),
             Err(GateCode::ReceiptWrongRun)
         );
         let mut other_op = w.claims();
-        other_op.op_key = "tag:v9".into();
+        other_op.op_key = OpKey::parse("tag:v9").expect("op key");
         assert_eq!(
             w.check(Some(&w.sign(other_op)), |_| {}),
             Err(GateCode::ReceiptWrongOperation)
@@ -806,7 +806,7 @@ mod tests {
         let w = world();
         // Wrong run AND consumed AND expired: the earliest check (5) is the one reported.
         let mut claims = w.claims();
-        claims.run_id = "run_2".into();
+        claims.run_id = RunId::parse("run_2").expect("run id");
         let receipt = w.sign(claims);
         assert_eq!(
             w.check(Some(&receipt), |c| {
@@ -863,8 +863,9 @@ mod tests {
     #[test]
     fn preconditions_need_no_halt_and_this_executors_lock() {
         use crate::audit::state::{HaltRecord, LockRecord, State};
+        use crate::model::RunId;
         let lock = |run: &str, until: &str| LockRecord {
-            run_id: run.into(),
+            run_id: RunId::parse(run).expect("run id"),
             holder: Some("exe_1".into()),
             acquired_at: "2026-11-23T11:00:00Z".into(),
             expires_at: until.into(),

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
+use crate::model::Kid;
 use crate::policy::signer::parse_signer_key;
 use crate::policy::{Signer, SignerRole};
 
@@ -119,16 +120,11 @@ pub struct GeneratedKey {
     pub role: SignerRole,
 }
 
+/// The key-id rule is [`Kid`]'s, in one place.
 fn check_kid(kid: &str) -> Result<(), KeysError> {
-    let ok = (1..=64).contains(&kid.len())
-        && kid
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(KeysError::BadKid(kid.to_owned()))
-    }
+    Kid::parse(kid)
+        .map(drop)
+        .map_err(|_| KeysError::BadKid(kid.to_owned()))
 }
 
 /// Generates an Ed25519 key whose comment is `kid`.

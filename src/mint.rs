@@ -12,6 +12,7 @@ use crate::approval::evaluate::ApprovalOutcome;
 use crate::audit::entry::{Event, RunOperation};
 use crate::audit::state::StateAccess;
 use crate::keys::SigningKey;
+use crate::model::{ReceiptId, RunId};
 use crate::plan::ResolvedPlan;
 use crate::policy::{MAX_RECEIPT_TTL_SECS, OperationDecision, format_utc};
 use crate::reason::Code;
@@ -22,9 +23,9 @@ use crate::report::mint::{MintOutcome, MintedReceipt};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FreshIds {
     /// The run id to open.
-    pub run_id: String,
+    pub run_id: RunId,
     /// One receipt id per operation, in plan order.
-    pub receipt_ids: Vec<String>,
+    pub receipt_ids: Vec<ReceiptId>,
     /// One nonce per operation, in plan order.
     pub nonces: Vec<String>,
 }
@@ -121,7 +122,7 @@ pub fn decide_mint(inputs: &MintInputs<'_>, ids: FreshIds) -> MintDecision {
                     run_id: ids.run_id.clone(),
                     op_index: u32::try_from(index).expect("a plan has at most 100 operations"),
                     op_kind: op.kind().as_str().to_owned(),
-                    op_key: op.key().to_string(),
+                    op_key: op.key(),
                     policy_hash: inputs.policy_hash.to_owned(),
                     approvals,
                     enforceable: decision.is_allowed(),
@@ -143,7 +144,7 @@ pub fn decide_mint(inputs: &MintInputs<'_>, ids: FreshIds) -> MintDecision {
         )
         .collect();
     MintDecision::Mint {
-        run_id: ids.run_id,
+        run_id: ids.run_id.to_string(),
         receipts,
     }
 }
@@ -185,6 +186,7 @@ pub fn decision_events(
             None => (MintOutcome::AwaitingApproval, Vec::new()),
         },
         MintDecision::Mint { run_id, receipts } => {
+            let typed_run = RunId::parse(&run_id).map_err(|e| e.to_string())?;
             let mut events: Vec<Event> = approval
                 .verdicts
                 .iter()
@@ -197,7 +199,7 @@ pub fn decision_events(
                 .collect();
             events.push(Event::RunOpened {
                 pr: Some(pr),
-                run_id: run_id.clone(),
+                run_id: typed_run.clone(),
                 plan_id: plan.id.to_string(),
                 policy_hash: policy_hash.to_owned(),
                 operations: receipts
@@ -211,14 +213,15 @@ pub fn decision_events(
             let mut minted = Vec::new();
             for claims in receipts {
                 let line = minted_line(&claims);
+                let claims_ids = (claims.receipt_id.clone(), claims.op_key.clone());
                 let receipt = claims
                     .sign_sshsig(&mint_key.kid, &mint_key.key)
                     .map_err(|e| e.to_string())?;
                 let document = receipt.to_canonical_json().map_err(|e| e.to_string())?;
                 events.push(Event::ReceiptMinted {
-                    receipt_id: line.receipt_id.clone(),
-                    run_id: run_id.clone(),
-                    op_key: line.op_key.clone(),
+                    receipt_id: claims_ids.0,
+                    run_id: typed_run.clone(),
+                    op_key: claims_ids.1,
                     enforceable: line.enforceable,
                     expires_at: line.expires_at.clone(),
                     receipt: Some(document),
@@ -238,8 +241,8 @@ pub fn decision_events(
 
 fn minted_line(claims: &ReceiptClaims) -> MintedReceipt {
     MintedReceipt {
-        op_key: claims.op_key.clone(),
-        receipt_id: claims.receipt_id.clone(),
+        op_key: claims.op_key.to_string(),
+        receipt_id: claims.receipt_id.to_string(),
         enforceable: claims.enforceable,
         expires_at: claims.expires_at.clone(),
     }
@@ -328,8 +331,10 @@ mod tests {
 
     fn ids() -> FreshIds {
         FreshIds {
-            run_id: "run_1".into(),
-            receipt_ids: vec!["rcp_a".into(), "rcp_b".into()],
+            run_id: RunId::parse("run_1").expect("run id"),
+            receipt_ids: ["rcp_a", "rcp_b"]
+                .map(|id| ReceiptId::parse(id).expect("receipt id"))
+                .to_vec(),
             nonces: vec!["n1".into(), "n2".into()],
         }
     }

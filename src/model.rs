@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use ssh_key::rand_core::{OsRng, RngCore};
 
 /// Why a string is not a valid identifier of the named kind.
@@ -39,6 +39,18 @@ macro_rules! string_newtype {
             /// The identifier as text.
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
             }
         }
 
@@ -208,6 +220,18 @@ impl OpKey {
     }
 }
 
+impl<'de> Deserialize<'de> for OpKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not an operation key (tag:<name>, release:<tag> or \
+                 pull_request:<head>-><base>)"
+            ))
+        })
+    }
+}
+
 string_newtype!(
     /// A GitHub login, lowercased: GitHub logins are case-insensitive, so `Alice` and `alice`
     /// are one person and must count once.
@@ -254,6 +278,104 @@ impl TeamSlug {
             Ok(Self(text.to_ascii_lowercase()))
         } else {
             Err(invalid("team", text, "expected org/team-slug"))
+        }
+    }
+}
+
+/// The rule every chain id keeps (DESIGN 8): 1-128 letters, digits, `_`, `-` or `.`, not
+/// starting with `.`, so an id always names one state file and never a path.
+fn is_chain_id(text: &str) -> bool {
+    (1..=128).contains(&text.len())
+        && !text.starts_with('.')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// Deserializes a checked newtype from a JSON string through its `parse`.
+macro_rules! checked_deserialize {
+    ($name:ident) => {
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                Self::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// A chain id with a fixed prefix (`run_`, `rcp_`), checked by [`is_chain_id`].
+fn prefixed_chain_id(what: &'static str, prefix: &str, text: &str) -> Result<String, InvalidId> {
+    if !text.starts_with(prefix) || text.len() == prefix.len() {
+        return Err(invalid(what, text, "expected its prefix and a suffix"));
+    }
+    if !is_chain_id(text) {
+        return Err(invalid(
+            what,
+            text,
+            "expected 1-128 letters, digits, '_', '-' or '.'",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+string_newtype!(
+    /// A run id: `run_` and the id characters of the chain (`run_3f9a...`).
+    RunId
+);
+checked_deserialize!(RunId);
+
+impl RunId {
+    /// Parses `run_<id>`.
+    pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        prefixed_chain_id("run id", "run_", text).map(Self)
+    }
+
+    /// A fresh random run id.
+    pub fn random() -> Self {
+        Self(random_id("run", 12))
+    }
+}
+
+string_newtype!(
+    /// A receipt id: `rcp_` and the id characters of the chain (`rcp_81c0...`).
+    ReceiptId
+);
+checked_deserialize!(ReceiptId);
+
+impl ReceiptId {
+    /// Parses `rcp_<id>`.
+    pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        prefixed_chain_id("receipt id", "rcp_", text).map(Self)
+    }
+
+    /// A fresh random receipt id.
+    pub fn random() -> Self {
+        Self(random_id("rcp", 12))
+    }
+}
+
+string_newtype!(
+    /// A signing key id (`mint-2026q4`): the comment of the key and the name signers use.
+    Kid
+);
+checked_deserialize!(Kid);
+
+impl Kid {
+    /// Parses a key id: 1-64 letters, digits, `-`, `_` or `.`.
+    pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        let ok = (1..=64).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if ok {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(invalid(
+                "key id",
+                text,
+                "expected 1-64 letters, digits, '-', '_' or '.'",
+            ))
         }
     }
 }
@@ -306,5 +428,30 @@ mod tests {
         );
         assert!(Login::parse("github-actions[bot]").is_ok());
         assert!(Login::parse("al ice").is_err());
+    }
+
+    #[test]
+    fn run_and_receipt_ids_need_their_prefix_and_the_chain_charset() {
+        assert_eq!(RunId::parse("run_0a").unwrap().as_str(), "run_0a");
+        assert_eq!(ReceiptId::parse("rcp_0a").unwrap().as_str(), "rcp_0a");
+        for bad in ["", "run_", "rcp_1", "../run", "run_1/..", "run_a b"] {
+            assert!(RunId::parse(bad).is_err(), "{bad}");
+        }
+        assert!(ReceiptId::parse("run_1").is_err());
+        assert!(RunId::random().as_str().starts_with("run_"));
+        assert!(ReceiptId::random().as_str().starts_with("rcp_"));
+    }
+
+    #[test]
+    fn ids_round_trip_as_plain_json_strings_and_refuse_bad_text() {
+        let id: RunId = serde_json::from_str("\"run_1\"").unwrap();
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"run_1\"");
+        assert!(serde_json::from_str::<RunId>("\"../run\"").is_err());
+        assert!(serde_json::from_str::<ReceiptId>("\"rcq_1\"").is_err());
+        assert!(serde_json::from_str::<Kid>("\"a b\"").is_err());
+        assert_eq!(
+            serde_json::from_str::<Kid>("\"mint-1\"").unwrap(),
+            Kid::parse("mint-1").unwrap()
+        );
     }
 }

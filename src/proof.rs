@@ -155,7 +155,7 @@ pub fn verify_proof(proof: &Proof, signers: &[Signer]) -> Result<ProvenRun, Proo
         matches!(
             &first.entry.event,
             Event::RunOpened { run_id, plan_id, policy_hash, .. }
-                if run_id == &proof.run_id
+                if run_id == proof.run_id.as_str()
                     && plan_id == &proof.plan_id
                     && policy_hash == &proof.policy_hash
         )
@@ -167,12 +167,12 @@ pub fn verify_proof(proof: &Proof, signers: &[Signer]) -> Result<ProvenRun, Proo
     for receipt in &proof.receipts {
         let id = receipt.claims.receipt_id.clone();
         let fail = |why: String| ProofError::Receipt {
-            receipt_id: id.clone(),
+            receipt_id: id.to_string(),
             why,
         };
         // The run executed in the past: its key is judged at issue time, not at today's clock.
         verify_receipt(receipt, signers, None).map_err(|e| fail(e.to_string()))?;
-        if receipt.claims.run_id != proof.run_id {
+        if receipt.claims.run_id != proof.run_id.as_str() {
             return Err(fail(format!("belongs to run {}", receipt.claims.run_id)));
         }
         let document = receipt

@@ -25,6 +25,7 @@ use crate::audit::state::StateAccess;
 use crate::audit::store::read_entry;
 use crate::error::Error;
 use crate::github::{GitHubClient, Reaction};
+use crate::model::RunId;
 use crate::policy::Policy;
 
 /// How far before the oldest command the chain is searched for its record: an entry's time is
@@ -219,7 +220,7 @@ pub(super) struct ShipWorkflow<'a> {
 /// What a ship request is judged against, after mint decided.
 pub(super) struct ShipContext<'a> {
     /// The pull request's runs (minted now or before).
-    pub runs: &'a [String],
+    pub runs: &'a [RunId],
     /// The repository is halted.
     pub halted: bool,
     /// Whether a login may ask: someone a rule of the plans names, as for approving.
@@ -268,7 +269,7 @@ pub(super) fn ship(
             workflow.runtime.block_on(workflow.client.dispatch_ship(
                 workflow.file,
                 workflow.branch,
-                run_id,
+                run_id.as_str(),
             ))?;
         }
         let events: Vec<Event> = context
@@ -292,12 +293,22 @@ pub(super) fn ship(
             Ok(_) => format!(
                 "`/shipgate ship` by {author}: {} started for {}",
                 workflow.file,
-                context.runs.join(", ")
+                context
+                    .runs
+                    .iter()
+                    .map(RunId::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Err(AppendError::Refused(refusal)) => format!(
                 "`/shipgate ship` by {author}: {} started for {}, but the request was not recorded ({})",
                 workflow.file,
-                context.runs.join(", "),
+                context
+                    .runs
+                    .iter()
+                    .map(RunId::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 refusal.reason.code()
             ),
             Err(e) => return Err(AuditError::from(e).into()),

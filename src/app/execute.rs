@@ -126,7 +126,7 @@ fn execute_request(
         ))?;
         code = code.max(outcome_code(&outcomes));
         let report = ExecuteReport::new(
-            run.run_id.clone(),
+            run.run_id.to_string(),
             run.plan_id.clone(),
             outcomes,
             chain.timeline(run)?,

@@ -38,7 +38,7 @@ use crate::event::{CommentEvent, CommentOnPullRequest, read_comment_event};
 use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
 use crate::keys::{MINT_KEY_ENV, SigningKey, load_signing_key};
 use crate::mint::{FreshIds, MintInputs, decide_mint, decision_events};
-use crate::model::{Login, PlanId, TeamSlug, random_id};
+use crate::model::{Login, PlanId, ReceiptId, RunId, TeamSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{self, OperationDecision, Policy, SignerRole};
 use crate::reason::Code;
@@ -166,7 +166,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         now,
     })?;
 
-    let runs = runs_of(&outcomes);
+    let runs = runs_of(&outcomes)?;
     let may_ship = |c: &Comment| by_an_approver(&c.author, &plans, &memberships);
     let shipped = commands::ship(
         &setup,
@@ -303,7 +303,7 @@ fn plan_mints(
 /// is exit 1.
 fn publish_report(
     report: &MintReport,
-    runs: &[String],
+    runs: &[RunId],
     format: Format,
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
@@ -314,7 +314,10 @@ fn publish_report(
             "plan-id",
             super::actions::space_separated(report.plans.iter().map(|p| &p.plan_id)),
         ),
-        ("run-id", runs.join(" ")),
+        (
+            "run-id",
+            runs.iter().map(RunId::as_str).collect::<Vec<_>>().join(" "),
+        ),
         ("status", report.banner.status()),
         (
             "blocked-reasons",
@@ -335,12 +338,12 @@ fn publish_report(
 }
 
 /// The runs the plans have, minted now or before.
-fn runs_of(outcomes: &[MintOutcome]) -> Vec<String> {
+fn runs_of(outcomes: &[MintOutcome]) -> Result<Vec<RunId>, Error> {
     outcomes
         .iter()
         .filter_map(|outcome| match outcome {
             MintOutcome::Minted { run_id, .. } | MintOutcome::AlreadyMinted { run_id } => {
-                Some(run_id.clone())
+                Some(RunId::parse(run_id).map_err(|e| Error::Usage(e.to_string())))
             }
             _ => None,
         })
@@ -386,8 +389,8 @@ fn reactions_of(answers: &[commands::Answer]) -> BTreeMap<u64, Reaction> {
 
 fn fresh_ids(operations: usize) -> FreshIds {
     FreshIds {
-        run_id: random_id("run", 12),
-        receipt_ids: (0..operations).map(|_| random_id("rcp", 12)).collect(),
+        run_id: RunId::random(),
+        receipt_ids: (0..operations).map(|_| ReceiptId::random()).collect(),
         nonces: (0..operations)
             .map(|_| {
                 let mut nonce = [0u8; 16];

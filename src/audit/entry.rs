@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::canonical::{self, CanonicalError};
+use crate::model::{OpKey, ReceiptId, RunId};
 
 /// The only entry format version.
 pub const ENTRY_VERSION: u32 = 1;
@@ -41,7 +42,7 @@ pub struct RunOperation {
     /// Position in the plan.
     pub op_index: u32,
     /// The operation key (`tag:v1.4.0`).
-    pub op_key: String,
+    pub op_key: OpKey,
 }
 
 /// Every event the design names, tagged by `type` in the entry JSON. An unknown `type` does not
@@ -108,7 +109,7 @@ pub enum Event {
     /// A run opened for a plan once quorum was met (DESIGN 5).
     RunOpened {
         /// The new run.
-        run_id: String,
+        run_id: RunId,
         /// The plan it executes.
         plan_id: String,
         /// The policy hash at opening.
@@ -122,11 +123,11 @@ pub enum Event {
     /// A receipt minted for one operation of a run.
     ReceiptMinted {
         /// The receipt.
-        receipt_id: String,
+        receipt_id: ReceiptId,
         /// Its run.
-        run_id: String,
+        run_id: RunId,
         /// Its operation.
-        op_key: String,
+        op_key: OpKey,
         /// False for advisory receipts, which can never be consumed.
         enforceable: bool,
         /// Expiry (RFC 3339).
@@ -138,48 +139,48 @@ pub enum Event {
     /// A receipt used up, before its effect (DESIGN 7, step 4).
     ReceiptConsumed {
         /// The receipt.
-        receipt_id: String,
+        receipt_id: ReceiptId,
         /// The run executing it.
-        run_id: String,
+        run_id: RunId,
         /// The operation it authorizes.
-        op_key: String,
+        op_key: OpKey,
     },
     /// The effect exists exactly as approved.
     OperationSucceeded {
         /// The run.
-        run_id: String,
+        run_id: RunId,
         /// The operation.
-        op_key: String,
+        op_key: OpKey,
         /// The consumed receipt.
-        receipt_id: String,
+        receipt_id: ReceiptId,
     },
     /// The effect failed after its receipt was consumed.
     OperationFailed {
         /// The run.
-        run_id: String,
+        run_id: RunId,
         /// The operation.
-        op_key: String,
+        op_key: OpKey,
         /// The consumed receipt.
-        receipt_id: String,
+        receipt_id: ReceiptId,
         /// A stable reason code.
         reason: String,
     },
     /// An in-doubt operation found done exactly as approved (DESIGN 7, recovery).
     OperationRecovered {
         /// The run.
-        run_id: String,
+        run_id: RunId,
         /// The operation.
-        op_key: String,
+        op_key: OpKey,
         /// The consumed receipt.
-        receipt_id: String,
+        receipt_id: ReceiptId,
     },
     /// The gate blocked an operation.
     OperationDenied {
         /// The run, when there was one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        run_id: Option<String>,
+        run_id: Option<RunId>,
         /// The operation.
-        op_key: String,
+        op_key: OpKey,
         /// The gate's reason code.
         reason: String,
     },
@@ -208,7 +209,7 @@ pub enum Event {
     /// workflow for it (`workflow_dispatch`), where it executes in the ship environment.
     ShipRequested {
         /// The run to execute.
-        run_id: String,
+        run_id: RunId,
         /// Who asked.
         by: String,
         /// The asking comment: mint acts on each comment once.
@@ -217,7 +218,7 @@ pub enum Event {
     /// A run took the repository's execution lock.
     LockAcquired {
         /// The run holding it.
-        run_id: String,
+        run_id: RunId,
         /// The executor holding it for the run (`exe_...`, fresh per execution): two executors
         /// of one run started in the same second would otherwise write byte-identical entries
         /// and each take the other's lock for its own. Absent in entries of older versions.
@@ -229,7 +230,7 @@ pub enum Event {
     /// The holder gave the lock back.
     LockReleased {
         /// The run that held it.
-        run_id: String,
+        run_id: RunId,
         /// The executor that held it, as its `lock_acquired` named it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         holder: Option<String>,
@@ -237,7 +238,7 @@ pub enum Event {
     /// An expired lock was broken by someone else.
     LockBroken {
         /// The run that held it.
-        run_id: String,
+        run_id: RunId,
         /// Why it was broken.
         reason: String,
     },
@@ -289,8 +290,8 @@ impl Event {
             | Self::LockAcquired { run_id, .. }
             | Self::LockReleased { run_id, .. }
             | Self::LockBroken { run_id, .. }
-            | Self::ShipRequested { run_id, .. } => Some(run_id),
-            Self::OperationDenied { run_id, .. } => run_id.as_deref(),
+            | Self::ShipRequested { run_id, .. } => Some(run_id.as_str()),
+            Self::OperationDenied { run_id, .. } => run_id.as_ref().map(RunId::as_str),
             Self::Genesis { .. }
             | Self::Note { .. }
             | Self::StateMigrated { .. }
@@ -322,14 +323,14 @@ impl Event {
             | Self::LockAcquired { run_id, .. }
             | Self::LockReleased { run_id, .. }
             | Self::LockBroken { run_id, .. }
-            | Self::ShipRequested { run_id, .. } => run_id.clone(),
+            | Self::ShipRequested { run_id, .. } => run_id.to_string(),
             Self::ReceiptMinted { receipt_id, .. } | Self::ReceiptConsumed { receipt_id, .. } => {
-                receipt_id.clone()
+                receipt_id.to_string()
             }
             Self::OperationSucceeded { op_key, .. }
             | Self::OperationFailed { op_key, .. }
             | Self::OperationRecovered { op_key, .. }
-            | Self::OperationDenied { op_key, .. } => op_key.clone(),
+            | Self::OperationDenied { op_key, .. } => op_key.to_string(),
             Self::Halted { reason, .. } => reason.chars().take(60).collect(),
             Self::Resumed { by, .. } => by.clone(),
             Self::PolicyChanged { to, .. } => to.clone(),
@@ -554,6 +555,24 @@ mod tests {
             SealedEntry::from_commit_message(&extra_field),
             Err(EntryError::Json(_))
         ));
+    }
+
+    #[test]
+    fn entries_naming_ids_that_are_not_ids_are_rejected() {
+        for (id, forged) in [
+            ("run_1", "../run"),
+            ("run_1", "rcp_1"),
+            ("rcp_1", "run_1/.."),
+            ("tag:v1", "v1"),
+        ] {
+            let json = r#"{"actor":{"login":"alice"},"at":"2026-11-22T10:00:00Z","event":{"op_key":"tag:v1","receipt_id":"rcp_1","run_id":"run_1","type":"receipt_consumed"},"prev":"sha256:0000000000000000000000000000000000000000000000000000000000000000","seq":3,"version":1}"#;
+            assert!(serde_json::from_str::<Entry>(json).is_ok());
+            let tampered = json.replace(&format!("\"{id}\""), &format!("\"{forged}\""));
+            assert!(
+                serde_json::from_str::<Entry>(&tampered).is_err(),
+                "{forged}"
+            );
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::entry::RunOperation;
 use super::reason::Reason;
 use crate::canonical::{sha256_hex, to_canonical_json};
+use crate::model::{OpKey, ReceiptId, RunId};
 
 mod rules;
 
@@ -74,7 +75,7 @@ pub struct HaltRecord {
 #[serde(deny_unknown_fields)]
 pub struct LockRecord {
     /// The holding run.
-    pub run_id: String,
+    pub run_id: RunId,
     /// The executor holding it for the run (absent for locks taken by older versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder: Option<String>,
@@ -91,7 +92,7 @@ pub struct LockRecord {
 #[serde(deny_unknown_fields)]
 pub struct RunRecord {
     /// The run.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Its plan.
     pub plan_id: String,
     /// The policy hash at opening.
@@ -120,11 +121,11 @@ pub enum ReceiptStatus {
 #[serde(deny_unknown_fields)]
 pub struct ReceiptRecord {
     /// The receipt.
-    pub receipt_id: String,
+    pub receipt_id: ReceiptId,
     /// Its run.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Its operation.
-    pub op_key: String,
+    pub op_key: OpKey,
     /// False for advisory receipts.
     pub enforceable: bool,
     /// Expiry.
@@ -160,11 +161,11 @@ pub enum OpStatus {
 #[serde(deny_unknown_fields)]
 pub struct OpRecord {
     /// The operation key.
-    pub op_key: String,
+    pub op_key: OpKey,
     /// The run executing it.
-    pub run_id: String,
+    pub run_id: RunId,
     /// The consumed receipt.
-    pub receipt_id: String,
+    pub receipt_id: ReceiptId,
     /// Its status.
     pub status: OpStatus,
     /// The last entry that changed it.
@@ -238,7 +239,7 @@ pub enum Change {
     /// A run written at its flat path (a state without the layout record).
     FlatRun(RunRecord),
     /// A run's flat file removed (the migration moves it to its fan-out path).
-    FlatRunRemoved(String),
+    FlatRunRemoved(crate::model::RunId),
     /// The layout record written.
     Layout(LayoutRecord),
     /// A receipt written.
@@ -400,12 +401,12 @@ impl Change {
         match self {
             Self::Halt(_) => HALT_PATH.to_owned(),
             Self::Lock(_) => LOCK_PATH.to_owned(),
-            Self::Run(run) => run_path(&run.run_id),
-            Self::FlatRun(run) => flat_run_path(&run.run_id),
-            Self::FlatRunRemoved(run_id) => flat_run_path(run_id),
+            Self::Run(run) => run_path(run.run_id.as_str()),
+            Self::FlatRun(run) => flat_run_path(run.run_id.as_str()),
+            Self::FlatRunRemoved(run_id) => flat_run_path(run_id.as_str()),
             Self::Layout(_) => LAYOUT_PATH.to_owned(),
-            Self::Receipt(receipt) => receipt_path(&receipt.receipt_id),
-            Self::Op(op) => op_path(&op.op_key),
+            Self::Receipt(receipt) => receipt_path(receipt.receipt_id.as_str()),
+            Self::Op(op) => op_path(op.op_key.as_str()),
             Self::Revokes(revokes) => revokes_path(&revokes.plan_id),
             Self::Policy(_) => POLICY_PATH.to_owned(),
         }
@@ -435,16 +436,17 @@ impl State {
                 Change::Halt(halt) => self.halt = halt,
                 Change::Lock(lock) => self.lock = lock,
                 Change::Run(run) | Change::FlatRun(run) => {
-                    self.runs.insert(run.run_id.clone(), run);
+                    self.runs.insert(run.run_id.to_string(), run);
                 }
                 // The run stays: the migration writes it again at its fan-out path.
                 Change::FlatRunRemoved(_) => {}
                 Change::Layout(layout) => self.layout = Some(layout),
                 Change::Receipt(receipt) => {
-                    self.receipts.insert(receipt.receipt_id.clone(), receipt);
+                    self.receipts
+                        .insert(receipt.receipt_id.to_string(), receipt);
                 }
                 Change::Op(op) => {
-                    self.ops.insert(op.op_key.clone(), op);
+                    self.ops.insert(op.op_key.to_string(), op);
                 }
                 Change::Revokes(revokes) => {
                     self.revokes.insert(revokes.plan_id.clone(), revokes);

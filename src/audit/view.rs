@@ -285,7 +285,7 @@ impl StateAccess for StateView<'_> {
                 Change::Halt(halt) => loaded.halt = Some(halt),
                 Change::Lock(lock) => loaded.lock = Some(lock),
                 Change::Run(run) | Change::FlatRun(run) => {
-                    loaded.runs.insert(run.run_id.clone(), Some(run));
+                    loaded.runs.insert(run.run_id.to_string(), Some(run));
                 }
                 // The run stays: the migration writes it again at its fan-out path.
                 Change::FlatRunRemoved(_) => {}
@@ -293,10 +293,10 @@ impl StateAccess for StateView<'_> {
                 Change::Receipt(receipt) => {
                     loaded
                         .receipts
-                        .insert(receipt.receipt_id.clone(), Some(receipt));
+                        .insert(receipt.receipt_id.to_string(), Some(receipt));
                 }
                 Change::Op(op) => {
-                    loaded.ops.insert(op.op_key.clone(), Some(op));
+                    loaded.ops.insert(op.op_key.to_string(), Some(op));
                 }
                 Change::Revokes(revokes) => {
                     loaded

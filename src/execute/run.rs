@@ -19,7 +19,7 @@ use crate::gate::{
     check_preconditions,
 };
 use crate::github::{GitHubEffects, GitHubRead, read_world};
-use crate::model::{OpKey, PlanId, random_id};
+use crate::model::{OpKey, PlanId, ReceiptId, RunId, random_id};
 use crate::plan::{OpKind, ResolvedOperation, ResolvedPlan};
 use crate::policy::format_utc;
 use crate::preview::{ConflictCode, PreviewState, preview_plan};
@@ -85,15 +85,15 @@ enum Settled {
 
 /// The receipt a spent pass carried: what its settlement is recorded under.
 struct Spent {
-    run_id: String,
-    receipt_id: String,
+    run_id: RunId,
+    receipt_id: ReceiptId,
 }
 
 impl Spent {
     fn of(pass: &Authorized) -> Self {
         Self {
-            run_id: pass.run_id().to_owned(),
-            receipt_id: pass.receipt_id().to_owned(),
+            run_id: pass.run_id().clone(),
+            receipt_id: pass.receipt_id().clone(),
         }
     }
 }
@@ -117,10 +117,10 @@ where
         self.ports.chain.append(&|| self.now(), &mut propose)
     }
 
-    fn deny(&self, op_key: &str, blocked: &Blocked) -> Result<OpOutcome, Error> {
+    fn deny(&self, op_key: &OpKey, blocked: &Blocked) -> Result<OpOutcome, Error> {
         let event = Event::OperationDenied {
             run_id: Some(self.request.run.run_id.clone()),
-            op_key: op_key.to_owned(),
+            op_key: op_key.clone(),
             reason: blocked.code.as_str().to_owned(),
         };
         self.append(|_| Ok(vec![event.clone()]))
@@ -132,7 +132,7 @@ where
     }
 
     async fn run(&self) -> Result<Vec<(String, OpOutcome)>, Error> {
-        let keys: Vec<String> = self
+        let keys: Vec<OpKey> = self
             .request
             .run
             .operations
@@ -142,7 +142,7 @@ where
         let mut outcomes: Vec<(String, OpOutcome)> = Vec::new();
         let not_attempted = |from: usize, outcomes: &mut Vec<(String, OpOutcome)>| {
             for key in &keys[from..] {
-                outcomes.push((key.clone(), OpOutcome::NotAttempted));
+                outcomes.push((key.to_string(), OpOutcome::NotAttempted));
             }
         };
 
@@ -159,7 +159,7 @@ where
                     detail: refusal.detail,
                 };
                 if let Some(first) = keys.first() {
-                    outcomes.push((first.clone(), self.deny(first, &blocked)?));
+                    outcomes.push((first.to_string(), self.deny(first, &blocked)?));
                 }
                 not_attempted(1, &mut outcomes);
                 return Ok(outcomes);
@@ -172,8 +172,8 @@ where
         // refuses (its receipts are consumed).
         let verified = self.verified_state()?;
         let state = verified.state();
-        let settled = |key: &String| {
-            state.ops.get(key).is_some_and(|op| {
+        let settled = |key: &OpKey| {
+            state.ops.get(key.as_str()).is_some_and(|op| {
                 op.run_id == self.request.run.run_id
                     && matches!(op.status, OpStatus::Succeeded | OpStatus::Recovered)
             })
@@ -194,7 +194,7 @@ where
                 }
             };
             let stop = !outcome.is_done();
-            outcomes.push((key.clone(), outcome));
+            outcomes.push((key.to_string(), outcome));
             if stop {
                 not_attempted(index + 1, &mut outcomes);
                 break;
@@ -272,11 +272,11 @@ where
     fn gate(
         &self,
         index: usize,
-        op_key: &str,
+        op_key: &OpKey,
     ) -> Result<(Result<Authorized, Blocked>, bool), Error> {
         let run = self.request.run;
         let verified = self.verified_state()?;
-        let cleared = match check_preconditions(&verified, &run.run_id, &self.holder) {
+        let cleared = match check_preconditions(&verified, run.run_id.as_str(), &self.holder) {
             Ok(cleared) => cleared,
             Err(blocked) => return Ok((Err(blocked), false)),
         };
@@ -284,24 +284,19 @@ where
         let receipt_record = state
             .receipts
             .values()
-            .find(|r| r.run_id == run.run_id && r.op_key == op_key);
+            .find(|r| r.run_id == run.run_id && &r.op_key == op_key);
         let receipt = receipt_record
             .and_then(|r| r.document.as_deref())
             .and_then(|doc| parse_receipt(doc.as_bytes()).ok());
         let in_doubt = receipt_record.is_some_and(|r| {
-            state.ops.get(op_key).is_some_and(|op| {
+            state.ops.get(op_key.as_str()).is_some_and(|op| {
                 op.status == OpStatus::InDoubt
                     && op.run_id == run.run_id
                     && op.receipt_id == r.receipt_id
             })
         });
         let consumed = receipt_record.is_some_and(|r| r.status == ReceiptStatus::Consumed);
-        let key = OpKey::parse(op_key).ok_or_else(|| {
-            Error::Usage(format!(
-                "run {} records a malformed operation key `{op_key}`",
-                run.run_id
-            ))
-        })?;
+        let key = op_key;
         let op_kind = OpKind::parse(key.kind()).unwrap_or(OpKind::Tag);
         let run_plan_id =
             PlanId::from_digest(run.plan_id.clone()).map_err(|e| Error::Usage(e.to_string()))?;
@@ -309,12 +304,12 @@ where
         let pass = check_operation(
             &cleared,
             &OperationUnderGate {
-                run_id: &run.run_id,
+                run_id: run.run_id.as_str(),
                 repo: self.request.repo,
                 plan_id: &run_plan_id,
                 op_index: u32::try_from(index).unwrap_or(u32::MAX),
                 op_kind,
-                op_key: &key,
+                op_key: key,
             },
             &GateContext {
                 receipt: receipt.as_ref(),
@@ -330,7 +325,7 @@ where
         Ok((pass, in_doubt))
     }
 
-    async fn operation(&self, index: usize, op_key: &str) -> Result<OpOutcome, Error> {
+    async fn operation(&self, index: usize, op_key: &OpKey) -> Result<OpOutcome, Error> {
         let (pass, in_doubt) = match self.gate(index, op_key)? {
             (Ok(pass), in_doubt) => (pass, in_doubt),
             (Err(blocked), _) => return self.deny(op_key, &blocked),
@@ -366,7 +361,7 @@ where
         } else if let Some(denied) = self.consume(plan, index, op_key, &pass).await? {
             return Ok(denied);
         }
-        crash_point("consumed", op_key);
+        crash_point("consumed", op_key.as_str());
 
         let link = match self.ports.effects.ship(pass).await {
             Ok(written) => safe_link(written.value.html_url()),
@@ -378,7 +373,7 @@ where
                 );
             }
         };
-        crash_point("effect", op_key);
+        crash_point("effect", op_key.as_str());
 
         let settled = match self.world_state(plan, index).await? {
             PreviewState::AlreadyShipped => Settled::Succeeded(link),
@@ -387,7 +382,7 @@ where
                 "the effect does not read back as approved".into(),
             ),
         };
-        crash_point("readback", op_key);
+        crash_point("readback", op_key.as_str());
         self.settle(op_key, &spent, settled)
     }
 
@@ -397,7 +392,7 @@ where
         &self,
         plan: &ResolvedPlan,
         index: usize,
-        op_key: &str,
+        op_key: &OpKey,
         pass: &Authorized,
     ) -> Result<Option<OpOutcome>, Error> {
         // The gate judged the plan in the checkout; GitHub's head branch may have moved
@@ -422,10 +417,11 @@ where
             };
             return self.deny(op_key, &blocked).map(Some);
         }
+        let spent = Spent::of(pass);
         let consume = Event::ReceiptConsumed {
-            receipt_id: pass.receipt_id().to_owned(),
-            run_id: pass.run_id().to_owned(),
-            op_key: op_key.to_owned(),
+            receipt_id: spent.receipt_id.clone(),
+            run_id: spent.run_id.clone(),
+            op_key: op_key.clone(),
         };
         match self.append(|_| Ok(vec![consume.clone()])) {
             Ok(()) => Ok(None),
@@ -471,11 +467,11 @@ where
             .map_or(PreviewState::Conflict, |p| p.state))
     }
 
-    fn settle(&self, op_key: &str, spent: &Spent, settled: Settled) -> Result<OpOutcome, Error> {
+    fn settle(&self, op_key: &OpKey, spent: &Spent, settled: Settled) -> Result<OpOutcome, Error> {
         let (run_id, receipt_id, op_key) = (
             spent.run_id.clone(),
             spent.receipt_id.clone(),
-            op_key.to_owned(),
+            op_key.clone(),
         );
         let (event, outcome) = match settled {
             Settled::Succeeded(link) => (

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use verify::{ForgeryError, VerifiedReceipt, parse_receipt, verify_receipt};
 
 use crate::canonical;
+use crate::model::{OpKey, ReceiptId, RunId};
 
 /// The SSHSIG namespace of receipt signatures (domain separation from git's `git`).
 pub const RECEIPT_NAMESPACE: &str = "shipgate-receipt";
@@ -48,19 +49,19 @@ pub struct ReceiptClaims {
     /// Always 1.
     pub version: u32,
     /// `rcp_...`, unique.
-    pub receipt_id: String,
+    pub receipt_id: ReceiptId,
     /// `owner/name`.
     pub repo: String,
     /// The resolved plan's id.
     pub plan_id: String,
     /// The run it belongs to.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Position of the operation in the plan.
     pub op_index: u32,
     /// tag, release or pull_request.
     pub op_kind: String,
     /// The operation key.
-    pub op_key: String,
+    pub op_key: OpKey,
     /// The policy hash at minting.
     pub policy_hash: String,
     /// The approvals it rests on.

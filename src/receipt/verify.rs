@@ -201,19 +201,20 @@ pub fn verify_receipt(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{OpKey, ReceiptId, RunId};
     use crate::receipt::{ReceiptApproval, ReceiptSignature};
     use ssh_key::rand_core::OsRng;
 
     fn claims() -> ReceiptClaims {
         ReceiptClaims {
             version: 1,
-            receipt_id: "rcp_01".into(),
+            receipt_id: ReceiptId::parse("rcp_01").expect("receipt id"),
             repo: "acme/widget".into(),
             plan_id: format!("sha256:{}", "ab".repeat(32)),
-            run_id: "run_01".into(),
+            run_id: RunId::parse("run_01").expect("run id"),
             op_index: 0,
             op_kind: "tag".into(),
-            op_key: "tag:v1.4.0".into(),
+            op_key: OpKey::parse("tag:v1.4.0").expect("op key"),
             policy_hash: format!("sha256:{}", "cd".repeat(32)),
             approvals: vec![ReceiptApproval {
                 login: "alice".into(),
@@ -264,7 +265,7 @@ mod tests {
         ];
 
         let mut flipped = good.clone();
-        flipped.claims.op_key = "tag:v9.9.9".into();
+        flipped.claims.op_key = OpKey::parse("tag:v9.9.9").expect("op key");
         assert!(matches!(
             verify_receipt(&flipped, &trusted, None),
             Err(ForgeryError::BadSignature(_))

@@ -26,6 +26,7 @@ use shipgate::audit::state::{
 };
 use shipgate::audit::store::{ChainWriter, StoreError, Tip, read_entry, read_state};
 use shipgate::audit::verify::{VerifyOptions, verify_chain};
+use shipgate::model::{OpKey, ReceiptId, RunId};
 use time::OffsetDateTime;
 
 use crate::audit_support::{actor, audit_key, genesis};
@@ -214,7 +215,7 @@ fn run_operations(run: usize) -> Vec<RunOperation> {
         .zip(0u32..)
         .map(|(&op, op_index)| RunOperation {
             op_index,
-            op_key: OPS[op].to_owned(),
+            op_key: OpKey::parse(OPS[op]).expect("op key"),
         })
         .collect()
 }
@@ -225,7 +226,7 @@ fn nth<T>(items: Vec<T>, pick: usize) -> Option<T> {
     items.into_iter().nth(pick.checked_rem(len)?)
 }
 
-fn settle_event(outcome: usize, receipt_id: String, run_id: String, op_key: String) -> Event {
+fn settle_event(outcome: usize, receipt_id: ReceiptId, run_id: RunId, op_key: OpKey) -> Event {
     match outcome {
         0 => Event::OperationSucceeded {
             run_id,
@@ -289,7 +290,7 @@ fn progress(
             receipt.status == ReceiptStatus::Minted
                 && receipt.enforceable
                 && now <= receipt.expires_at
-                && executable(&receipt.op_key)
+                && executable(receipt.op_key.as_str())
         })
         .map(|receipt| Event::ReceiptConsumed {
             receipt_id: receipt.receipt_id.clone(),
@@ -303,9 +304,9 @@ fn progress(
     let mut mint = Vec::new();
     for run in state.runs.values() {
         for op in &run.operations {
-            if let (Some(receipt_id), true) = (fresh, executable(&op.op_key)) {
+            if let (Some(receipt_id), true) = (fresh, executable(op.op_key.as_str())) {
                 mint.push(Event::ReceiptMinted {
-                    receipt_id: (*receipt_id).to_owned(),
+                    receipt_id: ReceiptId::parse(receipt_id).expect("receipt id"),
                     run_id: run.run_id.clone(),
                     op_key: op.op_key.clone(),
                     enforceable,
@@ -340,7 +341,7 @@ fn progress(
         .filter(|(_, run_id)| !state.runs.contains_key(**run_id))
         .map(|(run, run_id)| Event::RunOpened {
             pr: None,
-            run_id: (*run_id).to_owned(),
+            run_id: RunId::parse(run_id).expect("run id"),
             plan_id: plan_id(),
             policy_hash: "sha256:policy".into(),
             operations: run_operations(run),
@@ -362,19 +363,19 @@ fn event(step: &Step, state: &State, kept: &[Entry], at: i64) -> Event {
     };
     let lock_holder = |coherent: bool, run: usize| match &state.lock {
         Some(lock) if coherent => lock.run_id.clone(),
-        _ => RUNS[run].to_owned(),
+        _ => RunId::parse(RUNS[run]).expect("run id"),
     };
     let arbitrary = |receipt: usize, run: usize, op: usize| {
         (
-            RECEIPTS[receipt].to_owned(),
-            RUNS[run].to_owned(),
-            OPS[op].to_owned(),
+            ReceiptId::parse(RECEIPTS[receipt]).expect("receipt id"),
+            RunId::parse(RUNS[run]).expect("run id"),
+            OpKey::parse(OPS[op]).expect("op key"),
         )
     };
     match *step {
         Step::Open { run } => Event::RunOpened {
             pr: None,
-            run_id: RUNS[run].to_owned(),
+            run_id: RunId::parse(RUNS[run]).expect("run id"),
             plan_id: plan_id(),
             policy_hash: "sha256:policy".into(),
             operations: run_operations(run),
@@ -388,10 +389,14 @@ fn event(step: &Step, state: &State, kept: &[Entry], at: i64) -> Event {
             enforceable,
             lifetime,
         } => {
-            let (run_id, op_key) =
-                opened(coherent, pick).unwrap_or_else(|| (RUNS[run].into(), OPS[op].into()));
+            let (run_id, op_key) = opened(coherent, pick).unwrap_or_else(|| {
+                (
+                    RunId::parse(RUNS[run]).expect("run id"),
+                    OpKey::parse(OPS[op]).expect("op key"),
+                )
+            });
             Event::ReceiptMinted {
-                receipt_id: RECEIPTS[receipt].to_owned(),
+                receipt_id: ReceiptId::parse(RECEIPTS[receipt]).expect("receipt id"),
                 run_id,
                 op_key,
                 enforceable,
@@ -470,8 +475,8 @@ fn event(step: &Step, state: &State, kept: &[Entry], at: i64) -> Event {
             |entry| entry.event.clone(),
         ),
         Step::Deny { run, op } => Event::OperationDenied {
-            run_id: run.map(|run| RUNS[run].to_owned()),
-            op_key: OPS[op].to_owned(),
+            run_id: run.map(|run| RunId::parse(RUNS[run]).expect("run id")),
+            op_key: OpKey::parse(OPS[op]).expect("op key"),
             reason: "POLICY_DENIED".into(),
         },
         Step::Halt => Event::Halted {
@@ -490,7 +495,8 @@ fn event(step: &Step, state: &State, kept: &[Entry], at: i64) -> Event {
             lifetime,
         } => Event::LockAcquired {
             holder: None,
-            run_id: opened(coherent, pick).map_or_else(|| RUNS[run].into(), |(run, _)| run),
+            run_id: opened(coherent, pick)
+                .map_or_else(|| RunId::parse(RUNS[run]).expect("run id"), |(run, _)| run),
             expires_at: format_entry_time(time_at(at + LOCK_LIFETIMES[lifetime])),
         },
         Step::Release { coherent, run } => Event::LockReleased {
@@ -514,24 +520,24 @@ fn event(step: &Step, state: &State, kept: &[Entry], at: i64) -> Event {
             reason: "QUORUM_NOT_MET".into(),
         },
         Step::Malformed { which } => match which {
-            0 => Event::RunOpened {
-                pr: None,
-                run_id: "../run".into(),
-                plan_id: plan_id(),
-                policy_hash: "sha256:policy".into(),
-                operations: run_operations(0),
+            // A run id such as `../run` can no longer be built (RunId checks it); a lock
+            // holder is still checked by the rules.
+            0 => Event::LockAcquired {
+                holder: Some("../exe".into()),
+                run_id: RunId::parse(RUNS[0]).expect("run id"),
+                expires_at: "2030-01-01T00:00:00Z".into(),
             },
             1 => Event::ReceiptMinted {
-                receipt_id: RECEIPTS[0].to_owned(),
-                run_id: RUNS[0].to_owned(),
-                op_key: OPS[0].to_owned(),
+                receipt_id: ReceiptId::parse(RECEIPTS[0]).expect("receipt id"),
+                run_id: RunId::parse(RUNS[0]).expect("run id"),
+                op_key: OpKey::parse(OPS[0]).expect("op key"),
                 enforceable: true,
                 expires_at: "next tuesday".into(),
                 receipt: None,
             },
             _ => Event::LockAcquired {
                 holder: None,
-                run_id: RUNS[0].to_owned(),
+                run_id: RunId::parse(RUNS[0]).expect("run id"),
                 expires_at: "soon".into(),
             },
         },
@@ -963,32 +969,32 @@ fn expiries_are_judged_by_entry_time_never_by_the_clock() {
         Ok(())
     };
     let mint = |receipt_id: &str, op_key: &str, expires_at: &str| Event::ReceiptMinted {
-        receipt_id: receipt_id.into(),
-        run_id: "run_0".into(),
-        op_key: op_key.into(),
+        receipt_id: ReceiptId::parse(receipt_id).expect("receipt id"),
+        run_id: RunId::parse("run_0").expect("run id"),
+        op_key: OpKey::parse(op_key).expect("op key"),
         enforceable: true,
         expires_at: expires_at.into(),
         receipt: None,
     };
     let consume = |receipt_id: &str, op_key: &str| Event::ReceiptConsumed {
-        receipt_id: receipt_id.into(),
-        run_id: "run_0".into(),
-        op_key: op_key.into(),
+        receipt_id: ReceiptId::parse(receipt_id).expect("receipt id"),
+        run_id: RunId::parse("run_0").expect("run id"),
+        op_key: OpKey::parse(op_key).expect("op key"),
     };
     let broken = || Event::LockBroken {
-        run_id: "run_0".into(),
+        run_id: RunId::parse("run_0").expect("run id"),
         reason: "expired".into(),
     };
     let open = Event::RunOpened {
         pr: None,
-        run_id: "run_0".into(),
+        run_id: RunId::parse("run_0").expect("run id"),
         plan_id: plan_id(),
         policy_hash: "sha256:policy".into(),
         operations: run_operations(0),
     };
     let lock = Event::LockAcquired {
         holder: None,
-        run_id: "run_0".into(),
+        run_id: RunId::parse("run_0").expect("run id"),
         expires_at: "2002-01-01T00:00:00Z".into(),
     };
     for (when, event) in [

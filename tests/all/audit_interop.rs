@@ -9,15 +9,16 @@ use shipgate::audit::reason::Reason;
 use shipgate::audit::state::{ApplyError, ReceiptStatus, StateAccess};
 use shipgate::audit::verify::{VerifyOptions, verify_chain};
 use shipgate::keys::allowed_signers_file;
+use shipgate::model::{OpKey, ReceiptId, RunId};
 
 use crate::audit_support::{
     RemoteFixture, TestClock, append_event, audit_key, first_parent_line, git, note,
 };
 
 fn lifecycle() -> Vec<Event> {
-    let run = || "run_1".to_owned();
-    let op = || "tag:v1.4.0".to_owned();
-    let receipt = || "rcp_1".to_owned();
+    let run = || RunId::parse("run_1").expect("run id");
+    let op = || OpKey::parse("tag:v1.4.0").expect("op key");
+    let receipt = || ReceiptId::parse("rcp_1").expect("receipt id");
     vec![
         note("chain opened for tests"),
         Event::ApprovalRecorded {
@@ -186,9 +187,9 @@ fn two_writers_racing_to_consume_one_receipt_exactly_one_wins() {
                             });
                         }
                         Ok(Event::ReceiptConsumed {
-                            receipt_id: "rcp_1".into(),
-                            run_id: "run_1".into(),
-                            op_key: "tag:v1.4.0".into(),
+                            receipt_id: ReceiptId::parse("rcp_1").expect("receipt id"),
+                            run_id: RunId::parse("run_1").expect("run id"),
+                            op_key: OpKey::parse("tag:v1.4.0").expect("op key"),
                         })
                     })
                 })

@@ -16,6 +16,7 @@ use shipgate::audit::store::{ChainWriter, Tip, read_entry, read_state, update_tr
 use shipgate::audit::verify::{Problem, VerifyError};
 use shipgate::audit::view::StateView;
 use shipgate::keys::{allowed_signers_file, generate, parse_private_key, write_private_key};
+use shipgate::model::{OpKey, RunId};
 use shipgate::policy::SignerRole;
 
 use crate::audit_support::{
@@ -28,12 +29,12 @@ const RUNS: [&str; 3] = ["run_a", "run_b", "run_c"];
 fn opened(run_id: &str) -> Event {
     Event::RunOpened {
         pr: None,
-        run_id: run_id.into(),
+        run_id: RunId::parse(run_id).expect("a run id"),
         plan_id: format!("sha256:{}", "a".repeat(64)),
         policy_hash: "sha256:p".into(),
         operations: vec![RunOperation {
             op_index: 0,
-            op_key: format!("tag:{run_id}"),
+            op_key: OpKey::parse(&format!("tag:{run_id}")).expect("an op key"),
         }],
     }
 }
@@ -359,7 +360,11 @@ fn appends_read_runs_in_either_layout() {
         assert!(view.run("run_z").is_none());
         view.check().unwrap();
         let scanned = StateView::new(&chain.repo, Some(head)).unwrap();
-        let mut ids: Vec<String> = scanned.runs().into_iter().map(|r| r.run_id).collect();
+        let mut ids: Vec<String> = scanned
+            .runs()
+            .into_iter()
+            .map(|r| r.run_id.to_string())
+            .collect();
         scanned.check().unwrap();
         ids.sort();
         assert_eq!(

@@ -9,6 +9,7 @@ use shipgate::audit::verify::{
     Failure, HOLD_BYTES, Problem, VerifyError, VerifyOptions, verify_chain,
 };
 use shipgate::keys::SigningKey;
+use shipgate::model::{OpKey, RunId};
 
 use crate::audit_support::{LocalChain, audit_key, note};
 
@@ -472,12 +473,12 @@ fn a_bad_signature_is_named_before_a_bad_entry_in_the_same_commit() {
 fn opened(run_id: &str) -> shipgate::audit::entry::Event {
     shipgate::audit::entry::Event::RunOpened {
         pr: None,
-        run_id: run_id.into(),
+        run_id: RunId::parse(run_id).expect("run id"),
         plan_id: format!("sha256:{}", "a".repeat(64)),
         policy_hash: "sha256:p".into(),
         operations: vec![shipgate::audit::entry::RunOperation {
             op_index: 0,
-            op_key: format!("tag:{run_id}"),
+            op_key: OpKey::parse(&format!("tag:{run_id}")).expect("op key"),
         }],
     }
 }

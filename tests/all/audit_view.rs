@@ -14,6 +14,7 @@ use shipgate::audit::store::{ChainWriter, StoreError, Tip, read_state, write_com
 use shipgate::audit::verify::VerifyError;
 use shipgate::audit::view::StateView;
 use shipgate::keys::SigningKey;
+use shipgate::model::{OpKey, ReceiptId, RunId};
 
 use crate::audit_support::{LocalChain, RemoteFixture, TestClock, append_event, git, note};
 
@@ -116,12 +117,12 @@ pub fn check_written_through_views(
 fn opened(run_id: &str) -> Event {
     Event::RunOpened {
         pr: None,
-        run_id: run_id.into(),
+        run_id: RunId::parse(run_id).expect("run id"),
         plan_id: format!("sha256:{}", "a".repeat(64)),
         policy_hash: "sha256:p".into(),
         operations: vec![RunOperation {
             op_index: 0,
-            op_key: "tag:v1".into(),
+            op_key: OpKey::parse("tag:v1").expect("op key"),
         }],
     }
 }
@@ -188,7 +189,10 @@ fn lookups_of_ids_that_cannot_name_a_state_file_find_nothing() {
         assert_eq!(view.op(id), None, "{id:?}");
     }
     view.check().expect("absent, not failed");
-    assert_eq!(view.run("run_1").map(|r| r.run_id), Some("run_1".into()));
+    assert_eq!(
+        view.run("run_1").map(|r| r.run_id.to_string()),
+        Some("run_1".into())
+    );
 }
 
 #[test]
@@ -210,9 +214,9 @@ fn an_append_refuses_to_build_on_a_state_file_that_does_not_load() {
     let work = fixture.work("work");
     let mint = |_: &StateView<'_>| {
         Ok(Event::ReceiptMinted {
-            receipt_id: "rcp_1".into(),
-            run_id: "run_1".into(),
-            op_key: "tag:v1".into(),
+            receipt_id: ReceiptId::parse("rcp_1").expect("receipt id"),
+            run_id: RunId::parse("run_1").expect("run id"),
+            op_key: OpKey::parse("tag:v1").expect("op key"),
             enforceable: true,
             expires_at: "2099-01-01T00:00:00Z".into(),
             receipt: None,

@@ -11,6 +11,7 @@ use shipgate::audit::append::{AppendTarget, GitCli, append_all};
 use shipgate::audit::entry::{Actor, Event, RunOperation};
 use shipgate::audit::trust::ChainTrust;
 use shipgate::keys::{generate, parse_private_key};
+use shipgate::model::{OpKey, ReceiptId, RunId};
 use shipgate::policy::SignerRole;
 use shipgate::receipt::{Receipt, ReceiptClaims};
 use time::OffsetDateTime;
@@ -272,12 +273,12 @@ pub(crate) fn craft_signed(world: &MintWorld, sign: impl Fn(ReceiptClaims) -> Re
                 .expect("receipt")
                 .claims
         })
-        .filter(|c| c.run_id == real_run)
+        .filter(|c| c.run_id == real_run.as_str())
         .collect();
     let run = "run_crafted".to_owned();
     let mut events = vec![Event::RunOpened {
         pr: None,
-        run_id: run.clone(),
+        run_id: RunId::parse(&run).expect("run id"),
         plan_id: real[0].plan_id.clone(),
         policy_hash: real[0].policy_hash.clone(),
         operations: real
@@ -290,14 +291,14 @@ pub(crate) fn craft_signed(world: &MintWorld, sign: impl Fn(ReceiptClaims) -> Re
     }];
     for (i, claims) in real.into_iter().enumerate() {
         let receipt = sign(ReceiptClaims {
-            receipt_id: format!("rcp_crafted{i}"),
-            run_id: run.clone(),
+            receipt_id: ReceiptId::parse(&format!("rcp_crafted{i}")).expect("receipt id"),
+            run_id: RunId::parse(&run).expect("run id"),
             ..claims
         });
         let claims = &receipt.claims;
         events.push(Event::ReceiptMinted {
             receipt_id: claims.receipt_id.clone(),
-            run_id: run.clone(),
+            run_id: RunId::parse(&run).expect("run id"),
             op_key: claims.op_key.clone(),
             enforceable: claims.enforceable,
             expires_at: claims.expires_at.clone(),
@@ -514,12 +515,12 @@ fn a_run_without_a_receipt_is_refused_as_missing() {
         &world,
         vec![Event::RunOpened {
             pr: None,
-            run_id: "run_bare".into(),
+            run_id: RunId::parse("run_bare").expect("run id"),
             plan_id,
             policy_hash: "sha256:x".into(),
             operations: vec![RunOperation {
                 op_index: 0,
-                op_key: "tag:v1.1.0".into(),
+                op_key: OpKey::parse("tag:v1.1.0").expect("op key"),
             }],
         }],
     );

@@ -17,7 +17,7 @@ use shipgate::github::{
     Release, RetryPolicy, Shipped, TagObject, Written,
 };
 use shipgate::keys::SigningKey;
-use shipgate::model::{CommitSha, OpKey, PlanId, RepoSlug};
+use shipgate::model::{CommitSha, OpKey, PlanId, ReceiptId, RepoSlug, RunId};
 use shipgate::plan::{ResolvedOperation, ResolvedPlan};
 use shipgate::policy::SignerRole;
 use shipgate::receipt::ReceiptClaims;
@@ -172,16 +172,16 @@ fn cleared(plan_id: &PlanId, key: &OpKey) -> Cleared {
     let chain = crate::audit_support::LocalChain::build(vec![
         Event::RunOpened {
             pr: None,
-            run_id: "run_test".into(),
+            run_id: RunId::parse("run_test").expect("run id"),
             plan_id: plan_id.to_string(),
             policy_hash: "sha256:policy".into(),
             operations: vec![RunOperation {
                 op_index: 0,
-                op_key: key.to_string(),
+                op_key: key.clone(),
             }],
         },
         Event::LockAcquired {
-            run_id: "run_test".into(),
+            run_id: RunId::parse("run_test").expect("run id"),
             holder: Some("exe_test".into()),
             expires_at: "2099-01-01T00:00:00Z".into(),
         },
@@ -221,13 +221,13 @@ pub fn authorize(op: ResolvedOperation) -> Authorized {
     };
     let claims = ReceiptClaims {
         version: 1,
-        receipt_id: "rcp_test".to_owned(),
+        receipt_id: ReceiptId::parse("rcp_test").expect("receipt id"),
         repo: SLUG.to_owned(),
         plan_id: plan_id.as_str().to_owned(),
-        run_id: "run_test".to_owned(),
+        run_id: RunId::parse("run_test").expect("run id"),
         op_index: 0,
         op_kind: kind.as_str().to_owned(),
-        op_key: key.as_str().to_owned(),
+        op_key: key.clone(),
         policy_hash: "sha256:policy".to_owned(),
         approvals: Vec::new(),
         enforceable: true,

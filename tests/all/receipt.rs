@@ -3,19 +3,20 @@
 
 use std::process::{Command, Stdio};
 
+use shipgate::model::{OpKey, ReceiptId, RunId};
 use shipgate::receipt::{ReceiptApproval, ReceiptClaims};
 use ssh_key::rand_core::OsRng;
 
 fn claims() -> ReceiptClaims {
     ReceiptClaims {
         version: 1,
-        receipt_id: "rcp_interop".into(),
+        receipt_id: ReceiptId::parse("rcp_interop").expect("receipt id"),
         repo: "acme/widget".into(),
         plan_id: format!("sha256:{}", "12".repeat(32)),
-        run_id: "run_interop".into(),
+        run_id: RunId::parse("run_interop").expect("run id"),
         op_index: 1,
         op_kind: "release".into(),
-        op_key: "release:v1.4.0".into(),
+        op_key: OpKey::parse("release:v1.4.0").expect("op key"),
         policy_hash: format!("sha256:{}", "34".repeat(32)),
         approvals: vec![ReceiptApproval {
             login: "alice".into(),
@@ -81,7 +82,7 @@ fn stock_ssh_keygen_verifies_a_receipt_and_rejects_a_changed_one() {
     );
 
     let mut changed = receipt.clone();
-    changed.claims.op_key = "release:v9.9.9".into();
+    changed.claims.op_key = OpKey::parse("release:v9.9.9").expect("op key");
     assert!(
         !ssh_keygen_verify(dir.path(), &changed.signed_payload().expect("payload")),
         "ssh-keygen accepted a changed receipt"

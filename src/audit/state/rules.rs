@@ -12,6 +12,7 @@ use super::{
 };
 use crate::audit::entry::{Entry, Event};
 use crate::audit::reason::Reason;
+use crate::model::{OpKey, ReceiptId, RunId};
 
 fn refuse(reason: Reason, detail: impl Into<String>) -> ApplyError {
     ApplyError {
@@ -164,15 +165,14 @@ pub fn apply<S: StateAccess + ?Sized>(state: &S, entry: &Entry) -> Result<Vec<Ch
 
 /// `run_opened`: a new run, never while halted, never twice.
 fn open_run<S: StateAccess + ?Sized>(state: &S, run: RunRecord) -> Result<Vec<Change>, ApplyError> {
-    check_id("run id", &run.run_id)?;
     if state.halt().is_some() {
         return Err(refuse(
             Reason::Halted,
             format!("cannot open run {}", run.run_id),
         ));
     }
-    if state.run(&run.run_id).is_some() {
-        return Err(refuse(Reason::RunExists, run.run_id));
+    if state.run(run.run_id.as_str()).is_some() {
+        return Err(refuse(Reason::RunExists, run.run_id.to_string()));
     }
     Ok(vec![run_change(state.layout().as_ref(), run)])
 }
@@ -239,7 +239,6 @@ fn mint_receipt<S: StateAccess + ?Sized>(
         op_key,
         ..
     } = &receipt;
-    check_id("receipt id", receipt_id)?;
     parse_time("expires_at", &receipt.expires_at)?;
     if let Some(document) = &receipt.document {
         check_receipt_document(
@@ -254,12 +253,12 @@ fn mint_receipt<S: StateAccess + ?Sized>(
     if state.halt().is_some() {
         return Err(refuse(Reason::Halted, format!("cannot mint {receipt_id}")));
     }
-    if state.receipt(receipt_id).is_some() {
-        return Err(refuse(Reason::ReceiptExists, receipt_id.clone()));
+    if state.receipt(receipt_id.as_str()).is_some() {
+        return Err(refuse(Reason::ReceiptExists, receipt_id.to_string()));
     }
     let run = state
-        .run(run_id)
-        .ok_or_else(|| refuse(Reason::RunMissing, run_id.clone()))?;
+        .run(run_id.as_str())
+        .ok_or_else(|| refuse(Reason::RunMissing, run_id.to_string()))?;
     if !run.operations.iter().any(|op| &op.op_key == op_key) {
         return Err(refuse(
             Reason::ReceiptWrongOperation,
@@ -273,9 +272,9 @@ fn mint_receipt<S: StateAccess + ?Sized>(
 /// whose operation has no outcome but a failure; the operation is in doubt until settled.
 fn consume_receipt<S: StateAccess + ?Sized>(
     state: &S,
-    receipt_id: &str,
-    run_id: &str,
-    op_key: &str,
+    receipt_id: &ReceiptId,
+    run_id: &RunId,
+    op_key: &OpKey,
     at: OffsetDateTime,
     seq: u64,
 ) -> Result<Vec<Change>, ApplyError> {
@@ -287,10 +286,13 @@ fn consume_receipt<S: StateAccess + ?Sized>(
     }
     let receipt = matching_receipt(state, receipt_id, run_id, op_key)?;
     if receipt.status == ReceiptStatus::Consumed {
-        return Err(refuse(Reason::ReceiptConsumed, receipt_id));
+        return Err(refuse(Reason::ReceiptConsumed, receipt_id.to_string()));
     }
     if !receipt.enforceable {
-        return Err(refuse(Reason::ReceiptNotEnforceable, receipt_id));
+        return Err(refuse(
+            Reason::ReceiptNotEnforceable,
+            receipt_id.to_string(),
+        ));
     }
     if at > parse_time("expires_at", &receipt.expires_at)? {
         return Err(refuse(
@@ -298,7 +300,7 @@ fn consume_receipt<S: StateAccess + ?Sized>(
             format!("{receipt_id} expired at {}", receipt.expires_at),
         ));
     }
-    if let Some(op) = state.op(op_key)
+    if let Some(op) = state.op(op_key.as_str())
         && op.status != OpStatus::Failed
     {
         return Err(refuse(
@@ -312,9 +314,9 @@ fn consume_receipt<S: StateAccess + ?Sized>(
     Ok(vec![
         Change::Receipt(consumed),
         Change::Op(OpRecord {
-            op_key: op_key.to_owned(),
-            run_id: run_id.to_owned(),
-            receipt_id: receipt_id.to_owned(),
+            op_key: op_key.clone(),
+            run_id: run_id.clone(),
+            receipt_id: receipt_id.clone(),
             status: OpStatus::InDoubt,
             seq,
         }),
@@ -388,13 +390,13 @@ fn resume<S: StateAccess + ?Sized>(state: &S) -> Result<Vec<Change>, ApplyError>
 /// workflow it starts executes through the gate like any other).
 fn request_ship<S: StateAccess + ?Sized>(
     state: &S,
-    run_id: &str,
+    run_id: &RunId,
 ) -> Result<Vec<Change>, ApplyError> {
     if state.halt().is_some() {
         return Err(refuse(Reason::Halted, format!("cannot ship {run_id}")));
     }
-    if state.run(run_id).is_none() {
-        return Err(refuse(Reason::RunMissing, run_id.to_owned()));
+    if state.run(run_id.as_str()).is_none() {
+        return Err(refuse(Reason::RunMissing, run_id.to_string()));
     }
     Ok(Vec::new())
 }
@@ -408,8 +410,8 @@ fn acquire_lock<S: StateAccess + ?Sized>(
     if let Some(holder) = &lock.holder {
         check_id("lock holder", holder)?;
     }
-    if state.run(&lock.run_id).is_none() {
-        return Err(refuse(Reason::RunMissing, lock.run_id));
+    if state.run(lock.run_id.as_str()).is_none() {
+        return Err(refuse(Reason::RunMissing, lock.run_id.to_string()));
     }
     if let Some(held) = state.lock() {
         return Err(refuse(
@@ -423,25 +425,25 @@ fn acquire_lock<S: StateAccess + ?Sized>(
 /// `lock_released`: by the run, and the executor of it, that holds it.
 fn release_lock<S: StateAccess + ?Sized>(
     state: &S,
-    run_id: &str,
+    run_id: &RunId,
     holder: Option<&str>,
 ) -> Result<Vec<Change>, ApplyError> {
     match state.lock() {
-        Some(lock) if lock.run_id == run_id && lock.holder.as_deref() == holder => {
+        Some(lock) if &lock.run_id == run_id && lock.holder.as_deref() == holder => {
             Ok(vec![Change::Lock(None)])
         }
-        _ => Err(refuse(Reason::LockNotHeld, run_id)),
+        _ => Err(refuse(Reason::LockNotHeld, run_id.to_string())),
     }
 }
 
 /// `lock_broken`: the lock of that run, once it has expired by the entry's time.
 fn break_lock<S: StateAccess + ?Sized>(
     state: &S,
-    run_id: &str,
+    run_id: &RunId,
     at: OffsetDateTime,
 ) -> Result<Vec<Change>, ApplyError> {
     match state.lock() {
-        Some(lock) if lock.run_id == run_id => {
+        Some(lock) if &lock.run_id == run_id => {
             if at <= parse_time("expires_at", &lock.expires_at)? {
                 return Err(refuse(
                     Reason::LockNotExpired,
@@ -450,7 +452,7 @@ fn break_lock<S: StateAccess + ?Sized>(
             }
             Ok(vec![Change::Lock(None)])
         }
-        _ => Err(refuse(Reason::LockNotHeld, run_id)),
+        _ => Err(refuse(Reason::LockNotHeld, run_id.to_string())),
     }
 }
 
@@ -458,9 +460,9 @@ fn break_lock<S: StateAccess + ?Sized>(
 /// agree with the entry. (Its signature is checked by the gate, against the policy's keys.)
 fn check_receipt_document(
     document: &str,
-    receipt_id: &str,
-    run_id: &str,
-    op_key: &str,
+    receipt_id: &ReceiptId,
+    run_id: &RunId,
+    op_key: &OpKey,
     enforceable: bool,
     expires_at: &str,
 ) -> Result<(), ApplyError> {
@@ -471,9 +473,9 @@ fn check_receipt_document(
         )
     })?;
     let claims = &parsed.claims;
-    let agrees = claims.receipt_id == receipt_id
-        && claims.run_id == run_id
-        && claims.op_key == op_key
+    let agrees = &claims.receipt_id == receipt_id
+        && &claims.run_id == run_id
+        && &claims.op_key == op_key
         && claims.enforceable == enforceable
         && claims.expires_at == expires_at;
     if agrees {
@@ -488,20 +490,20 @@ fn check_receipt_document(
 
 fn matching_receipt<S: StateAccess + ?Sized>(
     state: &S,
-    receipt_id: &str,
-    run_id: &str,
-    op_key: &str,
+    receipt_id: &ReceiptId,
+    run_id: &RunId,
+    op_key: &OpKey,
 ) -> Result<ReceiptRecord, ApplyError> {
     let receipt = state
-        .receipt(receipt_id)
-        .ok_or_else(|| refuse(Reason::ReceiptMissing, receipt_id.to_owned()))?;
-    if receipt.run_id != run_id {
+        .receipt(receipt_id.as_str())
+        .ok_or_else(|| refuse(Reason::ReceiptMissing, receipt_id.to_string()))?;
+    if &receipt.run_id != run_id {
         return Err(refuse(
             Reason::ReceiptWrongRun,
             format!("{receipt_id} belongs to run {}", receipt.run_id),
         ));
     }
-    if receipt.op_key != op_key {
+    if &receipt.op_key != op_key {
         return Err(refuse(
             Reason::ReceiptWrongOperation,
             format!("{receipt_id} authorizes {}", receipt.op_key),
@@ -514,16 +516,16 @@ fn matching_receipt<S: StateAccess + ?Sized>(
 /// while it is in doubt (DESIGN 8: every executed operation had a receipt consumed once).
 fn settle<S: StateAccess + ?Sized>(
     state: &S,
-    run_id: &str,
-    op_key: &str,
-    receipt_id: &str,
+    run_id: &RunId,
+    op_key: &OpKey,
+    receipt_id: &ReceiptId,
     outcome: OpStatus,
     seq: u64,
 ) -> Result<Vec<Change>, ApplyError> {
     let receipt = matching_receipt(state, receipt_id, run_id, op_key)?;
     let consumed_op = state
-        .op(op_key)
-        .filter(|op| op.receipt_id == receipt_id && op.run_id == run_id);
+        .op(op_key.as_str())
+        .filter(|op| &op.receipt_id == receipt_id && &op.run_id == run_id);
     let (ReceiptStatus::Consumed, Some(op)) = (receipt.status, consumed_op) else {
         return Err(refuse(
             Reason::ReceiptNotConsumed,
@@ -567,13 +569,13 @@ mod tests {
     fn document(receipt_id: &str, op_key: &str) -> String {
         ReceiptClaims {
             version: 1,
-            receipt_id: receipt_id.into(),
+            receipt_id: ReceiptId::parse(receipt_id).expect("receipt id"),
             repo: "acme/widget".into(),
             plan_id: format!("sha256:{}", "a".repeat(64)),
-            run_id: "run_1".into(),
+            run_id: RunId::parse("run_1").expect("run id"),
             op_index: 0,
             op_kind: "tag".into(),
-            op_key: op_key.into(),
+            op_key: OpKey::parse(op_key).expect("op key"),
             policy_hash: "sha256:p".into(),
             approvals: Vec::new(),
             enforceable: true,
@@ -597,9 +599,9 @@ mod tests {
 
     fn minted(receipt: Option<String>) -> Event {
         Event::ReceiptMinted {
-            receipt_id: "rcp_1".into(),
-            run_id: "run_1".into(),
-            op_key: "tag:v1".into(),
+            receipt_id: ReceiptId::parse("rcp_1").expect("receipt id"),
+            run_id: RunId::parse("run_1").expect("run id"),
+            op_key: OpKey::parse("tag:v1").expect("op key"),
             enforceable: true,
             expires_at: "2026-11-24T12:00:00Z".into(),
             receipt,
@@ -612,12 +614,12 @@ mod tests {
             1,
             Event::RunOpened {
                 pr: None,
-                run_id: "run_1".into(),
+                run_id: RunId::parse("run_1").expect("run id"),
                 plan_id: format!("sha256:{}", "a".repeat(64)),
                 policy_hash: "sha256:p".into(),
                 operations: vec![RunOperation {
                     op_index: 0,
-                    op_key: "tag:v1".into(),
+                    op_key: OpKey::parse("tag:v1").expect("op key"),
                 }],
             },
         );
