@@ -141,6 +141,9 @@ pub fn apply<S: StateAccess + ?Sized>(state: &S, entry: &Entry) -> Result<Vec<Ch
         ),
         Event::Resumed { .. } => resume(state),
         Event::ShipRequested { run_id, .. } => request_ship(state, run_id),
+        Event::ReleasePublished { run_id, op_key, .. } => {
+            publish_release(state, run_id, op_key, seq)
+        }
         Event::LockAcquired {
             run_id,
             holder,
@@ -265,6 +268,7 @@ fn consume_receipt<S: StateAccess + ?Sized>(
             receipt_id: receipt_id.to_owned(),
             status: OpStatus::InDoubt,
             seq,
+            published_seq: None,
         }),
     ])
 }
@@ -345,6 +349,46 @@ fn request_ship<S: StateAccess + ?Sized>(
         return Err(refuse(Reason::RunMissing, run_id.to_owned()));
     }
     Ok(Vec::new())
+}
+
+/// `release_published`: a release operation that this run shipped (succeeded or recovered),
+/// published once, never while halted. Whether the plan asked for `publish: after_assets` is
+/// checked by `shipgate release publish` against the plan the run's id binds; the chain
+/// records that the run's approved release, and only it, was published.
+fn publish_release<S: StateAccess + ?Sized>(
+    state: &S,
+    run_id: &str,
+    op_key: &str,
+    seq: u64,
+) -> Result<Vec<Change>, ApplyError> {
+    if state.halt().is_some() {
+        return Err(refuse(Reason::Halted, format!("cannot publish {op_key}")));
+    }
+    if !op_key.starts_with("release:") {
+        return Err(refuse(
+            Reason::ReleaseNotPublishable,
+            format!("{op_key} is not a release"),
+        ));
+    }
+    let op = state
+        .op(op_key)
+        .filter(|op| op.run_id == run_id)
+        .filter(|op| matches!(op.status, OpStatus::Succeeded | OpStatus::Recovered))
+        .ok_or_else(|| {
+            refuse(
+                Reason::ReleaseNotPublishable,
+                format!("run {run_id} did not ship {op_key}"),
+            )
+        })?;
+    if let Some(published) = op.published_seq {
+        return Err(refuse(
+            Reason::ReleaseNotPublishable,
+            format!("{op_key} was published by entry {published}"),
+        ));
+    }
+    let mut published = op;
+    published.published_seq = Some(seq);
+    Ok(vec![Change::Op(published)])
 }
 
 /// `lock_acquired`: by an open run, when nobody holds the lock.
