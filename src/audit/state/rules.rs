@@ -641,4 +641,52 @@ mod tests {
             assert_eq!(err.reason, Reason::EntryInvalid);
         }
     }
+
+    fn shipped_release(status: OpStatus) -> State {
+        let mut state = State::default();
+        state.ops.insert(
+            "release:v1".into(),
+            OpRecord {
+                op_key: "release:v1".into(),
+                run_id: "run_1".into(),
+                receipt_id: "rcp_1".into(),
+                status,
+                seq: 4,
+                published_seq: None,
+            },
+        );
+        state
+    }
+
+    fn published(run_id: &str, op_key: &str) -> Event {
+        Event::ReleasePublished {
+            run_id: run_id.into(),
+            op_key: op_key.into(),
+            release_id: 9,
+        }
+    }
+
+    #[test]
+    fn a_release_is_published_once_and_only_by_the_run_that_shipped_it() {
+        let mut state = shipped_release(OpStatus::Succeeded);
+        let changes = apply(&state, &entry(5, published("run_1", "release:v1"))).expect("ok");
+        state.commit(changes);
+        assert_eq!(state.ops["release:v1"].published_seq, Some(5));
+        assert_eq!(state.ops["release:v1"].status, OpStatus::Succeeded);
+        let twice = apply(&state, &entry(6, published("run_1", "release:v1")));
+        assert_eq!(
+            twice.expect_err("twice").reason,
+            Reason::ReleaseNotPublishable
+        );
+        for (state, run, key) in [
+            (shipped_release(OpStatus::Succeeded), "run_2", "release:v1"),
+            (shipped_release(OpStatus::InDoubt), "run_1", "release:v1"),
+            (shipped_release(OpStatus::Failed), "run_1", "release:v1"),
+            (shipped_release(OpStatus::Succeeded), "run_1", "release:v2"),
+            (shipped_release(OpStatus::Succeeded), "run_1", "tag:v1"),
+        ] {
+            let refused = apply(&state, &entry(5, published(run, key))).expect_err("refused");
+            assert_eq!(refused.reason, Reason::ReleaseNotPublishable, "{run} {key}");
+        }
+    }
 }
