@@ -261,7 +261,7 @@ registry! {
     ReceiptNotConsumed "RECEIPT_NOT_CONSUMED" Blocked [Execute]
         "An operation's outcome was recorded without its receipt being consumed first; re-run execute."
     ReleaseNotPublishable "RELEASE_NOT_PUBLISHABLE" Blocked [Publish]
-        "`shipgate release publish` publishes only a release that the named run shipped as a draft with `publish: after_assets`, once; run it with the run that shipped the release, or approve a plan that publishes it."
+        "Only a release that the named run shipped as a draft with `publish: after_assets` is published by `shipgate release publish`, and only once; name the run that shipped the release, or approve a plan that publishes it."
     ReleaseDraftChanged "RELEASE_DRAFT_CHANGED" Blocked [Publish]
         "The draft release on GitHub no longer has the approved tag, title, notes or flags, so publishing it would publish something nobody approved; restore the approved text in the draft (assets may change), or delete it and ship a new plan."
     OperationExists "OPERATION_EXISTS" Blocked [Execute]
