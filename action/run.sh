@@ -40,11 +40,20 @@ case "$command" in
       args+=(--pending)
     fi
     ;;
+  publish)
+    if [ -z "${SHIPGATE_TAG:-}" ]; then
+      echo "::error title=shipgate::the publish command needs the tag input"
+      if [ -n "${GITHUB_OUTPUT:-}" ]; then printf 'status=failed\nexit-code=2\n' >>"$GITHUB_OUTPUT"; fi
+      exit 2
+    fi
+    args=(release publish "--branch=$branch" ${policy_args[@]+"${policy_args[@]}"} "--tag=$SHIPGATE_TAG")
+    if [ -n "${SHIPGATE_RUN_ID:-}" ]; then args+=("--run=$SHIPGATE_RUN_ID"); fi
+    ;;
   verify)
     args=(audit verify "--branch=$branch" ${policy_args[@]+"${policy_args[@]}"})
     ;;
   *)
-    echo "::error title=shipgate::the command input must be dry-run, mint, execute or verify"
+    echo "::error title=shipgate::the command input must be dry-run, mint, execute, publish or verify"
     if [ -n "${GITHUB_OUTPUT:-}" ]; then printf 'status=failed\nexit-code=2\n' >>"$GITHUB_OUTPUT"; fi
     exit 2
     ;;

@@ -27,6 +27,7 @@ pub mod plan;
 pub mod policy;
 pub mod preview;
 pub mod proof;
+pub mod publish;
 pub mod reason;
 pub mod receipt;
 pub mod refname;

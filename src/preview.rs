@@ -214,13 +214,14 @@ fn preview_operation(
             notes_sha256,
             draft,
             prerelease,
+            publish,
             ..
         } => match world.releases.get(tag) {
             Some(found) => {
                 let body = found.body.as_deref().unwrap_or_default();
                 let same = found.name.as_deref().unwrap_or(tag) == title
                     && &sha256_hex(body.as_bytes()) == notes_sha256
-                    && found.draft == *draft
+                    && publish.accepts(*draft, found.draft)
                     && found.prerelease == *prerelease;
                 if same {
                     Preview::shipped(format!("the release of {tag} exists as planned"))

@@ -72,6 +72,8 @@ pub enum Site {
     Mint,
     /// `shipgate execute`: the gate and the effects.
     Execute,
+    /// `shipgate release publish`.
+    Publish,
     /// `shipgate halt`.
     Halt,
     /// `shipgate resume`.
@@ -104,6 +106,7 @@ impl Site {
             Self::PolicyCheck => "policy check",
             Self::Mint => "mint",
             Self::Execute => "execute",
+            Self::Publish => "release publish",
             Self::Halt => "halt",
             Self::Resume => "resume",
             Self::Note => "note",
@@ -257,6 +260,10 @@ registry! {
         "The event names a run that was never opened; check the run's timeline with `shipgate audit log`."
     ReceiptNotConsumed "RECEIPT_NOT_CONSUMED" Blocked [Execute]
         "An operation's outcome was recorded without its receipt being consumed first; re-run execute."
+    ReleaseNotPublishable "RELEASE_NOT_PUBLISHABLE" Blocked [Publish]
+        "Only a release that the named run shipped as a draft with `publish: after_assets` is published by `shipgate release publish`, and only once; name the run that shipped the release, or approve a plan that publishes it."
+    ReleaseDraftChanged "RELEASE_DRAFT_CHANGED" Blocked [Publish]
+        "The draft release on GitHub no longer has the approved tag, title, notes or flags, so publishing it would publish something nobody approved; restore the approved text in the draft (assets may change), or delete it and ship a new plan."
     OperationExists "OPERATION_EXISTS" Blocked [Execute]
         "The operation key was already executed and is never executed twice; check the run's timeline with `shipgate audit log`."
 

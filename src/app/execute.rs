@@ -206,7 +206,7 @@ fn first_verified_state(
 }
 
 /// The governance branch the append arguments name, as the protocol's chain port.
-fn git_chain(setup: &AppendSetup) -> GitChain<'_> {
+pub(super) fn git_chain(setup: &AppendSetup) -> GitChain<'_> {
     GitChain {
         repo: &setup.repo,
         key: &setup.key,
@@ -216,7 +216,7 @@ fn git_chain(setup: &AppendSetup) -> GitChain<'_> {
 }
 
 /// The plan in the checkout whose id is the run's, if any (none: the plan moved: stale).
-fn find_plan(
+pub(super) fn find_plan(
     repo: &crate::repo::LocalRepo,
     slug: &crate::model::RepoSlug,
     run: &crate::audit::state::RunRecord,
@@ -233,7 +233,7 @@ fn find_plan(
 
 /// A run named by `--run` whose plan is its pull request's, not yet merged: the ship workflow
 /// started by `/shipgate ship` reads it from the pull request's head as git objects (issue 15).
-fn pull_plan(
+pub(super) fn pull_plan(
     repo: &crate::repo::LocalRepo,
     slug: &crate::model::RepoSlug,
     append: &AuditAppendArgs,

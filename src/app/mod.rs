@@ -14,6 +14,7 @@ mod inputs;
 mod keys;
 mod mint;
 mod proof;
+mod publish;
 mod pull_head;
 mod receipt;
 
@@ -21,7 +22,7 @@ use std::io::Write;
 
 use time::OffsetDateTime;
 
-use crate::cli::{Cli, Command, Format, PlanCommand, PolicyCommand};
+use crate::cli::{Cli, Command, Format, PlanCommand, PolicyCommand, ReleaseCommand};
 use crate::error::{Error, Outcome};
 
 /// Runs one parsed command line, writing its report to `out`.
@@ -44,6 +45,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         Command::Audit(command) => audit::run(command, out),
         Command::Mint(args) => mint::mint(&args, out),
         Command::Execute(args) => execute::execute(&args, out),
+        Command::Release(ReleaseCommand::Publish(args)) => publish::publish(&args, out),
         Command::Proof(args) => proof::proof(&args, out),
         Command::Init(args) => init::init(&args, OffsetDateTime::now_utc(), out),
         Command::Doctor(args) => doctor::doctor(&args, out),

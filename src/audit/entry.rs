@@ -174,6 +174,17 @@ pub enum Event {
         /// The consumed receipt.
         receipt_id: ReceiptId,
     },
+    /// A release its run created as a draft (`publish: after_assets`) was published, once the
+    /// release workflow had attached its assets (issue 15). The approval of the operation
+    /// covered publishing it; no receipt is consumed.
+    ReleasePublished {
+        /// The run that shipped the draft.
+        run_id: RunId,
+        /// The release operation (`release:<tag>`).
+        op_key: OpKey,
+        /// GitHub's id of the release.
+        release_id: u64,
+    },
     /// The gate blocked an operation.
     OperationDenied {
         /// The run, when there was one.
@@ -267,6 +278,7 @@ impl Event {
             Self::OperationSucceeded { .. } => "operation_succeeded",
             Self::OperationFailed { .. } => "operation_failed",
             Self::OperationRecovered { .. } => "operation_recovered",
+            Self::ReleasePublished { .. } => "release_published",
             Self::OperationDenied { .. } => "operation_denied",
             Self::Halted { .. } => "halted",
             Self::Resumed { .. } => "resumed",
@@ -287,6 +299,7 @@ impl Event {
             | Self::OperationSucceeded { run_id, .. }
             | Self::OperationFailed { run_id, .. }
             | Self::OperationRecovered { run_id, .. }
+            | Self::ReleasePublished { run_id, .. }
             | Self::LockAcquired { run_id, .. }
             | Self::LockReleased { run_id, .. }
             | Self::LockBroken { run_id, .. }
@@ -330,6 +343,7 @@ impl Event {
             Self::OperationSucceeded { op_key, .. }
             | Self::OperationFailed { op_key, .. }
             | Self::OperationRecovered { op_key, .. }
+            | Self::ReleasePublished { op_key, .. }
             | Self::OperationDenied { op_key, .. } => op_key.to_string(),
             Self::Halted { reason, .. } => reason.chars().take(60).collect(),
             Self::Resumed { by, .. } => by.clone(),

@@ -55,6 +55,8 @@ pub enum Reason {
     ResumeNotAuthorized,
     /// The appender's audit key is not a trusted `audit` signer in force now.
     KeyNotInForce,
+    /// A release published that its run did not ship, or published twice.
+    ReleaseNotPublishable,
 }
 
 impl Reason {
@@ -81,6 +83,7 @@ impl Reason {
             Self::ReceiptExpired => Code::ReceiptExpired,
             Self::ReceiptNotConsumed => Code::ReceiptNotConsumed,
             Self::OperationExists => Code::OperationExists,
+            Self::ReleaseNotPublishable => Code::ReleaseNotPublishable,
             Self::Halted => Code::Halted,
             Self::NotHalted => Code::NotHalted,
             Self::Locked => Code::Locked,

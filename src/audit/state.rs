@@ -170,6 +170,10 @@ pub struct OpRecord {
     pub status: OpStatus,
     /// The last entry that changed it.
     pub seq: u64,
+    /// For a release created as a draft to publish after its assets: the `release_published`
+    /// entry that published it. Absent otherwise, so older state trees read the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_seq: Option<u64>,
 }
 
 /// The policy hash decisions are taken under, as the last `policy_changed` recorded it.

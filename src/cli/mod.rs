@@ -11,6 +11,7 @@ pub mod keys;
 mod mint;
 mod proof;
 mod receipt;
+mod release;
 
 use std::path::PathBuf;
 
@@ -27,6 +28,7 @@ pub use keys::KeysCommand;
 pub use mint::MintArgs;
 pub use proof::{ProofArgs, ProofCommand};
 pub use receipt::{ReceiptCommand, ReceiptSourceArgs};
+pub use release::{ReleaseCommand, ReleasePublishArgs};
 
 /// shipgate: nothing ships without a human-approved, signed, single-use receipt.
 #[derive(Debug, Parser)]
@@ -72,6 +74,9 @@ pub enum Command {
         after_help = "Example:\n  shipgate execute --run run_3f9a0c1d2e4b5a6978c0d1e2\n\nRun it in a checkout whose plans include the run's plan (e.g. the default branch after\nthe plan's pull request merged). Re-running it for a run with an operation in doubt (a crash\nbetween consuming a receipt and recording the outcome) reads GitHub and recovers.\n\nExit codes: 0 shipped, 1 blocked (the reason code is printed and recorded), 3 GitHub or git\nfailed, 4 the chain or a receipt failed verification."
     )]
     Execute(ExecuteArgs),
+    /// Publish a draft release after its assets (`publish: after_assets`).
+    #[command(subcommand)]
+    Release(ReleaseCommand),
     /// Export a run's proof bundle (its receipts and its piece of the audit chain), or verify
     /// one offline.
     #[command(

@@ -24,7 +24,7 @@ use crate::plan::ResolvedOperation;
 /// The effect half over a [`GitHubClient`]: what execution holds, and nothing else does.
 #[derive(Debug, Clone, Copy)]
 pub struct GitHubShipper<'a> {
-    client: &'a GitHubClient,
+    pub(super) client: &'a GitHubClient,
 }
 
 impl<'a> GitHubShipper<'a> {
@@ -68,13 +68,14 @@ impl GitHubEffects for GitHubShipper<'_> {
                 notes,
                 draft,
                 prerelease,
+                publish,
                 ..
             } => {
                 let release = NewRelease {
                     tag_name: &tag,
                     name: &title,
                     body: &notes,
-                    draft,
+                    draft: publish.creates_draft(draft),
                     prerelease,
                 };
                 self.create_release(&release)

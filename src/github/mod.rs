@@ -21,6 +21,7 @@ mod conversation;
 mod dispatch;
 mod effects;
 pub mod error;
+mod publish;
 mod reads;
 pub mod retry;
 pub mod settings;

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use super::raw::{RawOperation, RawPlan};
-use super::{CheckedPlan, Notes, OpKind, Operation, PullRequestOp, ReleaseOp, TagOp, Target};
+use super::{
+    CheckedPlan, Notes, OpKind, Operation, Publish, PullRequestOp, ReleaseOp, TagOp, Target,
+};
 use crate::diag::{Diagnostic, Diagnostics, InputErrorKind};
 use crate::model::CommitSha;
 use crate::refname::check_ref_name;
@@ -25,7 +27,15 @@ const MAX_BODY_CHARS: usize = 65_536;
 pub(super) const MAX_NOTES_CHARS: usize = 125_000;
 
 const TAG_FIELDS: &[&str] = &["name", "target", "message"];
-const RELEASE_FIELDS: &[&str] = &["tag", "title", "notes", "notes_file", "draft", "prerelease"];
+const RELEASE_FIELDS: &[&str] = &[
+    "tag",
+    "title",
+    "notes",
+    "notes_file",
+    "draft",
+    "prerelease",
+    "publish",
+];
 const PULL_REQUEST_FIELDS: &[&str] = &["head", "base", "title", "body", "draft"];
 
 /// Parses and checks a plan file. All problems found are reported together.
@@ -254,13 +264,49 @@ fn check_release(f: &Fields<'_, '_>, problems: &mut Vec<Diagnostic>) -> Option<O
         }
         (None, None) => Notes::Empty,
     };
+    let draft = raw.draft.unwrap_or(false);
+    let publish = check_publish(f, draft).map_err(|d| problems.push(d)).ok()?;
     Some(Operation::Release(ReleaseOp {
         title: raw.title.clone().unwrap_or_else(|| tag.clone()),
         tag,
         notes,
-        draft: raw.draft.unwrap_or(false),
+        draft,
         prerelease: raw.prerelease.unwrap_or(false),
+        publish,
     }))
+}
+
+/// A release's `publish`: `on_create` (the default) or `after_assets`, which a release that
+/// stays a draft (`draft: true`) cannot have.
+fn check_publish(f: &Fields<'_, '_>, draft: bool) -> Result<Publish, Diagnostic> {
+    let publish = match f.raw.publish.as_deref() {
+        None | Some("on_create") => Publish::OnCreate,
+        Some("after_assets") => Publish::AfterAssets,
+        Some(other) => {
+            return Err(f
+                .doc
+                .error_at(
+                    &f.at("publish"),
+                    InputErrorKind::InvalidValue,
+                    format!(
+                        "`publish` is `on_create` or `after_assets`, not `{}`",
+                        escape_for_message(other)
+                    ),
+                )
+                .with_hint("write `publish: after_assets` to attach assets before publishing"));
+        }
+    };
+    if draft && publish == Publish::AfterAssets {
+        return Err(f
+            .doc
+            .error_at(
+                &f.at("publish"),
+                InputErrorKind::InvalidValue,
+                "`publish: after_assets` publishes the draft later; `draft: true` keeps it a draft",
+            )
+            .with_hint("keep one of them"));
+    }
+    Ok(publish)
 }
 
 /// A pull request: two different valid branches, a title, an optional body.

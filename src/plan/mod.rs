@@ -95,6 +95,51 @@ pub struct ReleaseOp {
     pub draft: bool,
     /// Mark as a prerelease.
     pub prerelease: bool,
+    /// When it is published.
+    pub publish: Publish,
+}
+
+/// When a release is published (issue 15): GitHub's immutable releases take no assets once
+/// published, so a release with assets is created as a draft and published after them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Publish {
+    /// As it is created (a `draft: true` release then stays a draft).
+    #[default]
+    OnCreate,
+    /// Created as a draft; `shipgate release publish` publishes it once the release workflow
+    /// has attached its assets, and records that on the chain. The approval covers both.
+    AfterAssets,
+}
+
+impl Publish {
+    /// The value as a plan writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OnCreate => "on_create",
+            Self::AfterAssets => "after_assets",
+        }
+    }
+
+    /// True for the default, which the plan id leaves out so that plans written before the
+    /// field existed keep their ids.
+    pub fn is_on_create(&self) -> bool {
+        *self == Self::OnCreate
+    }
+
+    /// Whether the release is created as a draft.
+    pub fn creates_draft(self, draft: bool) -> bool {
+        draft || self == Self::AfterAssets
+    }
+
+    /// Whether a release GitHub shows as `found_draft` is in a state the plan approved: an
+    /// `after_assets` release is a draft until published, then published.
+    pub fn accepts(self, draft: bool, found_draft: bool) -> bool {
+        match self {
+            Self::OnCreate => found_draft == draft,
+            Self::AfterAssets => true,
+        }
+    }
 }
 
 /// A pull request operation.

@@ -26,6 +26,7 @@ pub(super) struct RawOperation {
     pub notes_file: Option<String>,
     pub draft: Option<bool>,
     pub prerelease: Option<bool>,
+    pub publish: Option<String>,
     pub head: Option<String>,
     pub base: Option<String>,
     pub body: Option<String>,
@@ -49,6 +50,7 @@ impl RawOperation {
         note(self.notes_file.is_some(), "notes_file");
         note(self.draft.is_some(), "draft");
         note(self.prerelease.is_some(), "prerelease");
+        note(self.publish.is_some(), "publish");
         note(self.head.is_some(), "head");
         note(self.base.is_some(), "base");
         note(self.body.is_some(), "body");

@@ -7,7 +7,9 @@
 use serde::Serialize;
 
 use super::check::{MAX_NOTES_CHARS, escape_for_message};
-use super::{CheckedPlan, Notes, OpKind, Operation, PullRequestOp, ReleaseOp, TagOp, Target};
+use super::{
+    CheckedPlan, Notes, OpKind, Operation, Publish, PullRequestOp, ReleaseOp, TagOp, Target,
+};
 use crate::canonical::{self, sha256_prefixed};
 use crate::diag::{Diagnostic, Diagnostics, InputErrorKind};
 use crate::model::{CommitSha, OpKey, PlanId, RepoSlug};
@@ -77,6 +79,10 @@ pub enum ResolvedOperation {
         draft: bool,
         /// Prerelease.
         prerelease: bool,
+        /// When it is published; absent from the plan id when `on_create`, so plans written
+        /// before the field existed keep their ids.
+        #[serde(default, skip_serializing_if = "Publish::is_on_create")]
+        publish: Publish,
         /// Where the notes came from (display only).
         #[serde(skip)]
         notes_source: String,
@@ -150,12 +156,16 @@ impl ResolvedOperation {
                 title,
                 draft,
                 prerelease,
+                publish,
                 notes_source,
                 ..
             } => {
                 let mut flags = Vec::new();
                 if *draft {
                     flags.push("draft");
+                }
+                if *publish == Publish::AfterAssets {
+                    flags.push("draft until its assets are attached");
                 }
                 if *prerelease {
                     flags.push("prerelease");
@@ -359,6 +369,7 @@ impl Resolver<'_, '_> {
                     notes_sha256: crate::canonical::sha256_hex(notes.as_bytes()),
                     draft: release.draft,
                     prerelease: release.prerelease,
+                    publish: release.publish,
                     notes_source,
                     notes,
                 })

@@ -629,7 +629,7 @@ fn inputs_reach_shipgate_as_arguments_never_as_shell_code() {
     assert!(!job.succeeded);
     assert!(
         job.transcript()
-            .contains("the command input must be dry-run, mint, execute or verify"),
+            .contains("the command input must be dry-run, mint, execute, publish or verify"),
         "{}",
         job.transcript()
     );

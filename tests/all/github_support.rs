@@ -312,6 +312,7 @@ impl Ship<'_> {
             notes_sha256: String::new(),
             draft: new.draft,
             prerelease: new.prerelease,
+            publish: shipgate::plan::Publish::OnCreate,
             notes_source: "inline".to_owned(),
             notes: new.body.to_owned(),
         };

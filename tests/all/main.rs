@@ -31,6 +31,7 @@ mod malformed;
 mod mint_flow;
 mod plan_id;
 mod policy_eval;
+mod publish_release;
 mod reason_codes;
 mod receipt;
 mod repo;

@@ -164,3 +164,33 @@ fn the_repository_and_the_display_name_are_handled_as_designed() {
         "the display name is not"
     );
 }
+
+/// Issue 15: `publish` is left out of the id at its default, so plans written before it keep
+/// their ids, and is bound when a release is to be published after its assets.
+#[test]
+fn publish_after_assets_is_bound_by_the_id_and_the_default_changes_nothing() {
+    let fixture = TestRepo::standard();
+    let with = |publish: &str| {
+        PLAN.replace(
+            "    notes_file: CHANGELOG.md\n",
+            &format!("    notes_file: CHANGELOG.md\n    publish: {publish}\n"),
+        )
+    };
+    assert_eq!(
+        resolve(fixture.path(), &with("on_create")).id.as_str(),
+        GOLDEN_PLAN_ID
+    );
+    let later = resolve(fixture.path(), &with("after_assets"));
+    assert_ne!(later.id.as_str(), GOLDEN_PLAN_ID);
+    let summary = later.operations[1].summary();
+    assert!(summary.contains("draft until its assets"), "{summary}");
+
+    for (bad, line) in [("soon", 11), ("after_assets\n    draft: true", 11)] {
+        let err = check_plan("plan.yaml", with(bad).as_bytes()).expect_err("refused");
+        assert_eq!(
+            (err.0[0].kind, err.0[0].line),
+            (shipgate::diag::InputErrorKind::InvalidValue, line),
+            "{bad}"
+        );
+    }
+}

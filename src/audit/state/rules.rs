@@ -144,6 +144,9 @@ pub fn apply<S: StateAccess + ?Sized>(state: &S, entry: &Entry) -> Result<Vec<Ch
         ),
         Event::Resumed { .. } => resume(state),
         Event::ShipRequested { run_id, .. } => request_ship(state, run_id),
+        Event::ReleasePublished { run_id, op_key, .. } => {
+            publish_release(state, run_id.as_str(), op_key.as_str(), seq)
+        }
         Event::LockAcquired {
             run_id,
             holder,
@@ -319,6 +322,7 @@ fn consume_receipt<S: StateAccess + ?Sized>(
             receipt_id: receipt_id.clone(),
             status: OpStatus::InDoubt,
             seq,
+            published_seq: None,
         }),
     ])
 }
@@ -399,6 +403,46 @@ fn request_ship<S: StateAccess + ?Sized>(
         return Err(refuse(Reason::RunMissing, run_id.to_string()));
     }
     Ok(Vec::new())
+}
+
+/// `release_published`: a release operation that this run shipped (succeeded or recovered),
+/// published once, never while halted. Whether the plan asked for `publish: after_assets` is
+/// checked by `shipgate release publish` against the plan the run's id binds; the chain
+/// records that the run's approved release, and only it, was published.
+fn publish_release<S: StateAccess + ?Sized>(
+    state: &S,
+    run_id: &str,
+    op_key: &str,
+    seq: u64,
+) -> Result<Vec<Change>, ApplyError> {
+    if state.halt().is_some() {
+        return Err(refuse(Reason::Halted, format!("cannot publish {op_key}")));
+    }
+    if !op_key.starts_with("release:") {
+        return Err(refuse(
+            Reason::ReleaseNotPublishable,
+            format!("{op_key} is not a release"),
+        ));
+    }
+    let op = state
+        .op(op_key)
+        .filter(|op| op.run_id == run_id)
+        .filter(|op| matches!(op.status, OpStatus::Succeeded | OpStatus::Recovered))
+        .ok_or_else(|| {
+            refuse(
+                Reason::ReleaseNotPublishable,
+                format!("run {run_id} did not ship {op_key}"),
+            )
+        })?;
+    if let Some(published) = op.published_seq {
+        return Err(refuse(
+            Reason::ReleaseNotPublishable,
+            format!("{op_key} was published by entry {published}"),
+        ));
+    }
+    let mut published = op;
+    published.published_seq = Some(seq);
+    Ok(vec![Change::Op(published)])
 }
 
 /// `lock_acquired`: by an open run, when nobody holds the lock.
@@ -649,6 +693,54 @@ mod tests {
         ] {
             let err = apply(&state, &entry(2, minted(Some(doc)))).expect_err("refused");
             assert_eq!(err.reason, Reason::EntryInvalid);
+        }
+    }
+
+    fn shipped_release(status: OpStatus) -> State {
+        let mut state = State::default();
+        state.ops.insert(
+            "release:v1".into(),
+            OpRecord {
+                op_key: crate::model::OpKey::parse("release:v1").expect("op key"),
+                run_id: crate::model::RunId::parse("run_1").expect("run id"),
+                receipt_id: crate::model::ReceiptId::parse("rcp_1").expect("receipt id"),
+                status,
+                seq: 4,
+                published_seq: None,
+            },
+        );
+        state
+    }
+
+    fn published(run_id: &str, op_key: &str) -> Event {
+        Event::ReleasePublished {
+            run_id: crate::model::RunId::parse(run_id).expect("run id"),
+            op_key: crate::model::OpKey::parse(op_key).expect("op key"),
+            release_id: 9,
+        }
+    }
+
+    #[test]
+    fn a_release_is_published_once_and_only_by_the_run_that_shipped_it() {
+        let mut state = shipped_release(OpStatus::Succeeded);
+        let changes = apply(&state, &entry(5, published("run_1", "release:v1"))).expect("ok");
+        state.commit(changes);
+        assert_eq!(state.ops["release:v1"].published_seq, Some(5));
+        assert_eq!(state.ops["release:v1"].status, OpStatus::Succeeded);
+        let twice = apply(&state, &entry(6, published("run_1", "release:v1")));
+        assert_eq!(
+            twice.expect_err("twice").reason,
+            Reason::ReleaseNotPublishable
+        );
+        for (state, run, key) in [
+            (shipped_release(OpStatus::Succeeded), "run_2", "release:v1"),
+            (shipped_release(OpStatus::InDoubt), "run_1", "release:v1"),
+            (shipped_release(OpStatus::Failed), "run_1", "release:v1"),
+            (shipped_release(OpStatus::Succeeded), "run_1", "release:v2"),
+            (shipped_release(OpStatus::Succeeded), "run_1", "tag:v1"),
+        ] {
+            let refused = apply(&state, &entry(5, published(run, key))).expect_err("refused");
+            assert_eq!(refused.reason, Reason::ReleaseNotPublishable, "{run} {key}");
         }
     }
 }

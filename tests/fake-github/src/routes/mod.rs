@@ -73,7 +73,10 @@ pub(crate) fn router(app: App) -> Router {
             &format!("{repo}/releases/tags/{{*tag}}"),
             get(releases::by_tag),
         )
-        .route(&format!("{repo}/releases/{{id}}"), get(releases::get))
+        .route(
+            &format!("{repo}/releases/{{id}}"),
+            get(releases::get).patch(releases::update),
+        )
         .route(
             &format!("{repo}/pulls"),
             get(pulls::list).post(pulls::create),

@@ -1,4 +1,5 @@
-//! Release routes: create (making the tag when it is missing), get by id or tag, list.
+//! Release routes: create (making the tag when it is missing), update (publishing a draft),
+//! get by id or tag, list.
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,6 +19,7 @@ const CREATE: &str = "https://docs.github.com/rest/releases/releases#create-a-re
 const LIST: &str = "https://docs.github.com/rest/releases/releases#list-releases";
 const BY_TAG: &str = "https://docs.github.com/rest/releases/releases#get-a-release-by-tag-name";
 const GET: &str = "https://docs.github.com/rest/releases/releases#get-a-release";
+const UPDATE: &str = "https://docs.github.com/rest/releases/releases#update-a-release";
 
 #[derive(Deserialize)]
 struct NewReleaseBody {
@@ -142,5 +144,71 @@ pub(crate) async fn get(
         .find(|r| r.id == release_id && (sees_drafts || !r.draft))
         .ok_or_else(|| ApiError::not_found(GET))?;
     let body = shapes::release(ctx(&app, &state), id, release);
+    Ok(json(StatusCode::OK, &body))
+}
+
+#[derive(Deserialize)]
+struct ReleaseUpdateBody {
+    name: Option<String>,
+    body: Option<String>,
+    draft: Option<bool>,
+    prerelease: Option<bool>,
+}
+
+/// `PATCH /repos/{owner}/{repo}/releases/{id}`: changes the fields sent. Publishing a draft
+/// (`draft: false`) stamps `published_at` and, as GitHub does, creates a missing tag at
+/// `target_commitish`. A published release never becomes a draft again here (immutable
+/// releases forbid it; GitHub answers 422).
+pub(crate) async fn update(
+    State(app): State<App>,
+    caller: Caller,
+    P((owner, name, release_id)): P<(String, String, u64)>,
+    body: Bytes,
+) -> Reply {
+    let mut state = app.state();
+    let id = find_repo(&state, &owner, &name, UPDATE)?;
+    require_push(&state, id, &caller, UPDATE)?;
+    let change: ReleaseUpdateBody = parse_body(&body, "Release", UPDATE)?;
+    let repo = state.repo(id);
+    let index = repo
+        .releases
+        .iter()
+        .position(|r| r.id == release_id)
+        .ok_or_else(|| ApiError::not_found(UPDATE))?;
+    let current = repo.releases[index].clone();
+    if change.draft == Some(true) && !current.draft {
+        let error = FieldError::field("Release", "invalid", "draft");
+        return Err(ApiError::validation(UPDATE, vec![error]));
+    }
+    let publishing = current.draft && change.draft == Some(false);
+    if publishing {
+        let tag_ref = format!("refs/tags/{}", current.tag_name);
+        let tag_exists = gitstore::find_ref(&repo.git_dir, &tag_ref)
+            .map_err(git_failure(UPDATE))?
+            .is_some();
+        if !tag_exists {
+            let sha = gitstore::resolve_commit(&repo.git_dir, &current.target_commitish)
+                .map_err(git_failure(UPDATE))?
+                .ok_or_else(|| invalid("target_commitish"))?;
+            gitstore::create_ref(&repo.git_dir, &tag_ref, &sha).map_err(git_failure(UPDATE))?;
+        }
+    }
+    let now = state.clock.tick();
+    let release = &mut state.repo_mut(id).releases[index];
+    if let Some(name) = change.name {
+        release.name = Some(name);
+    }
+    if let Some(body) = change.body {
+        release.body = Some(body);
+    }
+    if let Some(prerelease) = change.prerelease {
+        release.prerelease = prerelease;
+    }
+    if publishing {
+        release.draft = false;
+        release.published_at = Some(now);
+    }
+    let release = release.clone();
+    let body = shapes::release(ctx(&app, &state), id, &release);
     Ok(json(StatusCode::OK, &body))
 }
