@@ -1,5 +1,8 @@
 //! `shipgate audit`: log, verify, note and export-signers, wiring the audit core to the local
 //! repository, the remote, the clock, the environment and the terminal.
+//!
+//! The file passes 600 lines by a little: about 620 lines of code (one small function per
+//! subcommand step) and a few unit tests, kept together as the one audit shell.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
