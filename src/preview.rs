@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use crate::canonical::sha256_hex;
 use crate::github::{PullRequest, Release};
-use crate::plan::ResolvedOperation;
+use crate::model::CommitSha;
 use crate::plan::ResolvedPlan;
+use crate::plan::{Publish, ResolvedOperation};
 use crate::reason::Code;
 
 /// A tag on GitHub.
@@ -167,6 +168,7 @@ fn short(sha: &str) -> &str {
     &sha[..sha.len().min(12)]
 }
 
+/// Previews one operation; `tags_made_earlier` are the plan's tags before it.
 fn preview_operation(
     op: &ResolvedOperation,
     world: &World,
@@ -178,36 +180,7 @@ fn preview_operation(
             target,
             message,
             ..
-        } => match world.tags.get(name) {
-            None => Preview::create(format!("tag {name} does not exist yet")),
-            Some(found) if found.commit != target.as_str() => Preview::conflict(
-                ConflictCode::ConflictTagExists,
-                format!(
-                    "tag {name} exists at {}, the plan wants {}",
-                    short(&found.commit),
-                    target.short(12)
-                ),
-            ),
-            // GitHub stores an annotated tag's message as given; git may add a final newline.
-            Some(found)
-                if found.message.as_deref().map(str::trim_end)
-                    != message.as_deref().map(str::trim_end) =>
-            {
-                Preview::conflict(
-                    ConflictCode::ConflictTagExists,
-                    format!(
-                        "tag {name} points at {} but is {} where the plan wants {}",
-                        short(&found.commit),
-                        describe_tag(found.message.as_deref()),
-                        describe_tag(message.as_deref())
-                    ),
-                )
-            }
-            Some(found) => Preview::shipped(format!(
-                "tag {name} already points at {}",
-                short(&found.commit)
-            )),
-        },
+        } => preview_tag(world, name, target, message.as_deref()),
         ResolvedOperation::Release {
             tag,
             title,
@@ -216,87 +189,147 @@ fn preview_operation(
             prerelease,
             publish,
             ..
-        } => match world.releases.get(tag) {
-            Some(found) => {
-                let body = found.body.as_deref().unwrap_or_default();
-                let same = found.name.as_deref().unwrap_or(tag) == title
-                    && &sha256_hex(body.as_bytes()) == notes_sha256
-                    && publish.accepts(*draft, found.draft)
-                    && found.prerelease == *prerelease;
-                if same {
-                    Preview::shipped(format!("the release of {tag} exists as planned"))
-                } else {
-                    Preview::conflict(
-                        ConflictCode::ConflictReleaseExists,
-                        format!("a release of {tag} exists with other title, notes or flags"),
-                    )
-                }
-            }
-            None if world.tags.contains_key(tag) || tags_made_earlier.contains(tag.as_str()) => {
-                Preview::create(format!("no release of {tag} yet"))
-            }
-            None => Preview::conflict(
-                ConflictCode::ReleaseTagMissing,
-                format!("tag {tag} is not on GitHub and the plan does not create it first"),
-            ),
-        },
+        } => preview_release(
+            world,
+            tags_made_earlier,
+            tag,
+            title,
+            notes_sha256,
+            (*draft, *prerelease, *publish),
+        ),
         ResolvedOperation::PullRequest {
             head,
             head_sha,
             base,
             title,
             ..
-        } => {
-            let missing: Vec<&str> = [head, base]
-                .into_iter()
-                .filter(|b| !world.branches.contains_key(*b))
-                .map(String::as_str)
-                .collect();
-            if !missing.is_empty() {
-                return Preview::conflict(
-                    ConflictCode::BranchMissing,
-                    format!("not on GitHub: branch {}", missing.join(", branch ")),
-                );
-            }
-            let approved = head_sha.as_str();
-            match world.pulls.get(&(head.clone(), base.clone())) {
-                Some(found) if &found.title == title && found.head_sha != approved => {
-                    Preview::conflict(
-                        ConflictCode::PullRequestHeadMoved,
-                        format!(
-                            "pull request #{} {head} -> {base} is open at {}, approved at {approved}",
-                            found.number, found.head_sha
-                        ),
-                    )
-                }
-                Some(found) if &found.title == title => Preview::shipped(format!(
-                    "pull request #{} {head} -> {base} is open",
-                    found.number
-                )),
-                None if world.branches.get(head).map(String::as_str) != Some(approved) => {
-                    Preview::conflict(
-                        ConflictCode::PullRequestHeadMoved,
-                        format!(
-                            "branch {head} is at {} on GitHub, approved at {approved}",
-                            world.branches.get(head).map_or("?", String::as_str)
-                        ),
-                    )
-                }
-                None => match &world.pull_request_refusal {
-                    Some(refusal) => {
-                        Preview::conflict(ConflictCode::TokenCannotOpenPullRequest, refusal.clone())
-                    }
-                    None => Preview::create(format!("no open pull request {head} -> {base} yet")),
-                },
-                Some(found) => Preview::conflict(
-                    ConflictCode::ConflictPullRequestExists,
-                    format!(
-                        "pull request #{} {head} -> {base} is open with another title",
-                        found.number
-                    ),
+        } => preview_pull_request(world, head, head_sha, base, title),
+    }
+}
+
+/// A tag: new, already there at the planned commit with the planned message, or a conflict.
+fn preview_tag(world: &World, name: &str, target: &CommitSha, message: Option<&str>) -> Preview {
+    match world.tags.get(name) {
+        None => Preview::create(format!("tag {name} does not exist yet")),
+        Some(found) if found.commit != target.as_str() => Preview::conflict(
+            ConflictCode::ConflictTagExists,
+            format!(
+                "tag {name} exists at {}, the plan wants {}",
+                short(&found.commit),
+                target.short(12)
+            ),
+        ),
+        // GitHub stores an annotated tag's message as given; git may add a final newline.
+        Some(found)
+            if found.message.as_deref().map(str::trim_end) != message.map(str::trim_end) =>
+        {
+            Preview::conflict(
+                ConflictCode::ConflictTagExists,
+                format!(
+                    "tag {name} points at {} but is {} where the plan wants {}",
+                    short(&found.commit),
+                    describe_tag(found.message.as_deref()),
+                    describe_tag(message)
                 ),
+            )
+        }
+        Some(found) => Preview::shipped(format!(
+            "tag {name} already points at {}",
+            short(&found.commit)
+        )),
+    }
+}
+
+/// A release: new (its tag exists or an earlier operation makes it), shipped, or a conflict.
+/// The last argument holds the planned draft and prerelease flags.
+fn preview_release(
+    world: &World,
+    tags_made_earlier: &BTreeSet<&str>,
+    tag: &str,
+    title: &str,
+    notes_sha256: &str,
+    (draft, prerelease, publish): (bool, bool, Publish),
+) -> Preview {
+    match world.releases.get(tag) {
+        Some(found) => {
+            let body = found.body.as_deref().unwrap_or_default();
+            let same = found.name.as_deref().unwrap_or(tag) == title
+                && sha256_hex(body.as_bytes()) == notes_sha256
+                && publish.accepts(draft, found.draft)
+                && found.prerelease == prerelease;
+            if same {
+                Preview::shipped(format!("the release of {tag} exists as planned"))
+            } else {
+                Preview::conflict(
+                    ConflictCode::ConflictReleaseExists,
+                    format!("a release of {tag} exists with other title, notes or flags"),
+                )
             }
         }
+        None if world.tags.contains_key(tag) || tags_made_earlier.contains(tag) => {
+            Preview::create(format!("no release of {tag} yet"))
+        }
+        None => Preview::conflict(
+            ConflictCode::ReleaseTagMissing,
+            format!("tag {tag} is not on GitHub and the plan does not create it first"),
+        ),
+    }
+}
+
+/// A pull request: both branches must exist, the head must be where it was approved, and an
+/// open one from head to base must have the planned title.
+fn preview_pull_request(
+    world: &World,
+    head: &str,
+    head_sha: &CommitSha,
+    base: &str,
+    title: &str,
+) -> Preview {
+    let missing: Vec<&str> = [head, base]
+        .into_iter()
+        .filter(|b| !world.branches.contains_key(*b))
+        .collect();
+    if !missing.is_empty() {
+        return Preview::conflict(
+            ConflictCode::BranchMissing,
+            format!("not on GitHub: branch {}", missing.join(", branch ")),
+        );
+    }
+    let approved = head_sha.as_str();
+    match world.pulls.get(&(head.to_owned(), base.to_owned())) {
+        Some(found) if found.title == title && found.head_sha != approved => Preview::conflict(
+            ConflictCode::PullRequestHeadMoved,
+            format!(
+                "pull request #{} {head} -> {base} is open at {}, approved at {approved}",
+                found.number, found.head_sha
+            ),
+        ),
+        Some(found) if found.title == title => Preview::shipped(format!(
+            "pull request #{} {head} -> {base} is open",
+            found.number
+        )),
+        None if world.branches.get(head).map(String::as_str) != Some(approved) => {
+            Preview::conflict(
+                ConflictCode::PullRequestHeadMoved,
+                format!(
+                    "branch {head} is at {} on GitHub, approved at {approved}",
+                    world.branches.get(head).map_or("?", String::as_str)
+                ),
+            )
+        }
+        None => match &world.pull_request_refusal {
+            Some(refusal) => {
+                Preview::conflict(ConflictCode::TokenCannotOpenPullRequest, refusal.clone())
+            }
+            None => Preview::create(format!("no open pull request {head} -> {base} yet")),
+        },
+        Some(found) => Preview::conflict(
+            ConflictCode::ConflictPullRequestExists,
+            format!(
+                "pull request #{} {head} -> {base} is open with another title",
+                found.number
+            ),
+        ),
     }
 }
 

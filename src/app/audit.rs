@@ -1,5 +1,8 @@
 //! `shipgate audit`: log, verify, note and export-signers, wiring the audit core to the local
 //! repository, the remote, the clock, the environment and the terminal.
+//!
+//! The file passes 600 lines by a little: about 620 lines of code (one small function per
+//! subcommand step) and a few unit tests, kept together as the one audit shell.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -18,7 +21,7 @@ use crate::audit::state::{ApplyError, StateAccess};
 use crate::audit::store::{git, read_entry};
 use crate::audit::trust::{ChainTrust, TrustError, check_branch_missing, check_pinned_genesis};
 use crate::audit::verify::{
-    Verified, VerifyError, VerifyOptions, check_checkpoint, is_commit, verify_chain,
+    Failure, Verified, VerifyError, VerifyOptions, check_checkpoint, is_commit, verify_chain,
     write_checkpoint,
 };
 use crate::audit::view::StateView;
@@ -176,6 +179,7 @@ fn log(args: &AuditLogArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     Ok(Outcome::Clean)
 }
 
+/// `audit verify`: checks the chain from its head (or `--since`) and reports the outcome.
 fn verify(args: &AuditVerifyArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let started = Instant::now();
     let (signers, pinned) = verification_anchor(
@@ -184,19 +188,7 @@ fn verify(args: &AuditVerifyArgs, out: &mut dyn Write) -> Result<Outcome, Error>
         &args.policy,
     )?;
     let repo = open_repository(&args.target)?;
-    let since = match &args.since {
-        Some(text) => {
-            let oid = repo
-                .revparse_single(text)
-                .map(|object| object.id())
-                .map_err(|e| Error::Usage(format!("--since {text}: {}", e.message())))?;
-            if !is_commit(&repo, oid) {
-                return Err(Error::Usage(format!("--since {text} is not a commit")));
-            }
-            Some(oid)
-        }
-        None => None,
-    };
+    let since = since_commit(&repo, args.since.as_deref())?;
     let head = chain_head(&repo, &args.target)?;
     let result = check_checkpoint(&repo, head).and_then(|()| match head {
         None => check_branch_missing(pinned).map(|()| Verified {
@@ -205,60 +197,103 @@ fn verify(args: &AuditVerifyArgs, out: &mut dyn Write) -> Result<Outcome, Error>
             head_seq: None,
             root: None,
         }),
-        Some(head) => {
-            let terminal = std::io::stderr().is_terminal();
-            let progress = |done: u64, total: u64| {
-                eprint!("\rverifying {done}/{total} entries");
-                if done == total {
-                    eprintln!();
-                }
-            };
-            let options = VerifyOptions {
-                since,
-                progress: if terminal { Some(&progress) } else { None },
-                ..VerifyOptions::whole_chain(&signers)
-            };
-            let verified = verify_chain(&repo, head, &options)?;
-            if let Some(root) = verified.root {
-                check_pinned_genesis(pinned, root)?;
-            }
-            Ok(verified)
-        }
+        Some(head) => verify_from(&repo, head, since, &signers, pinned),
     });
     let verified = match result {
         Ok(verified) => verified,
-        Err(VerifyError::Invalid(failure)) => {
-            let code = failure.reason().code();
-            super::actions::write_step_summary(&format!(
-                "## Audit chain: INTEGRITY FAILURE\n\n`{code}` at commit `{}` (seq {}): {}\n",
-                failure.commit,
-                failure
-                    .seq
-                    .map_or_else(|| "?".to_owned(), |s| s.to_string()),
-                escape_markdown(&failure.problem.to_string())
-            ))?;
-            super::actions::write_outputs(&[
-                ("status", "failed".to_owned()),
-                ("blocked-reasons", code.to_owned()),
-            ])?;
-            if args.json {
-                let summary = serde_json::json!({
-                    "ok": false,
-                    "reason": code,
-                    "commit": failure.commit.to_string(),
-                    "seq": failure.seq,
-                    "problem": failure.problem.to_string(),
-                });
-                writeln!(out, "{summary}")?;
-            }
-            return Err(AuditError::Verify(VerifyError::Invalid(failure)).into());
-        }
+        Err(VerifyError::Invalid(failure)) => return Err(report_failure(args, failure, out)?),
         Err(err) => return Err(AuditError::Verify(err).into()),
     };
     if let Some(head) = verified.head {
         write_checkpoint(&repo, head).map_err(AuditError::Verify)?;
     }
-    let seconds = started.elapsed().as_secs_f64();
+    report_verified(args, &verified, started.elapsed().as_secs_f64(), out)?;
+    Ok(Outcome::Clean)
+}
+
+/// The commit `--since` names, which must be a commit.
+fn since_commit(repo: &Repository, since: Option<&str>) -> Result<Option<Oid>, Error> {
+    let Some(text) = since else {
+        return Ok(None);
+    };
+    let oid = repo
+        .revparse_single(text)
+        .map(|object| object.id())
+        .map_err(|e| Error::Usage(format!("--since {text}: {}", e.message())))?;
+    if !is_commit(repo, oid) {
+        return Err(Error::Usage(format!("--since {text} is not a commit")));
+    }
+    Ok(Some(oid))
+}
+
+/// Verifies the chain from `head`, with progress on a terminal, and checks its genesis
+/// against the pinned one.
+fn verify_from(
+    repo: &Repository,
+    head: Oid,
+    since: Option<Oid>,
+    signers: &[Signer],
+    pinned: Option<Oid>,
+) -> Result<Verified, VerifyError> {
+    let terminal = std::io::stderr().is_terminal();
+    let progress = |done: u64, total: u64| {
+        eprint!("\rverifying {done}/{total} entries");
+        if done == total {
+            eprintln!();
+        }
+    };
+    let options = VerifyOptions {
+        since,
+        progress: if terminal { Some(&progress) } else { None },
+        ..VerifyOptions::whole_chain(signers)
+    };
+    let verified = verify_chain(repo, head, &options)?;
+    if let Some(root) = verified.root {
+        check_pinned_genesis(pinned, root)?;
+    }
+    Ok(verified)
+}
+
+/// Reports an integrity failure to the job summary, the step outputs and (with `--json`)
+/// `out`, and returns the error to exit with.
+fn report_failure(
+    args: &AuditVerifyArgs,
+    failure: Failure,
+    out: &mut dyn Write,
+) -> Result<Error, Error> {
+    let code = failure.reason().code();
+    super::actions::write_step_summary(&format!(
+        "## Audit chain: INTEGRITY FAILURE\n\n`{code}` at commit `{}` (seq {}): {}\n",
+        failure.commit,
+        failure
+            .seq
+            .map_or_else(|| "?".to_owned(), |s| s.to_string()),
+        escape_markdown(&failure.problem.to_string())
+    ))?;
+    super::actions::write_outputs(&[
+        ("status", "failed".to_owned()),
+        ("blocked-reasons", code.to_owned()),
+    ])?;
+    if args.json {
+        let summary = serde_json::json!({
+            "ok": false,
+            "reason": code,
+            "commit": failure.commit.to_string(),
+            "seq": failure.seq,
+            "problem": failure.problem.to_string(),
+        });
+        writeln!(out, "{summary}")?;
+    }
+    Ok(AuditError::Verify(VerifyError::Invalid(failure)).into())
+}
+
+/// Reports a verified (or empty) chain to the job summary, the step outputs and `out`.
+fn report_verified(
+    args: &AuditVerifyArgs,
+    verified: &Verified,
+    seconds: f64,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     super::actions::write_step_summary(&match verified.head {
         Some(head) => format!(
             "## Audit chain verified\n\n{} entries checked in {seconds:.2} s; head `{head}` (seq {}) on `{}`.\n",
@@ -307,7 +342,7 @@ fn verify(args: &AuditVerifyArgs, out: &mut dyn Write) -> Result<Outcome, Error>
             )?,
         }
     }
-    Ok(Outcome::Clean)
+    Ok(())
 }
 
 fn actor_from_environment() -> Actor {

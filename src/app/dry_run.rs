@@ -13,15 +13,19 @@ use std::io::Write;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tokio::runtime::Runtime;
 
 use super::github;
 use super::inputs::{self, PolicyRequest};
 use crate::cli::{DryRunArgs, Format};
 use crate::diag::Diagnostics;
 use crate::error::{Error, Outcome};
-use crate::github::GitHubError;
-use crate::policy::{self, SignerRole, format_utc};
-use crate::preview::preview_plan;
+use crate::github::{GitHubClient, GitHubError};
+use crate::model::RepoSlug;
+use crate::plan::ResolvedPlan;
+use crate::policy::{self, OperationDecision, SignerRole, format_utc};
+use crate::preview::{Preview, preview_plan};
+use crate::repo::LocalRepo;
 use crate::report::{self, DryRunReport, GitHubView, PolicyReport, RepoSource, StatusCommentNote};
 
 /// Runs a dry-run and writes the report in the requested format. With `--format json`, input
@@ -40,19 +44,13 @@ pub fn dry_run(
     result
 }
 
+/// The dry-run proper: read inputs, evaluate, preview on GitHub if asked, publish, render.
 fn report_dry_run(
     args: &DryRunArgs,
     now: OffsetDateTime,
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
-    let at = match &args.at {
-        Some(text) => OffsetDateTime::parse(text, &Rfc3339).map_err(|e| {
-            Error::Usage(format!(
-                "--at `{text}` is not an RFC 3339 timestamp ({e}); write e.g. 2026-12-24T12:00:00Z"
-            ))
-        })?,
-        None => now.replace_nanosecond(0).unwrap_or(now),
-    };
+    let at = evaluation_time(args, now)?;
     let required = args.github.online || args.github.pr.is_some();
     let mut token = github::token();
     if token.is_none() && required {
@@ -76,44 +74,8 @@ fn report_dry_run(
     }
     let (policy, policy_source) = inputs::load_policy(&repo, &PolicyRequest::from(&args.policy))?;
     let policy_changes = proposed_policy_changes(&repo, args, &policy, &mut warnings);
-
-    let mut plans = Vec::new();
-    let mut problems = Vec::new();
-    for path in inputs::plan_paths(&args.plans, &repo)? {
-        match inputs::load_plan(&path, &repo, &slug) {
-            Ok(plan) => {
-                let decisions = policy::evaluate(&policy, &plan.checked, at);
-                plans.push((plan, decisions));
-            }
-            Err(Diagnostics(mut ds)) => problems.append(&mut ds),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Diagnostics(problems).into());
-    }
-
-    if slug_source == RepoSource::LocalPlaceholder {
-        warnings.push(format!(
-            "no GitHub repository is known, so plan ids use the placeholder {slug}; pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY to see the ids CI will compute"
-        ));
-    }
-    if policy.files.is_empty() {
-        warnings.push(format!(
-            "no policy files were found in {}; every operation is denied",
-            args.policy.policies
-        ));
-    }
-    for (role, what) in [
-        (SignerRole::Mint, "receipts cannot be minted"),
-        (SignerRole::Audit, "the audit chain cannot be written"),
-    ] {
-        if !policy.files.is_empty() && !policy.has_signer(role) {
-            warnings.push(format!(
-                "the policy has no `{}` signer: {what}",
-                role.as_str()
-            ));
-        }
-    }
+    let plans = evaluate_plans(args, &repo, &slug, &policy, at)?;
+    warnings.extend(setup_warnings(args, &policy, &slug, &slug_source));
     let online = match token {
         Some(token) => {
             let (runtime, client) = github::connect(&slug, token)?;
@@ -122,25 +84,7 @@ fn report_dry_run(
         None => None,
     };
     let previews = match &online {
-        Some((client, runtime)) => {
-            let resolved: Vec<_> = plans.iter().map(|(plan, _)| plan).collect();
-            let mut world = runtime.block_on(crate::github::read_world(client, &resolved))?;
-            match runtime.block_on(github::pull_request_refusal(client, &resolved))? {
-                // The repository refuses every workflow token: execution would be refused too.
-                Some(refusal) if refusal.by_repository_setting => {
-                    world.pull_request_refusal = Some(refusal.sentence);
-                }
-                // Only this token may not (a fork's read-only one): the token that executes
-                // is another workflow's, so this says nothing about execution.
-                Some(refusal) => warnings.push(format!(
-                    "whether the executing token may open the plans' pull requests was not checked: {}",
-                    refusal.sentence
-                )),
-                None => {}
-            }
-            let previews: Vec<_> = resolved.iter().map(|p| preview_plan(p, &world)).collect();
-            Some(previews)
-        }
+        Some((client, runtime)) => Some(read_previews(client, runtime, &plans, &mut warnings)?),
         None => None,
     };
     let mut report = DryRunReport::new(
@@ -163,29 +107,151 @@ fn report_dry_run(
             requests: client.requests_sent(),
         };
         report = report.with_previews(view, previews);
-        let waits = client.retry_report();
-        if waits.retries + waits.rate_limited > 0 {
-            report.warnings.push(format!(
-                "GitHub was slow to answer: {} retries after errors, {} after rate limits, {:.1} s waited",
-                waits.retries,
-                waits.rate_limited,
-                waits.waited.as_secs_f64()
-            ));
-        }
-        if let Some(pr) = args.github.pr.filter(|_| !args.github.no_comment) {
-            let markdown = report::render_markdown(&report);
-            match runtime.block_on(github::post_status(client, pr, &markdown)) {
-                Ok(upserted) => report.status_comment = Some(StatusCommentNote::new(pr, upserted)),
-                // A fork's pull request gets a read-only token: the report still reaches the
-                // job summary and stdout, so a missing comment is not worth failing the check.
-                Err(GitHubError::Forbidden { message, .. }) => report.warnings.push(format!(
-                    "the status comment on #{pr} was not written: the token may not comment ({message}); pull requests from forks get a read-only token, so the report is in the job summary only"
-                )),
-                Err(other) => return Err(other.into()),
+        finish_online(&mut report, args, client, runtime)?;
+    }
+    publish_to_actions(&report)?;
+    let rendered = match args.format {
+        Format::Text => report::render_text(&report),
+        Format::Markdown => report::render_markdown(&report),
+        Format::Json => super::json_report(&report)?,
+    };
+    out.write_all(rendered.as_bytes())?;
+    Ok(if report.blocked {
+        Outcome::Blocked
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// The time the policy is evaluated at: `--at`, or now to the second.
+fn evaluation_time(args: &DryRunArgs, now: OffsetDateTime) -> Result<OffsetDateTime, Error> {
+    Ok(match &args.at {
+        Some(text) => OffsetDateTime::parse(text, &Rfc3339).map_err(|e| {
+            Error::Usage(format!(
+                "--at `{text}` is not an RFC 3339 timestamp ({e}); write e.g. 2026-12-24T12:00:00Z"
+            ))
+        })?,
+        None => now.replace_nanosecond(0).unwrap_or(now),
+    })
+}
+
+/// Loads every plan and evaluates the policy on it; all plans' problems are reported at once.
+fn evaluate_plans(
+    args: &DryRunArgs,
+    repo: &LocalRepo,
+    slug: &RepoSlug,
+    policy: &policy::Policy,
+    at: OffsetDateTime,
+) -> Result<Vec<(ResolvedPlan, Vec<OperationDecision>)>, Error> {
+    let mut plans = Vec::new();
+    let mut problems = Vec::new();
+    for path in inputs::plan_paths(&args.plans, repo)? {
+        match inputs::load_plan(&path, repo, slug) {
+            Ok(plan) => {
+                let decisions = policy::evaluate(policy, &plan.checked, at);
+                plans.push((plan, decisions));
             }
+            Err(Diagnostics(mut ds)) => problems.append(&mut ds),
         }
     }
-    super::actions::write_step_summary(&report::render_markdown(&report))?;
+    if !problems.is_empty() {
+        return Err(Diagnostics(problems).into());
+    }
+    Ok(plans)
+}
+
+/// Warnings about the set-up: a placeholder repository, no policy files, a missing signer.
+fn setup_warnings(
+    args: &DryRunArgs,
+    policy: &policy::Policy,
+    slug: &RepoSlug,
+    slug_source: &RepoSource,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if *slug_source == RepoSource::LocalPlaceholder {
+        warnings.push(format!(
+            "no GitHub repository is known, so plan ids use the placeholder {slug}; pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY to see the ids CI will compute"
+        ));
+    }
+    if policy.files.is_empty() {
+        warnings.push(format!(
+            "no policy files were found in {}; every operation is denied",
+            args.policy.policies
+        ));
+    }
+    for (role, what) in [
+        (SignerRole::Mint, "receipts cannot be minted"),
+        (SignerRole::Audit, "the audit chain cannot be written"),
+    ] {
+        if !policy.files.is_empty() && !policy.has_signer(role) {
+            warnings.push(format!(
+                "the policy has no `{}` signer: {what}",
+                role.as_str()
+            ));
+        }
+    }
+    warnings
+}
+
+/// Reads what the plans would touch on GitHub and previews every operation against it.
+fn read_previews(
+    client: &GitHubClient,
+    runtime: &Runtime,
+    plans: &[(ResolvedPlan, Vec<OperationDecision>)],
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Vec<Preview>>, Error> {
+    let resolved: Vec<_> = plans.iter().map(|(plan, _)| plan).collect();
+    let mut world = runtime.block_on(crate::github::read_world(client, &resolved))?;
+    match runtime.block_on(github::pull_request_refusal(client, &resolved))? {
+        // The repository refuses every workflow token: execution would be refused too.
+        Some(refusal) if refusal.by_repository_setting => {
+            world.pull_request_refusal = Some(refusal.sentence);
+        }
+        // Only this token may not (a fork's read-only one): the token that executes
+        // is another workflow's, so this says nothing about execution.
+        Some(refusal) => warnings.push(format!(
+            "whether the executing token may open the plans' pull requests was not checked: {}",
+            refusal.sentence
+        )),
+        None => {}
+    }
+    Ok(resolved.iter().map(|p| preview_plan(p, &world)).collect())
+}
+
+/// After an online preview: warns about a slow GitHub and upserts the PR's status comment.
+fn finish_online(
+    report: &mut DryRunReport,
+    args: &DryRunArgs,
+    client: &GitHubClient,
+    runtime: &Runtime,
+) -> Result<(), Error> {
+    let waits = client.retry_report();
+    if waits.retries + waits.rate_limited > 0 {
+        report.warnings.push(format!(
+            "GitHub was slow to answer: {} retries after errors, {} after rate limits, {:.1} s waited",
+            waits.retries,
+            waits.rate_limited,
+            waits.waited.as_secs_f64()
+        ));
+    }
+    if let Some(pr) = args.github.pr.filter(|_| !args.github.no_comment) {
+        let markdown = report::render_markdown(report);
+        match runtime.block_on(github::post_status(client, pr, &markdown)) {
+            Ok(upserted) => report.status_comment = Some(StatusCommentNote::new(pr, upserted)),
+            // A fork's pull request gets a read-only token: the report still reaches the
+            // job summary and stdout, so a missing comment is not worth failing the check.
+            Err(GitHubError::Forbidden { message, .. }) => report.warnings.push(format!(
+                "the status comment on #{pr} was not written: the token may not comment ({message}); pull requests from forks get a read-only token, so the report is in the job summary only"
+            )),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Writes the job summary and the step outputs (`plan-id`, `status`, `blocked-reasons`).
+fn publish_to_actions(report: &DryRunReport) -> Result<(), Error> {
+    super::actions::write_step_summary(&report::render_markdown(report))?;
     let mut reasons: Vec<&str> = report
         .plans
         .iter()
@@ -210,24 +276,14 @@ fn report_dry_run(
         ),
         ("blocked-reasons", reasons.join(",")),
     ])?;
-    let rendered = match args.format {
-        Format::Text => report::render_text(&report),
-        Format::Markdown => report::render_markdown(&report),
-        Format::Json => super::json_report(&report)?,
-    };
-    out.write_all(rendered.as_bytes())?;
-    Ok(if report.blocked {
-        Outcome::Blocked
-    } else {
-        Outcome::Clean
-    })
+    Ok(())
 }
 
 /// How the work tree's policy (on a pull request: the pull request's) differs from the default
 /// branch's that judges it, so a new signer or approver is seen before it is merged. A work
 /// tree policy that does not load is a warning here: the default branch's still judges.
 fn proposed_policy_changes(
-    repo: &crate::repo::LocalRepo,
+    repo: &LocalRepo,
     args: &DryRunArgs,
     judging: &policy::Policy,
     warnings: &mut Vec<String>,

@@ -11,6 +11,8 @@
 //! revoke); the author is in a group the rule names (as a user or a team member); the plan's
 //! authorship is known; and the author is not one of the plan's authors unless the rule
 //! allows self-approval. Quorum counts distinct people, per rule.
+//!
+//! The file passes 600 lines only by its unit tests; the code is about 480 lines.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -283,8 +285,41 @@ struct Approve<'c> {
 pub fn evaluate_approvals(comments: &[Comment], ctx: &ApprovalContext<'_>) -> ApprovalOutcome {
     let mut ordered: Vec<&Comment> = comments.iter().collect();
     ordered.sort_by_key(|c| (c.created_at, c.id));
+    let last_edit = last_edits(&ordered);
+    let commands = read_commands(&ordered, ctx);
 
-    // DESIGN 13.5: the latest edit of each author's comments; approvals up to it are lost.
+    // Pass 2: each approval's own validity, then whom it counts for.
+    let mut tallies = empty_tallies(ctx);
+    let blocked = match ctx.authorship {
+        Authorship::Known { .. } => None,
+        Authorship::Unknown { .. } => Some(Rejection::AuthorUnknown),
+    };
+    let mut verdicts = Vec::with_capacity(commands.approvals.len());
+    for approve in &commands.approvals {
+        let comment = approve.comment;
+        let author = &comment.author;
+        let rejection = match own_problem(approve, ctx, &commands.last_revoke, &last_edit) {
+            Some(problem) => Some(problem),
+            None => blocked.or_else(|| count(comment, ctx, &mut tallies)),
+        };
+        verdicts.push(ApprovalVerdict {
+            comment_id: comment.id,
+            login: author.clone(),
+            at: comment.created_at,
+            rejection,
+            approver: ctx.is_approver(author),
+        });
+    }
+    ApprovalOutcome {
+        verdicts,
+        tallies,
+        blocked,
+        revokes: commands.revokes,
+    }
+}
+
+/// DESIGN 13.5: the latest edit of each author's comments; approvals up to it are lost.
+fn last_edits<'c>(ordered: &[&'c Comment]) -> BTreeMap<&'c Login, OffsetDateTime> {
     let mut last_edit: BTreeMap<&Login, OffsetDateTime> = BTreeMap::new();
     for comment in ordered.iter().filter(|c| c.edited()) {
         let latest = last_edit
@@ -292,12 +327,25 @@ pub fn evaluate_approvals(comments: &[Comment], ctx: &ApprovalContext<'_>) -> Ap
             .or_insert(comment.updated_at);
         *latest = (*latest).max(comment.updated_at);
     }
+    last_edit
+}
 
-    // Pass 1: every command in order; the last revoke of this plan by each author.
+/// The commands of the conversation, read in order (pass 1).
+struct Commands<'c> {
+    /// The position of each author's last revoke of this plan.
+    last_revoke: BTreeMap<&'c Login, (usize, usize)>,
+    /// Every approve command, in order.
+    approvals: Vec<Approve<'c>>,
+    /// The comments that leave this plan revoked by their author.
+    revokes: Vec<Revoke>,
+}
+
+/// Pass 1: every command in order; the last revoke of this plan by each author.
+fn read_commands<'c>(ordered: &[&'c Comment], ctx: &ApprovalContext<'_>) -> Commands<'c> {
     let mut last_revoke: BTreeMap<&Login, (usize, usize)> = BTreeMap::new();
     let mut approvals: Vec<Approve<'_>> = Vec::new();
     let mut revokes = Vec::new();
-    for (index, comment) in ordered.iter().enumerate() {
+    for (index, comment) in ordered.iter().copied().enumerate() {
         let mut revokes_here = false;
         for (command_index, (_, command)) in parse_comment(&comment.body)
             .commands
@@ -332,10 +380,16 @@ pub fn evaluate_approvals(comments: &[Comment], ctx: &ApprovalContext<'_>) -> Ap
             });
         }
     }
+    Commands {
+        last_revoke,
+        approvals,
+        revokes,
+    }
+}
 
-    // Pass 2: each approval's own validity, then whom it counts for.
-    let mut tallies: Vec<Vec<RuleTally>> = ctx
-        .requirements
+/// Per operation, per rule, a tally with no approvers yet.
+fn empty_tallies(ctx: &ApprovalContext<'_>) -> Vec<Vec<RuleTally>> {
+    ctx.requirements
         .iter()
         .map(|rules| {
             rules
@@ -347,59 +401,45 @@ pub fn evaluate_approvals(comments: &[Comment], ctx: &ApprovalContext<'_>) -> Ap
                 })
                 .collect()
         })
-        .collect();
-    let blocked = match ctx.authorship {
-        Authorship::Known { .. } => None,
-        Authorship::Unknown { .. } => Some(Rejection::AuthorUnknown),
-    };
-    let mut verdicts = Vec::with_capacity(approvals.len());
-    for approve in approvals {
-        let comment = approve.comment;
-        let author = &comment.author;
-        let own_problem = if approve.named == Named::Other {
-            Some(Rejection::StalePlanId)
-        } else if comment.by_bot() {
-            Some(Rejection::Bot)
-        } else if comment.edited() {
-            Some(Rejection::Edited)
-        } else if comment.created_at < ctx.approvals_since {
-            Some(Rejection::Expired)
-        } else if approve.named == Named::Ambiguous {
-            Some(Rejection::AmbiguousPrefix)
-        } else if last_revoke
-            .get(author)
-            .is_some_and(|revoked| *revoked > approve.position)
-            || ctx
-                .recorded_revokes
-                .iter()
-                .any(|r| r.covers(author, comment.created_at, comment.id))
-        {
-            Some(Rejection::Revoked)
-        } else if last_edit
-            .get(author)
-            .is_some_and(|edited| *edited >= comment.created_at)
-        {
-            Some(Rejection::EditedLater)
-        } else {
-            blocked
-        };
-        let rejection = match own_problem {
-            Some(problem) => Some(problem),
-            None => count(comment, ctx, &mut tallies),
-        };
-        verdicts.push(ApprovalVerdict {
-            comment_id: comment.id,
-            login: author.clone(),
-            at: comment.created_at,
-            rejection,
-            approver: ctx.is_approver(author),
-        });
-    }
-    ApprovalOutcome {
-        verdicts,
-        tallies,
-        blocked,
-        revokes,
+        .collect()
+}
+
+/// Why an approval does not count on its own, whatever the rules: the first that applies of
+/// stale plan id, bot, edited, expired, ambiguous prefix, revoked, edited later.
+fn own_problem(
+    approve: &Approve<'_>,
+    ctx: &ApprovalContext<'_>,
+    last_revoke: &BTreeMap<&Login, (usize, usize)>,
+    last_edit: &BTreeMap<&Login, OffsetDateTime>,
+) -> Option<Rejection> {
+    let comment = approve.comment;
+    let author = &comment.author;
+    if approve.named == Named::Other {
+        Some(Rejection::StalePlanId)
+    } else if comment.by_bot() {
+        Some(Rejection::Bot)
+    } else if comment.edited() {
+        Some(Rejection::Edited)
+    } else if comment.created_at < ctx.approvals_since {
+        Some(Rejection::Expired)
+    } else if approve.named == Named::Ambiguous {
+        Some(Rejection::AmbiguousPrefix)
+    } else if last_revoke
+        .get(author)
+        .is_some_and(|revoked| *revoked > approve.position)
+        || ctx
+            .recorded_revokes
+            .iter()
+            .any(|r| r.covers(author, comment.created_at, comment.id))
+    {
+        Some(Rejection::Revoked)
+    } else if last_edit
+        .get(author)
+        .is_some_and(|edited| *edited >= comment.created_at)
+    {
+        Some(Rejection::EditedLater)
+    } else {
+        None
     }
 }
 

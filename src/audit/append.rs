@@ -407,19 +407,9 @@ where
         Err(TrustError::Fetch(failure)) => return Ok(Err(failure)),
         Err(TrustError::Verify(e)) => return Err(AppendError::Untrusted(Box::new(e))),
     };
-    if let (Some(pending), Some(head)) = (unconfirmed.take(), head)
-        && (head == pending.tip.commit
-            || repo
-                .graph_descendant_of(head, pending.tip.commit)
-                .unwrap_or(false))
-    {
-        let _ = write_checkpoint(repo, pending.tip.commit);
+    if let Some(landed) = landed_earlier(repo, head, unconfirmed) {
         *cached = None;
-        return Ok(Ok(Some(Appended {
-            tip: pending.tip,
-            attempts: 0,
-            created_genesis: pending.created_genesis,
-        })));
+        return Ok(Ok(Some(landed)));
     }
     let tip = head.map(|commit| read_tip(repo, commit)).transpose()?;
     // The state only changes when the tree does; notes leave it alone.
@@ -439,11 +429,59 @@ where
         return Ok(Ok(None));
     }
     let created_genesis = tip.is_none();
+    let new_tip = write_entries(writer, &mut state, target, clock, tip, events)?;
+    push_entries(
+        repo,
+        git_cli,
+        writer,
+        target,
+        Unconfirmed {
+            tip: new_tip,
+            created_genesis,
+        },
+        state,
+        (cached, unconfirmed),
+    )
+}
+
+/// The append a push that seemed to fail made after all: the fetched `head` is its tip or
+/// descends from it. Takes the unconfirmed append either way.
+fn landed_earlier(
+    repo: &Repository,
+    head: Option<Oid>,
+    unconfirmed: &mut Option<Unconfirmed>,
+) -> Option<Appended> {
+    let (pending, head) = (unconfirmed.take()?, head?);
+    if head != pending.tip.commit
+        && !repo
+            .graph_descendant_of(head, pending.tip.commit)
+            .unwrap_or(false)
+    {
+        return None;
+    }
+    let _ = write_checkpoint(repo, pending.tip.commit);
+    Some(Appended {
+        tip: pending.tip,
+        attempts: 0,
+        created_genesis: pending.created_genesis,
+    })
+}
+
+/// Writes the entries on `tip` (the genesis first on an empty chain, then a migration the
+/// chain still needs, then `events`), checking the view after each; returns the new tip.
+fn write_entries(
+    writer: &mut ChainWriter<'_>,
+    state: &mut StateView<'_>,
+    target: &AppendTarget,
+    clock: &dyn Fn() -> OffsetDateTime,
+    tip: Option<Tip>,
+    events: Vec<Event>,
+) -> Result<Tip, AppendError> {
     let mut new_tip = match tip {
         Some(tip) => tip,
         None => {
             let genesis = target.genesis.clone();
-            let written = writer.append(None, &mut state, &target.actor, clock(), genesis);
+            let written = writer.append(None, state, &target.actor, clock(), genesis);
             state.check()?;
             written?
         }
@@ -454,10 +492,28 @@ where
     });
     state.check()?;
     for event in migrate.into_iter().chain(events) {
-        let written = writer.append(Some(&new_tip), &mut state, &target.actor, clock(), event);
+        let written = writer.append(Some(&new_tip), state, &target.actor, clock(), event);
         state.check()?;
         new_tip = written?;
     }
+    Ok(new_tip)
+}
+
+/// Stages the new entries and pushes them. Pushed: adopts them, moves the remote-tracking
+/// ref and caches the state; failed: remembers `built` as unconfirmed for the next attempt.
+fn push_entries<'r>(
+    repo: &'r Repository,
+    git_cli: &GitCli,
+    writer: &mut ChainWriter<'_>,
+    target: &AppendTarget,
+    built: Unconfirmed,
+    state: StateView<'r>,
+    (cached, unconfirmed): (&mut Option<(Oid, StateView<'r>)>, &mut Option<Unconfirmed>),
+) -> Result<Result<Option<Appended>, String>, AppendError> {
+    let Unconfirmed {
+        tip: new_tip,
+        created_genesis,
+    } = built;
     // Unique per process and commit, so concurrent writers in one repository never collide.
     let staging = repo.path().join("shipgate").join(format!(
         "outgoing-{}-{}",

@@ -6,8 +6,8 @@
 use std::fmt::Write;
 
 use super::{
-    DryRunReport, Verdict, describe_preview, describe_requirement, github_line,
-    plan_heading_markdown, policy_source_line,
+    DryRunReport, OperationReport, PlanReport, Verdict, describe_preview, describe_requirement,
+    github_line, plan_heading_markdown, policy_source_line,
 };
 
 /// Escapes text for inline use in GitHub markdown: markup and HTML characters become
@@ -43,6 +43,26 @@ pub fn escape_markdown(text: &str) -> String {
 /// Renders the report as markdown.
 pub fn render_markdown(report: &DryRunReport) -> String {
     let mut out = String::new();
+    write_header(&mut out, report);
+    write_policy_changes(&mut out, report);
+    for plan in &report.plans {
+        out.push_str(&plan_heading_markdown(
+            plan.name.as_deref(),
+            &plan.file,
+            &plan.plan_id,
+        ));
+        let _ = writeln!(out, "| # | Operation | What | Verdict | Approvals needed |");
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        for op in &plan.operations {
+            write_operation_row(&mut out, op);
+        }
+        write_plan_footer(&mut out, plan);
+    }
+    out
+}
+
+/// Writes the banner and the repository, policy, GitHub, time and warning lines.
+fn write_header(out: &mut String, report: &DryRunReport) {
     let _ = writeln!(out, "## {}\n", report.banner);
     let _ = writeln!(out, "- Repository: `{}`", report.repository);
     let _ = writeln!(
@@ -60,104 +80,110 @@ pub fn render_markdown(report: &DryRunReport) -> String {
     for warning in &report.warnings {
         let _ = writeln!(out, "- **Warning:** {}", escape_markdown(warning));
     }
-    if !report.policy_changes.is_empty() {
+}
+
+/// Writes the section listing the policy changes this pull request makes, if any.
+fn write_policy_changes(out: &mut String, report: &DryRunReport) {
+    if report.policy_changes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n### Policy changes in this pull request\n\nThey take effect only once merged: until then the default branch's policy judges every plan, this one's included. Review them like code that grants access.\n"
+    );
+    for change in &report.policy_changes {
+        let _ = writeln!(out, "- {}", escape_markdown(change));
+    }
+}
+
+/// Writes one operation's table row: key, what it does, verdict and approvals needed.
+fn write_operation_row(out: &mut String, op: &OperationReport) {
+    let verdict = match op.verdict {
+        Verdict::WouldShipAfterApproval => "would ship after approval".to_owned(),
+        Verdict::Blocked => blocked_verdict_cell(op),
+    };
+    let what = match &op.preview {
+        Some(preview) => format!(
+            "{}<br>GitHub: {}",
+            escape_markdown(&op.summary),
+            escape_markdown(&describe_preview(preview))
+        ),
+        None => escape_markdown(&op.summary),
+    };
+    let needs = op
+        .approvals
+        .iter()
+        .map(|r| escape_markdown(&describe_requirement(r)))
+        .collect::<Vec<_>>()
+        .join("<br>");
+    let _ = writeln!(
+        out,
+        "| {} | {} | {what} | {verdict} | {needs} |",
+        op.index + 1,
+        escape_markdown(&op.key),
+    );
+}
+
+/// The verdict cell of a blocked operation: the GitHub conflict, then every finding.
+fn blocked_verdict_cell(op: &OperationReport) -> String {
+    let conflict = op.preview.as_ref().and_then(|p| {
+        p.code.map(|code| {
+            format!(
+                "**blocked: {}** {}",
+                code.as_str(),
+                escape_markdown(&p.detail)
+            )
+        })
+    });
+    conflict
+        .into_iter()
+        .chain(op.findings.iter().map(|f| {
+            format!(
+                "**blocked: {}** {}",
+                f.code.as_str(),
+                escape_markdown(&f.message)
+            )
+        }))
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
+/// Writes the approve command, or why the blocked operations cannot ship.
+fn write_plan_footer(out: &mut String, plan: &PlanReport) {
+    let blocked: Vec<_> = plan
+        .operations
+        .iter()
+        .filter(|o| o.verdict == Verdict::Blocked)
+        .collect();
+    if blocked.is_empty() {
         let _ = writeln!(
             out,
-            "\n### Policy changes in this pull request\n\nThey take effect only once merged: until then the default branch's policy judges every plan, this one's included. Review them like code that grants access.\n"
+            "\nTo approve, comment:\n\n```\n{}\n```",
+            plan.approve_command
         );
-        for change in &report.policy_changes {
-            let _ = writeln!(out, "- {}", escape_markdown(change));
-        }
+        return;
     }
-    for plan in &report.plans {
-        out.push_str(&plan_heading_markdown(
-            plan.name.as_deref(),
-            &plan.file,
-            &plan.plan_id,
-        ));
-        let _ = writeln!(out, "| # | Operation | What | Verdict | Approvals needed |");
-        let _ = writeln!(out, "|---|---|---|---|---|");
-        for op in &plan.operations {
-            let conflict = op.preview.as_ref().and_then(|p| {
-                p.code.map(|code| {
-                    format!(
-                        "**blocked: {}** {}",
-                        code.as_str(),
-                        escape_markdown(&p.detail)
-                    )
-                })
-            });
-            let verdict = match op.verdict {
-                Verdict::WouldShipAfterApproval => "would ship after approval".to_owned(),
-                Verdict::Blocked => conflict
-                    .into_iter()
-                    .chain(op.findings.iter().map(|f| {
-                        format!(
-                            "**blocked: {}** {}",
-                            f.code.as_str(),
-                            escape_markdown(&f.message)
-                        )
-                    }))
-                    .collect::<Vec<_>>()
-                    .join("<br>"),
-            };
-            let what = match &op.preview {
-                Some(preview) => format!(
-                    "{}<br>GitHub: {}",
-                    escape_markdown(&op.summary),
-                    escape_markdown(&describe_preview(preview))
-                ),
-                None => escape_markdown(&op.summary),
-            };
-            let needs = op
-                .approvals
-                .iter()
-                .map(|r| escape_markdown(&describe_requirement(r)))
-                .collect::<Vec<_>>()
-                .join("<br>");
+    let _ = writeln!(out, "\n**Why not shipped:**\n");
+    for op in blocked {
+        if let Some(code) = op.preview.as_ref().and_then(|p| p.code) {
             let _ = writeln!(
                 out,
-                "| {} | {} | {what} | {verdict} | {needs} |",
-                op.index + 1,
+                "- {} `{}`: {}",
                 escape_markdown(&op.key),
+                code.as_str(),
+                code.why()
             );
         }
-        let blocked: Vec<_> = plan
-            .operations
-            .iter()
-            .filter(|o| o.verdict == Verdict::Blocked)
-            .collect();
-        if blocked.is_empty() {
+        for f in &op.findings {
             let _ = writeln!(
                 out,
-                "\nTo approve, comment:\n\n```\n{}\n```",
-                plan.approve_command
+                "- {} `{}`: {}",
+                escape_markdown(&op.key),
+                f.code.as_str(),
+                f.code.why()
             );
-        } else {
-            let _ = writeln!(out, "\n**Why not shipped:**\n");
-            for op in blocked {
-                if let Some(code) = op.preview.as_ref().and_then(|p| p.code) {
-                    let _ = writeln!(
-                        out,
-                        "- {} `{}`: {}",
-                        escape_markdown(&op.key),
-                        code.as_str(),
-                        code.why()
-                    );
-                }
-                for f in &op.findings {
-                    let _ = writeln!(
-                        out,
-                        "- {} `{}`: {}",
-                        escape_markdown(&op.key),
-                        f.code.as_str(),
-                        f.code.why()
-                    );
-                }
-            }
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! [`apply`]: the rules each event must follow, one function per event kind, and the
 //! changes it makes to the state. Pure: the only time it knows is the entry's `at`, and it
 //! reads the state one record at a time through [`StateAccess`].
+//!
+//! The file passes 600 lines only by its unit tests; the code is about 540 lines.
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
