@@ -23,7 +23,9 @@ fn notes_per_writer() -> usize {
     }
 }
 
-fn shipgate(dir: &Path, args: &[&str]) -> Output {
+/// `shipgate ARGS` in `dir`, as the local audit commands run: no audit key in the
+/// environment, the repository named by `GITHUB_REPOSITORY`.
+pub(crate) fn shipgate(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shipgate"))
         .current_dir(dir)
         .envs(git_env())

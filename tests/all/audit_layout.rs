@@ -4,7 +4,8 @@
 //! through that migration.
 
 use std::path::Path;
-use std::process::{Command, Output};
+
+use crate::audit_cli::shipgate;
 
 use git2::{Oid, Repository};
 use shipgate::audit::entry::{Entry, Event, RunOperation};
@@ -20,8 +21,7 @@ use shipgate::model::{OpKey, RunId};
 use shipgate::policy::SignerRole;
 
 use crate::audit_support::{
-    LocalChain, RemoteFixture, TestClock, actor, first_parent_line, flat_genesis, git, git_env,
-    note,
+    LocalChain, RemoteFixture, TestClock, actor, first_parent_line, flat_genesis, git, note,
 };
 
 const RUNS: [&str; 3] = ["run_a", "run_b", "run_c"];
@@ -37,17 +37,6 @@ fn opened(run_id: &str) -> Event {
             op_key: OpKey::parse(&format!("tag:{run_id}")).expect("an op key"),
         }],
     }
-}
-
-fn shipgate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shipgate"))
-        .current_dir(dir)
-        .envs(git_env())
-        .env_remove("SHIPGATE_AUDIT_KEY")
-        .env("GITHUB_REPOSITORY", "acme/widget")
-        .args(args)
-        .output()
-        .expect("shipgate runs")
 }
 
 fn has_path(repo: &Repository, commit: Oid, path: &str) -> bool {
