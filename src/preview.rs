@@ -336,7 +336,7 @@ fn preview_pull_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CommitSha, RepoSlug};
+    use crate::model::CommitSha;
 
     fn plan(message: Option<&str>) -> ResolvedPlan {
         let operations = vec![ResolvedOperation::Tag {
@@ -345,15 +345,7 @@ mod tests {
             message: message.map(str::to_owned),
             target_as_written: "main".into(),
         }];
-        let repo = RepoSlug::parse("acme/widget").expect("slug");
-        ResolvedPlan {
-            file: "p.yaml".into(),
-            name: None,
-            id: crate::plan::plan_id(&repo, &operations),
-            repo,
-            operations,
-            checked: Vec::new(),
-        }
+        ResolvedPlan::for_tests(operations)
     }
 
     fn pull_request_plan() -> ResolvedPlan {

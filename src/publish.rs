@@ -176,7 +176,7 @@ pub fn decide<S: StateAccess + ?Sized>(
 mod tests {
     use super::*;
     use crate::audit::state::{HaltRecord, OpRecord, State};
-    use crate::model::{CommitSha, RepoSlug};
+    use crate::model::CommitSha;
 
     fn plan(publish: Publish) -> ResolvedPlan {
         let operations = vec![ResolvedOperation::Release {
@@ -190,15 +190,7 @@ mod tests {
             notes_source: "inline".into(),
             notes: "notes".into(),
         }];
-        let repo = RepoSlug::parse("acme/widget").expect("slug");
-        ResolvedPlan {
-            file: "p.yaml".into(),
-            name: None,
-            id: crate::plan::plan_id(&repo, &operations),
-            repo,
-            operations,
-            checked: Vec::new(),
-        }
+        ResolvedPlan::for_tests(operations)
     }
 
     fn state(status: OpStatus, published_seq: Option<u64>) -> State {

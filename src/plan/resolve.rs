@@ -226,6 +226,23 @@ struct PlanIdInput<'a> {
     operations: &'a [ResolvedOperation],
 }
 
+#[cfg(test)]
+impl ResolvedPlan {
+    /// A plan of `acme/widget` in `p.yaml` holding `operations`, with its real id: what the
+    /// unit tests of the modules that judge plans start from.
+    pub(crate) fn for_tests(operations: Vec<ResolvedOperation>) -> Self {
+        let repo = RepoSlug::parse("acme/widget").expect("slug");
+        Self {
+            file: "p.yaml".into(),
+            name: None,
+            id: plan_id(&repo, &operations),
+            repo,
+            operations,
+            checked: Vec::new(),
+        }
+    }
+}
+
 /// Computes the plan id of pinned operations for a repository (DESIGN 2).
 pub fn plan_id(repo: &RepoSlug, operations: &[ResolvedOperation]) -> PlanId {
     let text = canonical::to_canonical_json(&PlanIdInput {
