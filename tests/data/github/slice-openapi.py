@@ -23,6 +23,8 @@ PATHS = [
     "/repos/{owner}/{repo}/branches/{branch}/protection",
     "/repos/{owner}/{repo}/collaborators/{username}/permission",
     "/repos/{owner}/{repo}/commits/{ref}",
+    "/repos/{owner}/{repo}/commits/{ref}/status",
+    "/repos/{owner}/{repo}/commits/{ref}/statuses",
     "/repos/{owner}/{repo}/git/matching-refs/{ref}",
     "/repos/{owner}/{repo}/git/ref/{ref}",
     "/repos/{owner}/{repo}/git/refs",
@@ -42,6 +44,7 @@ PATHS = [
     "/repos/{owner}/{repo}/rules/branches/{branch}",
     "/repos/{owner}/{repo}/rulesets",
     "/repos/{owner}/{repo}/rulesets/{ruleset_id}",
+    "/repos/{owner}/{repo}/statuses/{sha}",
 ]
 
 # Prose and examples: not read by the tests, and most of the size.

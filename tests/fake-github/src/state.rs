@@ -228,6 +228,20 @@ pub(crate) struct Reaction {
     pub created_at: Timestamp,
 }
 
+/// A commit status: one report of one context (`shipgate`, a CI system) on one commit.
+#[derive(Clone, Debug)]
+pub(crate) struct CommitStatus {
+    pub id: u64,
+    pub repo: RepoId,
+    pub sha: String,
+    pub state: String,
+    pub target_url: Option<String>,
+    pub description: Option<String>,
+    pub context: String,
+    pub creator: String,
+    pub created_at: Timestamp,
+}
+
 /// The outcome of a reaction request: GitHub answers 201 for a new one, 200 for a repeat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Reacted {
@@ -267,6 +281,8 @@ pub(crate) struct State {
     repos: Vec<Repo>,
     pub comments: BTreeMap<u64, Comment>,
     pub reactions: BTreeMap<u64, Reaction>,
+    /// Commit statuses, oldest first.
+    pub statuses: Vec<CommitStatus>,
     pub clock: Clock,
     next_id: u64,
 }
@@ -295,6 +311,7 @@ impl State {
             repos: Vec::new(),
             comments: BTreeMap::new(),
             reactions: BTreeMap::new(),
+            statuses: Vec::new(),
             clock: Clock::new(),
             next_id: 1000,
         };
@@ -695,6 +712,24 @@ impl State {
     /// May `login` edit this comment? Its author, or anyone with push access.
     pub(crate) fn may_edit(&self, comment: &Comment, login: &str) -> bool {
         comment.user.eq_ignore_ascii_case(login) || self.role(comment.repo, login).can_push()
+    }
+
+    /// Records a commit status written now; returns its id.
+    pub(crate) fn add_status(&mut self, mut status: CommitStatus) -> u64 {
+        status.id = self.next_id();
+        status.created_at = self.clock.tick();
+        let id = status.id;
+        self.statuses.push(status);
+        id
+    }
+
+    /// The statuses of one commit, newest first (GitHub's order).
+    pub(crate) fn commit_statuses(&self, repo: RepoId, sha: &str) -> Vec<&CommitStatus> {
+        self.statuses
+            .iter()
+            .rev()
+            .filter(|s| s.repo == repo && s.sha == sha)
+            .collect()
     }
 
     /// Adds a reaction unless the same user already reacted with the same content.

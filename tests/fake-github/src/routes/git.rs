@@ -5,8 +5,8 @@ use axum::http::{Method, StatusCode, Uri};
 use serde::Deserialize;
 
 use super::{
-    P, Reply, created, ctx, find_repo, git_failure, is_commit_sub_resource, json, parse_body,
-    require_push, required, unimplemented,
+    P, Params, Reply, created, ctx, find_repo, git_failure, is_commit_sub_resource, json,
+    parse_body, require_push, required, unimplemented,
 };
 use crate::app::App;
 use crate::clock::Timestamp;
@@ -210,10 +210,17 @@ pub(crate) async fn get_tag(
 /// GitHub's 422 `No commit found for SHA: {ref}`.
 pub(crate) async fn get_commit(
     State(app): State<App>,
-    _caller: Caller,
+    caller: Caller,
     P((owner, name, rev)): P<(String, String, String)>,
     uri: Uri,
+    params: Params,
 ) -> Reply {
+    if let Some(git_ref) = rev.strip_suffix("/status") {
+        return super::statuses::combined(&app, &caller, (&owner, &name), git_ref);
+    }
+    if let Some(git_ref) = rev.strip_suffix("/statuses") {
+        return super::statuses::list(&app, &caller, (&owner, &name), git_ref, &params);
+    }
     if is_commit_sub_resource(&rev) {
         return Err(unimplemented(&app, &Method::GET, &uri));
     }

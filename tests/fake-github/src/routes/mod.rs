@@ -11,6 +11,7 @@ mod pulls;
 mod releases;
 mod repos;
 mod settings;
+mod statuses;
 
 use std::convert::Infallible;
 
@@ -53,6 +54,7 @@ pub(crate) fn router(app: App) -> Router {
         .route(&format!("{repo}/rulesets"), get(repos::rulesets))
         .route(&format!("{repo}/rulesets/{{id}}"), get(repos::ruleset))
         .route(&format!("{repo}/commits/{{*rev}}"), get(git::get_commit))
+        .route(&format!("{repo}/statuses/{{sha}}"), post(statuses::create))
         .route(&format!("{repo}/git/ref/{{*name}}"), get(git::get_ref))
         .route(
             &format!("{repo}/git/matching-refs/{{*name}}"),
@@ -144,11 +146,10 @@ pub(crate) fn unimplemented(app: &App, method: &Method, uri: &Uri) -> ApiError {
     ApiError::not_implemented(&route)
 }
 
-/// GitHub's routes below `/commits/{ref}`; the fake's `/commits/{*rev}` would otherwise read
-/// `main/status` as a ref that does not exist.
+/// GitHub's routes below `/commits/{ref}` that the fake does not serve (`status` and
+/// `statuses` it does); the fake's `/commits/{*rev}` would otherwise read `main/check-runs` as
+/// a ref that does not exist.
 const COMMIT_SUB_RESOURCES: &[&str] = &[
-    "status",
-    "statuses",
     "check-runs",
     "check-suites",
     "comments",

@@ -9,6 +9,7 @@ mod issues;
 mod pulls;
 mod releases;
 mod repos;
+mod statuses;
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -24,6 +25,7 @@ pub(crate) use repos::{
     branch, branch_rules, collaborator_permission, protection, repository, ruleset, team_full,
     team_membership,
 };
+pub(crate) use statuses::{combined, status};
 
 /// What builders need: the base URL and the state (to look up users).
 #[derive(Clone, Copy)]

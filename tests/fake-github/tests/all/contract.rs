@@ -388,6 +388,29 @@ fn every_served_body_has_the_fields_the_openapi_description_requires() {
             alice.get(&r(&reactions)),
         ),
         served(
+            "post",
+            "/repos/{owner}/{repo}/statuses/{sha}",
+            bot.post(
+                &r(&format!("/statuses/{}", fx.shas.c3)),
+                &json!({"state": "pending", "context": "shipgate", "description": "d"}),
+            ),
+        ),
+        served(
+            "get",
+            "/repos/{owner}/{repo}/commits/{ref}/status",
+            alice.get(&r("/commits/release/1.0/status")),
+        ),
+        served(
+            "get",
+            "/repos/{owner}/{repo}/commits/{ref}/status",
+            alice.get(&r("/commits/nope/status")),
+        ),
+        served(
+            "get",
+            "/repos/{owner}/{repo}/commits/{ref}/statuses",
+            alice.get(&r("/commits/release/1.0/statuses")),
+        ),
+        served(
             "get",
             "/repos/{owner}/{repo}/collaborators/{username}/permission",
             alice.get(&r("/collaborators/bob/permission")),

@@ -12,6 +12,7 @@ mod orgs;
 mod pulls;
 mod releases;
 mod shapes;
+mod statuses;
 mod strict;
 mod support;
 mod tokens;

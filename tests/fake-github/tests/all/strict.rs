@@ -49,7 +49,7 @@ fn github_routes_below_the_fakes_wide_routes_are_501_not_a_missing_thing() {
     let fx = fixture();
     let alice = fx.as_user("t-alice");
     for path in [
-        format!("{REPO}/commits/main/status"),
+        format!("{REPO}/commits/main/comments"),
         format!("{REPO}/commits/release/1.0/check-runs"),
         format!("{REPO}/branches/main/protection/required_status_checks"),
         format!("{REPO}/pulls/comments"),
