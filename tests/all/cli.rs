@@ -210,7 +210,7 @@ fn the_committed_policy_wins_over_a_weaker_work_tree_copy() {
         "the committed freeze must still block"
     );
     assert!(
-        stdout(&out).contains("at default branch main"),
+        stdout(&out).contains("from main at"),
         "{}",
         stdout(&out)
     );
