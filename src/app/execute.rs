@@ -297,3 +297,31 @@ fn outcome_code(outcomes: &[(String, OpOutcome)]) -> Outcome {
     }
     code
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::state::RunRecord;
+    use crate::model::RunId;
+
+    fn run_of(pr: Option<u64>) -> RunRecord {
+        RunRecord {
+            run_id: RunId::random(),
+            plan_id: "sha256:p".into(),
+            policy_hash: "sha256:h".into(),
+            operations: Vec::new(),
+            pr,
+            seq: 1,
+        }
+    }
+
+    /// Issue 17: the report lands on the run's pull request and on the one `--pr` names.
+    #[test]
+    fn the_status_goes_to_the_runs_pull_request_and_the_one_looked_at() {
+        assert_eq!(status_prs(&run_of(Some(3)), &RunSelector::Pr(3)), [3]);
+        assert_eq!(status_prs(&run_of(Some(3)), &RunSelector::Pr(7)), [3, 7]);
+        assert_eq!(status_prs(&run_of(None), &RunSelector::Pr(7)), [7]);
+        assert_eq!(status_prs(&run_of(Some(3)), &RunSelector::Pending), [3]);
+        assert!(status_prs(&run_of(None), &RunSelector::Pending).is_empty());
+    }
+}

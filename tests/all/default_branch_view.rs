@@ -85,11 +85,10 @@ fn view(repo: &TestRepo) -> (String, String, serde_json::Value) {
 fn a_local_main_behind_ahead_of_or_diverged_from_origin_gives_origins_plan_id_and_policy() {
     let (repo, before, tip) = world();
     let expected = view(&repo);
-    assert_eq!(expected.2["read_from"], "origin/main", "{}", expected.2);
-    assert_eq!(expected.2["commit"], tip.to_string());
-
     set_local_main(&repo, before);
     assert_eq!(view(&repo), expected, "local main behind origin/main");
+    assert_eq!(expected.2["read_from"], "origin/main", "{}", expected.2);
+    assert_eq!(expected.2["commit"], tip.to_string());
 
     repo.commit(
         "main",
