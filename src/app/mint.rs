@@ -210,7 +210,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         writeln!(
             out,
             "the status comment of #{pr} is left as it was: {}",
-            if pull.state == "open" {
+            if pull.is_open() {
                 "a run of it shipped"
             } else {
                 "the pull request is merged or closed"
@@ -243,7 +243,7 @@ fn status_would_regress(
     {
         return Ok(false);
     }
-    if pull.state != "open" {
+    if !pull.is_open() {
         return Ok(true);
     }
     let state = StateView::new(&setup.repo, setup.verified_head()?).map_err(AuditError::from)?;
