@@ -25,6 +25,11 @@ fn a_replay_of_a_shipped_run_says_already_shipped_and_leaves_the_status_comment(
     let pr = world.pr.to_string();
     for args in [["execute", "--run", &run], ["execute", "--pr", &pr]] {
         let again = world.shipgate(&args);
+        assert_eq!(
+            world.status_comment(),
+            status,
+            "the SHIPPED comment is kept"
+        );
         assert_exit(&again, 0);
         assert!(
             stdout(&again).contains(&format!("run {run} (plan ")),
@@ -51,12 +56,12 @@ fn minting_again_on_a_shipped_pull_request_open_or_merged_keeps_shipped() {
     let (world, _, status) = shipped_world();
     let again = world.mint();
     assert_exit(&again, 0);
+    assert_eq!(world.status_comment(), status, "not AUTHORIZED again");
     assert!(
         stdout(&again).contains("is left as it was: a run of it shipped"),
         "{}",
         stdout(&again)
     );
-    assert_eq!(world.status_comment(), status, "not AUTHORIZED again");
 
     // The merge moves main: `target: main` re-resolves, a new plan id awaits approval.
     let main = world
@@ -68,6 +73,7 @@ fn minting_again_on_a_shipped_pull_request_open_or_merged_keeps_shipped() {
         .mark_merged(SLUG, world.pr, &main.to_string(), "alice");
     let after_merge = world.mint();
     assert_exit(&after_merge, 0);
+    assert_eq!(world.status_comment(), status, "not AWAITING APPROVAL");
     assert!(
         stdout(&after_merge).contains("== AWAITING APPROVAL =="),
         "{}",
@@ -78,7 +84,6 @@ fn minting_again_on_a_shipped_pull_request_open_or_merged_keeps_shipped() {
         "{}",
         stdout(&after_merge)
     );
-    assert_eq!(world.status_comment(), status, "not AWAITING APPROVAL");
 }
 
 fn dispatches(world: &MintWorld) -> Vec<serde_json::Value> {
