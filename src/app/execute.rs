@@ -79,7 +79,7 @@ fn execute_request(
             "execute always reads the policy from the default branch".into(),
         ));
     }
-    let (policy, _) = inputs::load_policy(&repo, &PolicyRequest::from(&append.policy))?;
+    let (policy, policy_source) = inputs::load_policy(&repo, &PolicyRequest::from(&append.policy))?;
     let setup = prepare_append(append)?;
     let chain = git_chain(&setup);
 
@@ -114,6 +114,12 @@ fn execute_request(
     let mut reports = Vec::new();
     let mut code = Outcome::Clean;
     for (run, plan) in &runs {
+        // Issue 17: a replay of a shipped run says so and leaves its SHIPPED status comment
+        // (with its timeline link) as it was, instead of a BLOCKED report over it.
+        if crate::execute::shipped(verified.state(), run) {
+            writeln!(out, "{}", already_shipped(run))?;
+            continue;
+        }
         let outcomes = runtime.block_on(execute_run(
             &ports,
             &RunRequest {
@@ -126,13 +132,13 @@ fn execute_request(
         ))?;
         code = code.max(outcome_code(&outcomes));
         let report = ExecuteReport::new(
-            run.run_id.to_string(),
-            run.plan_id.clone(),
+            (run.run_id.to_string(), run.plan_id.clone()),
+            policy_source.clone(),
             outcomes,
             chain.timeline(run)?,
         );
         let markdown = render_execute_markdown(&report);
-        if let Some(pr) = run.pr {
+        for pr in status_prs(run, &request.selector) {
             runtime.block_on(github::post_status(&client, pr, &markdown))?;
         }
         super::actions::write_step_summary(&markdown)?;
@@ -148,6 +154,29 @@ fn execute_request(
     Ok(code)
 }
 
+/// What a replay of a shipped run says instead of executing it.
+fn already_shipped(run: &crate::audit::state::RunRecord) -> String {
+    let status = run.pr.map_or(String::new(), |pr| {
+        format!("; the status comment of #{pr} is left as it was")
+    });
+    format!(
+        "run {} (plan {}) already shipped: nothing to do{status}",
+        run.run_id, run.plan_id
+    )
+}
+
+/// The pull requests whose status comment shows a run's report: the one the run came from
+/// and, when `--pr` names another, that one too (issue 17).
+fn status_prs(run: &crate::audit::state::RunRecord, selector: &RunSelector) -> Vec<u64> {
+    let mut prs: Vec<u64> = run.pr.into_iter().collect();
+    if let RunSelector::Pr(pr) = selector
+        && !prs.contains(pr)
+    {
+        prs.push(*pr);
+    }
+    prs
+}
+
 /// The step outputs of one `execute`: its plans, runs, one status word for the whole command
 /// (however many runs it executed) and the codes of what was denied or failed.
 fn write_execute_outputs(reports: &[ExecuteReport]) -> Result<(), Error> {
@@ -159,11 +188,14 @@ fn write_execute_outputs(reports: &[ExecuteReport]) -> Result<(), Error> {
             _ => None,
         })
         .collect();
-    // One word for the whole command, however many runs it executed.
-    let status = if reports.iter().all(|r| r.banner == Banner::Shipped) {
-        Banner::Shipped
+    // One word for the whole command, however many runs it executed; `idle` when it executed
+    // none (every run it was asked for had shipped already).
+    let status = if reports.is_empty() {
+        "idle".to_owned()
+    } else if reports.iter().all(|r| r.banner == Banner::Shipped) {
+        Banner::Shipped.status()
     } else {
-        Banner::Blocked
+        Banner::Blocked.status()
     };
     super::actions::write_outputs(&[
         (
@@ -174,7 +206,7 @@ fn write_execute_outputs(reports: &[ExecuteReport]) -> Result<(), Error> {
             "run-id",
             super::actions::space_separated(reports.iter().map(|r| &r.run_id)),
         ),
-        ("status", status.status()),
+        ("status", status),
         ("blocked-reasons", reasons.join(",")),
     ])?;
     Ok(())
@@ -264,4 +296,32 @@ fn outcome_code(outcomes: &[(String, OpOutcome)]) -> Outcome {
         }
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::state::RunRecord;
+    use crate::model::RunId;
+
+    fn run_of(pr: Option<u64>) -> RunRecord {
+        RunRecord {
+            run_id: RunId::random(),
+            plan_id: "sha256:p".into(),
+            policy_hash: "sha256:h".into(),
+            operations: Vec::new(),
+            pr,
+            seq: 1,
+        }
+    }
+
+    /// Issue 17: the report lands on the run's pull request and on the one `--pr` names.
+    #[test]
+    fn the_status_goes_to_the_runs_pull_request_and_the_one_looked_at() {
+        assert_eq!(status_prs(&run_of(Some(3)), &RunSelector::Pr(3)), [3]);
+        assert_eq!(status_prs(&run_of(Some(3)), &RunSelector::Pr(7)), [3, 7]);
+        assert_eq!(status_prs(&run_of(None), &RunSelector::Pr(7)), [7]);
+        assert_eq!(status_prs(&run_of(Some(3)), &RunSelector::Pending), [3]);
+        assert!(status_prs(&run_of(None), &RunSelector::Pending).is_empty());
+    }
 }

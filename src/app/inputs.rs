@@ -340,13 +340,13 @@ pub fn load_policy(
             },
         )
     } else {
-        let (branch, commit) = repo.default_branch(request.default_branch)?;
+        let branch = repo.default_branch_ref(request.default_branch)?;
         let files = repo
-            .files_in_commit_dir(&commit, request.dir)?
+            .files_in_commit_dir(&branch.commit, request.dir)?
             .into_iter()
             .filter(|f| f.path.ends_with(".yaml") || f.path.ends_with(".yml"))
             .map(|f| {
-                let name = format!("{}@{branch}", f.path);
+                let name = format!("{}@{}", f.path, branch.read_from);
                 if f.symlink {
                     Err(symlink_refused(&name, &f.path))
                 } else if f.too_large {
@@ -367,8 +367,9 @@ pub fn load_policy(
         (
             files,
             PolicySource::DefaultBranch {
-                branch,
-                commit: commit.to_string(),
+                commit: branch.commit.to_string(),
+                read_from: branch.read_from,
+                branch: branch.name,
                 dir: request.dir.to_owned(),
             },
         )

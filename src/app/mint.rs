@@ -98,7 +98,8 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let mint_key = load_signing_key(SignerRole::Mint, args.mint_key.as_deref(), env_key)?;
 
     let (repo, slug) = inputs::governed_repo(&args.append)?;
-    let (policy, _) = inputs::load_policy(&repo, &PolicyRequest::from(&args.append.policy))?;
+    let (policy, policy_source) =
+        inputs::load_policy(&repo, &PolicyRequest::from(&args.append.policy))?;
     check_mint_key_in_force(&policy, &mint_key)?;
     let setup = prepare_append(&args.append)?;
     let (default_branch, default_commit) =
@@ -201,14 +202,58 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let report = MintReport::new(
         slug.clone(),
         pr,
-        policy.hash.clone(),
+        (policy.hash.clone(), policy_source),
         warnings,
         plan_mints(&plans, &approvals, outcomes),
     );
+    let status = if status_would_regress(&setup, &pull, &runs, &report)? {
+        writeln!(
+            out,
+            "the status comment of #{pr} is left as it was: {}",
+            if pull.is_open() {
+                "a run of it shipped"
+            } else {
+                "the pull request is merged or closed"
+            }
+        )?;
+        None
+    } else {
+        Some(&report)
+    };
     runtime.block_on(answer_on_github(
-        &client, pr, reactions, &comments, &approvals, &report,
+        &client, pr, reactions, &comments, &approvals, status,
     ))?;
     publish_report(&report, &runs, args.format, out)
+}
+
+/// Whether posting `report` would take the status comment back (issue 17): on a merged or
+/// closed pull request, or one whose run shipped, only a run minted now is news; anything
+/// else (AUTHORIZED for the run that shipped, AWAITING APPROVAL for a plan that re-resolves
+/// after the merge) would replace SHIPPED with an earlier state.
+fn status_would_regress(
+    setup: &AppendSetup,
+    pull: &crate::github::PullRequest,
+    runs: &[RunId],
+    report: &MintReport,
+) -> Result<bool, Error> {
+    if report
+        .plans
+        .iter()
+        .any(|p| matches!(p.outcome, MintOutcome::Minted { .. }))
+    {
+        return Ok(false);
+    }
+    if !pull.is_open() {
+        return Ok(true);
+    }
+    let state = StateView::new(&setup.repo, setup.verified_head()?).map_err(AuditError::from)?;
+    let shipped = runs.iter().any(|run_id| {
+        state
+            .run(run_id.as_str())
+            .is_some_and(|run| crate::execute::shipped(&state, &run))
+    });
+    state.check().map_err(AuditError::from)?;
+    Ok(shipped)
 }
 
 /// The mint key must be a `mint` signer of the default branch's policy in force now: receipts
@@ -233,12 +278,12 @@ fn check_mint_key_in_force(policy: &Policy, mint_key: &SigningKey) -> Result<(),
 
 /// A plan file of the pull request, its resolved plan and the policy's decision on each
 /// operation.
-type PlanUnderReview = (String, ResolvedPlan, Vec<OperationDecision>);
+pub(super) type PlanUnderReview = (String, ResolvedPlan, Vec<OperationDecision>);
 
 /// The plans the pull request adds or changes (between `commits.0`, the default branch, and
 /// `commits.1`, its head, read as git objects), each judged by `policy`, and notes on plan
 /// files that resolve to a plan already listed (one plan: one run, one set of receipts).
-fn pull_request_plans(
+pub(super) fn pull_request_plans(
     repo: &crate::repo::LocalRepo,
     slug: &crate::model::RepoSlug,
     policy: &Policy,
@@ -352,7 +397,7 @@ fn runs_of(outcomes: &[MintOutcome]) -> Result<Vec<RunId>, Error> {
 
 /// Whether `author` is in a group a rule of the plans names (as for approving): who may ask
 /// for a `/shipgate ship`.
-fn by_an_approver(
+pub(super) fn by_an_approver(
     author: &Login,
     plans: &[(String, ResolvedPlan, Vec<OperationDecision>)],
     memberships: &BTreeMap<Login, BTreeSet<TeamSlug>>,
@@ -562,14 +607,14 @@ fn name_unknown_author((outcome, authorship): (MintOutcome, &Authorship)) -> Min
 /// request each and tell nobody anything. A comment that carries a +1 or -1 already is left
 /// alone (GitHub's rollup does not say whose; shipgate's is the usual one), so each comment
 /// gets at most one reaction from shipgate, ever. Then the halt and resume reactions, and the
-/// status comment.
+/// status comment (none when it would regress).
 async fn answer_on_github(
     client: &GitHubClient,
     pr: u64,
     mut reactions: BTreeMap<u64, Reaction>,
     comments: &[Comment],
     approvals: &[ApprovalOutcome],
-    report: &MintReport,
+    status: Option<&MintReport>,
 ) -> Result<(), Error> {
     let mut verdicts: BTreeMap<u64, Reaction> = BTreeMap::new();
     for verdict in approvals.iter().flat_map(|a| &a.verdicts) {
@@ -602,6 +647,8 @@ async fn answer_on_github(
     for (comment_id, reaction) in reactions {
         client.react(comment_id, reaction).await?;
     }
-    github::post_status(client, pr, &render_mint_markdown(report)).await?;
+    if let Some(report) = status {
+        github::post_status(client, pr, &render_mint_markdown(report)).await?;
+    }
     Ok(())
 }

@@ -12,6 +12,7 @@ mod mint;
 mod proof;
 mod receipt;
 mod release;
+mod ship;
 
 use std::path::PathBuf;
 
@@ -29,6 +30,7 @@ pub use mint::MintArgs;
 pub use proof::{ProofArgs, ProofCommand};
 pub use receipt::{ReceiptCommand, ReceiptSourceArgs};
 pub use release::{ReleaseCommand, ReleasePublishArgs};
+pub use ship::ShipArgs;
 
 /// shipgate: nothing ships without a human-approved, signed, single-use receipt.
 #[derive(Debug, Parser)]
@@ -74,6 +76,12 @@ pub enum Command {
         after_help = "Example:\n  shipgate execute --run run_3f9a0c1d2e4b5a6978c0d1e2\n\nRun it in a checkout whose plans include the run's plan (e.g. the default branch after\nthe plan's pull request merged). Re-running it for a run with an operation in doubt (a crash\nbetween consuming a receipt and recording the outcome) reads GitHub and recovers.\n\nExit codes: 0 shipped, 1 blocked (the reason code is printed and recorded), 3 GitHub or git\nfailed, 4 the chain or a receipt failed verification."
     )]
     Execute(ExecuteArgs),
+    /// Start the ship workflow for a pull request's open runs, as a `/shipgate ship` comment
+    /// does: only for an approver of its plans (needs GITHUB_TOKEN; no key).
+    #[command(
+        after_help = "Example:\n  GITHUB_TOKEN=\"$(gh auth token)\" shipgate ship --pr 42\n\nYou are the token's account (GET /user), or GITHUB_ACTOR when the token is an installation\ntoken that cannot say. You must be named by a rule of the pull request's plans, as for\napproving; the repository must not be halted; a run must be open (the plans approved and\nminted). The ship workflow then executes each run in its own environment.\n\nExit codes: 0 started (or nothing left to ship), 1 refused (the reason is printed), 2 bad\nusage, 3 GitHub or git failed, 4 the audit chain failed verification."
+    )]
+    Ship(ShipArgs),
     /// Publish a draft release after its assets (`publish: after_assets`).
     #[command(subcommand)]
     Release(ReleaseCommand),

@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub use ports::{ChainPort, Clock, GitChain, Propose, WallClock};
-pub use run::execute_run;
+pub use run::{execute_run, shipped};
 
 use crate::audit::state::{OpStatus, ReceiptStatus, RunRecord, State};
 use crate::error::Error;

@@ -27,6 +27,19 @@ use crate::reason::Code;
 use crate::receipt::parse_receipt;
 use crate::report::execute::OpOutcome;
 
+/// Whether `run` shipped already: every one of its operations settled, by this run, as
+/// succeeded or recovered. A replay of such a run changes nothing on GitHub and must not
+/// change what its pull request's status comment says either (issue 17).
+pub fn shipped(state: &impl StateAccess, run: &crate::audit::state::RunRecord) -> bool {
+    !run.operations.is_empty()
+        && run.operations.iter().all(|op| {
+            state.op(op.op_key.as_str()).is_some_and(|record| {
+                record.run_id == run.run_id
+                    && matches!(record.status, OpStatus::Succeeded | OpStatus::Recovered)
+            })
+        })
+}
+
 /// Executes one run: the lock, then each operation in plan order, then the lock released.
 /// Returns each operation's outcome; an `Err` is a failure of GitHub or of the chain that left
 /// the run part-way (an operation may be in doubt, which a re-run recovers).

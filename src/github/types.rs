@@ -99,6 +99,13 @@ pub struct PullRequest {
     pub commits: u64,
 }
 
+impl PullRequest {
+    /// Whether it is open (neither merged nor closed).
+    pub fn is_open(&self) -> bool {
+        self.state == "open"
+    }
+}
+
 /// One commit of a pull request, with the GitHub accounts its author and committer emails
 /// link to (`None` when GitHub links the email to no account).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -23,6 +23,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::diag::Diagnostic;
 use crate::model::{CommitSha, RepoSlug};
 
+pub use refs::DefaultBranch;
 pub use sources::AtCommit;
 pub use worktree::{check_dir_below, read_below, read_capped, symlink_refused};
 

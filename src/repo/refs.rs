@@ -1,15 +1,22 @@
 //! Resolving branches, tags, full refs and commit ids to commits, and finding the default
 //! branch.
+//!
+//! One view of a branch (issue 17): a branch name resolves to the remote-tracking
+//! `refs/remotes/origin/<name>` when the clone has it, and to the local branch only when it
+//! has not (a developer's repository with no remote). A local `main` left behind, or moved
+//! ahead, of `origin/main` would otherwise give a different plan id, or judge with an old
+//! policy, than CI's fresh clone does. The local branch is never preferred: what ships is
+//! what GitHub has, and a local commit that never reached GitHub cannot be tagged there.
 
 use super::{LocalRepo, RepoError, ResolvedRef, git};
 use crate::model::CommitSha;
 
 impl LocalRepo {
-    /// Resolves a branch (local, then `origin/`) to its commit.
+    /// Resolves a branch (`origin/<name>`, else the local branch) to its commit.
     pub fn resolve_branch(&self, name: &str) -> Result<Option<ResolvedRef>, RepoError> {
         for full in [
-            format!("refs/heads/{name}"),
             format!("refs/remotes/origin/{name}"),
+            format!("refs/heads/{name}"),
         ] {
             if let Some(found) = self.resolve_full_ref(&full)? {
                 return Ok(Some(found));
@@ -57,16 +64,26 @@ impl LocalRepo {
         }
     }
 
-    /// The default branch and its commit: `origin/HEAD` if the clone knows it, else the local
-    /// `main` or `master`, else `override_name` when given (checked first).
+    /// The default branch and its commit; see [`LocalRepo::default_branch_ref`].
     pub fn default_branch(
         &self,
         override_name: Option<&str>,
     ) -> Result<(String, CommitSha), RepoError> {
+        self.default_branch_ref(override_name)
+            .map(|found| (found.name, found.commit))
+    }
+
+    /// The default branch, the ref it was read from and its commit: `override_name` when
+    /// given, else `origin/HEAD` if the clone knows it, else `main` or `master`. Each name
+    /// resolves as [`LocalRepo::resolve_branch`] does: `origin/<name>` first.
+    pub fn default_branch_ref(
+        &self,
+        override_name: Option<&str>,
+    ) -> Result<DefaultBranch, RepoError> {
         if let Some(name) = override_name {
             return self
                 .resolve_branch(name)?
-                .map(|r| (name.to_owned(), r.commit))
+                .map(|r| DefaultBranch::new(name, r))
                 .ok_or_else(|| {
                     RepoError::NoDefaultBranch(format!("branch `{name}` does not exist"))
                 });
@@ -76,15 +93,47 @@ impl LocalRepo {
             && let Some(name) = target.strip_prefix("refs/remotes/origin/")
             && let Some(found) = self.resolve_branch(name)?
         {
-            return Ok((name.to_owned(), found.commit));
+            return Ok(DefaultBranch::new(name, found));
         }
         for name in ["main", "master"] {
             if let Some(found) = self.resolve_branch(name)? {
-                return Ok((name.to_owned(), found.commit));
+                return Ok(DefaultBranch::new(name, found));
             }
         }
         Err(RepoError::NoDefaultBranch(
             "no origin/HEAD, main or master".into(),
         ))
+    }
+}
+
+/// The default branch as shipgate reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultBranch {
+    /// The branch name (`main`).
+    pub name: String,
+    /// The ref it was read from, short (`origin/main`, or `main` with no remote-tracking
+    /// branch).
+    pub read_from: String,
+    /// Its commit.
+    pub commit: CommitSha,
+}
+
+impl DefaultBranch {
+    fn new(name: &str, found: ResolvedRef) -> Self {
+        let read_from = found
+            .refname
+            .as_deref()
+            .map(|full| {
+                full.strip_prefix("refs/remotes/")
+                    .or_else(|| full.strip_prefix("refs/heads/"))
+                    .unwrap_or(full)
+                    .to_owned()
+            })
+            .unwrap_or_else(|| name.to_owned());
+        Self {
+            name: name.to_owned(),
+            read_from,
+            commit: found.commit,
+        }
     }
 }

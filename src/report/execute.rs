@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::{Banner, escape_markdown};
+use super::{Banner, PolicySource, escape_markdown, policy_source_line};
 
 /// What happened to one operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -85,6 +85,8 @@ pub struct ExecuteReport {
     pub run_id: String,
     /// Its plan.
     pub plan_id: String,
+    /// Where the policy the gate judged with was read (issue 17: the commit used).
+    pub policy: PolicySource,
     /// Each operation, in plan order.
     pub operations: Vec<(String, OpOutcome)>,
     /// The run's entries on the chain, oldest first.
@@ -94,8 +96,8 @@ pub struct ExecuteReport {
 impl ExecuteReport {
     /// The report of a run's operations.
     pub fn new(
-        run_id: String,
-        plan_id: String,
+        (run_id, plan_id): (String, String),
+        policy: PolicySource,
         operations: Vec<(String, OpOutcome)>,
         timeline: Vec<TimelineEntry>,
     ) -> Self {
@@ -109,6 +111,7 @@ impl ExecuteReport {
             banner,
             run_id,
             plan_id,
+            policy,
             operations,
             timeline,
         }
@@ -120,6 +123,7 @@ pub fn render_execute_text(report: &ExecuteReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "== {} ==", report.banner);
     let _ = writeln!(out, "run {} (plan {})", report.run_id, report.plan_id);
+    let _ = writeln!(out, "policy: {}", policy_source_line(&report.policy));
     for (op_key, outcome) in &report.operations {
         let _ = writeln!(out, "  {op_key}: {}", outcome.describe());
         if let OpOutcome::Shipped { link: Some(link) } = outcome {
@@ -134,7 +138,12 @@ pub fn render_execute_markdown(report: &ExecuteReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "## {}\n", report.banner);
     let _ = writeln!(out, "- Run: `{}`", report.run_id);
-    let _ = writeln!(out, "- Plan id: `{}`\n", report.plan_id);
+    let _ = writeln!(out, "- Plan id: `{}`", report.plan_id);
+    let _ = writeln!(
+        out,
+        "- Policy: {}\n",
+        escape_markdown(&policy_source_line(&report.policy))
+    );
     let _ = writeln!(out, "| Operation | Outcome |");
     let _ = writeln!(out, "|---|---|");
     for (op_key, outcome) in &report.operations {

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::{Banner, escape_markdown, plan_heading_markdown};
+use super::{Banner, PolicySource, escape_markdown, plan_heading_markdown, policy_source_line};
 use crate::approval::evaluate::{ApprovalVerdict, RuleTally};
 use crate::model::{PlanId, RepoSlug};
 
@@ -98,6 +98,8 @@ pub struct MintReport {
     pub pr: u64,
     /// The policy hash the receipts bind.
     pub policy_hash: String,
+    /// Where that policy was read (issue 17: the commit used).
+    pub policy: PolicySource,
     /// Things to know that did not stop the mint.
     pub warnings: Vec<String>,
     /// The plans the PR adds or changes.
@@ -109,7 +111,7 @@ impl MintReport {
     pub fn new(
         repository: RepoSlug,
         pr: u64,
-        policy_hash: String,
+        (policy_hash, policy): (String, PolicySource),
         warnings: Vec<String>,
         plans: Vec<PlanMint>,
     ) -> Self {
@@ -136,6 +138,7 @@ impl MintReport {
             repository,
             pr,
             policy_hash,
+            policy,
             warnings,
             plans,
         }
@@ -158,12 +161,14 @@ fn outcome_line(outcome: &MintOutcome) -> String {
     }
 }
 
+/// A rule's tally as "N of M": counted approvers up to the quorum, so a rule needing one
+/// approval that got two reads "1 of 1" with both names, never "2/1" (issue 17).
 fn tally_line(tally: &RuleTally) -> String {
     let who: Vec<&str> = tally.approvers.iter().map(|l| l.as_str()).collect();
+    let required = tally.required as usize;
     format!(
-        "{}/{} for \"{}\"{}",
-        tally.approvers.len(),
-        tally.required,
+        "{} of {required} for \"{}\"{}",
+        who.len().min(required),
         tally.rule,
         if who.is_empty() {
             String::new()
@@ -179,6 +184,7 @@ pub fn render_mint_text(report: &MintReport) -> String {
     let _ = writeln!(out, "== {} ==", report.banner);
     let _ = writeln!(out, "repository:  {} #{}", report.repository, report.pr);
     let _ = writeln!(out, "policy hash: {}", report.policy_hash);
+    let _ = writeln!(out, "policy:      {}", policy_source_line(&report.policy));
     // File names and warnings come from the pull request: shown escaped (issue 13, class 13).
     for warning in &report.warnings {
         let _ = writeln!(out, "warning: {}", crate::invisible::show(warning));
@@ -230,6 +236,11 @@ pub fn render_mint_markdown(report: &MintReport) -> String {
     let _ = writeln!(out, "## {}\n", report.banner);
     let _ = writeln!(out, "- Repository: `{}`", report.repository);
     let _ = writeln!(out, "- Policy hash: `{}`", report.policy_hash);
+    let _ = writeln!(
+        out,
+        "- Policy: {}",
+        escape_markdown(&policy_source_line(&report.policy))
+    );
     for warning in &report.warnings {
         let _ = writeln!(out, "- **Warning:** {}", escape_markdown(warning));
     }
@@ -304,4 +315,35 @@ pub fn render_mint_markdown(report: &MintReport) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Login;
+
+    fn tally(required: u32, approvers: &[&str]) -> RuleTally {
+        RuleTally {
+            rule: "r".into(),
+            required,
+            approvers: approvers
+                .iter()
+                .map(|l| Login::parse(l).expect("login"))
+                .collect(),
+        }
+    }
+
+    /// Issue 17: "2 of 2", never "2/1".
+    #[test]
+    fn tallies_read_n_of_m_and_never_count_past_the_quorum() {
+        assert_eq!(tally_line(&tally(2, &[])), "0 of 2 for \"r\"");
+        assert_eq!(
+            tally_line(&tally(2, &["alice"])),
+            "1 of 2 for \"r\" (alice)"
+        );
+        assert_eq!(
+            tally_line(&tally(1, &["alice", "bob"])),
+            "1 of 1 for \"r\" (alice, bob)"
+        );
+    }
 }

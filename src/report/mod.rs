@@ -90,6 +90,8 @@ pub enum PolicySource {
     DefaultBranch {
         /// Branch name.
         branch: String,
+        /// The ref read (`origin/main`; `main` in a clone with no remote-tracking branch).
+        read_from: String,
         /// Its commit.
         commit: String,
         /// The directory in that commit.
@@ -368,14 +370,15 @@ fn describe_requirement(r: &Requirement) -> String {
     )
 }
 
-fn policy_source_line(source: &PolicySource) -> String {
+pub(crate) fn policy_source_line(source: &PolicySource) -> String {
     match source {
         PolicySource::DefaultBranch {
             branch,
+            read_from,
             commit,
             dir,
         } => format!(
-            "{dir} at default branch {branch} ({})",
+            "{dir} from {read_from} at {} (default branch {branch})",
             &commit[..commit.len().min(12)]
         ),
         PolicySource::Worktree { dir } => format!(

@@ -359,15 +359,9 @@ fn the_ship_workflow_executes_the_merged_plan_on_push_and_verify_checks_the_chai
         json!({"inputs": {"run-id": run_id}, "repository": {"full_name": SLUG, "default_branch": "main"}}),
         json!({"run-id": run_id}),
     );
-    assert!(!by_hand.succeeded, "a used receipt blocks the job");
-    assert_eq!(by_hand.output("shipgate", "status"), "blocked");
-    assert!(
-        by_hand
-            .output("shipgate", "blocked-reasons")
-            .contains("RECEIPT_CONSUMED"),
-        "{}",
-        by_hand.transcript()
-    );
+    // Issue 17: a shipped run started again says so and does nothing (status idle).
+    assert_succeeded(&by_hand);
+    assert_eq!(by_hand.output("shipgate", "status"), "idle");
     assert_eq!(world.github.fake.releases(SLUG).len(), 1, "nothing twice");
 
     let verify = action_workflow("workflow_dispatch", &[("command", "verify")]);

@@ -132,15 +132,21 @@ fn the_full_flow_dry_run_approve_mint_execute_verify() {
 }
 
 #[test]
-fn a_replayed_execution_is_refused_as_consumed_and_ships_nothing_more() {
+fn a_replayed_execution_of_a_shipped_run_ships_nothing_more() {
     let (world, run) = minted();
     assert_eq!(execute(&world, &run, &[], &[]).status.code(), Some(0));
     let before = shipped(&world);
     let again = execute(&world, &run, &[], &[]);
-    assert_exit(&again, 1);
-    blocked_with(&again, "RECEIPT_CONSUMED");
+    // Issue 17: said as it is, not as a denial (the gate still refuses a consumed receipt of a
+    // run that stopped part-way: `execute_inprocess`).
+    assert_exit(&again, 0);
+    assert!(
+        stdout(&again).contains("already shipped"),
+        "{}",
+        stdout(&again)
+    );
     assert_eq!(shipped(&world), before);
-    assert_eq!(denials(&world), ["RECEIPT_CONSUMED"]);
+    assert!(denials(&world).is_empty());
     verify(&world);
 }
 
@@ -634,9 +640,9 @@ fn executing_by_pr_reports_shipped_with_links_and_timeline_in_the_status_comment
     assert!(outputs.contains(&format!("run-id={run}\n")), "{outputs}");
     assert!(outputs.contains("status=shipped\n"), "{outputs}");
 
-    let blocked = world.shipgate(&["execute", "--pr", &world.pr.to_string()]);
-    assert_eq!(blocked.status.code(), Some(1));
-    assert!(world.status_comment().contains("## BLOCKED"));
+    let replay = world.shipgate(&["execute", "--pr", &world.pr.to_string()]);
+    assert_eq!(replay.status.code(), Some(0));
+    assert_eq!(world.status_comment(), status, "issue 17: SHIPPED stays");
 }
 
 /// A change to a proof bundle.

@@ -325,7 +325,7 @@ fn without_quorum_the_chain_is_untouched_and_the_status_says_awaiting() {
     assert!(world.kinds().is_empty(), "no chain was written");
     let status = world.status_comment();
     assert!(status.contains("## AWAITING APPROVAL"), "{status}");
-    assert!(status.contains("1/2"), "the tally: {status}");
+    assert!(status.contains("1 of 2"), "the tally: {status}");
     assert!(
         status.contains("SELF\\_APPROVAL"),
         "bob opened the PR: {status}"
@@ -560,7 +560,7 @@ fn an_approval_of_an_older_plan_id_a_revoked_one_and_a_repeated_one_count_for_no
         "only alice counts, once; dave's revoke is recorded"
     );
     let status = world.status_comment();
-    assert!(status.contains("1/2"), "{status}");
+    assert!(status.contains("1 of 2"), "{status}");
     assert!(status.contains("STALE\\_PLAN\\_ID"), "{status}");
     assert!(status.contains("REVOKED"), "{status}");
     assert_eq!(world.reaction(stale), ["-1"]);

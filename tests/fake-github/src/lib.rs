@@ -359,6 +359,28 @@ impl FakeGitHub {
         state.repo(id).workflow_permissions
     }
 
+    /// Marks pull request `number` merged by `by`, the base branch's new commit being `sha`,
+    /// directly: the test moves the base branch itself, as a merge would.
+    ///
+    /// # Panics
+    /// If the seed has no such repository or pull request.
+    pub fn mark_merged(&self, repo: &str, number: u64, sha: &str, by: &str) {
+        let mut state = self.app.state();
+        let id = seeded_repo(&state, repo);
+        let at = state.clock.tick();
+        let pull = state
+            .repo_mut(id)
+            .pulls
+            .iter_mut()
+            .find(|p| p.number == number)
+            .unwrap_or_else(|| panic!("no pull request #{number} in {repo}"));
+        pull.state = state::PullState::Merged {
+            at,
+            sha: sha.to_owned(),
+            by: by.to_owned(),
+        };
+    }
+
     /// The bare repository behind `repo`.
     ///
     /// # Panics
