@@ -9,6 +9,7 @@
 use serde::Serialize;
 
 use super::check::{MAX_NOTES_CHARS, escape_for_message};
+use super::merge::{Landing, TagTarget};
 use super::{
     CheckedPlan, Notes, OpKind, Operation, Publish, PullRequestOp, ReleaseOp, TagOp, Target,
 };
@@ -47,6 +48,9 @@ pub trait PlanSources {
     fn has_commit(&self, sha: &CommitSha) -> Result<bool, SourceError>;
     /// A repository-relative file.
     fn file(&self, path: &str) -> Result<SourceFile, SourceError>;
+    /// Where the merge of the plan file `file` (which reads `content`) stands, for
+    /// `target: merge` (DESIGN 13.7).
+    fn landing(&self, file: &str, content: &[u8]) -> Result<Landing, SourceError>;
 }
 
 /// An operation with everything pinned. Its serialized form (without the skipped display
@@ -58,8 +62,8 @@ pub enum ResolvedOperation {
     Tag {
         /// Tag name.
         name: String,
-        /// The commit it will point at.
-        target: CommitSha,
+        /// The commit it will point at, or the tree its merge carries.
+        target: TagTarget,
         /// Annotated tag message (absent: lightweight tag).
         #[serde(skip_serializing_if = "Option::is_none")]
         message: Option<String>,
@@ -72,7 +76,7 @@ pub enum ResolvedOperation {
         /// The tag.
         tag: String,
         /// The commit the tag points at (or will, after the plan's tag operation).
-        target: CommitSha,
+        target: TagTarget,
         /// The title.
         title: String,
         /// sha256 of the notes text.
@@ -145,12 +149,13 @@ impl ResolvedOperation {
                 } else {
                     "tag"
                 };
-                let from = if target_as_written == target.as_str() {
-                    String::new()
-                } else {
-                    format!(" ({target_as_written})")
+                let from = match target {
+                    TagTarget::Commit(sha) if target_as_written != sha.as_str() => {
+                        format!(" ({target_as_written})")
+                    }
+                    _ => String::new(),
                 };
-                format!("{style} {name} at {}{from}", target.short(12))
+                format!("{style} {name} at {}{from}", target.describe())
             }
             Self::Release {
                 tag,
@@ -179,7 +184,7 @@ impl ResolvedOperation {
                 };
                 format!(
                     "release \"{title}\" for tag {tag} at {}, notes {notes_source}{flags}",
-                    target.short(12)
+                    target.describe()
                 )
             }
             Self::PullRequest {
@@ -256,17 +261,81 @@ pub fn plan_id(repo: &RepoSlug, operations: &[ResolvedOperation]) -> PlanId {
 }
 
 /// Resolves a checked plan against a repository: each operation in plan order, every problem
-/// reported together.
+/// reported together. A merged `target: merge` resolves to the earliest commit carrying the
+/// plan (the executor, which knows the approved plan id, uses [`resolve_plan_approved`]).
 pub fn resolve_plan(
     plan: &CheckedPlan,
     repo: &RepoSlug,
     sources: &dyn PlanSources,
+) -> Result<ResolvedPlan, Diagnostics> {
+    let landing = landing_of(plan, sources)?;
+    resolve_choice(plan, repo, sources, landing.as_ref(), 0)
+}
+
+/// [`resolve_plan`] for a run whose plan id is `approved`: a merged `target: merge` resolves
+/// to the first commit carrying the plan whose tree gives that id (DESIGN 13.7). When none
+/// does, the earliest commit's resolution is returned, whose id then differs: stale.
+pub fn resolve_plan_approved(
+    plan: &CheckedPlan,
+    repo: &RepoSlug,
+    sources: &dyn PlanSources,
+    approved: &PlanId,
+) -> Result<ResolvedPlan, Diagnostics> {
+    let Some(landing) = landing_of(plan, sources)? else {
+        return resolve_choice(plan, repo, sources, None, 0);
+    };
+    let mut earliest = None;
+    for pick in landing.distinct_choices() {
+        let resolved = resolve_choice(plan, repo, sources, Some(&landing), pick)?;
+        if resolved.id == *approved {
+            return Ok(resolved);
+        }
+        earliest.get_or_insert(resolved);
+    }
+    match earliest {
+        Some(resolved) => Ok(resolved),
+        None => resolve_choice(plan, repo, sources, Some(&landing), 0),
+    }
+}
+
+/// Where the plan's merge stands, read only when a tag targets `merge`.
+fn landing_of(
+    plan: &CheckedPlan,
+    sources: &dyn PlanSources,
+) -> Result<Option<Landing>, Diagnostics> {
+    let merges = plan
+        .operations
+        .iter()
+        .any(|op| matches!(op, Operation::Tag(TagOp { target: Target::Merge, .. })));
+    if !merges {
+        return Ok(None);
+    }
+    sources
+        .landing(&plan.file, plan.source.as_bytes())
+        .map(Some)
+        .map_err(|e| {
+            Diagnostics::from(Diagnostic::whole_file(
+                InputErrorKind::Unreadable,
+                &plan.file,
+                format!("cannot read the repository: {e}"),
+            ))
+        })
+}
+
+/// Resolves with choice `pick` of `landing` for the merge targets.
+fn resolve_choice(
+    plan: &CheckedPlan,
+    repo: &RepoSlug,
+    sources: &dyn PlanSources,
+    landing: Option<&Landing>,
+    pick: usize,
 ) -> Result<ResolvedPlan, Diagnostics> {
     let doc = yaml::document(&plan.file, plan.source.as_bytes(), usize::MAX)?;
     let mut resolver = Resolver {
         doc: &doc,
         plan,
         sources,
+        merge: landing.and_then(|l| l.target(pick)),
         problems: Vec::new(),
         resolved: Vec::with_capacity(plan.operations.len()),
     };
@@ -299,6 +368,8 @@ struct Resolver<'a, 'd> {
     doc: &'a Document<'d>,
     plan: &'a CheckedPlan,
     sources: &'a dyn PlanSources,
+    /// What `target: merge` resolves to (none: no tag targets it).
+    merge: Option<TagTarget>,
     problems: Vec<Diagnostic>,
     resolved: Vec<ResolvedOperation>,
 }
@@ -322,8 +393,13 @@ impl Resolver<'_, '_> {
         let written = match &tag.target {
             Target::Commit(sha) => sha.to_string(),
             Target::Ref(name) => name.clone(),
+            Target::Merge => "merge".to_owned(),
         };
         let found = match &tag.target {
+            Target::Merge => {
+                self.merge_tag(index, tag, written);
+                return;
+            }
             Target::Commit(sha) => sources
                 .has_commit(sha)
                 .map(|ok| ok.then(|| sha.clone()))
@@ -337,7 +413,7 @@ impl Resolver<'_, '_> {
         match found {
             Ok(Some(commit)) => self.resolved.push(ResolvedOperation::Tag {
                 name: tag.name.clone(),
-                target: commit,
+                target: TagTarget::Commit(commit),
                 message: tag.message.clone(),
                 target_as_written: written,
             }),
@@ -361,6 +437,27 @@ impl Resolver<'_, '_> {
                 let failure = self.repo_failure(e);
                 self.problems.push(failure);
             }
+        }
+    }
+
+    /// A `target: merge` tag: the tree approved, and the commit carrying it once merged.
+    fn merge_tag(&mut self, index: usize, tag: &TagOp, written: String) {
+        match self.merge.clone() {
+            Some(target) => self.resolved.push(ResolvedOperation::Tag {
+                name: tag.name.clone(),
+                target,
+                message: tag.message.clone(),
+                target_as_written: written,
+            }),
+            None => self.problems.push(
+                self.doc
+                    .error_at(
+                        &Self::at(index, "target"),
+                        InputErrorKind::UnknownRef,
+                        "cannot tell which commit carries the merge of this plan",
+                    )
+                    .with_hint("fetch the default branch (git fetch origin) and retry"),
+            ),
         }
     }
 
@@ -400,7 +497,7 @@ impl Resolver<'_, '_> {
 
     /// The commit a release's tag names: the target of an earlier tag operation of this plan,
     /// or the existing tag. A tag operation later in the plan is an ordering problem.
-    fn release_target(&mut self, index: usize, release: &ReleaseOp) -> Option<CommitSha> {
+    fn release_target(&mut self, index: usize, release: &ReleaseOp) -> Option<TagTarget> {
         let operations = &self.plan.operations;
         let from_plan = operations[..index]
             .iter()
@@ -431,7 +528,7 @@ impl Resolver<'_, '_> {
             return None;
         }
         match self.sources.tag(&release.tag) {
-            Ok(Some(sha)) => Some(sha),
+            Ok(Some(sha)) => Some(TagTarget::Commit(sha)),
             Ok(None) => {
                 self.problems.push(
                     self.doc.error_at(&at, InputErrorKind::UnknownRef, format!("tag `{}` does not exist and no operation of this plan creates it", release.tag))
@@ -570,6 +667,7 @@ fn read_notes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::TreeSha;
     use crate::plan::check_plan;
 
     /// A repository of branches `main` and `both`, tags `v1.0` and `both`.
@@ -595,6 +693,13 @@ mod tests {
         fn file(&self, _: &str) -> Result<SourceFile, SourceError> {
             Ok(SourceFile::Missing)
         }
+        fn landing(&self, _: &str, _: &[u8]) -> Result<Landing, SourceError> {
+            Ok(Landing::Unmerged {
+                head: sha('d'),
+                tree: TreeSha::parse(&"e".repeat(40)).unwrap(),
+                from: crate::plan::HeadKind::PullRequest,
+            })
+        }
     }
 
     fn resolve(operations: &str) -> Result<ResolvedPlan, Vec<(usize, String)>> {
@@ -614,10 +719,10 @@ mod tests {
         let targets: Vec<&CommitSha> = plan
             .operations
             .iter()
-            .map(|op| match op {
+            .filter_map(|op| match op {
                 ResolvedOperation::Tag { target, .. }
-                | ResolvedOperation::Release { target, .. } => target,
-                ResolvedOperation::PullRequest { head_sha, .. } => head_sha,
+                | ResolvedOperation::Release { target, .. } => target.commit(),
+                ResolvedOperation::PullRequest { head_sha, .. } => Some(head_sha),
             })
             .collect();
         assert_eq!(
