@@ -571,7 +571,7 @@ mod tests {
 
     /// A plan of one lightweight tag, as if resolved to `id`.
     fn plan_with(id: PlanId, tag: &str) -> ResolvedPlan {
-        let target = crate::model::CommitSha::parse(&"c".repeat(40)).unwrap();
+        let target = TagTarget::Commit(crate::model::CommitSha::parse(&"c".repeat(40)).unwrap());
         ResolvedPlan {
             file: ".shipgate/plans/release.yaml".into(),
             name: None,

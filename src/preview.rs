@@ -344,7 +344,7 @@ mod tests {
     fn plan(message: Option<&str>) -> ResolvedPlan {
         let operations = vec![ResolvedOperation::Tag {
             name: "v1".into(),
-            target: CommitSha::parse(&"a".repeat(40)).expect("sha"),
+            target: crate::plan::TagTarget::Commit(CommitSha::parse(&"a".repeat(40)).expect("sha")),
             message: message.map(str::to_owned),
             target_as_written: "main".into(),
         }];

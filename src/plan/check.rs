@@ -149,9 +149,7 @@ fn check_operation(
                             kind.as_str()
                         ),
                     )
-                    .with_hint(
-                        "put `target: merge` on the tag; a release of that tag follows it",
-                    );
+                    .with_hint("put `target: merge` on the tag; a release of that tag follows it");
             }
             doc.error_at(
                 &[Seg::Key("operations"), Seg::Index(index), Seg::KeyItself(f)],

@@ -303,10 +303,15 @@ fn landing_of(
     plan: &CheckedPlan,
     sources: &dyn PlanSources,
 ) -> Result<Option<Landing>, Diagnostics> {
-    let merges = plan
-        .operations
-        .iter()
-        .any(|op| matches!(op, Operation::Tag(TagOp { target: Target::Merge, .. })));
+    let merges = plan.operations.iter().any(|op| {
+        matches!(
+            op,
+            Operation::Tag(TagOp {
+                target: Target::Merge,
+                ..
+            })
+        )
+    });
     if !merges {
         return Ok(None);
     }

@@ -89,9 +89,9 @@ impl LocalRepo {
         let mut landed = Vec::new();
         loop {
             let tree = commit.tree().map_err(git("reading a commit's tree"))?;
-            let carries = tree.get_path(Path::new(file)).is_ok_and(|entry| {
-                entry.id() == blob && entry.filemode() & 0o170_000 == 0o100_000
-            });
+            let carries = tree
+                .get_path(Path::new(file))
+                .is_ok_and(|entry| entry.id() == blob && entry.filemode() & 0o170_000 == 0o100_000);
             if !carries {
                 break;
             }

@@ -39,4 +39,5 @@ mod report_snapshots;
 mod request_contract;
 mod resume_provenance;
 mod robustness;
+mod ship_on_merge;
 mod workflow_files;
