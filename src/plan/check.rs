@@ -548,3 +548,49 @@ pub(super) fn escape_for_message(text: &str) -> String {
         escaped
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages(operations: &str) -> Vec<String> {
+        let text = format!("version: 1\noperations:\n{operations}");
+        match check_plan("p.yaml", text.as_bytes()) {
+            Ok(_) => Vec::new(),
+            Err(d) => d.0.into_iter().map(|d| d.message).collect(),
+        }
+    }
+
+    #[test]
+    fn merge_is_a_tag_target_keyword_and_refs_heads_merge_the_branch() {
+        let plan = check_plan(
+            "p.yaml",
+            b"version: 1\noperations:\n  - { kind: tag, name: v1, target: merge }\n  - { kind: tag, name: v2, target: refs/heads/merge }\n",
+        )
+        .unwrap();
+        let targets: Vec<&Target> = plan
+            .operations
+            .iter()
+            .filter_map(|op| match op {
+                Operation::Tag(tag) => Some(&tag.target),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            targets,
+            [&Target::Merge, &Target::Ref("refs/heads/merge".into())]
+        );
+    }
+
+    #[test]
+    fn target_merge_on_a_release_or_pull_request_is_an_invalid_value() {
+        assert_eq!(
+            messages("  - { kind: release, tag: v1, target: merge }\n"),
+            ["`target: merge` is for tag operations, not a release operation"]
+        );
+        assert_eq!(
+            messages("  - { kind: pull_request, head: a, base: b, title: t, target: merge }\n"),
+            ["`target: merge` is for tag operations, not a pull_request operation"]
+        );
+    }
+}

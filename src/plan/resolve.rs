@@ -736,6 +736,122 @@ mod tests {
         );
     }
 
+    /// [`Sources`] whose plan merged as `landing` says.
+    struct Merged(Landing);
+
+    impl PlanSources for Merged {
+        fn branch(&self, name: &str) -> Result<Option<CommitSha>, SourceError> {
+            Sources.branch(name)
+        }
+        fn tag(&self, name: &str) -> Result<Option<CommitSha>, SourceError> {
+            Sources.tag(name)
+        }
+        fn full_ref(&self, name: &str) -> Result<Option<CommitSha>, SourceError> {
+            Sources.full_ref(name)
+        }
+        fn has_commit(&self, commit: &CommitSha) -> Result<bool, SourceError> {
+            Sources.has_commit(commit)
+        }
+        fn file(&self, path: &str) -> Result<SourceFile, SourceError> {
+            Sources.file(path)
+        }
+        fn landing(&self, _: &str, _: &[u8]) -> Result<Landing, SourceError> {
+            Ok(self.0.clone())
+        }
+    }
+
+    const MERGE_PLAN: &str = "version: 1\noperations:\n  - { kind: tag, name: v2.0, target: merge }\n  - { kind: release, tag: v2.0 }\n";
+
+    fn tree(c: char) -> TreeSha {
+        TreeSha::parse(&c.to_string().repeat(40)).unwrap()
+    }
+
+    fn landed(commits: &[(char, char)]) -> Merged {
+        Merged(Landing::Landed(
+            commits
+                .iter()
+                .map(|&(c, t)| crate::plan::LandedCommit {
+                    commit: sha(c),
+                    tree: tree(t),
+                })
+                .collect(),
+        ))
+    }
+
+    fn merge_plan(sources: &dyn PlanSources, approved: Option<&PlanId>) -> ResolvedPlan {
+        let checked = check_plan("p.yaml", MERGE_PLAN.as_bytes()).unwrap();
+        let repo = RepoSlug::parse("acme/widget").unwrap();
+        match approved {
+            Some(id) => resolve_plan_approved(&checked, &repo, sources, id).unwrap(),
+            None => resolve_plan(&checked, &repo, sources).unwrap(),
+        }
+    }
+
+    fn tag_commit(plan: &ResolvedPlan) -> Option<&CommitSha> {
+        match &plan.operations[0] {
+            ResolvedOperation::Tag { target, .. } => target.commit(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_merge_target_binds_the_head_tree_and_its_release_follows_it() {
+        let plan = merge_plan(&Sources, None);
+        let id_input = canonical::to_canonical_json(&plan.operations).unwrap();
+        let tree = "e".repeat(40);
+        assert!(
+            id_input.contains(&format!("\"target\":{{\"merge_tree\":\"{tree}\"}}")),
+            "{id_input}"
+        );
+        assert_eq!(
+            id_input.matches("merge_tree").count(),
+            2,
+            "the release binds the tag's tree too"
+        );
+        assert_eq!(tag_commit(&plan), None, "nothing to tag before the merge");
+        assert_eq!(
+            plan.operations[1].summary(),
+            "release \"v2.0\" for tag v2.0 at merge (tree eeeeeeeeeeee of the pull request head dddddddddddd), notes empty"
+        );
+    }
+
+    #[test]
+    fn after_the_merge_the_commit_carrying_the_approved_tree_is_tagged() {
+        // Approved on the pull request: its head's tree is `b`.
+        let approved = merge_plan(
+            &Merged(Landing::Unmerged {
+                head: sha('9'),
+                tree: tree('b'),
+                from: crate::plan::HeadKind::PullRequest,
+            }),
+            None,
+        )
+        .id;
+        // Rebased: the plan landed in `1` (tree a), the pull request's last commit is `2`
+        // (tree b), a later merge made `3`.
+        let merged = landed(&[('1', 'a'), ('2', 'b'), ('3', 'c')]);
+        let plan = merge_plan(&merged, Some(&approved));
+        assert_eq!(plan.id, approved);
+        assert_eq!(tag_commit(&plan), Some(&sha('2')));
+        match &plan.operations[1] {
+            ResolvedOperation::Release { target, .. } => {
+                assert_eq!(target.commit(), Some(&sha('2')))
+            }
+            other => panic!("{other:?}"),
+        }
+        // Without the approved id, the earliest commit carrying the plan.
+        assert_eq!(tag_commit(&merge_plan(&merged, None)), Some(&sha('1')));
+    }
+
+    #[test]
+    fn a_merge_without_the_approved_tree_resolves_to_another_id() {
+        let approved = merge_plan(&landed(&[('2', 'b')]), None).id;
+        // Merged behind its base: the merge commit's tree also holds the base's new commit.
+        let plan = merge_plan(&landed(&[('4', 'd'), ('5', 'f')]), Some(&approved));
+        assert_ne!(plan.id, approved, "stale");
+        assert_eq!(tag_commit(&plan), Some(&sha('4')));
+    }
+
     #[test]
     fn every_unresolvable_operation_is_reported_at_its_line() {
         let problems = resolve(

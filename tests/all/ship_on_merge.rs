@@ -253,3 +253,20 @@ fn a_later_merge_of_another_pull_request_does_not_make_the_release_stale() {
     );
     assert_eq!(world.github.fake.releases(SLUG).len(), 1);
 }
+
+#[test]
+fn shipping_before_the_merge_is_refused_not_merged_and_the_receipt_waits_for_it() {
+    let world = approved_release();
+    let run = crate::execute_flow::run_id(&world);
+    let out = crate::execute_flow::execute(&world, &run, &[], &[]);
+    assert_exit(&out, 1);
+    assert!(stdout(&out).contains("blocked: NOT_MERGED"), "{}", stdout(&out));
+    assert_eq!(world.github.peeled("refs/tags/v1.1.0"), None, "no tag");
+    let merged = merge(&world, world.pr, "squash");
+    check_out_main(&world);
+    assert_exit(&pending(&world), 0);
+    assert_eq!(
+        world.github.peeled("refs/tags/v1.1.0").as_deref(),
+        Some(merged.as_str())
+    );
+}
