@@ -30,7 +30,7 @@ operations:
 
 /// A release pull request of two commits: the version bump with the plan, then the changelog
 /// (so a rebase lands the plan in the first of two commits); approved by two and minted.
-fn approved_release() -> MintWorld {
+pub(crate) fn approved_release() -> MintWorld {
     let world = MintWorld::with_history("carol", PLAN, |repo| {
         repo.commit(
             "release-plan",
@@ -47,17 +47,24 @@ fn approved_release() -> MintWorld {
         );
     });
     // The author's checkout is the pull request's head.
-    git(world.repo.path(), &["checkout", "--quiet", "-f", "release-plan"]);
+    git(
+        world.repo.path(),
+        &["checkout", "--quiet", "-f", "release-plan"],
+    );
     world.approve("alice");
     world.approve("bob");
     let minted = world.mint();
     assert_exit(&minted, 0);
-    assert!(stdout(&minted).contains("AUTHORIZED"), "{}", stdout(&minted));
+    assert!(
+        stdout(&minted).contains("AUTHORIZED"),
+        "{}",
+        stdout(&minted)
+    );
     world
 }
 
 /// Merges pull request `pr` on the fake GitHub with `method`, as alice; the new base commit.
-fn merge(world: &MintWorld, pr: u64, method: &str) -> String {
+pub(crate) fn merge(world: &MintWorld, pr: u64, method: &str) -> String {
     let base = world.github.fake.base_url();
     let host = base.strip_prefix("http://").expect("http");
     let body = format!("{{\"merge_method\":\"{method}\"}}");
@@ -78,7 +85,7 @@ fn merge(world: &MintWorld, pr: u64, method: &str) -> String {
 }
 
 /// The ship workflow's checkout after a push: the default branch as merged on GitHub.
-fn check_out_main(world: &MintWorld) {
+pub(crate) fn check_out_main(world: &MintWorld) {
     let dir = world.repo.path();
     git(dir, &["fetch", "--quiet", "origin"]);
     git(
@@ -89,7 +96,7 @@ fn check_out_main(world: &MintWorld) {
 }
 
 /// Another commit lands on `branch` of GitHub (pushed from a clone).
-fn land(world: &MintWorld, branch: &str, file: &str) {
+pub(crate) fn land(world: &MintWorld, branch: &str, file: &str) {
     world
         .repo
         .commit(branch, &[(file, "other work\n")], "other work");
@@ -260,7 +267,11 @@ fn shipping_before_the_merge_is_refused_not_merged_and_the_receipt_waits_for_it(
     let run = crate::execute_flow::run_id(&world);
     let out = crate::execute_flow::execute(&world, &run, &[], &[]);
     assert_exit(&out, 1);
-    assert!(stdout(&out).contains("blocked: NOT_MERGED"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("blocked: NOT_MERGED"),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(world.github.peeled("refs/tags/v1.1.0"), None, "no tag");
     let merged = merge(&world, world.pr, "squash");
     check_out_main(&world);
