@@ -7,6 +7,7 @@
 
 mod check;
 mod merge;
+mod notes;
 mod raw;
 mod resolve;
 
