@@ -34,7 +34,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::audit::trust::VerifiedState;
 use crate::model::{OpKey, PlanId, ReceiptId, RepoSlug, RunId};
-use crate::plan::{OpKind, ResolvedOperation, ResolvedPlan};
+use crate::plan::{OpKind, ResolvedOperation, ResolvedPlan, TagTarget};
 use crate::policy::{
     MAX_RECEIPT_TTL_SECS, Policy, ReasonCode, Signer, blocking_findings, format_duration,
 };
@@ -77,6 +77,8 @@ pub enum GateCode {
     ReceiptExpired,
     /// Check 9.
     ReceiptStale,
+    /// Check 9: a `target: merge` tag whose pull request has not merged (DESIGN 13.7).
+    NotMerged,
     /// Check 10: a deny rule matches the operation.
     PolicyDenied,
     /// Check 10: a freeze window is active.
@@ -112,6 +114,7 @@ impl GateCode {
             Self::ReceiptConsumed => Code::ReceiptConsumed,
             Self::ReceiptExpired => Code::ReceiptExpired,
             Self::ReceiptStale => Code::ReceiptStale,
+            Self::NotMerged => Code::NotMerged,
             Self::PolicyDenied => Code::PolicyDenied,
             Self::Frozen => Code::Frozen,
             Self::TokenCannotOpenPullRequest => Code::TokenCannotOpenPullRequest,
@@ -412,15 +415,9 @@ fn current_operation<'a>(
         )
     })?;
     if claims.plan_id != plan.id.as_str() {
-        return Err(blocked(
-            GateCode::ReceiptStale,
-            format!(
-                "plan changed: minted for {}, resolves now to {}",
-                claims.plan_id, plan.id
-            ),
-        ));
+        return Err(blocked(GateCode::ReceiptStale, changed_plan(claims, plan)));
     }
-    usize::try_from(op.op_index)
+    let resolved = usize::try_from(op.op_index)
         .ok()
         .and_then(|index| plan.operations.get(index))
         .filter(|resolved| resolved.key() == *op.op_key && resolved.kind() == op.op_kind)
@@ -432,7 +429,51 @@ fn current_operation<'a>(
                     op.op_index, plan.id, op.op_key
                 ),
             )
-        })
+        })?;
+    if let Some(target) = tag_target(resolved)
+        && target.is_unmerged()
+    {
+        return Err(blocked(
+            GateCode::NotMerged,
+            format!(
+                "{} targets {}: it ships once its pull request merges",
+                op.op_key,
+                target.describe()
+            ),
+        ));
+    }
+    Ok(resolved)
+}
+
+/// Check 9's detail when the plan resolves to another id. For `target: merge` that means no
+/// commit of the default branch carries the approved content (DESIGN 13.7): say what to do.
+fn changed_plan(claims: &ReceiptClaims, plan: &ResolvedPlan) -> String {
+    let merged = plan
+        .operations
+        .iter()
+        .filter_map(tag_target)
+        .find(|target| target.is_landed_merge());
+    match merged {
+        Some(target) => format!(
+            "the merged content differs from what was approved: the merge at {} is not the tree approved for {}; require branches to be up to date before merging (or use a merge queue), then approve the plan again on a new pull request",
+            target.describe(),
+            claims.plan_id
+        ),
+        None => format!(
+            "plan changed: minted for {}, resolves now to {}",
+            claims.plan_id, plan.id
+        ),
+    }
+}
+
+/// The target of a tag or release operation.
+fn tag_target(op: &ResolvedOperation) -> Option<&TagTarget> {
+    match op {
+        ResolvedOperation::Tag { target, .. } | ResolvedOperation::Release { target, .. } => {
+            Some(target)
+        }
+        ResolvedOperation::PullRequest { .. } => None,
+    }
 }
 
 /// Check 3's lifetime half: `expires_at - issued_at` within the policy's `receipt_ttl` and
@@ -530,7 +571,7 @@ mod tests {
 
     /// A plan of one lightweight tag, as if resolved to `id`.
     fn plan_with(id: PlanId, tag: &str) -> ResolvedPlan {
-        let target = crate::model::CommitSha::parse(&"c".repeat(40)).unwrap();
+        let target = TagTarget::Commit(crate::model::CommitSha::parse(&"c".repeat(40)).unwrap());
         ResolvedPlan {
             file: ".shipgate/plans/release.yaml".into(),
             name: None,

@@ -270,7 +270,7 @@ mod tests {
             .iter()
             .map(|n| ResolvedOperation::Tag {
                 name: (*n).into(),
-                target: sha.clone(),
+                target: crate::plan::TagTarget::Commit(sha.clone()),
                 message: None,
                 target_as_written: "main".into(),
             })

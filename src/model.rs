@@ -135,6 +135,32 @@ impl From<git2::Oid> for CommitSha {
 }
 
 string_newtype!(
+    /// A full 40-hex git tree id, lowercase: the content a `target: merge` tag approves
+    /// (DESIGN 13.7).
+    TreeSha
+);
+
+impl TreeSha {
+    /// Parses exactly 40 hexadecimal digits (either case; stored lowercase).
+    pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        CommitSha::parse(text)
+            .map(|sha| Self(sha.0))
+            .map_err(|_| invalid("tree sha", text, "expected 40 hexadecimal digits"))
+    }
+
+    /// The first `n` characters, for display.
+    pub fn short(&self, n: usize) -> &str {
+        &self.0[..n.min(self.0.len())]
+    }
+}
+
+impl From<git2::Oid> for TreeSha {
+    fn from(oid: git2::Oid) -> Self {
+        Self(oid.to_string())
+    }
+}
+
+string_newtype!(
     /// `sha256:` + 64 lowercase hex digits: the identity of a resolved plan (DESIGN 2).
     PlanId
 );

@@ -12,7 +12,7 @@ use crate::canonical::sha256_hex;
 use crate::github::{PullRequest, Release};
 use crate::model::CommitSha;
 use crate::plan::ResolvedPlan;
-use crate::plan::{Publish, ResolvedOperation};
+use crate::plan::{Publish, ResolvedOperation, TagTarget};
 use crate::reason::Code;
 
 /// A tag on GitHub.
@@ -208,17 +208,20 @@ fn preview_operation(
 }
 
 /// A tag: new, already there at the planned commit with the planned message, or a conflict.
-fn preview_tag(world: &World, name: &str, target: &CommitSha, message: Option<&str>) -> Preview {
+fn preview_tag(world: &World, name: &str, target: &TagTarget, message: Option<&str>) -> Preview {
     match world.tags.get(name) {
         None => Preview::create(format!("tag {name} does not exist yet")),
-        Some(found) if found.commit != target.as_str() => Preview::conflict(
-            ConflictCode::ConflictTagExists,
-            format!(
-                "tag {name} exists at {}, the plan wants {}",
-                short(&found.commit),
-                target.short(12)
-            ),
-        ),
+        // Before its merge, a `target: merge` tag has no commit: any existing tag conflicts.
+        Some(found) if Some(found.commit.as_str()) != target.commit().map(CommitSha::as_str) => {
+            Preview::conflict(
+                ConflictCode::ConflictTagExists,
+                format!(
+                    "tag {name} exists at {}, the plan wants {}",
+                    short(&found.commit),
+                    target.describe()
+                ),
+            )
+        }
         // GitHub stores an annotated tag's message as given; git may add a final newline.
         Some(found)
             if found.message.as_deref().map(str::trim_end) != message.map(str::trim_end) =>
@@ -341,7 +344,7 @@ mod tests {
     fn plan(message: Option<&str>) -> ResolvedPlan {
         let operations = vec![ResolvedOperation::Tag {
             name: "v1".into(),
-            target: CommitSha::parse(&"a".repeat(40)).expect("sha"),
+            target: crate::plan::TagTarget::Commit(CommitSha::parse(&"a".repeat(40)).expect("sha")),
             message: message.map(str::to_owned),
             target_as_written: "main".into(),
         }];

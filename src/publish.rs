@@ -181,7 +181,7 @@ mod tests {
     fn plan(publish: Publish) -> ResolvedPlan {
         let operations = vec![ResolvedOperation::Release {
             tag: "v1".into(),
-            target: CommitSha::parse(&"a".repeat(40)).expect("sha"),
+            target: crate::plan::TagTarget::Commit(CommitSha::parse(&"a".repeat(40)).expect("sha")),
             title: "v1".into(),
             notes_sha256: sha256_hex(b"notes"),
             draft: false,

@@ -252,6 +252,8 @@ registry! {
         "The receipt has expired (or its times disagree with this clock beyond the tolerated skew of 60 s); approve and mint again."
     ReceiptStale "RECEIPT_STALE" Blocked [Execute]
         "The policy or the plan changed since the receipt was minted; approve the new plan."
+    NotMerged "NOT_MERGED" Blocked [Execute]
+        "The tag targets `merge` and its pull request has not merged yet; merge it (up to date with its base) and the ship workflow tags the merged commit."
     ReceiptExists "RECEIPT_EXISTS" Blocked [Mint]
         "A receipt id names one receipt only, for all time: a racing mint won, and its run stands."
     RunExists "RUN_EXISTS" Blocked [Mint]

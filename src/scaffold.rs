@@ -492,7 +492,8 @@ fn plans_readme(branch: &str) -> String {
          pull requests). `shipgate dry-run` reads every plan file in this directory and nothing\n\
          else, so this README is never taken for a plan.\n\
          \n\
-         To ship, open a pull request that adds a plan, for example `release-1.4.0.yaml`:\n\
+         To ship, open one release pull request: the version bump, the changelog, and a plan, for\n\
+         example `release-1.4.0.yaml`:\n\
          \n\
          ```yaml\n\
          version: 1\n\
@@ -500,7 +501,7 @@ fn plans_readme(branch: &str) -> String {
          operations:\n\
          \x20 - kind: tag\n\
          \x20   name: v1.4.0\n\
-         \x20   target: {branch}\n\
+         \x20   target: merge\n\
          \x20 - kind: release\n\
          \x20   tag: v1.4.0\n\
          \x20   notes_file: CHANGELOG.md\n\
@@ -512,6 +513,13 @@ fn plans_readme(branch: &str) -> String {
          approve` workflow mints single-use receipts, and when the pull request is merged into\n\
          `{branch}` the `shipgate ship` workflow performs the operations. Every step is recorded on\n\
          the `{GOVERNANCE_BRANCH}` branch; `shipgate audit verify` checks it.\n\
+         \n\
+         `target: merge` tags the commit the merge puts on `{branch}`: approvers approve the pull\n\
+         request's content (its head's tree), and the tag is made only if the merged commit\n\
+         carries exactly that content. Merge commits, squash and rebase merges all work; a pull\n\
+         request merged while behind `{branch}` is refused (RECEIPT_STALE), so require branches to\n\
+         be up to date before merging, or use a merge queue. (A branch named `merge` is written\n\
+         `refs/heads/merge`.)\n\
          \n\
          Try a plan locally first: `shipgate dry-run .shipgate/plans/release-1.4.0.yaml`.\n"
     )

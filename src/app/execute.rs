@@ -20,7 +20,7 @@ use crate::execute::{
 };
 use crate::gate::GateCode;
 use crate::github::GitHubShipper;
-use crate::plan::ResolvedPlan;
+use crate::plan::{ResolvedOperation, ResolvedPlan};
 use crate::policy::parse_duration;
 use crate::report::Banner;
 use crate::report::execute::{
@@ -91,6 +91,7 @@ fn execute_request(
         WallClock.now(),
         |run| {
             Ok(find_plan(&repo, &slug, run)?
+                .or_else(|| merged_otherwise(&repo, &slug, verified.state(), run))
                 .or_else(|| pull_plan(&repo, &slug, append, &request.selector, run)))
         },
     )?;
@@ -247,20 +248,59 @@ pub(super) fn git_chain(setup: &AppendSetup) -> GitChain<'_> {
     }
 }
 
-/// The plan in the checkout whose id is the run's, if any (none: the plan moved: stale).
+/// The plan in the checkout whose id is the run's, if any (none: the plan moved: stale). A
+/// merged `target: merge` resolves to the commit carrying the approved content (DESIGN 13.7).
 pub(super) fn find_plan(
     repo: &crate::repo::LocalRepo,
     slug: &crate::model::RepoSlug,
     run: &crate::audit::state::RunRecord,
 ) -> Result<Option<ResolvedPlan>, Error> {
+    let approved = crate::model::PlanId::from_digest(run.plan_id.clone()).ok();
     for path in inputs::plan_paths(&[], repo).unwrap_or_default() {
-        if let Ok(plan) = inputs::load_plan(&path, repo, slug)
+        if let Ok(plan) = inputs::load_plan_for(&path, repo, slug, approved.as_ref())
             && plan.id.as_str() == run.plan_id
         {
             return Ok(Some(plan));
         }
     }
     Ok(None)
+}
+
+/// The run's plan merged with other content than approved (a pull request merged behind its
+/// base, DESIGN 13.7): a plan of the checkout with the run's operations whose `target: merge`
+/// landed, but on no commit with the approved tree. Returned so that the gate refuses the run
+/// `RECEIPT_STALE`, saying why, instead of the run waiting silently. Only for the latest run of
+/// its pull request: an earlier one was superseded by a later approval, not merged.
+fn merged_otherwise(
+    repo: &crate::repo::LocalRepo,
+    slug: &crate::model::RepoSlug,
+    state: &crate::audit::state::State,
+    run: &crate::audit::state::RunRecord,
+) -> Option<ResolvedPlan> {
+    let latest = state
+        .runs
+        .values()
+        .filter(|other| other.pr.is_some() && other.pr == run.pr)
+        .all(|other| other.seq <= run.seq);
+    if !latest || run.pr.is_none() {
+        return None;
+    }
+    inputs::plan_paths(&[], repo)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|path| inputs::load_plan(path, repo, slug).ok())
+        .find(|plan| {
+            let landed = plan.operations.iter().any(|op| match op {
+                ResolvedOperation::Tag { target, .. } => target.is_landed_merge(),
+                _ => false,
+            });
+            landed
+                && plan
+                    .operations
+                    .iter()
+                    .map(ResolvedOperation::key)
+                    .eq(run.operations.iter().map(|o| o.op_key.clone()))
+        })
 }
 
 /// A run named by `--run` whose plan is its pull request's, not yet merged: the ship workflow

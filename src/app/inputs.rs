@@ -216,11 +216,25 @@ pub fn load_plan(
     repo: &LocalRepo,
     slug: &RepoSlug,
 ) -> Result<ResolvedPlan, Diagnostics> {
+    load_plan_for(path, repo, slug, None)
+}
+
+/// [`load_plan`] for a run whose plan id is `approved` (when given): a merged `target: merge`
+/// resolves to the commit carrying the approved content, if one does (DESIGN 13.7).
+pub fn load_plan_for(
+    path: &Path,
+    repo: &LocalRepo,
+    slug: &RepoSlug,
+    approved: Option<&crate::model::PlanId>,
+) -> Result<ResolvedPlan, Diagnostics> {
     let name = display_name(path, repo);
     let bytes = read_bounded(path, Some(repo), plan::MAX_PLAN_BYTES)
         .map_err(|d| Diagnostics::from(d.named(&name)))?;
     let checked = plan::check_plan(&name, &bytes)?;
-    plan::resolve_plan(&checked, slug, repo)
+    match approved {
+        Some(approved) => plan::resolve_plan_approved(&checked, slug, repo, approved),
+        None => plan::resolve_plan(&checked, slug, repo),
+    }
 }
 
 /// Reads, checks and resolves one plan of a pull request from its head commit `head`, as git

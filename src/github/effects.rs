@@ -34,6 +34,16 @@ impl<'a> GitHubShipper<'a> {
     }
 }
 
+/// The gate never passes an unmerged `target: merge` (NOT_MERGED); the effect refuses one too
+/// rather than guess a commit.
+fn unmerged_tag(name: &str) -> GitHubError {
+    GitHubError::Rejected {
+        what: format!("create tag {name}"),
+        status: 422,
+        message: "its `target: merge` has not merged yet".into(),
+    }
+}
+
 impl GitHubEffects for GitHubShipper<'_> {
     async fn pull_request_refusal(
         &self,
@@ -50,7 +60,7 @@ impl GitHubEffects for GitHubShipper<'_> {
                 message: None,
                 ..
             } => self
-                .create_tag_ref(&name, &target)
+                .create_tag_ref(&name, target.commit().ok_or_else(|| unmerged_tag(&name))?)
                 .await
                 .map(|w| w.map(Shipped::Tag)),
             ResolvedOperation::Tag {
@@ -59,7 +69,11 @@ impl GitHubEffects for GitHubShipper<'_> {
                 message: Some(message),
                 ..
             } => self
-                .create_annotated_tag(&name, &message, &target)
+                .create_annotated_tag(
+                    &name,
+                    &message,
+                    target.commit().ok_or_else(|| unmerged_tag(&name))?,
+                )
                 .await
                 .map(|w| w.map(Shipped::AnnotatedTag)),
             ResolvedOperation::Release {

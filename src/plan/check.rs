@@ -38,6 +38,9 @@ const RELEASE_FIELDS: &[&str] = &[
 ];
 const PULL_REQUEST_FIELDS: &[&str] = &["head", "base", "title", "body", "draft"];
 
+/// The `target:` keyword for the merge of the plan's pull request (DESIGN 13.7).
+const MERGE_KEYWORD: &str = "merge";
+
 /// Parses and checks a plan file. All problems found are reported together.
 pub fn check_plan(file: &str, bytes: &[u8]) -> Result<CheckedPlan, Diagnostics> {
     let doc = yaml::document(file, bytes, MAX_PLAN_BYTES)?;
@@ -136,6 +139,18 @@ fn check_operation(
         .into_iter()
         .filter(|f| !allowed.contains(f))
         .map(|f| {
+            if f == "target" && raw.target.as_deref() == Some(MERGE_KEYWORD) {
+                return doc
+                    .error_at(
+                        &field_at(index, "target"),
+                        InputErrorKind::InvalidValue,
+                        format!(
+                            "`target: merge` is for tag operations, not a {} operation",
+                            kind.as_str()
+                        ),
+                    )
+                    .with_hint("put `target: merge` on the tag; a release of that tag follows it");
+            }
             doc.error_at(
                 &[Seg::Key("operations"), Seg::Index(index), Seg::KeyItself(f)],
                 InputErrorKind::FieldNotAllowed,
@@ -379,6 +394,10 @@ fn check_ref(
 }
 
 fn parse_target(doc: &Document<'_>, path: &[Seg<'_>], text: &str) -> Result<Target, Diagnostic> {
+    // `merge` is a keyword (DESIGN 13.7): a branch of that name is `refs/heads/merge`.
+    if text == MERGE_KEYWORD {
+        return Ok(Target::Merge);
+    }
     if let Ok(sha) = CommitSha::parse(text) {
         return Ok(Target::Commit(sha));
     }
@@ -392,7 +411,9 @@ fn parse_target(doc: &Document<'_>, path: &[Seg<'_>], text: &str) -> Result<Targ
                 escape_for_message(text)
             ),
         )
-        .with_hint("use a branch (main), a tag (v1.3.0) or a full 40-hex commit sha")
+        .with_hint(
+            "use `merge` (the merge of this pull request), a branch (main), a tag (v1.3.0) or a full 40-hex commit sha",
+        )
     })?;
     Ok(Target::Ref(text.to_owned()))
 }
@@ -525,5 +546,51 @@ pub(super) fn escape_for_message(text: &str) -> String {
         format!("{escaped}...")
     } else {
         escaped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages(operations: &str) -> Vec<String> {
+        let text = format!("version: 1\noperations:\n{operations}");
+        match check_plan("p.yaml", text.as_bytes()) {
+            Ok(_) => Vec::new(),
+            Err(d) => d.0.into_iter().map(|d| d.message).collect(),
+        }
+    }
+
+    #[test]
+    fn merge_is_a_tag_target_keyword_and_refs_heads_merge_the_branch() {
+        let plan = check_plan(
+            "p.yaml",
+            b"version: 1\noperations:\n  - { kind: tag, name: v1, target: merge }\n  - { kind: tag, name: v2, target: refs/heads/merge }\n",
+        )
+        .unwrap();
+        let targets: Vec<&Target> = plan
+            .operations
+            .iter()
+            .filter_map(|op| match op {
+                Operation::Tag(tag) => Some(&tag.target),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            targets,
+            [&Target::Merge, &Target::Ref("refs/heads/merge".into())]
+        );
+    }
+
+    #[test]
+    fn target_merge_on_a_release_or_pull_request_is_an_invalid_value() {
+        assert_eq!(
+            messages("  - { kind: release, tag: v1, target: merge }\n"),
+            ["`target: merge` is for tag operations, not a release operation"]
+        );
+        assert_eq!(
+            messages("  - { kind: pull_request, head: a, base: b, title: t, target: merge }\n"),
+            ["`target: merge` is for tag operations, not a pull_request operation"]
+        );
     }
 }

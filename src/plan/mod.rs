@@ -6,12 +6,16 @@
 //! through the [`PlanSources`] trait.
 
 mod check;
+mod merge;
+mod notes;
 mod raw;
 mod resolve;
 
 pub use check::{MAX_OPERATIONS, MAX_PLAN_BYTES, check_plan};
+pub use merge::{HeadKind, LandedCommit, Landing, MergeState, MergeTarget, TagTarget};
 pub use resolve::{
     PlanSources, ResolvedOperation, ResolvedPlan, SourceError, SourceFile, plan_id, resolve_plan,
+    resolve_plan_approved,
 };
 
 use serde::Serialize;
@@ -58,6 +62,9 @@ pub enum Target {
     Commit(CommitSha),
     /// A branch or tag name, or a full ref (`refs/...`).
     Ref(String),
+    /// `merge`: the commit that lands on the default branch when the plan's pull request
+    /// merges (DESIGN 13.7). A branch named `merge` is written `refs/heads/merge`.
+    Merge,
 }
 
 /// Where a release's notes come from.

@@ -4,11 +4,14 @@
 //! and the plan id is the digest of the canonical JSON of `{version, repo, operations}`.
 //! The repository is reached only through [`PlanSources`], so this stays a pure function.
 //!
-//! The file passes 600 lines only by its unit tests; the code is about 540 lines.
+//! The file passes 600 lines only by its unit tests; the code is about 610 lines. Release
+//! notes are read in [`super::notes`], what `target: merge` means in [`super::merge`].
 
 use serde::Serialize;
 
-use super::check::{MAX_NOTES_CHARS, escape_for_message};
+use super::check::escape_for_message;
+use super::merge::{Landing, TagTarget};
+use super::notes::read_notes;
 use super::{
     CheckedPlan, Notes, OpKind, Operation, Publish, PullRequestOp, ReleaseOp, TagOp, Target,
 };
@@ -47,6 +50,9 @@ pub trait PlanSources {
     fn has_commit(&self, sha: &CommitSha) -> Result<bool, SourceError>;
     /// A repository-relative file.
     fn file(&self, path: &str) -> Result<SourceFile, SourceError>;
+    /// Where the merge of the plan file `file` (which reads `content`) stands, for
+    /// `target: merge` (DESIGN 13.7).
+    fn landing(&self, file: &str, content: &[u8]) -> Result<Landing, SourceError>;
 }
 
 /// An operation with everything pinned. Its serialized form (without the skipped display
@@ -58,8 +64,8 @@ pub enum ResolvedOperation {
     Tag {
         /// Tag name.
         name: String,
-        /// The commit it will point at.
-        target: CommitSha,
+        /// The commit it will point at, or the tree its merge carries.
+        target: TagTarget,
         /// Annotated tag message (absent: lightweight tag).
         #[serde(skip_serializing_if = "Option::is_none")]
         message: Option<String>,
@@ -72,7 +78,7 @@ pub enum ResolvedOperation {
         /// The tag.
         tag: String,
         /// The commit the tag points at (or will, after the plan's tag operation).
-        target: CommitSha,
+        target: TagTarget,
         /// The title.
         title: String,
         /// sha256 of the notes text.
@@ -145,12 +151,13 @@ impl ResolvedOperation {
                 } else {
                     "tag"
                 };
-                let from = if target_as_written == target.as_str() {
-                    String::new()
-                } else {
-                    format!(" ({target_as_written})")
+                let from = match target {
+                    TagTarget::Commit(sha) if target_as_written != sha.as_str() => {
+                        format!(" ({target_as_written})")
+                    }
+                    _ => String::new(),
                 };
-                format!("{style} {name} at {}{from}", target.short(12))
+                format!("{style} {name} at {}{from}", target.describe())
             }
             Self::Release {
                 tag,
@@ -179,7 +186,7 @@ impl ResolvedOperation {
                 };
                 format!(
                     "release \"{title}\" for tag {tag} at {}, notes {notes_source}{flags}",
-                    target.short(12)
+                    target.describe()
                 )
             }
             Self::PullRequest {
@@ -256,17 +263,86 @@ pub fn plan_id(repo: &RepoSlug, operations: &[ResolvedOperation]) -> PlanId {
 }
 
 /// Resolves a checked plan against a repository: each operation in plan order, every problem
-/// reported together.
+/// reported together. A merged `target: merge` resolves to the earliest commit carrying the
+/// plan (the executor, which knows the approved plan id, uses [`resolve_plan_approved`]).
 pub fn resolve_plan(
     plan: &CheckedPlan,
     repo: &RepoSlug,
     sources: &dyn PlanSources,
+) -> Result<ResolvedPlan, Diagnostics> {
+    let landing = landing_of(plan, sources)?;
+    resolve_choice(plan, repo, sources, landing.as_ref(), 0)
+}
+
+/// [`resolve_plan`] for a run whose plan id is `approved`: a merged `target: merge` resolves
+/// to the first commit carrying the plan whose tree gives that id (DESIGN 13.7). When none
+/// does, the earliest commit's resolution is returned, whose id then differs: stale.
+pub fn resolve_plan_approved(
+    plan: &CheckedPlan,
+    repo: &RepoSlug,
+    sources: &dyn PlanSources,
+    approved: &PlanId,
+) -> Result<ResolvedPlan, Diagnostics> {
+    let Some(landing) = landing_of(plan, sources)? else {
+        return resolve_choice(plan, repo, sources, None, 0);
+    };
+    let mut earliest = None;
+    for pick in landing.distinct_choices() {
+        let resolved = resolve_choice(plan, repo, sources, Some(&landing), pick)?;
+        if resolved.id == *approved {
+            return Ok(resolved);
+        }
+        earliest.get_or_insert(resolved);
+    }
+    match earliest {
+        Some(resolved) => Ok(resolved),
+        None => resolve_choice(plan, repo, sources, Some(&landing), 0),
+    }
+}
+
+/// Where the plan's merge stands, read only when a tag targets `merge`.
+fn landing_of(
+    plan: &CheckedPlan,
+    sources: &dyn PlanSources,
+) -> Result<Option<Landing>, Diagnostics> {
+    let merges = plan.operations.iter().any(|op| {
+        matches!(
+            op,
+            Operation::Tag(TagOp {
+                target: Target::Merge,
+                ..
+            })
+        )
+    });
+    if !merges {
+        return Ok(None);
+    }
+    sources
+        .landing(&plan.file, plan.source.as_bytes())
+        .map(Some)
+        .map_err(|e| {
+            Diagnostics::from(Diagnostic::whole_file(
+                InputErrorKind::Unreadable,
+                &plan.file,
+                format!("cannot read the repository: {e}"),
+            ))
+        })
+}
+
+/// Resolves with choice `pick` of `landing` for the merge targets.
+fn resolve_choice(
+    plan: &CheckedPlan,
+    repo: &RepoSlug,
+    sources: &dyn PlanSources,
+    landing: Option<&Landing>,
+    pick: usize,
 ) -> Result<ResolvedPlan, Diagnostics> {
     let doc = yaml::document(&plan.file, plan.source.as_bytes(), usize::MAX)?;
     let mut resolver = Resolver {
         doc: &doc,
         plan,
         sources,
+        merge: landing.and_then(|l| l.target(pick)),
         problems: Vec::new(),
         resolved: Vec::with_capacity(plan.operations.len()),
     };
@@ -299,6 +375,8 @@ struct Resolver<'a, 'd> {
     doc: &'a Document<'d>,
     plan: &'a CheckedPlan,
     sources: &'a dyn PlanSources,
+    /// What `target: merge` resolves to (none: no tag targets it).
+    merge: Option<TagTarget>,
     problems: Vec<Diagnostic>,
     resolved: Vec<ResolvedOperation>,
 }
@@ -322,8 +400,13 @@ impl Resolver<'_, '_> {
         let written = match &tag.target {
             Target::Commit(sha) => sha.to_string(),
             Target::Ref(name) => name.clone(),
+            Target::Merge => "merge".to_owned(),
         };
         let found = match &tag.target {
+            Target::Merge => {
+                self.merge_tag(index, tag, written);
+                return;
+            }
             Target::Commit(sha) => sources
                 .has_commit(sha)
                 .map(|ok| ok.then(|| sha.clone()))
@@ -337,7 +420,7 @@ impl Resolver<'_, '_> {
         match found {
             Ok(Some(commit)) => self.resolved.push(ResolvedOperation::Tag {
                 name: tag.name.clone(),
-                target: commit,
+                target: TagTarget::Commit(commit),
                 message: tag.message.clone(),
                 target_as_written: written,
             }),
@@ -361,6 +444,27 @@ impl Resolver<'_, '_> {
                 let failure = self.repo_failure(e);
                 self.problems.push(failure);
             }
+        }
+    }
+
+    /// A `target: merge` tag: the tree approved, and the commit carrying it once merged.
+    fn merge_tag(&mut self, index: usize, tag: &TagOp, written: String) {
+        match self.merge.clone() {
+            Some(target) => self.resolved.push(ResolvedOperation::Tag {
+                name: tag.name.clone(),
+                target,
+                message: tag.message.clone(),
+                target_as_written: written,
+            }),
+            None => self.problems.push(
+                self.doc
+                    .error_at(
+                        &Self::at(index, "target"),
+                        InputErrorKind::UnknownRef,
+                        "cannot tell which commit carries the merge of this plan",
+                    )
+                    .with_hint("fetch the default branch (git fetch origin) and retry"),
+            ),
         }
     }
 
@@ -400,7 +504,7 @@ impl Resolver<'_, '_> {
 
     /// The commit a release's tag names: the target of an earlier tag operation of this plan,
     /// or the existing tag. A tag operation later in the plan is an ordering problem.
-    fn release_target(&mut self, index: usize, release: &ReleaseOp) -> Option<CommitSha> {
+    fn release_target(&mut self, index: usize, release: &ReleaseOp) -> Option<TagTarget> {
         let operations = &self.plan.operations;
         let from_plan = operations[..index]
             .iter()
@@ -431,7 +535,7 @@ impl Resolver<'_, '_> {
             return None;
         }
         match self.sources.tag(&release.tag) {
-            Ok(Some(sha)) => Some(sha),
+            Ok(Some(sha)) => Some(TagTarget::Commit(sha)),
             Ok(None) => {
                 self.problems.push(
                     self.doc.error_at(&at, InputErrorKind::UnknownRef, format!("tag `{}` does not exist and no operation of this plan creates it", release.tag))
@@ -509,67 +613,10 @@ fn resolve_branch_or_tag(
     }
 }
 
-fn read_notes(
-    sources: &dyn PlanSources,
-    path: &str,
-) -> Result<String, (InputErrorKind, String, String)> {
-    let missing = || {
-        (
-            InputErrorKind::UnknownFile,
-            format!("notes_file `{}` does not exist", escape_for_message(path)),
-            "commit the file, or fix the path (relative to the repository root)".to_owned(),
-        )
-    };
-    let bytes = match sources.file(path) {
-        Ok(SourceFile::Found(bytes)) => bytes,
-        Ok(SourceFile::Missing) => return Err(missing()),
-        Ok(SourceFile::Symlink(link)) => {
-            return Err((
-                InputErrorKind::SymlinkRefused,
-                format!(
-                    "notes_file `{}`: `{}` is a symbolic link; notes are read only from regular files inside the repository",
-                    escape_for_message(path),
-                    escape_for_message(&link)
-                ),
-                "commit the notes themselves, not a link to them".to_owned(),
-            ));
-        }
-        Ok(SourceFile::TooLarge) => {
-            return Err((
-                InputErrorKind::TooLarge,
-                format!("notes_file `{path}` is too large"),
-                format!("release notes are limited to {MAX_NOTES_CHARS} characters"),
-            ));
-        }
-        Err(e) => {
-            return Err((
-                InputErrorKind::Unreadable,
-                format!("cannot read notes_file `{path}`: {e}"),
-                "check the file's permissions".to_owned(),
-            ));
-        }
-    };
-    let text = String::from_utf8(bytes).map_err(|_| {
-        (
-            InputErrorKind::InvalidUtf8,
-            format!("notes_file `{path}` is not UTF-8"),
-            "save it as UTF-8".to_owned(),
-        )
-    })?;
-    let chars = text.chars().count();
-    if chars > MAX_NOTES_CHARS {
-        return Err((
-            InputErrorKind::TextTooLong,
-            format!("notes_file `{path}` has {chars} characters"),
-            format!("release notes are limited to {MAX_NOTES_CHARS} characters"),
-        ));
-    }
-    Ok(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::TreeSha;
     use crate::plan::check_plan;
 
     /// A repository of branches `main` and `both`, tags `v1.0` and `both`.
@@ -595,6 +642,13 @@ mod tests {
         fn file(&self, _: &str) -> Result<SourceFile, SourceError> {
             Ok(SourceFile::Missing)
         }
+        fn landing(&self, _: &str, _: &[u8]) -> Result<Landing, SourceError> {
+            Ok(Landing::Unmerged {
+                head: sha('d'),
+                tree: TreeSha::parse(&"e".repeat(40)).unwrap(),
+                from: crate::plan::HeadKind::PullRequest,
+            })
+        }
     }
 
     fn resolve(operations: &str) -> Result<ResolvedPlan, Vec<(usize, String)>> {
@@ -614,16 +668,132 @@ mod tests {
         let targets: Vec<&CommitSha> = plan
             .operations
             .iter()
-            .map(|op| match op {
+            .filter_map(|op| match op {
                 ResolvedOperation::Tag { target, .. }
-                | ResolvedOperation::Release { target, .. } => target,
-                ResolvedOperation::PullRequest { head_sha, .. } => head_sha,
+                | ResolvedOperation::Release { target, .. } => target.commit(),
+                ResolvedOperation::PullRequest { head_sha, .. } => Some(head_sha),
             })
             .collect();
         assert_eq!(
             targets,
             [&sha('a'), &sha('c'), &sha('c'), &sha('b'), &sha('a')]
         );
+    }
+
+    /// [`Sources`] whose plan merged as `landing` says.
+    struct Merged(Landing);
+
+    impl PlanSources for Merged {
+        fn branch(&self, name: &str) -> Result<Option<CommitSha>, SourceError> {
+            Sources.branch(name)
+        }
+        fn tag(&self, name: &str) -> Result<Option<CommitSha>, SourceError> {
+            Sources.tag(name)
+        }
+        fn full_ref(&self, name: &str) -> Result<Option<CommitSha>, SourceError> {
+            Sources.full_ref(name)
+        }
+        fn has_commit(&self, commit: &CommitSha) -> Result<bool, SourceError> {
+            Sources.has_commit(commit)
+        }
+        fn file(&self, path: &str) -> Result<SourceFile, SourceError> {
+            Sources.file(path)
+        }
+        fn landing(&self, _: &str, _: &[u8]) -> Result<Landing, SourceError> {
+            Ok(self.0.clone())
+        }
+    }
+
+    const MERGE_PLAN: &str = "version: 1\noperations:\n  - { kind: tag, name: v2.0, target: merge }\n  - { kind: release, tag: v2.0 }\n";
+
+    fn tree(c: char) -> TreeSha {
+        TreeSha::parse(&c.to_string().repeat(40)).unwrap()
+    }
+
+    fn landed(commits: &[(char, char)]) -> Merged {
+        Merged(Landing::Landed(
+            commits
+                .iter()
+                .map(|&(c, t)| crate::plan::LandedCommit {
+                    commit: sha(c),
+                    tree: tree(t),
+                })
+                .collect(),
+        ))
+    }
+
+    fn merge_plan(sources: &dyn PlanSources, approved: Option<&PlanId>) -> ResolvedPlan {
+        let checked = check_plan("p.yaml", MERGE_PLAN.as_bytes()).unwrap();
+        let repo = RepoSlug::parse("acme/widget").unwrap();
+        match approved {
+            Some(id) => resolve_plan_approved(&checked, &repo, sources, id).unwrap(),
+            None => resolve_plan(&checked, &repo, sources).unwrap(),
+        }
+    }
+
+    fn tag_commit(plan: &ResolvedPlan) -> Option<&CommitSha> {
+        match &plan.operations[0] {
+            ResolvedOperation::Tag { target, .. } => target.commit(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_merge_target_binds_the_head_tree_and_its_release_follows_it() {
+        let plan = merge_plan(&Sources, None);
+        let id_input = canonical::to_canonical_json(&plan.operations).unwrap();
+        let tree = "e".repeat(40);
+        assert!(
+            id_input.contains(&format!("\"target\":{{\"merge_tree\":\"{tree}\"}}")),
+            "{id_input}"
+        );
+        assert_eq!(
+            id_input.matches("merge_tree").count(),
+            2,
+            "the release binds the tag's tree too"
+        );
+        assert_eq!(tag_commit(&plan), None, "nothing to tag before the merge");
+        assert_eq!(
+            plan.operations[1].summary(),
+            "release \"v2.0\" for tag v2.0 at merge (tree eeeeeeeeeeee of the pull request head dddddddddddd), notes empty"
+        );
+    }
+
+    #[test]
+    fn after_the_merge_the_commit_carrying_the_approved_tree_is_tagged() {
+        // Approved on the pull request: its head's tree is `b`.
+        let approved = merge_plan(
+            &Merged(Landing::Unmerged {
+                head: sha('9'),
+                tree: tree('b'),
+                from: crate::plan::HeadKind::PullRequest,
+            }),
+            None,
+        )
+        .id;
+        // Rebased: the plan landed in `1` (tree a), the pull request's last commit is `2`
+        // (tree b), a later merge made `3`.
+        let merged = landed(&[('1', 'a'), ('2', 'b'), ('3', 'c')]);
+        let plan = merge_plan(&merged, Some(&approved));
+        assert_eq!(plan.id, approved);
+        assert_eq!(tag_commit(&plan), Some(&sha('2')));
+        match &plan.operations[1] {
+            ResolvedOperation::Release { target, .. } => {
+                assert_eq!(target.commit(), Some(&sha('2')))
+            }
+            other => panic!("{other:?}"),
+        }
+        // Without the approved id, the earliest commit carrying the plan.
+        assert_eq!(tag_commit(&merge_plan(&merged, None)), Some(&sha('1')));
+    }
+
+    #[test]
+    fn a_merge_without_the_approved_tree_resolves_to_another_id() {
+        let approved = merge_plan(&landed(&[('2', 'b')]), None).id;
+        // Merged behind its base: the merge commit's tree also holds the base's new commit.
+        let plan = merge_plan(&landed(&[('4', 'd'), ('5', 'f')]), Some(&approved));
+        assert_ne!(plan.id, approved, "stale");
+        assert_eq!(tag_commit(&plan), Some(&sha('4')));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use shipgate::github::{
 };
 use shipgate::keys::SigningKey;
 use shipgate::model::{CommitSha, OpKey, PlanId, ReceiptId, RepoSlug, RunId};
-use shipgate::plan::{ResolvedOperation, ResolvedPlan};
+use shipgate::plan::{ResolvedOperation, ResolvedPlan, TagTarget};
 use shipgate::policy::SignerRole;
 use shipgate::receipt::ReceiptClaims;
 use time::OffsetDateTime;
@@ -307,7 +307,7 @@ impl Ship<'_> {
     pub async fn release(&self, new: &NewRelease<'_>) -> Result<Written<Release>, GitHubError> {
         let op = ResolvedOperation::Release {
             tag: new.tag_name.to_owned(),
-            target: CommitSha::parse(&"0".repeat(40)).expect("sha"),
+            target: TagTarget::Commit(CommitSha::parse(&"0".repeat(40)).expect("sha")),
             title: new.name.to_owned(),
             notes_sha256: String::new(),
             draft: new.draft,
@@ -350,7 +350,7 @@ impl Ship<'_> {
 pub fn tag_op(name: &str, target: &CommitSha, message: Option<&str>) -> ResolvedOperation {
     ResolvedOperation::Tag {
         name: name.to_owned(),
-        target: target.clone(),
+        target: TagTarget::Commit(target.clone()),
         message: message.map(str::to_owned),
         target_as_written: target.as_str().to_owned(),
     }

@@ -40,5 +40,6 @@ mod report_snapshots;
 mod request_contract;
 mod resume_provenance;
 mod robustness;
+mod ship_on_merge;
 mod status_lifecycle;
 mod workflow_files;

@@ -131,6 +131,37 @@ fn the_execute_report_in_json() {
     insta::assert_snapshot!("execute_json", execute_report("json"));
 }
 
+/// Ship on merge (issue 17): the dry run names the approved tree before the merge and the
+/// merged commit after it.
+#[test]
+fn the_dry_run_of_a_target_merge_plan_before_and_after_the_merge() {
+    let world = crate::ship_on_merge::approved_release();
+    let dry_run = |world: &MintWorld| {
+        let out = world.shipgate(&["dry-run", ".shipgate/plans/release.yaml"]);
+        assert_exit(&out, 0);
+        normalise(&stdout(&out), &[world.repo.path()])
+    };
+    insta::assert_snapshot!("merge_target_dry_run_before_the_merge", dry_run(&world));
+    crate::ship_on_merge::merge(&world, world.pr, "squash");
+    crate::ship_on_merge::check_out_main(&world);
+    insta::assert_snapshot!("merge_target_dry_run_after_the_merge", dry_run(&world));
+}
+
+/// After a merge behind the base, the status says why the run is stale and what to do.
+#[test]
+fn the_execute_report_of_a_release_merged_behind_its_base() {
+    let world = crate::ship_on_merge::approved_release();
+    crate::ship_on_merge::land(&world, "main", "OTHER.md");
+    crate::ship_on_merge::merge(&world, world.pr, "merge");
+    crate::ship_on_merge::check_out_main(&world);
+    let out = world.shipgate(&["execute", "--pending", "--format", "markdown"]);
+    assert_exit(&out, 1);
+    insta::assert_snapshot!(
+        "merge_target_stale_execute_markdown",
+        normalise(&stdout(&out), &[world.repo.path()])
+    );
+}
+
 #[test]
 fn the_doctor_report_in_json_and_in_the_job_summary() {
     let adopted = Adopted::new();
