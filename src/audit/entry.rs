@@ -25,7 +25,7 @@ pub const ENTRY_TRAILER: &str = "Shipgate-Entry: ";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Actor {
-    /// The GitHub login (or the local user for local commands).
+    /// The GitHub login that acted: `GITHUB_ACTOR`, the token's login, or `git config user.name`.
     pub login: String,
     /// The GitHub Actions run id, when written by a workflow.
     #[serde(default, skip_serializing_if = "Option::is_none")]

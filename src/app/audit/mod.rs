@@ -160,16 +160,18 @@ pub(super) fn prepare_append(args: &AuditAppendArgs) -> Result<AppendSetup, Erro
         _ => vec![key.as_signer(SignerRole::Audit)],
     };
     let pinned = pinned_genesis(policy.as_ref())?;
+    let repository = repository_slug(&repo, args)?;
+    let actor = actor::actor_from_environment(&repo, &repository)?;
     let target = AppendTarget {
         remote: args.target.remote.clone(),
         branch: args.target.branch.clone(),
         genesis: Event::Genesis {
-            repository: repository_slug(&repo, args)?,
+            repository,
             policy_hash: policy.map(|p| p.hash),
             signer_kids,
             state_layout: Some(crate::audit::state::RUNS_FAN_OUT),
         },
-        actor: actor::actor_from_environment(),
+        actor,
         give_up_after: Duration::from_secs(args.give_up_after),
         trust: ChainTrust::new(trusted_signers, pinned),
     };
