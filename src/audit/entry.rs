@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::canonical::{self, CanonicalError};
-use crate::model::{OpKey, ReceiptId, RunId};
+use crate::model::{Kid, OpKey, ReceiptId, RunId};
 
 /// The only entry format version.
 pub const ENTRY_VERSION: u32 = 1;
@@ -58,7 +58,7 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         policy_hash: Option<String>,
         /// Key ids of the audit signers trusted at the start.
-        signer_kids: Vec<String>,
+        signer_kids: Vec<Kid>,
         /// The state layout the chain starts in: `2` (runs fan out) for chains started since
         /// runs fan out; absent in older chains, whose runs lie flat until a `state_migrated`.
         #[serde(default, skip_serializing_if = "Option::is_none")]

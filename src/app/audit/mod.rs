@@ -27,6 +27,7 @@ use crate::audit::view::StateView;
 use crate::cli::{AuditAppendArgs, AuditCommand, AuditTargetArgs};
 use crate::error::{Error, Outcome};
 use crate::keys::{AUDIT_KEY_ENV, SigningKey, load_signing_key};
+use crate::model::Kid;
 use crate::policy::{Policy, SignerRole};
 
 pub use halt::{halt, resume};
@@ -149,10 +150,15 @@ pub(super) fn prepare_append(args: &AuditAppendArgs) -> Result<AppendSetup, Erro
         )));
     }
     let policy = signers::genesis_policy(args.target.repo.as_deref(), &args.policy)?;
-    let signer_kids = match &policy {
-        Some(policy) => policy.signers.iter().map(|s| s.kid.clone()).collect(),
-        None => vec![key.kid.clone()],
+    let kids: Vec<&str> = match &policy {
+        Some(policy) => policy.signers.iter().map(|s| s.kid.as_str()).collect(),
+        None => vec![key.kid.as_str()],
     };
+    let signer_kids = kids
+        .into_iter()
+        .map(Kid::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::Usage(format!("the chain's genesis names its signers: {e}")))?;
     // Every append verifies what it builds on with the policy's signers; before a policy
     // names any, the chain can only be one this key wrote.
     let trusted_signers = match &policy {
