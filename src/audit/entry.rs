@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::canonical::{self, CanonicalError};
-use crate::model::{OpKey, ReceiptId, RunId};
+use crate::model::{Kid, OpKey, ReceiptId, RunId};
 
 /// The only entry format version.
 pub const ENTRY_VERSION: u32 = 1;
@@ -25,7 +25,7 @@ pub const ENTRY_TRAILER: &str = "Shipgate-Entry: ";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Actor {
-    /// The GitHub login (or the local user for local commands).
+    /// The GitHub login that acted: `GITHUB_ACTOR`, the token's login, or `git config user.name`.
     pub login: String,
     /// The GitHub Actions run id, when written by a workflow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,7 +58,7 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         policy_hash: Option<String>,
         /// Key ids of the audit signers trusted at the start.
-        signer_kids: Vec<String>,
+        signer_kids: Vec<Kid>,
         /// The state layout the chain starts in: `2` (runs fan out) for chains started since
         /// runs fan out; absent in older chains, whose runs lie flat until a `state_migrated`.
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{MAX_RECEIPT_BYTES, RECEIPT_NAMESPACE, Receipt, ReceiptClaims, SignatureAlg};
+use crate::model::Kid;
 use crate::policy::{Signer, SignerRole};
 use crate::reason::Code;
 
@@ -72,7 +73,7 @@ impl ForgeryError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedReceipt {
     claims: ReceiptClaims,
-    kid: String,
+    kid: Kid,
 }
 
 impl VerifiedReceipt {
@@ -82,7 +83,7 @@ impl VerifiedReceipt {
     }
 
     /// The key that signed it.
-    pub fn kid(&self) -> &str {
+    pub fn kid(&self) -> &Kid {
         &self.kid
     }
 }
@@ -159,16 +160,16 @@ pub fn verify_receipt(
     }
     let signer = signers
         .iter()
-        .find(|s| s.kid == sig.kid)
-        .ok_or_else(|| ForgeryError::UnknownKid(sig.kid.clone()))?;
+        .find(|s| sig.kid == s.kid.as_str())
+        .ok_or_else(|| ForgeryError::UnknownKid(sig.kid.to_string()))?;
     // 3. With the mint role.
     if signer.role != SignerRole::Mint {
-        return Err(ForgeryError::NotAMintKey(sig.kid.clone()));
+        return Err(ForgeryError::NotAMintKey(sig.kid.to_string()));
     }
     // 4. In force when the receipt says it was issued, and now.
     if !signer.in_force_at(issued_at) {
         return Err(ForgeryError::KeyNotInForceAtIssue {
-            kid: sig.kid.clone(),
+            kid: sig.kid.to_string(),
             issued_at: receipt.claims.issued_at.clone(),
             window: signer.window(),
         });
@@ -177,7 +178,7 @@ pub fn verify_receipt(
         && !signer.in_force_at(now)
     {
         return Err(ForgeryError::KeyNotInForceNow {
-            kid: sig.kid.clone(),
+            kid: sig.kid.to_string(),
             now: crate::policy::format_utc(now),
             window: signer.window(),
         });
@@ -253,6 +254,24 @@ mod tests {
             verify_receipt(&parsed, &[signer("mint-1", SignerRole::Mint, &k)], None).unwrap();
         assert_eq!(verified.claims(), &claims());
         assert_eq!(verified.kid(), "mint-1");
+    }
+
+    #[test]
+    fn the_key_id_stays_a_plain_string_on_the_wire_and_one_that_names_no_signer_is_malformed() {
+        let receipt = claims().sign_sshsig("mint-1", &key()).unwrap();
+        let text = serde_json::to_string(&receipt).unwrap();
+        assert!(text.contains(r#""kid":"mint-1""#), "{text}");
+        let reparsed = serde_json::to_string(&parse_receipt(text.as_bytes()).unwrap()).unwrap();
+        assert_eq!(reparsed, text, "byte-identical through the Kid type");
+        let hostile = text.replace(r#""kid":"mint-1""#, r#""kid":"../mint-1""#);
+        assert!(matches!(
+            parse_receipt(hostile.as_bytes()),
+            Err(ForgeryError::Malformed(_))
+        ));
+        assert!(matches!(
+            claims().sign_sshsig("mint 1", &key()),
+            Err(crate::receipt::SignError::Kid(_))
+        ));
     }
 
     #[test]
@@ -374,7 +393,7 @@ mod tests {
             claims: claims(),
             signature: ReceiptSignature {
                 alg: SignatureAlg::SshsigEd25519,
-                kid: "mint-1".into(),
+                kid: Kid::parse("mint-1").unwrap(),
                 value,
             },
         };

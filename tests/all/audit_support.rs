@@ -17,6 +17,7 @@ use shipgate::audit::trust::ChainTrust;
 use shipgate::audit::verify::{Verified, VerifyError, VerifyOptions, verify_chain};
 use shipgate::audit::view::StateView;
 use shipgate::keys::{SigningKey, generate, parse_private_key};
+use shipgate::model::Kid;
 use shipgate::policy::signer::parse_signer_key;
 use shipgate::policy::{Signer, SignerRole};
 use time::OffsetDateTime;
@@ -89,7 +90,7 @@ pub fn genesis(kid: &str) -> Event {
     Event::Genesis {
         repository: "acme/widget".into(),
         policy_hash: None,
-        signer_kids: vec![kid.to_owned()],
+        signer_kids: vec![Kid::parse(kid).expect("a key id")],
         state_layout: Some(RUNS_FAN_OUT),
     }
 }
@@ -99,7 +100,7 @@ pub fn flat_genesis(kid: &str) -> Event {
     Event::Genesis {
         repository: "acme/widget".into(),
         policy_hash: None,
-        signer_kids: vec![kid.to_owned()],
+        signer_kids: vec![Kid::parse(kid).expect("a key id")],
         state_layout: None,
     }
 }

@@ -3,6 +3,7 @@
 mod action_workflows;
 mod adoption_support;
 mod approval_attacks;
+mod audit_actor;
 mod audit_apply;
 mod audit_cli;
 mod audit_interop;
