@@ -16,16 +16,19 @@ use crate::audit::AuditError;
 use crate::cli::{AuditAppendArgs, ExecuteArgs, Format};
 use crate::error::{Error, Outcome};
 use crate::execute::{
-    ChainPort, Clock, GitChain, Ports, RunRequest, RunSelector, WallClock, execute_run, select_runs,
+    ChainPort, Clock, GitChain, Ports, RunRequest, RunSelector, Unready, WallClock, execute_run,
+    select_runs, unready_runs,
 };
 use crate::gate::GateCode;
 use crate::github::GitHubShipper;
+use crate::lifecycle::RunState;
 use crate::plan::ResolvedPlan;
 use crate::policy::parse_duration;
 use crate::report::Banner;
 use crate::report::execute::{
     ExecuteReport, OpOutcome, render_execute_markdown, render_execute_text,
 };
+use crate::report::lifecycle::{StaleRunReport, render_stale_markdown, render_stale_text};
 
 /// Runs `shipgate execute`.
 pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -85,20 +88,27 @@ fn execute_request(
 
     // 1. Fetch and verify; every later decision and append verifies again from this head.
     let verified = first_verified_state(&chain, &append.target.branch, out)?;
-    let runs = select_runs(
-        verified.state(),
-        &request.selector,
-        WallClock.now(),
-        |run| {
-            Ok(find_plan(&repo, &slug, run)?
-                .or_else(|| pull_plan(&repo, &slug, append, &request.selector, run)))
-        },
-    )?;
-    if runs.is_empty() {
+    let now = WallClock.now();
+    let checkout = checkout_plans(&repo, &slug);
+    let runs = select_runs(verified.state(), &request.selector, now, |run| {
+        Ok(checkout
+            .iter()
+            .find(|plan| plan.id.as_str() == run.plan_id)
+            .cloned()
+            .or_else(|| pull_plan(&repo, &slug, append, &request.selector, run)))
+    })?;
+    let unready = match request.selector {
+        RunSelector::Pending => unready_runs(verified.state(), now, &checkout),
+        _ => Unready::default(),
+    };
+    if runs.is_empty() && unready.loud.is_empty() {
         writeln!(
             out,
             "no run is pending: none has an unused, unexpired receipt and its plan in this checkout"
         )?;
+        for run in &unready.waiting {
+            writeln!(out, "  {}: {}", run.run_id, RunState::Waiting.explain(run))?;
+        }
         super::actions::write_outputs(&[("status", "idle".to_owned())])?;
         return Ok(Outcome::Clean);
     }
@@ -144,13 +154,47 @@ fn execute_request(
         out.write_all(rendered.as_bytes())?;
         reports.push(report);
     }
-    write_execute_outputs(&reports)?;
+    let stale = report_unready(&runtime, &client, &unready, request.format, out)?;
+    if !stale.is_empty() {
+        code = code.max(Outcome::Blocked);
+    }
+    write_execute_outputs(&reports, &stale)?;
     Ok(code)
+}
+
+/// Reports each run that can no longer ship as approved (stale, expired) on stdout, in the job
+/// summary and in its pull request's status comment, which then says what to do.
+fn report_unready(
+    runtime: &tokio::runtime::Runtime,
+    client: &crate::github::GitHubClient,
+    unready: &Unready,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Vec<StaleRunReport>, Error> {
+    let mut stale = Vec::new();
+    for (run, state) in &unready.loud {
+        let Some(report) = StaleRunReport::new(run, state) else {
+            continue;
+        };
+        let markdown = render_stale_markdown(&report);
+        if let Some(pr) = run.pr {
+            runtime.block_on(github::post_status(client, pr, &markdown))?;
+        }
+        super::actions::write_step_summary(&markdown)?;
+        let rendered = match format {
+            Format::Text => render_stale_text(&report),
+            Format::Markdown => markdown,
+            Format::Json => super::json_report(&report)?,
+        };
+        out.write_all(rendered.as_bytes())?;
+        stale.push(report);
+    }
+    Ok(stale)
 }
 
 /// The step outputs of one `execute`: its plans, runs, one status word for the whole command
 /// (however many runs it executed) and the codes of what was denied or failed.
-fn write_execute_outputs(reports: &[ExecuteReport]) -> Result<(), Error> {
+fn write_execute_outputs(reports: &[ExecuteReport], stale: &[StaleRunReport]) -> Result<(), Error> {
     let reasons: Vec<&str> = reports
         .iter()
         .flat_map(|r| &r.operations)
@@ -158,9 +202,10 @@ fn write_execute_outputs(reports: &[ExecuteReport]) -> Result<(), Error> {
             OpOutcome::Denied { code, .. } | OpOutcome::Failed { code, .. } => Some(code.as_str()),
             _ => None,
         })
+        .chain(stale.iter().map(|r| r.code.as_str()))
         .collect();
     // One word for the whole command, however many runs it executed.
-    let status = if reports.iter().all(|r| r.banner == Banner::Shipped) {
+    let status = if stale.is_empty() && reports.iter().all(|r| r.banner == Banner::Shipped) {
         Banner::Shipped
     } else {
         Banner::Blocked
@@ -168,11 +213,21 @@ fn write_execute_outputs(reports: &[ExecuteReport]) -> Result<(), Error> {
     super::actions::write_outputs(&[
         (
             "plan-id",
-            super::actions::space_separated(reports.iter().map(|r| &r.plan_id)),
+            super::actions::space_separated(
+                reports
+                    .iter()
+                    .map(|r| &r.plan_id)
+                    .chain(stale.iter().map(|r| &r.plan_id)),
+            ),
         ),
         (
             "run-id",
-            super::actions::space_separated(reports.iter().map(|r| &r.run_id)),
+            super::actions::space_separated(
+                reports
+                    .iter()
+                    .map(|r| &r.run_id)
+                    .chain(stale.iter().map(|r| &r.run_id)),
+            ),
         ),
         ("status", status.status()),
         ("blocked-reasons", reasons.join(",")),
@@ -221,14 +276,21 @@ pub(super) fn find_plan(
     slug: &crate::model::RepoSlug,
     run: &crate::audit::state::RunRecord,
 ) -> Result<Option<ResolvedPlan>, Error> {
-    for path in inputs::plan_paths(&[], repo).unwrap_or_default() {
-        if let Ok(plan) = inputs::load_plan(&path, repo, slug)
-            && plan.id.as_str() == run.plan_id
-        {
-            return Ok(Some(plan));
-        }
-    }
-    Ok(None)
+    Ok(checkout_plans(repo, slug)
+        .into_iter()
+        .find(|plan| plan.id.as_str() == run.plan_id))
+}
+
+/// Every plan in the checkout that resolves (one that does not cannot be any run's plan).
+pub(super) fn checkout_plans(
+    repo: &crate::repo::LocalRepo,
+    slug: &crate::model::RepoSlug,
+) -> Vec<ResolvedPlan> {
+    inputs::plan_paths(&[], repo)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|path| inputs::load_plan(path, repo, slug).ok())
+        .collect()
 }
 
 /// A run named by `--run` whose plan is its pull request's, not yet merged: the ship workflow

@@ -17,6 +17,7 @@ mod proof;
 mod publish;
 mod pull_head;
 mod receipt;
+mod runs;
 
 use std::io::Write;
 
@@ -45,6 +46,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         Command::Audit(command) => audit::run(command, out),
         Command::Mint(args) => mint::mint(&args, out),
         Command::Execute(args) => execute::execute(&args, out),
+        Command::Runs(args) => runs::runs(&args, out),
         Command::Release(ReleaseCommand::Publish(args)) => publish::publish(&args, out),
         Command::Proof(args) => proof::proof(&args, out),
         Command::Init(args) => init::init(&args, OffsetDateTime::now_utc(), out),

@@ -12,6 +12,7 @@ mod mint;
 mod proof;
 mod receipt;
 mod release;
+mod runs;
 
 use std::path::PathBuf;
 
@@ -29,6 +30,7 @@ pub use mint::MintArgs;
 pub use proof::{ProofArgs, ProofCommand};
 pub use receipt::{ReceiptCommand, ReceiptSourceArgs};
 pub use release::{ReleaseCommand, ReleasePublishArgs};
+pub use runs::RunsArgs;
 
 /// shipgate: nothing ships without a human-approved, signed, single-use receipt.
 #[derive(Debug, Parser)]
@@ -74,6 +76,12 @@ pub enum Command {
         after_help = "Example:\n  shipgate execute --run run_3f9a0c1d2e4b5a6978c0d1e2\n\nRun it in a checkout whose plans include the run's plan (e.g. the default branch after\nthe plan's pull request merged). Re-running it for a run with an operation in doubt (a crash\nbetween consuming a receipt and recording the outcome) reads GitHub and recovers.\n\nExit codes: 0 shipped, 1 blocked (the reason code is printed and recorded), 3 GitHub or git\nfailed, 4 the chain or a receipt failed verification."
     )]
     Execute(ExecuteArgs),
+    /// List the runs on the governance branch, newest first, with their state (authorized,
+    /// waiting, shipped, partially shipped, stale, expired, blocked, superseded) and their PR.
+    #[command(
+        after_help = "Examples:\n  shipgate runs\n  shipgate runs --pr 42 --format json\n\nReads the verified governance branch (fetched from the remote) and the plans in this\ncheckout: a run whose plan file is here but resolves to another id now is stale."
+    )]
+    Runs(RunsArgs),
     /// Publish a draft release after its assets (`publish: after_assets`).
     #[command(subcommand)]
     Release(ReleaseCommand),
@@ -139,11 +147,14 @@ pub struct RepoArgs {
     pub repo_slug: Option<String>,
 }
 
+/// The policy directory when none is named.
+pub const POLICIES_DIR: &str = ".shipgate/policies";
+
 /// Where the policy comes from.
 #[derive(Debug, Clone, Args)]
 pub struct PolicyArgs {
     /// Policy directory, repository-relative, read from the default branch's commit.
-    #[arg(long, value_name = "DIR", default_value = ".shipgate/policies")]
+    #[arg(long, value_name = "DIR", default_value = POLICIES_DIR)]
     pub policies: String,
     /// Read the policies from the work tree instead of the default branch (to test local edits).
     #[arg(long)]

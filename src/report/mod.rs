@@ -4,6 +4,7 @@
 
 pub mod doctor;
 pub mod execute;
+pub mod lifecycle;
 mod markdown;
 pub mod mint;
 mod text;

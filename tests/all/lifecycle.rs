@@ -1,0 +1,243 @@
+//! Plans with a lifecycle (issue 17): `execute --pending` is loud about runs whose plan file is
+//! in the checkout but no longer matches (stale, expired), waits quietly for plans still on
+//! their pull request, and says "nothing pending" only when that is true; `shipgate runs`
+//! lists the runs with their state; `receipt show` says whether a receipt was consumed; a plan
+//! that shipped is `shipped in run_...`, not a conflict.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use shipgate::audit::entry::{Event, RunOperation};
+use shipgate::model::{OpKey, ReceiptId, RunId};
+
+use crate::execute_flow::{append_as_auditor, denials, execute, minted, nothing_shipped, shipped};
+use crate::fixture::{assert_exit, stdout};
+use crate::mint_flow::MintWorld;
+
+const PLAN_FILE: &str = ".shipgate/plans/release.yaml";
+
+/// The world's plan file with other release notes: the same operations, another plan id.
+fn edit_plan(world: &MintWorld) {
+    let path = world.repo.path().join(PLAN_FILE);
+    let text = std::fs::read_to_string(&path).expect("plan");
+    std::fs::write(&path, text.replace("first release", "the first release")).expect("edit");
+}
+
+/// An RFC 3339 instant an hour ago, in whole seconds: an expiry long past.
+fn an_hour_ago() -> String {
+    (OffsetDateTime::now_utc() - time::Duration::hours(1))
+        .replace_nanosecond(0)
+        .expect("time")
+        .format(&Rfc3339)
+        .expect("time")
+}
+
+#[test]
+fn pending_reports_a_stale_run_with_its_reason_exit_1_and_on_its_pull_request() {
+    let (world, run) = minted();
+    edit_plan(&world);
+    let outputs = world.repo.path().join("outputs.txt");
+    let env = [("GITHUB_OUTPUT", outputs.to_str().expect("utf-8"))];
+    let out = world.shipgate_with(&["execute", "--pending"], &env);
+    assert_exit(&out, 1);
+    let text = stdout(&out);
+    assert!(!text.contains("no run is pending"), "{text}");
+    assert!(text.contains(&run), "{text}");
+    assert!(text.contains("blocked: RECEIPT_STALE"), "{text}");
+    assert!(
+        text.contains(&format!("{PLAN_FILE} resolves now to sha256:")),
+        "{text}"
+    );
+    let written = std::fs::read_to_string(&outputs).expect("outputs");
+    assert!(written.contains("status=blocked\n"), "{written}");
+    assert!(
+        written.contains("blocked-reasons=RECEIPT_STALE\n"),
+        "{written}"
+    );
+    let comment = world.status_comment();
+    assert!(comment.contains("BLOCKED"), "{comment}");
+    assert!(comment.contains("RECEIPT_STALE"), "{comment}");
+    assert!(comment.contains("approve"), "{comment}");
+    nothing_shipped(&world);
+    assert!(denials(&world).is_empty(), "a notice is not a denial");
+}
+
+/// Puts a plan tagging v0.9.0 in the checkout and appends a run of pull request `pr` for it
+/// whose receipt expired an hour ago, unused; returns the run id.
+fn expired_run_for_a_plan_in_the_checkout(world: &MintWorld, pr: u64) -> String {
+    world.repo.write(
+        ".shipgate/plans/old.yaml",
+        "version: 1\noperations:\n  - kind: tag\n    name: v0.9.0\n    target: main\n",
+    );
+    let run = RunId::parse("run_expired").expect("run id");
+    let op_key = OpKey::tag("v0.9.0");
+    append_as_auditor(
+        world,
+        vec![
+            Event::RunOpened {
+                pr: Some(pr),
+                run_id: run.clone(),
+                plan_id: format!("sha256:{}", "0".repeat(64)),
+                policy_hash: format!("sha256:{}", "1".repeat(64)),
+                operations: vec![RunOperation {
+                    op_index: 0,
+                    op_key: op_key.clone(),
+                }],
+            },
+            Event::ReceiptMinted {
+                receipt_id: ReceiptId::parse("rcp_expired").expect("receipt id"),
+                run_id: run.clone(),
+                op_key,
+                enforceable: true,
+                expires_at: an_hour_ago(),
+                receipt: None,
+            },
+        ],
+    );
+    run.to_string()
+}
+
+#[test]
+fn pending_reports_a_run_whose_receipts_expired_unused() {
+    let (world, _) = minted();
+    // The minted run waits (its plan is not in the checkout); the expired one is loud.
+    std::fs::remove_file(world.repo.path().join(PLAN_FILE)).expect("rm");
+    let run = expired_run_for_a_plan_in_the_checkout(&world, world.pr);
+    let out = world.shipgate(&["execute", "--pending"]);
+    assert_exit(&out, 1);
+    let text = stdout(&out);
+    assert!(text.contains(&run), "{text}");
+    assert!(text.contains("blocked: RECEIPT_EXPIRED"), "{text}");
+    assert!(text.contains("approve again"), "{text}");
+    let comment = world.status_comment();
+    assert!(comment.contains("RECEIPT_EXPIRED"), "{comment}");
+    nothing_shipped(&world);
+}
+
+#[test]
+fn pending_says_which_pull_request_a_waiting_run_waits_for() {
+    let (world, _) = minted();
+    std::fs::remove_file(world.repo.path().join(PLAN_FILE)).expect("rm");
+    let out = world.shipgate(&["execute", "--pending"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(text.contains("no run is pending"), "{text}");
+    assert!(
+        text.contains(&format!("waiting for #{} to merge", world.pr)),
+        "{text}"
+    );
+    nothing_shipped(&world);
+}
+
+#[test]
+fn pending_is_quiet_once_the_plan_shipped() {
+    let (world, run) = minted();
+    assert_exit(&execute(&world, &run, &[], &[]), 0);
+    let before = shipped(&world);
+    let out = world.shipgate(&["execute", "--pending"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("no run is pending"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(shipped(&world), before);
+}
+
+/// `shipgate runs --format json`, parsed.
+fn runs_json(world: &MintWorld, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["runs", "--format", "json"];
+    args.extend(extra);
+    let out = world.shipgate(&args);
+    assert_exit(&out, 0);
+    serde_json::from_str(&stdout(&out)).expect("json")
+}
+
+#[test]
+fn runs_lists_each_run_with_its_state_and_pull_request_newest_first() {
+    let (world, run) = minted();
+    let listed = runs_json(&world, &[]);
+    assert_eq!(listed["mode"], "runs");
+    assert_eq!(listed["runs"][0]["run_id"], run.as_str());
+    assert_eq!(listed["runs"][0]["state"], "authorized", "{listed}");
+    assert_eq!(listed["runs"][0]["pr"], world.pr);
+
+    edit_plan(&world);
+    let listed = runs_json(&world, &[]);
+    assert_eq!(listed["runs"][0]["state"], "stale", "{listed}");
+    assert_eq!(listed["runs"][0]["file"], PLAN_FILE);
+
+    std::fs::remove_file(world.repo.path().join(PLAN_FILE)).expect("rm");
+    let listed = runs_json(&world, &[]);
+    assert_eq!(listed["runs"][0]["state"], "waiting", "{listed}");
+    let expired = expired_run_for_a_plan_in_the_checkout(&world, world.pr);
+    let listed = runs_json(&world, &[]);
+    assert_eq!(
+        listed["runs"][0]["run_id"],
+        expired.as_str(),
+        "newest first"
+    );
+    assert_eq!(listed["runs"][0]["state"], "expired", "{listed}");
+    assert_eq!(listed["runs"][1]["state"], "waiting", "{listed}");
+
+    let other = runs_json(&world, &["--pr", "999"]);
+    assert_eq!(other["runs"], serde_json::json!([]));
+}
+
+#[test]
+fn runs_says_shipped_once_a_run_shipped() {
+    let (world, run) = minted();
+    assert_exit(&execute(&world, &run, &[], &[]), 0);
+    let listed = runs_json(&world, &[]);
+    assert_eq!(listed["runs"][0]["state"], "shipped", "{listed}");
+    let out = world.shipgate(&["runs"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains(&format!("{run}  shipped")),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn receipt_show_says_whether_the_receipt_was_consumed_and_never_guesses() {
+    let (world, run) = minted();
+    let receipt = world
+        .chain()
+        .iter()
+        .find_map(|e| e["event"]["receipt_id"].as_str().map(str::to_owned))
+        .expect("a minted receipt");
+    let show = world.shipgate(&["receipt", "show", &receipt]);
+    assert_exit(&show, 0);
+    assert!(
+        stdout(&show).contains("consumed:   no"),
+        "{}",
+        stdout(&show)
+    );
+
+    assert_exit(&execute(&world, &run, &[], &[]), 0);
+    let show = world.shipgate(&["receipt", "show", &receipt]);
+    assert!(
+        stdout(&show).contains("consumed:   yes, by entry seq"),
+        "{}",
+        stdout(&show)
+    );
+    let json = world.shipgate(&["receipt", "show", &receipt, "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("json");
+    assert_eq!(value["consumption"]["state"], "consumed", "{value}");
+    assert!(value["consumption"]["at"].is_string(), "{value}");
+
+    let document = world
+        .chain()
+        .iter()
+        .find_map(|e| e["event"]["receipt"].as_str().map(str::to_owned))
+        .expect("a receipt document");
+    world.repo.write("rcp.json", &document);
+    let show = world.shipgate(&["receipt", "show", "rcp.json", "--branch", "shipgate/none"]);
+    assert_exit(&show, 0);
+    assert!(
+        stdout(&show).contains("consumed:   unknown: could not read a verified governance branch"),
+        "{}",
+        stdout(&show)
+    );
+}
