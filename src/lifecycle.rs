@@ -8,6 +8,8 @@
 //! has not reached the checkout yet (its pull request is still open). A run whose operations
 //! all belong to a newer run is superseded (approved again), and says nothing.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -39,7 +41,7 @@ pub enum RunState {
         /// The plan file.
         file: String,
         /// The id it resolves to now.
-        plan_id: String,
+        resolves_to: String,
     },
     /// Its receipts expired unused.
     Expired,
@@ -92,8 +94,8 @@ impl RunState {
             },
             Self::Shipped => "shipped".to_owned(),
             Self::PartiallyShipped { done, of } => format!("partially shipped: {done} of {of}"),
-            Self::Stale { file, plan_id } => format!(
-                "{file} resolves now to {plan_id}, not to the approved {}; approve the new plan{pr}",
+            Self::Stale { file, resolves_to } => format!(
+                "{file} resolves now to {resolves_to}, not to the approved {}; approve the new plan{pr}",
                 run.plan_id
             ),
             Self::Expired => format!("its receipts expired unused; approve again{pr}"),
@@ -162,7 +164,7 @@ pub fn run_state(
         (true, Some(plan)) if plan.id.as_str() == run.plan_id => RunState::Authorized,
         (true, Some(plan)) => RunState::Stale {
             file: plan.file.clone(),
-            plan_id: plan.id.to_string(),
+            resolves_to: plan.id.to_string(),
         },
         (true, None) => RunState::Waiting,
     }
@@ -227,14 +229,26 @@ fn done_by(state: &State, key: &str) -> Option<String> {
         .map(|rec| rec.run_id.to_string())
 }
 
-/// The run that shipped `plan`, once every one of its operations is done (the last one's run
-/// when several runs shared them): a plan that shipped is `shipped in run_...`, not a conflict
-/// with what it created.
+/// The run that shipped `plan`: every one of its operations is done, by one run that holds
+/// exactly the plan's operation keys (the plan as approved may have resolved to another id,
+/// e.g. a `target: main` before its merge). A plan that shipped is `shipped in run_...`, not
+/// a conflict with what it created.
 pub fn shipped_by(state: &State, plan: &ResolvedPlan) -> Option<String> {
-    let runs: Option<Vec<String>> = plan
+    let keys: BTreeSet<String> = plan
         .operations
         .iter()
-        .map(|op| done_by(state, op.key().as_str()))
+        .map(|op| op.key().to_string())
         .collect();
-    runs?.pop()
+    let runs: BTreeSet<String> = keys
+        .iter()
+        .map(|key| done_by(state, key))
+        .collect::<Option<_>>()?;
+    let [run] = runs.into_iter().collect::<Vec<_>>().try_into().ok()?;
+    let record = state.runs.get(&run)?;
+    let held: BTreeSet<String> = record
+        .operations
+        .iter()
+        .map(|op| op.op_key.to_string())
+        .collect();
+    (held == keys).then_some(run)
 }

@@ -87,6 +87,7 @@ fn report_dry_run(
         Some((client, runtime)) => Some(read_previews(client, runtime, &plans, &mut warnings)?),
         None => None,
     };
+    let resolved: Vec<ResolvedPlan> = plans.iter().map(|(plan, _)| plan.clone()).collect();
     let mut report = DryRunReport::new(
         slug,
         slug_source,
@@ -107,6 +108,13 @@ fn report_dry_run(
             requests: client.requests_sent(),
         };
         report = report.with_previews(view, previews);
+        if let Some(state) = governance_state(args, &mut report.warnings) {
+            let shipped = resolved
+                .iter()
+                .map(|plan| crate::lifecycle::shipped_by(&state, plan))
+                .collect();
+            report = report.with_shipped(shipped);
+        }
         finish_online(&mut report, args, client, runtime)?;
     }
     publish_to_actions(&report)?;
@@ -121,6 +129,28 @@ fn report_dry_run(
     } else {
         Outcome::Clean
     })
+}
+
+/// The verified state of the governance branch (`origin`, `shipgate/audit`), to tell which
+/// plans shipped; `None` when there is none, with a warning when it cannot be read or verified.
+fn governance_state(
+    args: &DryRunArgs,
+    warnings: &mut Vec<String>,
+) -> Option<crate::audit::state::State> {
+    let target = crate::cli::AuditTargetArgs {
+        repo: args.repo.repo.clone(),
+        remote: "origin".to_owned(),
+        branch: crate::audit::append::DEFAULT_BRANCH.to_owned(),
+    };
+    match super::runs::verified_chain(&target, None, &args.policy) {
+        Ok(found) => found.map(|(_, verified)| verified.state().clone()),
+        Err(e) => {
+            warnings.push(format!(
+                "the governance branch was not read, so shipped plans are not told apart: {e}"
+            ));
+            None
+        }
+    }
 }
 
 /// The time the policy is evaluated at: `--at`, or now to the second.

@@ -78,6 +78,10 @@ pub(super) fn verified_chain(
     allowed_signers: Option<&Path>,
     policy: &PolicyArgs,
 ) -> Result<Option<(Repository, VerifiedState)>, Error> {
+    let repo = super::audit::open_repository(target)?;
+    let Some(head) = super::audit::chain_head(&repo, target)? else {
+        return Ok(None);
+    };
     let (signers, pinned) = match allowed_signers {
         Some(file) => (
             super::audit::trusted_signers(Some(file), target.repo.as_deref(), policy)?,
@@ -94,10 +98,6 @@ pub(super) fn verified_chain(
             let pinned = super::audit::pinned_genesis(Some(&policy))?;
             (policy.signers, pinned)
         }
-    };
-    let repo = super::audit::open_repository(target)?;
-    let Some(head) = super::audit::chain_head(&repo, target)? else {
-        return Ok(None);
     };
     let trust = ChainTrust::new(signers, pinned);
     trust

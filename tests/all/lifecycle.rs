@@ -166,6 +166,11 @@ fn runs_lists_each_run_with_its_state_and_pull_request_newest_first() {
     let listed = runs_json(&world, &[]);
     assert_eq!(listed["runs"][0]["state"], "stale", "{listed}");
     assert_eq!(listed["runs"][0]["file"], PLAN_FILE);
+    let approved = listed["runs"][0]["plan_id"].as_str().expect("plan id");
+    let now = listed["runs"][0]["resolves_to"]
+        .as_str()
+        .expect("resolves to");
+    assert!(now.starts_with("sha256:") && now != approved, "{listed}");
 
     std::fs::remove_file(world.repo.path().join(PLAN_FILE)).expect("rm");
     let listed = runs_json(&world, &[]);
@@ -240,4 +245,34 @@ fn receipt_show_says_whether_the_receipt_was_consumed_and_never_guesses() {
         "{}",
         stdout(&show)
     );
+}
+
+#[test]
+fn a_plan_that_shipped_is_shipped_in_its_run_not_a_conflict() {
+    let (world, run) = minted();
+    assert_exit(&execute(&world, &run, &[], &[]), 0);
+    // `target: main` moves on: the tag that shipped is now "at another commit" than the plan's.
+    world
+        .repo
+        .commit("main", &[("later.txt", "later\n")], "main moves on");
+    let push = std::process::Command::new("git")
+        .args(["push", "-q", "origin", "main"])
+        .current_dir(world.repo.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git push");
+    assert!(
+        push.status.success(),
+        "{}",
+        String::from_utf8_lossy(&push.stderr)
+    );
+    let out = world.shipgate(&["dry-run", "--online"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(text.contains(&format!("shipped in {run}")), "{text}");
+    assert!(!text.contains("CONFLICT_TAG_EXISTS"), "{text}");
+    let json = world.shipgate(&["dry-run", "--online", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("json");
+    assert_eq!(report["plans"][0]["shipped_in"], run.as_str(), "{report}");
+    assert_eq!(report["blocked"], false);
 }
