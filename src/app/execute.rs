@@ -21,7 +21,7 @@ use crate::execute::{
 };
 use crate::gate::GateCode;
 use crate::github::GitHubShipper;
-use crate::lifecycle::RunState;
+use crate::lifecycle::{RunState, shipped_by};
 use crate::plan::ResolvedPlan;
 use crate::policy::parse_duration;
 use crate::report::Banner;
@@ -106,6 +106,11 @@ fn execute_request(
             out,
             "no run is pending: none has an unused, unexpired receipt and its plan in this checkout"
         )?;
+        for plan in &checkout {
+            if let Some(run) = shipped_by(verified.state(), plan) {
+                writeln!(out, "  {}: shipped in {run}", plan.file)?;
+            }
+        }
         for run in &unready.waiting {
             writeln!(out, "  {}: {}", run.run_id, RunState::Waiting.explain(run))?;
         }

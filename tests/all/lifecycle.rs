@@ -141,6 +141,11 @@ fn pending_is_quiet_once_the_plan_shipped() {
         "{}",
         stdout(&out)
     );
+    assert!(
+        stdout(&out).contains(&format!("{PLAN_FILE}: shipped in {run}")),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(shipped(&world), before);
 }
 
@@ -275,4 +280,45 @@ fn a_plan_that_shipped_is_shipped_in_its_run_not_a_conflict() {
     let report: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("json");
     assert_eq!(report["plans"][0]["shipped_in"], run.as_str(), "{report}");
     assert_eq!(report["blocked"], false);
+}
+
+#[test]
+fn mint_judges_the_plans_a_pull_request_changes_against_the_merge_base() {
+    let old = |tag: &str| {
+        format!("version: 1\noperations:\n  - kind: tag\n    name: {tag}\n    target: main\n")
+    };
+    let plan = crate::mint_flow::PLAN;
+    let world = MintWorld::with_history("carol", plan, |repo| {
+        repo.commit(
+            "main",
+            &[(".shipgate/plans/old.yaml", &old("v0.9.0"))],
+            "an older plan",
+        );
+        repo.commit(
+            "release-plan",
+            &[(".shipgate/plans/release.yaml", plan)],
+            "plan the 1.1.0 release",
+        );
+        // The base moves on after the pull request branched: not the pull request's change.
+        repo.commit(
+            "main",
+            &[(".shipgate/plans/old.yaml", &old("v0.9.1"))],
+            "main edits the older plan",
+        );
+    });
+    world.approve("alice");
+    world.approve("bob");
+    let out = world.mint();
+    assert_exit(&out, 0);
+    assert!(!stdout(&out).contains("old.yaml"), "{}", stdout(&out));
+    let opened: Vec<_> = world
+        .chain()
+        .into_iter()
+        .filter(|e| e["event"]["type"] == "run_opened")
+        .collect();
+    assert_eq!(opened.len(), 1, "one run: the release plan's only");
+    assert_eq!(
+        opened[0]["event"]["operations"].as_array().map(Vec::len),
+        Some(3)
+    );
 }
