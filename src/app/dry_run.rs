@@ -175,7 +175,11 @@ fn evaluate_plans(
 ) -> Result<Vec<(ResolvedPlan, Vec<OperationDecision>)>, Error> {
     let mut plans = Vec::new();
     let mut problems = Vec::new();
-    for path in inputs::plan_paths(&args.plans, repo)? {
+    let mut paths = inputs::plan_paths(&args.plans, repo)?;
+    if args.plans.is_empty() && args.github.pr.is_some() {
+        paths = pull_request_plan_paths(args, repo, paths)?;
+    }
+    for path in paths {
         match inputs::load_plan(&path, repo, slug) {
             Ok(plan) => {
                 let decisions = policy::evaluate(policy, &plan.checked, at);
@@ -188,6 +192,30 @@ fn evaluate_plans(
         return Err(Diagnostics(problems).into());
     }
     Ok(plans)
+}
+
+/// On a pull request (`--pr`), the plan files it adds or changes, as mint judges them: those
+/// whose bytes differ from the same path where the pull request forked from the default
+/// branch (the merge base, so plans that landed on the default branch since are not its own).
+fn pull_request_plan_paths(
+    args: &DryRunArgs,
+    repo: &LocalRepo,
+    paths: Vec<std::path::PathBuf>,
+) -> Result<Vec<std::path::PathBuf>, Error> {
+    let (_, default) = repo.default_branch(args.policy.default_branch.as_deref())?;
+    let at_fork = repo.files_at_fork_point(&default, inputs::PLANS_DIR)?;
+    Ok(paths
+        .into_iter()
+        .filter(|path| {
+            let name = inputs::display_name(path, repo);
+            let Ok(bytes) = std::fs::read(path) else {
+                return true;
+            };
+            !at_fork
+                .iter()
+                .any(|f| f.path == name && !f.symlink && !f.too_large && f.bytes == bytes)
+        })
+        .collect())
 }
 
 /// Warnings about the set-up: a placeholder repository, no policy files, a missing signer.

@@ -282,16 +282,19 @@ fn a_plan_that_shipped_is_shipped_in_its_run_not_a_conflict() {
     assert_eq!(report["blocked"], false);
 }
 
-#[test]
-fn mint_judges_the_plans_a_pull_request_changes_against_the_merge_base() {
-    let old = |tag: &str| {
-        format!("version: 1\noperations:\n  - kind: tag\n    name: {tag}\n    target: main\n")
-    };
+/// A plan tagging `tag` at `main`.
+fn old_plan(tag: &str) -> String {
+    format!("version: 1\noperations:\n  - kind: tag\n    name: {tag}\n    target: main\n")
+}
+
+/// The standard world, except that `old.yaml` was on main when the pull request branched and
+/// main edited it afterwards: the pull request changes only `release.yaml`.
+fn forked_world() -> MintWorld {
     let plan = crate::mint_flow::PLAN;
     let world = MintWorld::with_history("carol", plan, |repo| {
         repo.commit(
             "main",
-            &[(".shipgate/plans/old.yaml", &old("v0.9.0"))],
+            &[(".shipgate/plans/old.yaml", &old_plan("v0.9.0"))],
             "an older plan",
         );
         repo.commit(
@@ -299,13 +302,22 @@ fn mint_judges_the_plans_a_pull_request_changes_against_the_merge_base() {
             &[(".shipgate/plans/release.yaml", plan)],
             "plan the 1.1.0 release",
         );
-        // The base moves on after the pull request branched: not the pull request's change.
         repo.commit(
             "main",
-            &[(".shipgate/plans/old.yaml", &old("v0.9.1"))],
+            &[(".shipgate/plans/old.yaml", &old_plan("v0.9.1"))],
             "main edits the older plan",
         );
     });
+    // The checkout of the pull request's head holds the older plan as it branched.
+    world
+        .repo
+        .write(".shipgate/plans/old.yaml", &old_plan("v0.9.0"));
+    world
+}
+
+#[test]
+fn mint_judges_the_plans_a_pull_request_changes_against_the_merge_base() {
+    let world = forked_world();
     world.approve("alice");
     world.approve("bob");
     let out = world.mint();
@@ -320,5 +332,27 @@ fn mint_judges_the_plans_a_pull_request_changes_against_the_merge_base() {
     assert_eq!(
         opened[0]["event"]["operations"].as_array().map(Vec::len),
         Some(3)
+    );
+}
+
+#[test]
+fn dry_run_on_a_pull_request_judges_only_the_plans_it_adds_or_changes() {
+    let world = forked_world();
+    let pr = world.pr.to_string();
+    let out = world.shipgate(&["dry-run", "--pr", &pr, "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let files: Vec<&str> = report["plans"]
+        .as_array()
+        .expect("plans")
+        .iter()
+        .filter_map(|p| p["file"].as_str())
+        .collect();
+    assert_eq!(files, [PLAN_FILE], "{report}");
+    let everything = world.shipgate(&["dry-run", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&everything)).expect("json");
+    assert_eq!(
+        report["plans"].as_array().map(Vec::len),
+        Some(2),
+        "{report}"
     );
 }
