@@ -57,7 +57,7 @@ pub fn runs(args: &RunsArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             }
         })
         .collect();
-    rows.sort_by(|a, b| b.seq.cmp(&a.seq));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.seq));
     let report = RunsReport {
         mode: "runs",
         runs: rows,
