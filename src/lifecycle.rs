@@ -98,7 +98,9 @@ impl RunState {
                 "{file} resolves now to {resolves_to}, not to the approved {}; approve the new plan{pr}",
                 run.plan_id
             ),
-            Self::Expired => format!("its receipts expired unused; approve again{pr}"),
+            Self::Expired => format!(
+                "its receipts expired unused; approve again{pr}, or remove its plan file if it will not ship"
+            ),
             Self::Blocked { why } => format!("blocked: {why}"),
             Self::Superseded { by } => format!("superseded by {by}"),
         }
@@ -251,4 +253,89 @@ pub fn shipped_by(state: &State, plan: &ResolvedPlan) -> Option<String> {
         .map(|op| op.op_key.to_string())
         .collect();
     (held == keys).then_some(run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::entry::RunOperation;
+    use crate::audit::state::{HaltRecord, OpRecord, ReceiptRecord};
+    use crate::model::{OpKey, ReceiptId, RunId};
+
+    const NOW: &str = "2026-12-03T12:00:00Z";
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::parse(NOW, &Rfc3339).expect("time")
+    }
+
+    /// A state holding run `id` (opened at `seq`) of tag v1, with one receipt expiring at
+    /// `expires_at`.
+    fn with_run(state: &mut State, id: &str, seq: u64, expires_at: &str) -> RunRecord {
+        let run = RunRecord {
+            run_id: RunId::parse(id).expect("run id"),
+            plan_id: format!("sha256:{}", "a".repeat(64)),
+            policy_hash: format!("sha256:{}", "b".repeat(64)),
+            operations: vec![RunOperation {
+                op_index: 0,
+                op_key: OpKey::tag("v1"),
+            }],
+            pr: Some(7),
+            seq,
+        };
+        let receipt = format!("rcp_{id}");
+        state.receipts.insert(
+            receipt.clone(),
+            ReceiptRecord {
+                receipt_id: ReceiptId::parse(&receipt).expect("receipt id"),
+                run_id: run.run_id.clone(),
+                op_key: OpKey::tag("v1"),
+                enforceable: true,
+                expires_at: expires_at.to_owned(),
+                status: ReceiptStatus::Minted,
+                minted_seq: seq + 1,
+                consumed_seq: None,
+                document: None,
+            },
+        );
+        state.runs.insert(id.to_owned(), run.clone());
+        run
+    }
+
+    #[test]
+    fn a_run_is_judged_by_its_receipts_its_operations_and_newer_runs() {
+        let mut state = State::default();
+        let old = with_run(&mut state, "run_old", 1, "2026-12-03T11:00:00Z");
+        assert_eq!(run_state(&state, &old, now(), &[]), RunState::Expired);
+        let new = with_run(&mut state, "run_new", 5, "2026-12-03T14:00:00Z");
+        assert_eq!(
+            run_state(&state, &old, now(), &[]),
+            RunState::Superseded {
+                by: "run_new".into()
+            }
+        );
+        assert_eq!(run_state(&state, &new, now(), &[]), RunState::Waiting);
+        state.halt = Some(HaltRecord {
+            by: "alice".into(),
+            reason: "incident".into(),
+            since: NOW.into(),
+            seq: 9,
+        });
+        assert!(matches!(
+            run_state(&state, &new, now(), &[]),
+            RunState::Blocked { .. }
+        ));
+        state.halt = None;
+        state.ops.insert(
+            "tag:v1".into(),
+            OpRecord {
+                op_key: OpKey::tag("v1"),
+                run_id: new.run_id.clone(),
+                receipt_id: ReceiptId::parse("rcp_run_new").expect("receipt id"),
+                status: OpStatus::Succeeded,
+                seq: 10,
+                published_seq: None,
+            },
+        );
+        assert_eq!(run_state(&state, &new, now(), &[]), RunState::Shipped);
+    }
 }
