@@ -21,6 +21,7 @@ pub mod gate;
 pub mod github;
 pub mod invisible;
 pub mod keys;
+pub mod lifecycle;
 pub mod mint;
 pub mod model;
 pub mod plan;

@@ -87,6 +87,7 @@ fn report_dry_run(
         Some((client, runtime)) => Some(read_previews(client, runtime, &plans, &mut warnings)?),
         None => None,
     };
+    let resolved: Vec<ResolvedPlan> = plans.iter().map(|(plan, _)| plan.clone()).collect();
     let mut report = DryRunReport::new(
         slug,
         slug_source,
@@ -107,6 +108,13 @@ fn report_dry_run(
             requests: client.requests_sent(),
         };
         report = report.with_previews(view, previews);
+        if let Some(state) = governance_state(args, &mut report.warnings) {
+            let shipped = resolved
+                .iter()
+                .map(|plan| crate::lifecycle::shipped_by(&state, plan))
+                .collect();
+            report = report.with_shipped(shipped);
+        }
         finish_online(&mut report, args, client, runtime)?;
     }
     publish_to_actions(&report)?;
@@ -121,6 +129,28 @@ fn report_dry_run(
     } else {
         Outcome::Clean
     })
+}
+
+/// The verified state of the governance branch (`origin`, `shipgate/audit`), to tell which
+/// plans shipped; `None` when there is none, with a warning when it cannot be read or verified.
+fn governance_state(
+    args: &DryRunArgs,
+    warnings: &mut Vec<String>,
+) -> Option<crate::audit::state::State> {
+    let target = crate::cli::AuditTargetArgs {
+        repo: args.repo.repo.clone(),
+        remote: "origin".to_owned(),
+        branch: crate::audit::append::DEFAULT_BRANCH.to_owned(),
+    };
+    match super::runs::verified_chain(&target, None, &args.policy) {
+        Ok(found) => found.map(|(_, verified)| verified.state().clone()),
+        Err(e) => {
+            warnings.push(format!(
+                "the governance branch was not read, so shipped plans are not told apart: {e}"
+            ));
+            None
+        }
+    }
 }
 
 /// The time the policy is evaluated at: `--at`, or now to the second.
@@ -145,7 +175,11 @@ fn evaluate_plans(
 ) -> Result<Vec<(ResolvedPlan, Vec<OperationDecision>)>, Error> {
     let mut plans = Vec::new();
     let mut problems = Vec::new();
-    for path in inputs::plan_paths(&args.plans, repo)? {
+    let mut paths = inputs::plan_paths(&args.plans, repo)?;
+    if args.plans.is_empty() && args.github.pr.is_some() {
+        paths = pull_request_plan_paths(args, repo, paths)?;
+    }
+    for path in paths {
         match inputs::load_plan(&path, repo, slug) {
             Ok(plan) => {
                 let decisions = policy::evaluate(policy, &plan.checked, at);
@@ -158,6 +192,30 @@ fn evaluate_plans(
         return Err(Diagnostics(problems).into());
     }
     Ok(plans)
+}
+
+/// On a pull request (`--pr`), the plan files it adds or changes, as mint judges them: those
+/// whose bytes differ from the same path where the pull request forked from the default
+/// branch (the merge base, so plans that landed on the default branch since are not its own).
+fn pull_request_plan_paths(
+    args: &DryRunArgs,
+    repo: &LocalRepo,
+    paths: Vec<std::path::PathBuf>,
+) -> Result<Vec<std::path::PathBuf>, Error> {
+    let (_, default) = repo.default_branch(args.policy.default_branch.as_deref())?;
+    let at_fork = repo.files_at_fork_point(&default, inputs::PLANS_DIR)?;
+    Ok(paths
+        .into_iter()
+        .filter(|path| {
+            let name = inputs::display_name(path, repo);
+            let Ok(bytes) = std::fs::read(path) else {
+                return true;
+            };
+            !at_fork
+                .iter()
+                .any(|f| f.path == name && !f.symlink && !f.too_large && f.bytes == bytes)
+        })
+        .collect())
 }
 
 /// Warnings about the set-up: a placeholder repository, no policy files, a missing signer.

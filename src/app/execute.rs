@@ -16,16 +16,19 @@ use crate::audit::AuditError;
 use crate::cli::{AuditAppendArgs, ExecuteArgs, Format};
 use crate::error::{Error, Outcome};
 use crate::execute::{
-    ChainPort, Clock, GitChain, Ports, RunRequest, RunSelector, WallClock, execute_run, select_runs,
+    ChainPort, Clock, GitChain, Ports, RunRequest, RunSelector, Unready, WallClock, execute_run,
+    select_runs, unready_runs,
 };
 use crate::gate::GateCode;
 use crate::github::GitHubShipper;
+use crate::lifecycle::{RunState, shipped_by};
 use crate::plan::{ResolvedOperation, ResolvedPlan};
 use crate::policy::parse_duration;
 use crate::report::Banner;
 use crate::report::execute::{
     ExecuteReport, OpOutcome, render_execute_markdown, render_execute_text,
 };
+use crate::report::lifecycle::{StaleRunReport, render_stale_markdown, render_stale_text};
 
 /// Runs `shipgate execute`.
 pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -85,21 +88,34 @@ fn execute_request(
 
     // 1. Fetch and verify; every later decision and append verifies again from this head.
     let verified = first_verified_state(&chain, &append.target.branch, out)?;
-    let runs = select_runs(
-        verified.state(),
-        &request.selector,
-        WallClock.now(),
-        |run| {
-            Ok(find_plan(&repo, &slug, run)?
-                .or_else(|| merged_otherwise(&repo, &slug, verified.state(), run))
-                .or_else(|| pull_plan(&repo, &slug, append, &request.selector, run)))
-        },
-    )?;
-    if runs.is_empty() {
+    let now = WallClock.now();
+    let runs = select_runs(verified.state(), &request.selector, now, |run| {
+        Ok(find_plan(&repo, &slug, run)?
+            .or_else(|| merged_otherwise(&repo, &slug, verified.state(), run))
+            .or_else(|| pull_plan(&repo, &slug, append, &request.selector, run)))
+    })?;
+    let checkout = checkout_plans(&repo, &slug, verified.state());
+    let mut unready = match request.selector {
+        RunSelector::Pending => unready_runs(verified.state(), now, &checkout),
+        _ => Unready::default(),
+    };
+    // A run selected is executed, and the gate says why it cannot ship if it cannot.
+    unready
+        .loud
+        .retain(|(stale, _)| runs.iter().all(|(run, _)| run.run_id != stale.run_id));
+    if runs.is_empty() && unready.loud.is_empty() {
         writeln!(
             out,
             "no run is pending: none has an unused, unexpired receipt and its plan in this checkout"
         )?;
+        for plan in &checkout {
+            if let Some(run) = shipped_by(verified.state(), plan) {
+                writeln!(out, "  {}: shipped in {run}", plan.file)?;
+            }
+        }
+        for run in &unready.waiting {
+            writeln!(out, "  {}: {}", run.run_id, RunState::Waiting.explain(run))?;
+        }
         super::actions::write_outputs(&[("status", "idle".to_owned())])?;
         return Ok(Outcome::Clean);
     }
@@ -151,7 +167,11 @@ fn execute_request(
         out.write_all(rendered.as_bytes())?;
         reports.push(report);
     }
-    write_execute_outputs(&reports)?;
+    let stale = report_unready(&runtime, &client, &unready, request.format, out)?;
+    if !stale.is_empty() {
+        code = code.max(Outcome::Blocked);
+    }
+    write_execute_outputs(&reports, &stale)?;
     Ok(code)
 }
 
@@ -178,9 +198,39 @@ fn status_prs(run: &crate::audit::state::RunRecord, selector: &RunSelector) -> V
     prs
 }
 
+/// Reports each run that can no longer ship as approved (stale, expired) on stdout, in the job
+/// summary and in its pull request's status comment, which then says what to do.
+fn report_unready(
+    runtime: &tokio::runtime::Runtime,
+    client: &crate::github::GitHubClient,
+    unready: &Unready,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Vec<StaleRunReport>, Error> {
+    let mut stale = Vec::new();
+    for (run, state) in &unready.loud {
+        let Some(report) = StaleRunReport::new(run, state) else {
+            continue;
+        };
+        let markdown = render_stale_markdown(&report);
+        if let Some(pr) = run.pr {
+            runtime.block_on(github::post_status(client, pr, &markdown))?;
+        }
+        super::actions::write_step_summary(&markdown)?;
+        let rendered = match format {
+            Format::Text => render_stale_text(&report),
+            Format::Markdown => markdown,
+            Format::Json => super::json_report(&report)?,
+        };
+        out.write_all(rendered.as_bytes())?;
+        stale.push(report);
+    }
+    Ok(stale)
+}
+
 /// The step outputs of one `execute`: its plans, runs, one status word for the whole command
 /// (however many runs it executed) and the codes of what was denied or failed.
-fn write_execute_outputs(reports: &[ExecuteReport]) -> Result<(), Error> {
+fn write_execute_outputs(reports: &[ExecuteReport], stale: &[StaleRunReport]) -> Result<(), Error> {
     let reasons: Vec<&str> = reports
         .iter()
         .flat_map(|r| &r.operations)
@@ -188,12 +238,13 @@ fn write_execute_outputs(reports: &[ExecuteReport]) -> Result<(), Error> {
             OpOutcome::Denied { code, .. } | OpOutcome::Failed { code, .. } => Some(code.as_str()),
             _ => None,
         })
+        .chain(stale.iter().map(|r| r.code.as_str()))
         .collect();
     // One word for the whole command, however many runs it executed; `idle` when it executed
-    // none (every run it was asked for had shipped already).
-    let status = if reports.is_empty() {
+    // none and reported none (every run it was asked for had shipped already).
+    let status = if reports.is_empty() && stale.is_empty() {
         "idle".to_owned()
-    } else if reports.iter().all(|r| r.banner == Banner::Shipped) {
+    } else if stale.is_empty() && reports.iter().all(|r| r.banner == Banner::Shipped) {
         Banner::Shipped.status()
     } else {
         Banner::Blocked.status()
@@ -201,11 +252,21 @@ fn write_execute_outputs(reports: &[ExecuteReport]) -> Result<(), Error> {
     super::actions::write_outputs(&[
         (
             "plan-id",
-            super::actions::space_separated(reports.iter().map(|r| &r.plan_id)),
+            super::actions::space_separated(
+                reports
+                    .iter()
+                    .map(|r| &r.plan_id)
+                    .chain(stale.iter().map(|r| &r.plan_id)),
+            ),
         ),
         (
             "run-id",
-            super::actions::space_separated(reports.iter().map(|r| &r.run_id)),
+            super::actions::space_separated(
+                reports
+                    .iter()
+                    .map(|r| &r.run_id)
+                    .chain(stale.iter().map(|r| &r.run_id)),
+            ),
         ),
         ("status", status),
         ("blocked-reasons", reasons.join(",")),
@@ -266,6 +327,52 @@ pub(super) fn find_plan(
     Ok(None)
 }
 
+/// Every plan in the checkout that resolves (one that does not cannot be any run's plan), as
+/// the lifecycle judges runs against them. A plan whose `target: merge` landed is also listed
+/// as resolved for each run of the same operations that it resolves to with that run's
+/// approved content (DESIGN 13.7: a rebase merge carries it on a later commit than the one the
+/// plan first appears on), so such a run reads as authorized, not stale.
+pub(super) fn checkout_plans(
+    repo: &crate::repo::LocalRepo,
+    slug: &crate::model::RepoSlug,
+    state: &crate::audit::state::State,
+) -> Vec<ResolvedPlan> {
+    let mut plans = Vec::new();
+    for path in inputs::plan_paths(&[], repo).unwrap_or_default() {
+        let Ok(plan) = inputs::load_plan(&path, repo, slug) else {
+            continue;
+        };
+        if has_landed_merge(&plan) {
+            for run in state.runs.values() {
+                let same_operations = plan
+                    .operations
+                    .iter()
+                    .map(ResolvedOperation::key)
+                    .eq(run.operations.iter().map(|o| o.op_key.clone()));
+                if !same_operations || run.plan_id == plan.id.as_str() {
+                    continue;
+                }
+                let approved = crate::model::PlanId::from_digest(run.plan_id.clone()).ok();
+                if let Ok(for_run) = inputs::load_plan_for(&path, repo, slug, approved.as_ref())
+                    && for_run.id.as_str() == run.plan_id
+                {
+                    plans.push(for_run);
+                }
+            }
+        }
+        plans.push(plan);
+    }
+    plans
+}
+
+/// Whether a tag of the plan says `target: merge` and its pull request has merged.
+fn has_landed_merge(plan: &ResolvedPlan) -> bool {
+    plan.operations.iter().any(|op| match op {
+        ResolvedOperation::Tag { target, .. } => target.is_landed_merge(),
+        _ => false,
+    })
+}
+
 /// The run's plan merged with other content than approved (a pull request merged behind its
 /// base, DESIGN 13.7): a plan of the checkout with the run's operations whose `target: merge`
 /// landed, but on no commit with the approved tree. Returned so that the gate refuses the run
@@ -290,11 +397,7 @@ fn merged_otherwise(
         .iter()
         .filter_map(|path| inputs::load_plan(path, repo, slug).ok())
         .find(|plan| {
-            let landed = plan.operations.iter().any(|op| match op {
-                ResolvedOperation::Tag { target, .. } => target.is_landed_merge(),
-                _ => false,
-            });
-            landed
+            has_landed_merge(plan)
                 && plan
                     .operations
                     .iter()

@@ -17,6 +17,7 @@ mod proof;
 mod publish;
 mod pull_head;
 mod receipt;
+mod runs;
 mod ship;
 
 use std::io::Write;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         Command::Mint(args) => mint::mint(&args, out),
         Command::Execute(args) => execute::execute(&args, out),
         Command::Ship(args) => ship::ship(&args, out),
+        Command::Runs(args) => runs::runs(&args, out),
         Command::Release(ReleaseCommand::Publish(args)) => publish::publish(&args, out),
         Command::Proof(args) => proof::proof(&args, out),
         Command::Init(args) => init::init(&args, OffsetDateTime::now_utc(), out),

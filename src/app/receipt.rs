@@ -7,8 +7,14 @@ use std::path::Path;
 use super::audit::{chain_head, open_repository};
 use super::inputs::{self, PolicyRequest};
 use crate::audit::AuditError;
-use crate::audit::store::read_state;
-use crate::cli::{AuditTargetArgs, Format, ReceiptCommand, ReceiptSourceArgs};
+use serde::Serialize;
+
+use super::runs::verified_chain;
+use crate::audit::state::ReceiptStatus;
+use crate::audit::store::{entries_back_to, read_state};
+use crate::cli::{
+    AuditTargetArgs, Format, POLICIES_DIR, PolicyArgs, ReceiptCommand, ReceiptSourceArgs,
+};
 use crate::error::{Error, Outcome};
 use crate::receipt::{MAX_RECEIPT_BYTES, Receipt, parse_receipt, verify_receipt};
 
@@ -21,14 +27,29 @@ pub fn receipt(command: &ReceiptCommand, out: &mut dyn Write) -> Result<Outcome,
             source,
         } => {
             let receipt = load(receipt, None, source)?;
+            let consumption = consumption(&receipt, source);
             match format {
-                Format::Json => writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(&receipt)
-                        .map_err(|e| Error::Usage(e.to_string()))?
-                )?,
-                Format::Text | Format::Markdown => describe(&receipt, out)?,
+                Format::Json => {
+                    let mut value =
+                        serde_json::to_value(&receipt).map_err(|e| Error::Usage(e.to_string()))?;
+                    if let serde_json::Value::Object(fields) = &mut value {
+                        fields.insert(
+                            "consumption".to_owned(),
+                            serde_json::to_value(&consumption)
+                                .map_err(|e| Error::Usage(e.to_string()))?,
+                        );
+                    }
+                    writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string_pretty(&value)
+                            .map_err(|e| Error::Usage(e.to_string()))?
+                    )?;
+                }
+                Format::Text | Format::Markdown => {
+                    describe(&receipt, out)?;
+                    writeln!(out, "  consumed:   {}", consumption.describe())?;
+                }
             }
             Ok(Outcome::Clean)
         }
@@ -124,6 +145,93 @@ fn load(
             ))
         })?;
     Ok(parse_receipt(document.as_bytes())?)
+}
+
+/// Whether a receipt was consumed, as the verified governance branch says; when no verified
+/// branch can be read, that it could not tell (never that it is unused).
+#[derive(Debug, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+enum Consumption {
+    /// The entry `seq` consumed it.
+    Consumed {
+        /// The consuming entry.
+        seq: u64,
+        /// Its time.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        at: Option<String>,
+    },
+    /// Minted and not consumed.
+    Unused,
+    /// The verified branch does not record it.
+    NotRecorded,
+    /// No verified branch could be read.
+    Unknown {
+        /// Why.
+        why: String,
+    },
+}
+
+impl Consumption {
+    fn describe(&self) -> String {
+        match self {
+            Self::Consumed { seq, at } => match at {
+                Some(at) => format!("yes, by entry seq {seq} at {at}"),
+                None => format!("yes, by entry seq {seq}"),
+            },
+            Self::Unused => "no: the verified governance branch records it unused".to_owned(),
+            Self::NotRecorded => {
+                "unknown: the verified governance branch does not record this receipt".to_owned()
+            }
+            Self::Unknown { why } => {
+                format!("unknown: could not read a verified governance branch ({why})")
+            }
+        }
+    }
+}
+
+/// [`Consumption`] of `receipt` on the governance branch `source` names, verified with the
+/// policy's signers.
+fn consumption(receipt: &Receipt, source: &ReceiptSourceArgs) -> Consumption {
+    let target = AuditTargetArgs {
+        repo: None,
+        remote: source.remote.clone(),
+        branch: source.branch.clone(),
+    };
+    let policy = PolicyArgs {
+        policies: POLICIES_DIR.to_owned(),
+        policies_from_worktree: false,
+        default_branch: None,
+    };
+    let (repo, verified) = match verified_chain(&target, None, &policy) {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return Consumption::Unknown {
+                why: format!("there is no governance branch {}", source.branch),
+            };
+        }
+        Err(e) => return Consumption::Unknown { why: e.to_string() },
+    };
+    let id = receipt.claims.receipt_id.as_str();
+    let Some(record) = verified.state().receipts.get(id) else {
+        return Consumption::NotRecorded;
+    };
+    match (record.status, record.consumed_seq) {
+        (ReceiptStatus::Consumed, Some(seq)) => {
+            let at = entries_back_to(&repo, verified.head(), seq)
+                .ok()
+                .and_then(|entries| {
+                    entries
+                        .into_iter()
+                        .find(|(_, sealed)| sealed.entry.seq == seq)
+                        .map(|(_, sealed)| sealed.entry.at)
+                });
+            Consumption::Consumed { seq, at }
+        }
+        (ReceiptStatus::Consumed, None) => Consumption::Unknown {
+            why: "the branch records it consumed without the consuming entry".to_owned(),
+        },
+        (ReceiptStatus::Minted, _) => Consumption::Unused,
+    }
 }
 
 fn read(file: &Path) -> Result<Receipt, Error> {

@@ -12,6 +12,7 @@ mod mint;
 mod proof;
 mod receipt;
 mod release;
+mod runs;
 mod ship;
 
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ pub use mint::MintArgs;
 pub use proof::{ProofArgs, ProofCommand};
 pub use receipt::{ReceiptCommand, ReceiptSourceArgs};
 pub use release::{ReleaseCommand, ReleasePublishArgs};
+pub use runs::RunsArgs;
 pub use ship::ShipArgs;
 
 /// shipgate: nothing ships without a human-approved, signed, single-use receipt.
@@ -82,6 +84,12 @@ pub enum Command {
         after_help = "Example:\n  GITHUB_TOKEN=\"$(gh auth token)\" shipgate ship --pr 42\n\nYou are the token's account (GET /user), or GITHUB_ACTOR when the token is an installation\ntoken that cannot say. You must be named by a rule of the pull request's plans, as for\napproving; the repository must not be halted; a run must be open (the plans approved and\nminted). The ship workflow then executes each run in its own environment.\n\nExit codes: 0 started (or nothing left to ship), 1 refused (the reason is printed), 2 bad\nusage, 3 GitHub or git failed, 4 the audit chain failed verification."
     )]
     Ship(ShipArgs),
+    /// List the runs on the governance branch, newest first, with their state (authorized,
+    /// waiting, shipped, partially shipped, stale, expired, blocked, superseded) and their PR.
+    #[command(
+        after_help = "Examples:\n  shipgate runs\n  shipgate runs --pr 42 --format json\n\nReads the verified governance branch (fetched from the remote) and the plans in this\ncheckout: a run whose plan file is here but resolves to another id now is stale."
+    )]
+    Runs(RunsArgs),
     /// Publish a draft release after its assets (`publish: after_assets`).
     #[command(subcommand)]
     Release(ReleaseCommand),
@@ -147,11 +155,14 @@ pub struct RepoArgs {
     pub repo_slug: Option<String>,
 }
 
+/// The policy directory when none is named.
+pub const POLICIES_DIR: &str = ".shipgate/policies";
+
 /// Where the policy comes from.
 #[derive(Debug, Clone, Args)]
 pub struct PolicyArgs {
     /// Policy directory, repository-relative, read from the default branch's commit.
-    #[arg(long, value_name = "DIR", default_value = ".shipgate/policies")]
+    #[arg(long, value_name = "DIR", default_value = POLICIES_DIR)]
     pub policies: String,
     /// Read the policies from the work tree instead of the default branch (to test local edits).
     #[arg(long)]

@@ -32,6 +32,7 @@ pub use run::{execute_run, shipped};
 use crate::audit::state::{OpStatus, ReceiptStatus, RunRecord, State};
 use crate::error::Error;
 use crate::gate::is_expired;
+use crate::lifecycle::{RunState, in_checkout, run_state};
 use crate::model::RepoSlug;
 use crate::plan::ResolvedPlan;
 use crate::policy::Policy;
@@ -144,4 +145,33 @@ fn runs_with_work(state: &State, now: OffsetDateTime) -> HashSet<&str> {
         })
         .map(|receipt| receipt.run_id.as_str());
     in_doubt.chain(usable).collect()
+}
+
+/// The runs `--pending` does not execute but does not leave unsaid (issue 17).
+#[derive(Debug, Default)]
+pub struct Unready {
+    /// Runs whose plan file is in the checkout but that can no longer ship as approved (stale,
+    /// expired), oldest first, each with its state: reported, exit 1.
+    pub loud: Vec<(RunRecord, RunState)>,
+    /// Authorized runs whose plan has not reached the checkout: their pull request is open.
+    pub waiting: Vec<RunRecord>,
+}
+
+/// The runs on `state` that `--pending` cannot execute, judged against the plans that resolve in
+/// the checkout (`checkout`): which ones are stale or expired with their plan file in the
+/// checkout (loud), and which wait for their plan to arrive.
+pub fn unready_runs(state: &State, now: OffsetDateTime, checkout: &[ResolvedPlan]) -> Unready {
+    let mut runs: Vec<&RunRecord> = state.runs.values().collect();
+    runs.sort_by_key(|r| r.seq);
+    let mut unready = Unready::default();
+    for run in runs {
+        match run_state(state, run, now, checkout) {
+            RunState::Waiting => unready.waiting.push(run.clone()),
+            judged @ (RunState::Stale { .. } | RunState::Expired) if in_checkout(run, checkout) => {
+                unready.loud.push((run.clone(), judged));
+            }
+            _ => {}
+        }
+    }
+    unready
 }

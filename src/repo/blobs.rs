@@ -100,17 +100,20 @@ impl LocalRepo {
     }
 
     /// The `*.yaml`/`*.yml` files directly in `dir` at commit `head` that differ from the
-    /// same path at `base` (added, or changed): the plans a pull request proposes, read as git
-    /// objects so nothing of the pull request is ever a file on disk (DESIGN 13.9). Sorted. A
-    /// link is listed as changed (with `symlink` set), so that reading it refuses it
-    /// (`SYMLINK_REFUSED`).
+    /// same path at the merge base of `base` and `head` (added, or changed): the plans a pull
+    /// request proposes, read as git objects so nothing of the pull request is ever a file on
+    /// disk (DESIGN 13.9). Against the merge base, not `base` itself, so a plan that changed on
+    /// `base` after the pull request branched is not the pull request's (issue 17); without a
+    /// merge base (unrelated histories) against `base`. Sorted. A link is listed as changed
+    /// (with `symlink` set), so that reading it refuses it (`SYMLINK_REFUSED`).
     pub fn changed_yaml_files(
         &self,
         base: &CommitSha,
         head: &CommitSha,
         dir: &str,
     ) -> Result<Vec<RepoFile>, RepoError> {
-        let at_base = self.files_in_commit_dir(base, dir)?;
+        let since = self.merge_base(base, head)?;
+        let at_base = self.files_in_commit_dir(&since, dir)?;
         let changed = self
             .files_in_commit_dir(head, dir)?
             .into_iter()
@@ -127,6 +130,32 @@ impl LocalRepo {
             })
             .collect();
         Ok(changed)
+    }
+
+    /// The files directly in `dir` at the merge base of `base` and `HEAD` (at `base` without a
+    /// `HEAD` or a common history): what a pull request checked out here started from, so a
+    /// plan file whose bytes differ from these is one the pull request adds or changes.
+    pub fn files_at_fork_point(
+        &self,
+        base: &CommitSha,
+        dir: &str,
+    ) -> Result<Vec<RepoFile>, RepoError> {
+        let since = match self.repo.head().ok().and_then(|h| h.peel_to_commit().ok()) {
+            Some(head) => self.merge_base(base, &CommitSha::from(head.id()))?,
+            None => base.clone(),
+        };
+        self.files_in_commit_dir(&since, dir)
+    }
+
+    /// The best common ancestor of `base` and `head`, or `base` when they share no history.
+    fn merge_base(&self, base: &CommitSha, head: &CommitSha) -> Result<CommitSha, RepoError> {
+        let oid =
+            |sha: &CommitSha| git2::Oid::from_str(sha.as_str()).map_err(git("parsing a commit id"));
+        match self.repo.merge_base(oid(base)?, oid(head)?) {
+            Ok(found) => Ok(CommitSha::from(found)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(base.clone()),
+            Err(e) => Err(git("finding the merge base")(e)),
+        }
     }
 
     /// Reads the file at repository-relative `relative` in `commit` as a git object: no

@@ -150,6 +150,10 @@ fn blocked_verdict_cell(op: &OperationReport) -> String {
 
 /// Writes the approve command, or why the blocked operations cannot ship.
 fn write_plan_footer(out: &mut String, plan: &PlanReport) {
+    if let Some(run) = &plan.shipped_in {
+        let _ = writeln!(out, "\nShipped in `{run}`: nothing to approve.");
+        return;
+    }
     let blocked: Vec<_> = plan
         .operations
         .iter()

@@ -4,6 +4,7 @@
 
 pub mod doctor;
 pub mod execute;
+pub mod lifecycle;
 mod markdown;
 pub mod mint;
 mod text;
@@ -162,6 +163,10 @@ pub struct PlanReport {
     pub approve_command: String,
     /// Its operations.
     pub operations: Vec<OperationReport>,
+    /// The run that shipped it, when the governance branch says it shipped: it is done, and
+    /// what it created on GitHub is not a conflict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipped_in: Option<String>,
 }
 
 /// Whether GitHub's state was consulted.
@@ -273,6 +278,7 @@ impl DryRunReport {
                 file: plan.file,
                 name: plan.name,
                 plan_id: plan.id,
+                shipped_in: None,
             })
             .collect();
         let blocked = plans
@@ -307,12 +313,36 @@ impl DryRunReport {
             }
         }
         self.github = github;
+        self.recount_blocked();
+        self
+    }
+
+    /// Marks the plans that shipped, one entry per plan (the run that shipped it, if one did):
+    /// each operation is `shipped in run_...`, and nothing of the plan blocks.
+    pub fn with_shipped(mut self, shipped: Vec<Option<String>>) -> Self {
+        for (plan, run) in self.plans.iter_mut().zip(shipped) {
+            let Some(run) = run else { continue };
+            for op in &mut plan.operations {
+                op.verdict = Verdict::WouldShipAfterApproval;
+                op.findings.clear();
+                op.preview = Some(Preview {
+                    state: PreviewState::AlreadyShipped,
+                    code: None,
+                    detail: format!("shipped in {run}"),
+                });
+            }
+            plan.shipped_in = Some(run);
+        }
+        self.recount_blocked();
+        self
+    }
+
+    fn recount_blocked(&mut self) {
         self.blocked = self
             .plans
             .iter()
             .flat_map(|p| &p.operations)
             .any(|o| o.verdict == Verdict::Blocked);
-        self
     }
 }
 

@@ -75,6 +75,10 @@ fn write_plan(out: &mut String, plan: &PlanReport) {
     for op in &plan.operations {
         write_operation(out, op);
     }
+    if let Some(run) = &plan.shipped_in {
+        let _ = writeln!(out, "  shipped in {run}: nothing to approve");
+        return;
+    }
     let blocked = plan
         .operations
         .iter()

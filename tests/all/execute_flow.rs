@@ -316,7 +316,7 @@ pub(crate) fn craft_signed(world: &MintWorld, sign: impl Fn(ReceiptClaims) -> Re
 }
 
 /// Appends `events` signed with the world's real audit key, so the chain still verifies.
-fn append_as_auditor(world: &MintWorld, events: Vec<Event>) {
+pub(crate) fn append_as_auditor(world: &MintWorld, events: Vec<Event>) {
     let repo = git2::Repository::open(world.repo.path()).expect("repo");
     let audit = parse_private_key(&world.audit.private_openssh, "test").expect("audit key");
     let cli = GitCli::new(

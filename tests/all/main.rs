@@ -28,6 +28,7 @@ mod github_support;
 mod hostile_input;
 mod init;
 mod key_clock;
+mod lifecycle;
 mod local_runner;
 mod malformed;
 mod mint_flow;

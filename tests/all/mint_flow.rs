@@ -9,7 +9,7 @@ use shipgate::policy::SignerRole;
 use crate::fixture::{TestRepo, assert_exit, stderr, stdout};
 use crate::github_support::{APP, APP_LOGIN, BOT, GitHubWorld, SLUG};
 
-const PLAN: &str = "\
+pub(crate) const PLAN: &str = "\
 version: 1
 name: Release 1.1.0
 operations:
