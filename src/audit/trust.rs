@@ -12,7 +12,7 @@
 //! one. A missing branch is refused once anything proves a chain existed (a trusted head, a
 //! checkpoint or a pin): a new genesis would silently start the record over.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use git2::{Oid, Repository};
 
@@ -65,7 +65,8 @@ pub enum TrustError {
 #[derive(Debug, Clone)]
 pub struct VerifiedState {
     head: Oid,
-    state: State,
+    /// Shared with the trusted head: taking a verified state copies nothing.
+    state: Arc<State>,
 }
 
 impl VerifiedState {
@@ -82,7 +83,10 @@ impl VerifiedState {
     /// A state the gate's unit tests pretend was verified.
     #[cfg(test)]
     pub(crate) fn for_tests(head: Oid, state: State) -> Self {
-        Self { head, state }
+        Self {
+            head,
+            state: Arc::new(state),
+        }
     }
 }
 

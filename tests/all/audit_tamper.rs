@@ -2,16 +2,22 @@
 //! entries is caught, with the right reason and the right commit named.
 
 use git2::Oid;
+use shipgate::audit::AuditError;
+use shipgate::audit::append::{AppendError, GitCli};
 use shipgate::audit::entry::Entry;
 use shipgate::audit::reason::Reason;
 use shipgate::audit::store::write_commit;
 use shipgate::audit::verify::{
     Failure, HOLD_BYTES, Problem, VerifyError, VerifyOptions, verify_chain,
 };
+use shipgate::error::Error;
+use shipgate::execute::{ChainPort, GitChain};
 use shipgate::keys::SigningKey;
 use shipgate::model::{OpKey, RunId};
 
-use crate::audit_support::{LocalChain, audit_key, note};
+use crate::audit_support::{
+    LocalChain, RemoteFixture, TestClock, append_event, audit_key, git, git_env, note, target,
+};
 
 fn chain() -> LocalChain {
     LocalChain::build((1..=5).map(|i| note(&format!("note {i}"))).collect())
@@ -581,6 +587,116 @@ fn a_branch_pointing_at_something_else_than_a_commit_is_refused() {
         assert_eq!(
             failure.problem,
             Problem::MalformedCommit("a blob, not a commit".into())
+        );
+    }
+}
+
+/// A chain long enough that its first verification spreads over the worker threads' chunks,
+/// pushed to a bare remote with entry `DEEP` tampered by `tamper` (given the chain and the
+/// commit before it; it returns the forged commit) and every later entry replayed on top,
+/// signed by the trusted key. Returns the remote, the chain and the forged commit.
+fn remote_with_a_deep_tamper(
+    tamper: impl Fn(&LocalChain, Oid) -> Oid,
+) -> (RemoteFixture, LocalChain, Oid) {
+    let chain = LocalChain::build((1..=LONG).map(|i| note(&format!("note {i}"))).collect());
+    let forged = tamper(&chain, chain.commits[DEEP - 1]);
+    let later: Vec<usize> = (DEEP + 1..=LONG).collect();
+    let head = *replay_onto(&chain, forged, &later)
+        .last()
+        .expect("later entries");
+    let remote = RemoteFixture::new();
+    let remote_path = remote.remote();
+    let pushed = git(
+        chain.repo.path(),
+        &[
+            "push",
+            "--quiet",
+            remote_path.to_str().expect("utf-8 path"),
+            &format!("{head}:refs/heads/shipgate/audit"),
+        ],
+    );
+    assert!(pushed.status.success(), "{pushed:?}");
+    (remote, chain, forged)
+}
+
+/// Entries of [`remote_with_a_deep_tamper`]'s chain after the genesis, and the tampered one.
+const LONG: usize = 700;
+const DEEP: usize = 333;
+
+/// What a fresh clone's first append and the executor's first read of the chain say about
+/// the remote: both verify the whole chain before deciding anything.
+fn first_decisions(remote: &RemoteFixture, chain: &LocalChain) -> [Failure; 2] {
+    let before = remote.head();
+    let appender = remote.work("appender");
+    let appended = append_event(&appender, &chain.key, &TestClock::new(), |_| {
+        Ok(note("decided on a forged chain"))
+    });
+    let append_failure = match appended {
+        Err(AppendError::Untrusted(e)) => match *e {
+            VerifyError::Invalid(failure) => failure,
+            other => panic!("expected an integrity failure, got {other:?}"),
+        },
+        other => panic!("the append must be refused, got {other:?}"),
+    };
+    let executor = remote.work("executor");
+    let target = target(&chain.key, &[]);
+    let cli = GitCli::new(&executor, git_env());
+    let port = GitChain {
+        repo: &executor,
+        key: &chain.key,
+        target: &target,
+        cli: &cli,
+    };
+    let read_failure = match port.verified_state() {
+        Err(Error::Audit(AuditError::Verify(VerifyError::Invalid(failure)))) => failure,
+        other => panic!("the executor must refuse the chain, got {other:?}"),
+    };
+    assert_eq!(remote.head(), before, "nothing was appended");
+    [append_failure, read_failure]
+}
+
+#[test]
+fn a_fresh_clone_refuses_an_entry_signed_by_an_unknown_key_deep_in_the_chain() {
+    let (intruder, _) = audit_key("intruder");
+    let (remote, chain, forged) = remote_with_a_deep_tamper(|chain, parent| {
+        let mut entry = chain.entry(DEEP).entry;
+        entry.event = note("edited");
+        commit(chain, parent, chain.tree(DEEP), entry, Some(&intruder))
+    });
+    for failure in first_decisions(&remote, &chain) {
+        assert_eq!(failure.commit, forged);
+        assert_eq!(failure.reason(), Reason::ChainInvalid);
+        assert!(
+            matches!(failure.problem, Problem::UntrustedKey(_)),
+            "{failure}"
+        );
+    }
+}
+
+#[test]
+fn a_fresh_clone_refuses_a_tree_that_is_not_the_replayed_state_deep_in_the_chain() {
+    let (remote, chain, forged) = remote_with_a_deep_tamper(|chain, parent| {
+        // A halt file the entries never recorded, signed by the trusted key.
+        let blob = chain.repo.blob(b"{}\n").unwrap();
+        let mut state_dir = chain.repo.treebuilder(None).unwrap();
+        state_dir.insert("halt.json", blob, 0o100644).unwrap();
+        let state_oid = state_dir.write().unwrap();
+        let mut root = chain.repo.treebuilder(None).unwrap();
+        root.insert("state", state_oid, 0o040000).unwrap();
+        let forged_tree = root.write().unwrap();
+        commit(
+            chain,
+            parent,
+            forged_tree,
+            chain.entry(DEEP).entry,
+            Some(&chain.key),
+        )
+    });
+    for failure in first_decisions(&remote, &chain) {
+        assert_eq!(failure.commit, forged);
+        assert!(
+            matches!(failure.problem, Problem::TreeMismatch { .. }),
+            "{failure}"
         );
     }
 }

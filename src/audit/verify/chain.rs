@@ -3,6 +3,7 @@
 //! the state tree, on the calling thread; the commits come from the walk (`walk`).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use git2::{ObjectType, Oid, Repository};
 use time::OffsetDateTime;
@@ -83,8 +84,9 @@ impl<'r> Replay<'r> {
     ) -> Self {
         let root = start.as_ref().and_then(|s| s.root);
         let (state, previous) = match start {
+            // Shared only while a decision still holds the state of the last head.
             Some(start) => (
-                start.state,
+                Arc::unwrap_or_clone(start.state),
                 Some((start.seq, start.hash, start.tree, start.at)),
             ),
             None => (State::default(), None),
@@ -164,7 +166,7 @@ impl<'r> Replay<'r> {
             tree,
             at,
             root: self.root,
-            state: self.state,
+            state: Arc::new(self.state),
         })
     }
 }

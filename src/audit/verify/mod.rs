@@ -38,6 +38,8 @@ mod problems;
 mod signature;
 mod walk;
 
+use std::sync::Arc;
+
 use git2::{Oid, Repository};
 use time::OffsetDateTime;
 
@@ -152,7 +154,7 @@ pub fn verify_chain(
                     tree: tip.tree,
                     at,
                     root: None,
-                    state: read_state(repo, since)?,
+                    state: Arc::new(read_state(repo, since)?),
                 })
             }
             None => None,
@@ -182,8 +184,9 @@ pub struct TrustedHead {
     pub at: OffsetDateTime,
     /// The genesis commit, when verification started from it.
     pub root: Option<Oid>,
-    /// The state after its entry.
-    pub state: State,
+    /// The state after its entry, shared: every reader of the trusted head (each decision's
+    /// [`crate::audit::trust::VerifiedState`]) takes it without copying a large state.
+    pub state: Arc<State>,
 }
 
 /// Verifies the chain from `trusted` (or, without one, from its genesis) up to `head`, which
