@@ -31,6 +31,7 @@ pub(crate) fn shipgate(dir: &Path, args: &[&str]) -> Output {
         .envs(git_env())
         .env_remove("SHIPGATE_AUDIT_KEY")
         .env("GITHUB_REPOSITORY", "acme/widget")
+        .env("GITHUB_ACTOR", crate::fixture::TEST_ACTOR)
         .args(args)
         .output()
         .expect("shipgate runs")

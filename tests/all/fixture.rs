@@ -155,6 +155,10 @@ pub fn shipgate_in(dir: &Path, args: &[&str]) -> Output {
     shipgate_in_env(dir, args, &[])
 }
 
+/// Who acts in the tests' shipgate processes (`GITHUB_ACTOR`, as in Actions): every audit
+/// entry names its actor, and a machine without a git identity must not fail the suite.
+pub const TEST_ACTOR: &str = "shipgate-tests";
+
 /// [`shipgate_in`], then the variables of `env`.
 pub fn shipgate_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shipgate"))
@@ -168,6 +172,7 @@ pub fn shipgate_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Outpu
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("NO_COLOR", "1")
+        .env("GITHUB_ACTOR", TEST_ACTOR)
         .envs(env.iter().copied())
         .output()
         .expect("run shipgate")

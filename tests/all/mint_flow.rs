@@ -147,7 +147,8 @@ signers:
             .env("SHIPGATE_MINT_KEY", self.mint.private_openssh.as_str())
             .env("SHIPGATE_AUDIT_KEY", self.audit.private_openssh.as_str())
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1");
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GITHUB_ACTOR", crate::fixture::TEST_ACTOR);
         if self.teams {
             command.env("SHIPGATE_BOT_LOGIN", APP_LOGIN);
         }
