@@ -255,6 +255,24 @@ pub fn shipped_by(state: &State, plan: &ResolvedPlan) -> Option<String> {
     (held == keys).then_some(run)
 }
 
+/// The plans of `plans` that await approval: no run on the chain holds any of their
+/// operations (a plan some run approved, shipped or superseded is that run's, listed with it).
+pub fn awaiting_approval<'p>(state: &State, plans: &'p [ResolvedPlan]) -> Vec<&'p ResolvedPlan> {
+    let held: BTreeSet<&str> = state
+        .runs
+        .values()
+        .flat_map(|run| run.operations.iter().map(|op| op.op_key.as_str()))
+        .collect();
+    plans
+        .iter()
+        .filter(|plan| {
+            plan.operations
+                .iter()
+                .all(|op| !held.contains(op.key().as_str()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,5 +355,27 @@ mod tests {
             },
         );
         assert_eq!(run_state(&state, &new, now(), &[]), RunState::Shipped);
+    }
+
+    #[test]
+    fn a_plan_awaits_approval_until_a_run_holds_one_of_its_operations() {
+        use crate::model::CommitSha;
+        use crate::plan::ResolvedOperation;
+        let tag = |name: &str| ResolvedOperation::Tag {
+            name: name.into(),
+            target: crate::plan::TagTarget::Commit(CommitSha::parse(&"c".repeat(40)).expect("sha")),
+            message: None,
+            target_as_written: "main".into(),
+        };
+        let plans = vec![
+            ResolvedPlan::for_tests(vec![tag("v1")]),
+            ResolvedPlan::for_tests(vec![tag("v2")]),
+        ];
+        let mut state = State::default();
+        assert_eq!(awaiting_approval(&state, &plans).len(), 2);
+        with_run(&mut state, "run_v1", 1, "2026-12-03T14:00:00Z");
+        let awaiting = awaiting_approval(&state, &plans);
+        assert_eq!(awaiting.len(), 1);
+        assert_eq!(awaiting[0].operations[0].key(), OpKey::tag("v2"));
     }
 }

@@ -1,5 +1,5 @@
-//! `shipgate runs`: the runs on the verified governance branch, newest first, each with its
-//! state ([`crate::lifecycle`]) and its pull request; and the verified chain state that `runs`
+//! `shipgate runs`: the plans awaiting approval, and the runs on the verified governance
+//! branch, newest first, each with its state ([`crate::lifecycle`]) and its pull request; and the verified chain state that `runs`
 //! and `receipt show` read without the audit key.
 
 use std::io::Write;
@@ -9,11 +9,12 @@ use git2::Repository;
 
 use super::inputs::{self, PolicyRequest};
 use crate::audit::AuditError;
+use crate::audit::state::State;
 use crate::audit::trust::{ChainTrust, VerifiedState};
 use crate::cli::{AuditTargetArgs, Format, PolicyArgs, RepoArgs, RunsArgs};
 use crate::error::{Error, Outcome};
-use crate::lifecycle::run_state;
-use crate::report::lifecycle::{RunRow, RunsReport, render_runs_text};
+use crate::lifecycle::{awaiting_approval, run_state};
+use crate::report::lifecycle::{AwaitingRow, RunRow, RunsReport, render_runs_text};
 
 /// Runs `shipgate runs`.
 pub fn runs(args: &RunsArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -22,23 +23,15 @@ pub fn runs(args: &RunsArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             "shipgate runs prints --format text or --format json".into(),
         ));
     }
-    let Some((_, verified)) =
-        verified_chain(&args.target, args.allowed_signers.as_deref(), &args.policy)?
-    else {
-        writeln!(
-            out,
-            "there is no governance branch {}: nothing was minted",
-            args.target.branch
-        )?;
-        return Ok(Outcome::Clean);
-    };
+    let verified = verified_chain(&args.target, args.allowed_signers.as_deref(), &args.policy)?;
+    let no_chain = State::default();
+    let state = verified.as_ref().map_or(&no_chain, |(_, v)| v.state());
     let local = inputs::open_repo(args.target.repo.as_deref())?;
     let repo_args = RepoArgs {
         repo: args.target.repo.clone(),
         repo_slug: args.repo_slug.clone(),
     };
     let (slug, _) = inputs::repo_slug(&repo_args, &local)?;
-    let state = verified.state();
     let checkout = super::execute::checkout_plans(&local, &slug, state);
     let now = super::now_whole_seconds();
     let mut rows: Vec<RunRow> = state
@@ -61,6 +54,7 @@ pub fn runs(args: &RunsArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let report = RunsReport {
         mode: "runs",
         runs: rows,
+        awaiting_approval: awaiting_rows(args, &local, &slug, state)?,
     };
     let rendered = match args.format {
         Format::Json => super::json_report(&report)?,
@@ -68,6 +62,32 @@ pub fn runs(args: &RunsArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     };
     out.write_all(rendered.as_bytes())?;
     Ok(Outcome::Clean)
+}
+
+/// The plans awaiting approval: with `--pr N`, those pull request N adds or changes (read
+/// from its head as git objects, as mint reads them); else those in the checkout.
+fn awaiting_rows(
+    args: &RunsArgs,
+    local: &crate::repo::LocalRepo,
+    slug: &crate::model::RepoSlug,
+    state: &State,
+) -> Result<Vec<AwaitingRow>, Error> {
+    let plans = match args.pr {
+        Some(pr) => {
+            let (_, base) = local.default_branch(args.policy.default_branch.as_deref())?;
+            super::pull_head::pull_plans(local, &args.target.remote, slug, pr, &base)
+        }
+        None => super::execute::checkout_plans(local, slug, &State::default()),
+    };
+    Ok(awaiting_approval(state, &plans)
+        .into_iter()
+        .map(|plan| AwaitingRow {
+            file: plan.file.clone(),
+            plan_id: plan.id.to_string(),
+            pr: args.pr,
+            approve_command: format!("/shipgate approve {}", plan.id.approval_prefix()),
+        })
+        .collect())
 }
 
 /// The governance branch `target` names, fetched and verified with the signers of

@@ -84,8 +84,9 @@ pub enum Command {
         after_help = "Example:\n  GITHUB_TOKEN=\"$(gh auth token)\" shipgate ship --pr 42\n\nYou are the token's account (GET /user), or GITHUB_ACTOR when the token is an installation\ntoken that cannot say. You must be named by a rule of the pull request's plans, as for\napproving; the repository must not be halted; a run must be open (the plans approved and\nminted). The ship workflow then executes each run in its own environment.\n\nExit codes: 0 started (or nothing left to ship), 1 refused (the reason is printed), 2 bad\nusage, 3 GitHub or git failed, 4 the audit chain failed verification."
     )]
     Ship(ShipArgs),
-    /// List the runs on the governance branch, newest first, with their state (authorized,
-    /// waiting, shipped, partially shipped, stale, expired, blocked, superseded) and their PR.
+    /// List the plans awaiting approval, then the runs on the governance branch, newest first,
+    /// with their state (authorized, waiting, shipped, partially shipped, stale, expired,
+    /// blocked, superseded) and their PR.
     #[command(
         after_help = "Examples:\n  shipgate runs\n  shipgate runs --pr 42 --format json\n\nReads the verified governance branch (fetched from the remote) and the plans in this\ncheckout: a run whose plan file is here but resolves to another id now is stale."
     )]

@@ -99,14 +99,40 @@ pub struct RunsReport {
     pub mode: &'static str,
     /// The runs, newest first.
     pub runs: Vec<RunRow>,
+    /// The plans no run holds yet: in the checkout, or with `--pr`, the ones the pull request
+    /// adds or changes.
+    pub awaiting_approval: Vec<AwaitingRow>,
+}
+
+/// A plan awaiting approval: no run on the chain holds any of its operations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AwaitingRow {
+    /// The plan file.
+    pub file: String,
+    /// The plan id approvers approve (by a prefix).
+    pub plan_id: String,
+    /// The pull request it is on, when listed for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pr: Option<u64>,
+    /// The comment that approves it.
+    pub approve_command: String,
 }
 
 /// Renders the listing for a terminal, a run a line.
 pub fn render_runs_text(report: &RunsReport) -> String {
-    if report.runs.is_empty() {
-        return "no runs on the governance branch\n".to_owned();
-    }
     let mut out = String::new();
+    for row in &report.awaiting_approval {
+        let pr = row.pr.map_or_else(|| "-".to_owned(), |pr| format!("#{pr}"));
+        let _ = writeln!(
+            out,
+            "{:<28}  {:<17}  {:<5}  {}: {}",
+            "-", "awaiting_approval", pr, row.file, row.approve_command
+        );
+    }
+    if report.runs.is_empty() {
+        out.push_str("no runs on the governance branch\n");
+        return out;
+    }
     for row in &report.runs {
         let pr = row.pr.map_or_else(|| "-".to_owned(), |pr| format!("#{pr}"));
         let _ = writeln!(

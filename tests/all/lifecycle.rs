@@ -195,6 +195,45 @@ fn runs_lists_each_run_with_its_state_and_pull_request_newest_first() {
 }
 
 #[test]
+fn runs_lists_a_plan_awaiting_approval_until_a_run_holds_it() {
+    let world = MintWorld::new();
+    let listed = runs_json(&world, &[]);
+    assert_eq!(listed["runs"], serde_json::json!([]), "{listed}");
+    let awaiting = &listed["awaiting_approval"][0];
+    assert_eq!(awaiting["file"], PLAN_FILE, "{listed}");
+    let plan_id = awaiting["plan_id"].as_str().expect("plan id");
+    assert!(plan_id.starts_with("sha256:"), "{listed}");
+    assert!(
+        awaiting["approve_command"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("/shipgate approve ")),
+        "{listed}"
+    );
+    let pr = world.pr.to_string();
+    let on_pr = runs_json(&world, &["--pr", &pr]);
+    assert_eq!(on_pr["awaiting_approval"][0]["plan_id"], plan_id, "{on_pr}");
+    assert_eq!(on_pr["awaiting_approval"][0]["pr"], world.pr, "{on_pr}");
+    let text = world.shipgate(&["runs"]);
+    assert_exit(&text, 0);
+    assert!(
+        stdout(&text).contains("awaiting_approval"),
+        "{}",
+        stdout(&text)
+    );
+
+    world.approve("alice");
+    world.approve("bob");
+    assert_exit(&world.mint(), 0);
+    let listed = runs_json(&world, &[]);
+    assert_eq!(
+        listed["awaiting_approval"],
+        serde_json::json!([]),
+        "{listed}"
+    );
+    assert_eq!(listed["runs"][0]["state"], "authorized", "{listed}");
+}
+
+#[test]
 fn runs_says_shipped_once_a_run_shipped() {
     let (world, run) = minted();
     assert_exit(&execute(&world, &run, &[], &[]), 0);
