@@ -74,8 +74,6 @@ fn report_dry_run(
     }
     let (policy, policy_source) = inputs::load_policy(&repo, &PolicyRequest::from(&args.policy))?;
     let policy_changes = proposed_policy_changes(&repo, args, &policy, &mut warnings);
-    let plans = evaluate_plans(args, &repo, &slug, &policy, at)?;
-    warnings.extend(setup_warnings(args, &policy, &slug, &slug_source));
     let online = match token {
         Some(token) => {
             let (runtime, client) = github::connect(&slug, token)?;
@@ -83,6 +81,21 @@ fn report_dry_run(
         }
         None => None,
     };
+    let plans = match (args.github.pr, &online) {
+        (Some(pr), Some((client, runtime))) if args.plans.is_empty() => {
+            let head = runtime.block_on(pull_request_head(client, &repo, pr))?;
+            let (_, default) = repo.default_branch(args.policy.default_branch.as_deref())?;
+            let (plans, notes) =
+                super::mint::pull_request_plans(&repo, &slug, &policy, (&default, &head), at)?;
+            warnings.extend(notes);
+            plans
+                .into_iter()
+                .map(|(_, plan, decisions)| (plan, decisions))
+                .collect()
+        }
+        _ => evaluate_plans(args, &repo, &slug, &policy, at)?,
+    };
+    warnings.extend(setup_warnings(args, &policy, &slug, &slug_source));
     let previews = match &online {
         Some((client, runtime)) => Some(read_previews(client, runtime, &plans, &mut warnings)?),
         None => None,
@@ -175,11 +188,7 @@ fn evaluate_plans(
 ) -> Result<Vec<(ResolvedPlan, Vec<OperationDecision>)>, Error> {
     let mut plans = Vec::new();
     let mut problems = Vec::new();
-    let mut paths = inputs::plan_paths(&args.plans, repo)?;
-    if args.plans.is_empty() && args.github.pr.is_some() {
-        paths = pull_request_plan_paths(args, repo, paths)?;
-    }
-    for path in paths {
+    for path in inputs::plan_paths(&args.plans, repo)? {
         match inputs::load_plan(&path, repo, slug) {
             Ok(plan) => {
                 let decisions = policy::evaluate(policy, &plan.checked, at);
@@ -194,28 +203,23 @@ fn evaluate_plans(
     Ok(plans)
 }
 
-/// On a pull request (`--pr`), the plan files it adds or changes, as mint judges them: those
-/// whose bytes differ from the same path where the pull request forked from the default
-/// branch (the merge base, so plans that landed on the default branch since are not its own).
-fn pull_request_plan_paths(
-    args: &DryRunArgs,
+/// On a pull request (`--pr`), the commit its plans are read from, as mint reads them: the head
+/// GitHub names, as git objects (fetched from `origin` as `refs/pull/N/head` when the clone
+/// lacks it). Not the checkout: a pull request workflow checks out GitHub's test merge, whose
+/// tree is not the head's once the base moved on, and a `target: merge` plan binds the head's
+/// tree (DESIGN 13.7), so the dry-run shows the plan id approvers approve and mint mints.
+async fn pull_request_head(
+    client: &crate::github::GitHubClient,
     repo: &LocalRepo,
-    paths: Vec<std::path::PathBuf>,
-) -> Result<Vec<std::path::PathBuf>, Error> {
-    let (_, default) = repo.default_branch(args.policy.default_branch.as_deref())?;
-    let at_fork = repo.files_at_fork_point(&default, inputs::PLANS_DIR)?;
-    Ok(paths
-        .into_iter()
-        .filter(|path| {
-            let name = inputs::display_name(path, repo);
-            let Ok(bytes) = std::fs::read(path) else {
-                return true;
-            };
-            !at_fork
-                .iter()
-                .any(|f| f.path == name && !f.symlink && !f.too_large && f.bytes == bytes)
-        })
-        .collect())
+    pr: u64,
+) -> Result<crate::model::CommitSha, Error> {
+    use crate::github::GitHubRead;
+    let pull = client.pull(pr).await?.ok_or_else(|| {
+        Error::Usage(format!(
+            "pull request #{pr} does not exist in this repository: check --pr"
+        ))
+    })?;
+    super::pull_head::pull_head(repo, "origin", pr, &pull.head_sha)
 }
 
 /// Warnings about the set-up: a placeholder repository, no policy files, a missing signer.

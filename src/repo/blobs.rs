@@ -132,21 +132,6 @@ impl LocalRepo {
         Ok(changed)
     }
 
-    /// The files directly in `dir` at the merge base of `base` and `HEAD` (at `base` without a
-    /// `HEAD` or a common history): what a pull request checked out here started from, so a
-    /// plan file whose bytes differ from these is one the pull request adds or changes.
-    pub fn files_at_fork_point(
-        &self,
-        base: &CommitSha,
-        dir: &str,
-    ) -> Result<Vec<RepoFile>, RepoError> {
-        let since = match self.repo.head().ok().and_then(|h| h.peel_to_commit().ok()) {
-            Some(head) => self.merge_base(base, &CommitSha::from(head.id()))?,
-            None => base.clone(),
-        };
-        self.files_in_commit_dir(&since, dir)
-    }
-
     /// The best common ancestor of `base` and `head`, or `base` when they share no history.
     fn merge_base(&self, base: &CommitSha, head: &CommitSha) -> Result<CommitSha, RepoError> {
         let oid =

@@ -53,6 +53,16 @@ fn governed(plan: &str) -> TestRepo {
     fixture
 }
 
+/// Commits `plan` on `feature`, the head of the tests' pull requests: with `--pr` the dry-run
+/// reads the plans a pull request adds or changes at its head, as mint does.
+fn on_the_pull_request(repo: &TestRepo, plan: &str) {
+    repo.commit(
+        "feature",
+        &[(".shipgate/plans/release.yaml", plan)],
+        "the pull request's plan",
+    );
+}
+
 fn online(repo: &TestRepo, world: &GitHubWorld, extra: &[&str]) -> Output {
     online_as(BOT, repo, world, extra)
 }
@@ -259,6 +269,7 @@ operations:
 ";
     let repo = governed(hostile);
     repo.commit("x<b>@admins</b>", &[("x.txt", "x\n")], "hostile branch");
+    on_the_pull_request(&repo, hostile);
     let world = GitHubWorld::new(&repo);
     let pr = world
         .fake
@@ -320,9 +331,10 @@ operations:
 
 #[test]
 fn a_read_only_token_from_a_fork_gets_the_report_without_a_comment() {
-    let repo = governed(
-        "version: 1\nname: Tag\noperations:\n  - { kind: tag, name: v1.1.0, target: main }\n",
-    );
+    let plan =
+        "version: 1\nname: Tag\noperations:\n  - { kind: tag, name: v1.1.0, target: main }\n";
+    let repo = governed(plan);
+    on_the_pull_request(&repo, plan);
     let world = GitHubWorld::new(&repo);
     let pr = world
         .fake
@@ -441,6 +453,7 @@ fn a_pull_request_that_changes_the_policy_shows_what_changes_in_its_status_comme
             &format!("signers:\n  - {{ kid: mint-mallory, role: mint, key: {SIGNER_KEY} }}\n"),
         );
     repo.write(".shipgate/policies/policy.yaml", &weaker);
+    on_the_pull_request(&repo, PLAN);
     let world = GitHubWorld::new(&repo);
     let pr = world
         .fake

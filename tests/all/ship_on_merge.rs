@@ -281,3 +281,45 @@ fn shipping_before_the_merge_is_refused_not_merged_and_the_receipt_waits_for_it(
         Some(merged.as_str())
     );
 }
+
+#[test]
+fn the_dry_run_of_a_pull_request_behind_its_base_shows_the_plan_id_mint_mints() {
+    let world = approved_release();
+    let minted_id = world
+        .chain()
+        .iter()
+        .rev()
+        .find(|e| e["event"]["type"] == "run_opened")
+        .and_then(|e| e["event"]["plan_id"].as_str().map(str::to_owned))
+        .expect("a run");
+    land(&world, "main", "OTHER");
+    // The plan workflow's checkout: GitHub's test merge of the head into the moved base, whose
+    // tree is not the head's.
+    let dir = world.repo.path();
+    git(
+        dir,
+        &["checkout", "--quiet", "-f", "-B", "test-merge", "main"],
+    );
+    git(
+        dir,
+        &[
+            "-c",
+            "user.name=GitHub",
+            "-c",
+            "user.email=noreply@github.com",
+            "merge",
+            "--quiet",
+            "--no-ff",
+            "--no-edit",
+            "release-plan",
+        ],
+    );
+    let pr = world.pr.to_string();
+    let out = world.shipgate(&["dry-run", "--pr", &pr, "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(
+        report["plans"][0]["plan_id"],
+        minted_id.as_str(),
+        "{report}"
+    );
+}
