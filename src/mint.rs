@@ -12,7 +12,7 @@ use crate::approval::evaluate::ApprovalOutcome;
 use crate::audit::entry::{Event, RunOperation};
 use crate::audit::state::StateAccess;
 use crate::keys::SigningKey;
-use crate::model::{ReceiptId, RunId};
+use crate::model::{PrNumber, ReceiptId, RunId};
 use crate::plan::ResolvedPlan;
 use crate::policy::{MAX_RECEIPT_TTL_SECS, OperationDecision, format_utc};
 use crate::reason::Code;
@@ -153,7 +153,7 @@ pub fn decide_mint(inputs: &MintInputs<'_>, ids: FreshIds) -> MintDecision {
 /// counted approvals, the run and one `receipt_minted` per receipt, each carrying the receipt
 /// signed with `mint_key`; for a halt, the refusal. `state` supplies the halt's reason.
 pub fn decision_events(
-    pr: u64,
+    pr: PrNumber,
     plan: &ResolvedPlan,
     approval: &ApprovalOutcome,
     decision: MintDecision,
@@ -439,8 +439,16 @@ mod tests {
         let decision = decide_mint(&ready(&plan, &decisions, &approvals), ids());
         let key = mint_key();
         let state = crate::audit::state::State::default();
-        let (outcome, events) =
-            decision_events(7, &plan, &approvals, decision, &state, &key, "sha256:p").unwrap();
+        let (outcome, events) = decision_events(
+            PrNumber::new(7),
+            &plan,
+            &approvals,
+            decision,
+            &state,
+            &key,
+            "sha256:p",
+        )
+        .unwrap();
         let MintOutcome::Minted { run_id, receipts } = outcome else {
             panic!("expected a mint: {outcome:?}")
         };
@@ -458,8 +466,8 @@ mod tests {
         ));
         assert!(matches!(
             &events[1],
-            Event::RunOpened { pr: Some(7), run_id, operations, .. }
-                if run_id == "run_1" && operations.len() == 2
+            Event::RunOpened { pr: Some(pr), run_id, operations, .. }
+                if pr.get() == 7 && run_id == "run_1" && operations.len() == 2
         ));
         let signer = key.as_signer(crate::policy::SignerRole::Mint);
         for event in &events[2..] {
@@ -491,7 +499,16 @@ mod tests {
             seq: 3,
         });
         let events_of = |decision| {
-            decision_events(7, &plan, &approvals, decision, &state, &key, "sha256:p").unwrap()
+            decision_events(
+                PrNumber::new(7),
+                &plan,
+                &approvals,
+                decision,
+                &state,
+                &key,
+                "sha256:p",
+            )
+            .unwrap()
         };
         let (outcome, events) = events_of(MintDecision::Halted);
         assert_eq!(

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::canonical::{self, CanonicalError};
-use crate::model::{Kid, OpKey, ReceiptId, RunId};
+use crate::model::{Kid, OpKey, PrNumber, ReceiptId, RunId};
 
 /// The only entry format version.
 pub const ENTRY_VERSION: u32 = 1;
@@ -118,7 +118,7 @@ pub enum Event {
         operations: Vec<RunOperation>,
         /// The pull request whose approvals opened it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pr: Option<u64>,
+        pr: Option<PrNumber>,
     },
     /// A receipt minted for one operation of a run.
     ReceiptMinted {

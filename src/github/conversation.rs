@@ -1,6 +1,7 @@
 //! The conversation half of the GitHub port over [`GitHubClient`]: comments and reactions on
 //! a pull request. It ships nothing.
 
+use crate::model::PrNumber;
 use http::Method;
 use serde_json::json;
 
@@ -10,7 +11,7 @@ use super::error::GitHubError;
 use super::types::{Reaction, WireComment};
 
 impl GitHubConversation for GitHubClient {
-    async fn create_comment(&self, issue: u64, body: &str) -> Result<u64, GitHubError> {
+    async fn create_comment(&self, issue: PrNumber, body: &str) -> Result<u64, GitHubError> {
         let what = format!("comment on #{issue}");
         let path = self.repo_path(&format!("/issues/{issue}/comments"));
         match self
