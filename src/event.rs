@@ -7,7 +7,7 @@
 use serde::Deserialize;
 
 use crate::approval::command::{Command, parse_comment};
-use crate::model::{Login, PrNumber, RepoSlug};
+use crate::model::{CommentId, Login, PrNumber, RepoSlug};
 
 /// Largest event file read (GitHub caps webhook payloads at 25 MB).
 pub const MAX_EVENT_BYTES: usize = 25 * 1024 * 1024;
@@ -46,7 +46,7 @@ pub struct CommentOnPullRequest {
     /// The pull request number.
     pub pr: PrNumber,
     /// The comment's id.
-    pub comment_id: u64,
+    pub comment_id: CommentId,
     /// Its author.
     pub author: Login,
     /// The comment's commands, in order.
@@ -89,7 +89,7 @@ struct Issue {
 
 #[derive(Deserialize)]
 struct CommentPayload {
-    id: u64,
+    id: CommentId,
     body: Option<String>,
     user: User,
 }

@@ -254,7 +254,7 @@ mod tests {
 
     use super::*;
     use crate::approval::evaluate::{ApprovalContext, Authorship, Comment, evaluate_approvals};
-    use crate::model::{CommitSha, Login, RepoSlug};
+    use crate::model::{CommentId, CommitSha, Login, RepoSlug};
     use crate::plan::{ResolvedOperation, check_plan};
     use crate::policy::{PolicyFile, evaluate, load_policy};
     use crate::reason::Code;
@@ -305,7 +305,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, login)| Comment {
-                id: i as u64 + 1,
+                id: CommentId::new(i as u64 + 1),
                 author: Login::parse(login).unwrap(),
                 author_is_bot: false,
                 created_at: NOW - Duration::minutes(10),
@@ -462,7 +462,7 @@ mod tests {
         );
         assert!(matches!(
             &events[0],
-            Event::ApprovalRecorded { login, comment_id: 1, .. } if login == "alice"
+            Event::ApprovalRecorded { login, comment_id, .. } if login == "alice" && comment_id.get() == 1
         ));
         assert!(matches!(
             &events[1],

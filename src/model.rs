@@ -1,7 +1,8 @@
 //! Newtypes for the identifiers that cross module boundaries.
 //!
 //! Each one is checked on construction, so later code never re-validates a string and never
-//! confuses a commit sha with a plan id. They serialize as plain strings.
+//! confuses a commit sha with a plan id, or a pull request number with a comment id. They
+//! serialize as plain strings, or bare numbers for GitHub's numeric ids.
 
 use std::fmt;
 
@@ -424,12 +425,6 @@ macro_rules! number_newtype {
             /// The number as GitHub spells it.
             pub const fn get(self) -> u64 {
                 self.0
-            }
-        }
-
-        impl From<u64> for $name {
-            fn from(number: u64) -> Self {
-                Self(number)
             }
         }
 

@@ -10,7 +10,7 @@ use super::types::{
     WireRepo, WireTag,
 };
 use crate::approval::evaluate::Comment;
-use crate::model::{Login, PrNumber, TeamSlug};
+use crate::model::{CommentId, Login, PrNumber, TeamSlug};
 
 impl GitHubRead for GitHubClient {
     async fn repository(&self) -> Result<RepoInfo, GitHubError> {
@@ -94,7 +94,7 @@ impl GitHubRead for GitHubClient {
         .transpose()
     }
 
-    async fn comment(&self, id: u64) -> Result<Option<Comment>, GitHubError> {
+    async fn comment(&self, id: CommentId) -> Result<Option<Comment>, GitHubError> {
         let what = format!("read comment {id}");
         let wire: Option<WireComment> = self
             .get_json(&self.repo_path(&format!("/issues/comments/{id}")), &what)

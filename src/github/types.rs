@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::approval::evaluate::Comment;
-use crate::model::{Login, PrNumber};
+use crate::model::{CommentId, Login, PrNumber};
 
 /// The repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -317,7 +317,7 @@ pub(super) struct WirePull {
 
 #[derive(Deserialize)]
 pub(super) struct WireComment {
-    pub id: u64,
+    pub id: CommentId,
     pub body: Option<String>,
     pub user: Option<WireUser>,
     #[serde(with = "time::serde::rfc3339")]

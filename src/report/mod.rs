@@ -14,7 +14,7 @@ use serde::Serialize;
 pub use markdown::{escape_markdown, render_markdown};
 pub use text::render_text;
 
-use crate::model::{PlanId, PrNumber, RepoSlug};
+use crate::model::{CommentId, PlanId, PrNumber, RepoSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{Finding, OperationDecision, Requirement};
 use crate::preview::{Preview, PreviewState};
@@ -192,7 +192,7 @@ pub struct StatusCommentNote {
     /// `created` or `updated`.
     pub action: &'static str,
     /// The comment's id.
-    pub comment_id: u64,
+    pub comment_id: CommentId,
 }
 
 impl StatusCommentNote {

@@ -10,7 +10,7 @@ use shipgate::github::{
     Reaction, RetryPolicy, STATUS_MARKER, Shipped, Upserted, find_release, peel_tag,
     upsert_status_comment,
 };
-use shipgate::model::{CommitSha, Login, PrNumber, TeamSlug};
+use shipgate::model::{CommentId, CommitSha, Login, PrNumber, TeamSlug};
 
 use crate::fixture::TestRepo;
 use crate::github_support::{
@@ -105,7 +105,7 @@ fn reads_all_250_comments_across_pages_with_edits_and_bots_marked() {
         .expect("comments");
     assert_eq!(comments.len(), 250);
     assert_eq!(
-        comments.iter().map(|c| c.id).collect::<Vec<_>>(),
+        comments.iter().map(|c| c.id.get()).collect::<Vec<_>>(),
         ids,
         "every page, in order"
     );
@@ -573,11 +573,11 @@ fn the_status_comment_is_upserted_in_place_and_reactions_are_idempotent() {
             assert_eq!(next, Upserted::Updated(id));
         }
         github
-            .react(decoy, Reaction::MinusOne)
+            .react(CommentId::new(decoy), Reaction::MinusOne)
             .await
             .expect("react");
         github
-            .react(decoy, Reaction::MinusOne)
+            .react(CommentId::new(decoy), Reaction::MinusOne)
             .await
             .expect("react again");
     });
