@@ -7,7 +7,7 @@
 use serde::Deserialize;
 
 use crate::approval::command::{Command, parse_comment};
-use crate::model::{Login, RepoSlug};
+use crate::model::{CommentId, Login, PrNumber, RepoSlug};
 
 /// Largest event file read (GitHub caps webhook payloads at 25 MB).
 pub const MAX_EVENT_BYTES: usize = 25 * 1024 * 1024;
@@ -44,9 +44,9 @@ pub struct CommentOnPullRequest {
     /// The repository.
     pub repo: RepoSlug,
     /// The pull request number.
-    pub pr: u64,
+    pub pr: PrNumber,
     /// The comment's id.
-    pub comment_id: u64,
+    pub comment_id: CommentId,
     /// Its author.
     pub author: Login,
     /// The comment's commands, in order.
@@ -83,13 +83,13 @@ struct Payload {
 
 #[derive(Deserialize)]
 struct Issue {
-    number: u64,
+    number: PrNumber,
     pull_request: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
 struct CommentPayload {
-    id: u64,
+    id: CommentId,
     body: Option<String>,
     user: User,
 }

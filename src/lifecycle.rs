@@ -278,7 +278,7 @@ mod tests {
     use super::*;
     use crate::audit::entry::RunOperation;
     use crate::audit::state::{HaltRecord, OpRecord, ReceiptRecord};
-    use crate::model::{OpKey, ReceiptId, RunId};
+    use crate::model::{OpKey, PrNumber, ReceiptId, RunId};
 
     const NOW: &str = "2026-12-03T12:00:00Z";
 
@@ -297,7 +297,7 @@ mod tests {
                 op_index: 0,
                 op_key: OpKey::tag("v1"),
             }],
-            pr: Some(7),
+            pr: Some(PrNumber::new(7)),
             seq,
         };
         let receipt = format!("rcp_{id}");

@@ -12,7 +12,7 @@ use crate::approval::evaluate::ApprovalOutcome;
 use crate::audit::entry::{Event, RunOperation};
 use crate::audit::state::StateAccess;
 use crate::keys::SigningKey;
-use crate::model::{ReceiptId, RunId};
+use crate::model::{PrNumber, ReceiptId, RunId};
 use crate::plan::ResolvedPlan;
 use crate::policy::{MAX_RECEIPT_TTL_SECS, OperationDecision, format_utc};
 use crate::reason::Code;
@@ -153,7 +153,7 @@ pub fn decide_mint(inputs: &MintInputs<'_>, ids: FreshIds) -> MintDecision {
 /// counted approvals, the run and one `receipt_minted` per receipt, each carrying the receipt
 /// signed with `mint_key`; for a halt, the refusal. `state` supplies the halt's reason.
 pub fn decision_events(
-    pr: u64,
+    pr: PrNumber,
     plan: &ResolvedPlan,
     approval: &ApprovalOutcome,
     decision: MintDecision,
@@ -254,7 +254,7 @@ mod tests {
 
     use super::*;
     use crate::approval::evaluate::{ApprovalContext, Authorship, Comment, evaluate_approvals};
-    use crate::model::{CommitSha, Login, RepoSlug};
+    use crate::model::{CommentId, CommitSha, Login, RepoSlug};
     use crate::plan::{ResolvedOperation, check_plan};
     use crate::policy::{PolicyFile, evaluate, load_policy};
     use crate::reason::Code;
@@ -305,7 +305,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, login)| Comment {
-                id: i as u64 + 1,
+                id: CommentId::new(i as u64 + 1),
                 author: Login::parse(login).unwrap(),
                 author_is_bot: false,
                 created_at: NOW - Duration::minutes(10),
@@ -439,8 +439,16 @@ mod tests {
         let decision = decide_mint(&ready(&plan, &decisions, &approvals), ids());
         let key = mint_key();
         let state = crate::audit::state::State::default();
-        let (outcome, events) =
-            decision_events(7, &plan, &approvals, decision, &state, &key, "sha256:p").unwrap();
+        let (outcome, events) = decision_events(
+            PrNumber::new(7),
+            &plan,
+            &approvals,
+            decision,
+            &state,
+            &key,
+            "sha256:p",
+        )
+        .unwrap();
         let MintOutcome::Minted { run_id, receipts } = outcome else {
             panic!("expected a mint: {outcome:?}")
         };
@@ -454,12 +462,12 @@ mod tests {
         );
         assert!(matches!(
             &events[0],
-            Event::ApprovalRecorded { login, comment_id: 1, .. } if login == "alice"
+            Event::ApprovalRecorded { login, comment_id, .. } if login == "alice" && comment_id.get() == 1
         ));
         assert!(matches!(
             &events[1],
-            Event::RunOpened { pr: Some(7), run_id, operations, .. }
-                if run_id == "run_1" && operations.len() == 2
+            Event::RunOpened { pr: Some(pr), run_id, operations, .. }
+                if pr.get() == 7 && run_id == "run_1" && operations.len() == 2
         ));
         let signer = key.as_signer(crate::policy::SignerRole::Mint);
         for event in &events[2..] {
@@ -491,7 +499,16 @@ mod tests {
             seq: 3,
         });
         let events_of = |decision| {
-            decision_events(7, &plan, &approvals, decision, &state, &key, "sha256:p").unwrap()
+            decision_events(
+                PrNumber::new(7),
+                &plan,
+                &approvals,
+                decision,
+                &state,
+                &key,
+                "sha256:p",
+            )
+            .unwrap()
         };
         let (outcome, events) = events_of(MintDecision::Halted);
         assert_eq!(

@@ -1,7 +1,8 @@
 //! Newtypes for the identifiers that cross module boundaries.
 //!
 //! Each one is checked on construction, so later code never re-validates a string and never
-//! confuses a commit sha with a plan id. They serialize as plain strings.
+//! confuses a commit sha with a plan id, or a pull request number with a comment id. They
+//! serialize as plain strings, or bare numbers for GitHub's numeric ids.
 
 use std::fmt;
 
@@ -406,6 +407,45 @@ impl Kid {
     }
 }
 
+macro_rules! number_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(u64);
+
+        impl $name {
+            /// Wraps the number GitHub gave.
+            pub const fn new(number: u64) -> Self {
+                Self(number)
+            }
+
+            /// The number as GitHub spells it.
+            pub const fn get(self) -> u64 {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    };
+}
+
+number_newtype!(
+    /// A pull request (issue) number in its repository (`#42`); serializes as the bare number.
+    PrNumber
+);
+
+number_newtype!(
+    /// A GitHub issue comment id; serializes as the bare number.
+    CommentId
+);
+
 /// A fresh identifier: `prefix`, an underscore and `bytes` random bytes from the operating
 /// system, in lowercase hex (run, receipt and executor ids).
 pub fn random_id(prefix: &str, bytes: usize) -> String {
@@ -475,6 +515,9 @@ mod tests {
         assert!(serde_json::from_str::<RunId>("\"../run\"").is_err());
         assert!(serde_json::from_str::<ReceiptId>("\"rcq_1\"").is_err());
         assert!(serde_json::from_str::<Kid>("\"a b\"").is_err());
+        let pr: PrNumber = serde_json::from_str("42").unwrap();
+        assert_eq!((pr.get(), pr.to_string()), (42, "42".to_owned()));
+        assert_eq!(serde_json::to_string(&CommentId::new(7)).unwrap(), "7");
         assert_eq!(
             serde_json::from_str::<Kid>("\"mint-1\"").unwrap(),
             Kid::parse("mint-1").unwrap()

@@ -375,7 +375,7 @@ mod tests {
             world.pulls.insert(
                 ("feature".into(), "main".into()),
                 PullRequest {
-                    number: 7,
+                    number: crate::model::PrNumber::new(7),
                     state: "open".into(),
                     title: "Merge".into(),
                     body: None,

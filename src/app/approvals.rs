@@ -18,7 +18,7 @@ use crate::audit::state::StateAccess;
 use crate::error::Error;
 use crate::event::CommentOnPullRequest;
 use crate::github::{GitHubClient, GitHubError, GitHubRead, MAX_PULL_COMMITS, PullRequest};
-use crate::model::{CommitSha, Login, PlanId, TeamSlug};
+use crate::model::{CommentId, CommitSha, Login, PlanId, TeamSlug};
 use crate::plan::{Notes, Operation, ResolvedPlan};
 use crate::policy::OperationDecision;
 use crate::repo::LocalRepo;
@@ -49,7 +49,7 @@ pub(super) fn judge(
     now: OffsetDateTime,
 ) -> (ApprovalOutcome, Vec<Event>) {
     let recorded = state.revokes(plan.id.as_str());
-    let is_recorded = |comment_id: u64| {
+    let is_recorded = |comment_id: CommentId| {
         recorded
             .as_ref()
             .is_some_and(|r| r.revokes.iter().any(|m| m.comment_id == comment_id))

@@ -25,7 +25,7 @@ use crate::audit::state::StateAccess;
 use crate::audit::store::read_entry;
 use crate::error::Error;
 use crate::github::{GitHubClient, Reaction};
-use crate::model::RunId;
+use crate::model::{CommentId, RunId};
 use crate::policy::Policy;
 
 /// How far before the oldest command the chain is searched for its record: an entry's time is
@@ -35,7 +35,7 @@ const CLOCK_MARGIN: Duration = Duration::from_secs(3600);
 /// What shipgate answers on a command's comment, and says in the status comment.
 #[derive(Debug, Clone)]
 pub(super) struct Answer {
-    pub comment_id: u64,
+    pub comment_id: CommentId,
     pub reaction: Reaction,
     pub note: String,
 }

@@ -21,7 +21,7 @@ use crate::cli::{DryRunArgs, Format};
 use crate::diag::Diagnostics;
 use crate::error::{Error, Outcome};
 use crate::github::{GitHubClient, GitHubError};
-use crate::model::RepoSlug;
+use crate::model::{PrNumber, RepoSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{self, OperationDecision, SignerRole, format_utc};
 use crate::preview::{Preview, preview_plan};
@@ -81,7 +81,7 @@ fn report_dry_run(
         }
         None => None,
     };
-    let plans = match (args.github.pr, &online) {
+    let plans = match (args.github.pr.map(PrNumber::new), &online) {
         (Some(pr), Some((client, runtime))) if args.plans.is_empty() => {
             let head = runtime.block_on(pull_request_head(client, &repo, pr))?;
             let (_, default) = repo.default_branch(args.policy.default_branch.as_deref())?;
@@ -211,7 +211,7 @@ fn evaluate_plans(
 async fn pull_request_head(
     client: &crate::github::GitHubClient,
     repo: &LocalRepo,
-    pr: u64,
+    pr: PrNumber,
 ) -> Result<crate::model::CommitSha, Error> {
     use crate::github::GitHubRead;
     let pull = client.pull(pr).await?.ok_or_else(|| {
@@ -296,7 +296,12 @@ fn finish_online(
             waits.waited.as_secs_f64()
         ));
     }
-    if let Some(pr) = args.github.pr.filter(|_| !args.github.no_comment) {
+    if let Some(pr) = args
+        .github
+        .pr
+        .map(PrNumber::new)
+        .filter(|_| !args.github.no_comment)
+    {
         let markdown = report::render_markdown(report);
         match runtime.block_on(github::post_status(client, pr, &markdown)) {
             Ok(upserted) => report.status_comment = Some(StatusCommentNote::new(pr, upserted)),

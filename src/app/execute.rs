@@ -6,6 +6,7 @@
 //! `AUDIT_CHAIN_INVALID`), runs the protocol on each selected run, and renders the reports:
 //! stdout, the PR's status comment, the step summary and the action's outputs.
 
+use crate::model::PrNumber;
 use std::io::Write;
 use std::time::Duration;
 
@@ -34,7 +35,7 @@ use crate::report::lifecycle::{StaleRunReport, render_stale_markdown, render_sta
 pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let selector = match (&args.run, args.pr) {
         (Some(run), _) => RunSelector::Run(run.clone()),
-        (None, Some(pr)) => RunSelector::Pr(pr),
+        (None, Some(pr)) => RunSelector::Pr(PrNumber::new(pr)),
         (None, None) if args.pending => RunSelector::Pending,
         (None, None) => {
             return Err(Error::Usage(
@@ -188,8 +189,8 @@ fn already_shipped(run: &crate::audit::state::RunRecord) -> String {
 
 /// The pull requests whose status comment shows a run's report: the one the run came from
 /// and, when `--pr` names another, that one too (issue 17).
-fn status_prs(run: &crate::audit::state::RunRecord, selector: &RunSelector) -> Vec<u64> {
-    let mut prs: Vec<u64> = run.pr.into_iter().collect();
+fn status_prs(run: &crate::audit::state::RunRecord, selector: &RunSelector) -> Vec<PrNumber> {
+    let mut prs: Vec<PrNumber> = run.pr.into_iter().collect();
     if let RunSelector::Pr(pr) = selector
         && !prs.contains(pr)
     {
@@ -447,7 +448,7 @@ mod tests {
     use crate::audit::state::RunRecord;
     use crate::model::RunId;
 
-    fn run_of(pr: Option<u64>) -> RunRecord {
+    fn run_of(pr: Option<PrNumber>) -> RunRecord {
         RunRecord {
             run_id: RunId::random(),
             plan_id: "sha256:p".into(),
@@ -461,10 +462,20 @@ mod tests {
     /// Issue 17: the report lands on the run's pull request and on the one `--pr` names.
     #[test]
     fn the_status_goes_to_the_runs_pull_request_and_the_one_looked_at() {
-        assert_eq!(status_prs(&run_of(Some(3)), &RunSelector::Pr(3)), [3]);
-        assert_eq!(status_prs(&run_of(Some(3)), &RunSelector::Pr(7)), [3, 7]);
-        assert_eq!(status_prs(&run_of(None), &RunSelector::Pr(7)), [7]);
-        assert_eq!(status_prs(&run_of(Some(3)), &RunSelector::Pending), [3]);
+        let pr = PrNumber::new;
+        assert_eq!(
+            status_prs(&run_of(Some(pr(3))), &RunSelector::Pr(pr(3))),
+            [pr(3)]
+        );
+        assert_eq!(
+            status_prs(&run_of(Some(pr(3))), &RunSelector::Pr(pr(7))),
+            [pr(3), pr(7)]
+        );
+        assert_eq!(status_prs(&run_of(None), &RunSelector::Pr(pr(7))), [pr(7)]);
+        assert_eq!(
+            status_prs(&run_of(Some(pr(3))), &RunSelector::Pending),
+            [pr(3)]
+        );
         assert!(status_prs(&run_of(None), &RunSelector::Pending).is_empty());
     }
 }

@@ -9,7 +9,7 @@ use crate::github::{
     GitHubError, GitHubRead, PullRequestRefusal, RetryPolicy, STATUS_MARKER, Upserted,
     upsert_status_comment,
 };
-use crate::model::{Login, RepoSlug};
+use crate::model::{Login, PrNumber, RepoSlug};
 use crate::plan::{ResolvedOperation, ResolvedPlan};
 
 /// The API base URL: `GITHUB_API_URL`, or api.github.com.
@@ -75,7 +75,7 @@ pub async fn pull_request_refusal(
 /// own account (DESIGN 13.10: a marker comment anyone else wrote is not ours).
 pub async fn post_status(
     github: &impl GitHubConversation,
-    pr: u64,
+    pr: PrNumber,
     markdown: &str,
 ) -> Result<Upserted, GitHubError> {
     let body = format!("{STATUS_MARKER}\n{markdown}");

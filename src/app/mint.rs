@@ -38,7 +38,7 @@ use crate::event::{CommentEvent, CommentOnPullRequest, read_comment_event};
 use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
 use crate::keys::{MINT_KEY_ENV, SigningKey, load_signing_key};
 use crate::mint::{FreshIds, MintInputs, decide_mint, decision_events};
-use crate::model::{Login, PlanId, ReceiptId, RunId, TeamSlug};
+use crate::model::{CommentId, Login, PlanId, PrNumber, ReceiptId, RunId, TeamSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{self, OperationDecision, Policy, SignerRole};
 use crate::reason::Code;
@@ -50,14 +50,14 @@ use crate::report::mint::{
 /// Where the PR number comes from.
 enum Trigger {
     /// `--pr N`, or an actionable comment event (whose commands are read too).
-    Pr(u64, Option<CommentOnPullRequest>),
+    Pr(PrNumber, Option<CommentOnPullRequest>),
     /// An event shipgate has nothing to do for.
     Ignored(String),
 }
 
 fn trigger(args: &MintArgs) -> Result<Trigger, Error> {
     if let Some(pr) = args.pr {
-        return Ok(Trigger::Pr(pr, None));
+        return Ok(Trigger::Pr(PrNumber::new(pr), None));
     }
     let Some(path) = std::env::var_os("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()) else {
         return Err(Error::Usage(
@@ -417,7 +417,7 @@ pub(super) fn by_an_approver(
 
 /// The reactions that answer the commands: +1 on a comment when any of its commands was
 /// carried out (the status comment says which were not), -1 otherwise.
-fn reactions_of(answers: &[commands::Answer]) -> BTreeMap<u64, Reaction> {
+fn reactions_of(answers: &[commands::Answer]) -> BTreeMap<CommentId, Reaction> {
     let mut reactions = BTreeMap::new();
     for answer in answers {
         reactions
@@ -448,7 +448,7 @@ fn fresh_ids(operations: usize) -> FreshIds {
 
 /// Everything one mint records.
 struct Minting<'a> {
-    pr: u64,
+    pr: PrNumber,
     setup: &'a AppendSetup,
     mint_key: &'a SigningKey,
     policy: &'a Policy,
@@ -610,13 +610,13 @@ fn name_unknown_author((outcome, authorship): (MintOutcome, &Authorship)) -> Min
 /// status comment (none when it would regress).
 async fn answer_on_github(
     client: &GitHubClient,
-    pr: u64,
-    mut reactions: BTreeMap<u64, Reaction>,
+    pr: PrNumber,
+    mut reactions: BTreeMap<CommentId, Reaction>,
     comments: &[Comment],
     approvals: &[ApprovalOutcome],
     status: Option<&MintReport>,
 ) -> Result<(), Error> {
-    let mut verdicts: BTreeMap<u64, Reaction> = BTreeMap::new();
+    let mut verdicts: BTreeMap<CommentId, Reaction> = BTreeMap::new();
     for verdict in approvals.iter().flat_map(|a| &a.verdicts) {
         let reaction = match (verdict.rejection, verdict.approver) {
             (None, _) => Reaction::PlusOne,
@@ -634,7 +634,7 @@ async fn answer_on_github(
             })
             .or_insert(reaction);
     }
-    let reacted: BTreeSet<u64> = comments
+    let reacted: BTreeSet<CommentId> = comments
         .iter()
         .filter(|c| c.thumbs > 0)
         .map(|c| c.id)

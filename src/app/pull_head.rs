@@ -10,7 +10,7 @@
 use std::process::Command;
 
 use crate::error::Error;
-use crate::model::CommitSha;
+use crate::model::{CommitSha, PrNumber};
 use crate::repo::LocalRepo;
 
 /// The commit GitHub names as pull request `pr`'s head (`head_sha`), present in `repo`: used
@@ -21,7 +21,7 @@ use crate::repo::LocalRepo;
 pub fn pull_head(
     repo: &LocalRepo,
     remote: &str,
-    pr: u64,
+    pr: PrNumber,
     head_sha: &str,
 ) -> Result<CommitSha, Error> {
     let head = CommitSha::parse(head_sha).map_err(|e| {
@@ -50,7 +50,7 @@ pub fn pull_plans(
     repo: &LocalRepo,
     remote: &str,
     slug: &crate::model::RepoSlug,
-    pr: u64,
+    pr: PrNumber,
     base: &CommitSha,
 ) -> Vec<crate::plan::ResolvedPlan> {
     if fetch_pull(repo, remote, pr).is_err() {
@@ -67,7 +67,7 @@ pub fn pull_plans(
 }
 
 /// Fetches `+refs/pull/<pr>/head:refs/shipgate/pull/<pr>` from `remote` with stock git.
-fn fetch_pull(repo: &LocalRepo, remote: &str, pr: u64) -> Result<(), Error> {
+fn fetch_pull(repo: &LocalRepo, remote: &str, pr: PrNumber) -> Result<(), Error> {
     let refspec = format!("+refs/pull/{pr}/head:refs/shipgate/pull/{pr}");
     let output = Command::new("git")
         .arg("--git-dir")

@@ -2,6 +2,7 @@
 //! branch, newest first, each with its state ([`crate::lifecycle`]) and its pull request; and the verified chain state that `runs`
 //! and `receipt show` read without the audit key.
 
+use crate::model::PrNumber;
 use std::io::Write;
 use std::path::Path;
 
@@ -37,7 +38,7 @@ pub fn runs(args: &RunsArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let mut rows: Vec<RunRow> = state
         .runs
         .values()
-        .filter(|run| args.pr.is_none() || run.pr == args.pr)
+        .filter(|run| args.pr.is_none() || run.pr == args.pr.map(PrNumber::new))
         .map(|run| {
             let judged = run_state(state, run, now, &checkout);
             RunRow {
@@ -72,7 +73,8 @@ fn awaiting_rows(
     slug: &crate::model::RepoSlug,
     state: &State,
 ) -> Result<Vec<AwaitingRow>, Error> {
-    let plans = match args.pr {
+    let pr = args.pr.map(PrNumber::new);
+    let plans = match pr {
         Some(pr) => {
             let (_, base) = local.default_branch(args.policy.default_branch.as_deref())?;
             super::pull_head::pull_plans(local, &args.target.remote, slug, pr, &base)
@@ -84,7 +86,7 @@ fn awaiting_rows(
         .map(|plan| AwaitingRow {
             file: plan.file.clone(),
             plan_id: plan.id.to_string(),
-            pr: args.pr,
+            pr,
             approve_command: format!("/shipgate approve {}", plan.id.approval_prefix()),
         })
         .collect())

@@ -23,7 +23,7 @@ use crate::audit::trust::{ChainTrust, TrustError};
 use crate::cli::{RepoArgs, ShipArgs};
 use crate::error::{Error, Outcome};
 use crate::github::{GitHubClient, GitHubError, GitHubRead};
-use crate::model::{Login, TeamSlug};
+use crate::model::{Login, PrNumber, TeamSlug};
 use crate::policy::Policy;
 
 /// Where the login of a token that cannot say who it is comes from.
@@ -49,7 +49,7 @@ pub fn ship(args: &ShipArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let branch = repo.default_branch_ref(args.policy.default_branch.as_deref())?;
     let (runtime, client) = github::connect(&slug, token)?;
     let actor = runtime.block_on(actor(&client))?;
-    let pr = args.pr;
+    let pr = PrNumber::new(args.pr);
     let pull = runtime
         .block_on(client.pull(pr))?
         .ok_or_else(|| Error::Usage(format!("pull request #{pr} does not exist in {slug}")))?;

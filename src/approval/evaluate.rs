@@ -20,7 +20,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::command::{Command, PlanIdPrefix, parse_comment};
-use crate::model::{Login, PlanId, TeamSlug};
+use crate::model::{CommentId, Login, PlanId, TeamSlug};
 use crate::policy::Requirement;
 use crate::reason::Code;
 
@@ -28,7 +28,7 @@ use crate::reason::Code;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
     /// GitHub's comment id.
-    pub id: u64,
+    pub id: CommentId,
     /// Its author.
     pub author: Login,
     /// GitHub says the author is a bot (`type: Bot`).
@@ -119,7 +119,7 @@ impl Rejection {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApprovalVerdict {
     /// The comment.
-    pub comment_id: u64,
+    pub comment_id: CommentId,
     /// Its author.
     pub login: Login,
     /// When it was written (RFC 3339).
@@ -159,12 +159,12 @@ pub struct Revoke {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// The revoking comment.
-    pub comment_id: u64,
+    pub comment_id: CommentId,
 }
 
 impl Revoke {
     /// Whether this revoke withdraws an approval written at `at` in comment `comment_id`.
-    fn covers(&self, login: &Login, at: OffsetDateTime, comment_id: u64) -> bool {
+    fn covers(&self, login: &Login, at: OffsetDateTime, comment_id: CommentId) -> bool {
         self.login == *login && (at, comment_id) <= (self.at, self.comment_id)
     }
 }
@@ -497,7 +497,7 @@ mod tests {
     fn comment(id: u64, author: &str, minute: i64, body: &str) -> Comment {
         let at = datetime!(2026-11-23 10:00 UTC) + time::Duration::minutes(minute);
         Comment {
-            id,
+            id: CommentId::new(id),
             author: login(author),
             author_is_bot: false,
             created_at: at,
@@ -804,7 +804,7 @@ mod tests {
         case.recorded_revokes = vec![Revoke {
             login: login("alice"),
             at,
-            comment_id: 3,
+            comment_id: CommentId::new(3),
         }];
         let out = case.run(&[
             comment(1, "alice", 0, APPROVE),

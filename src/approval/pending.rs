@@ -12,6 +12,7 @@
 //! Nothing here says whether the author may give the command; that is the caller's policy
 //! check, after this.
 
+use crate::model::CommentId;
 use std::collections::BTreeSet;
 
 use time::OffsetDateTime;
@@ -54,7 +55,7 @@ impl Verb {
 #[derive(Debug, Clone, Default)]
 pub struct Handled {
     /// The comments (and which of their verbs) the chain records as carried out.
-    pub done: BTreeSet<(u64, Verb)>,
+    pub done: BTreeSet<(CommentId, Verb)>,
     /// When the halt was last set or lifted: a halt or resume written before then answers a
     /// state that no longer stands, so it is stale (this also covers halts recorded before
     /// entries named their comment).
@@ -120,7 +121,7 @@ mod tests {
     fn comment(id: u64, minute: i64, body: &str) -> Comment {
         let at = datetime!(2026-12-03 10:00 UTC) + time::Duration::minutes(minute);
         Comment {
-            id,
+            id: CommentId::new(id),
             author: Login::parse("alice").expect("login"),
             author_is_bot: false,
             created_at: at,
@@ -131,7 +132,10 @@ mod tests {
     }
 
     fn verbs(pending: &[PendingCommand<'_>]) -> Vec<(u64, Verb)> {
-        pending.iter().map(|p| (p.comment.id, p.verb)).collect()
+        pending
+            .iter()
+            .map(|p| (p.comment.id.get(), p.verb))
+            .collect()
     }
 
     #[test]
@@ -164,7 +168,7 @@ mod tests {
             comment(4, 30, "/shipgate ship"),
         ];
         let handled = Handled {
-            done: BTreeSet::from([(2, Verb::Halt)]),
+            done: BTreeSet::from([(CommentId::new(2), Verb::Halt)]),
             halt_changed_at: Some(datetime!(2026-12-03 10:04 UTC)),
             ship_since: Some(datetime!(2026-12-03 10:10 UTC)),
         };

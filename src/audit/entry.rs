@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::canonical::{self, CanonicalError};
-use crate::model::{Kid, OpKey, ReceiptId, RunId};
+use crate::model::{CommentId, Kid, OpKey, PrNumber, ReceiptId, RunId};
 
 /// The only entry format version.
 pub const ENTRY_VERSION: u32 = 1;
@@ -83,7 +83,7 @@ pub enum Event {
         /// The approver.
         login: String,
         /// The approving comment.
-        comment_id: u64,
+        comment_id: CommentId,
     },
     /// A revoke of a plan seen by mint, recorded so that it holds even once its comment is
     /// edited or deleted (DESIGN 13.5).
@@ -93,7 +93,7 @@ pub enum Event {
         /// Who revoked (their approvals written up to the comment no longer count).
         login: String,
         /// The revoking comment.
-        comment_id: u64,
+        comment_id: CommentId,
         /// When that comment was written (RFC 3339).
         written_at: String,
     },
@@ -118,7 +118,7 @@ pub enum Event {
         operations: Vec<RunOperation>,
         /// The pull request whose approvals opened it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pr: Option<u64>,
+        pr: Option<PrNumber>,
     },
     /// A receipt minted for one operation of a run.
     ReceiptMinted {
@@ -205,7 +205,7 @@ pub enum Event {
         /// line, and in entries written before comments were recorded): mint acts on each
         /// comment once.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        comment_id: Option<u64>,
+        comment_id: Option<CommentId>,
     },
     /// The halt was lifted.
     Resumed {
@@ -214,7 +214,7 @@ pub enum Event {
         /// The `/shipgate resume` comment by which the halt admin asked for it (absent in
         /// entries written before resumes required one).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        comment_id: Option<u64>,
+        comment_id: Option<CommentId>,
     },
     /// A `/shipgate ship` comment asked for a run to be executed, and mint started the ship
     /// workflow for it (`workflow_dispatch`), where it executes in the ship environment.
@@ -224,7 +224,7 @@ pub enum Event {
         /// Who asked.
         by: String,
         /// The asking comment: mint acts on each comment once.
-        comment_id: u64,
+        comment_id: CommentId,
     },
     /// A run took the repository's execution lock.
     LockAcquired {

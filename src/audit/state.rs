@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::entry::RunOperation;
 use super::reason::Reason;
 use crate::canonical::{sha256_hex, to_canonical_json};
-use crate::model::{OpKey, ReceiptId, RunId};
+use crate::model::{CommentId, OpKey, PrNumber, ReceiptId, RunId};
 
 mod rules;
 
@@ -101,7 +101,7 @@ pub struct RunRecord {
     pub operations: Vec<RunOperation>,
     /// The pull request whose approvals opened it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pr: Option<u64>,
+    pub pr: Option<PrNumber>,
     /// The opening entry.
     pub seq: u64,
 }
@@ -205,7 +205,7 @@ pub struct RevokeMark {
     /// Who revoked.
     pub login: String,
     /// The revoking comment.
-    pub comment_id: u64,
+    pub comment_id: CommentId,
     /// When that comment was written (RFC 3339).
     pub written_at: String,
 }

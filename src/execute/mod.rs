@@ -33,7 +33,7 @@ use crate::audit::state::{OpStatus, ReceiptStatus, RunRecord, State};
 use crate::error::Error;
 use crate::gate::is_expired;
 use crate::lifecycle::{RunState, in_checkout, run_state};
-use crate::model::RepoSlug;
+use crate::model::{PrNumber, RepoSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::Policy;
 
@@ -43,7 +43,7 @@ pub enum RunSelector {
     /// The run with this id.
     Run(String),
     /// The latest run minted for this pull request.
-    Pr(u64),
+    Pr(PrNumber),
     /// Every run that still has work (an unused, unexpired receipt, or an operation in doubt)
     /// and whose plan is found, oldest first.
     Pending,

@@ -1,6 +1,7 @@
 //! The conversation half of the GitHub port over [`GitHubClient`]: comments and reactions on
 //! a pull request. It ships nothing.
 
+use crate::model::{CommentId, PrNumber};
 use http::Method;
 use serde_json::json;
 
@@ -10,7 +11,7 @@ use super::error::GitHubError;
 use super::types::{Reaction, WireComment};
 
 impl GitHubConversation for GitHubClient {
-    async fn create_comment(&self, issue: u64, body: &str) -> Result<u64, GitHubError> {
+    async fn create_comment(&self, issue: PrNumber, body: &str) -> Result<CommentId, GitHubError> {
         let what = format!("comment on #{issue}");
         let path = self.repo_path(&format!("/issues/{issue}/comments"));
         match self
@@ -23,7 +24,7 @@ impl GitHubConversation for GitHubClient {
         }
     }
 
-    async fn update_comment(&self, comment_id: u64, body: &str) -> Result<(), GitHubError> {
+    async fn update_comment(&self, comment_id: CommentId, body: &str) -> Result<(), GitHubError> {
         let what = format!("update comment {comment_id}");
         let path = self.repo_path(&format!("/issues/comments/{comment_id}"));
         // Setting a body is idempotent: repeating it after an ambiguous failure cannot duplicate.
@@ -31,7 +32,7 @@ impl GitHubConversation for GitHubClient {
             .await
     }
 
-    async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<(), GitHubError> {
+    async fn react(&self, comment_id: CommentId, reaction: Reaction) -> Result<(), GitHubError> {
         let what = format!("react {} to comment {comment_id}", reaction.content());
         let path = self.repo_path(&format!("/issues/comments/{comment_id}/reactions"));
         // GitHub keeps one reaction per person and content: repeating one is idempotent.

@@ -4,6 +4,7 @@
 //! reached, or answered something shipgate cannot read. Callers match on variants, never on
 //! message text.
 
+use crate::model::PrNumber;
 use std::time::Duration;
 
 use crate::reason::Code;
@@ -98,7 +99,7 @@ pub enum GitHubError {
     )]
     TooManyComments {
         /// The issue or pull request.
-        issue: u64,
+        issue: PrNumber,
         /// The bound.
         limit: usize,
     },
@@ -110,7 +111,7 @@ pub enum GitHubError {
     )]
     TooManyCommits {
         /// The pull request.
-        pr: u64,
+        pr: PrNumber,
         /// Its commits (GitHub's count, or what the listing returned).
         count: u64,
         /// GitHub's listing cap.

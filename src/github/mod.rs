@@ -42,7 +42,7 @@ pub use world::read_world;
 
 use crate::approval::evaluate::Comment;
 use crate::gate::Authorized;
-use crate::model::{Login, TeamSlug};
+use crate::model::{CommentId, Login, PrNumber, TeamSlug};
 
 // The port is driven on a current-thread runtime (one command, one task), so its futures need
 // not be `Send`; `async fn` in these traits is the plain, readable form.
@@ -65,14 +65,14 @@ pub trait GitHubRead {
     /// The open pull request from `head` into `base`, if any.
     async fn open_pull(&self, head: &str, base: &str) -> Result<Option<PullRequest>, GitHubError>;
     /// A pull request by number.
-    async fn pull(&self, number: u64) -> Result<Option<PullRequest>, GitHubError>;
+    async fn pull(&self, number: PrNumber) -> Result<Option<PullRequest>, GitHubError>;
     /// Every comment of an issue or pull request, all pages, in GitHub's order.
-    async fn comments(&self, issue: u64) -> Result<Vec<Comment>, GitHubError>;
+    async fn comments(&self, issue: PrNumber) -> Result<Vec<Comment>, GitHubError>;
     /// One issue or pull request comment by id; `None` if it does not exist (or was deleted).
-    async fn comment(&self, id: u64) -> Result<Option<Comment>, GitHubError>;
+    async fn comment(&self, id: CommentId) -> Result<Option<Comment>, GitHubError>;
     /// The commits of a pull request (GitHub lists at most 250), each with the accounts its
     /// author and committer emails link to.
-    async fn pull_commits(&self, number: u64) -> Result<Vec<PullCommit>, GitHubError>;
+    async fn pull_commits(&self, number: PrNumber) -> Result<Vec<PullCommit>, GitHubError>;
     /// The account the token authenticates (`GET /user`); `None` for an installation token
     /// (`GITHUB_TOKEN`, a GitHub App's), which GitHub does not let read it.
     async fn identity(&self) -> Result<Option<Login>, GitHubError>;
@@ -86,11 +86,11 @@ pub trait GitHubRead {
 #[allow(async_fn_in_trait)]
 pub trait GitHubConversation: GitHubRead {
     /// Posts a comment; returns its id.
-    async fn create_comment(&self, issue: u64, body: &str) -> Result<u64, GitHubError>;
+    async fn create_comment(&self, issue: PrNumber, body: &str) -> Result<CommentId, GitHubError>;
     /// Replaces a comment's body.
-    async fn update_comment(&self, comment_id: u64, body: &str) -> Result<(), GitHubError>;
+    async fn update_comment(&self, comment_id: CommentId, body: &str) -> Result<(), GitHubError>;
     /// Reacts to a comment (idempotent, as on GitHub).
-    async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<(), GitHubError>;
+    async fn react(&self, comment_id: CommentId, reaction: Reaction) -> Result<(), GitHubError>;
 }
 
 /// What ships: the one effect the gate's pass carries, the pass spent by value.
@@ -142,9 +142,9 @@ pub const STATUS_MARKER: &str = "<!-- shipgate:status -->";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upserted {
     /// A new comment.
-    Created(u64),
+    Created(CommentId),
     /// The existing one, edited in place.
-    Updated(u64),
+    Updated(CommentId),
 }
 
 /// The login shipgate comments as when the token cannot say (`GET /user` answers 403 for
@@ -158,7 +158,7 @@ pub const DEFAULT_BOT_LOGIN: &str = "github-actions[bot]";
 /// be edited back by its author). `body` must start with the marker.
 pub async fn upsert_status_comment(
     github: &impl GitHubConversation,
-    issue: u64,
+    issue: PrNumber,
     body: &str,
     ours: &Login,
 ) -> Result<Upserted, GitHubError> {

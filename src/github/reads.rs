@@ -10,7 +10,7 @@ use super::types::{
     WireRepo, WireTag,
 };
 use crate::approval::evaluate::Comment;
-use crate::model::{Login, TeamSlug};
+use crate::model::{CommentId, Login, PrNumber, TeamSlug};
 
 impl GitHubRead for GitHubClient {
     async fn repository(&self) -> Result<RepoInfo, GitHubError> {
@@ -83,7 +83,7 @@ impl GitHubRead for GitHubClient {
             .transpose()
     }
 
-    async fn pull(&self, number: u64) -> Result<Option<PullRequest>, GitHubError> {
+    async fn pull(&self, number: PrNumber) -> Result<Option<PullRequest>, GitHubError> {
         let what = format!("read pull request #{number}");
         let wire: Option<WirePull> = self
             .get_json(&self.repo_path(&format!("/pulls/{number}")), &what)
@@ -94,7 +94,7 @@ impl GitHubRead for GitHubClient {
         .transpose()
     }
 
-    async fn comment(&self, id: u64) -> Result<Option<Comment>, GitHubError> {
+    async fn comment(&self, id: CommentId) -> Result<Option<Comment>, GitHubError> {
         let what = format!("read comment {id}");
         let wire: Option<WireComment> = self
             .get_json(&self.repo_path(&format!("/issues/comments/{id}")), &what)
@@ -102,7 +102,7 @@ impl GitHubRead for GitHubClient {
         Ok(wire.and_then(WireComment::into_comment))
     }
 
-    async fn comments(&self, issue: u64) -> Result<Vec<Comment>, GitHubError> {
+    async fn comments(&self, issue: PrNumber) -> Result<Vec<Comment>, GitHubError> {
         let what = format!("read the comments of #{issue}");
         let first = self.repo_path(&format!("/issues/{issue}/comments?per_page=100"));
         let wire: Vec<WireComment> =
@@ -118,7 +118,7 @@ impl GitHubRead for GitHubClient {
             .collect())
     }
 
-    async fn pull_commits(&self, number: u64) -> Result<Vec<PullCommit>, GitHubError> {
+    async fn pull_commits(&self, number: PrNumber) -> Result<Vec<PullCommit>, GitHubError> {
         let what = format!("list the commits of #{number}");
         let first = self.repo_path(&format!("/pulls/{number}/commits?per_page=100"));
         let wire: Vec<WirePullCommit> = self

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::approval::evaluate::Comment;
-use crate::model::Login;
+use crate::model::{CommentId, Login, PrNumber};
 
 /// The repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -74,7 +74,7 @@ pub struct Release {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PullRequest {
     /// Its number.
-    pub number: u64,
+    pub number: PrNumber,
     /// `open` or `closed`.
     pub state: String,
     /// Title.
@@ -301,7 +301,7 @@ pub(super) struct WireBranchRef {
 
 #[derive(Deserialize)]
 pub(super) struct WirePull {
-    pub number: u64,
+    pub number: PrNumber,
     pub state: String,
     pub title: String,
     pub body: Option<String>,
@@ -317,7 +317,7 @@ pub(super) struct WirePull {
 
 #[derive(Deserialize)]
 pub(super) struct WireComment {
-    pub id: u64,
+    pub id: CommentId,
     pub body: Option<String>,
     pub user: Option<WireUser>,
     #[serde(with = "time::serde::rfc3339")]

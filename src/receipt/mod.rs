@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use verify::{ForgeryError, VerifiedReceipt, parse_receipt, verify_receipt};
 
 use crate::canonical;
-use crate::model::{InvalidId, Kid, OpKey, ReceiptId, RunId};
+use crate::model::{CommentId, InvalidId, Kid, OpKey, ReceiptId, RunId};
 
 /// The SSHSIG namespace of receipt signatures (domain separation from git's `git`).
 pub const RECEIPT_NAMESPACE: &str = "shipgate-receipt";
@@ -27,7 +27,7 @@ pub struct ReceiptApproval {
     /// The approver's login.
     pub login: String,
     /// The approving comment.
-    pub comment_id: u64,
+    pub comment_id: CommentId,
     /// When it was written (RFC 3339).
     pub at: String,
 }

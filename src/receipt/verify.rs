@@ -219,7 +219,7 @@ mod tests {
             policy_hash: format!("sha256:{}", "cd".repeat(32)),
             approvals: vec![ReceiptApproval {
                 login: "alice".into(),
-                comment_id: 1,
+                comment_id: crate::model::CommentId::new(1),
                 at: "2026-11-23T10:00:00Z".into(),
             }],
             enforceable: true,

@@ -2,6 +2,7 @@
 //! a run that can no longer ship as approved (stale, expired), as text, JSON or the markdown of
 //! the PR status comment, and the listing of `shipgate runs`.
 
+use crate::model::PrNumber;
 use std::fmt::Write;
 
 use serde::Serialize;
@@ -23,7 +24,7 @@ pub struct StaleRunReport {
     pub plan_id: String,
     /// The pull request it came from.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pr: Option<u64>,
+    pub pr: Option<PrNumber>,
     /// The reason code.
     pub code: String,
     /// Why, and what to do, in a line.
@@ -82,7 +83,7 @@ pub struct RunRow {
     pub plan_id: String,
     /// The pull request it came from.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pr: Option<u64>,
+    pub pr: Option<PrNumber>,
     /// The entry that opened it.
     pub seq: u64,
     /// Its state.
@@ -113,7 +114,7 @@ pub struct AwaitingRow {
     pub plan_id: String,
     /// The pull request it is on, when listed for one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pr: Option<u64>,
+    pub pr: Option<PrNumber>,
     /// The comment that approves it.
     pub approve_command: String,
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{Banner, PolicySource, escape_markdown, plan_heading_markdown, policy_source_line};
 use crate::approval::evaluate::{ApprovalVerdict, RuleTally};
-use crate::model::{PlanId, RepoSlug};
+use crate::model::{PlanId, PrNumber, RepoSlug};
 
 /// One receipt minted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,7 +95,7 @@ pub struct MintReport {
     /// The repository.
     pub repository: RepoSlug,
     /// The pull request.
-    pub pr: u64,
+    pub pr: PrNumber,
     /// The policy hash the receipts bind.
     pub policy_hash: String,
     /// Where that policy was read (issue 17: the commit used).
@@ -110,7 +110,7 @@ impl MintReport {
     /// Arranges the plans under the banner their outcomes call for.
     pub fn new(
         repository: RepoSlug,
-        pr: u64,
+        pr: PrNumber,
         (policy_hash, policy): (String, PolicySource),
         warnings: Vec<String>,
         plans: Vec<PlanMint>,

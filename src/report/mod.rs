@@ -14,7 +14,7 @@ use serde::Serialize;
 pub use markdown::{escape_markdown, render_markdown};
 pub use text::render_text;
 
-use crate::model::{PlanId, RepoSlug};
+use crate::model::{CommentId, PlanId, PrNumber, RepoSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{Finding, OperationDecision, Requirement};
 use crate::preview::{Preview, PreviewState};
@@ -188,16 +188,16 @@ pub enum GitHubView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatusCommentNote {
     /// The pull request.
-    pub pr: u64,
+    pub pr: PrNumber,
     /// `created` or `updated`.
     pub action: &'static str,
     /// The comment's id.
-    pub comment_id: u64,
+    pub comment_id: CommentId,
 }
 
 impl StatusCommentNote {
     /// Describes an upsert on `pr`.
-    pub fn new(pr: u64, upserted: crate::github::Upserted) -> Self {
+    pub fn new(pr: PrNumber, upserted: crate::github::Upserted) -> Self {
         let (action, comment_id) = match upserted {
             crate::github::Upserted::Created(id) => ("created", id),
             crate::github::Upserted::Updated(id) => ("updated", id),

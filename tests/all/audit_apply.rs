@@ -26,7 +26,7 @@ use shipgate::audit::state::{
 };
 use shipgate::audit::store::{ChainWriter, StoreError, Tip, read_entry, read_state};
 use shipgate::audit::verify::{VerifyOptions, verify_chain};
-use shipgate::model::{OpKey, ReceiptId, RunId};
+use shipgate::model::{CommentId, OpKey, ReceiptId, RunId};
 use time::OffsetDateTime;
 
 use crate::audit_support::{actor, audit_key, genesis};
@@ -513,7 +513,7 @@ fn event(step: &Step, state: &State, kept: &[Entry], at: i64) -> Event {
         Step::Approve { comment } => Event::ApprovalRecorded {
             plan_id: plan_id(),
             login: "bob".into(),
-            comment_id: comment,
+            comment_id: CommentId::new(comment),
         },
         Step::MintRefused => Event::MintRefused {
             plan_id: plan_id(),

@@ -9,7 +9,7 @@ use shipgate::audit::reason::Reason;
 use shipgate::audit::state::{ApplyError, ReceiptStatus, StateAccess};
 use shipgate::audit::verify::{VerifyOptions, verify_chain};
 use shipgate::keys::allowed_signers_file;
-use shipgate::model::{OpKey, ReceiptId, RunId};
+use shipgate::model::{CommentId, OpKey, ReceiptId, RunId};
 
 use crate::audit_support::{
     RemoteFixture, TestClock, append_event, audit_key, first_parent_line, git, note,
@@ -24,7 +24,7 @@ fn lifecycle() -> Vec<Event> {
         Event::ApprovalRecorded {
             plan_id: "sha256:ab".into(),
             login: "alice".into(),
-            comment_id: 7,
+            comment_id: CommentId::new(7),
         },
         Event::RunOpened {
             pr: None,
@@ -66,16 +66,16 @@ fn lifecycle() -> Vec<Event> {
         Event::ShipRequested {
             run_id: run(),
             by: "bob".into(),
-            comment_id: 40,
+            comment_id: CommentId::new(40),
         },
         Event::Halted {
             by: "alice".into(),
             reason: "incident".into(),
-            comment_id: Some(41),
+            comment_id: Some(CommentId::new(41)),
         },
         Event::Resumed {
             by: "alice".into(),
-            comment_id: Some(42),
+            comment_id: Some(CommentId::new(42)),
         },
     ]
 }

@@ -122,7 +122,7 @@ fn an_unsigned_resume_raced_in_after_verification_ships_nothing() {
         &origin,
         Event::Resumed {
             by: "alice".into(),
-            comment_id: Some(42),
+            comment_id: Some(shipgate::model::CommentId::new(42)),
         },
         &[Change::Halt(None)],
     );

@@ -70,7 +70,7 @@ fn a_new_command_comment_on_a_pull_request_is_acted_on() {
         panic!("expected work, got {event:?}")
     };
     assert_eq!(
-        (act.repo.as_str(), act.pr, act.author.as_str()),
+        (act.repo.as_str(), act.pr.get(), act.author.as_str()),
         ("codertocat/hello-world", 1, "codertocat")
     );
 }

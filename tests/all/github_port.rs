@@ -10,7 +10,7 @@ use shipgate::github::{
     Reaction, RetryPolicy, STATUS_MARKER, Shipped, Upserted, find_release, peel_tag,
     upsert_status_comment,
 };
-use shipgate::model::{CommitSha, Login, TeamSlug};
+use shipgate::model::{CommentId, CommitSha, Login, PrNumber, TeamSlug};
 
 use crate::fixture::TestRepo;
 use crate::github_support::{
@@ -101,11 +101,11 @@ fn reads_all_250_comments_across_pages_with_edits_and_bots_marked() {
     world.fake.clear_log();
 
     let comments = world
-        .block_on(world.client(ALICE).comments(pr))
+        .block_on(world.client(ALICE).comments(PrNumber::new(pr)))
         .expect("comments");
     assert_eq!(comments.len(), 250);
     assert_eq!(
-        comments.iter().map(|c| c.id).collect::<Vec<_>>(),
+        comments.iter().map(|c| c.id.get()).collect::<Vec<_>>(),
         ids,
         "every page, in order"
     );
@@ -129,10 +129,10 @@ fn a_bad_token_is_unauthorized_and_a_read_only_token_cannot_write() {
 
     let read_only = world.client(READ_ONLY);
     world
-        .block_on(read_only.comments(pr))
+        .block_on(read_only.comments(PrNumber::new(pr)))
         .expect("a read-only token reads");
     let err = world
-        .block_on(read_only.create_comment(pr, "hi"))
+        .block_on(read_only.create_comment(PrNumber::new(pr), "hi"))
         .expect_err("403");
     assert!(matches!(err, GitHubError::Forbidden { .. }), "{err}");
     assert!(world.fake.comments(SLUG, pr).is_empty());
@@ -550,25 +550,34 @@ fn the_status_comment_is_upserted_in_place_and_reactions_are_idempotent() {
     );
     let ours = shipgate::model::Login::parse("github-actions[bot]").expect("login");
     world.block_on(async {
-        let first = upsert_status_comment(&github, pr, &format!("{STATUS_MARKER}\none"), &ours)
-            .await
-            .expect("create");
+        let first = upsert_status_comment(
+            &github,
+            PrNumber::new(pr),
+            &format!("{STATUS_MARKER}\none"),
+            &ours,
+        )
+        .await
+        .expect("create");
         let Upserted::Created(id) = first else {
             panic!("expected a new comment, got {first:?}");
         };
         for body in ["two", "three"] {
-            let next =
-                upsert_status_comment(&github, pr, &format!("{STATUS_MARKER}\n{body}"), &ours)
-                    .await
-                    .expect("update");
+            let next = upsert_status_comment(
+                &github,
+                PrNumber::new(pr),
+                &format!("{STATUS_MARKER}\n{body}"),
+                &ours,
+            )
+            .await
+            .expect("update");
             assert_eq!(next, Upserted::Updated(id));
         }
         github
-            .react(decoy, Reaction::MinusOne)
+            .react(CommentId::new(decoy), Reaction::MinusOne)
             .await
             .expect("react");
         github
-            .react(decoy, Reaction::MinusOne)
+            .react(CommentId::new(decoy), Reaction::MinusOne)
             .await
             .expect("react again");
     });

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use shipgate::audit::entry::{Event, RunOperation};
-use shipgate::model::{OpKey, ReceiptId, RunId};
+use shipgate::model::{OpKey, PrNumber, ReceiptId, RunId};
 
 use crate::execute_flow::{append_as_auditor, denials, execute, minted, nothing_shipped, shipped};
 use crate::fixture::{assert_exit, stdout};
@@ -75,7 +75,7 @@ fn expired_run_for_a_plan_in_the_checkout(world: &MintWorld, pr: u64) -> String 
         world,
         vec![
             Event::RunOpened {
-                pr: Some(pr),
+                pr: Some(PrNumber::new(pr)),
                 run_id: run.clone(),
                 plan_id: format!("sha256:{}", "0".repeat(64)),
                 policy_hash: format!("sha256:{}", "1".repeat(64)),

@@ -3,7 +3,7 @@
 
 use std::process::{Command, Stdio};
 
-use shipgate::model::{OpKey, ReceiptId, RunId};
+use shipgate::model::{CommentId, OpKey, ReceiptId, RunId};
 use shipgate::receipt::{ReceiptApproval, ReceiptClaims};
 use ssh_key::rand_core::OsRng;
 
@@ -20,7 +20,7 @@ fn claims() -> ReceiptClaims {
         policy_hash: format!("sha256:{}", "34".repeat(32)),
         approvals: vec![ReceiptApproval {
             login: "alice".into(),
-            comment_id: 7,
+            comment_id: CommentId::new(7),
             at: "2026-11-23T10:00:00Z".into(),
         }],
         enforceable: true,

@@ -50,7 +50,10 @@ pub fn resume(args: &ResumeArgs, out: &mut dyn Write) -> Result<Outcome, Error> 
     let (policy, _) = inputs::load_policy(&repo, &PolicyRequest::from(&args.append.policy))?;
     let (runtime, client) = crate::app::github::connect(&slug, token)?;
     let comment = runtime
-        .block_on(crate::github::GitHubRead::comment(&client, args.comment))?
+        .block_on(crate::github::GitHubRead::comment(
+            &client,
+            crate::model::CommentId::new(args.comment),
+        ))?
         .ok_or_else(|| {
             Error::Usage(format!(
                 "{slug} has no comment {}: pass the id of a `/shipgate resume` comment",
@@ -137,7 +140,7 @@ mod tests {
 
     fn comment(at: OffsetDateTime) -> Comment {
         Comment {
-            id: 7,
+            id: crate::model::CommentId::new(7),
             author: Login::parse("alice").unwrap(),
             author_is_bot: false,
             created_at: at,
@@ -162,7 +165,7 @@ mod tests {
             resume_request(&policy(), &after, Some(&halt)),
             Ok(Event::Resumed {
                 by: "alice".into(),
-                comment_id: Some(7),
+                comment_id: Some(crate::model::CommentId::new(7)),
             })
         );
     }
