@@ -9,8 +9,8 @@
 //! compare-and-swap attempt against the state at the remote head, so two racing mints open one
 //! run and revokes recorded meanwhile count. Before deciding, the halts and resumes of every
 //! comment not carried out yet; after it, the `/shipgate ship` requests, which start the ship
-//! workflow (`commands`, issue 15). Afterwards: reactions on the approval comments that
-//! inform, and the status comment.
+//! workflow (`commands`, issue 15). Afterwards ([`report`]): reactions on the approval
+//! comments that inform, and the status comment.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -19,6 +19,9 @@ use ssh_key::rand_core::{OsRng, RngCore};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+mod report;
+
+use self::report::{answer_on_github, plan_mints, publish_report, reactions_of, status_to_post};
 use super::approvals::{Judged, judge, plan_authorships, team_memberships};
 use super::audit::{AppendSetup, prepare_append};
 use super::commands;
@@ -32,7 +35,7 @@ use crate::audit::entry::Event;
 use crate::audit::state::StateAccess;
 use crate::audit::trust::policy_change;
 use crate::audit::view::StateView;
-use crate::cli::{Format, MintArgs};
+use crate::cli::MintArgs;
 use crate::error::{Error, Outcome};
 use crate::event::{CommentEvent, CommentOnPullRequest, read_comment_event};
 use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
@@ -41,11 +44,7 @@ use crate::mint::{FreshIds, MintInputs, decide_mint, decision_events};
 use crate::model::{CommentId, Login, PlanId, PrNumber, ReceiptId, RunId, TeamSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{self, OperationDecision, Policy, SignerRole};
-use crate::reason::Code;
-use crate::report::Banner;
-use crate::report::mint::{
-    MintOutcome, MintReport, OperationTally, PlanMint, render_mint_markdown, render_mint_text,
-};
+use crate::report::mint::{MintOutcome, MintReport};
 
 /// Where the PR number comes from.
 enum Trigger {
@@ -77,15 +76,8 @@ fn trigger(args: &MintArgs) -> Result<Trigger, Error> {
     }
 }
 
-/// Runs `shipgate mint`.
-pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let (pr, comment) = match trigger(args)? {
-        Trigger::Pr(pr, comment) => (pr, comment),
-        Trigger::Ignored(why) => {
-            writeln!(out, "{why}")?;
-            return Ok(Outcome::Clean);
-        }
-    };
+/// The token and the mint key; mint never reads the policy from the work tree.
+fn credentials(args: &MintArgs) -> Result<(octocrab::secrecy::SecretString, SigningKey), Error> {
     if args.append.policy.policies_from_worktree {
         return Err(Error::Usage(
             "mint always reads the policy from the default branch: a pull request must not judge itself with its own policy".into(),
@@ -96,6 +88,43 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     })?;
     let env_key = std::env::var(MINT_KEY_ENV).ok().map(Zeroizing::new);
     let mint_key = load_signing_key(SignerRole::Mint, args.mint_key.as_deref(), env_key)?;
+    Ok((token, mint_key))
+}
+
+/// Reacts to the comments whose commands were carried out or refused.
+async fn react_to(
+    client: &GitHubClient,
+    reactions: BTreeMap<CommentId, Reaction>,
+) -> Result<(), Error> {
+    for (comment_id, reaction) in reactions {
+        client.react(comment_id, reaction).await?;
+    }
+    Ok(())
+}
+
+/// Writes each note on `out` and keeps it for the report's warnings.
+fn say(
+    out: &mut dyn Write,
+    warnings: &mut Vec<String>,
+    notes: impl IntoIterator<Item = String>,
+) -> Result<(), Error> {
+    for note in notes {
+        writeln!(out, "{note}")?;
+        warnings.push(note);
+    }
+    Ok(())
+}
+
+/// Runs `shipgate mint`.
+pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let (pr, comment) = match trigger(args)? {
+        Trigger::Pr(pr, comment) => (pr, comment),
+        Trigger::Ignored(why) => {
+            writeln!(out, "{why}")?;
+            return Ok(Outcome::Clean);
+        }
+    };
+    let (token, mint_key) = credentials(args)?;
 
     let (repo, slug) = inputs::governed_repo(&args.append)?;
     let (policy, policy_source) =
@@ -119,27 +148,15 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let comments = runtime.block_on(client.comments(pr))?;
     let pending = commands::pending(&setup, &policy, &comments, now)?;
     let mut answers = commands::halt_and_resume(&setup, &policy, &pending, now)?;
-    for answer in &answers {
-        writeln!(out, "{}", answer.note)?;
-        warnings.push(answer.note.clone());
-    }
+    say(out, &mut warnings, answers.iter().map(|a| a.note.clone()))?;
     let (plans, notes) = pull_request_plans(&repo, &slug, &policy, (&default_commit, &head), now)?;
-    for note in notes {
-        writeln!(out, "{note}")?;
-        warnings.push(note);
-    }
+    say(out, &mut warnings, notes)?;
     if plans.is_empty() {
         writeln!(
             out,
             "#{pr} adds or changes no plan under {PLANS_DIR}/: nothing to mint"
         )?;
-        let reactions = reactions_of(&answers);
-        runtime.block_on(async {
-            for (comment_id, reaction) in reactions {
-                client.react(comment_id, reaction).await?;
-            }
-            Ok::<_, Error>(())
-        })?;
+        runtime.block_on(react_to(&client, reactions_of(&answers)))?;
         return Ok(Outcome::Clean);
     }
 
@@ -168,29 +185,19 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     })?;
 
     let runs = runs_of(&outcomes)?;
-    let may_ship = |c: &Comment| by_an_approver(&c.author, &plans, &memberships);
-    let shipped = commands::ship(
-        &setup,
-        &commands::ShipWorkflow {
-            client: &client,
-            runtime: &runtime,
-            file: &args.ship_workflow,
-            branch: &default_branch,
-        },
-        &commands::ShipContext {
-            runs: &runs,
-            halted: outcomes
-                .iter()
-                .any(|o| matches!(o, MintOutcome::Halted { .. })),
-            may_ship: &may_ship,
-        },
-        &pending,
-        now,
-    )?;
-    for answer in &shipped {
-        writeln!(out, "{}", answer.note)?;
-        warnings.push(answer.note.clone());
-    }
+    let halted = outcomes
+        .iter()
+        .any(|o| matches!(o, MintOutcome::Halted { .. }));
+    let ship = ShipRequests {
+        setup: &setup,
+        client: &client,
+        runtime: &runtime,
+        workflow: (&args.ship_workflow, &default_branch),
+        plans: &plans,
+        memberships: &memberships,
+    };
+    let shipped = ship.carry_out(&runs, halted, &pending, now)?;
+    say(out, &mut warnings, shipped.iter().map(|a| a.note.clone()))?;
     answers.extend(shipped);
     let reactions = reactions_of(&answers);
 
@@ -206,54 +213,52 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         warnings,
         plan_mints(&plans, &approvals, outcomes),
     );
-    let status = if status_would_regress(&setup, &pull, &runs, &report)? {
-        writeln!(
-            out,
-            "the status comment of #{pr} is left as it was: {}",
-            if pull.is_open() {
-                "a run of it shipped"
-            } else {
-                "the pull request is merged or closed"
-            }
-        )?;
-        None
-    } else {
-        Some(&report)
-    };
+    let status = status_to_post(&setup, &pull, &runs, &report, out)?;
     runtime.block_on(answer_on_github(
         &client, pr, reactions, &comments, &approvals, status,
     ))?;
     publish_report(&report, &runs, args.format, out)
 }
 
-/// Whether posting `report` would take the status comment back (issue 17): on a merged or
-/// closed pull request, or one whose run shipped, only a run minted now is news; anything
-/// else (AUTHORIZED for the run that shipped, AWAITING APPROVAL for a plan that re-resolves
-/// after the merge) would replace SHIPPED with an earlier state.
-fn status_would_regress(
-    setup: &AppendSetup,
-    pull: &crate::github::PullRequest,
-    runs: &[RunId],
-    report: &MintReport,
-) -> Result<bool, Error> {
-    if report
-        .plans
-        .iter()
-        .any(|p| matches!(p.outcome, MintOutcome::Minted { .. }))
-    {
-        return Ok(false);
+/// What carrying out the `/shipgate ship` requests needs: the chain, GitHub, the ship
+/// workflow (its file and the branch it runs on) and who may ship (an approver of the plans).
+struct ShipRequests<'a> {
+    setup: &'a AppendSetup,
+    client: &'a GitHubClient,
+    runtime: &'a tokio::runtime::Runtime,
+    workflow: (&'a str, &'a str),
+    plans: &'a [PlanUnderReview],
+    memberships: &'a BTreeMap<Login, BTreeSet<TeamSlug>>,
+}
+
+impl ShipRequests<'_> {
+    /// Starts the ship workflow for each request not carried out yet (issue 15), for `runs`,
+    /// unless `halted`; each answer says what was done.
+    fn carry_out(
+        &self,
+        runs: &[RunId],
+        halted: bool,
+        pending: &[crate::approval::pending::PendingCommand<'_>],
+        now: OffsetDateTime,
+    ) -> Result<Vec<commands::Answer>, Error> {
+        let may_ship = |c: &Comment| by_an_approver(&c.author, self.plans, self.memberships);
+        commands::ship(
+            self.setup,
+            &commands::ShipWorkflow {
+                client: self.client,
+                runtime: self.runtime,
+                file: self.workflow.0,
+                branch: self.workflow.1,
+            },
+            &commands::ShipContext {
+                runs,
+                halted,
+                may_ship: &may_ship,
+            },
+            pending,
+            now,
+        )
     }
-    if !pull.is_open() {
-        return Ok(true);
-    }
-    let state = StateView::new(&setup.repo, setup.verified_head()?).map_err(AuditError::from)?;
-    let shipped = runs.iter().any(|run_id| {
-        state
-            .run(run_id.as_str())
-            .is_some_and(|run| crate::execute::shipped(&state, &run))
-    });
-    state.check().map_err(AuditError::from)?;
-    Ok(shipped)
 }
 
 /// The mint key must be a `mint` signer of the default branch's policy in force now: receipts
@@ -308,80 +313,6 @@ pub(super) fn pull_request_plans(
     Ok((plans, notes))
 }
 
-/// Each plan's part of the report: its tallies per operation, verdicts and outcome.
-fn plan_mints(
-    plans: &[PlanUnderReview],
-    approvals: &[ApprovalOutcome],
-    outcomes: Vec<MintOutcome>,
-) -> Vec<PlanMint> {
-    plans
-        .iter()
-        .zip(approvals)
-        .zip(outcomes)
-        .map(|(((file, plan, decisions), approval), outcome)| PlanMint {
-            file: file.clone(),
-            name: plan.name.clone(),
-            plan_id: plan.id.clone(),
-            approve_command: format!("/shipgate approve {}", plan.id.approval_prefix()),
-            outcome,
-            operations: plan
-                .operations
-                .iter()
-                .zip(decisions)
-                .zip(&approval.tallies)
-                .map(|((op, decision), tallies)| OperationTally {
-                    op_key: op.key().to_string(),
-                    rules: tallies.clone(),
-                    findings: decision
-                        .findings
-                        .iter()
-                        .map(|f| f.code.as_str().to_owned())
-                        .collect(),
-                })
-                .collect(),
-            approvals: approval.verdicts.clone(),
-        })
-        .collect()
-}
-
-/// The report where the workflow reads it (job summary, step outputs) and on stdout; halted
-/// is exit 1.
-fn publish_report(
-    report: &MintReport,
-    runs: &[RunId],
-    format: Format,
-    out: &mut dyn Write,
-) -> Result<Outcome, Error> {
-    super::actions::write_step_summary(&render_mint_markdown(report))?;
-    let halted = report.banner == Banner::Halted;
-    super::actions::write_outputs(&[
-        (
-            "plan-id",
-            super::actions::space_separated(report.plans.iter().map(|p| &p.plan_id)),
-        ),
-        (
-            "run-id",
-            runs.iter().map(RunId::as_str).collect::<Vec<_>>().join(" "),
-        ),
-        ("status", report.banner.status()),
-        (
-            "blocked-reasons",
-            if halted { Code::Halted.as_str() } else { "" }.to_owned(),
-        ),
-    ])?;
-    let rendered = match format {
-        Format::Text => render_mint_text(report),
-        Format::Markdown => render_mint_markdown(report),
-        Format::Json => super::json_report(report)?,
-    };
-    out.write_all(rendered.as_bytes())?;
-    if halted {
-        Ok(Outcome::Blocked)
-    } else {
-        Ok(Outcome::Clean)
-    }
-}
-
 /// The runs the plans have, minted now or before.
 fn runs_of(outcomes: &[MintOutcome]) -> Result<Vec<RunId>, Error> {
     outcomes
@@ -413,23 +344,6 @@ pub(super) fn by_an_approver(
                     .iter()
                     .any(|t| teams.is_some_and(|mine| mine.contains(t)))
         })
-}
-
-/// The reactions that answer the commands: +1 on a comment when any of its commands was
-/// carried out (the status comment says which were not), -1 otherwise.
-fn reactions_of(answers: &[commands::Answer]) -> BTreeMap<CommentId, Reaction> {
-    let mut reactions = BTreeMap::new();
-    for answer in answers {
-        reactions
-            .entry(answer.comment_id)
-            .and_modify(|r| {
-                if answer.reaction == Reaction::PlusOne {
-                    *r = Reaction::PlusOne;
-                }
-            })
-            .or_insert(answer.reaction);
-    }
-    reactions
 }
 
 fn fresh_ids(operations: usize) -> FreshIds {
@@ -600,55 +514,4 @@ fn name_unknown_author((outcome, authorship): (MintOutcome, &Authorship)) -> Min
         }
         (outcome, _) => outcome,
     }
-}
-
-/// The reactions that inform (DESIGN 13 class 8): +1 on a counted approval, -1 on one by an
-/// approver that does not count; nothing for strangers' and bots' comments, which cost a
-/// request each and tell nobody anything. A comment that carries a +1 or -1 already is left
-/// alone (GitHub's rollup does not say whose; shipgate's is the usual one), so each comment
-/// gets at most one reaction from shipgate, ever. Then the halt and resume reactions, and the
-/// status comment (none when it would regress).
-async fn answer_on_github(
-    client: &GitHubClient,
-    pr: PrNumber,
-    mut reactions: BTreeMap<CommentId, Reaction>,
-    comments: &[Comment],
-    approvals: &[ApprovalOutcome],
-    status: Option<&MintReport>,
-) -> Result<(), Error> {
-    let mut verdicts: BTreeMap<CommentId, Reaction> = BTreeMap::new();
-    for verdict in approvals.iter().flat_map(|a| &a.verdicts) {
-        let reaction = match (verdict.rejection, verdict.approver) {
-            (None, _) => Reaction::PlusOne,
-            (Some(_), true) => Reaction::MinusOne,
-            (Some(_), false) => continue,
-        };
-        // Counted for any plan wins over rejected for another (a stale id for plan B is
-        // expected when the comment approves plan A).
-        verdicts
-            .entry(verdict.comment_id)
-            .and_modify(|r| {
-                if reaction == Reaction::PlusOne {
-                    *r = Reaction::PlusOne;
-                }
-            })
-            .or_insert(reaction);
-    }
-    let reacted: BTreeSet<CommentId> = comments
-        .iter()
-        .filter(|c| c.thumbs > 0)
-        .map(|c| c.id)
-        .collect();
-    for (comment_id, reaction) in verdicts {
-        if !reacted.contains(&comment_id) {
-            reactions.entry(comment_id).or_insert(reaction);
-        }
-    }
-    for (comment_id, reaction) in reactions {
-        client.react(comment_id, reaction).await?;
-    }
-    if let Some(report) = status {
-        github::post_status(client, pr, &render_mint_markdown(report)).await?;
-    }
-    Ok(())
 }
