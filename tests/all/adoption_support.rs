@@ -18,14 +18,19 @@ pub struct Adopted {
 impl Adopted {
     /// `main` with a README, then init (three release managers), keys, signers, committed.
     pub fn new() -> Self {
-        let adopted = Self::initialised(&[
+        Self::with_init(&[
             "--approver",
             "alice",
             "--approver",
             "bob",
             "--approver",
             "carol",
-        ]);
+        ])
+    }
+
+    /// `main` with a README, then `shipgate init` with `args`, keys, signers, committed.
+    pub fn with_init(args: &[&str]) -> Self {
+        let adopted = Self::initialised(args);
         let mint = adopted.generate("mint-test", "mint");
         let audit = adopted.generate("audit-test", "audit");
         adopted.append_to_policy(&format!("signers:\n{mint}{audit}"));

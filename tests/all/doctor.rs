@@ -304,7 +304,7 @@ fn tags_anyone_may_push_are_a_warning_until_a_tag_ruleset_restricts_creation() {
 /// which may not read it; a team the token cannot read is a problem too (issue 16).
 #[test]
 fn pull_requests_workflows_may_not_open_and_teams_the_token_cannot_read_are_problems() {
-    let adopted = Adopted::initialised(&[
+    let adopted = Adopted::with_init(&[
         "--approver",
         "alice",
         "--approver",
@@ -312,10 +312,6 @@ fn pull_requests_workflows_may_not_open_and_teams_the_token_cannot_read_are_prob
         "--team",
         "acme/release",
     ]);
-    let mint = adopted.generate("mint-test", "mint");
-    let audit = adopted.generate("audit-test", "audit");
-    adopted.append_to_policy(&format!("signers:\n{mint}{audit}"));
-    adopted.commit_all("Adopt shipgate");
     let world = adopted.serve();
     adopted.start_chain();
     protect_chain(&world, fake_github::SeedProtection::default());

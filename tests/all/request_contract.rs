@@ -221,7 +221,7 @@ fn the_flow_with_the_workflow_token_sends_only_requests_github_describes() {
 #[test]
 fn doctor_sends_only_requests_github_describes_with_either_token() {
     let spec = slice();
-    let adopted = Adopted::initialised(&[
+    let adopted = Adopted::with_init(&[
         "--approver",
         "alice",
         "--approver",
@@ -229,10 +229,6 @@ fn doctor_sends_only_requests_github_describes_with_either_token() {
         "--team",
         "acme/release",
     ]);
-    let mint = adopted.generate("mint-test", "mint");
-    let audit = adopted.generate("audit-test", "audit");
-    adopted.append_to_policy(&format!("signers:\n{mint}{audit}"));
-    adopted.commit_all("Adopt shipgate");
     let world = adopted.serve();
     adopted.start_chain();
     for token in [ALICE, BOT] {
