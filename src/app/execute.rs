@@ -90,12 +90,17 @@ fn execute_request(
     // 1. Fetch and verify; every later decision and append verifies again from this head.
     let verified = first_verified_state(&chain, &append.target.branch, out)?;
     let now = WallClock.now();
+    // The checkout's plans, each resolved once (a landed `target: merge` also as each run of
+    // its operations approved it): a run's plan is the one with its id.
+    let checkout = checkout_plans(&repo, &slug, verified.state());
     let runs = select_runs(verified.state(), &request.selector, now, |run| {
-        Ok(find_plan(&repo, &slug, run)?
-            .or_else(|| merged_otherwise(&repo, &slug, verified.state(), run))
+        Ok(checkout
+            .iter()
+            .find(|plan| plan.id.as_str() == run.plan_id)
+            .or_else(|| merged_otherwise(&checkout, verified.state(), run))
+            .cloned()
             .or_else(|| pull_plan(&repo, &slug, append, &request.selector, run)))
     })?;
-    let checkout = checkout_plans(&repo, &slug, verified.state());
     let mut unready = match request.selector {
         RunSelector::Pending => unready_runs(verified.state(), now, &checkout),
         _ => Unready::default(),
@@ -379,12 +384,11 @@ fn has_landed_merge(plan: &ResolvedPlan) -> bool {
 /// landed, but on no commit with the approved tree. Returned so that the gate refuses the run
 /// `RECEIPT_STALE`, saying why, instead of the run waiting silently. Only for the latest run of
 /// its pull request: an earlier one was superseded by a later approval, not merged.
-fn merged_otherwise(
-    repo: &crate::repo::LocalRepo,
-    slug: &crate::model::RepoSlug,
+fn merged_otherwise<'p>(
+    checkout: &'p [ResolvedPlan],
     state: &crate::audit::state::State,
     run: &crate::audit::state::RunRecord,
-) -> Option<ResolvedPlan> {
+) -> Option<&'p ResolvedPlan> {
     let latest = state
         .runs
         .values()
@@ -393,18 +397,14 @@ fn merged_otherwise(
     if !latest || run.pr.is_none() {
         return None;
     }
-    inputs::plan_paths(&[], repo)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|path| inputs::load_plan(path, repo, slug).ok())
-        .find(|plan| {
-            has_landed_merge(plan)
-                && plan
-                    .operations
-                    .iter()
-                    .map(ResolvedOperation::key)
-                    .eq(run.operations.iter().map(|o| o.op_key.clone()))
-        })
+    checkout.iter().find(|plan| {
+        has_landed_merge(plan)
+            && plan
+                .operations
+                .iter()
+                .map(ResolvedOperation::key)
+                .eq(run.operations.iter().map(|o| o.op_key.clone()))
+    })
 }
 
 /// A run named by `--run` whose plan is its pull request's, not yet merged: the ship workflow
