@@ -545,7 +545,7 @@ mod tests {
     fn world() -> World {
         let key = ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).unwrap();
         let signers = vec![Signer {
-            kid: "mint-1".into(),
+            kid: crate::model::Kid::parse("mint-1").unwrap(),
             role: SignerRole::Mint,
             key: key.public_key().clone(),
             not_before: None,
@@ -620,7 +620,9 @@ mod tests {
         }
 
         fn sign(&self, claims: ReceiptClaims) -> Receipt {
-            claims.sign_sshsig("mint-1", &self.key).unwrap()
+            claims
+                .sign_sshsig(&crate::model::Kid::parse("mint-1").unwrap(), &self.key)
+                .unwrap()
         }
 
         fn op(&self) -> OperationUnderGate<'_> {

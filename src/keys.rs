@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
-use crate::model::Kid;
+use crate::model::{KID_RULE, Kid};
 use crate::policy::signer::parse_signer_key;
 use crate::policy::{Signer, SignerRole};
 
@@ -27,7 +27,7 @@ pub const MINT_KEY_ENV: &str = "SHIPGATE_MINT_KEY";
 #[derive(Debug, thiserror::Error)]
 pub enum KeysError {
     /// The key id is empty or has spaces (it becomes a principal and a key comment).
-    #[error("key id `{0}` must be 1-64 letters, digits, '-', '_' or '.'")]
+    #[error("key id `{0}` must be {rule}", rule = KID_RULE)]
     BadKid(String),
     /// Key generation or encoding failed.
     #[error("cannot generate the key: {0}")]
@@ -79,7 +79,7 @@ pub enum KeysError {
 /// A private key ready to sign, with the key id it is known by.
 pub struct SigningKey {
     /// The key id (the key's comment).
-    pub kid: String,
+    pub kid: Kid,
     /// The key; ssh-key zeroizes its secret half on drop.
     pub key: PrivateKey,
 }
@@ -115,21 +115,19 @@ pub struct GeneratedKey {
     /// `ssh-ed25519 AAAA... KID`.
     pub public_line: String,
     /// The key id.
-    pub kid: String,
+    pub kid: Kid,
     /// The role it is meant for.
     pub role: SignerRole,
 }
 
 /// The key-id rule is [`Kid`]'s, in one place.
-fn check_kid(kid: &str) -> Result<(), KeysError> {
-    Kid::parse(kid)
-        .map(drop)
-        .map_err(|_| KeysError::BadKid(kid.to_owned()))
+fn check_kid(kid: &str) -> Result<Kid, KeysError> {
+    Kid::parse(kid).map_err(|_| KeysError::BadKid(kid.to_owned()))
 }
 
 /// Generates an Ed25519 key whose comment is `kid`.
 pub fn generate(kid: &str, role: SignerRole) -> Result<GeneratedKey, KeysError> {
-    check_kid(kid)?;
+    let checked = check_kid(kid)?;
     let mut key = PrivateKey::random(&mut OsRng, Algorithm::Ed25519)
         .map_err(|e| KeysError::Generate(e.to_string()))?;
     key.set_comment(kid);
@@ -143,7 +141,7 @@ pub fn generate(kid: &str, role: SignerRole) -> Result<GeneratedKey, KeysError> 
     Ok(GeneratedKey {
         private_openssh: Zeroizing::new(private_openssh.to_string()),
         public_line,
-        kid: kid.to_owned(),
+        kid: checked,
         role,
     })
 }
@@ -215,10 +213,10 @@ pub fn parse_private_key(text: &str, source_name: &str) -> Result<SigningKey, Ke
             key.algorithm()
         )));
     }
-    let kid = key.comment().to_owned();
-    check_kid(&kid).map_err(|_| {
+    let kid = check_kid(key.comment()).map_err(|_| {
         unusable(format!(
-            "its comment `{kid}` is not a key id (see keys generate)"
+            "its comment `{}` is not a key id (see keys generate)",
+            key.comment()
         ))
     })?;
     Ok(SigningKey { kid, key })
@@ -314,7 +312,12 @@ pub fn parse_allowed_signers(text: &str) -> Result<Vec<Signer>, KeysError> {
         };
         let key =
             parse_signer_key(&format!("{algorithm} {blob}")).map_err(|e| bad(&e.to_string()))?;
-        let kid = principals.split(',').next().unwrap_or_default().to_owned();
+        let principal = principals.split(',').next().unwrap_or_default();
+        let kid = Kid::parse(principal).map_err(|_| {
+            bad(&format!(
+                "the first principal `{principal}` names the key in shipgate's reports and must be a key id of {KID_RULE}"
+            ))
+        })?;
         let mut role = SignerRole::Audit;
         let mut not_before = None;
         let mut not_after = None;
@@ -475,14 +478,14 @@ mod tests {
         let limit = time::macros::datetime!(2027-01-10 00:00 UTC);
         let signers = vec![
             Signer {
-                kid: "audit-1".into(),
+                kid: crate::model::Kid::parse("audit-1").unwrap(),
                 role: SignerRole::Audit,
                 key: parse_signer_key(without_comment(&audit.public_line)).unwrap(),
                 not_before: None,
                 not_after: Some(limit),
             },
             Signer {
-                kid: "mint-1".into(),
+                kid: crate::model::Kid::parse("mint-1").unwrap(),
                 role: SignerRole::Mint,
                 key: parse_signer_key(without_comment(&mint.public_line)).unwrap(),
                 not_before: Some(time::macros::datetime!(2026-12-01 00:00 UTC)),
@@ -499,5 +502,22 @@ mod tests {
             "mint-1 namespaces=\"shipgate-receipt\",valid-after=\"20261201000000Z\" ssh-ed25519 "
         ));
         assert_eq!(parse_allowed_signers(&text).unwrap(), signers);
+    }
+
+    /// Git's allowed-signers files name people by email: such a principal is a key id; a
+    /// pattern is not, and the line says why.
+    #[test]
+    fn allowed_signers_take_email_principals_and_refuse_patterns_by_line() {
+        let key = generate("audit-1", SignerRole::Audit).unwrap();
+        let public = without_comment(&key.public_line);
+        let signers =
+            parse_allowed_signers(&format!("alice@example.com,bob@example.com {public}\n"))
+                .unwrap();
+        assert_eq!(signers[0].kid.as_str(), "alice@example.com");
+        let refused = parse_allowed_signers(&format!("# trusted\n*@example.com {public}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(refused.starts_with("allowed signers line 2:"), "{refused}");
+        assert!(refused.contains("`*@example.com`"), "{refused}");
     }
 }

@@ -423,7 +423,7 @@ mod tests {
 
     fn mint_key() -> SigningKey {
         SigningKey {
-            kid: "mint-1".into(),
+            kid: crate::model::Kid::parse("mint-1").unwrap(),
             key: ssh_key::PrivateKey::random(
                 &mut ssh_key::rand_core::OsRng,
                 ssh_key::Algorithm::Ed25519,

@@ -382,6 +382,16 @@ impl ReceiptId {
     }
 }
 
+/// What a key id may hold, in words (one source for [`KID_RULE`] and [`Kid::parse`]'s error).
+macro_rules! kid_rule {
+    () => {
+        "1-64 letters, digits, '-', '_' or '.' (and '@' or '+' after the first character)"
+    };
+}
+
+/// What a key id may hold, in words, for error messages and hints.
+pub const KID_RULE: &str = kid_rule!();
+
 string_newtype!(
     /// A signing key id (`mint-2026q4`): the comment of the key and the name signers use.
     Kid
@@ -389,20 +399,20 @@ string_newtype!(
 checked_deserialize!(Kid);
 
 impl Kid {
-    /// Parses a key id: 1-64 letters, digits, `-`, `_` or `.`.
+    /// Parses a key id: 1-64 letters, digits, `-`, `_` or `.`, and after the first character
+    /// also `@` or `+`, so that an allowed-signers principal such as `alice@example.com` (and
+    /// an OpenSSH key comment such as `alice@laptop`) names its key.
     pub fn parse(text: &str) -> Result<Self, InvalidId> {
         let ok = (1..=64).contains(&text.len())
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            && text.bytes().enumerate().all(|(at, b)| {
+                b.is_ascii_alphanumeric()
+                    || matches!(b, b'-' | b'_' | b'.')
+                    || (at > 0 && matches!(b, b'@' | b'+'))
+            });
         if ok {
             Ok(Self(text.to_owned()))
         } else {
-            Err(invalid(
-                "key id",
-                text,
-                "expected 1-64 letters, digits, '-', '_' or '.'",
-            ))
+            Err(invalid("key id", text, concat!("expected ", kid_rule!())))
         }
     }
 }
@@ -506,6 +516,31 @@ mod tests {
         assert!(ReceiptId::parse("run_1").is_err());
         assert!(RunId::random().as_str().starts_with("run_"));
         assert!(ReceiptId::random().as_str().starts_with("rcp_"));
+    }
+
+    #[test]
+    fn key_ids_take_principals_like_emails_but_no_spaces_wildcards_or_leading_at() {
+        for good in [
+            "mint-2026q4",
+            "audit_1.a",
+            "alice@example.com",
+            "bob+ci@laptop",
+        ] {
+            assert_eq!(Kid::parse(good).unwrap().as_str(), good);
+        }
+        let long = "k".repeat(65);
+        for bad in [
+            "",
+            "@alice",
+            "+x",
+            "a b",
+            "*@example.com",
+            "a,b",
+            "a/b",
+            long.as_str(),
+        ] {
+            assert!(Kid::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

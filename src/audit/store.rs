@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use super::entry::{Actor, ENTRY_VERSION, Entry, EntryError, Event, GENESIS_PREV, SealedEntry};
 use super::state::{ApplyError, Change, State, StateAccess, StateFileError, apply};
 use crate::keys::SigningKey;
+use crate::model::Kid;
 
 /// The SSHSIG namespace git uses for commit signatures.
 pub const GIT_NAMESPACE: &str = "git";
@@ -298,7 +299,7 @@ impl<'a> ChainWriter<'a> {
     }
 
     /// The key id of the signing key.
-    pub fn kid(&self) -> &str {
+    pub fn kid(&self) -> &Kid {
         &self.key.kid
     }
 

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::{Policy, Signer, format_utc};
+use crate::model::Kid;
 
 /// The differences from `old` to `new`, one sentence each, in a stable order: signers, halt
 /// admins, groups, rules, denies, freezes, settings. Empty when they mean the same.
@@ -68,7 +69,7 @@ pub fn diff(old: &Policy, new: &Policy) -> Vec<String> {
 }
 
 fn signers(old: &[Signer], new: &[Signer], lines: &mut Vec<String>) {
-    let find = |list: &[Signer], kid: &str| list.iter().find(|s| s.kid == kid).cloned();
+    let find = |list: &[Signer], kid: &Kid| list.iter().find(|s| &s.kid == kid).cloned();
     for signer in new {
         match find(old, &signer.kid) {
             None => lines.push(format!(

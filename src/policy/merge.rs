@@ -198,7 +198,7 @@ fn finish(
         signers: signers
             .iter()
             .map(|s| HashedSigner {
-                kid: &s.kid,
+                kid: s.kid.as_str(),
                 role: s.role,
                 key: s.openssh_key(),
                 not_before: s.not_before.map(format_utc),

@@ -8,6 +8,8 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::model::Kid;
+
 /// What a key may sign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,7 +43,7 @@ impl SignerRole {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signer {
     /// Key id, unique within the merged policy (`mint-2026q4`).
-    pub kid: String,
+    pub kid: Kid,
     /// What the key may sign.
     pub role: SignerRole,
     /// The Ed25519 public key.
@@ -114,7 +116,7 @@ mod tests {
     fn ed25519_keys_parse_and_drop_their_comment() {
         let key = parse_signer_key(ED25519).unwrap();
         let signer = Signer {
-            kid: "k".into(),
+            kid: crate::model::Kid::parse("k").unwrap(),
             role: SignerRole::Mint,
             key,
             not_before: None,
@@ -147,7 +149,7 @@ mod tests {
         let key = parse_signer_key(ED25519).unwrap();
         let limit = time::macros::datetime!(2027-01-10 00:00 UTC);
         let signer = Signer {
-            kid: "k".into(),
+            kid: crate::model::Kid::parse("k").unwrap(),
             role: SignerRole::Audit,
             key,
             not_before: None,
@@ -162,7 +164,7 @@ mod tests {
         let start = time::macros::datetime!(2027-01-01 00:00 UTC);
         let limit = time::macros::datetime!(2027-02-01 00:00 UTC);
         let signer = Signer {
-            kid: "k".into(),
+            kid: crate::model::Kid::parse("k").unwrap(),
             role: SignerRole::Mint,
             key: parse_signer_key(ED25519).unwrap(),
             not_before: Some(start),

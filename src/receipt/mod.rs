@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use verify::{ForgeryError, VerifiedReceipt, parse_receipt, verify_receipt};
 
 use crate::canonical;
-use crate::model::{CommentId, InvalidId, Kid, OpKey, ReceiptId, RunId};
+use crate::model::{CommentId, Kid, OpKey, ReceiptId, RunId};
 
 /// The SSHSIG namespace of receipt signatures (domain separation from git's `git`).
 pub const RECEIPT_NAMESPACE: &str = "shipgate-receipt";
@@ -150,9 +150,6 @@ pub enum SignError {
     /// The key could not sign (not Ed25519, or encrypted).
     #[error("the mint key cannot sign: {0}")]
     Key(String),
-    /// The key's id is not one a signer can have.
-    #[error("the mint key's id cannot name a signer: {0}")]
-    Kid(#[from] InvalidId),
 }
 
 impl ReceiptClaims {
@@ -162,8 +159,7 @@ impl ReceiptClaims {
     }
 
     /// Signs with an Ed25519 mint key as an SSHSIG (namespace `shipgate-receipt`, SHA-512).
-    pub fn sign_sshsig(self, kid: &str, key: &ssh_key::PrivateKey) -> Result<Receipt, SignError> {
-        let kid = Kid::parse(kid)?;
+    pub fn sign_sshsig(self, kid: &Kid, key: &ssh_key::PrivateKey) -> Result<Receipt, SignError> {
         if key.algorithm() != ssh_key::Algorithm::Ed25519 {
             return Err(SignError::Key(format!(
                 "it is {}, not ssh-ed25519",
@@ -185,7 +181,7 @@ impl ReceiptClaims {
             claims: self,
             signature: ReceiptSignature {
                 alg: SignatureAlg::SshsigEd25519,
-                kid,
+                kid: kid.clone(),
                 value,
             },
         })

@@ -50,7 +50,7 @@ pub fn audit_key(kid: &str) -> (SigningKey, Signer) {
         .map(|(key, _)| key)
         .expect("a comment");
     let signer = Signer {
-        kid: kid.to_owned(),
+        kid: generated.kid.clone(),
         role: SignerRole::Audit,
         key: parse_signer_key(public).expect("public key"),
         not_before: None,
@@ -233,7 +233,7 @@ pub fn target(key: &SigningKey, signers: &[Signer]) -> AppendTarget {
     AppendTarget {
         remote: "origin".into(),
         branch: "shipgate/audit".into(),
-        genesis: genesis(&key.kid),
+        genesis: genesis(key.kid.as_str()),
         actor: actor(),
         give_up_after: Duration::from_secs(20),
         trust: ChainTrust::new(signers, None),

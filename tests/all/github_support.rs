@@ -212,7 +212,7 @@ pub fn authorize(op: ResolvedOperation) -> Authorized {
         id: plan_id.clone(),
     };
     let mint = SigningKey {
-        kid: "mint-test".to_owned(),
+        kid: shipgate::model::Kid::parse("mint-test").expect("key id"),
         key: ssh_key::PrivateKey::random(
             &mut ssh_key::rand_core::OsRng,
             ssh_key::Algorithm::Ed25519,

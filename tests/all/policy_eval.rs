@@ -218,7 +218,7 @@ fn the_policy_hash_follows_meaning_not_spelling() {
 #[test]
 fn signers_are_parsed_with_their_roles_and_retirement() {
     let text = format!(
-        "version: 1\nsigners:\n  - kid: mint-1\n    role: mint\n    key: {key} comment\n  - kid: audit-1\n    role: audit\n    key: {key}\n    not_after: 2027-01-10T00:00:00Z\n",
+        "version: 1\nsigners:\n  - kid: mint-1\n    role: mint\n    key: {key} comment\n  - kid: audit@ci.example\n    role: audit\n    key: {key}\n    not_after: 2027-01-10T00:00:00Z\n",
         key = crate::fixture::SIGNER_KEY
     );
     let p = policy(&text);
@@ -229,6 +229,7 @@ fn signers_are_parsed_with_their_roles_and_retirement() {
         Some(datetime!(2027-01-10 00:00 UTC))
     );
     assert_eq!(p.signers[0].openssh_key(), crate::fixture::SIGNER_KEY);
+    assert_eq!(p.signers[1].kid.as_str(), "audit@ci.example");
 }
 
 #[test]

@@ -61,7 +61,12 @@ pub fn ssh_keygen_verify(dir: &std::path::Path, payload: &[u8]) -> bool {
 #[test]
 fn stock_ssh_keygen_verifies_a_receipt_and_rejects_a_changed_one() {
     let key = ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key");
-    let receipt = claims().sign_sshsig("mint-1", &key).expect("sign");
+    let receipt = claims()
+        .sign_sshsig(
+            &shipgate::model::Kid::parse("mint-1").expect("key id"),
+            &key,
+        )
+        .expect("sign");
     let dir = tempfile::tempdir().expect("temp dir");
     let public = key.public_key().to_openssh().expect("public key");
     std::fs::write(
@@ -103,7 +108,12 @@ fn receipt_commands_verify_show_and_export_against_the_policy() {
         &[(".shipgate/policies/policy.yaml", &policy)],
         "policy",
     );
-    let receipt = claims().sign_sshsig("mint-1", &key).expect("sign");
+    let receipt = claims()
+        .sign_sshsig(
+            &shipgate::model::Kid::parse("mint-1").expect("key id"),
+            &key,
+        )
+        .expect("sign");
     let genuine = fixture.write("rcp.json", &serde_json::to_string(&receipt).expect("json"));
 
     let out = fixture.shipgate(&["receipt", "verify", genuine.to_str().expect("utf-8")]);

@@ -212,7 +212,7 @@ fn append_operator_event(
         &target,
         &OffsetDateTime::now_utc,
         |state| {
-            let event = propose(state, &key.kid)?;
+            let event = propose(state, key.kid.as_str())?;
             proposed = Some(event.kind());
             Ok(event)
         },

@@ -631,7 +631,7 @@ mod tests {
             nonce: "n".into(),
         }
         .sign_sshsig(
-            "k",
+            &crate::model::Kid::parse("k").unwrap(),
             &ssh_key::PrivateKey::random(
                 &mut ssh_key::rand_core::OsRng,
                 ssh_key::Algorithm::Ed25519,

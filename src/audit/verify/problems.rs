@@ -10,6 +10,7 @@ use crate::audit::entry::{EntryError, format_entry_time};
 use crate::audit::reason::Reason;
 use crate::audit::state::ApplyError;
 use crate::audit::store::StoreError;
+use crate::model::Kid;
 
 /// What is wrong with a commit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,7 +34,7 @@ pub enum Problem {
     #[error("signed by audit key `{kid}`, retired at {not_after}, at {at}")]
     KeyRetired {
         /// The key id.
-        kid: String,
+        kid: Kid,
         /// Its retirement.
         not_after: String,
         /// The entry time.
@@ -47,7 +48,7 @@ pub enum Problem {
     )]
     KeyNotYetInForce {
         /// The key id.
-        kid: String,
+        kid: Kid,
         /// When it comes into force.
         not_before: OffsetDateTime,
         /// The entry time.

@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::{Loader, Merged, Origin};
 use crate::diag::InputErrorKind;
-use crate::model::{Login, TeamSlug};
+use crate::model::{KID_RULE, Kid, Login, TeamSlug};
 use crate::plan::OpKind;
 use crate::policy::raw::{RawGroup, RawMatch, RawPolicy, RawRule, RawSigner};
 use crate::policy::{
@@ -339,19 +339,16 @@ fn check_signer(
     signers: &[Signer],
 ) -> Option<Signer> {
     let at = |field: &'static str| [Seg::Key("signers"), Seg::Index(index), Seg::Key(field)];
-    let kid_ok = (1..=64).contains(&s.kid.len())
-        && s.kid
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if !kid_ok {
+    let kid = Kid::parse(&s.kid).ok();
+    if kid.is_none() {
         loader.at(
             doc,
             &at("kid"),
             InputErrorKind::InvalidValue,
             format!("key id `{}` is not valid", s.kid),
-            "use 1-64 letters, digits, '-', '_' or '.'",
+            &format!("use {KID_RULE}"),
         );
-    } else if signers.iter().any(|other| other.kid == s.kid) {
+    } else if signers.iter().any(|other| other.kid.as_str() == s.kid) {
         loader.at(
             doc,
             &at("kid"),
@@ -402,9 +399,9 @@ fn check_signer(
             "`not_after` must not be earlier than `not_before`",
         );
     }
-    match (kid_ok, role, key) {
-        (true, Some(role), Some(key)) => Some(Signer {
-            kid: s.kid.clone(),
+    match (kid, role, key) {
+        (Some(kid), Some(role), Some(key)) => Some(Signer {
+            kid,
             role,
             key,
             not_before,
