@@ -16,6 +16,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::audit::state::{OpStatus, ReceiptStatus, RunRecord, State};
 use crate::gate::{GateCode, is_expired};
+use crate::model::{OpKey, RunId};
 use crate::plan::ResolvedPlan;
 
 /// The state of one run.
@@ -55,7 +56,7 @@ pub enum RunState {
     /// did them all.
     Superseded {
         /// That run.
-        by: String,
+        by: RunId,
     },
 }
 
@@ -119,7 +120,7 @@ pub fn run_state(
         run.operations
             .iter()
             .filter(|op| {
-                state.ops.get(op.op_key.as_str()).is_some_and(|rec| {
+                state.ops.get(&op.op_key).is_some_and(|rec| {
                     rec.run_id.as_str() == run.run_id.as_str() && rec.status == status
                 })
             })
@@ -195,7 +196,7 @@ fn plan_file<'p>(run: &RunRecord, checkout: &'p [ResolvedPlan]) -> Option<&'p Re
 }
 
 /// The newest later run that holds every operation key of `run`, if any.
-fn superseded_by(state: &State, run: &RunRecord) -> Option<String> {
+fn superseded_by(state: &State, run: &RunRecord) -> Option<RunId> {
     state
         .runs
         .values()
@@ -209,48 +210,44 @@ fn superseded_by(state: &State, run: &RunRecord) -> Option<String> {
             })
         })
         .max_by_key(|other| other.seq)
-        .map(|other| other.run_id.to_string())
+        .map(|other| other.run_id.clone())
 }
 
 /// The run that did every operation of `run` in its stead, if another did.
-fn done_elsewhere(state: &State, run: &RunRecord) -> Option<String> {
-    let runs: Option<Vec<String>> = run
+fn done_elsewhere(state: &State, run: &RunRecord) -> Option<RunId> {
+    let runs: Option<Vec<RunId>> = run
         .operations
         .iter()
-        .map(|op| done_by(state, op.op_key.as_str()))
+        .map(|op| done_by(state, &op.op_key))
         .collect();
     runs?.pop()
 }
 
 /// The run that did the operation `key`, once it is done.
-fn done_by(state: &State, key: &str) -> Option<String> {
+fn done_by(state: &State, key: &OpKey) -> Option<RunId> {
     state
         .ops
         .get(key)
         .filter(|rec| matches!(rec.status, OpStatus::Succeeded | OpStatus::Recovered))
-        .map(|rec| rec.run_id.to_string())
+        .map(|rec| rec.run_id.clone())
 }
 
 /// The run that shipped `plan`: every one of its operations is done, by one run that holds
 /// exactly the plan's operation keys (the plan as approved may have resolved to another id,
 /// e.g. a `target: main` before its merge). A plan that shipped is `shipped in run_...`, not
 /// a conflict with what it created.
-pub fn shipped_by(state: &State, plan: &ResolvedPlan) -> Option<String> {
-    let keys: BTreeSet<String> = plan
-        .operations
-        .iter()
-        .map(|op| op.key().to_string())
-        .collect();
-    let runs: BTreeSet<String> = keys
+pub fn shipped_by(state: &State, plan: &ResolvedPlan) -> Option<RunId> {
+    let keys: BTreeSet<OpKey> = plan.operations.iter().map(|op| op.key()).collect();
+    let runs: BTreeSet<RunId> = keys
         .iter()
         .map(|key| done_by(state, key))
         .collect::<Option<_>>()?;
     let [run] = runs.into_iter().collect::<Vec<_>>().try_into().ok()?;
     let record = state.runs.get(&run)?;
-    let held: BTreeSet<String> = record
+    let held: BTreeSet<OpKey> = record
         .operations
         .iter()
-        .map(|op| op.op_key.to_string())
+        .map(|op| op.op_key.clone())
         .collect();
     (held == keys).then_some(run)
 }
@@ -300,11 +297,11 @@ mod tests {
             pr: Some(PrNumber::new(7)),
             seq,
         };
-        let receipt = format!("rcp_{id}");
+        let receipt = ReceiptId::parse(&format!("rcp_{id}")).expect("receipt id");
         state.receipts.insert(
             receipt.clone(),
             ReceiptRecord {
-                receipt_id: ReceiptId::parse(&receipt).expect("receipt id"),
+                receipt_id: receipt,
                 run_id: run.run_id.clone(),
                 op_key: OpKey::tag("v1"),
                 enforceable: true,
@@ -315,7 +312,7 @@ mod tests {
                 document: None,
             },
         );
-        state.runs.insert(id.to_owned(), run.clone());
+        state.runs.insert(run.run_id.clone(), run.clone());
         run
     }
 
@@ -328,7 +325,7 @@ mod tests {
         assert_eq!(
             run_state(&state, &old, now(), &[]),
             RunState::Superseded {
-                by: "run_new".into()
+                by: new.run_id.clone()
             }
         );
         assert_eq!(run_state(&state, &new, now(), &[]), RunState::Waiting);
@@ -344,7 +341,7 @@ mod tests {
         ));
         state.halt = None;
         state.ops.insert(
-            "tag:v1".into(),
+            OpKey::tag("v1"),
             OpRecord {
                 op_key: OpKey::tag("v1"),
                 run_id: new.run_id.clone(),

@@ -43,7 +43,7 @@ pub struct MintInputs<'a> {
     /// The audit state says shipgate is halted.
     pub halted: bool,
     /// A run already opened for this plan id, if any.
-    pub open_run: Option<&'a str>,
+    pub open_run: Option<&'a RunId>,
     /// The instant of minting.
     pub now: OffsetDateTime,
 }
@@ -56,14 +56,14 @@ pub enum MintDecision {
     /// A run exists for this exact plan id: mint nothing, say so.
     AlreadyMinted {
         /// The existing run.
-        run_id: String,
+        run_id: RunId,
     },
     /// Some rule's quorum is not met: the chain does not change.
     AwaitingApproval,
     /// Open a run and mint these receipts (unsigned claims, one per operation).
     Mint {
         /// The new run.
-        run_id: String,
+        run_id: RunId,
         /// The claims to sign, in plan order.
         receipts: Vec<ReceiptClaims>,
     },
@@ -77,7 +77,7 @@ pub fn decide_mint(inputs: &MintInputs<'_>, ids: FreshIds) -> MintDecision {
     }
     if let Some(run_id) = inputs.open_run {
         return MintDecision::AlreadyMinted {
-            run_id: run_id.to_owned(),
+            run_id: run_id.clone(),
         };
     }
     if !inputs.approvals.quorum_met() {
@@ -144,7 +144,7 @@ pub fn decide_mint(inputs: &MintInputs<'_>, ids: FreshIds) -> MintDecision {
         )
         .collect();
     MintDecision::Mint {
-        run_id: ids.run_id.to_string(),
+        run_id: ids.run_id.clone(),
         receipts,
     }
 }
@@ -186,7 +186,6 @@ pub fn decision_events(
             None => (MintOutcome::AwaitingApproval, Vec::new()),
         },
         MintDecision::Mint { run_id, receipts } => {
-            let typed_run = RunId::parse(&run_id).map_err(|e| e.to_string())?;
             let mut events: Vec<Event> = approval
                 .verdicts
                 .iter()
@@ -199,7 +198,7 @@ pub fn decision_events(
                 .collect();
             events.push(Event::RunOpened {
                 pr: Some(pr),
-                run_id: typed_run.clone(),
+                run_id: run_id.clone(),
                 plan_id: plan.id.to_string(),
                 policy_hash: policy_hash.to_owned(),
                 operations: receipts
@@ -220,7 +219,7 @@ pub fn decision_events(
                 let document = receipt.to_canonical_json().map_err(|e| e.to_string())?;
                 events.push(Event::ReceiptMinted {
                     receipt_id: claims_ids.0,
-                    run_id: typed_run.clone(),
+                    run_id: run_id.clone(),
                     op_key: claims_ids.1,
                     enforceable: line.enforceable,
                     expires_at: line.expires_at.clone(),
@@ -242,7 +241,7 @@ pub fn decision_events(
 fn minted_line(claims: &ReceiptClaims) -> MintedReceipt {
     MintedReceipt {
         op_key: claims.op_key.to_string(),
-        receipt_id: claims.receipt_id.to_string(),
+        receipt_id: claims.receipt_id.clone(),
         enforceable: claims.enforceable,
         expires_at: claims.expires_at.clone(),
     }
@@ -397,6 +396,7 @@ mod tests {
         let (plan, decisions) = setup(POLICY);
         let approved = approvals(&plan, &decisions, &["alice"]);
         let none = approvals(&plan, &decisions, &[]);
+        let run_0 = RunId::parse("run_0").expect("run id");
         let base = MintInputs {
             halted: true,
             ..ready(&plan, &decisions, &approved)
@@ -404,13 +404,13 @@ mod tests {
         assert_eq!(decide_mint(&base, ids()), MintDecision::Halted);
         let open = MintInputs {
             halted: false,
-            open_run: Some("run_0"),
+            open_run: Some(&run_0),
             ..base
         };
         assert_eq!(
             decide_mint(&open, ids()),
             MintDecision::AlreadyMinted {
-                run_id: "run_0".into()
+                run_id: run_0.clone()
             }
         );
         let waiting = MintInputs {
@@ -522,15 +522,11 @@ mod tests {
             [Event::MintRefused { plan_id, reason }]
                 if plan_id == plan.id.as_str() && reason == Code::Halted.as_str()
         ));
+        let run_0 = RunId::parse("run_0").expect("run id");
         let (outcome, events) = events_of(MintDecision::AlreadyMinted {
-            run_id: "run_0".into(),
+            run_id: run_0.clone(),
         });
-        assert_eq!(
-            outcome,
-            MintOutcome::AlreadyMinted {
-                run_id: "run_0".into()
-            }
-        );
+        assert_eq!(outcome, MintOutcome::AlreadyMinted { run_id: run_0 });
         assert!(events.is_empty());
         let (outcome, events) = events_of(MintDecision::AwaitingApproval);
         assert_eq!(outcome, MintOutcome::AwaitingApproval);

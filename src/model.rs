@@ -60,6 +60,14 @@ macro_rules! string_newtype {
                 f.write_str(&self.0)
             }
         }
+
+        /// Orders and hashes as its text, so a map keyed by the id answers a lookup by text
+        /// (which finds nothing for text that is no such id).
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
     };
 }
 

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::entry::Event;
 use crate::audit::verify::{CheckedEntry, Problem, check_raw_commit};
+use crate::model::RunId;
 use crate::policy::Signer;
 use crate::receipt::{Receipt, verify_receipt};
 
@@ -43,7 +44,7 @@ pub struct Proof {
     /// Always 1.
     pub version: u32,
     /// The run.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Its plan id.
     pub plan_id: String,
     /// The policy hash the run was minted under.
@@ -76,7 +77,7 @@ pub enum ProofError {
     Broken(String),
     /// Step 4.
     #[error("the first entry does not open run {0} for the claimed plan and policy")]
-    NotTheRun(String),
+    NotTheRun(RunId),
     /// Step 5.
     #[error("receipt {receipt_id}: {why}")]
     Receipt {
@@ -194,7 +195,7 @@ pub fn verify_proof(proof: &Proof, signers: &[Signer]) -> Result<ProvenRun, Proo
     Ok(ProvenRun {
         entries: sealed
             .iter()
-            .filter(|s| s.entry.event.run_id() == Some(proof.run_id.as_str()))
+            .filter(|s| s.entry.event.run_id() == Some(&proof.run_id))
             .map(|s| (s.entry.seq, s.entry.summary()))
             .collect(),
         receipts: proof.receipts.len(),

@@ -85,7 +85,7 @@ fn refuse(code: Code, detail: impl Into<String>) -> PublishRefusal {
 ///    attaching them is the point.
 pub fn decide<S: StateAccess + ?Sized>(
     state: &S,
-    run_id: &str,
+    run_id: &RunId,
     tag: &str,
     plan: Option<&ResolvedPlan>,
     found: Option<&Release>,
@@ -98,9 +98,9 @@ pub fn decide<S: StateAccess + ?Sized>(
         ));
     }
     // 2.
-    let op_key = OpKey::release(tag).as_str().to_owned();
+    let op_key = OpKey::release(tag);
     let shipped = state.op(&op_key).filter(|op| {
-        op.run_id == run_id && matches!(op.status, OpStatus::Succeeded | OpStatus::Recovered)
+        &op.run_id == run_id && matches!(op.status, OpStatus::Succeeded | OpStatus::Recovered)
     });
     let Some(op) = shipped else {
         return Err(refuse(
@@ -196,7 +196,7 @@ mod tests {
     fn state(status: OpStatus, published_seq: Option<u64>) -> State {
         let mut state = State::default();
         state.ops.insert(
-            "release:v1".into(),
+            OpKey::parse("release:v1").expect("op key"),
             OpRecord {
                 op_key: OpKey::parse("release:v1").expect("op key"),
                 run_id: RunId::parse("run_a").expect("run id"),
@@ -221,6 +221,10 @@ mod tests {
         }
     }
 
+    fn run(id: &str) -> RunId {
+        RunId::parse(id).expect("run id")
+    }
+
     fn code(result: Result<PublishDecision, PublishRefusal>) -> Code {
         result.expect_err("refused").code
     }
@@ -229,7 +233,7 @@ mod tests {
     fn the_approved_draft_of_the_run_that_shipped_it_is_published() {
         let decided = decide(
             &state(OpStatus::Succeeded, None),
-            "run_a",
+            &run("run_a"),
             "v1",
             Some(&plan(Publish::AfterAssets)),
             Some(&draft("notes")),
@@ -246,7 +250,7 @@ mod tests {
         found.draft = false;
         let decided = decide(
             &state(OpStatus::Recovered, None),
-            "run_a",
+            &run("run_a"),
             "v1",
             Some(&plan(Publish::AfterAssets)),
             Some(&found),
@@ -261,7 +265,7 @@ mod tests {
     fn a_release_recorded_published_is_not_published_again() {
         let decided = decide(
             &state(OpStatus::Succeeded, Some(7)),
-            "run_a",
+            &run("run_a"),
             "v1",
             Some(&plan(Publish::AfterAssets)),
             Some(&draft("notes")),
@@ -277,24 +281,24 @@ mod tests {
         let not_publishable = Code::ReleaseNotPublishable;
         // Another run, an operation in doubt or failed, no record at all.
         let cases = [
-            decide(&shipped, "run_b", "v1", Some(&ok_plan), Some(&found)),
+            decide(&shipped, &run("run_b"), "v1", Some(&ok_plan), Some(&found)),
             decide(
                 &state(OpStatus::InDoubt, None),
-                "run_a",
+                &run("run_a"),
                 "v1",
                 Some(&ok_plan),
                 Some(&found),
             ),
             decide(
                 &state(OpStatus::Failed, None),
-                "run_a",
+                &run("run_a"),
                 "v1",
                 Some(&ok_plan),
                 Some(&found),
             ),
             decide(
                 &State::default(),
-                "run_a",
+                &run("run_a"),
                 "v1",
                 Some(&ok_plan),
                 Some(&found),
@@ -302,13 +306,13 @@ mod tests {
             // A plain release, a plan not found, another tag.
             decide(
                 &shipped,
-                "run_a",
+                &run("run_a"),
                 "v1",
                 Some(&plan(Publish::OnCreate)),
                 Some(&found),
             ),
-            decide(&shipped, "run_a", "v1", None, Some(&found)),
-            decide(&shipped, "run_a", "v2", Some(&ok_plan), Some(&found)),
+            decide(&shipped, &run("run_a"), "v1", None, Some(&found)),
+            decide(&shipped, &run("run_a"), "v2", Some(&ok_plan), Some(&found)),
         ];
         for case in cases {
             assert_eq!(code(case), not_publishable);
@@ -321,7 +325,7 @@ mod tests {
         let ok_plan = plan(Publish::AfterAssets);
         let edited = decide(
             &shipped,
-            "run_a",
+            &run("run_a"),
             "v1",
             Some(&ok_plan),
             Some(&draft("evil")),
@@ -329,9 +333,15 @@ mod tests {
         assert_eq!(code(edited), Code::ReleaseDraftChanged);
         let mut prerelease = draft("notes");
         prerelease.prerelease = true;
-        let flagged = decide(&shipped, "run_a", "v1", Some(&ok_plan), Some(&prerelease));
+        let flagged = decide(
+            &shipped,
+            &run("run_a"),
+            "v1",
+            Some(&ok_plan),
+            Some(&prerelease),
+        );
         assert_eq!(code(flagged), Code::ReleaseDraftChanged);
-        let gone = decide(&shipped, "run_a", "v1", Some(&ok_plan), None);
+        let gone = decide(&shipped, &run("run_a"), "v1", Some(&ok_plan), None);
         assert_eq!(code(gone), Code::ReleaseDraftChanged);
     }
 
@@ -346,7 +356,7 @@ mod tests {
         });
         let decided = decide(
             &halted,
-            "run_a",
+            &run("run_a"),
             "v1",
             Some(&plan(Publish::AfterAssets)),
             Some(&draft("notes")),

@@ -155,7 +155,7 @@ fn execute_request(
         ))?;
         code = code.max(outcome_code(&outcomes));
         let report = ExecuteReport::new(
-            (run.run_id.to_string(), run.plan_id.clone()),
+            (run.run_id.clone(), run.plan_id.clone()),
             policy_source.clone(),
             outcomes,
             chain.timeline(run)?,

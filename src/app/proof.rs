@@ -10,6 +10,7 @@ use crate::audit::AuditError;
 use crate::audit::store::{entries_back_to, read_state};
 use crate::cli::{ProofArgs, ProofCommand};
 use crate::error::{Error, Outcome};
+use crate::model::RunId;
 use crate::proof::{Proof, ProofCommit, parse_proof, verify_proof};
 use crate::receipt::{Receipt, parse_receipt};
 
@@ -79,7 +80,7 @@ fn raw_commit(repo: &Repository, oid: Oid) -> Result<String, Error> {
 }
 
 /// The run's receipts and the commits from its opening to its last entry.
-fn gather(args: &ProofArgs, run_id: &str) -> Result<Proof, Error> {
+fn gather(args: &ProofArgs, run_id: &RunId) -> Result<Proof, Error> {
     let repo = open_repository(&args.target)?;
     let head = chain_head(&repo, &args.target)?.ok_or_else(|| {
         Error::Usage(format!(
@@ -95,7 +96,7 @@ fn gather(args: &ProofArgs, run_id: &str) -> Result<Proof, Error> {
     let mut receipts: Vec<Receipt> = state
         .receipts
         .values()
-        .filter(|r| r.run_id == run_id)
+        .filter(|r| &r.run_id == run_id)
         .filter_map(|r| r.document.as_deref())
         .map(|doc| parse_receipt(doc.as_bytes()))
         .collect::<Result<_, _>>()?;
@@ -119,7 +120,7 @@ fn gather(args: &ProofArgs, run_id: &str) -> Result<Proof, Error> {
         .collect::<Result<Vec<_>, Error>>()?;
     Ok(Proof {
         version: 1,
-        run_id: run_id.to_owned(),
+        run_id: run_id.clone(),
         plan_id: run.plan_id.clone(),
         policy_hash: run.policy_hash.clone(),
         receipts,

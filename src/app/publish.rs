@@ -51,12 +51,10 @@ pub fn publish(args: &ReleasePublishArgs, out: &mut dyn Write) -> Result<Outcome
     };
     let state = verified.state();
     let op_key = OpKey::release(&args.tag);
-    let run_id = args.run.clone().or_else(|| {
-        state
-            .ops
-            .get(op_key.as_str())
-            .map(|op| op.run_id.to_string())
-    });
+    let run_id = args
+        .run
+        .clone()
+        .or_else(|| state.ops.get(&op_key).map(|op| op.run_id.clone()));
     let Some(run_id) = run_id else {
         return refused(
             out,
@@ -83,7 +81,7 @@ pub fn publish(args: &ReleasePublishArgs, out: &mut dyn Write) -> Result<Outcome
                 args.tag
             )?;
             super::actions::write_outputs(&[
-                ("run-id", run_id),
+                ("run-id", run_id.to_string()),
                 ("status", "published".to_owned()),
             ])?;
             return Ok(Outcome::Clean);

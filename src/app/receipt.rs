@@ -4,18 +4,19 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::audit::{chain_head, open_repository};
-use super::inputs::{self, PolicyRequest};
-use crate::audit::AuditError;
 use serde::Serialize;
 
+use super::audit::{chain_head, open_repository};
+use super::inputs::{self, PolicyRequest};
 use super::runs::verified_chain;
+use crate::audit::AuditError;
 use crate::audit::state::ReceiptStatus;
 use crate::audit::store::{entries_back_to, read_state};
 use crate::cli::{
     AuditTargetArgs, Format, POLICIES_DIR, PolicyArgs, ReceiptCommand, ReceiptSourceArgs,
 };
 use crate::error::{Error, Outcome};
+use crate::model::ReceiptId;
 use crate::receipt::{MAX_RECEIPT_BYTES, Receipt, parse_receipt, verify_receipt};
 
 /// Runs one receipt subcommand.
@@ -134,9 +135,9 @@ fn load(
         ))
     })?;
     let state = read_state(&repo, head).map_err(AuditError::from)?;
-    let document = state
-        .receipts
-        .get(argument)
+    let document = ReceiptId::parse(argument)
+        .ok()
+        .and_then(|id| state.receipts.get(&id))
         .and_then(|r| r.document.clone())
         .ok_or_else(|| {
             Error::Usage(format!(
@@ -211,8 +212,7 @@ fn consumption(receipt: &Receipt, source: &ReceiptSourceArgs) -> Consumption {
         }
         Err(e) => return Consumption::Unknown { why: e.to_string() },
     };
-    let id = receipt.claims.receipt_id.as_str();
-    let Some(record) = verified.state().receipts.get(id) else {
+    let Some(record) = verified.state().receipts.get(&receipt.claims.receipt_id) else {
         return Consumption::NotRecorded;
     };
     match (record.status, record.consumed_seq) {

@@ -42,7 +42,7 @@ pub fn runs(args: &RunsArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         .map(|run| {
             let judged = run_state(state, run, now, &checkout);
             RunRow {
-                run_id: run.run_id.to_string(),
+                run_id: run.run_id.clone(),
                 plan_id: run.plan_id.clone(),
                 pr: run.pr,
                 seq: run.seq,

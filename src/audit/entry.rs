@@ -293,7 +293,7 @@ impl Event {
     }
 
     /// The run the event names, if it names one (for a broken lock: the run that held it).
-    pub fn run_id(&self) -> Option<&str> {
+    pub fn run_id(&self) -> Option<&RunId> {
         match self {
             Self::RunOpened { run_id, .. }
             | Self::ReceiptMinted { run_id, .. }
@@ -305,8 +305,8 @@ impl Event {
             | Self::LockAcquired { run_id, .. }
             | Self::LockReleased { run_id, .. }
             | Self::LockBroken { run_id, .. }
-            | Self::ShipRequested { run_id, .. } => Some(run_id.as_str()),
-            Self::OperationDenied { run_id, .. } => run_id.as_ref().map(RunId::as_str),
+            | Self::ShipRequested { run_id, .. } => Some(run_id),
+            Self::OperationDenied { run_id, .. } => run_id.as_ref(),
             Self::Genesis { .. }
             | Self::Note { .. }
             | Self::StateMigrated { .. }

@@ -218,15 +218,15 @@ pub struct State {
     /// The held lock.
     pub lock: Option<LockRecord>,
     /// Runs by id.
-    pub runs: BTreeMap<String, RunRecord>,
+    pub runs: BTreeMap<RunId, RunRecord>,
     /// Receipts by id.
-    pub receipts: BTreeMap<String, ReceiptRecord>,
+    pub receipts: BTreeMap<ReceiptId, ReceiptRecord>,
     /// Recorded revokes by plan id.
     pub revokes: BTreeMap<String, RevokesRecord>,
     /// The policy hash, once a `policy_changed` recorded one.
     pub policy: Option<PolicyRecord>,
     /// Executed operations by key.
-    pub ops: BTreeMap<String, OpRecord>,
+    pub ops: BTreeMap<OpKey, OpRecord>,
     /// The layout record: `None` while runs lie flat.
     pub layout: Option<LayoutRecord>,
 }
@@ -286,11 +286,11 @@ pub trait StateAccess {
     /// The held lock.
     fn lock(&self) -> Option<LockRecord>;
     /// One run.
-    fn run(&self, run_id: &str) -> Option<RunRecord>;
+    fn run(&self, run_id: &RunId) -> Option<RunRecord>;
     /// One receipt.
-    fn receipt(&self, receipt_id: &str) -> Option<ReceiptRecord>;
+    fn receipt(&self, receipt_id: &ReceiptId) -> Option<ReceiptRecord>;
     /// One executed operation.
-    fn op(&self, op_key: &str) -> Option<OpRecord>;
+    fn op(&self, op_key: &OpKey) -> Option<OpRecord>;
     /// Every run, by id (a scan: a view loads them all).
     fn runs(&self) -> Vec<RunRecord>;
     /// The recorded revokes of one plan.
@@ -312,15 +312,15 @@ impl StateAccess for State {
         self.lock.clone()
     }
 
-    fn run(&self, run_id: &str) -> Option<RunRecord> {
+    fn run(&self, run_id: &RunId) -> Option<RunRecord> {
         self.runs.get(run_id).cloned()
     }
 
-    fn receipt(&self, receipt_id: &str) -> Option<ReceiptRecord> {
+    fn receipt(&self, receipt_id: &ReceiptId) -> Option<ReceiptRecord> {
         self.receipts.get(receipt_id).cloned()
     }
 
-    fn op(&self, op_key: &str) -> Option<OpRecord> {
+    fn op(&self, op_key: &OpKey) -> Option<OpRecord> {
         self.ops.get(op_key).cloned()
     }
 
@@ -347,8 +347,8 @@ impl StateAccess for State {
 
 /// The fan-out path of a run's file (DESIGN 13.8): a new run rewrites two small directories,
 /// not a tree listing every run (450 KB at 10 000 runs, as the flat layout did).
-pub fn run_path(run_id: &str) -> String {
-    let digest = sha256_hex(run_id.as_bytes());
+pub fn run_path(run_id: &RunId) -> String {
+    let digest = sha256_hex(run_id.as_str().as_bytes());
     format!(
         "{RUNS_DIR}/{}/{}/{run_id}.json",
         &digest[..2],
@@ -358,7 +358,7 @@ pub fn run_path(run_id: &str) -> String {
 
 /// The flat path of a run's file, where chains started before the fan-out keep their runs until
 /// their `state_migrated` entry: `state/runs/<run_id>.json`.
-pub fn flat_run_path(run_id: &str) -> String {
+pub fn flat_run_path(run_id: &RunId) -> String {
     format!("{RUNS_DIR}/{run_id}.json")
 }
 
@@ -371,8 +371,8 @@ pub fn run_change(layout: Option<&LayoutRecord>, run: RunRecord) -> Change {
 }
 
 /// The fan-out path of a receipt's file.
-pub fn receipt_path(receipt_id: &str) -> String {
-    let digest = sha256_hex(receipt_id.as_bytes());
+pub fn receipt_path(receipt_id: &ReceiptId) -> String {
+    let digest = sha256_hex(receipt_id.as_str().as_bytes());
     format!(
         "state/receipts/{}/{}/{receipt_id}.json",
         &digest[..2],
@@ -387,8 +387,8 @@ pub fn revokes_path(plan_id: &str) -> String {
 }
 
 /// The fan-out path of an operation key's file.
-pub fn op_path(op_key: &str) -> String {
-    let digest = sha256_hex(op_key.as_bytes());
+pub fn op_path(op_key: &OpKey) -> String {
+    let digest = sha256_hex(op_key.as_str().as_bytes());
     format!("state/ops/{}/{digest}.json", &digest[..2])
 }
 
@@ -405,12 +405,12 @@ impl Change {
         match self {
             Self::Halt(_) => HALT_PATH.to_owned(),
             Self::Lock(_) => LOCK_PATH.to_owned(),
-            Self::Run(run) => run_path(run.run_id.as_str()),
-            Self::FlatRun(run) => flat_run_path(run.run_id.as_str()),
-            Self::FlatRunRemoved(run_id) => flat_run_path(run_id.as_str()),
+            Self::Run(run) => run_path(&run.run_id),
+            Self::FlatRun(run) => flat_run_path(&run.run_id),
+            Self::FlatRunRemoved(run_id) => flat_run_path(run_id),
             Self::Layout(_) => LAYOUT_PATH.to_owned(),
-            Self::Receipt(receipt) => receipt_path(receipt.receipt_id.as_str()),
-            Self::Op(op) => op_path(op.op_key.as_str()),
+            Self::Receipt(receipt) => receipt_path(&receipt.receipt_id),
+            Self::Op(op) => op_path(&op.op_key),
             Self::Revokes(revokes) => revokes_path(&revokes.plan_id),
             Self::Policy(_) => POLICY_PATH.to_owned(),
         }
@@ -440,17 +440,16 @@ impl State {
                 Change::Halt(halt) => self.halt = halt,
                 Change::Lock(lock) => self.lock = lock,
                 Change::Run(run) | Change::FlatRun(run) => {
-                    self.runs.insert(run.run_id.to_string(), run);
+                    self.runs.insert(run.run_id.clone(), run);
                 }
                 // The run stays: the migration writes it again at its fan-out path.
                 Change::FlatRunRemoved(_) => {}
                 Change::Layout(layout) => self.layout = Some(layout),
                 Change::Receipt(receipt) => {
-                    self.receipts
-                        .insert(receipt.receipt_id.to_string(), receipt);
+                    self.receipts.insert(receipt.receipt_id.clone(), receipt);
                 }
                 Change::Op(op) => {
-                    self.ops.insert(op.op_key.to_string(), op);
+                    self.ops.insert(op.op_key.clone(), op);
                 }
                 Change::Revokes(revokes) => {
                     self.revokes.insert(revokes.plan_id.clone(), revokes);

@@ -27,6 +27,7 @@ use super::state::{
     StateAccess, StateFileError, flat_run_path, op_path, receipt_path, revokes_path, run_path,
 };
 use super::store::{StoreError, git};
+use crate::model::{OpKey, ReceiptId, RunId};
 
 /// The state at one commit, loaded on demand, plus the changes committed since.
 pub struct StateView<'r> {
@@ -43,9 +44,9 @@ pub struct StateView<'r> {
 struct Loaded {
     halt: Option<Option<HaltRecord>>,
     lock: Option<Option<LockRecord>>,
-    runs: BTreeMap<String, Option<RunRecord>>,
-    receipts: BTreeMap<String, Option<ReceiptRecord>>,
-    ops: BTreeMap<String, Option<OpRecord>>,
+    runs: BTreeMap<RunId, Option<RunRecord>>,
+    receipts: BTreeMap<ReceiptId, Option<ReceiptRecord>>,
+    ops: BTreeMap<OpKey, Option<OpRecord>>,
     revokes: BTreeMap<String, Option<RevokesRecord>>,
     policy: Option<Option<PolicyRecord>>,
     layout: Option<Option<LayoutRecord>>,
@@ -203,7 +204,7 @@ impl StateAccess for StateView<'_> {
             .clone()
     }
 
-    fn run(&self, run_id: &str) -> Option<RunRecord> {
+    fn run(&self, run_id: &RunId) -> Option<RunRecord> {
         let path = match self.layout() {
             Some(_) => run_path(run_id),
             None => flat_run_path(run_id),
@@ -219,7 +220,7 @@ impl StateAccess for StateView<'_> {
         run
     }
 
-    fn receipt(&self, receipt_id: &str) -> Option<ReceiptRecord> {
+    fn receipt(&self, receipt_id: &ReceiptId) -> Option<ReceiptRecord> {
         let mut loaded = self.loaded.borrow_mut();
         loaded
             .receipts
@@ -232,7 +233,7 @@ impl StateAccess for StateView<'_> {
             .clone()
     }
 
-    fn op(&self, op_key: &str) -> Option<OpRecord> {
+    fn op(&self, op_key: &OpKey) -> Option<OpRecord> {
         let mut loaded = self.loaded.borrow_mut();
         loaded
             .ops
@@ -285,7 +286,7 @@ impl StateAccess for StateView<'_> {
                 Change::Halt(halt) => loaded.halt = Some(halt),
                 Change::Lock(lock) => loaded.lock = Some(lock),
                 Change::Run(run) | Change::FlatRun(run) => {
-                    loaded.runs.insert(run.run_id.to_string(), Some(run));
+                    loaded.runs.insert(run.run_id.clone(), Some(run));
                 }
                 // The run stays: the migration writes it again at its fan-out path.
                 Change::FlatRunRemoved(_) => {}
@@ -293,10 +294,10 @@ impl StateAccess for StateView<'_> {
                 Change::Receipt(receipt) => {
                     loaded
                         .receipts
-                        .insert(receipt.receipt_id.to_string(), Some(receipt));
+                        .insert(receipt.receipt_id.clone(), Some(receipt));
                 }
                 Change::Op(op) => {
-                    loaded.ops.insert(op.op_key.to_string(), Some(op));
+                    loaded.ops.insert(op.op_key.clone(), Some(op));
                 }
                 Change::Revokes(revokes) => {
                     loaded

@@ -3,14 +3,15 @@
 use clap::Args;
 
 use super::{AuditAppendArgs, Format};
+use crate::model::RunId;
 
 /// `shipgate execute`.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["run", "pr", "pending"])))]
 pub struct ExecuteArgs {
     /// The run to execute (its receipts were minted by `shipgate mint`).
-    #[arg(long, value_name = "RUN_ID")]
-    pub run: Option<String>,
+    #[arg(long, value_name = "RUN_ID", value_parser = RunId::parse)]
+    pub run: Option<RunId>,
     /// Execute the latest run minted for this pull request (and update its status comment).
     #[arg(long, value_name = "N")]
     pub pr: Option<u64>,

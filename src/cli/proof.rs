@@ -5,14 +5,15 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::{AuditTargetArgs, PolicyArgs};
+use crate::model::RunId;
 
 /// `shipgate proof`: export a run's proof bundle, or verify one.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct ProofArgs {
     /// The run whose proof to export.
-    #[arg(value_name = "RUN_ID")]
-    pub run: Option<String>,
+    #[arg(value_name = "RUN_ID", value_parser = RunId::parse)]
+    pub run: Option<RunId>,
     /// Where to write the bundle (default: standard output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

@@ -3,6 +3,7 @@
 use clap::{Args, Subcommand};
 
 use super::AuditAppendArgs;
+use crate::model::RunId;
 
 /// `shipgate release`.
 #[derive(Debug, Subcommand)]
@@ -20,8 +21,8 @@ pub enum ReleaseCommand {
 pub struct ReleasePublishArgs {
     /// The run that shipped the draft release (default: the run the chain records as having
     /// shipped the tag's release, which is the only one that may publish it).
-    #[arg(long, value_name = "RUN_ID")]
-    pub run: Option<String>,
+    #[arg(long, value_name = "RUN_ID", value_parser = RunId::parse)]
+    pub run: Option<RunId>,
     /// The release's tag.
     #[arg(long, value_name = "TAG")]
     pub tag: String,

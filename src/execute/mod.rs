@@ -33,7 +33,7 @@ use crate::audit::state::{OpStatus, ReceiptStatus, RunRecord, State};
 use crate::error::Error;
 use crate::gate::is_expired;
 use crate::lifecycle::{RunState, in_checkout, run_state};
-use crate::model::{PrNumber, RepoSlug};
+use crate::model::{PrNumber, RepoSlug, RunId};
 use crate::plan::ResolvedPlan;
 use crate::policy::Policy;
 
@@ -41,7 +41,7 @@ use crate::policy::Policy;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunSelector {
     /// The run with this id.
-    Run(String),
+    Run(RunId),
     /// The latest run minted for this pull request.
     Pr(PrNumber),
     /// Every run that still has work (an unused, unexpired receipt, or an operation in doubt)

@@ -110,7 +110,7 @@ impl ChainPort for GitChain<'_> {
         Ok(entries
             .into_iter()
             .rev()
-            .filter(|(_, sealed)| sealed.entry.event.run_id() == Some(run.run_id.as_str()))
+            .filter(|(_, sealed)| sealed.entry.event.run_id() == Some(&run.run_id))
             .map(|(_, sealed)| TimelineEntry {
                 at: sealed.entry.at.clone(),
                 seq: sealed.entry.seq,

@@ -33,7 +33,7 @@ use crate::report::execute::OpOutcome;
 pub fn shipped(state: &impl StateAccess, run: &crate::audit::state::RunRecord) -> bool {
     !run.operations.is_empty()
         && run.operations.iter().all(|op| {
-            state.op(op.op_key.as_str()).is_some_and(|record| {
+            state.op(&op.op_key).is_some_and(|record| {
                 record.run_id == run.run_id
                     && matches!(record.status, OpStatus::Succeeded | OpStatus::Recovered)
             })
@@ -186,7 +186,7 @@ where
         let verified = self.verified_state()?;
         let state = verified.state();
         let settled = |key: &OpKey| {
-            state.ops.get(key.as_str()).is_some_and(|op| {
+            state.ops.get(key).is_some_and(|op| {
                 op.run_id == self.request.run.run_id
                     && matches!(op.status, OpStatus::Succeeded | OpStatus::Recovered)
             })
@@ -302,7 +302,7 @@ where
             .and_then(|r| r.document.as_deref())
             .and_then(|doc| parse_receipt(doc.as_bytes()).ok());
         let in_doubt = receipt_record.is_some_and(|r| {
-            state.ops.get(op_key.as_str()).is_some_and(|op| {
+            state.ops.get(op_key).is_some_and(|op| {
                 op.status == OpStatus::InDoubt
                     && op.run_id == run.run_id
                     && op.receipt_id == r.receipt_id

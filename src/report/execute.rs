@@ -7,6 +7,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::{Banner, PolicySource, escape_markdown, policy_source_line};
+use crate::model::RunId;
 
 /// What happened to one operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,7 +83,7 @@ pub struct ExecuteReport {
     /// [`Banner::Shipped`] or [`Banner::Blocked`].
     pub banner: Banner,
     /// The run.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Its plan.
     pub plan_id: String,
     /// Where the policy the gate judged with was read (issue 17: the commit used).
@@ -96,7 +97,7 @@ pub struct ExecuteReport {
 impl ExecuteReport {
     /// The report of a run's operations.
     pub fn new(
-        (run_id, plan_id): (String, String),
+        (run_id, plan_id): (RunId, String),
         policy: PolicySource,
         operations: Vec<(String, OpOutcome)>,
         timeline: Vec<TimelineEntry>,

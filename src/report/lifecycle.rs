@@ -2,7 +2,7 @@
 //! a run that can no longer ship as approved (stale, expired), as text, JSON or the markdown of
 //! the PR status comment, and the listing of `shipgate runs`.
 
-use crate::model::PrNumber;
+use crate::model::{PrNumber, RunId};
 use std::fmt::Write;
 
 use serde::Serialize;
@@ -19,7 +19,7 @@ pub struct StaleRunReport {
     /// Always [`Banner::Blocked`].
     pub banner: Banner,
     /// The run.
-    pub run_id: String,
+    pub run_id: RunId,
     /// The plan it approved.
     pub plan_id: String,
     /// The pull request it came from.
@@ -38,7 +38,7 @@ impl StaleRunReport {
         Some(Self {
             mode: "execute",
             banner: Banner::Blocked,
-            run_id: run.run_id.to_string(),
+            run_id: run.run_id.clone(),
             plan_id: run.plan_id.clone(),
             pr: run.pr,
             code: code.as_str().to_owned(),
@@ -78,7 +78,7 @@ pub fn render_stale_markdown(report: &StaleRunReport) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunRow {
     /// The run.
-    pub run_id: String,
+    pub run_id: RunId,
     /// The plan it approved.
     pub plan_id: String,
     /// The pull request it came from.

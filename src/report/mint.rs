@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{Banner, PolicySource, escape_markdown, plan_heading_markdown, policy_source_line};
 use crate::approval::evaluate::{ApprovalVerdict, RuleTally};
-use crate::model::{PlanId, PrNumber, RepoSlug};
+use crate::model::{PlanId, PrNumber, ReceiptId, RepoSlug, RunId};
 
 /// One receipt minted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -15,7 +15,7 @@ pub struct MintedReceipt {
     /// The operation.
     pub op_key: String,
     /// The receipt.
-    pub receipt_id: String,
+    pub receipt_id: ReceiptId,
     /// False for advisory receipts (a finding stood): recorded, never executable.
     pub enforceable: bool,
     /// Expiry.
@@ -29,14 +29,14 @@ pub enum MintOutcome {
     /// A run was opened and its receipts minted now.
     Minted {
         /// The run.
-        run_id: String,
+        run_id: RunId,
         /// Its receipts, in plan order.
         receipts: Vec<MintedReceipt>,
     },
     /// A run for this exact plan id exists: nothing new was minted.
     AlreadyMinted {
         /// The existing run.
-        run_id: String,
+        run_id: RunId,
     },
     /// Some rule's quorum is not met: the chain did not change.
     AwaitingApproval,

@@ -14,7 +14,7 @@ use serde::Serialize;
 pub use markdown::{escape_markdown, render_markdown};
 pub use text::render_text;
 
-use crate::model::{CommentId, PlanId, PrNumber, RepoSlug};
+use crate::model::{CommentId, PlanId, PrNumber, RepoSlug, RunId};
 use crate::plan::ResolvedPlan;
 use crate::policy::{Finding, OperationDecision, Requirement};
 use crate::preview::{Preview, PreviewState};
@@ -166,7 +166,7 @@ pub struct PlanReport {
     /// The run that shipped it, when the governance branch says it shipped: it is done, and
     /// what it created on GitHub is not a conflict.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shipped_in: Option<String>,
+    pub shipped_in: Option<RunId>,
 }
 
 /// Whether GitHub's state was consulted.
@@ -319,7 +319,7 @@ impl DryRunReport {
 
     /// Marks the plans that shipped, one entry per plan (the run that shipped it, if one did):
     /// each operation is `shipped in run_...`, and nothing of the plan blocks.
-    pub fn with_shipped(mut self, shipped: Vec<Option<String>>) -> Self {
+    pub fn with_shipped(mut self, shipped: Vec<Option<RunId>>) -> Self {
         for (plan, run) in self.plans.iter_mut().zip(shipped) {
             let Some(run) = run else { continue };
             for op in &mut plan.operations {

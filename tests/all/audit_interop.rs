@@ -175,7 +175,11 @@ fn two_writers_racing_to_consume_one_receipt_exactly_one_wins() {
                     let clock = TestClock::new();
                     let mut first_check = true;
                     append_event(&work, key, &clock, |state| {
-                        let receipt = state.receipt("rcp_1").expect("minted");
+                        let receipt = state
+                            .receipt(
+                                &shipgate::model::ReceiptId::parse("rcp_1").expect("receipt id"),
+                            )
+                            .expect("minted");
                         let unconsumed = receipt.status == ReceiptStatus::Minted;
                         if std::mem::take(&mut first_check) {
                             both_checked.wait();

@@ -26,6 +26,10 @@ use crate::audit_support::{
 
 const RUNS: [&str; 3] = ["run_a", "run_b", "run_c"];
 
+fn run_id(text: &str) -> RunId {
+    RunId::parse(text).expect("run id")
+}
+
 fn opened(run_id: &str) -> Event {
     Event::RunOpened {
         pr: None,
@@ -130,8 +134,8 @@ fn a_flat_layout_chain_verifies_and_the_next_append_migrates_it() {
         String::from_utf8_lossy(&push.stderr)
     );
     for run in RUNS {
-        assert!(has_path(&old, old_head, &flat_run_path(run)));
-        assert!(!has_path(&old, old_head, &run_path(run)));
+        assert!(has_path(&old, old_head, &flat_run_path(&run_id(run))));
+        assert!(!has_path(&old, old_head, &run_path(&run_id(run))));
     }
     assert!(!has_path(&old, old_head, LAYOUT_PATH));
 
@@ -177,8 +181,14 @@ fn a_flat_layout_chain_verifies_and_the_next_append_migrates_it() {
         Event::Note { .. }
     ));
     for run in RUNS {
-        assert!(has_path(&remote_repo, head, &run_path(run)), "{run}");
-        assert!(!has_path(&remote_repo, head, &flat_run_path(run)), "{run}");
+        assert!(
+            has_path(&remote_repo, head, &run_path(&run_id(run))),
+            "{run}"
+        );
+        assert!(
+            !has_path(&remote_repo, head, &flat_run_path(&run_id(run))),
+            "{run}"
+        );
     }
     assert!(has_path(&remote_repo, head, LAYOUT_PATH));
     assert_eq!(
@@ -328,9 +338,10 @@ fn a_state_migrates_once_and_a_tree_mixing_layouts_is_not_a_state() {
     };
     assert_eq!(read(&files).unwrap(), migrated);
     let mut flat_one = files.clone();
-    let bytes = flat_one.remove(&run_path("run_a")).unwrap();
-    flat_one.insert(flat_run_path("run_a"), bytes);
-    assert_eq!(read(&flat_one).unwrap_err().path, flat_run_path("run_a"));
+    let run_a = run_id("run_a");
+    let bytes = flat_one.remove(&run_path(&run_a)).unwrap();
+    flat_one.insert(flat_run_path(&run_a), bytes);
+    assert_eq!(read(&flat_one).unwrap_err().path, flat_run_path(&run_a));
     let mut no_layout = files.clone();
     no_layout.remove(LAYOUT_PATH);
     assert!(read(&no_layout).is_err());
@@ -345,8 +356,8 @@ fn appends_read_runs_in_either_layout() {
         assert_eq!(has_path(&chain.repo, head, LAYOUT_PATH), fanned_out);
         // One run looked up by its path, and the scan of every run.
         let view = StateView::new(&chain.repo, Some(head)).unwrap();
-        assert_eq!(view.run("run_b").unwrap().run_id, "run_b");
-        assert!(view.run("run_z").is_none());
+        assert_eq!(view.run(&run_id("run_b")).unwrap().run_id, "run_b");
+        assert!(view.run(&run_id("run_z")).is_none());
         view.check().unwrap();
         let scanned = StateView::new(&chain.repo, Some(head)).unwrap();
         let mut ids: Vec<String> = scanned

@@ -18,6 +18,10 @@ use shipgate::model::{OpKey, ReceiptId, RunId};
 
 use crate::audit_support::{LocalChain, RemoteFixture, TestClock, append_event, git, note};
 
+fn run_id(text: &str) -> RunId {
+    RunId::parse(text).expect("run id")
+}
+
 /// Every lookup of `view` agrees with `state`, for the records it holds and for absent ones,
 /// whichever order the lookups come in.
 fn same_answers(view: &StateView<'_>, state: &State) -> Result<(), TestCaseError> {
@@ -26,29 +30,24 @@ fn same_answers(view: &StateView<'_>, state: &State) -> Result<(), TestCaseError
     for id in state.runs.keys().take(2) {
         prop_assert_eq!(view.run(id), state.runs.get(id).cloned());
     }
-    prop_assert_eq!(view.run("run_absent"), None);
+    prop_assert_eq!(view.run(&run_id("run_absent")), None);
     prop_assert_eq!(
         view.runs(),
         state.runs.values().cloned().collect::<Vec<_>>()
     );
-    for id in state
-        .runs
-        .keys()
-        .map(String::as_str)
-        .chain(["run_absent_too"])
-    {
-        prop_assert_eq!(view.run(id), state.runs.get(id).cloned());
+    for id in state.runs.keys().cloned().chain([run_id("run_absent_too")]) {
+        prop_assert_eq!(view.run(&id), state.runs.get(&id).cloned());
     }
     for id in state
         .receipts
         .keys()
-        .map(String::as_str)
-        .chain(["rcp_absent"])
+        .cloned()
+        .chain([ReceiptId::parse("rcp_absent").unwrap()])
     {
-        prop_assert_eq!(view.receipt(id), state.receipts.get(id).cloned());
+        prop_assert_eq!(view.receipt(&id), state.receipts.get(&id).cloned());
     }
-    for key in state.ops.keys().map(String::as_str).chain(["tag:absent"]) {
-        prop_assert_eq!(view.op(key), state.ops.get(key).cloned());
+    for key in state.ops.keys().cloned().chain([OpKey::tag("absent")]) {
+        prop_assert_eq!(view.op(&key), state.ops.get(&key).cloned());
     }
     view.check()
         .map_err(|e| TestCaseError::fail(format!("a lookup failed: {e}")))?;
@@ -134,7 +133,7 @@ fn with_forged_run_file(chain: &LocalChain, run_id: &str, bytes: &[u8]) -> Oid {
     let head = *chain.commits.last().expect("head");
     let blob = repo.blob(bytes).expect("blob");
     let mut builder = git2::build::TreeUpdateBuilder::new();
-    builder.upsert(run_path(run_id), blob, git2::FileMode::Blob);
+    builder.upsert(run_path(&self::run_id(run_id)), blob, git2::FileMode::Blob);
     let base = repo
         .find_commit(head)
         .expect("commit")
@@ -157,7 +156,7 @@ fn a_state_file_that_does_not_load_is_an_error_not_an_absent_record() {
     let chain = LocalChain::build(vec![opened("run_1")]);
     let forged = with_forged_run_file(&chain, "run_1", b"{\"not\": \"a run\"}\n");
     let view = StateView::new(&chain.repo, Some(forged)).expect("view");
-    assert_eq!(view.run("run_1"), None);
+    assert_eq!(view.run(&run_id("run_1")), None);
     let failure = view.check().expect_err("the bad file is reported");
     assert!(matches!(failure, StoreError::State { .. }), "{failure}");
     // A scan over every run stops the same way.
@@ -175,22 +174,19 @@ fn lookups_of_ids_that_cannot_name_a_state_file_find_nothing() {
     let chain = LocalChain::build(vec![opened("run_1")]);
     let head = *chain.commits.last().expect("head");
     let view = StateView::new(&chain.repo, Some(head)).expect("view");
-    for id in [
-        "",
-        "../run_1",
-        "run_1/..",
-        "a//b",
-        "/run_1",
-        "run_1.json",
-        ".",
-    ] {
-        assert_eq!(view.run(id), None, "{id:?}");
-        assert_eq!(view.receipt(id), None, "{id:?}");
-        assert_eq!(view.op(id), None, "{id:?}");
+    // Text that would name another path is no id at all; an id that merely looks like a
+    // file name finds nothing.
+    for text in ["", "../run_1", "run_1/..", "a//b", "/run_1", "."] {
+        assert!(RunId::parse(text).is_err(), "{text:?}");
+        assert!(ReceiptId::parse(text).is_err(), "{text:?}");
+        assert!(OpKey::parse(text).is_none(), "{text:?}");
     }
+    assert_eq!(view.run(&run_id("run_1.json")), None);
+    assert_eq!(view.receipt(&ReceiptId::parse("rcp_1.json").unwrap()), None);
+    assert_eq!(view.op(&OpKey::tag("run_1.json")), None);
     view.check().expect("absent, not failed");
     assert_eq!(
-        view.run("run_1").map(|r| r.run_id.to_string()),
+        view.run(&run_id("run_1")).map(|r| r.run_id.to_string()),
         Some("run_1".into())
     );
 }

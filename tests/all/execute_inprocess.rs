@@ -24,7 +24,7 @@ use shipgate::github::{
     GitHubClient, GitHubEffects, GitHubError, GitHubShipper, PullRequestRefusal, Shipped, Written,
 };
 use shipgate::keys::{SigningKey, parse_private_key};
-use shipgate::model::RepoSlug;
+use shipgate::model::{RepoSlug, RunId};
 use shipgate::plan::{OpKind, ResolvedPlan, check_plan, resolve_plan};
 use shipgate::policy::{Policy, PolicyFile, load_policy};
 use shipgate::repo::LocalRepo;
@@ -115,7 +115,7 @@ impl Executor {
         let verified = self.state();
         let selected = select_runs(
             verified.state(),
-            &RunSelector::Run(run.to_owned()),
+            &RunSelector::Run(RunId::parse(run).expect("run id")),
             WallClock.now(),
             |_| Ok(Some(self.plan.clone())),
         )

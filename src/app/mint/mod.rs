@@ -184,7 +184,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         now,
     })?;
 
-    let runs = runs_of(&outcomes)?;
+    let runs = runs_of(&outcomes);
     let halted = outcomes
         .iter()
         .any(|o| matches!(o, MintOutcome::Halted { .. }));
@@ -314,12 +314,12 @@ pub(super) fn pull_request_plans(
 }
 
 /// The runs the plans have, minted now or before.
-fn runs_of(outcomes: &[MintOutcome]) -> Result<Vec<RunId>, Error> {
+fn runs_of(outcomes: &[MintOutcome]) -> Vec<RunId> {
     outcomes
         .iter()
         .filter_map(|outcome| match outcome {
             MintOutcome::Minted { run_id, .. } | MintOutcome::AlreadyMinted { run_id } => {
-                Some(RunId::parse(run_id).map_err(|e| Error::Usage(e.to_string())))
+                Some(run_id.clone())
             }
             _ => None,
         })
@@ -469,7 +469,7 @@ impl Minting<'_> {
         let open_run = runs
             .iter()
             .find(|r| r.plan_id == plan.id.as_str())
-            .map(|r| r.run_id.as_str());
+            .map(|r| &r.run_id);
         let decision = decide_mint(
             &MintInputs {
                 plan,

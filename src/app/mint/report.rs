@@ -71,7 +71,7 @@ fn status_would_regress(
     let state = StateView::new(&setup.repo, setup.verified_head()?).map_err(AuditError::from)?;
     let shipped = runs.iter().any(|run_id| {
         state
-            .run(run_id.as_str())
+            .run(run_id)
             .is_some_and(|run| crate::execute::shipped(&state, &run))
     });
     state.check().map_err(AuditError::from)?;

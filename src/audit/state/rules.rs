@@ -147,7 +147,7 @@ pub fn apply<S: StateAccess + ?Sized>(state: &S, entry: &Entry) -> Result<Vec<Ch
         Event::Resumed { .. } => resume(state),
         Event::ShipRequested { run_id, .. } => request_ship(state, run_id),
         Event::ReleasePublished { run_id, op_key, .. } => {
-            publish_release(state, run_id.as_str(), op_key.as_str(), seq)
+            publish_release(state, run_id, op_key, seq)
         }
         Event::LockAcquired {
             run_id,
@@ -176,7 +176,7 @@ fn open_run<S: StateAccess + ?Sized>(state: &S, run: RunRecord) -> Result<Vec<Ch
             format!("cannot open run {}", run.run_id),
         ));
     }
-    if state.run(run.run_id.as_str()).is_some() {
+    if state.run(&run.run_id).is_some() {
         return Err(refuse(Reason::RunExists, run.run_id.to_string()));
     }
     Ok(vec![run_change(state.layout().as_ref(), run)])
@@ -258,11 +258,11 @@ fn mint_receipt<S: StateAccess + ?Sized>(
     if state.halt().is_some() {
         return Err(refuse(Reason::Halted, format!("cannot mint {receipt_id}")));
     }
-    if state.receipt(receipt_id.as_str()).is_some() {
+    if state.receipt(receipt_id).is_some() {
         return Err(refuse(Reason::ReceiptExists, receipt_id.to_string()));
     }
     let run = state
-        .run(run_id.as_str())
+        .run(run_id)
         .ok_or_else(|| refuse(Reason::RunMissing, run_id.to_string()))?;
     if !run.operations.iter().any(|op| &op.op_key == op_key) {
         return Err(refuse(
@@ -305,7 +305,7 @@ fn consume_receipt<S: StateAccess + ?Sized>(
             format!("{receipt_id} expired at {}", receipt.expires_at),
         ));
     }
-    if let Some(op) = state.op(op_key.as_str())
+    if let Some(op) = state.op(op_key)
         && op.status != OpStatus::Failed
     {
         return Err(refuse(
@@ -401,7 +401,7 @@ fn request_ship<S: StateAccess + ?Sized>(
     if state.halt().is_some() {
         return Err(refuse(Reason::Halted, format!("cannot ship {run_id}")));
     }
-    if state.run(run_id.as_str()).is_none() {
+    if state.run(run_id).is_none() {
         return Err(refuse(Reason::RunMissing, run_id.to_string()));
     }
     Ok(Vec::new())
@@ -413,14 +413,14 @@ fn request_ship<S: StateAccess + ?Sized>(
 /// records that the run's approved release, and only it, was published.
 fn publish_release<S: StateAccess + ?Sized>(
     state: &S,
-    run_id: &str,
-    op_key: &str,
+    run_id: &RunId,
+    op_key: &OpKey,
     seq: u64,
 ) -> Result<Vec<Change>, ApplyError> {
     if state.halt().is_some() {
         return Err(refuse(Reason::Halted, format!("cannot publish {op_key}")));
     }
-    if !op_key.starts_with("release:") {
+    if op_key.kind() != "release" {
         return Err(refuse(
             Reason::ReleaseNotPublishable,
             format!("{op_key} is not a release"),
@@ -428,7 +428,7 @@ fn publish_release<S: StateAccess + ?Sized>(
     }
     let op = state
         .op(op_key)
-        .filter(|op| op.run_id == run_id)
+        .filter(|op| &op.run_id == run_id)
         .filter(|op| matches!(op.status, OpStatus::Succeeded | OpStatus::Recovered))
         .ok_or_else(|| {
             refuse(
@@ -456,7 +456,7 @@ fn acquire_lock<S: StateAccess + ?Sized>(
     if let Some(holder) = &lock.holder {
         check_id("lock holder", holder)?;
     }
-    if state.run(lock.run_id.as_str()).is_none() {
+    if state.run(&lock.run_id).is_none() {
         return Err(refuse(Reason::RunMissing, lock.run_id.to_string()));
     }
     if let Some(held) = state.lock() {
@@ -541,7 +541,7 @@ fn matching_receipt<S: StateAccess + ?Sized>(
     op_key: &OpKey,
 ) -> Result<ReceiptRecord, ApplyError> {
     let receipt = state
-        .receipt(receipt_id.as_str())
+        .receipt(receipt_id)
         .ok_or_else(|| refuse(Reason::ReceiptMissing, receipt_id.to_string()))?;
     if &receipt.run_id != run_id {
         return Err(refuse(
@@ -570,7 +570,7 @@ fn settle<S: StateAccess + ?Sized>(
 ) -> Result<Vec<Change>, ApplyError> {
     let receipt = matching_receipt(state, receipt_id, run_id, op_key)?;
     let consumed_op = state
-        .op(op_key.as_str())
+        .op(op_key)
         .filter(|op| &op.receipt_id == receipt_id && &op.run_id == run_id);
     let (ReceiptStatus::Consumed, Some(op)) = (receipt.status, consumed_op) else {
         return Err(refuse(
@@ -680,7 +680,9 @@ mod tests {
         let changes = apply(&state, &entry(2, minted(Some(doc.clone())))).expect("mint");
         state.commit(changes);
         assert_eq!(
-            state.receipts["rcp_1"].document.as_deref(),
+            state.receipts[&ReceiptId::parse("rcp_1").unwrap()]
+                .document
+                .as_deref(),
             Some(doc.as_str())
         );
     }
@@ -701,7 +703,7 @@ mod tests {
     fn shipped_release(status: OpStatus) -> State {
         let mut state = State::default();
         state.ops.insert(
-            "release:v1".into(),
+            crate::model::OpKey::parse("release:v1").expect("op key"),
             OpRecord {
                 op_key: crate::model::OpKey::parse("release:v1").expect("op key"),
                 run_id: crate::model::RunId::parse("run_1").expect("run id"),
@@ -727,8 +729,14 @@ mod tests {
         let mut state = shipped_release(OpStatus::Succeeded);
         let changes = apply(&state, &entry(5, published("run_1", "release:v1"))).expect("ok");
         state.commit(changes);
-        assert_eq!(state.ops["release:v1"].published_seq, Some(5));
-        assert_eq!(state.ops["release:v1"].status, OpStatus::Succeeded);
+        assert_eq!(
+            state.ops[&OpKey::parse("release:v1").unwrap()].published_seq,
+            Some(5)
+        );
+        assert_eq!(
+            state.ops[&OpKey::parse("release:v1").unwrap()].status,
+            OpStatus::Succeeded
+        );
         let twice = apply(&state, &entry(6, published("run_1", "release:v1")));
         assert_eq!(
             twice.expect_err("twice").reason,
