@@ -355,3 +355,20 @@ pub fn tag_op(name: &str, target: &CommitSha, message: Option<&str>) -> Resolved
         target_as_written: target.as_str().to_owned(),
     }
 }
+
+/// The commit statuses shipgate set that the fake stored (201), oldest first: each one's sha
+/// and its request body (`state`, `context`, `description`, `target_url`).
+pub fn statuses_set(world: &GitHubWorld) -> Vec<(String, serde_json::Value)> {
+    let prefix = format!("/repos/{SLUG}/statuses/");
+    world
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.status == 201)
+        .filter_map(|r| {
+            let sha = r.path.strip_prefix(&prefix)?.to_owned();
+            let body = serde_json::from_str(&r.body).expect("a JSON status");
+            Some((sha, body))
+        })
+        .collect()
+}
