@@ -248,7 +248,10 @@ mod tests {
         ];
         let check = judge(&all);
         assert_eq!(check.state, StatusState::Failure);
-        assert!(check.description.contains("HALTED"), "{check:?}");
+        assert!(
+            check.description.contains(Code::Halted.as_str()),
+            "{check:?}"
+        );
         let check = judge(&all[..2]);
         assert_eq!(check.state, StatusState::Pending);
         assert!(

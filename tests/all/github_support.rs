@@ -150,7 +150,7 @@ tokens:
   - {{ token: t-carol, login: carol }}
   - {{ token: {READ_ONLY}, login: "github-actions[bot]", read_only: true }}
   - {{ token: {BOT}, login: "github-actions[bot]" }}
-  - {{ token: {APP}, login: "{APP_LOGIN}", permissions: {{ contents: write, issues: write, pull_requests: write, members: read }} }}
+  - {{ token: {APP}, login: "{APP_LOGIN}", permissions: {{ contents: write, issues: write, pull_requests: write, statuses: write, members: read }} }}
 teams:
   - {{ org: acme, slug: release, members: [bob, dave] }}
 repos:
