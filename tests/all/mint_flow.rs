@@ -809,3 +809,20 @@ fn two_plan_files_with_one_plan_id_open_one_run() {
         stdout(&out)
     );
 }
+
+/// A mint on a pull request without plans says what the dry-run says of it: success, on its
+/// head, so a `/shipgate` comment never leaves the required check pending.
+#[test]
+fn a_mint_on_a_pull_request_without_plans_sets_the_shipgate_check_to_success() {
+    let world = MintWorld::with_history("carol", PLAN, |repo| {
+        repo.commit("release-plan", &[("notes.txt", "no plan\n")], "no plan");
+    });
+    world.approve("alice");
+    let out = world.mint();
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("nothing to mint"), "{}", stdout(&out));
+    let set = statuses_set(&world.github);
+    let (sha, check) = set.last().expect("mint set the shipgate status");
+    assert_eq!(sha, &world.repo.branch_sha("release-plan"));
+    assert_eq!(check["state"], "success", "{check}");
+}
