@@ -60,8 +60,10 @@ const APP_TOKEN_STEP: &str =
           permission-issues: write
           permission-pull-requests: write
 ";
-/// What the approve job's app token needs besides: starting the ship workflow.
-const APP_TOKEN_DISPATCH: &str = "          permission-actions: write\n";
+/// What the approve job's app token needs besides: starting the ship workflow, and setting
+/// the `shipgate` commit status on the pull request's head.
+const APP_TOKEN_DISPATCH: &str =
+    "          permission-actions: write\n          permission-statuses: write\n";
 
 /// Which token the approve and ship workflows act with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

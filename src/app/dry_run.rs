@@ -2,7 +2,8 @@
 //!
 //! The dry-run law (DESIGN 1) holds by construction: this function receives a read-only
 //! [`LocalRepo`] and an output stream, and GitHub only through [`GitHubConversation`], whose
-//! one write is the PR's status comment (`--no-comment` turns even that off), and, when a plan
+//! writes are the PR's status comment and its head's `shipgate` commit status ([`check`];
+//! `--no-comment` turns both off), and, when a plan
 //! opens a pull request, one pull request request whose head is its base, which GitHub can
 //! only refuse (how the token learns whether it may open pull requests). It holds a
 //! [`crate::github::GitHubClient`], the read and conversation halves only: the effect half is
@@ -15,8 +16,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::runtime::Runtime;
 
-use super::github;
 use super::inputs::{self, PolicyRequest};
+use super::{check, github};
 use crate::cli::{DryRunArgs, Format};
 use crate::diag::Diagnostics;
 use crate::error::{Error, Outcome};
@@ -81,12 +82,20 @@ fn report_dry_run(
         }
         None => None,
     };
+    // The pull request and its head, when the plans are the pull request's: the commit the
+    // `shipgate` status is set on.
+    let mut pull = None;
     let plans = match (args.github.pr.map(PrNumber::new), &online) {
         (Some(pr), Some((client, runtime))) if args.plans.is_empty() => {
-            let head = runtime.block_on(pull_request_head(client, &repo, pr))?;
+            let (found, head) = runtime.block_on(pull_request_head(client, &repo, pr))?;
             let (_, default) = repo.default_branch(args.policy.default_branch.as_deref())?;
-            let (plans, notes) =
-                super::mint::pull_request_plans(&repo, &slug, &policy, (&default, &head), at)?;
+            let judged =
+                super::mint::pull_request_plans(&repo, &slug, &policy, (&default, &head), at);
+            let (plans, notes) = match judged {
+                Ok(judged) => judged,
+                Err(e) => return Err(fail_check(args, (client, runtime), &head, e)),
+            };
+            pull = Some((found, head));
             warnings.extend(notes);
             plans
                 .into_iter()
@@ -121,14 +130,24 @@ fn report_dry_run(
             requests: client.requests_sent(),
         };
         report = report.with_previews(view, previews);
-        if let Some(state) = governance_state(args, &mut report.warnings) {
+        let state = governance_state(args, &mut report.warnings);
+        if let Some(state) = &state {
             let shipped = resolved
                 .iter()
-                .map(|plan| crate::lifecycle::shipped_by(&state, plan))
+                .map(|plan| crate::lifecycle::shipped_by(state, plan))
                 .collect();
             report = report.with_shipped(shipped);
         }
-        finish_online(&mut report, args, client, runtime)?;
+        finish_online(&mut report, args, (client, runtime))?;
+        if let Some((pull, head)) = pull.filter(|_| !args.github.no_comment) {
+            let check = check::judge(&check::of_dry_run(&report, state.as_ref()));
+            let link = report
+                .status_comment
+                .as_ref()
+                .map(|note| check::comment_url(&pull.html_url, note.comment_id));
+            let posted = runtime.block_on(check::post(client, head.as_str(), &check, link))?;
+            report.warnings.extend(posted);
+        }
     }
     publish_to_actions(&report)?;
     let rendered = match args.format {
@@ -203,23 +222,42 @@ fn evaluate_plans(
     Ok(plans)
 }
 
-/// On a pull request (`--pr`), the commit its plans are read from, as mint reads them: the head
-/// GitHub names, as git objects (fetched from `origin` as `refs/pull/N/head` when the clone
-/// lacks it). Not the checkout: a pull request workflow checks out GitHub's test merge, whose
-/// tree is not the head's once the base moved on, and a `target: merge` plan binds the head's
-/// tree (DESIGN 13.7), so the dry-run shows the plan id approvers approve and mint mints.
+/// On a pull request (`--pr`), the pull request and the commit its plans are read from, as
+/// mint reads them: the head GitHub names, as git objects (fetched from `origin` as
+/// `refs/pull/N/head` when the clone lacks it). Not the checkout: a pull request workflow
+/// checks out GitHub's test merge, whose tree is not the head's once the base moved on, and a
+/// `target: merge` plan binds the head's tree (DESIGN 13.7), so the dry-run shows the plan id
+/// approvers approve and mint mints.
 async fn pull_request_head(
     client: &crate::github::GitHubClient,
     repo: &LocalRepo,
     pr: PrNumber,
-) -> Result<crate::model::CommitSha, Error> {
+) -> Result<(crate::github::PullRequest, crate::model::CommitSha), Error> {
     use crate::github::GitHubRead;
     let pull = client.pull(pr).await?.ok_or_else(|| {
         Error::Usage(format!(
             "pull request #{pr} does not exist in this repository: check --pr"
         ))
     })?;
-    super::pull_head::pull_head(repo, "origin", pr, &pull.head_sha)
+    let head = super::pull_head::pull_head(repo, "origin", pr, &pull.head_sha)?;
+    Ok((pull, head))
+}
+
+/// A pull request whose plans do not load fails its `shipgate` check (unless `--no-comment`
+/// asks for no write), then the dry-run fails with `error`, which says why. Setting the check
+/// is best effort: when it cannot be set, the check stays unset, which holds the pull request
+/// back as well, and `error` is still the one to report.
+fn fail_check(
+    args: &DryRunArgs,
+    (client, runtime): (&GitHubClient, &Runtime),
+    head: &crate::model::CommitSha,
+    error: Error,
+) -> Error {
+    if !args.github.no_comment {
+        let check = check::failure("a plan of this pull request does not load: see the run");
+        let _unset_holds_back = runtime.block_on(check::post(client, head.as_str(), &check, None));
+    }
+    error
 }
 
 /// Warnings about the set-up: a placeholder repository, no policy files, a missing signer.
@@ -284,8 +322,7 @@ fn read_previews(
 fn finish_online(
     report: &mut DryRunReport,
     args: &DryRunArgs,
-    client: &GitHubClient,
-    runtime: &Runtime,
+    (client, runtime): (&GitHubClient, &Runtime),
 ) -> Result<(), Error> {
     let waits = client.retry_report();
     if waits.retries + waits.rate_limited > 0 {

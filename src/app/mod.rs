@@ -4,6 +4,7 @@
 mod actions;
 mod approvals;
 mod audit;
+mod check;
 mod commands;
 mod doctor;
 mod dry_run;

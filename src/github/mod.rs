@@ -30,6 +30,7 @@ mod world;
 
 pub use capability::{PULL_REQUEST_SETTING, PullRequestRefusal, WorkflowPermissions};
 pub use client::{DEFAULT_API_URL, GitHubClient, GitHubConfig, MAX_COMMENTS, MAX_PULL_COMMITS};
+pub use conversation::{NewStatus, StatusState};
 pub use effects::GitHubShipper;
 pub use error::GitHubError;
 pub use retry::{RetryPolicy, RetryReport};

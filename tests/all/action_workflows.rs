@@ -713,3 +713,20 @@ fn the_token_input_is_what_shipgates_git_pushes_with() {
         "{stdout}"
     );
 }
+
+/// Issue 18: a required `shipgate` check must never be skipped, so the plan workflow that
+/// `shipgate init` writes has no path filter and runs on every push to a pull request; the
+/// jobs that set the check (plan and approve) may write statuses, and the ship job may not.
+#[test]
+fn the_workflows_that_set_the_shipgate_check_are_never_skipped_and_may_write_statuses() {
+    let plan = adopter_workflow("shipgate-plan.yml");
+    assert!(!plan.contains("paths:"), "{plan}");
+    assert!(
+        plan.contains("types: [opened, synchronize, reopened, edited]"),
+        "{plan}"
+    );
+    for name in ["shipgate-plan.yml", "shipgate-approve.yml"] {
+        assert!(adopter_workflow(name).contains("statuses: write"), "{name}");
+    }
+    assert!(!adopter_workflow("shipgate-ship.yml").contains("statuses:"));
+}

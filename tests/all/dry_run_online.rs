@@ -5,7 +5,7 @@
 use std::process::{Command, Output};
 
 use crate::fixture::{SIGNER_KEY, TestRepo, assert_exit, stderr, stdout};
-use crate::github_support::{BOT, GitHubWorld, READ_ONLY, SLUG};
+use crate::github_support::{BOT, GitHubWorld, READ_ONLY, SLUG, statuses_set};
 
 fn policy() -> String {
     format!(
@@ -304,7 +304,7 @@ operations:
         .fake
         .requests()
         .into_iter()
-        .filter(|r| r.method != "GET" && !is_probe(r))
+        .filter(|r| r.method != "GET" && !is_probe(r) && !r.path.contains("/statuses/"))
         .map(|r| format!("{} {}", r.method, r.path))
         .collect();
     assert_eq!(writes.len(), 3, "one comment write per dry-run: {writes:?}");
@@ -324,8 +324,8 @@ operations:
             .iter()
             .filter(|r| r.method != "GET" && !is_probe(r))
             .count(),
-        3,
-        "--no-comment writes nothing"
+        6,
+        "--no-comment writes nothing (three comment writes and three statuses before)"
     );
 }
 
@@ -348,6 +348,106 @@ fn a_read_only_token_from_a_fork_gets_the_report_without_a_comment() {
     );
     assert!(stdout(&out).contains("would create"), "{}", stdout(&out));
     assert!(world.fake.comments(SLUG, pr).is_empty());
+    assert!(
+        stdout(&out).contains("commit status") && stdout(&out).contains("was not set"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(statuses_set(&world).is_empty());
+}
+
+/// The `shipgate` check of one dry-run of a pull request of `feature`: the one status set,
+/// on the pull request's head.
+fn check_of(repo: &TestRepo, world: &GitHubWorld) -> serde_json::Value {
+    let set = statuses_set(world);
+    let [(sha, check)] = set.as_slice() else {
+        panic!("one status per dry-run: {set:?}");
+    };
+    assert_eq!(sha, &repo.branch_sha("feature"), "on the head, not on main");
+    assert_eq!(check["context"], "shipgate");
+    let description = check["description"].as_str().expect("a description");
+    assert!(description.chars().count() <= 140 && !description.contains('\n'));
+    check.clone()
+}
+
+#[test]
+fn a_plan_awaiting_approval_makes_the_shipgate_check_pending_with_a_link_to_the_comment() {
+    let plan =
+        "version: 1\nname: Tag\noperations:\n  - { kind: tag, name: v1.1.0, target: main }\n";
+    let repo = governed(plan);
+    on_the_pull_request(&repo, plan);
+    let world = GitHubWorld::new(&repo);
+    let pr = world
+        .fake
+        .open_pull(SLUG, "alice", "feature", "main", "plan");
+    let out = online(&repo, &world, &["--pr", &pr.to_string()]);
+    assert_exit(&out, 0);
+    let check = check_of(&repo, &world);
+    assert_eq!(check["state"], "pending", "{check}");
+    assert!(
+        check["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("/shipgate approve ")),
+        "{check}"
+    );
+    let comment = world.fake.comments(SLUG, pr)[0].id;
+    assert!(
+        check["target_url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("/pull/{pr}#issuecomment-{comment}"))),
+        "{check}"
+    );
+}
+
+#[test]
+fn a_pull_request_without_plans_gets_a_successful_shipgate_check_at_once() {
+    let repo = governed(PLAN);
+    let world = GitHubWorld::new(&repo);
+    let pr = world
+        .fake
+        .open_pull(SLUG, "alice", "feature", "main", "no plan");
+    let out = online(&repo, &world, &["--pr", &pr.to_string()]);
+    assert_exit(&out, 0);
+    assert_eq!(check_of(&repo, &world)["state"], "success");
+}
+
+#[test]
+fn a_blocked_plan_fails_the_shipgate_check_naming_the_reason_code() {
+    let plan =
+        "version: 1\nname: Tag\noperations:\n  - { kind: tag, name: v1.1.0, target: main }\n";
+    let repo = governed(plan);
+    on_the_pull_request(&repo, plan);
+    let world = GitHubWorld::new(&repo);
+    let bare = git2::Repository::open_bare(world.bare.path()).expect("bare");
+    let feature = git2::Oid::from_str(&repo.branch_sha("feature")).expect("oid");
+    bare.reference("refs/tags/v1.1.0", feature, false, "test")
+        .expect("tag");
+    let pr = world
+        .fake
+        .open_pull(SLUG, "alice", "feature", "main", "plan");
+    let out = online(&repo, &world, &["--pr", &pr.to_string()]);
+    assert_exit(&out, 1);
+    let check = check_of(&repo, &world);
+    assert_eq!(check["state"], "failure", "{check}");
+    assert!(
+        check["description"]
+            .to_string()
+            .contains("CONFLICT_TAG_EXISTS"),
+        "{check}"
+    );
+}
+
+#[test]
+fn a_plan_that_does_not_load_fails_the_shipgate_check() {
+    let repo = governed(PLAN);
+    on_the_pull_request(&repo, "version: 1\noperations: [ { kind: nonsense } ]\n");
+    let world = GitHubWorld::new(&repo);
+    let pr = world
+        .fake
+        .open_pull(SLUG, "alice", "feature", "main", "plan");
+    let out = online(&repo, &world, &["--pr", &pr.to_string()]);
+    assert_exit(&out, 2);
+    assert_eq!(check_of(&repo, &world)["state"], "failure");
 }
 
 #[test]

@@ -150,7 +150,7 @@ tokens:
   - {{ token: t-carol, login: carol }}
   - {{ token: {READ_ONLY}, login: "github-actions[bot]", read_only: true }}
   - {{ token: {BOT}, login: "github-actions[bot]" }}
-  - {{ token: {APP}, login: "{APP_LOGIN}", permissions: {{ contents: write, issues: write, pull_requests: write, members: read }} }}
+  - {{ token: {APP}, login: "{APP_LOGIN}", permissions: {{ contents: write, issues: write, pull_requests: write, statuses: write, members: read }} }}
 teams:
   - {{ org: acme, slug: release, members: [bob, dave] }}
 repos:
@@ -354,4 +354,21 @@ pub fn tag_op(name: &str, target: &CommitSha, message: Option<&str>) -> Resolved
         message: message.map(str::to_owned),
         target_as_written: target.as_str().to_owned(),
     }
+}
+
+/// The commit statuses shipgate set that the fake stored (201), oldest first: each one's sha
+/// and its request body (`state`, `context`, `description`, `target_url`).
+pub fn statuses_set(world: &GitHubWorld) -> Vec<(String, serde_json::Value)> {
+    let prefix = format!("/repos/{SLUG}/statuses/");
+    world
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.status == 201)
+        .filter_map(|r| {
+            let sha = r.path.strip_prefix(&prefix)?.to_owned();
+            let body = serde_json::from_str(&r.body).expect("a JSON status");
+            Some((sha, body))
+        })
+        .collect()
 }

@@ -7,7 +7,7 @@ use shipgate::keys::{GeneratedKey, generate};
 use shipgate::policy::SignerRole;
 
 use crate::fixture::{TestRepo, assert_exit, stderr, stdout};
-use crate::github_support::{APP, APP_LOGIN, BOT, GitHubWorld, SLUG};
+use crate::github_support::{APP, APP_LOGIN, BOT, GitHubWorld, SLUG, statuses_set};
 
 pub(crate) const PLAN: &str = "\
 version: 1
@@ -258,6 +258,23 @@ fn two_approvals_mint_verified_receipts_on_the_governance_branch() {
     assert_eq!(world.reaction(bob), ["+1"]);
     let status = world.status_comment();
     assert!(status.contains("## AUTHORIZED"), "{status}");
+    // The required check goes green on the pull request's head, not the default branch's.
+    let head = world.repo.branch_sha("release-plan");
+    let set = statuses_set(&world.github);
+    let (sha, check) = set.last().expect("mint set the shipgate status");
+    assert_eq!(sha, &head);
+    assert_eq!(check["context"], "shipgate");
+    assert_eq!(check["state"], "success", "{check}");
+    assert!(
+        check["target_url"]
+            .as_str()
+            .is_some_and(|u| u.contains("#issuecomment-")),
+        "it links to the status comment: {check}"
+    );
+    assert!(
+        set.iter()
+            .all(|(sha, _)| *sha != world.repo.branch_sha("main"))
+    );
 }
 
 /// DESIGN 13.9: mint never needs the pull request on disk. From a clone of the default branch
@@ -338,6 +355,16 @@ fn without_quorum_the_chain_is_untouched_and_the_status_says_awaiting() {
         world.reaction(bot).is_empty(),
         "a bot's approval informs nobody: no reaction"
     );
+    let set = statuses_set(&world.github);
+    let (sha, check) = set.last().expect("mint set the shipgate status");
+    assert_eq!(sha, &world.repo.branch_sha("release-plan"));
+    assert_eq!(check["state"], "pending", "{check}");
+    assert!(
+        check["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("/shipgate approve ")),
+        "{check}"
+    );
 }
 
 #[test]
@@ -417,6 +444,17 @@ fn while_halted_nothing_is_minted_and_the_refusal_is_recorded() {
     let kinds = world.kinds();
     assert_eq!(kinds, ["genesis", "halted", "mint_refused"]);
     assert!(world.status_comment().contains("## HALTED"));
+    let set = statuses_set(&world.github);
+    let (_, check) = set.last().expect("mint set the shipgate status");
+    assert_eq!(check["state"], "failure", "{check}");
+    assert!(
+        check["description"].to_string().contains("HALTED"),
+        "{check}"
+    );
+    assert!(
+        !check["description"].to_string().contains("bad build"),
+        "the halt's free text stays out of the one-line description: {check}"
+    );
 
     let asked = world
         .github
@@ -770,4 +808,21 @@ fn two_plan_files_with_one_plan_id_open_one_run() {
         "{}",
         stdout(&out)
     );
+}
+
+/// A mint on a pull request without plans says what the dry-run says of it: success, on its
+/// head, so a `/shipgate` comment never leaves the required check pending.
+#[test]
+fn a_mint_on_a_pull_request_without_plans_sets_the_shipgate_check_to_success() {
+    let world = MintWorld::with_history("carol", PLAN, |repo| {
+        repo.commit("release-plan", &[("notes.txt", "no plan\n")], "no plan");
+    });
+    world.approve("alice");
+    let out = world.mint();
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("nothing to mint"), "{}", stdout(&out));
+    let set = statuses_set(&world.github);
+    let (sha, check) = set.last().expect("mint set the shipgate status");
+    assert_eq!(sha, &world.repo.branch_sha("release-plan"));
+    assert_eq!(check["state"], "success", "{check}");
 }

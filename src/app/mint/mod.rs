@@ -25,8 +25,8 @@ use self::report::{answer_on_github, plan_mints, publish_report, reactions_of, s
 use super::approvals::{Judged, judge, plan_authorships, team_memberships};
 use super::audit::{AppendSetup, prepare_append};
 use super::commands;
-use super::github;
 use super::inputs::{self, PLANS_DIR, PolicyRequest};
+use super::{check, github};
 use crate::approval::evaluate::{ApprovalOutcome, Authorship, Comment};
 use crate::audit::AuditError;
 use crate::audit::append::append_all;
@@ -157,6 +157,16 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             "#{pr} adds or changes no plan under {PLANS_DIR}/: nothing to mint"
         )?;
         runtime.block_on(react_to(&client, reactions_of(&answers)))?;
+        // What the dry-run says of a pull request without plans; a closed one is left alone.
+        if pull.is_open() {
+            let posted = runtime.block_on(check::post(
+                &client,
+                &pull.head_sha,
+                &check::judge(&[]),
+                None,
+            ))?;
+            say(out, &mut warnings, posted)?;
+        }
         return Ok(Outcome::Clean);
     }
 
@@ -214,9 +224,17 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         plan_mints(&plans, &approvals, outcomes),
     );
     let status = status_to_post(&setup, &pull, &runs, &report, out)?;
-    runtime.block_on(answer_on_github(
+    let comment = runtime.block_on(answer_on_github(
         &client, pr, reactions, &comments, &approvals, status,
     ))?;
+    // The `shipgate` check goes where the status comment goes (not back once shipped or
+    // closed), on the head GitHub names: this event's GITHUB_SHA is the default branch's.
+    if status.is_some() {
+        let link = comment.map(|id| check::comment_url(&pull.html_url, id));
+        let judged = check::judge(&check::of_mint(&report));
+        let posted = runtime.block_on(check::post(&client, &pull.head_sha, &judged, link))?;
+        say(out, &mut Vec::new(), posted)?;
+    }
     publish_report(&report, &runs, args.format, out)
 }
 

@@ -174,7 +174,7 @@ pub(super) fn reactions_of(answers: &[commands::Answer]) -> BTreeMap<CommentId, 
 /// request each and tell nobody anything. A comment that carries a +1 or -1 already is left
 /// alone (GitHub's rollup does not say whose; shipgate's is the usual one), so each comment
 /// gets at most one reaction from shipgate, ever. Then the halt and resume reactions, and the
-/// status comment (none when it would regress).
+/// status comment (none when it would regress), whose id is returned.
 pub(super) async fn answer_on_github(
     client: &GitHubClient,
     pr: PrNumber,
@@ -182,7 +182,7 @@ pub(super) async fn answer_on_github(
     comments: &[Comment],
     approvals: &[ApprovalOutcome],
     status: Option<&MintReport>,
-) -> Result<(), Error> {
+) -> Result<Option<CommentId>, Error> {
     let mut verdicts: BTreeMap<CommentId, Reaction> = BTreeMap::new();
     for verdict in approvals.iter().flat_map(|a| &a.verdicts) {
         let reaction = match (verdict.rejection, verdict.approver) {
@@ -214,8 +214,11 @@ pub(super) async fn answer_on_github(
     for (comment_id, reaction) in reactions {
         client.react(comment_id, reaction).await?;
     }
-    if let Some(report) = status {
-        github::post_status(client, pr, &render_mint_markdown(report)).await?;
-    }
-    Ok(())
+    let Some(report) = status else {
+        return Ok(None);
+    };
+    let upserted = github::post_status(client, pr, &render_mint_markdown(report)).await?;
+    Ok(Some(match upserted {
+        crate::github::Upserted::Created(id) | crate::github::Upserted::Updated(id) => id,
+    }))
 }
