@@ -140,3 +140,36 @@ fn an_execute_that_ships_nothing_outputs_an_empty_list() {
     assert_eq!(outputs["shipped"], "[]", "exit {:?}", out.status.code());
     assert_eq!(outputs["tag"], "");
 }
+
+/// GitHub Enterprise Server: every link shipgate prints, comments and outputs is GitHub's own
+/// answer from `GITHUB_API_URL` (here the fake, on a host that is not github.com), and nothing
+/// falls back to github.com even with `GITHUB_SERVER_URL` naming another server.
+#[test]
+fn no_link_names_github_com_on_an_enterprise_host() {
+    let (world, run) = minted();
+    let outputs = world.repo.path().join("outputs.txt");
+    let summary = world.repo.path().join("summary.md");
+    let out = execute(
+        &world,
+        &run,
+        &[],
+        &[
+            ("GITHUB_OUTPUT", outputs.to_str().expect("utf-8")),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().expect("utf-8")),
+            ("GITHUB_SERVER_URL", "http://ghe.invalid"),
+        ],
+    );
+    assert_exit(&out, 0);
+    let base = world.github.fake.base_url();
+    let written = [
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        std::fs::read_to_string(&outputs).expect("outputs"),
+        std::fs::read_to_string(&summary).expect("summary"),
+        world.status_comment(),
+    ];
+    for text in &written {
+        assert!(!text.contains("github.com"), "{text}");
+    }
+    assert!(written[1].contains(&format!("{base}/{SLUG}/releases/tag/v1.1.0")));
+    assert!(written[3].contains(&format!("{base}/{SLUG}/pull/")));
+}
