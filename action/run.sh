@@ -6,7 +6,8 @@
 # with `-` cannot pass for an option. shipgate itself writes the step summary, the step outputs
 # and the annotations; when it fails (exit 2 bad input, 3 infrastructure, 4 integrity) before
 # writing them, this script writes `status=failed`, `exit-code` and a summary, so a later step
-# (`if: failure()`) can tell what happened.
+# (`if: failure()`) can tell what happened. It never writes `shipped`, `tag` or the release
+# outputs after shipgate ran: what shipgate wrote there (what shipped before a failure) stands.
 set -euo pipefail
 
 bin="${SHIPGATE_BIN:-shipgate}"
@@ -43,7 +44,7 @@ case "$command" in
   publish)
     if [ -z "${SHIPGATE_TAG:-}" ]; then
       echo "::error title=shipgate::the publish command needs the tag input"
-      if [ -n "${GITHUB_OUTPUT:-}" ]; then printf 'status=failed\nexit-code=2\n' >>"$GITHUB_OUTPUT"; fi
+      if [ -n "${GITHUB_OUTPUT:-}" ]; then printf 'status=failed\nexit-code=2\nshipped=[]\n' >>"$GITHUB_OUTPUT"; fi
       exit 2
     fi
     args=(release publish "--branch=$branch" ${policy_args[@]+"${policy_args[@]}"} "--tag=$SHIPGATE_TAG")
@@ -54,7 +55,7 @@ case "$command" in
     ;;
   *)
     echo "::error title=shipgate::the command input must be dry-run, mint, execute, publish or verify"
-    if [ -n "${GITHUB_OUTPUT:-}" ]; then printf 'status=failed\nexit-code=2\n' >>"$GITHUB_OUTPUT"; fi
+    if [ -n "${GITHUB_OUTPUT:-}" ]; then printf 'status=failed\nexit-code=2\nshipped=[]\n' >>"$GITHUB_OUTPUT"; fi
     exit 2
     ;;
 esac

@@ -218,6 +218,7 @@ mod tests {
             draft: true,
             prerelease: false,
             html_url: String::new(),
+            upload_url: String::new(),
         }
     }
 

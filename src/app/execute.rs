@@ -14,6 +14,7 @@ use super::audit::{AppendSetup, prepare_append};
 use super::github;
 use super::inputs::{self, PolicyRequest};
 use crate::audit::AuditError;
+use crate::audit::state::OpStatus;
 use crate::cli::{AuditAppendArgs, ExecuteArgs, Format};
 use crate::error::{Error, Outcome};
 use crate::execute::{
@@ -21,8 +22,9 @@ use crate::execute::{
     select_runs, unready_runs,
 };
 use crate::gate::GateCode;
-use crate::github::GitHubShipper;
+use crate::github::{GitHubShipper, read_world};
 use crate::lifecycle::{RunState, shipped_by};
+use crate::model::OpKey;
 use crate::plan::{ResolvedOperation, ResolvedPlan};
 use crate::policy::parse_duration;
 use crate::report::Banner;
@@ -30,9 +32,25 @@ use crate::report::execute::{
     ExecuteReport, OpOutcome, render_execute_markdown, render_execute_text,
 };
 use crate::report::lifecycle::{StaleRunReport, render_stale_markdown, render_stale_text};
+use crate::report::shipped::{ShippedOp, shipped_ops, shipped_outputs};
 
-/// Runs `shipgate execute`.
+/// Runs `shipgate execute`. Whatever its exit code, the step outputs say what shipped (issue
+/// 18): everything done on GitHub before a failure or a block, `[]` when nothing was.
 pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let mut shipped = Vec::new();
+    let result = execute_args(args, &mut shipped, out);
+    let written = super::actions::write_outputs(&shipped_outputs(&shipped));
+    let outcome = result?;
+    written?;
+    Ok(outcome)
+}
+
+/// [`execute`], collecting what shipped into `shipped` as it goes.
+fn execute_args(
+    args: &ExecuteArgs,
+    shipped: &mut Vec<ShippedOp>,
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
     let selector = match (&args.run, args.pr) {
         (Some(run), _) => RunSelector::Run(run.clone()),
         (None, Some(pr)) => RunSelector::Pr(PrNumber::new(pr)),
@@ -54,7 +72,7 @@ pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error
         lock_ttl: Duration::from_secs(lock_ttl),
         format: args.format,
     };
-    execute_request(&request, &args.append, out)
+    execute_request(&request, &args.append, shipped, out)
 }
 
 /// What to execute and how to report it, clap-free.
@@ -73,6 +91,7 @@ struct ExecuteRequest {
 fn execute_request(
     request: &ExecuteRequest,
     append: &AuditAppendArgs,
+    shipped: &mut Vec<ShippedOp>,
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
     let token = github::token()
@@ -141,9 +160,16 @@ fn execute_request(
         // (with its timeline link) as it was, instead of a BLOCKED report over it.
         if crate::execute::shipped(verified.state(), run) {
             writeln!(out, "{}", already_shipped(run))?;
+            shipped.extend(shipped_by_run(
+                &runtime,
+                &client,
+                &chain,
+                run,
+                plan.as_ref(),
+            ));
             continue;
         }
-        let outcomes = runtime.block_on(execute_run(
+        let executed = runtime.block_on(execute_run(
             &ports,
             &RunRequest {
                 run,
@@ -152,7 +178,16 @@ fn execute_request(
                 policy: &policy,
                 lock_ttl: request.lock_ttl,
             },
-        ))?;
+        ));
+        // Read before a failure is passed on: what shipped before it is still an output.
+        shipped.extend(shipped_by_run(
+            &runtime,
+            &client,
+            &chain,
+            run,
+            plan.as_ref(),
+        ));
+        let outcomes = executed?;
         code = code.max(outcome_code(&outcomes));
         let report = ExecuteReport::new(
             (run.run_id.clone(), run.plan_id.clone()),
@@ -179,6 +214,39 @@ fn execute_request(
     }
     write_execute_outputs(&reports, &stale)?;
     Ok(code)
+}
+
+/// The operations of `run` that the chain records as done by it (succeeded or recovered), in
+/// plan order, with what GitHub holds of each (read back with the run's plan; without the plan
+/// or when GitHub cannot be read, only what their keys say). The chain is read again, not the
+/// outcomes, so that a run stopped by a failure still reports what it shipped before.
+fn shipped_by_run(
+    runtime: &tokio::runtime::Runtime,
+    client: &crate::github::GitHubClient,
+    chain: &GitChain<'_>,
+    run: &crate::audit::state::RunRecord,
+    plan: Option<&ResolvedPlan>,
+) -> Vec<ShippedOp> {
+    let Ok(Some(verified)) = chain.verified_state() else {
+        return Vec::new();
+    };
+    let state = verified.state();
+    let done: Vec<OpKey> = run
+        .operations
+        .iter()
+        .map(|op| op.op_key.clone())
+        .filter(|key| {
+            state.ops.get(key.as_str()).is_some_and(|record| {
+                record.run_id == run.run_id
+                    && matches!(record.status, OpStatus::Succeeded | OpStatus::Recovered)
+            })
+        })
+        .collect();
+    if done.is_empty() {
+        return Vec::new();
+    }
+    let world = plan.and_then(|plan| runtime.block_on(read_world(client, &[plan])).ok());
+    shipped_ops(run.run_id.as_str(), &done, world.as_ref())
 }
 
 /// What a replay of a shipped run says instead of executing it.

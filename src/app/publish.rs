@@ -18,13 +18,30 @@ use crate::audit::entry::Event;
 use crate::cli::ReleasePublishArgs;
 use crate::error::{Error, Outcome};
 use crate::execute::{ChainPort, Clock, RunSelector, WallClock};
+use crate::github::GitHubRead;
 use crate::github::GitHubShipper;
 use crate::model::OpKey;
 use crate::publish::{PublishDecision, PublishPass, PublishRefusal, decide};
 use crate::reason::Code;
+use crate::report::shipped::{ShippedOp, shipped_outputs};
 
-/// Runs `shipgate release publish`.
+/// Runs `shipgate release publish`. Whatever its exit code, the step outputs say what it
+/// published (issue 18): the release, or `[]`.
 pub fn publish(args: &ReleasePublishArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let mut shipped = Vec::new();
+    let result = publish_collecting(args, &mut shipped, out);
+    let written = super::actions::write_outputs(&shipped_outputs(&shipped));
+    let outcome = result?;
+    written?;
+    Ok(outcome)
+}
+
+/// [`publish`], the release it published (or found published) put in `shipped`.
+fn publish_collecting(
+    args: &ReleasePublishArgs,
+    shipped: &mut Vec<ShippedOp>,
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
     let token = github::token()
         .ok_or_else(|| Error::Usage("release publish acts on GitHub: set GITHUB_TOKEN".into()))?;
     let append = &args.append;
@@ -75,6 +92,10 @@ pub fn publish(args: &ReleasePublishArgs, out: &mut dyn Write) -> Result<Outcome
     let (pass, published_now) = match decision {
         Err(refusal) => return refused(out, &refusal),
         Ok(PublishDecision::AlreadyPublished) => {
+            if let Some(release) = &found {
+                let sha = runtime.block_on(tag_commit(&client, &args.tag));
+                shipped.push(ShippedOp::with_release(&run_id, release, sha));
+            }
             writeln!(
                 out,
                 "already published: the chain records the release of {} published by run {run_id}",
@@ -89,11 +110,21 @@ pub fn publish(args: &ReleasePublishArgs, out: &mut dyn Write) -> Result<Outcome
         Ok(PublishDecision::Record(pass)) => (pass, false),
         Ok(PublishDecision::Publish(pass)) => (pass, true),
     };
-    if published_now {
+    let release = if published_now {
         let shipper = GitHubShipper::new(&client);
-        runtime.block_on(shipper.publish_release(&pass))?;
-    }
+        Some(runtime.block_on(shipper.publish_release(&pass))?.value)
+    } else {
+        found
+    };
     record(&chain, &pass)?;
+    if let Some(release) = &release {
+        let sha = runtime.block_on(tag_commit(&client, pass.tag()));
+        shipped.push(ShippedOp::with_release(
+            pass.run_id().as_str(),
+            release,
+            sha,
+        ));
+    }
     let how = if published_now {
         "published"
     } else {
@@ -111,6 +142,15 @@ pub fn publish(args: &ReleasePublishArgs, out: &mut dyn Write) -> Result<Outcome
         ("status", "published".to_owned()),
     ])?;
     Ok(Outcome::Clean)
+}
+
+/// The commit a tag points at (peeled), if GitHub can say.
+async fn tag_commit(client: &crate::github::GitHubClient, tag: &str) -> Option<String> {
+    let reference = client.git_ref(&format!("tags/{tag}")).await.ok()??;
+    match crate::github::peel_tag(client, &reference).await.ok()? {
+        Some(object) => Some(object.object_sha),
+        None => Some(reference.object_sha),
+    }
 }
 
 /// Reports a refusal: nothing was published or recorded.

@@ -68,6 +68,9 @@ pub struct Release {
     pub prerelease: bool,
     /// Web address.
     pub html_url: String,
+    /// Where its assets are uploaded: GitHub's URI template, e.g.
+    /// `https://uploads.github.com/repos/o/r/releases/1/assets{?name,label}`.
+    pub upload_url: String,
 }
 
 /// A pull request.
@@ -283,6 +286,7 @@ pub(super) struct WireRelease {
     pub draft: bool,
     pub prerelease: bool,
     pub html_url: String,
+    pub upload_url: String,
 }
 
 #[derive(Deserialize)]
@@ -418,6 +422,7 @@ impl From<WireRelease> for Release {
             draft: w.draft,
             prerelease: w.prerelease,
             html_url: w.html_url,
+            upload_url: w.upload_url,
         }
     }
 }

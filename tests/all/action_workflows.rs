@@ -659,6 +659,7 @@ fn a_failing_command_still_writes_status_failed_its_exit_code_and_a_summary() {
     let job = runner.run_workflow(&bad_command, "push", push, json!({}));
     assert_eq!(job.output("shipgate", "status"), "failed");
     assert_eq!(job.output("shipgate", "exit-code"), "2");
+    assert_eq!(job.output("shipgate", "shipped"), "[]", "issue 18");
 }
 
 /// Issue 15, tokens: the `token` input reaches shipgate's own git processes as an HTTP header

@@ -43,5 +43,6 @@ mod request_contract;
 mod resume_provenance;
 mod robustness;
 mod ship_on_merge;
+mod shipped_outputs;
 mod status_lifecycle;
 mod workflow_files;

@@ -14,7 +14,11 @@ use crate::local_runner::project_root;
 fn files() -> Vec<PathBuf> {
     let root = project_root();
     let mut files = vec![root.join("action.yml")];
-    for dir in [".github/workflows", "templates/workflows"] {
+    for dir in [
+        ".github/workflows",
+        "templates/workflows",
+        "examples/workflows",
+    ] {
         let mut found: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
             .expect("workflow folder")
             .map(|e| e.expect("entry").path())
