@@ -45,11 +45,14 @@ pub struct Reply {
     pub answer: Answer,
 }
 
+/// A plan's file and approve command (`None`: every rule of the policy), and its rules.
+pub type HelpPlan = (Option<(String, String)>, Vec<Requirement>);
+
 /// Who may approve the plans (or every rule, when the pull request has none) and who may halt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Help {
     /// Per plan file (`None`: every rule of the policy), its approve command and its rules.
-    pub plans: Vec<(Option<(String, String)>, Vec<Requirement>)>,
+    pub plans: Vec<HelpPlan>,
     /// The policy's halt admins.
     pub halt_admins: Vec<Login>,
 }

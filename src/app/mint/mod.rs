@@ -130,7 +130,7 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let (repo, slug) = inputs::governed_repo(&args.append)?;
     let (runtime, client) = github::connect(&slug, token)?;
     // Issue 18: seen, before anything slow (the chain is fetched below).
-    runtime.block_on(replies::acknowledge(&client, comment.as_ref()))?;
+    runtime.block_on(replies::acknowledge(&client, comment.as_ref(), out))?;
     let (policy, policy_source) =
         inputs::load_policy(&repo, &PolicyRequest::from(&args.append.policy))?;
     check_mint_key_in_force(&policy, &mint_key)?;

@@ -12,13 +12,21 @@ use crate::report::replies::{Answer, Help, Replies, answers_to};
 use super::PlanUnderReview;
 
 /// Reacts `eyes` to the comment that started this run: GitHub keeps one reaction per person
-/// and content, so a rerun adds nothing.
+/// and content, so a rerun adds nothing. Best effort: a comment deleted meanwhile still has
+/// its commands carried out (its event holds them), so a failed reaction is only said on `out`.
 pub(super) async fn acknowledge(
     client: &GitHubClient,
     comment: Option<&CommentOnPullRequest>,
+    out: &mut dyn std::io::Write,
 ) -> Result<(), Error> {
-    if let Some(comment) = comment {
-        client.react(comment.comment_id, Reaction::Eyes).await?;
+    if let Some(comment) = comment
+        && let Err(e) = client.react(comment.comment_id, Reaction::Eyes).await
+    {
+        writeln!(
+            out,
+            "could not react eyes to comment {}: {e}",
+            comment.comment_id
+        )?;
     }
     Ok(())
 }
