@@ -246,7 +246,7 @@ fn shipped_by_run(
         return Vec::new();
     }
     let world = plan.and_then(|plan| runtime.block_on(read_world(client, &[plan])).ok());
-    shipped_ops(run.run_id.as_str(), &done, world.as_ref())
+    shipped_ops(&run.run_id, &done, world.as_ref())
 }
 
 /// What a replay of a shipped run says instead of executing it.

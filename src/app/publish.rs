@@ -119,11 +119,7 @@ fn publish_collecting(
     record(&chain, &pass)?;
     if let Some(release) = &release {
         let sha = runtime.block_on(tag_commit(&client, pass.tag()));
-        shipped.push(ShippedOp::with_release(
-            pass.run_id().as_str(),
-            release,
-            sha,
-        ));
+        shipped.push(ShippedOp::with_release(pass.run_id(), release, sha));
     }
     let how = if published_now {
         "published"

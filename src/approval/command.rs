@@ -1,5 +1,5 @@
 //! The comment language (DESIGN 4): `/shipgate approve|revoke <prefix>`, `/shipgate halt
-//! <reason>`, `/shipgate resume`, `/shipgate ship`.
+//! <reason>`, `/shipgate resume`, `/shipgate ship`, `/shipgate help`.
 //!
 //! Rules, in the order they are applied:
 //! - A comment larger than [`MAX_COMMENT_BYTES`] holds no commands (GitHub caps comments at
@@ -14,8 +14,9 @@
 //!   optionally written `sha256:<hex>`, and is compared in lowercase.
 //! - At most [`MAX_COMMANDS`] commands are read from one comment.
 //!
-//! Lines that start like a command but do not parse are returned as [`CommandError`]s so the
-//! status comment can explain them; they never act.
+//! Lines that start like a command but do not parse are returned as [`CommandError`]s (the
+//! problem, the right form, the line quoted back bounded) so the status comment can answer
+//! them; they never act.
 
 use crate::model::MIN_PLAN_ID_PREFIX;
 
@@ -25,6 +26,10 @@ pub const MAX_COMMENT_BYTES: usize = 256 * 1024;
 pub const MAX_COMMANDS: usize = 20;
 /// Longest halt reason kept, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
+/// Longest part of a malformed line kept to quote it back, in characters.
+pub const MAX_QUOTED_CHARS: usize = 100;
+/// Longest unknown verb compared with the known ones, in characters.
+const MAX_LINE_CHARS: usize = 64;
 
 /// A lowercase hex plan-id prefix of 12 to 64 digits.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -66,6 +71,8 @@ pub enum Command {
     Resume,
     /// Execute the approved run.
     Ship,
+    /// List the commands and who may give them.
+    Help,
 }
 
 /// Why a `/shipgate` line did not parse.
@@ -73,8 +80,15 @@ pub enum Command {
 pub struct CommandError {
     /// 1-based line in the comment.
     pub line: usize,
-    /// What was wrong, in words for the status comment (escape before rendering).
+    /// What was wrong, in words for the status comment (no text of the comment's).
     pub problem: String,
+    /// The form of the verb it names or most likely meant, if any.
+    pub form: Option<&'static str>,
+    /// The line as written (control characters removed), at most [`MAX_QUOTED_CHARS`]
+    /// characters: hostile, escape it before rendering.
+    pub text: String,
+    /// Whether `text` was cut.
+    pub cut: bool,
 }
 
 /// The commands of one comment, with their lines.
@@ -102,18 +116,84 @@ pub fn parse_comment(body: &str) -> ParsedComment {
         if let Some(result) = parse_command_line(line.trim_end()) {
             match result {
                 Ok(command) => parsed.commands.push((line_no, command)),
-                Err(problem) => parsed.errors.push(CommandError {
-                    line: line_no,
-                    problem,
-                }),
+                Err((problem, form)) => {
+                    let (text, cut) = quoted(line);
+                    parsed.errors.push(CommandError {
+                        line: line_no,
+                        problem,
+                        form,
+                        text,
+                        cut,
+                    });
+                }
             }
         }
     }
     parsed
 }
 
+/// Every verb with the form it takes, in the order `/shipgate help` lists them.
+pub const FORMS: [(&str, &str); 6] = [
+    ("approve", "/shipgate approve <plan-id-prefix>"),
+    ("revoke", "/shipgate revoke <plan-id-prefix>"),
+    ("ship", "/shipgate ship"),
+    ("halt", "/shipgate halt <reason>"),
+    ("resume", "/shipgate resume"),
+    ("help", "/shipgate help"),
+];
+
+/// The form of `verb`, if it is one.
+fn form_of(verb: &str) -> Option<&'static str> {
+    FORMS
+        .iter()
+        .find(|(v, _)| *v == verb)
+        .map(|(_, form)| *form)
+}
+
+/// The verb a mistyped `word` most likely meant: one at most two edits away.
+fn closest_verb(word: &str) -> Option<&'static str> {
+    FORMS
+        .iter()
+        .map(|(verb, _)| (edit_distance(word, verb), *verb))
+        .filter(|(distance, _)| *distance <= 2)
+        .min()
+        .map(|(_, verb)| verb)
+}
+
+/// Levenshtein distance, over at most [`MAX_LINE_CHARS`] characters of `a`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().take(MAX_LINE_CHARS).enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// Why a plan-id prefix written as `text` does not parse.
+fn prefix_problem(text: &str) -> String {
+    let hex = text.strip_prefix("sha256:").unwrap_or(text);
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        "the plan-id prefix is not hexadecimal (0-9, a-f)".to_owned()
+    } else if hex.len() < MIN_PLAN_ID_PREFIX {
+        format!(
+            "the plan-id prefix is too short: it takes at least {MIN_PLAN_ID_PREFIX} hex digits"
+        )
+    } else {
+        "the plan-id prefix is too long: a plan id has 64 hex digits".to_owned()
+    }
+}
+
+/// A malformed command's problem, and the form of the verb it names (if it names one).
+type Malformed = (String, Option<&'static str>);
+
 /// `None` when the line is not a `/shipgate` line at all.
-fn parse_command_line(line: &str) -> Option<Result<Command, String>> {
+fn parse_command_line(line: &str) -> Option<Result<Command, Malformed>> {
     const WORD: &str = "/shipgate";
     let head = line.get(..WORD.len())?;
     if !head.eq_ignore_ascii_case(WORD) {
@@ -127,29 +207,40 @@ fn parse_command_line(line: &str) -> Option<Result<Command, String>> {
     let mut words = rest.split([' ', '\t']).filter(|w| !w.is_empty());
     let verb = words.next().map(str::to_ascii_lowercase);
     let args: Vec<&str> = words.collect();
-    let prefix = |args: &[&str], verb: &str| -> Result<PlanIdPrefix, String> {
-        match args {
-            [one] => PlanIdPrefix::parse(one)
-                .ok_or_else(|| format!("`/shipgate {verb}` needs a plan-id prefix of {MIN_PLAN_ID_PREFIX} to 64 hex digits")),
-            [] => Err(format!("`/shipgate {verb}` needs a plan-id prefix")),
-            _ => Err(format!("`/shipgate {verb}` takes one plan-id prefix")),
-        }
+    let wrong = |problem: String, verb: &str| Err((problem, form_of(verb)));
+    let prefix = |args: &[&str], verb: &str| match args {
+        [one] => PlanIdPrefix::parse(one).ok_or_else(|| (prefix_problem(one), form_of(verb))),
+        [] => Err(("a plan-id prefix is missing".to_owned(), form_of(verb))),
+        _ => Err((
+            "it takes one plan-id prefix, nothing more".to_owned(),
+            form_of(verb),
+        )),
     };
     Some(match verb.as_deref() {
         Some("approve") => prefix(&args, "approve").map(Command::Approve),
         Some("revoke") => prefix(&args, "revoke").map(Command::Revoke),
-        Some("halt") if args.is_empty() => Err("`/shipgate halt` needs a reason".to_owned()),
+        Some("halt") if args.is_empty() => wrong("a halt needs a reason".to_owned(), "halt"),
         Some("halt") => Ok(Command::Halt {
             reason: clean_reason(&args.join(" ")),
         }),
         Some("resume") if args.is_empty() => Ok(Command::Resume),
         Some("ship") if args.is_empty() => Ok(Command::Ship),
-        Some(verb @ ("resume" | "ship")) => Err(format!("`/shipgate {verb}` takes no argument")),
-        Some(_) => Err("unknown command; use approve, revoke, halt, resume or ship".to_owned()),
-        None => {
-            Err("`/shipgate` needs a command: approve, revoke, halt, resume or ship".to_owned())
-        }
+        Some("help") if args.is_empty() => Ok(Command::Help),
+        Some(verb @ ("resume" | "ship" | "help")) => wrong("it takes no argument".to_owned(), verb),
+        Some(other) => match closest_verb(other) {
+            Some(meant) => wrong(format!("unknown command; did you mean {meant}?"), meant),
+            None => Err(("unknown command".to_owned(), None)),
+        },
+        None => Err(("a command is missing after /shipgate".to_owned(), None)),
     })
+}
+
+/// The line as written, for quoting in a reply: control characters removed, at most
+/// [`MAX_QUOTED_CHARS`] characters, and whether it was cut.
+fn quoted(line: &str) -> (String, bool) {
+    let mut chars = line.trim().chars().filter(|c| !c.is_control());
+    let text: String = chars.by_ref().take(MAX_QUOTED_CHARS).collect();
+    (text, chars.next().is_some())
 }
 
 fn clean_reason(text: &str) -> String {

@@ -46,7 +46,7 @@ impl Verb {
             Command::Halt { .. } => Some(Self::Halt),
             Command::Resume => Some(Self::Resume),
             Command::Ship => Some(Self::Ship),
-            Command::Approve(_) | Command::Revoke(_) => None,
+            Command::Approve(_) | Command::Revoke(_) | Command::Help => None,
         }
     }
 }

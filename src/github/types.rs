@@ -155,6 +155,8 @@ pub enum Reaction {
     PlusOne,
     /// The command was refused.
     MinusOne,
+    /// The command was seen (before it is processed).
+    Eyes,
 }
 
 impl Reaction {
@@ -163,6 +165,7 @@ impl Reaction {
         match self {
             Self::PlusOne => "+1",
             Self::MinusOne => "-1",
+            Self::Eyes => "eyes",
         }
     }
 }

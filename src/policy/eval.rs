@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{Policy, format_utc};
+use super::{Policy, Rule, format_utc};
 use crate::model::{Login, TeamSlug};
 use crate::plan::{OpKind, Operation};
 use crate::reason::Code;
@@ -112,6 +112,25 @@ pub fn evaluate(
         .collect()
 }
 
+/// What `rule` requires: its quorum, and the users and teams of the groups it names.
+pub fn requirement(policy: &Policy, rule: &Rule) -> Requirement {
+    let mut users = BTreeSet::new();
+    let mut teams = BTreeSet::new();
+    for group in rule.from.iter().filter_map(|g| policy.groups.get(g)) {
+        users.extend(group.users.iter().cloned());
+        teams.extend(group.teams.iter().cloned());
+    }
+    Requirement {
+        rule: rule.name.clone(),
+        required: rule.required,
+        groups: rule.from.clone(),
+        users,
+        teams,
+        self_approval: rule.self_approval,
+        receipt_ttl_secs: rule.receipt_ttl_secs,
+    }
+}
+
 fn evaluate_one(policy: &Policy, op: &Operation, at: OffsetDateTime) -> OperationDecision {
     let (kind, reference) = (op.kind(), op.policy_ref());
     let mut findings = Vec::new();
@@ -121,12 +140,8 @@ fn evaluate_one(policy: &Policy, op: &Operation, at: OffsetDateTime) -> Operatio
         .iter()
         .filter(|r| r.matcher.matches(kind, reference))
     {
-        let mut users = BTreeSet::new();
-        let mut teams = BTreeSet::new();
-        for group in rule.from.iter().filter_map(|g| policy.groups.get(g)) {
-            users.extend(group.users.iter().cloned());
-            teams.extend(group.teams.iter().cloned());
-        }
+        let requirement = requirement(policy, rule);
+        let (users, teams) = (&requirement.users, &requirement.teams);
         // With teams, membership is only known online; without, the count is exact.
         if teams.is_empty() && users.len() < rule.required as usize {
             findings.push(Finding {
@@ -139,15 +154,7 @@ fn evaluate_one(policy: &Policy, op: &Operation, at: OffsetDateTime) -> Operatio
                 ),
             });
         }
-        requirements.push(Requirement {
-            rule: rule.name.clone(),
-            required: rule.required,
-            groups: rule.from.clone(),
-            users,
-            teams,
-            self_approval: rule.self_approval,
-            receipt_ttl_secs: rule.receipt_ttl_secs,
-        });
+        requirements.push(requirement);
     }
     if requirements.is_empty() {
         findings.push(Finding {

@@ -21,7 +21,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub use duration::{format_duration, parse_duration};
-pub use eval::{Finding, OperationDecision, ReasonCode, Requirement, blocking_findings, evaluate};
+pub use eval::{
+    Finding, OperationDecision, ReasonCode, Requirement, blocking_findings, evaluate, requirement,
+};
 pub use pattern::RefPattern;
 pub use signer::{Signer, SignerRole};
 

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use super::replies::{Replies, render_replies_markdown};
 use super::{Banner, PolicySource, escape_markdown, plan_heading_markdown, policy_source_line};
 use crate::approval::evaluate::{ApprovalVerdict, RuleTally};
 use crate::model::{PlanId, PrNumber, ReceiptId, RepoSlug, RunId};
@@ -104,6 +105,9 @@ pub struct MintReport {
     pub warnings: Vec<String>,
     /// The plans the PR adds or changes.
     pub plans: Vec<PlanMint>,
+    /// The answers to `/shipgate help` and malformed commands (issue 18).
+    #[serde(skip_serializing_if = "Replies::is_empty")]
+    pub replies: Replies,
 }
 
 impl MintReport {
@@ -141,7 +145,14 @@ impl MintReport {
             policy,
             warnings,
             plans,
+            replies: Replies::default(),
         }
+    }
+
+    /// The report with the answers to `/shipgate help` and malformed commands.
+    pub fn with_replies(mut self, replies: Replies) -> Self {
+        self.replies = replies;
+        self
     }
 }
 
@@ -314,6 +325,7 @@ pub fn render_mint_markdown(report: &MintReport) -> String {
             MintOutcome::AlreadyMinted { .. } | MintOutcome::Halted { .. } => {}
         }
     }
+    out.push_str(&render_replies_markdown(&report.replies));
     out
 }
 

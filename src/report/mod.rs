@@ -7,6 +7,7 @@ pub mod execute;
 pub mod lifecycle;
 mod markdown;
 pub mod mint;
+pub mod replies;
 pub mod shipped;
 mod text;
 

@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use crate::github::Release;
-use crate::model::OpKey;
+use crate::model::{OpKey, RunId};
 use crate::preview::World;
 
 /// One operation that is done on GitHub. Every field is always present; the ones that do not
@@ -22,7 +22,7 @@ pub struct ShippedOp {
     /// The operation key, e.g. `release:v1.4.0`.
     pub key: String,
     /// The run that shipped it.
-    pub run_id: String,
+    pub run_id: RunId,
     /// The tag (tags and releases).
     pub tag: Option<String>,
     /// The commit: a tag's (peeled), a release's tag's, a pull request's head.
@@ -42,13 +42,13 @@ pub struct ShippedOp {
 impl ShippedOp {
     /// An operation with only what its key says; the facts GitHub holds are filled in by
     /// [`shipped_ops`] or [`ShippedOp::with_release`].
-    fn bare(run_id: &str, key: &OpKey) -> Self {
+    fn bare(run_id: &RunId, key: &OpKey) -> Self {
         let named = key.policy_ref();
         let tag = matches!(key.kind(), "tag" | "release").then(|| named.to_owned());
         Self {
             kind: key.kind().to_owned(),
             key: key.to_string(),
-            run_id: run_id.to_owned(),
+            run_id: run_id.clone(),
             tag,
             sha: None,
             release_id: None,
@@ -60,7 +60,7 @@ impl ShippedOp {
     }
 
     /// A release as GitHub answered for it (publishing a draft), its tag at `sha`.
-    pub fn with_release(run_id: &str, release: &Release, sha: Option<String>) -> Self {
+    pub fn with_release(run_id: &RunId, release: &Release, sha: Option<String>) -> Self {
         let mut op = Self::bare(run_id, &OpKey::release(&release.tag_name));
         op.sha = sha;
         op.fill_release(release);
@@ -76,7 +76,7 @@ impl ShippedOp {
 
 /// The operations `keys` of run `run_id`, done on GitHub, with what `world` (GitHub read
 /// back) holds of each; without a world, only what the keys say.
-pub fn shipped_ops(run_id: &str, keys: &[OpKey], world: Option<&World>) -> Vec<ShippedOp> {
+pub fn shipped_ops(run_id: &RunId, keys: &[OpKey], world: Option<&World>) -> Vec<ShippedOp> {
     keys.iter()
         .map(|key| {
             let mut op = ShippedOp::bare(run_id, key);
@@ -138,6 +138,10 @@ mod tests {
     use crate::model::{Login, PrNumber};
     use crate::preview::TagFact;
 
+    fn run(id: &str) -> RunId {
+        RunId::parse(id).expect("run id")
+    }
+
     fn release(tag: &str, id: u64) -> Release {
         Release {
             id,
@@ -193,8 +197,8 @@ mod tests {
 
     #[test]
     fn each_kind_carries_its_own_facts_and_null_for_the_others() {
-        let json =
-            serde_json::to_value(shipped_ops("run_a", &keys(), Some(&world()))).expect("json");
+        let json = serde_json::to_value(shipped_ops(&run("run_a"), &keys(), Some(&world())))
+            .expect("json");
         let c = "c".repeat(40);
         let d = "d".repeat(40);
         assert_eq!(
@@ -218,7 +222,7 @@ mod tests {
 
     #[test]
     fn without_a_read_back_only_the_keys_facts_are_given() {
-        let ops = shipped_ops("run_a", &keys(), None);
+        let ops = shipped_ops(&run("run_a"), &keys(), None);
         assert_eq!(ops[1].tag.as_deref(), Some("v1"));
         assert!(
             ops.iter()
@@ -235,7 +239,7 @@ mod tests {
 
     #[test]
     fn the_single_release_outputs_name_the_one_release() {
-        let outputs = shipped_outputs(&shipped_ops("run_a", &keys(), Some(&world())));
+        let outputs = shipped_outputs(&shipped_ops(&run("run_a"), &keys(), Some(&world())));
         assert_eq!(value(&outputs, "tag"), "v1");
         assert_eq!(value(&outputs, "release-id"), "7");
         assert_eq!(
@@ -249,8 +253,12 @@ mod tests {
     fn the_single_release_outputs_are_empty_unless_exactly_one_release_shipped() {
         let none = shipped_outputs(&[]);
         assert_eq!(value(&none, "shipped"), "[]");
-        let mut two = shipped_ops("run_a", &keys(), Some(&world()));
-        two.push(ShippedOp::with_release("run_b", &release("v2", 8), None));
+        let mut two = shipped_ops(&run("run_a"), &keys(), Some(&world()));
+        two.push(ShippedOp::with_release(
+            &run("run_b"),
+            &release("v2", 8),
+            None,
+        ));
         for outputs in [none, shipped_outputs(&two)] {
             for name in ["tag", "release-id", "release-url", "upload-url"] {
                 assert_eq!(value(&outputs, name), "", "{name}");

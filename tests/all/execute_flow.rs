@@ -735,7 +735,7 @@ fn slash_ship_by_an_approver_starts_the_ship_workflow_and_by_anyone_else_is_refu
         "{}",
         stdout(&out)
     );
-    assert_eq!(world.reaction(refused), ["-1"]);
+    assert_eq!(world.reaction(refused), ["eyes", "-1"]);
     let dispatched = |world: &MintWorld| {
         world
             .github
@@ -758,7 +758,7 @@ fn slash_ship_by_an_approver_starts_the_ship_workflow_and_by_anyone_else_is_refu
         "{}",
         stdout(&out)
     );
-    assert_eq!(world.reaction(accepted), ["+1"]);
+    assert_eq!(world.reaction(accepted), ["eyes", "+1"]);
     assert_eq!(dispatched(&world), 1);
     assert!(world.kinds().contains(&"ship_requested".to_owned()));
     nothing_shipped(&world);

@@ -12,6 +12,7 @@ mod audit_policy;
 mod audit_support;
 mod audit_tamper;
 mod audit_view;
+mod bot_replies;
 mod chain_anchor;
 mod chain_race;
 mod cli;

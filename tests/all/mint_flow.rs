@@ -676,7 +676,7 @@ fn a_halt_admin_halts_and_resumes_by_comment_and_others_are_refused() {
         kinds.contains(&"run_opened".to_owned()),
         "the mint itself went on"
     );
-    assert_eq!(world.reaction(refused_id), ["-1"]);
+    assert_eq!(world.reaction(refused_id), ["eyes", "-1"]);
     assert!(world.status_comment().contains("not a halt admin"));
 
     let world = MintWorld::new();
@@ -688,7 +688,7 @@ fn a_halt_admin_halts_and_resumes_by_comment_and_others_are_refused() {
     assert_eq!(world.kinds(), ["genesis", "halted", "mint_refused"]);
     let status = world.status_comment();
     assert!(status.contains("## HALTED"), "{status}");
-    assert_eq!(world.reaction(halt_id), ["+1"]);
+    assert_eq!(world.reaction(halt_id), ["eyes", "+1"]);
 
     let (resume, _) = comment_event(&world, "alice", "/shipgate resume");
     let out = mint_from_event(&world, &resume);

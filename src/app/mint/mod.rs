@@ -19,6 +19,7 @@ use ssh_key::rand_core::{OsRng, RngCore};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+mod replies;
 mod report;
 
 use self::report::{answer_on_github, plan_mints, publish_report, reactions_of, status_to_post};
@@ -127,6 +128,9 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let (token, mint_key) = credentials(args)?;
 
     let (repo, slug) = inputs::governed_repo(&args.append)?;
+    let (runtime, client) = github::connect(&slug, token)?;
+    // Issue 18: seen, before anything slow (the chain is fetched below).
+    runtime.block_on(replies::acknowledge(&client, comment.as_ref(), out))?;
     let (policy, policy_source) =
         inputs::load_policy(&repo, &PolicyRequest::from(&args.append.policy))?;
     check_mint_key_in_force(&policy, &mint_key)?;
@@ -134,7 +138,6 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let (default_branch, default_commit) =
         repo.default_branch(args.append.policy.default_branch.as_deref())?;
 
-    let (runtime, client) = github::connect(&slug, token)?;
     let pull = runtime
         .block_on(client.pull(pr))?
         .ok_or_else(|| Error::Usage(format!("pull request #{pr} does not exist in {slug}")))?;
@@ -157,6 +160,14 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             "#{pr} adds or changes no plan under {PLANS_DIR}/: nothing to mint"
         )?;
         runtime.block_on(react_to(&client, reactions_of(&answers)))?;
+        let replies = replies::replies(&comments, &policy, &plans, &pull.html_url);
+        if !replies.is_empty() && pull.is_open() {
+            let markdown = format!(
+                "## NO PLAN\n\nThis pull request adds or changes no plan under {PLANS_DIR}/: nothing to approve.\n{}",
+                crate::report::replies::render_replies_markdown(&replies)
+            );
+            runtime.block_on(github::post_status(&client, pr, &markdown))?;
+        }
         // What the dry-run says of a pull request without plans; a closed one is left alone.
         if pull.is_open() {
             let posted = runtime.block_on(check::post(
@@ -222,7 +233,8 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         (policy.hash.clone(), policy_source),
         warnings,
         plan_mints(&plans, &approvals, outcomes),
-    );
+    )
+    .with_replies(replies::replies(&comments, &policy, &plans, &pull.html_url));
     let status = status_to_post(&setup, &pull, &runs, &report, out)?;
     let comment = runtime.block_on(answer_on_github(
         &client, pr, reactions, &comments, &approvals, status,
