@@ -125,29 +125,7 @@ fn report_dry_run(
     );
     report.policy_changes = policy_changes;
     if let (Some((client, runtime)), Some(previews)) = (&online, previews) {
-        let view = GitHubView::Online {
-            api_url: github::api_url(),
-            requests: client.requests_sent(),
-        };
-        report = report.with_previews(view, previews);
-        let state = governance_state(args, &mut report.warnings);
-        if let Some(state) = &state {
-            let shipped = resolved
-                .iter()
-                .map(|plan| crate::lifecycle::shipped_by(state, plan))
-                .collect();
-            report = report.with_shipped(shipped);
-        }
-        finish_online(&mut report, args, (client, runtime))?;
-        if let Some((pull, head)) = pull.filter(|_| !args.github.no_comment) {
-            let check = check::judge(&check::of_dry_run(&report, state.as_ref()));
-            let link = report
-                .status_comment
-                .as_ref()
-                .map(|note| check::comment_url(&pull.html_url, note.comment_id));
-            let posted = runtime.block_on(check::post(client, head.as_str(), &check, link))?;
-            report.warnings.extend(posted);
-        }
+        report = report_online(report, args, (client, runtime), previews, &resolved, pull)?;
     }
     publish_to_actions(&report)?;
     let rendered = match args.format {
@@ -161,6 +139,43 @@ fn report_dry_run(
     } else {
         Outcome::Clean
     })
+}
+
+/// The online half of a dry-run report: what GitHub holds, which plans shipped (from the
+/// governance branch), the status comment, and for a pull request the `shipgate` check on its
+/// head.
+fn report_online(
+    mut report: DryRunReport,
+    args: &DryRunArgs,
+    (client, runtime): (&GitHubClient, &Runtime),
+    previews: Vec<Vec<Preview>>,
+    resolved: &[ResolvedPlan],
+    pull: Option<(crate::github::PullRequest, crate::model::CommitSha)>,
+) -> Result<DryRunReport, Error> {
+    let view = GitHubView::Online {
+        api_url: github::api_url(),
+        requests: client.requests_sent(),
+    };
+    report = report.with_previews(view, previews);
+    let state = governance_state(args, &mut report.warnings);
+    if let Some(state) = &state {
+        let shipped = resolved
+            .iter()
+            .map(|plan| crate::lifecycle::shipped_by(state, plan))
+            .collect();
+        report = report.with_shipped(shipped);
+    }
+    finish_online(&mut report, args, (client, runtime))?;
+    if let Some((pull, head)) = pull.filter(|_| !args.github.no_comment) {
+        let check = check::judge(&check::of_dry_run(&report, state.as_ref()));
+        let link = report
+            .status_comment
+            .as_ref()
+            .map(|note| check::comment_url(&pull.html_url, note.comment_id));
+        let posted = runtime.block_on(check::post(client, head.as_str(), &check, link))?;
+        report.warnings.extend(posted);
+    }
+    Ok(report)
 }
 
 /// The verified state of the governance branch (`origin`, `shipgate/audit`), to tell which

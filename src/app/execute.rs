@@ -129,20 +129,7 @@ fn execute_request(
         .loud
         .retain(|(stale, _)| runs.iter().all(|(run, _)| run.run_id != stale.run_id));
     if runs.is_empty() && unready.loud.is_empty() {
-        writeln!(
-            out,
-            "no run is pending: none has an unused, unexpired receipt and its plan in this checkout"
-        )?;
-        for plan in &checkout {
-            if let Some(run) = shipped_by(verified.state(), plan) {
-                writeln!(out, "  {}: shipped in {run}", plan.file)?;
-            }
-        }
-        for run in &unready.waiting {
-            writeln!(out, "  {}: {}", run.run_id, RunState::Waiting.explain(run))?;
-        }
-        super::actions::write_outputs(&[("status", "idle".to_owned())])?;
-        return Ok(Outcome::Clean);
+        return nothing_pending(verified.state(), &checkout, &unready.waiting, out);
     }
 
     let (runtime, client) = github::connect(&slug, token)?;
@@ -158,27 +145,22 @@ fn execute_request(
     for (run, plan) in &runs {
         // Issue 17: a replay of a shipped run says so and leaves its SHIPPED status comment
         // (with its timeline link) as it was, instead of a BLOCKED report over it.
-        if crate::execute::shipped(verified.state(), run) {
+        let replay = crate::execute::shipped(verified.state(), run);
+        let executed = if replay {
             writeln!(out, "{}", already_shipped(run))?;
-            shipped.extend(shipped_by_run(
-                &runtime,
-                &client,
-                &chain,
-                run,
-                plan.as_ref(),
-            ));
-            continue;
-        }
-        let executed = runtime.block_on(execute_run(
-            &ports,
-            &RunRequest {
-                run,
-                plan: plan.as_ref(),
-                repo: &slug,
-                policy: &policy,
-                lock_ttl: request.lock_ttl,
-            },
-        ));
+            None
+        } else {
+            Some(runtime.block_on(execute_run(
+                &ports,
+                &RunRequest {
+                    run,
+                    plan: plan.as_ref(),
+                    repo: &slug,
+                    policy: &policy,
+                    lock_ttl: request.lock_ttl,
+                },
+            )))
+        };
         // Read before a failure is passed on: what shipped before it is still an output.
         shipped.extend(shipped_by_run(
             &runtime,
@@ -187,6 +169,7 @@ fn execute_request(
             run,
             plan.as_ref(),
         ));
+        let Some(executed) = executed else { continue };
         let outcomes = executed?;
         code = code.max(outcome_code(&outcomes));
         let report = ExecuteReport::new(
@@ -214,6 +197,30 @@ fn execute_request(
     }
     write_execute_outputs(&reports, &stale)?;
     Ok(code)
+}
+
+/// `execute --pending` with nothing to do: says so, naming the checkout's plans that shipped
+/// and the runs that wait for their pull request to merge, and outputs `status=idle`.
+fn nothing_pending(
+    state: &crate::audit::state::State,
+    checkout: &[ResolvedPlan],
+    waiting: &[crate::audit::state::RunRecord],
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    writeln!(
+        out,
+        "no run is pending: none has an unused, unexpired receipt and its plan in this checkout"
+    )?;
+    for plan in checkout {
+        if let Some(run) = shipped_by(state, plan) {
+            writeln!(out, "  {}: shipped in {run}", plan.file)?;
+        }
+    }
+    for run in waiting {
+        writeln!(out, "  {}: {}", run.run_id, RunState::Waiting.explain(run))?;
+    }
+    super::actions::write_outputs(&[("status", "idle".to_owned())])?;
+    Ok(Outcome::Clean)
 }
 
 /// The operations of `run` that the chain records as done by it (succeeded or recovered), in

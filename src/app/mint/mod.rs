@@ -39,13 +39,14 @@ use crate::audit::view::StateView;
 use crate::cli::MintArgs;
 use crate::error::{Error, Outcome};
 use crate::event::{CommentEvent, CommentOnPullRequest, read_comment_event};
-use crate::github::{GitHubClient, GitHubConversation, GitHubRead, Reaction};
+use crate::github::{GitHubClient, GitHubConversation, GitHubRead, PullRequest, Reaction};
 use crate::keys::{MINT_KEY_ENV, SigningKey, load_signing_key};
 use crate::mint::{FreshIds, MintInputs, decide_mint, decision_events};
 use crate::model::{CommentId, Login, PlanId, PrNumber, ReceiptId, RunId, TeamSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{self, OperationDecision, Policy, SignerRole};
 use crate::report::mint::{MintOutcome, MintReport};
+use crate::report::replies::Replies;
 
 /// Where the PR number comes from.
 enum Trigger {
@@ -155,30 +156,8 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let (plans, notes) = pull_request_plans(&repo, &slug, &policy, (&default_commit, &head), now)?;
     say(out, &mut warnings, notes)?;
     if plans.is_empty() {
-        writeln!(
-            out,
-            "#{pr} adds or changes no plan under {PLANS_DIR}/: nothing to mint"
-        )?;
-        runtime.block_on(react_to(&client, reactions_of(&answers)))?;
         let replies = replies::replies(&comments, &policy, &plans, &pull.html_url);
-        if !replies.is_empty() && pull.is_open() {
-            let markdown = format!(
-                "## NO PLAN\n\nThis pull request adds or changes no plan under {PLANS_DIR}/: nothing to approve.\n{}",
-                crate::report::replies::render_replies_markdown(&replies)
-            );
-            runtime.block_on(github::post_status(&client, pr, &markdown))?;
-        }
-        // What the dry-run says of a pull request without plans; a closed one is left alone.
-        if pull.is_open() {
-            let posted = runtime.block_on(check::post(
-                &client,
-                &pull.head_sha,
-                &check::judge(&[]),
-                None,
-            ))?;
-            say(out, &mut warnings, posted)?;
-        }
-        return Ok(Outcome::Clean);
+        return answer_without_plans((&runtime, &client), &pull, &answers, replies, out);
     }
 
     let authorships = runtime.block_on(plan_authorships(&client, &repo, &pull, &plans))?;
@@ -248,6 +227,42 @@ pub fn mint(args: &MintArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         say(out, &mut Vec::new(), posted)?;
     }
     publish_report(&report, &runs, args.format, out)
+}
+
+/// A pull request that adds or changes no plan: the reactions to its commands, its replies in
+/// a NO PLAN status comment, and the `shipgate` check at success, as the dry-run says (a
+/// closed pull request is left alone).
+fn answer_without_plans(
+    (runtime, client): (&tokio::runtime::Runtime, &GitHubClient),
+    pull: &PullRequest,
+    answers: &[commands::Answer],
+    replies: Replies,
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    let pr = pull.number;
+    writeln!(
+        out,
+        "#{pr} adds or changes no plan under {PLANS_DIR}/: nothing to mint"
+    )?;
+    runtime.block_on(react_to(client, reactions_of(answers)))?;
+    if !pull.is_open() {
+        return Ok(Outcome::Clean);
+    }
+    if !replies.is_empty() {
+        let markdown = format!(
+            "## NO PLAN\n\nThis pull request adds or changes no plan under {PLANS_DIR}/: nothing to approve.\n{}",
+            crate::report::replies::render_replies_markdown(&replies)
+        );
+        runtime.block_on(github::post_status(client, pr, &markdown))?;
+    }
+    let posted = runtime.block_on(check::post(
+        client,
+        &pull.head_sha,
+        &check::judge(&[]),
+        None,
+    ))?;
+    say(out, &mut Vec::new(), posted)?;
+    Ok(Outcome::Clean)
 }
 
 /// What carrying out the `/shipgate ship` requests needs: the chain, GitHub, the ship
