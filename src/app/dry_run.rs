@@ -18,16 +18,20 @@ use tokio::runtime::Runtime;
 
 use super::inputs::{self, PolicyRequest};
 use super::{check, github};
+use crate::approval::stale::stale_approvals;
 use crate::cli::{DryRunArgs, Format};
 use crate::diag::Diagnostics;
 use crate::error::{Error, Outcome};
+use crate::github::GitHubRead;
 use crate::github::{GitHubClient, GitHubError};
-use crate::model::{PrNumber, RepoSlug};
+use crate::model::{PlanId, PrNumber, RepoSlug};
 use crate::plan::ResolvedPlan;
 use crate::policy::{self, OperationDecision, SignerRole, format_utc};
 use crate::preview::{Preview, preview_plan};
 use crate::repo::LocalRepo;
-use crate::report::{self, DryRunReport, GitHubView, PolicyReport, RepoSource, StatusCommentNote};
+use crate::report::{
+    self, DryRunReport, GitHubView, PolicyReport, RepoSource, StaleApprovalNote, StatusCommentNote,
+};
 
 /// Runs a dry-run and writes the report in the requested format. With `--format json`, input
 /// errors are also written to `out` as `{"mode":"dry_run","errors":[...]}`, so a machine always
@@ -164,6 +168,18 @@ fn report_online(
             .map(|plan| crate::lifecycle::shipped_by(state, plan))
             .collect();
         report = report.with_shipped(shipped);
+    }
+    if let Some((pull, _)) = &pull {
+        let comments = runtime.block_on(client.comments(pull.number))?;
+        let ids: Vec<&PlanId> = resolved.iter().map(|plan| &plan.id).collect();
+        report.stale_approvals = stale_approvals(&comments, &ids)
+            .into_iter()
+            .map(|stale| StaleApprovalNote {
+                login: stale.login.to_string(),
+                prefix: stale.prefix,
+                url: check::comment_url(&pull.html_url, stale.comment_id),
+            })
+            .collect();
     }
     finish_online(&mut report, args, (client, runtime))?;
     if let Some((pull, head)) = pull.filter(|_| !args.github.no_comment) {

@@ -3,4 +3,5 @@
 pub mod command;
 pub mod evaluate;
 pub mod pending;
+pub mod stale;
 mod visible;

@@ -58,7 +58,29 @@ pub fn render_markdown(report: &DryRunReport) -> String {
         }
         write_plan_footer(&mut out, plan);
     }
+    write_stale_approvals(&mut out, report);
     out
+}
+
+/// The approvals a push made stale: each named, with the command to give again.
+fn write_stale_approvals(out: &mut String, report: &DryRunReport) {
+    if report.stale_approvals.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n### Approvals that no longer count\n");
+    let _ = writeln!(
+        out,
+        "These approve a plan id no plan of this pull request has now: a push changed a plan, its notes or what it resolves against. Approve the id above again.\n"
+    );
+    for stale in &report.stale_approvals {
+        let _ = writeln!(
+            out,
+            "- **{}** approved `{}` ([comment]({}))",
+            escape_markdown(&stale.login),
+            stale.prefix,
+            escape_markdown(&stale.url)
+        );
+    }
 }
 
 /// Writes the banner and the repository, policy, GitHub, time and warning lines.

@@ -241,6 +241,20 @@ pub struct DryRunReport {
     /// How the work tree's policy (a pull request's) differs from the default branch's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policy_changes: Vec<String>,
+    /// Approvals on the pull request that name no plan of it now (a push changed the id).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stale_approvals: Vec<StaleApprovalNote>,
+}
+
+/// An approval a push made stale, as the status comment lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaleApprovalNote {
+    /// Who approved.
+    pub login: String,
+    /// The plan-id prefix approved.
+    pub prefix: String,
+    /// The approving comment's URL.
+    pub url: String,
 }
 
 impl DryRunReport {
@@ -300,6 +314,7 @@ impl DryRunReport {
             blocked,
             status_comment: None,
             policy_changes: Vec::new(),
+            stale_approvals: Vec::new(),
         }
     }
 

@@ -585,3 +585,72 @@ fn a_pull_request_that_changes_the_policy_shows_what_changes_in_its_status_comme
     let report = json(&online(&repo, &world, &["--format", "json"]));
     assert!(report.get("policy_changes").is_none(), "{report}");
 }
+
+/// Issue 18, fresh status: a push that changes the plan changes its id, and the status comment
+/// names the approvals of the old id that no longer count (not the ones of the current id).
+#[test]
+fn a_push_that_changes_the_plan_names_the_approvals_that_became_stale() {
+    let plan =
+        "version: 1\nname: Tag\noperations:\n  - { kind: tag, name: v1.1.0, target: main }\n";
+    let repo = governed(plan);
+    on_the_pull_request(&repo, plan);
+    let world = GitHubWorld::new(&repo);
+    let pr = world
+        .fake
+        .open_pull(SLUG, "alice", "feature", "main", "plan");
+    let pr_arg = pr.to_string();
+    let first = online(&repo, &world, &["--pr", &pr_arg, "--format", "json"]);
+    assert_exit(&first, 0);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&first)).expect("json");
+    let plan_id = report["plans"][0]["plan_id"].as_str().expect("plan id");
+    let prefix = &plan_id["sha256:".len().."sha256:".len() + 12];
+    world
+        .fake
+        .add_comment(SLUG, pr, "bob", &format!("/shipgate approve {prefix}"));
+    let approved = online(&repo, &world, &["--pr", &pr_arg]);
+    assert_exit(&approved, 0);
+    let comments = world.fake.comments(SLUG, pr);
+    assert!(
+        comments
+            .iter()
+            .all(|c| !c.body.contains("Approvals that no longer count")),
+        "an approval of the current id is not stale"
+    );
+
+    on_the_pull_request(&repo, &plan.replace("v1.1.0", "v1.2.0"));
+    let pushed = crate::fixture::git(
+        repo.path(),
+        &[
+            "push",
+            "--quiet",
+            "--force",
+            world.bare.path().to_str().expect("utf-8"),
+            "feature",
+        ],
+    );
+    assert!(pushed.status.success(), "{}", stderr(&pushed));
+    let after = online(&repo, &world, &["--pr", &pr_arg]);
+    assert_exit(&after, 0);
+    let bodies: Vec<String> = world
+        .fake
+        .comments(SLUG, pr)
+        .into_iter()
+        .filter(|c| c.login != "bob")
+        .map(|c| c.body)
+        .collect();
+    let [body] = bodies.as_slice() else {
+        panic!("one status comment, updated in place: {bodies:?}");
+    };
+    assert!(
+        body.contains("### Approvals that no longer count"),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("**bob** approved `{prefix}`")),
+        "{body}"
+    );
+    assert!(
+        !body.contains(&format!("/shipgate approve {prefix}\n")),
+        "{body}"
+    );
+}
