@@ -129,3 +129,20 @@ fn no_color_turns_off_every_escape_even_when_colour_is_forced() {
     assert!(!plain.contains('\u{1b}'), "{plain:?}");
     assert!(plain.contains("--no-such-flag"), "{plain}");
 }
+
+/// A run id on the command line is checked where it is read (issue 14): text that is no run id
+/// is a usage error naming the rule, before any repository, token or chain is looked at.
+#[test]
+fn a_run_argument_that_is_no_run_id_is_refused_by_the_parser() {
+    let fixture = TestRepo::empty();
+    for args in [
+        &["execute", "--run", "../state"][..],
+        &["release", "publish", "--tag", "v1", "--run", "run_a b"],
+        &["proof", "rcp_1"],
+    ] {
+        let out = fixture.shipgate(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = crate::fixture::stderr(&out);
+        assert!(err.contains("is not a valid run id"), "{args:?}: {err}");
+    }
+}
