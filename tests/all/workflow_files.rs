@@ -107,7 +107,8 @@ fn every_job_has_least_privilege_permissions_and_a_concurrency_group() {
                         "contents",
                         "id-token",
                         "issues",
-                        "pull-requests"
+                        "pull-requests",
+                        "statuses"
                     ]
                     .contains(&scope.as_str()),
                     "{}: job {name} asks for {scope}",
