@@ -63,6 +63,18 @@ fn on_the_pull_request(repo: &TestRepo, plan: &str) {
     );
 }
 
+/// The repository governed with `plan` on main, `pr_plan` on `feature`, and alice's pull
+/// request of `feature` open on the fake.
+fn plan_pull_request(plan: &str, pr_plan: &str) -> (TestRepo, GitHubWorld, u64) {
+    let repo = governed(plan);
+    on_the_pull_request(&repo, pr_plan);
+    let world = GitHubWorld::new(&repo);
+    let pr = world
+        .fake
+        .open_pull(SLUG, "alice", "feature", "main", "plan");
+    (repo, world, pr)
+}
+
 fn online(repo: &TestRepo, world: &GitHubWorld, extra: &[&str]) -> Output {
     online_as(BOT, repo, world, extra)
 }
@@ -333,12 +345,7 @@ operations:
 fn a_read_only_token_from_a_fork_gets_the_report_without_a_comment() {
     let plan =
         "version: 1\nname: Tag\noperations:\n  - { kind: tag, name: v1.1.0, target: main }\n";
-    let repo = governed(plan);
-    on_the_pull_request(&repo, plan);
-    let world = GitHubWorld::new(&repo);
-    let pr = world
-        .fake
-        .open_pull(SLUG, "alice", "feature", "main", "plan");
+    let (repo, world, pr) = plan_pull_request(plan, plan);
     let out = online_as(READ_ONLY, &repo, &world, &["--pr", &pr.to_string()]);
     assert_exit(&out, 0);
     assert!(
@@ -374,12 +381,7 @@ fn check_of(repo: &TestRepo, world: &GitHubWorld) -> serde_json::Value {
 fn a_plan_awaiting_approval_makes_the_shipgate_check_pending_with_a_link_to_the_comment() {
     let plan =
         "version: 1\nname: Tag\noperations:\n  - { kind: tag, name: v1.1.0, target: main }\n";
-    let repo = governed(plan);
-    on_the_pull_request(&repo, plan);
-    let world = GitHubWorld::new(&repo);
-    let pr = world
-        .fake
-        .open_pull(SLUG, "alice", "feature", "main", "plan");
+    let (repo, world, pr) = plan_pull_request(plan, plan);
     let out = online(&repo, &world, &["--pr", &pr.to_string()]);
     assert_exit(&out, 0);
     let check = check_of(&repo, &world);
@@ -439,12 +441,8 @@ fn a_blocked_plan_fails_the_shipgate_check_naming_the_reason_code() {
 
 #[test]
 fn a_plan_that_does_not_load_fails_the_shipgate_check() {
-    let repo = governed(PLAN);
-    on_the_pull_request(&repo, "version: 1\noperations: [ { kind: nonsense } ]\n");
-    let world = GitHubWorld::new(&repo);
-    let pr = world
-        .fake
-        .open_pull(SLUG, "alice", "feature", "main", "plan");
+    let (repo, world, pr) =
+        plan_pull_request(PLAN, "version: 1\noperations: [ { kind: nonsense } ]\n");
     let out = online(&repo, &world, &["--pr", &pr.to_string()]);
     assert_exit(&out, 2);
     assert_eq!(check_of(&repo, &world)["state"], "failure");
@@ -592,12 +590,7 @@ fn a_pull_request_that_changes_the_policy_shows_what_changes_in_its_status_comme
 fn a_push_that_changes_the_plan_names_the_approvals_that_became_stale() {
     let plan =
         "version: 1\nname: Tag\noperations:\n  - { kind: tag, name: v1.1.0, target: main }\n";
-    let repo = governed(plan);
-    on_the_pull_request(&repo, plan);
-    let world = GitHubWorld::new(&repo);
-    let pr = world
-        .fake
-        .open_pull(SLUG, "alice", "feature", "main", "plan");
+    let (repo, world, pr) = plan_pull_request(plan, plan);
     let pr_arg = pr.to_string();
     let first = online(&repo, &world, &["--pr", &pr_arg, "--format", "json"]);
     assert_exit(&first, 0);
