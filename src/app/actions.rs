@@ -4,6 +4,9 @@
 
 use std::io::Write;
 
+use crate::error::{Error, Outcome};
+use crate::report::shipped::{ShippedOp, shipped_outputs};
+
 /// Appends `markdown` to the job summary, when there is one.
 pub fn write_step_summary(markdown: &str) -> std::io::Result<()> {
     append_to("GITHUB_STEP_SUMMARY", markdown)
@@ -37,6 +40,20 @@ fn format_outputs(outputs: &[(&str, String)], mut delimiter: impl FnMut() -> Str
 }
 
 /// Several ids as one output value.
+/// Runs a command that ships, then writes the `shipped` outputs of what it collected whatever
+/// its exit code (issue 18): what was done on GitHub before a failure or a block, `[]` when
+/// nothing was. The command's error comes first; a failure to write the outputs after it.
+pub fn with_shipped_outputs(
+    command: impl FnOnce(&mut Vec<ShippedOp>) -> Result<Outcome, Error>,
+) -> Result<Outcome, Error> {
+    let mut shipped = Vec::new();
+    let result = command(&mut shipped);
+    let written = write_outputs(&shipped_outputs(&shipped));
+    let outcome = result?;
+    written?;
+    Ok(outcome)
+}
+
 pub fn space_separated<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
     items
         .into_iter()

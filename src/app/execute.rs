@@ -32,17 +32,12 @@ use crate::report::execute::{
     ExecuteReport, OpOutcome, render_execute_markdown, render_execute_text,
 };
 use crate::report::lifecycle::{StaleRunReport, render_stale_markdown, render_stale_text};
-use crate::report::shipped::{ShippedOp, shipped_ops, shipped_outputs};
+use crate::report::shipped::{ShippedOp, shipped_ops};
 
 /// Runs `shipgate execute`. Whatever its exit code, the step outputs say what shipped (issue
 /// 18): everything done on GitHub before a failure or a block, `[]` when nothing was.
 pub fn execute(args: &ExecuteArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let mut shipped = Vec::new();
-    let result = execute_args(args, &mut shipped, out);
-    let written = super::actions::write_outputs(&shipped_outputs(&shipped));
-    let outcome = result?;
-    written?;
-    Ok(outcome)
+    super::actions::with_shipped_outputs(|shipped| execute_args(args, shipped, out))
 }
 
 /// [`execute`], collecting what shipped into `shipped` as it goes.

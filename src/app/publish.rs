@@ -23,17 +23,12 @@ use crate::github::GitHubShipper;
 use crate::model::OpKey;
 use crate::publish::{PublishDecision, PublishPass, PublishRefusal, decide};
 use crate::reason::Code;
-use crate::report::shipped::{ShippedOp, shipped_outputs};
+use crate::report::shipped::ShippedOp;
 
 /// Runs `shipgate release publish`. Whatever its exit code, the step outputs say what it
 /// published (issue 18): the release, or `[]`.
 pub fn publish(args: &ReleasePublishArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let mut shipped = Vec::new();
-    let result = publish_collecting(args, &mut shipped, out);
-    let written = super::actions::write_outputs(&shipped_outputs(&shipped));
-    let outcome = result?;
-    written?;
-    Ok(outcome)
+    super::actions::with_shipped_outputs(|shipped| publish_collecting(args, shipped, out))
 }
 
 /// [`publish`], the release it published (or found published) put in `shipped`.
