@@ -1,12 +1,19 @@
 //! The verifier's state trees: the state tree of every entry computed in memory, without
 //! libgit2 tree builders or object writes.
 //!
-//! [`super::store::update_tree`] rebuilds each touched tree with a libgit2 tree builder (parse
-//! the old tree, insert, sort, hash, write): right for appends, but replaying a long chain
-//! spends most of its time there. Here every directory the replay touches stays parsed in
-//! memory; a change edits the entries on its path, and once per entry each edited directory is
-//! serialized exactly as git writes it (sorted by git's rule, `<octal mode> <name>\0<id>`) and
-//! hashed. The result is the same tree id, which the tests check against `update_tree`.
+//! Ids are hashed here with plain SHA-1 on the CPU's SHA instructions ([`object_id`]), not with
+//! libgit2's collision-detecting SHA-1, which took half the replay's time. Collision detection
+//! guards an id against an object crafted to collide with another; here the hashed bytes are
+//! the replay's own serialization of a state it derived from signed entries, compared with the
+//! tree id the signed commit names, so a forger would need a second preimage of honest bytes.
+//!
+//! Rebuilding each touched tree with a libgit2 tree builder (parse the old tree, insert, sort,
+//! hash, write) for every change made replays of long chains slow, and an append's cost grow
+//! with its changes. Here every directory the replay touches stays parsed in memory; a change
+//! edits the entries on its path, and once per entry each edited directory is serialized
+//! exactly as git writes it (sorted by git's rule, `<octal mode> <name>\0<id>`) and hashed, or,
+//! for an append ([`super::store::update_tree`]), written. The result is the tree id libgit2's
+//! tree builder gives, which the tests check.
 //!
 //! Hashing a large directory (the flat `state/runs/` of a chain written before runs fanned
 //! out, 450 KB at 10 000 runs) is most of the replay's work on such a chain, and the replay
@@ -20,7 +27,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use git2::{FileMode, ObjectType, Oid, Repository};
+use git2::{FileMode, ObjectType, Odb, Oid, Repository};
 
 use super::state::Change;
 use super::store::{StoreError, empty_tree, git};
@@ -87,15 +94,39 @@ impl<'r> StateTrees<'r> {
         changes: &[Change],
         defer: &mut dyn FnMut(&str, &mut Vec<u8>) -> Option<Oid>,
     ) -> Result<Oid, StoreError> {
+        self.apply_to(changes, &mut Objects::Hashed { defer })
+    }
+
+    /// [`StateTrees::apply`], writing the new blobs and the edited directories (each once,
+    /// however many changes touched it) to `odb` and adding their ids to `written`: what an
+    /// append stores. The root is written even when it is the empty tree.
+    pub(crate) fn apply_writing(
+        &mut self,
+        changes: &[Change],
+        odb: &Odb<'_>,
+        written: &mut Vec<Oid>,
+    ) -> Result<Oid, StoreError> {
+        let mut objects = Objects::Written { odb, written };
+        let root = self.apply_to(changes, &mut objects)?;
+        if root == empty_tree() {
+            objects.tree("", &mut Vec::new())?;
+        }
+        Ok(root)
+    }
+
+    fn apply_to(
+        &mut self,
+        changes: &[Change],
+        objects: &mut Objects<'_, '_>,
+    ) -> Result<Oid, StoreError> {
         for change in changes {
             let blob = change
                 .content()
-                .map(|bytes| Oid::hash_object(ObjectType::Blob, &bytes))
-                .transpose()
-                .map_err(git("hash state blob"))?;
+                .map(|bytes| objects.blob(&bytes))
+                .transpose()?;
             self.set(&change.path(), blob)?;
         }
-        self.finish(defer)
+        self.finish(objects)
     }
 
     /// Loads the directory at `path` whose id is `oid` (or an empty one) if not loaded yet.
@@ -219,11 +250,9 @@ impl<'r> StateTrees<'r> {
         self.dirty.retain(|dir| !dir.starts_with(&below));
     }
 
-    /// Hashes the dirty directories, deepest first, into their parents and the root.
-    fn finish(
-        &mut self,
-        defer: &mut dyn FnMut(&str, &mut Vec<u8>) -> Option<Oid>,
-    ) -> Result<Oid, StoreError> {
+    /// Hashes (or writes) the dirty directories, deepest first, into their parents and the
+    /// root.
+    fn finish(&mut self, objects: &mut Objects<'_, '_>) -> Result<Oid, StoreError> {
         let mut dirty: Vec<String> = self.dirty.drain().collect();
         dirty.sort_by_key(|path| std::cmp::Reverse(depth(path)));
         let mut buffer = Vec::new();
@@ -244,19 +273,13 @@ impl<'r> StateTrees<'r> {
                     buffer.push(0);
                     buffer.extend_from_slice(item.oid.as_bytes());
                 }
-                let deferred = (buffer.len() >= DEFER_AT)
-                    .then(|| defer(&path, &mut buffer))
-                    .flatten();
-                match deferred {
-                    Some(claimed) => Some(claimed),
-                    None => Some(
-                        Oid::hash_object(ObjectType::Tree, &buffer)
-                            .map_err(git("hash state tree"))?,
-                    ),
-                }
+                Some(objects.tree(&path, &mut buffer)?)
             };
             if path.is_empty() {
-                self.root = oid.unwrap_or_else(empty_tree);
+                self.root = match oid {
+                    Some(oid) => oid,
+                    None => objects.tree("", &mut Vec::new())?,
+                };
                 continue;
             }
             let (parent, name) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
@@ -274,6 +297,52 @@ impl<'r> StateTrees<'r> {
             }
         }
         Ok(self.root)
+    }
+}
+
+/// What becomes of the objects a replay makes: hashed only (the verifier, which may defer
+/// large directories), or written to an object database (an append).
+enum Objects<'a, 'o> {
+    Hashed {
+        defer: &'a mut dyn FnMut(&str, &mut Vec<u8>) -> Option<Oid>,
+    },
+    Written {
+        odb: &'a Odb<'o>,
+        written: &'a mut Vec<Oid>,
+    },
+}
+
+impl Objects<'_, '_> {
+    fn blob(&mut self, bytes: &[u8]) -> Result<Oid, StoreError> {
+        match self {
+            Self::Hashed { .. } => Ok(object_id(ObjectType::Blob, bytes)),
+            Self::Written { odb, written } => {
+                let oid = odb
+                    .write(ObjectType::Blob, bytes)
+                    .map_err(git("write state blob"))?;
+                written.push(oid);
+                Ok(oid)
+            }
+        }
+    }
+
+    /// The id of the directory at `path` serialized as `bytes` (empty: the empty tree).
+    fn tree(&mut self, path: &str, bytes: &mut Vec<u8>) -> Result<Oid, StoreError> {
+        match self {
+            Self::Hashed { defer } => {
+                let deferred = (bytes.len() >= DEFER_AT)
+                    .then(|| defer(path, bytes))
+                    .flatten();
+                Ok(deferred.unwrap_or_else(|| object_id(ObjectType::Tree, bytes)))
+            }
+            Self::Written { odb, written } => {
+                let oid = odb
+                    .write(ObjectType::Tree, bytes)
+                    .map_err(git("write state tree"))?;
+                written.push(oid);
+                Ok(oid)
+            }
+        }
     }
 }
 
@@ -328,9 +397,7 @@ impl TreeChecks {
         let Some(check) = next else {
             return false;
         };
-        let matches =
-            Oid::hash_object(ObjectType::Tree, &check.bytes).is_ok_and(|oid| oid == check.claimed);
-        if !matches {
+        if object_id(ObjectType::Tree, &check.bytes) != check.claimed {
             self.failed.store(true, Ordering::Release);
         }
         true
@@ -342,6 +409,16 @@ impl TreeChecks {
         while self.run_one() {}
         self.failed.load(Ordering::Acquire)
     }
+}
+
+/// Git's id of an object of `kind` holding `bytes`: the SHA-1 of `<kind> <length>\0<bytes>`.
+pub(crate) fn object_id(kind: ObjectType, bytes: &[u8]) -> Oid {
+    use sha1::Digest as _;
+    let mut hasher = sha1::Sha1::new();
+    hasher.update(kind.str().as_bytes());
+    hasher.update(format!(" {}\0", bytes.len()).as_bytes());
+    hasher.update(bytes);
+    Oid::from_bytes(&hasher.finalize()).expect("a SHA-1 digest is an object id's length")
 }
 
 fn depth(path: &str) -> usize {
@@ -461,7 +538,61 @@ mod tests {
     }
 
     #[test]
-    fn replayed_trees_have_the_ids_the_tree_builder_writes() {
+    fn object_ids_are_the_ids_libgit2_gives() {
+        let large = vec![b'x'; 70_000];
+        for (kind, bytes) in [
+            (ObjectType::Blob, &b""[..]),
+            (ObjectType::Blob, &b"{\"seq\":1}\n"[..]),
+            (ObjectType::Tree, &large[..]),
+        ] {
+            assert_eq!(
+                object_id(kind, bytes),
+                Oid::hash_object(kind, bytes).unwrap()
+            );
+        }
+    }
+
+    /// The state tree after `changes`, built with libgit2's tree builder one change at a time:
+    /// the reference the replay must agree with.
+    fn built_with_tree_builder(repo: &Repository, base: Oid, changes: &[Change]) -> Oid {
+        fn set(
+            repo: &Repository,
+            tree: Option<Oid>,
+            path: &[&str],
+            blob: Option<Oid>,
+        ) -> Option<Oid> {
+            let (name, rest) = path.split_first()?;
+            let tree = tree.map(|oid| repo.find_tree(oid).unwrap());
+            let mut builder = repo.treebuilder(tree.as_ref()).unwrap();
+            let child = if rest.is_empty() {
+                blob.map(|oid| (oid, FileMode::Blob))
+            } else {
+                let below = builder
+                    .get(name)
+                    .unwrap()
+                    .filter(|entry| entry.kind() == Some(ObjectType::Tree))
+                    .map(|entry| entry.id());
+                set(repo, below, rest, blob).map(|oid| (oid, FileMode::Tree))
+            };
+            match child {
+                Some((oid, mode)) => builder.insert(name, oid, mode.into()).map(drop).unwrap(),
+                None if builder.get(name).unwrap().is_some() => builder.remove(name).unwrap(),
+                None => {}
+            }
+            (!builder.is_empty()).then(|| builder.write().unwrap())
+        }
+        let mut root = base;
+        for change in changes {
+            let blob = change.content().map(|bytes| repo.blob(&bytes).unwrap());
+            let path = change.path();
+            let components: Vec<&str> = path.split('/').collect();
+            root = set(repo, Some(root), &components, blob).unwrap_or_else(empty_tree);
+        }
+        root
+    }
+
+    #[test]
+    fn replayed_and_written_trees_have_the_ids_the_tree_builder_writes() {
         let dir = tempfile::tempdir().unwrap();
         let repo = Repository::init_bare(dir.path()).unwrap();
         let empty = repo.treebuilder(None).unwrap().write().unwrap();
@@ -469,7 +600,9 @@ mod tests {
         let mut trees = StateTrees::new(&repo, empty);
         let mut built = empty;
         for (index, changes) in steps().iter().enumerate() {
-            built = update_tree(&repo, built, changes).unwrap();
+            let written = update_tree(&repo, built, changes).unwrap();
+            built = built_with_tree_builder(&repo, built, changes);
+            assert_eq!(written, built, "step {index}");
             assert_eq!(trees.apply(changes).unwrap(), built, "step {index}");
         }
         assert_ne!(built, empty);
@@ -477,8 +610,39 @@ mod tests {
         // Starting from a tree on disk (a checkpoint) works the same.
         let mut resumed = StateTrees::new(&repo, built);
         for changes in steps().iter().take(50) {
-            built = update_tree(&repo, built, changes).unwrap();
+            built = built_with_tree_builder(&repo, built, changes);
             assert_eq!(resumed.apply(changes).unwrap(), built);
         }
+    }
+
+    #[test]
+    fn a_written_tree_and_everything_in_it_is_in_the_object_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let odb = repo.odb().unwrap();
+        let mut root = empty_tree();
+        let mut written = Vec::new();
+        for changes in steps().iter().take(40) {
+            root = StateTrees::new(&repo, root)
+                .apply_writing(changes, &odb, &mut written)
+                .unwrap();
+        }
+        let tree = repo.find_tree(root).unwrap();
+        let mut objects = 0;
+        tree.walk(git2::TreeWalkMode::PreOrder, |_, entry| {
+            assert!(odb.exists(entry.id()), "{:?} is missing", entry.name());
+            objects += 1;
+            git2::TreeWalkResult::Ok
+        })
+        .unwrap();
+        assert!(objects > 40);
+        assert!(written.contains(&root));
+
+        // A state emptied again still names a tree that exists.
+        let emptied = StateTrees::new(&repo, empty_tree())
+            .apply_writing(&[], &odb, &mut written)
+            .unwrap();
+        assert_eq!(emptied, empty_tree());
+        assert!(odb.exists(emptied));
     }
 }

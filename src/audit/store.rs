@@ -8,10 +8,11 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use git2::{FileMode, Mempack, ObjectType, Odb, Oid, Repository, TreeWalkMode, TreeWalkResult};
+use git2::{Mempack, ObjectType, Odb, Oid, Repository, TreeWalkMode, TreeWalkResult};
 use time::OffsetDateTime;
 
 use super::entry::{Actor, ENTRY_VERSION, Entry, EntryError, Event, GENESIS_PREV, SealedEntry};
+use super::replay::StateTrees;
 use super::state::{ApplyError, Change, State, StateAccess, StateFileError, apply};
 use crate::keys::SigningKey;
 use crate::model::Kid;
@@ -83,98 +84,21 @@ pub fn empty_tree() -> Oid {
 
 /// Applies state changes to `base`, rebuilding only the trees on the touched paths.
 pub fn update_tree(repo: &Repository, base: Oid, changes: &[Change]) -> Result<Oid, StoreError> {
-    update_tree_recording(repo, base, changes, &mut Vec::new())
+    let odb = repo.odb().map_err(git("open object database"))?;
+    update_tree_recording(repo, &odb, base, changes, &mut Vec::new())
 }
 
-/// [`update_tree`], adding the id of every object it writes to `written`.
+/// [`update_tree`] through `odb`, adding the id of every object it writes to `written`. All
+/// changes are applied in memory first and each touched directory is written once: an entry
+/// that moves every run (a layout migration) rewrites each directory once, not once per run.
 fn update_tree_recording(
     repo: &Repository,
+    odb: &Odb<'_>,
     base: Oid,
     changes: &[Change],
     written: &mut Vec<Oid>,
 ) -> Result<Oid, StoreError> {
-    let mut root = base;
-    for change in changes {
-        let path = change.path();
-        let blob = match change.content() {
-            Some(bytes) => {
-                let oid = repo.blob(&bytes).map_err(git("write state blob"))?;
-                written.push(oid);
-                Some(oid)
-            }
-            None => None,
-        };
-        let components: Vec<&str> = path.split('/').collect();
-        root = match set_path(repo, Some(root), &components, blob, written)? {
-            Some(tree) => tree,
-            None => write_empty_tree(repo, written)?,
-        };
-    }
-    Ok(root)
-}
-
-fn write_empty_tree(repo: &Repository, written: &mut Vec<Oid>) -> Result<Oid, StoreError> {
-    let oid = repo
-        .treebuilder(None)
-        .and_then(|b| b.write())
-        .map_err(git("write empty tree"))?;
-    written.push(oid);
-    Ok(oid)
-}
-
-/// Sets (or removes, with `None`) the blob at `components` under `tree`; returns the new tree,
-/// or `None` when it became empty.
-fn set_path(
-    repo: &Repository,
-    tree: Option<Oid>,
-    components: &[&str],
-    blob: Option<Oid>,
-    written: &mut Vec<Oid>,
-) -> Result<Option<Oid>, StoreError> {
-    let Some((name, rest)) = components.split_first() else {
-        return Ok(tree);
-    };
-    let tree = tree
-        .map(|oid| repo.find_tree(oid))
-        .transpose()
-        .map_err(git("read state tree"))?;
-    let mut builder = repo
-        .treebuilder(tree.as_ref())
-        .map_err(git("state tree builder"))?;
-    let new_child = if rest.is_empty() {
-        blob.map(|oid| (oid, FileMode::Blob))
-    } else {
-        let child = builder
-            .get(name)
-            .map_err(git("read state tree entry"))?
-            .filter(|entry| entry.kind() == Some(ObjectType::Tree))
-            .map(|entry| entry.id());
-        set_path(repo, child, rest, blob, written)?.map(|oid| (oid, FileMode::Tree))
-    };
-    match new_child {
-        Some((oid, mode)) => {
-            builder
-                .insert(name, oid, mode.into())
-                .map_err(git("insert state tree entry"))?;
-        }
-        None => {
-            if builder
-                .get(name)
-                .map_err(git("read state tree entry"))?
-                .is_some()
-            {
-                builder
-                    .remove(name)
-                    .map_err(git("remove state tree entry"))?;
-            }
-        }
-    }
-    if builder.is_empty() {
-        return Ok(None);
-    }
-    let oid = builder.write().map_err(git("write state tree"))?;
-    written.push(oid);
-    Ok(Some(oid))
+    StateTrees::new(repo, base).apply_writing(changes, odb, written)
 }
 
 /// Reads the entry a commit carries.
@@ -328,11 +252,8 @@ impl<'a> ChainWriter<'a> {
             event,
         };
         let changes = apply(state, &entry)?;
-        let base = match tip {
-            Some(t) => t.tree,
-            None => write_empty_tree(self.repo, &mut self.written)?,
-        };
-        let tree = update_tree_recording(self.repo, base, &changes, &mut self.written)?;
+        let base = tip.map_or_else(empty_tree, |t| t.tree);
+        let tree = update_tree_recording(self.repo, self.odb, base, &changes, &mut self.written)?;
         let sealed = entry.seal().map_err(|source| StoreError::Entry {
             commit: Oid::ZERO_SHA1,
             source,
