@@ -110,6 +110,10 @@ struct Args {
     /// Skip the extra single-threaded verification.
     #[arg(long)]
     no_single_thread: bool,
+    /// Build the chain in the layout of DESIGN 8 (runs flat, no `state_layout`), as chains
+    /// written before runs fanned out are: the clone's first append then migrates every run.
+    #[arg(long)]
+    flat_runs: bool,
     /// Verifications timed per thread count; the fastest counts.
     #[arg(long, default_value_t = 3)]
     verify_runs: usize,
@@ -567,6 +571,7 @@ struct Building<'k> {
     tip: Option<Tip>,
     mix: EventMix<'k>,
     flush_every: usize,
+    flat_runs: bool,
     started: Instant,
     report_at: Instant,
 }
@@ -582,7 +587,7 @@ impl Building<'_> {
         for i in range {
             let at = START + STEP * i as i64;
             let (actor, event) = if i == 0 {
-                (operator(), genesis())
+                (operator(), genesis(self.flat_runs))
             } else {
                 self.mix.next(at)
             };
@@ -611,15 +616,18 @@ impl Building<'_> {
 }
 
 /// The genesis a chain started by this version writes: runs fan out from the start (DESIGN
-/// 13.8). Without `state_layout` the chain's runs would lie flat, and the first append of the
-/// push rounds would migrate every run in one entry.
-fn genesis() -> Event {
-    event(json!({
+/// 13.8). With `flat_runs`, the genesis of an older chain, without `state_layout`: its runs lie
+/// flat, and the first append of the push rounds migrates every run in one entry.
+fn genesis(flat_runs: bool) -> Event {
+    let mut genesis = json!({
         "type": "genesis",
         "repository": "acme/widget",
         "signer_kids": [KID],
-        "state_layout": RUNS_FAN_OUT,
-    }))
+    });
+    if !flat_runs {
+        genesis["state_layout"] = json!(RUNS_FAN_OUT);
+    }
+    event(genesis)
 }
 
 /// Part 1: builds the chain locally and measures appends/s over the first and last windows.
@@ -643,6 +651,7 @@ fn build_chain(
         tip: None,
         mix: EventMix::new(args.mix, mint_key),
         flush_every: args.flush_every.max(1),
+        flat_runs: args.flat_runs,
         started: Instant::now(),
         report_at: Instant::now(),
     };
@@ -738,7 +747,7 @@ fn push_rounds(
     let target = AppendTarget {
         remote: "origin".into(),
         branch: BRANCH.into(),
-        genesis: genesis(),
+        genesis: genesis(args.flat_runs),
         actor: operator(),
         give_up_after: Duration::from_secs(60),
         trust: ChainTrust::new(vec![key.as_signer(SignerRole::Audit)], None),
