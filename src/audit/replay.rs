@@ -314,16 +314,7 @@ enum Objects<'a, 'o> {
 
 impl Objects<'_, '_> {
     fn blob(&mut self, bytes: &[u8]) -> Result<Oid, StoreError> {
-        match self {
-            Self::Hashed { .. } => Ok(object_id(ObjectType::Blob, bytes)),
-            Self::Written { odb, written } => {
-                let oid = odb
-                    .write(ObjectType::Blob, bytes)
-                    .map_err(git("write state blob"))?;
-                written.push(oid);
-                Ok(oid)
-            }
-        }
+        self.write(ObjectType::Blob, bytes)
     }
 
     /// The id of the directory at `path` serialized as `bytes` (empty: the empty tree).
@@ -335,10 +326,16 @@ impl Objects<'_, '_> {
                     .flatten();
                 Ok(deferred.unwrap_or_else(|| object_id(ObjectType::Tree, bytes)))
             }
+            Self::Written { .. } => self.write(ObjectType::Tree, bytes),
+        }
+    }
+
+    /// The id of an object: hashed, or written and recorded.
+    fn write(&mut self, kind: ObjectType, bytes: &[u8]) -> Result<Oid, StoreError> {
+        match self {
+            Self::Hashed { .. } => Ok(object_id(kind, bytes)),
             Self::Written { odb, written } => {
-                let oid = odb
-                    .write(ObjectType::Tree, bytes)
-                    .map_err(git("write state tree"))?;
+                let oid = odb.write(kind, bytes).map_err(git("write state object"))?;
                 written.push(oid);
                 Ok(oid)
             }
