@@ -32,6 +32,7 @@ mod key_clock;
 mod lifecycle;
 mod local_runner;
 mod malformed;
+mod merge_group;
 mod mint_flow;
 mod plan_id;
 mod policy_eval;
