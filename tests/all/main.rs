@@ -47,4 +47,5 @@ mod robustness;
 mod ship_on_merge;
 mod shipped_outputs;
 mod status_lifecycle;
+mod status_workflows;
 mod workflow_files;

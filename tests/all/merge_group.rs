@@ -34,17 +34,31 @@ pub struct Group {
 }
 
 /// Queues the world's pull request: a group commit on top of `main` holding `files` (what
-/// merging the pull request adds), on the queue's branch, pushed to the fake's repository.
+/// merging the pull request adds), on the queue's branch (made anew, as GitHub makes it for
+/// every group), pushed to the fake's repository.
 pub fn queue(world: &MintWorld, files: &[(&str, &str)]) -> Group {
     let base = world.repo.branch_sha("main");
     let branch = format!("gh-readonly-queue/main/pr-{}-{base}", world.pr);
+    if let Ok(mut old) = world
+        .repo
+        .repo
+        .find_reference(&format!("refs/heads/{branch}"))
+    {
+        old.delete().expect("delete the last group's branch");
+    }
     let head = world
         .repo
         .commit(&branch, files, &format!("Merge pull request #{}", world.pr))
         .to_string();
     git(
         world.repo.path(),
-        &["push", "--quiet", "origin", &format!("refs/heads/{branch}")],
+        &[
+            "push",
+            "--quiet",
+            "--force",
+            "origin",
+            &format!("refs/heads/{branch}"),
+        ],
     );
     Group {
         head,
