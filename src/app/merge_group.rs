@@ -121,7 +121,11 @@ fn judge_group(
     let verified = super::runs::verified_chain(&target, None, &args.policy)?;
     let no_chain = State::default();
     let state = verified.as_ref().map_or(&no_chain, |(_, v)| v.state());
-    let approved_on_pull = |file: &str| approved_on_pull(repo, slug, group, state, file);
+    let on_pull = std::cell::OnceCell::new();
+    let approved_on_pull = |file: &str| {
+        let approved = on_pull.get_or_init(|| approved_on_pull(repo, slug, group, state));
+        approved.iter().any(|f| f == file)
+    };
     Ok(plans
         .iter()
         .map(|plan| Judged {
@@ -154,23 +158,24 @@ fn standing(
     }
 }
 
-/// Whether plan file `file`, as the pull request the group's ref names has it (its head
-/// fetched as mint fetches it), has a run: then the group gave the plan another id.
+/// The plan files that have a run as the pull request the group's ref names has them (its
+/// head fetched once, as mint fetches it, and only when a plan of the group has no run): a
+/// group plan of such a file with no run got another id in the group.
 fn approved_on_pull(
     repo: &LocalRepo,
     slug: &RepoSlug,
     group: &MergeGroup,
     state: &State,
-    file: &str,
-) -> bool {
+) -> Vec<String> {
     let Some(pr) = group.pull_request() else {
-        return false;
+        return Vec::new();
     };
     let runs = state.runs();
     pull_head::pull_plans(repo, "origin", slug, pr, &group.base_sha)
-        .iter()
-        .filter(|plan| plan.file == file)
-        .any(|plan| runs.iter().any(|r| r.plan_id == plan.id.as_str()))
+        .into_iter()
+        .filter(|plan| runs.iter().any(|r| r.plan_id == plan.id.as_str()))
+        .map(|plan| plan.file)
+        .collect()
 }
 
 /// Sets the status on the group's head, writes the outputs, the job summary and the text.

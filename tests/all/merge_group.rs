@@ -258,6 +258,24 @@ fn a_malformed_merge_group_payload_is_refused_with_a_reason_code_and_sets_nothin
     assert!(statuses_set(&world.github).is_empty(), "nothing was set");
 }
 
+/// A plan of the group that does not load fails the check, then the run says why.
+#[test]
+fn a_group_whose_plan_does_not_load_fails_its_check() {
+    let world = MintWorld::new();
+    let group = queue(
+        &world,
+        &[(
+            ".shipgate/plans/release.yaml",
+            "version: 1\nname: [unclosed\n",
+        )],
+    );
+    let out = check_group(&world, merge_group_event(&group).to_string().as_bytes());
+    assert_exit(&out, 2);
+    let status = status_of(&world, &group.head);
+    assert_eq!(status["state"], "failure", "{status}");
+    assert!(stderr(&out).contains("SYNTAX"), "{}", stderr(&out));
+}
+
 #[test]
 fn merge_group_is_not_combined_with_a_pull_request_or_plan_files() {
     let world = MintWorld::new();
