@@ -27,6 +27,11 @@ case "$command" in
       pull_request | pull_request_target)
         if [[ "${SHIPGATE_PR:-}" =~ ^[0-9]+$ ]]; then args+=("--pr=$SHIPGATE_PR"); fi
         ;;
+      merge_group)
+        # The merge queue's group: shipgate reads it from GITHUB_EVENT_PATH and sets the
+        # `shipgate` status of its commit.
+        args+=(--merge-group)
+        ;;
     esac
     if [ -n "${SHIPGATE_PLAN:-}" ]; then args+=(-- "$SHIPGATE_PLAN"); fi
     ;;

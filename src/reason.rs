@@ -197,6 +197,14 @@ registry! {
     ReadBackMismatch "READ_BACK_MISMATCH" Infrastructure [Execute]
         "The effect was made but does not read back as approved; inspect the tag, release or pull request on GitHub."
 
+    // The merge queue's `shipgate` check (`dry-run --merge-group`, issue 18).
+    PlanNotApproved "PLAN_NOT_APPROVED" Blocked [DryRunOnline]
+        "A plan the merge group adds or changes has no run on the governance branch, so it was never approved; approve it on its pull request, then queue the pull request again."
+    PlanChangedInMergeGroup "PLAN_CHANGED_IN_MERGE_GROUP" Blocked [DryRunOnline]
+        "In the merge group the plan has another plan id than the one approved on its pull request (a `target: merge` plan binds the merged tree, which changes when the base moved), so the approvals were given to another tree; update the pull request's branch, approve the new plan id, and queue it again."
+    EventMalformed "EVENT_MALFORMED" BadInput [DryRunOnline]
+        "The event payload (GITHUB_EVENT_PATH) is not the `merge_group` event expected (40-hex `head_sha` and `base_sha`, `refs/heads/` refs of at most 255 bytes), so nothing is judged and the check is not set; run it from the workflow GitHub started for the merge queue."
+
     // Approvals that do not count (DESIGN 4, 13.4, 13.5).
     StalePlanId "STALE_PLAN_ID" Note [Mint]
         "The approval names a plan id that is not the current one; approve the current plan id."

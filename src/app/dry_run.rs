@@ -56,6 +56,9 @@ fn report_dry_run(
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
     let at = evaluation_time(args, now)?;
+    if args.github.merge_group {
+        return super::merge_group::merge_group(args, at, out);
+    }
     let required = args.github.online || args.github.pr.is_some();
     let mut token = github::token();
     if token.is_none() && required {

@@ -13,6 +13,7 @@ mod github;
 mod init;
 mod inputs;
 mod keys;
+mod merge_group;
 mod mint;
 mod proof;
 mod publish;

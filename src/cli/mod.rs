@@ -48,7 +48,7 @@ pub struct Cli {
 pub enum Command {
     /// Show what a plan would ship, who must approve it and what would block it. Writes nothing.
     #[command(
-        after_help = "Examples:\n  shipgate dry-run\n  shipgate dry-run .shipgate/plans/release.yaml --format markdown\n  shipgate dry-run --policies-from-worktree --at 2026-12-24T12:00:00Z\n  GITHUB_TOKEN=... shipgate dry-run --repo-slug acme/widget --pr 42\n\nEnvironment:\n  GITHUB_TOKEN       read GitHub's state for the preview (and write the --pr status comment)\n  GITHUB_API_URL     the API base URL (default https://api.github.com; GHES: https://HOST/api/v3)\n  GITHUB_REPOSITORY  the repository, when --repo-slug is not given"
+        after_help = "Examples:\n  shipgate dry-run\n  shipgate dry-run .shipgate/plans/release.yaml --format markdown\n  shipgate dry-run --policies-from-worktree --at 2026-12-24T12:00:00Z\n  GITHUB_TOKEN=... shipgate dry-run --repo-slug acme/widget --pr 42\n  GITHUB_TOKEN=... shipgate dry-run --merge-group   (in a workflow on merge_group)\n\nEnvironment:\n  GITHUB_TOKEN       read GitHub's state for the preview (and write the --pr status comment)\n  GITHUB_API_URL     the API base URL (default https://api.github.com; GHES: https://HOST/api/v3)\n  GITHUB_REPOSITORY  the repository, when --repo-slug is not given"
     )]
     DryRun(DryRunArgs),
     /// Plan utilities.
@@ -206,6 +206,11 @@ pub struct GitHubArgs {
     /// With --pr: write no status comment either (the dry-run then writes nothing at all).
     #[arg(long, requires = "pr")]
     pub no_comment: bool,
+    /// In a merge queue's workflow (`on: merge_group`): set the `shipgate` status of the
+    /// group's commit that the event (GITHUB_EVENT_PATH) names, success only when every plan
+    /// the group adds or changes has a run on the governance branch (needs GITHUB_TOKEN).
+    #[arg(long, conflicts_with_all = ["pr", "online", "plans", "format", "at"])]
+    pub merge_group: bool,
 }
 
 /// `shipgate plan ...`.

@@ -20,7 +20,7 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A plan that its own merge does not move: the tag targets an existing tag, the notes are
 /// inline, so the plan id is the same on the pull request and on the default branch.
-const PLAN: &str = "\
+pub const PLAN: &str = "\
 version: 1
 name: Release 1.1.0
 operations:
@@ -34,7 +34,7 @@ operations:
 
 /// An adopter's workflow, exactly as `shipgate init` writes it (into a scratch repository
 /// whose default branch is main), made once per test process.
-fn adopter_workflow(name: &str) -> String {
+pub fn adopter_workflow(name: &str) -> String {
     static SCAFFOLD: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     let scaffold = SCAFFOLD.get_or_init(|| init_scaffold(&[]));
     std::fs::read_to_string(scaffold.path().join(".github/workflows").join(name))
@@ -53,7 +53,7 @@ fn action_workflow(trigger: &str, with: &[(&str, &str)]) -> String {
     )
 }
 
-fn runner(world: &MintWorld) -> LocalRunner {
+pub fn runner(world: &MintWorld) -> LocalRunner {
     let mut runner = LocalRunner::new(world.github.bare.path(), world.github.fake.base_url(), BOT);
     runner.secrets.insert(
         "SHIPGATE_MINT_KEY".into(),
@@ -66,7 +66,7 @@ fn runner(world: &MintWorld) -> LocalRunner {
     runner
 }
 
-fn pull_request_event(world: &MintWorld) -> Value {
+pub fn pull_request_event(world: &MintWorld) -> Value {
     json!({
         "action": "opened",
         "number": world.pr,
@@ -76,7 +76,7 @@ fn pull_request_event(world: &MintWorld) -> Value {
     })
 }
 
-fn assert_succeeded(job: &JobResult) {
+pub fn assert_succeeded(job: &JobResult) {
     assert!(!job.skipped, "the job was skipped");
     assert!(job.succeeded, "the job failed:\n{}", job.transcript());
 }
@@ -89,7 +89,7 @@ fn approve_and_mint(world: &MintWorld, runner: &LocalRunner) -> JobResult {
 }
 
 /// The approve workflow, run for the comment of `event`.
-fn approve_job(runner: &LocalRunner, event: Value) -> JobResult {
+pub fn approve_job(runner: &LocalRunner, event: Value) -> JobResult {
     runner.run_workflow(
         &adopter_workflow("shipgate-approve.yml"),
         "issue_comment",

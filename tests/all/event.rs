@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use shipgate::event::{CommentEvent, Ignored, read_comment_event};
+use shipgate::event::{
+    CommentEvent, Ignored, MergeGroupEvent, read_comment_event, read_merge_group_event,
+};
 
 /// The vendored webhook examples (see `tests/data/github/README.md`).
 pub fn examples() -> PathBuf {
@@ -100,4 +102,64 @@ fn pull_request_comments_without_commands_or_not_new_are_ignored() {
 fn other_payloads_are_malformed_not_ignored() {
     assert!(read_comment_event(b"{\"ref\": \"refs/heads/main\"}").is_err());
     assert!(read_comment_event(b"not json").is_err());
+}
+
+/// A `merge_group` payload (the fields GitHub's webhook schema requires), its group ref named
+/// `head_ref`.
+fn merge_group_payload(head_ref: &str) -> serde_json::Value {
+    serde_json::json!({
+        "action": "checks_requested",
+        "merge_group": {
+            "head_sha": "a".repeat(40),
+            "head_ref": head_ref,
+            "base_sha": "B".repeat(40),
+            "base_ref": "refs/heads/main",
+            "head_commit": {"id": "a".repeat(40)},
+        },
+        "repository": {"full_name": "acme/widget"},
+        "sender": {"login": "github-merge-queue[bot]"},
+    })
+}
+
+#[test]
+fn a_merge_group_names_its_commits_and_the_pull_request_of_its_ref() {
+    let base = "b".repeat(40);
+    let event = merge_group_payload(&format!("refs/heads/gh-readonly-queue/main/pr-42-{base}"));
+    let bytes = serde_json::to_vec(&event).expect("json");
+    let MergeGroupEvent::Check(group) = read_merge_group_event(&bytes).expect("valid") else {
+        panic!("checks are requested");
+    };
+    assert_eq!(group.head_sha.as_str(), "a".repeat(40));
+    assert_eq!(group.base_sha.as_str(), base, "stored lowercase");
+    assert_eq!(group.pull_request().map(|pr| pr.get()), Some(42));
+    for other in [
+        "refs/heads/gh-readonly-queue/main/pr--x",
+        "refs/heads/gh-readonly-queue/main/pr-4x2-abc",
+        "refs/heads/gh-readonly-queue/main/pr-99999999999999999999999-abc",
+        "refs/heads/release",
+    ] {
+        let bytes = serde_json::to_vec(&merge_group_payload(other)).expect("json");
+        let MergeGroupEvent::Check(group) = read_merge_group_event(&bytes).expect("valid") else {
+            panic!("checks are requested");
+        };
+        assert_eq!(group.pull_request(), None, "{other}");
+    }
+}
+
+#[test]
+fn a_merge_group_ref_that_is_no_plain_branch_ref_is_refused() {
+    for head_ref in [
+        format!("refs/heads/{}", "q".repeat(250)),
+        "refs/tags/v1".to_owned(),
+        "refs/heads/".to_owned(),
+        "refs/heads/a b".to_owned(),
+        "refs/heads/a\u{7}".to_owned(),
+    ] {
+        let bytes = serde_json::to_vec(&merge_group_payload(&head_ref)).expect("json");
+        let refused = read_merge_group_event(&bytes).expect_err("refused");
+        assert!(
+            refused.to_string().starts_with("EVENT_MALFORMED: "),
+            "{refused}"
+        );
+    }
 }

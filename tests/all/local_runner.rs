@@ -8,7 +8,8 @@
 //! each step fresh `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY` files and reads them back (the
 //! job summary is their concatenation); honours `GITHUB_PATH`; expands composite actions
 //! (inputs with defaults, step outputs, action outputs); and stands in for `actions/checkout`
-//! by cloning the fake's bare repository. The action runs as published: from a copy of its
+//! by cloning the fake's bare repository. A trigger's `types:` filter is honoured: an event
+//! whose `action` it does not list starts no run (the job comes back skipped). The action runs as published: from a copy of its
 //! files whose `action/checksums/` commits the SHA-256 of the binary under test (packed the
 //! way the release workflow publishes it), downloading from `GITHUB_SERVER_URL`, which is a
 //! `file://` folder laid out as GitHub serves release assets. No variable is set that a real
@@ -256,6 +257,15 @@ impl LocalRunner {
             runs_on_event,
             "the workflow does not run on {event_name}: {triggers}"
         );
+        // GitHub starts no run for an activity type the trigger does not list.
+        if let Some(types) = triggers[event_name]["types"].as_array()
+            && !types.iter().any(|t| Some(t) == event.get("action"))
+        {
+            return JobResult {
+                skipped: true,
+                ..JobResult::default()
+            };
+        }
         let jobs = workflow["jobs"].as_object().expect("jobs");
         assert_eq!(jobs.len(), 1, "the harness runs one-job workflows");
         let (_, job) = jobs.iter().next().expect("a job");
@@ -502,7 +512,7 @@ impl LocalRunner {
     }
 
     /// `actions/checkout`: a full clone of the repository at `with.ref`, or at what the
-    /// event names (a pull request's head, else the default branch).
+    /// event names (a pull request's head, a merge group's ref, else the default branch).
     fn checkout(
         &self,
         with: &BTreeMap<String, String>,
@@ -511,9 +521,15 @@ impl LocalRunner {
     ) -> StepResult {
         let reference = match with.get("ref").filter(|r| !r.is_empty()) {
             Some(reference) => reference.clone(),
-            None => match contexts.pointer("/github/event/pull_request/number") {
-                Some(number) => format!("refs/pull/{number}/head"),
-                None => "refs/heads/main".to_owned(),
+            None => match (
+                contexts.pointer("/github/event/pull_request/number"),
+                contexts
+                    .pointer("/github/event/merge_group/head_ref")
+                    .and_then(Value::as_str),
+            ) {
+                (Some(number), _) => format!("refs/pull/{number}/head"),
+                (None, Some(group)) => group.to_owned(),
+                (None, None) => "refs/heads/main".to_owned(),
             },
         };
         // What actions/checkout runs with `fetch-depth: 0`: every branch as a remote-tracking

@@ -26,7 +26,7 @@ operations:
 
 /// A world whose tag and release (with `release_fields` added) were approved, minted and
 /// executed: the run id.
-fn shipped(release_fields: &str) -> (MintWorld, String) {
+pub fn shipped(release_fields: &str) -> (MintWorld, String) {
     let world = MintWorld::with("carol", &plan(release_fields));
     world.approve("alice");
     world.approve("bob");

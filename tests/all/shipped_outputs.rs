@@ -1,5 +1,6 @@
-//! Issue 18: `shipgate execute` says what shipped through `$GITHUB_OUTPUT`, for every exit
-//! code: `shipped` (JSON, one object per operation done) and the single-release outputs.
+//! Issue 18: `shipgate execute` and `shipgate release publish` say what shipped through
+//! `$GITHUB_OUTPUT`, for every exit code: `shipped` (JSON, one object per operation done) and
+//! the single-release outputs.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,7 @@ use crate::execute_flow::{execute, minted};
 use crate::fixture::assert_exit;
 use crate::github_support::SLUG;
 use crate::mint_flow::MintWorld;
+use crate::publish_release::shipped as shipped_draft;
 
 /// `name=value` lines and `name<<DELIMITER` blocks, as the runner reads them; a name written
 /// twice is a failure (the runner would keep the last one silently).
@@ -172,4 +174,61 @@ fn no_link_names_github_com_on_an_enterprise_host() {
     }
     assert!(written[1].contains(&format!("{base}/{SLUG}/releases/tag/v1.1.0")));
     assert!(written[3].contains(&format!("{base}/{SLUG}/pull/")));
+}
+
+/// `release publish` (a draft shipped with `publish: after_assets`) leaves the same outputs:
+/// the release it published, again when it finds it published, and `[]` when it refuses.
+#[test]
+fn release_publish_outputs_the_published_release_and_a_refusal_outputs_nothing_shipped() {
+    let (world, run) = shipped_draft("    publish: after_assets\n");
+    let path = world.repo.path().join("outputs.txt");
+    let publish = |tag: &str| {
+        std::fs::remove_file(&path).ok();
+        let out = world.shipgate_with(
+            &["release", "publish", "--tag", tag],
+            &[("GITHUB_OUTPUT", path.to_str().expect("utf-8"))],
+        );
+        (out, read_outputs(&world))
+    };
+    let (out, outputs) = publish("v1.1.0");
+    assert_exit(&out, 0);
+    let release = &world.github.fake.releases(SLUG)[0];
+    assert!(!release.draft, "published");
+    let ops = shipped(&outputs);
+    let [op] = ops.as_slice() else {
+        panic!("one release: {ops:?}");
+    };
+    let base = world.github.fake.base_url();
+    assert_eq!(op["kind"], "release");
+    assert_eq!(op["key"], "release:v1.1.0");
+    assert_eq!(op["run_id"], run.as_str());
+    assert_eq!(op["tag"], "v1.1.0");
+    assert_eq!(op["sha"], world.repo.branch_sha("main").as_str());
+    assert_eq!(op["release_id"], release.id);
+    assert_eq!(
+        op["html_url"],
+        format!("{base}/{SLUG}/releases/tag/v1.1.0").as_str()
+    );
+    assert_eq!(outputs["tag"], "v1.1.0");
+    assert_eq!(outputs["release-id"], release.id.to_string());
+    assert_eq!(
+        outputs["release-url"],
+        op["html_url"].as_str().expect("url")
+    );
+    assert_eq!(
+        outputs["upload-url"],
+        op["upload_url"].as_str().expect("url")
+    );
+    assert_eq!(outputs["status"], "published");
+    assert_eq!(outputs["run-id"], run);
+
+    let (again, outputs) = publish("v1.1.0");
+    assert_exit(&again, 0);
+    assert_eq!(shipped(&outputs), ops, "found published: the same release");
+
+    let (refused, outputs) = publish("v9.9.9");
+    assert_exit(&refused, 1);
+    assert_eq!(outputs["shipped"], "[]");
+    assert_eq!(outputs["tag"], "");
+    assert_eq!(outputs["status"], "blocked");
 }
