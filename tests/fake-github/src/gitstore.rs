@@ -207,6 +207,66 @@ fn check_name(name: &str) -> Result<(), GitError> {
     }
 }
 
+/// The file in a bare repository naming the pull requests whose `refs/pull/N/head` follows
+/// their head branch: one `N branch` line each.
+const PULL_HEADS: &str = "fake-github-pulls";
+
+/// The post-receive hook that moves `refs/pull/N/head` when a push moves a tracked branch.
+const PULL_HEADS_HOOK: &str = r#"#!/bin/sh
+# The fake GitHub's: like GitHub, a push to an open pull request's head branch moves the base
+# repository's refs/pull/N/head (pull requests listed in fake-github-pulls).
+[ -f fake-github-pulls ] || exit 0
+while read -r old new ref; do
+  case "$new" in *[!0]*) ;; *) continue ;; esac
+  while read -r number branch; do
+    if [ "$ref" = "refs/heads/$branch" ]; then
+      git update-ref "refs/pull/$number/head" "$new"
+    fi
+  done < fake-github-pulls
+done
+"#;
+
+/// Like GitHub, keeps `refs/pull/N/head` at the head of `branch`: sets it now (when the branch
+/// exists) and has every later push to the branch move it, until [`untrack_pull_head`].
+pub(crate) fn track_pull_head(path: &Path, number: u64, branch: &str) -> Result<(), GitError> {
+    if let Some(head) = branch_head(path, branch)? {
+        let repo = open(path)?;
+        let oid = parse_oid(&repo, &head)?;
+        repo.reference(
+            &format!("refs/pull/{number}/head"),
+            oid,
+            true,
+            "fake-github: pull head",
+        )?;
+    }
+    let io = |e: std::io::Error| GitError::Git(git2::Error::from_str(&e.to_string()));
+    let hook = path.join("hooks").join("post-receive");
+    if !hook.exists() {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::create_dir_all(path.join("hooks")).map_err(io)?;
+        std::fs::write(&hook, PULL_HEADS_HOOK).map_err(io)?;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
+    }
+    let mut list = std::fs::read_to_string(path.join(PULL_HEADS)).unwrap_or_default();
+    list.push_str(&format!("{number} {branch}\n"));
+    std::fs::write(path.join(PULL_HEADS), list).map_err(io)
+}
+
+/// Stops moving `refs/pull/N/head` with its branch (the pull request was merged or closed);
+/// the ref stays where it is, as on GitHub.
+pub(crate) fn untrack_pull_head(path: &Path, number: u64) -> Result<(), GitError> {
+    let Ok(list) = std::fs::read_to_string(path.join(PULL_HEADS)) else {
+        return Ok(());
+    };
+    let kept: String = list
+        .lines()
+        .filter(|line| line.split(' ').next() != Some(number.to_string().as_str()))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(path.join(PULL_HEADS), kept)
+        .map_err(|e| GitError::Git(git2::Error::from_str(&e.to_string())))
+}
+
 /// Creates a ref; never overwrites.
 pub(crate) fn create_ref(path: &Path, name: &str, sha: &str) -> Result<RefInfo, GitError> {
     check_name(name)?;

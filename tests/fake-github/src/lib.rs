@@ -379,6 +379,8 @@ impl FakeGitHub {
             sha: sha.to_owned(),
             by: by.to_owned(),
         };
+        let git_dir = state.repo(id).git_dir.clone();
+        let _ = crate::gitstore::untrack_pull_head(&git_dir, number);
     }
 
     /// The bare repository behind `repo`.

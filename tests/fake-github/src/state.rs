@@ -477,6 +477,13 @@ impl State {
                 }
                 _ => PullState::Open,
             };
+            // GitHub keeps every pull request's head at refs/pull/N/head, moving with its
+            // branch while it is open.
+            let git_dir = &self.repos[repo.0].git_dir;
+            let _ = gitstore::track_pull_head(git_dir, pull.number, &pull.head);
+            if !matches!(state, PullState::Open) {
+                let _ = gitstore::untrack_pull_head(git_dir, pull.number);
+            }
             self.repos[repo.0].pulls.push(Pull {
                 id,
                 number: pull.number,
@@ -795,10 +802,7 @@ impl State {
         let created_at = self.clock.tick();
         // Like GitHub, the base repository keeps the pull request's head at refs/pull/N/head,
         // which is what a workflow checks out for an issue_comment on the pull request.
-        let git_dir = self.repo(repo).git_dir.clone();
-        if let Ok(Some(sha)) = gitstore::branch_head(&git_dir, &new.head) {
-            let _ = gitstore::create_ref(&git_dir, &format!("refs/pull/{number}/head"), &sha);
-        }
+        let _ = gitstore::track_pull_head(&self.repo(repo).git_dir, number, &new.head);
         self.repo_mut(repo).pulls.push(Pull {
             id,
             number,

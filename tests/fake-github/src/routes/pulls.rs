@@ -326,6 +326,7 @@ pub(crate) async fn merge(
         sha: sha.clone(),
         by: caller.login,
     };
+    let _ = gitstore::untrack_pull_head(&git_dir, number);
     let body = serde_json::json!({
         "sha": sha,
         "merged": true,

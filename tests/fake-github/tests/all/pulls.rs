@@ -202,3 +202,57 @@ fn a_comment_is_deleted_by_its_author_or_a_pusher_only() {
     );
     assert_eq!(fx.as_user("t-bob").send("DELETE", &path, None).status, 404);
 }
+
+/// Pushes a commit on `branch` of the fixture's bare repository with stock git, as a
+/// contributor's `git push` does (hooks run).
+fn push_commit(fx: &crate::support::Fixture, branch: &str, file: &str) -> String {
+    let work = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let output = std::process::Command::new("git")
+            .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(work.path())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "git {args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let bare = fx.fake.git_dir("acme/widget").display().to_string();
+    git(&["clone", "--quiet", "--branch", branch, &bare, "."]);
+    std::fs::write(work.path().join(file), "more\n").unwrap();
+    git(&["add", file]);
+    git(&["commit", "--quiet", "-m", "more work"]);
+    git(&["push", "--quiet", "origin", branch]);
+    git(&["rev-parse", "HEAD"]).trim().to_owned()
+}
+
+#[test]
+fn a_push_to_an_open_pull_requests_branch_moves_its_pull_ref_and_a_merged_ones_stays() {
+    let fx = fixture();
+    assert_eq!(
+        fx.ref_target("refs/pull/7/head").as_deref(),
+        Some(fx.shas.c3.as_str()),
+        "GitHub keeps every pull request's head at refs/pull/N/head"
+    );
+    let pushed = push_commit(&fx, "release/1.0", "notes.txt");
+    assert_eq!(fx.ref_target("refs/pull/7/head"), Some(pushed.clone()));
+    assert_eq!(
+        fx.as_user("t-alice").get(&format!("{REPO}/pulls/7")).json()["head"]["sha"],
+        pushed.as_str()
+    );
+
+    let merged = fx.as_user("t-alice").send(
+        "PUT",
+        &format!("{REPO}/pulls/7/merge"),
+        Some(&json!({"sha": pushed}).to_string()),
+    );
+    assert_eq!(merged.status, 200);
+    push_commit(&fx, "release/1.0", "later.txt");
+    assert_eq!(
+        fx.ref_target("refs/pull/7/head"),
+        Some(pushed),
+        "a merged pull request's ref stays at its last head"
+    );
+}
