@@ -126,6 +126,15 @@ fn execute_request(
     if runs.is_empty() && unready.loud.is_empty() {
         return nothing_pending(verified.state(), &checkout, &unready.waiting, out);
     }
+    // Issue 17: a replay of a shipped run says so and leaves its SHIPPED status comment (with
+    // its timeline link) as it was, instead of a BLOCKED report over it. Judged on the first
+    // verified state, which is then let go: a state still held when the trust verifies the
+    // next head is copied whole (every run and receipt) on each of the execution's appends.
+    let replays: Vec<bool> = runs
+        .iter()
+        .map(|(run, _)| crate::execute::shipped(verified.state(), run))
+        .collect();
+    drop(verified);
 
     let (runtime, client) = github::connect(&slug, token)?;
     let shipper = GitHubShipper::new(&client);
@@ -137,10 +146,7 @@ fn execute_request(
     };
     let mut reports = Vec::new();
     let mut code = Outcome::Clean;
-    for (run, plan) in &runs {
-        // Issue 17: a replay of a shipped run says so and leaves its SHIPPED status comment
-        // (with its timeline link) as it was, instead of a BLOCKED report over it.
-        let replay = crate::execute::shipped(verified.state(), run);
+    for ((run, plan), replay) in runs.iter().zip(replays) {
         let executed = if replay {
             writeln!(out, "{}", already_shipped(run))?;
             None

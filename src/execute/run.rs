@@ -32,12 +32,17 @@ use crate::report::execute::OpOutcome;
 /// change what its pull request's status comment says either (issue 17).
 pub fn shipped(state: &impl StateAccess, run: &crate::audit::state::RunRecord) -> bool {
     !run.operations.is_empty()
-        && run.operations.iter().all(|op| {
-            state.op(&op.op_key).is_some_and(|record| {
-                record.run_id == run.run_id
-                    && matches!(record.status, OpStatus::Succeeded | OpStatus::Recovered)
-            })
-        })
+        && run
+            .operations
+            .iter()
+            .all(|op| settled_by(state, &run.run_id, &op.op_key))
+}
+
+/// Whether the operation `key` was settled by `run_id` as succeeded or recovered.
+fn settled_by(state: &impl StateAccess, run_id: &RunId, key: &OpKey) -> bool {
+    state.op(key).is_some_and(|op| {
+        &op.run_id == run_id && matches!(op.status, OpStatus::Succeeded | OpStatus::Recovered)
+    })
 }
 
 /// Executes one run: the lock, then each operation in plan order, then the lock released.
@@ -183,17 +188,17 @@ where
         // 3. Each operation, in plan order. Operations this run already settled are skipped
         // when it stopped part-way; a run settled throughout is a replay, which the gate
         // refuses (its receipts are consumed).
-        let verified = self.verified_state()?;
-        let state = verified.state();
-        let settled = |key: &OpKey| {
-            state.ops.get(key).is_some_and(|op| {
-                op.run_id == self.request.run.run_id
-                    && matches!(op.status, OpStatus::Succeeded | OpStatus::Recovered)
-            })
+        // Judged once, and the verified state let go before the first append: a state still
+        // held when the trust verifies a new head is copied whole (all runs and receipts).
+        let settled: Vec<bool> = {
+            let verified = self.verified_state()?;
+            keys.iter()
+                .map(|key| settled_by(verified.state(), &self.request.run.run_id, key))
+                .collect()
         };
-        let replay = keys.iter().all(settled);
+        let replay = settled.iter().all(|&done| done);
         for (index, key) in keys.iter().enumerate() {
-            let outcome = if !replay && settled(key) {
+            let outcome = if !replay && settled[index] {
                 OpOutcome::AlreadyShipped
             } else {
                 match self.operation(index, key).await {
