@@ -7,9 +7,10 @@
 //! Verifying once and then trusting fetched trees would let a writer without any key land an
 //! unsigned entry between the check and the decision.
 //!
-//! The first head is verified from the genesis, and must still contain the checkpoint of an
-//! earlier verification of this clone and start at the genesis the policy pins, if it pins
-//! one. A missing branch is refused once anything proves a chain existed (a trusted head, a
+//! The first head is verified from the verified start an earlier command of this clone
+//! recorded with the same signers, or else from the genesis; it must still contain the
+//! checkpoint of an earlier verification of this clone and start at the genesis the policy
+//! pins, if it pins one. A missing branch is refused once anything proves a chain existed (a trusted head, a
 //! checkpoint or a pin): a new genesis would silently start the record over.
 
 use std::sync::{Arc, Mutex};
@@ -21,7 +22,7 @@ use super::state::{State, StateAccess};
 use super::store::{StoreError, read_entry};
 use super::verify::{
     Failure, Problem, TrustedHead, VerifyError, check_checkpoint, checkpoint_path,
-    verify_extension, write_checkpoint,
+    read_verified_start, trusted_head_at, verify_extension, write_checkpoint, write_verified_start,
 };
 
 /// A chain whose genesis is `root` must start where the policy pins it, if it pins.
@@ -131,22 +132,35 @@ impl ChainTrust {
     }
 
     /// Verifies `head` (the branch's head as just fetched; `None`: no branch) from the last
-    /// trusted head, and trusts it when it passes. On failure nothing stays trusted: the next
-    /// call verifies the whole chain again.
-    pub fn verify(&self, repo: &Repository, head: Option<Oid>) -> Result<(), VerifyError> {
+    /// trusted head, and trusts it when it passes; returns the number of entries checked. On
+    /// failure nothing stays trusted: the next call verifies the whole chain again.
+    pub fn verify(&self, repo: &Repository, head: Option<Oid>) -> Result<u64, VerifyError> {
         let mut trusted = self
             .trusted
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let Some(head) = head else {
-            return self.refuse_missing_branch(repo, trusted.as_ref());
+            return self
+                .refuse_missing_branch(repo, trusted.as_ref())
+                .map(|()| 0);
         };
-        let start = trusted.take();
+        let resumed = trusted.is_some();
+        let start = match trusted.take() {
+            Some(start) => Some(start),
+            None => {
+                check_checkpoint(repo, Some(head))?;
+                self.verified_start(repo, head)
+            }
+        };
         let from = start.as_ref().map(|t| t.commit);
-        if start.is_none() {
-            check_checkpoint(repo, Some(head))?;
-        }
-        let verified = verify_extension(repo, start, head, &self.signers).map_err(|e| match e {
+        let extended = match verify_extension(repo, start, head, &self.signers) {
+            // A recorded start that is not on the chain's line: the whole chain says why.
+            Err(VerifyError::SinceNotOnChain(_)) if !resumed => {
+                verify_extension(repo, None, head, &self.signers)
+            }
+            other => other,
+        };
+        let (verified, checked) = extended.map_err(|e| match e {
             VerifyError::SinceNotOnChain(checkpoint) => VerifyError::Invalid(Failure {
                 commit: head,
                 seq: None,
@@ -159,9 +173,28 @@ impl ChainTrust {
         }
         if from != Some(head) {
             write_checkpoint(repo, head)?;
+            if let Some(root) = verified.root {
+                // Only saves the next command time: one that finds no usable file verifies
+                // from the genesis.
+                let _ = write_verified_start(repo, head, root, &self.signers);
+            }
         }
         *trusted = Some(verified);
-        Ok(())
+        Ok(checked)
+    }
+
+    /// Where this process may start verifying `head`: the verified start recorded with these
+    /// signers, if `head` is it or descends from it and it begins at the pinned genesis.
+    fn verified_start(&self, repo: &Repository, head: Oid) -> Option<TrustedHead> {
+        let (start, root) = read_verified_start(repo, &self.signers)?;
+        if self.pinned_genesis.is_some_and(|pinned| pinned != root) {
+            return None;
+        }
+        let on_line = start == head || repo.graph_descendant_of(head, start).ok()?;
+        if !on_line {
+            return None;
+        }
+        trusted_head_at(repo, start, Some(root)).ok()
     }
 
     /// Fetches the head with `fetch` and verifies it. A head behind the checkpoint is fetched
@@ -182,7 +215,7 @@ impl ChainTrust {
                 Ok(again)
             }
             Err(e) => Err(TrustError::Verify(e)),
-            Ok(()) => Ok(head),
+            Ok(_) => Ok(head),
         }
     }
 

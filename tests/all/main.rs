@@ -9,6 +9,7 @@ mod audit_cli;
 mod audit_interop;
 mod audit_layout;
 mod audit_policy;
+mod audit_resume;
 mod audit_support;
 mod audit_tamper;
 mod audit_view;

@@ -9,7 +9,7 @@ use crate::audit::AuditError;
 use crate::audit::trust::{check_branch_missing, check_pinned_genesis};
 use crate::audit::verify::{
     Failure, Verified, VerifyError, VerifyOptions, check_checkpoint, is_commit, verify_chain,
-    write_checkpoint,
+    write_checkpoint, write_verified_start,
 };
 use crate::cli::AuditVerifyArgs;
 use crate::error::{Error, Outcome};
@@ -47,6 +47,10 @@ pub(super) fn verify(args: &AuditVerifyArgs, out: &mut dyn Write) -> Result<Outc
     };
     if let Some(head) = verified.head {
         write_checkpoint(&repo, head).map_err(AuditError::Verify)?;
+        if let Some(root) = verified.root {
+            // The next command of this clone may start here (only with the same signers).
+            let _ = write_verified_start(&repo, head, root, &signers);
+        }
     }
     report_verified(args, &verified, started.elapsed().as_secs_f64(), out)?;
     Ok(Outcome::Clean)

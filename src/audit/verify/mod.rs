@@ -44,7 +44,8 @@ use git2::{Oid, Repository};
 use time::OffsetDateTime;
 
 pub use self::checkpoint::{
-    check_checkpoint, checkpoint_path, is_commit, verify_from_checkpoint, write_checkpoint,
+    check_checkpoint, checkpoint_path, is_commit, read_verified_start, verified_start_path,
+    verify_from_checkpoint, write_checkpoint, write_verified_start,
 };
 pub use self::problems::{Failure, Problem, VerifyError};
 pub use self::signature::check_raw_commit;
@@ -137,34 +138,39 @@ pub fn verify_chain(
     head: Oid,
     options: &VerifyOptions<'_>,
 ) -> Result<Verified, VerifyError> {
-    let start =
-        match options.since {
-            Some(since) => {
-                let tip = read_tip(repo, since)?;
-                let at = read_entry(repo, since)?.entry.at_time().map_err(|source| {
-                    StoreError::Entry {
-                        commit: since,
-                        source,
-                    }
-                })?;
-                Some(TrustedHead {
-                    commit: since,
-                    seq: tip.seq,
-                    hash: tip.hash,
-                    tree: tip.tree,
-                    at,
-                    root: None,
-                    state: Arc::new(read_state(repo, since)?),
-                })
-            }
-            None => None,
-        };
+    let start = options
+        .since
+        .map(|since| trusted_head_at(repo, since, None))
+        .transpose()?;
     let (trusted, entries_checked) = verify_line(repo, head, start, options)?;
     Ok(Verified {
         head: Some(head),
         entries_checked,
         head_seq: Some(trusted.seq),
         root: trusted.root,
+    })
+}
+
+/// A commit taken as verified, with the state its tree holds and the chain's genesis `root`
+/// when known: where a verification that trusts what came before starts.
+pub fn trusted_head_at(
+    repo: &Repository,
+    commit: Oid,
+    root: Option<Oid>,
+) -> Result<TrustedHead, VerifyError> {
+    let tip = read_tip(repo, commit)?;
+    let at = read_entry(repo, commit)?
+        .entry
+        .at_time()
+        .map_err(|source| StoreError::Entry { commit, source })?;
+    Ok(TrustedHead {
+        commit,
+        seq: tip.seq,
+        hash: tip.hash,
+        tree: tip.tree,
+        at,
+        root,
+        state: Arc::new(read_state(repo, commit)?),
     })
 }
 
@@ -191,17 +197,18 @@ pub struct TrustedHead {
 
 /// Verifies the chain from `trusted` (or, without one, from its genesis) up to `head`, which
 /// must descend from it: what every decision does before it builds on a head (DESIGN 13.1).
-/// The extension is checked on this thread: it is a few entries long.
+/// The extension is checked on this thread: it is a few entries long. Returns the new trusted
+/// head and the number of entries checked.
 pub fn verify_extension(
     repo: &Repository,
     trusted: Option<TrustedHead>,
     head: Oid,
     signers: &[Signer],
-) -> Result<TrustedHead, VerifyError> {
+) -> Result<(TrustedHead, u64), VerifyError> {
     if let Some(trusted) = &trusted
         && trusted.commit == head
     {
-        return Ok(trusted.clone());
+        return Ok((trusted.clone(), 0));
     }
     let options = VerifyOptions {
         since: trusted.as_ref().map(|t| t.commit),
@@ -212,5 +219,5 @@ pub fn verify_extension(
         },
         ..VerifyOptions::whole_chain(signers)
     };
-    verify_line(repo, head, trusted, &options).map(|(trusted, _)| trusted)
+    verify_line(repo, head, trusted, &options)
 }
