@@ -42,7 +42,6 @@
 //! work on the machine slows every figure down) and, with `--out`, written to
 //! `DIR/figures.json` next to the repositories.
 
-use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -62,15 +61,17 @@ use shipgate::keys::{
     write_private_key,
 };
 use shipgate::policy::{Signer, SignerRole};
-use shipgate::receipt::ReceiptClaims;
-use time::OffsetDateTime;
+
+#[path = "common/mod.rs"]
+mod common;
+use common::{
+    Res, STEP, event, git_env, git_ok, human, load_average, shipgate_binary, shipment, time_at,
+};
 
 const BRANCH: &str = "shipgate/audit";
 const KID: &str = "audit-bench";
 /// 2026-01-01T00:00:00Z: the time of the genesis entry.
 const START: i64 = 1_767_225_600;
-/// Seconds between two entries of the built chain.
-const STEP: i64 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Mix {
@@ -187,8 +188,6 @@ fn main() {
         std::process::exit(1);
     }
 }
-
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn run(args: &Args) -> Res<()> {
     if args.window == 0 || args.entries < 2 * args.window {
@@ -354,51 +353,6 @@ fn cpu_seconds() -> f64 {
     }
 }
 
-/// The 1-minute load average (0 where /proc/loadavg is missing).
-fn load_average() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|text| text.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0)
-}
-
-/// The environment of every git and shipgate process: no host or user configuration.
-fn git_env() -> Vec<(OsString, OsString)> {
-    vec![
-        ("GIT_CONFIG_GLOBAL".into(), "/dev/null".into()),
-        ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
-    ]
-}
-
-fn git(dir: &Path, args: &[&str]) -> std::io::Result<Output> {
-    Command::new("git")
-        .current_dir(dir)
-        .envs(git_env())
-        .args(args)
-        .output()
-}
-
-fn git_ok(dir: &Path, args: &[&str]) -> Res<Output> {
-    let output = git(dir, args)?;
-    if !output.status.success() {
-        return Err(format!(
-            "git {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        )
-        .into());
-    }
-    Ok(output)
-}
-
-fn time_at(seconds: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(seconds).expect("a time in range")
-}
-
-fn rfc3339(seconds: i64) -> String {
-    shipgate::audit::entry::format_entry_time(time_at(seconds))
-}
-
 /// The events of the built chain, entry by entry after genesis.
 struct EventMix<'k> {
     mix: Mix,
@@ -428,139 +382,17 @@ impl<'k> EventMix<'k> {
             );
         }
         if self.queue.is_empty() {
-            self.refill(at);
+            self.cycle += 1;
+            let shipment = shipment(self.cycle, at, self.mint_key, "acme/widget", "v")
+                .expect("a shipment of valid events and a signed receipt");
+            self.queue.extend(shipment);
         }
         self.queue.pop_front().expect("a refilled queue")
-    }
-
-    /// One shipment (ten entries), with a halt and resume every 100 shipments. The receipt is
-    /// a real one, signed with the mint key, carried by its `receipt_minted` entry as `shipgate
-    /// mint` writes it.
-    fn refill(&mut self, at: i64) {
-        self.cycle += 1;
-        let n = self.cycle;
-        let run_id = format!("run_{n:06}");
-        let receipt_id = format!("rcp_{n:06}_0");
-        let op_key = format!("tag:v{}.{}.{}", 1 + n / 10_000, (n / 100) % 100, n % 100);
-        let plan_id = format!("sha256:{:064x}", u128::from(n) * 0x9e37_79b9_7f4a_7c15);
-        let policy_hash = format!("sha256:{:064x}", 0xc0ffee_u64);
-        let expires = rfc3339(at + 3_600);
-        let bot = workflow(n);
-        let claims = json!({
-            "version": 1,
-            "receipt_id": receipt_id,
-            "repo": "acme/widget",
-            "plan_id": plan_id,
-            "run_id": run_id,
-            "op_index": 0,
-            "op_kind": "tag",
-            "op_key": op_key,
-            "policy_hash": policy_hash,
-            "approvals": [
-                {"login": "alice", "comment_id": 1_000_000 + 2 * n, "at": rfc3339(at - 120)},
-                {"login": "bob", "comment_id": 1_000_001 + 2 * n, "at": rfc3339(at - 60)},
-            ],
-            "enforceable": true,
-            "findings": [],
-            "issued_at": rfc3339(at),
-            "expires_at": expires,
-            "nonce": format!("{:032x}", u128::from(n).wrapping_mul(0x2545_f491_4f6c_dd1d)),
-        });
-        let document = serde_json::from_value::<ReceiptClaims>(claims)
-            .expect("receipt claims")
-            .sign_sshsig(&self.mint_key.kid, &self.mint_key.key)
-            .and_then(|receipt| Ok(receipt.to_canonical_json()?))
-            .expect("a signed receipt");
-        let events = [
-            (
-                human("alice"),
-                json!({"type": "approval_recorded", "plan_id": plan_id, "login": "alice",
-                       "comment_id": 1_000_000 + 2 * n}),
-            ),
-            (
-                human("bob"),
-                json!({"type": "approval_recorded", "plan_id": plan_id, "login": "bob",
-                       "comment_id": 1_000_001 + 2 * n}),
-            ),
-            (
-                bot.clone(),
-                json!({"type": "run_opened", "run_id": run_id, "plan_id": plan_id,
-                       "policy_hash": policy_hash,
-                       "operations": [{"op_index": 0, "op_key": op_key}]}),
-            ),
-            (
-                bot.clone(),
-                json!({"type": "receipt_minted", "receipt_id": receipt_id, "run_id": run_id,
-                       "op_key": op_key, "enforceable": true, "expires_at": expires,
-                       "receipt": document}),
-            ),
-            (
-                bot.clone(),
-                json!({"type": "lock_acquired", "run_id": run_id, "expires_at": expires}),
-            ),
-            (
-                bot.clone(),
-                json!({"type": "receipt_consumed", "receipt_id": receipt_id, "run_id": run_id,
-                       "op_key": op_key}),
-            ),
-            (
-                bot.clone(),
-                json!({"type": "operation_succeeded", "run_id": run_id, "op_key": op_key,
-                       "receipt_id": receipt_id}),
-            ),
-            (
-                bot.clone(),
-                json!({"type": "lock_released", "run_id": run_id}),
-            ),
-            (
-                bot,
-                json!({"type": "operation_denied", "op_key": format!("release:v{n}-rc"),
-                       "reason": "POLICY_NO_RULE"}),
-            ),
-            (
-                operator(),
-                json!({"type": "note", "message": format!("shipment {n} done")}),
-            ),
-        ];
-        self.queue.extend(
-            events
-                .into_iter()
-                .map(|(actor, value)| (actor, event(value))),
-        );
-        if n % 100 == 0 {
-            self.queue.push_back((
-                operator(),
-                event(json!({"type": "halted", "by": "carol", "reason": format!("drill {n}")})),
-            ));
-            self.queue
-                .push_back((operator(), event(json!({"type": "resumed", "by": "carol"}))));
-        }
-    }
-}
-
-/// An event from its JSON (so optional fields added to events need no change here).
-fn event(value: serde_json::Value) -> Event {
-    serde_json::from_value(value).expect("a valid event")
-}
-
-fn human(login: &str) -> Actor {
-    Actor {
-        login: login.into(),
-        workflow_run: None,
-        sha: None,
     }
 }
 
 fn operator() -> Actor {
     human("carol")
-}
-
-fn workflow(n: u64) -> Actor {
-    Actor {
-        login: "github-actions[bot]".into(),
-        workflow_run: Some(format!("{}", 9_000_000_000 + n)),
-        sha: Some(format!("{:040x}", u128::from(n) * 0x517c_c1b7_2722_0a95)),
-    }
 }
 
 /// The chain being built: what the next entry builds on.
@@ -897,31 +729,9 @@ fn stock_git(
     Ok(())
 }
 
-/// The release binary, brought up to date with the source (a stale one would measure old
-/// code).
-fn shipgate_binary(args: &Args) -> Res<PathBuf> {
-    if let Some(path) = &args.shipgate {
-        return Ok(path.clone());
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let path = target.join("release").join("shipgate");
-    println!("  building {} (if out of date) ...", path.display());
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .args(["build", "--quiet", "--release", "--bin", "shipgate"])
-        .status()?;
-    if !status.success() || !path.exists() {
-        return Err("cannot build the release binary".into());
-    }
-    Ok(path)
-}
-
 /// Part 5: concurrent `shipgate audit note` processes against one fresh bare remote.
 fn cli_writers(args: &Args, out: &Path, signers: &[Signer], figures: &mut Figures) -> Res<()> {
-    let binary = shipgate_binary(args)?;
+    let binary = shipgate_binary(args.shipgate.as_deref())?;
     let dir = out.join("cli");
     std::fs::create_dir_all(&dir)?;
     git_ok(&dir, &["init", "--quiet", "--bare", "remote.git"])?;

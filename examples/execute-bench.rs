@@ -27,7 +27,6 @@
 //! The table gives both sizes, their ratios and the load average (other work on the machine
 //! slows every figure down).
 
-use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -37,21 +36,23 @@ use clap::Parser;
 use fake_github::{FakeGitHub, Seed};
 use git2::{Oid, Repository};
 use serde_json::json;
-use shipgate::audit::entry::{Actor, Event};
+use shipgate::audit::entry::Event;
 use shipgate::audit::state::{RUNS_FAN_OUT, State};
 use shipgate::audit::store::{ChainWriter, Tip, read_entry};
-use shipgate::keys::{GeneratedKey, SigningKey, generate, parse_private_key};
+use shipgate::keys::{GeneratedKey, generate, parse_private_key};
 use shipgate::policy::SignerRole;
-use shipgate::receipt::ReceiptClaims;
-use time::OffsetDateTime;
+
+#[path = "common/mod.rs"]
+mod common;
+use common::{
+    Res, STEP, event, git_env, git_ok, human, load_average, shipgate_binary, shipment, time_at,
+};
 
 const SLUG: &str = "acme/widget";
 const BRANCH: &str = "shipgate/audit";
 const TOKEN: &str = "t-bot";
 /// 2026-01-01T00:00:00Z: the time of the genesis entry.
 const START: i64 = 1_767_225_600;
-/// Seconds between two entries of the built chain.
-const STEP: i64 = 30;
 
 /// `shipgate execute` of a 3-operation run on a long chain against an empty one.
 #[derive(Debug, Parser)]
@@ -70,8 +71,6 @@ struct Args {
     #[arg(long)]
     out: Option<PathBuf>,
 }
-
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() {
     let args = Args::parse();
@@ -114,7 +113,7 @@ fn run(args: &Args) -> Res<()> {
             path
         }
     };
-    let binary = shipgate_binary(args)?;
+    let binary = shipgate_binary(args.shipgate.as_deref())?;
     let load_before = load_average();
     println!(
         "execute-bench: runs 0 and {}, {} execution(s) each, work in {}",
@@ -433,7 +432,7 @@ fn build_chain(
         }
         n += 1;
         queue = if n <= runs as u64 {
-            shipment(n, START + STEP * entries as i64, &mint_key)?
+            shipment(n, START + STEP * entries as i64, &mint_key, SLUG, "r")?
         } else {
             Vec::new()
         };
@@ -451,176 +450,6 @@ fn build_chain(
         ],
     )?;
     Ok(entries)
-}
-
-/// Shipment `n` of audit-bench's realistic mix, its first entry dated `at`: ten entries, and a
-/// halt and resume every 100 shipments.
-fn shipment(n: u64, at: i64, mint_key: &SigningKey) -> Res<Vec<(Actor, Event)>> {
-    let run_id = format!("run_{n:06}");
-    let receipt_id = format!("rcp_{n:06}_0");
-    let op_key = format!("tag:r{}.{}.{}", n / 10_000, (n / 100) % 100, n % 100);
-    let plan_id = format!("sha256:{:064x}", u128::from(n) * 0x9e37_79b9_7f4a_7c15);
-    let policy_hash = format!("sha256:{:064x}", 0xc0ffee_u64);
-    let minted_at = at + 3 * STEP;
-    let expires = rfc3339(minted_at + 3_600);
-    let claims: ReceiptClaims = serde_json::from_value(json!({
-        "version": 1, "receipt_id": receipt_id, "repo": SLUG, "plan_id": plan_id,
-        "run_id": run_id, "op_index": 0, "op_kind": "tag", "op_key": op_key,
-        "policy_hash": policy_hash,
-        "approvals": [
-            {"login": "alice", "comment_id": 1_000_000 + 2 * n, "at": rfc3339(at)},
-            {"login": "bob", "comment_id": 1_000_001 + 2 * n, "at": rfc3339(at + STEP)},
-        ],
-        "enforceable": true, "findings": [], "issued_at": rfc3339(minted_at),
-        "expires_at": expires, "nonce": format!("{:032x}", u128::from(n)),
-    }))?;
-    let document = claims
-        .sign_sshsig(&mint_key.kid, &mint_key.key)?
-        .to_canonical_json()?;
-    let bot = Actor {
-        login: "github-actions[bot]".into(),
-        workflow_run: Some(format!("{}", 9_000_000_000 + n)),
-        sha: Some(format!("{:040x}", u128::from(n) * 0x517c_c1b7_2722_0a95)),
-    };
-    let mut events = vec![
-        (
-            human("alice"),
-            json!({"type": "approval_recorded", "plan_id": plan_id,
-            "login": "alice", "comment_id": 1_000_000 + 2 * n}),
-        ),
-        (
-            human("bob"),
-            json!({"type": "approval_recorded", "plan_id": plan_id,
-            "login": "bob", "comment_id": 1_000_001 + 2 * n}),
-        ),
-        (
-            bot.clone(),
-            json!({"type": "run_opened", "run_id": run_id, "plan_id": plan_id,
-            "policy_hash": policy_hash, "operations": [{"op_index": 0, "op_key": op_key}]}),
-        ),
-        (
-            bot.clone(),
-            json!({"type": "receipt_minted", "receipt_id": receipt_id,
-            "run_id": run_id, "op_key": op_key, "enforceable": true, "expires_at": expires,
-            "receipt": document}),
-        ),
-        (
-            bot.clone(),
-            json!({"type": "lock_acquired", "run_id": run_id, "expires_at": expires}),
-        ),
-        (
-            bot.clone(),
-            json!({"type": "receipt_consumed", "receipt_id": receipt_id,
-            "run_id": run_id, "op_key": op_key}),
-        ),
-        (
-            bot.clone(),
-            json!({"type": "operation_succeeded", "run_id": run_id,
-            "op_key": op_key, "receipt_id": receipt_id}),
-        ),
-        (
-            bot.clone(),
-            json!({"type": "lock_released", "run_id": run_id}),
-        ),
-        (
-            bot,
-            json!({"type": "operation_denied", "op_key": format!("release:r{n}-rc"),
-            "reason": "POLICY_NO_RULE"}),
-        ),
-        (
-            human("carol"),
-            json!({"type": "note", "message": format!("shipment {n} done")}),
-        ),
-    ];
-    if n % 100 == 0 {
-        events.push((
-            human("carol"),
-            json!({"type": "halted", "by": "carol",
-            "reason": format!("drill {n}")}),
-        ));
-        events.push((human("carol"), json!({"type": "resumed", "by": "carol"})));
-    }
-    Ok(events
-        .into_iter()
-        .map(|(actor, value)| (actor, event(value)))
-        .collect())
-}
-
-/// An event from its JSON (so optional fields added to events need no change here).
-fn event(value: serde_json::Value) -> Event {
-    serde_json::from_value(value).expect("the benchmark's events are valid")
-}
-
-fn human(login: &str) -> Actor {
-    Actor {
-        login: login.into(),
-        workflow_run: None,
-        sha: None,
-    }
-}
-
-fn time_at(seconds: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(seconds).expect("a time in range")
-}
-
-fn rfc3339(seconds: i64) -> String {
-    shipgate::audit::entry::format_entry_time(time_at(seconds))
-}
-
-/// The 1-minute load average (0 where /proc/loadavg is missing).
-fn load_average() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|text| text.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0)
-}
-
-/// The environment of every git and shipgate process: no host or user configuration.
-fn git_env() -> Vec<(OsString, OsString)> {
-    vec![
-        ("GIT_CONFIG_GLOBAL".into(), "/dev/null".into()),
-        ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
-    ]
-}
-
-fn git_ok(dir: &Path, args: &[&str]) -> Res<Output> {
-    let output = Command::new("git")
-        .current_dir(dir)
-        .envs(git_env())
-        .args(args)
-        .output()?;
-    if !output.status.success() {
-        return Err(format!(
-            "git {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        )
-        .into());
-    }
-    Ok(output)
-}
-
-/// The release binary, brought up to date with the source (a stale one would measure old
-/// code).
-fn shipgate_binary(args: &Args) -> Res<PathBuf> {
-    if let Some(path) = &args.shipgate {
-        // Absolute: the processes run in the worlds' directories.
-        return Ok(path.canonicalize()?);
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let path = target.join("release").join("shipgate");
-    println!("building {} (if out of date) ...", path.display());
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .args(["build", "--quiet", "--release", "--bin", "shipgate"])
-        .status()?;
-    if !status.success() || !path.exists() {
-        return Err("cannot build the release binary".into());
-    }
-    Ok(path)
 }
 
 fn median(values: &[f64]) -> f64 {
