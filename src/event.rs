@@ -69,11 +69,14 @@ pub enum CommentEvent {
 /// Why an event file could not be understood.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
-    /// Larger than [`MAX_EVENT_BYTES`].
-    #[error("the event file is larger than {MAX_EVENT_BYTES} bytes")]
+    /// Larger than [`MAX_EVENT_BYTES`] (`EVENT_MALFORMED`).
+    #[error(
+        "{}: the event file is larger than {MAX_EVENT_BYTES} bytes",
+        Code::EventMalformed
+    )]
     TooLarge,
-    /// Not an `issue_comment` payload.
-    #[error("not an issue_comment event payload: {0}")]
+    /// Not an `issue_comment` payload (`EVENT_MALFORMED`).
+    #[error("{}: not an issue_comment event payload: {}", Code::EventMalformed, .0)]
     Malformed(String),
     /// Not a `merge_group` payload as GitHub sends it (`EVENT_MALFORMED`).
     #[error("{}: not a merge_group event payload: {}", Code::EventMalformed, .0)]

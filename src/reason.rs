@@ -202,8 +202,8 @@ registry! {
         "A plan the merge group adds or changes has no run on the governance branch, so it was never approved; approve it on its pull request, then queue the pull request again."
     PlanChangedInMergeGroup "PLAN_CHANGED_IN_MERGE_GROUP" Blocked [DryRunOnline]
         "In the merge group the plan has another plan id than the one approved on its pull request (a `target: merge` plan binds the merged tree, which changes when the base moved), so the approvals were given to another tree; update the pull request's branch, approve the new plan id, and queue it again."
-    EventMalformed "EVENT_MALFORMED" BadInput [DryRunOnline]
-        "The event payload (GITHUB_EVENT_PATH) is not the `merge_group` event expected (40-hex `head_sha` and `base_sha`, `refs/heads/` refs of at most 255 bytes), so nothing is judged and the check is not set; run it from the workflow GitHub started for the merge queue."
+    EventMalformed "EVENT_MALFORMED" BadInput [DryRunOnline Mint]
+        "The event payload (GITHUB_EVENT_PATH) is not the event the command expects: for `dry-run --merge-group` a `merge_group` event (40-hex `head_sha` and `base_sha`, `refs/heads/` refs of at most 255 bytes), for `mint` an `issue_comment` event (at most 25 MiB); nothing is judged, set or appended. Run the command from the workflow GitHub starts for that event."
 
     // Approvals that do not count (DESIGN 4, 13.4, 13.5).
     StalePlanId "STALE_PLAN_ID" Note [Mint]

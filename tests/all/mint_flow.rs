@@ -826,3 +826,19 @@ fn a_mint_on_a_pull_request_without_plans_sets_the_shipgate_check_to_success() {
     assert_eq!(sha, &world.repo.branch_sha("release-plan"));
     assert_eq!(check["state"], "success", "{check}");
 }
+
+#[test]
+fn an_event_payload_that_is_no_issue_comment_is_refused_with_its_reason_code() {
+    let world = MintWorld::new();
+    let garbage = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(garbage.path(), br#"{"action": "created", "issue": 7}"#).expect("write");
+    let out = mint_from_event(&world, &garbage);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("EVENT_MALFORMED: not an issue_comment event payload"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(world.github.fake.request_count(), 0, "no GitHub request");
+    assert!(world.kinds().is_empty(), "nothing appended");
+}
