@@ -66,6 +66,7 @@ use shipgate::policy::{Signer, SignerRole};
 mod common;
 use common::{
     Res, STEP, event, git_env, git_ok, human, load_average, shipgate_binary, shipment, time_at,
+    work_dir,
 };
 
 const BRANCH: &str = "shipgate/audit";
@@ -197,22 +198,7 @@ fn run(args: &Args) -> Res<()> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let _temporary;
-    let out = match &args.out {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)?;
-            if std::fs::read_dir(dir)?.next().is_some() {
-                return Err(format!("--out {} must be empty", dir.display()).into());
-            }
-            dir.canonicalize()?
-        }
-        None => {
-            let dir = tempfile::Builder::new().prefix("audit-bench-").tempdir()?;
-            let path = dir.path().to_owned();
-            _temporary = dir;
-            path
-        }
-    };
+    let (out, _temporary) = work_dir(args.out.as_deref(), "audit-bench-")?;
     println!(
         "audit-bench: {} entries ({:?} mix), {} verify thread(s), work in {}",
         args.entries,

@@ -46,6 +46,7 @@ use shipgate::policy::SignerRole;
 mod common;
 use common::{
     Res, STEP, event, git_env, git_ok, human, load_average, shipgate_binary, shipment, time_at,
+    work_dir,
 };
 
 const SLUG: &str = "acme/widget";
@@ -95,24 +96,7 @@ fn run(args: &Args) -> Res<()> {
     if args.samples < 2 {
         return Err("--samples must be at least 2 (one cold run, then warm ones)".into());
     }
-    let _temporary;
-    let out = match &args.out {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)?;
-            if std::fs::read_dir(dir)?.next().is_some() {
-                return Err(format!("--out {} must be empty", dir.display()).into());
-            }
-            dir.canonicalize()?
-        }
-        None => {
-            let dir = tempfile::Builder::new()
-                .prefix("execute-bench-")
-                .tempdir()?;
-            let path = dir.path().to_owned();
-            _temporary = dir;
-            path
-        }
-    };
+    let (out, _temporary) = work_dir(args.out.as_deref(), "execute-bench-")?;
     let binary = shipgate_binary(args.shipgate.as_deref())?;
     let load_before = load_average();
     println!(

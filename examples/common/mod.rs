@@ -200,3 +200,21 @@ pub fn shipgate_binary(given: Option<&Path>) -> Res<PathBuf> {
     }
     Ok(path)
 }
+
+/// Where a benchmark works: `given` (created, and required to be empty), or a temporary
+/// directory named after `prefix`, removed when the returned guard drops.
+pub fn work_dir(given: Option<&Path>, prefix: &str) -> Res<(PathBuf, Option<tempfile::TempDir>)> {
+    match given {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            if std::fs::read_dir(dir)?.next().is_some() {
+                return Err(format!("--out {} must be empty", dir.display()).into());
+            }
+            Ok((dir.canonicalize()?, None))
+        }
+        None => {
+            let dir = tempfile::Builder::new().prefix(prefix).tempdir()?;
+            Ok((dir.path().to_owned(), Some(dir)))
+        }
+    }
+}

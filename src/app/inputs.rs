@@ -19,6 +19,20 @@ use crate::report::{PolicySource, RepoSource};
 /// Where the plans live by convention (DESIGN 2).
 pub const PLANS_DIR: &str = ".shipgate/plans";
 
+/// The bytes of the event file GitHub Actions names in `GITHUB_EVENT_PATH`; `Ok(None)` when
+/// the variable is unset or empty (not run from a workflow).
+pub fn event_file() -> Result<Option<Vec<u8>>, Error> {
+    let Some(path) = std::env::var_os("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    std::fs::read(&path).map(Some).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read GITHUB_EVENT_PATH {}: {e}",
+            Path::new(&path).display()
+        ))
+    })
+}
+
 /// Opens the repository at `dir` (`--repo`), or the one enclosing the current directory.
 pub fn open_repo(dir: Option<&Path>) -> Result<LocalRepo, Error> {
     let start = match dir {

@@ -81,16 +81,10 @@ pub fn merge_group(
 
 /// The event GitHub Actions names in `GITHUB_EVENT_PATH`, read as a merge group.
 fn read_event() -> Result<MergeGroupEvent, Error> {
-    let Some(path) = std::env::var_os("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()) else {
-        return Err(Error::Usage(
+    let bytes = inputs::event_file()?.ok_or_else(|| {
+        Error::Usage(
             "--merge-group reads the merge_group event: run it from a workflow on `merge_group` (GITHUB_EVENT_PATH)".into(),
-        ));
-    };
-    let bytes = std::fs::read(&path).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read GITHUB_EVENT_PATH {}: {e}",
-            std::path::Path::new(&path).display()
-        ))
+        )
     })?;
     read_merge_group_event(&bytes).map_err(|e| Error::Usage(format!("GITHUB_EVENT_PATH: {e}")))
 }

@@ -60,16 +60,10 @@ fn trigger(args: &MintArgs) -> Result<Trigger, Error> {
     if let Some(pr) = args.pr {
         return Ok(Trigger::Pr(PrNumber::new(pr), None));
     }
-    let Some(path) = std::env::var_os("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()) else {
-        return Err(Error::Usage(
+    let bytes = inputs::event_file()?.ok_or_else(|| {
+        Error::Usage(
             "which pull request? pass --pr N, or run from an issue_comment workflow (GITHUB_EVENT_PATH)".into(),
-        ));
-    };
-    let bytes = std::fs::read(&path).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read GITHUB_EVENT_PATH {}: {e}",
-            std::path::Path::new(&path).display()
-        ))
+        )
     })?;
     match read_comment_event(&bytes) {
         Ok(CommentEvent::Act(comment)) => Ok(Trigger::Pr(comment.pr, Some(comment))),
