@@ -69,6 +69,11 @@ use common::{
     work_dir,
 };
 
+/// The allocator of the `shipgate` binary, so that appends and verification are timed as it
+/// runs them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BRANCH: &str = "shipgate/audit";
 const KID: &str = "audit-bench";
 /// 2026-01-01T00:00:00Z: the time of the genesis entry.

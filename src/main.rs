@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc rather than the C library's allocator: `audit verify` parses every entry of the
+/// chain on several threads, and glibc's malloc and free took a tenth of its CPU time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match shipgate::cli::Cli::try_parse() {
         Ok(cli) => cli,
