@@ -37,17 +37,90 @@ use super::store::{StoreError, empty_tree, git};
 struct Item {
     mode: i32,
     oid: Oid,
+    /// Where its id lies in its directory's serialization, while that is kept.
+    at: usize,
 }
 
 impl Item {
+    fn new(mode: FileMode, oid: Oid) -> Self {
+        Self {
+            mode: i32::from(mode),
+            oid,
+            at: 0,
+        }
+    }
+
     fn is_tree(self) -> bool {
         self.mode == i32::from(FileMode::Tree)
     }
 }
 
-/// A directory's entries, keyed by git's sort key: the name, plus `/` for a tree. Byte order of
-/// these keys is git's tree order.
-type Dir = BTreeMap<Vec<u8>, Item>;
+/// A directory's entries, keyed by git's sort key: the name, plus `/` for a tree (byte order of
+/// these keys is git's tree order), and its serialization while only ids change. Most entries
+/// change one id in each of the large fan-out directories (`state/runs/` lists 256); patching
+/// those 20 bytes instead of serializing the directory again halves the replay's tree work.
+#[derive(Default)]
+struct Dir {
+    entries: BTreeMap<Vec<u8>, Item>,
+    /// The directory as git serializes it; `None` once an entry was added or removed.
+    serialized: Option<Vec<u8>>,
+}
+
+impl Dir {
+    fn get(&self, key: &[u8]) -> Option<&Item> {
+        self.entries.get(key)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Sets the entry at `key`: only its id, patched in the serialization, when it is there
+    /// with the same mode.
+    fn insert(&mut self, key: Vec<u8>, item: Item) {
+        if let Some(existing) = self.entries.get_mut(&key)
+            && existing.mode == item.mode
+        {
+            existing.oid = item.oid;
+            if let Some(bytes) = self.serialized.as_mut() {
+                bytes[existing.at..existing.at + 20].copy_from_slice(item.oid.as_bytes());
+            }
+            return;
+        }
+        self.entries.insert(key, item);
+        self.serialized = None;
+    }
+
+    fn remove(&mut self, key: &[u8]) -> Option<Item> {
+        let removed = self.entries.remove(key);
+        if removed.is_some() {
+            self.serialized = None;
+        }
+        removed
+    }
+
+    /// The directory serialized exactly as git writes it: `<octal mode> <name>\0<id>` for each
+    /// entry in key order.
+    fn serialized(&mut self) -> &[u8] {
+        let bytes = self.serialized.get_or_insert_with(|| {
+            let mut bytes = Vec::with_capacity(self.entries.len() * 48);
+            for (name, item) in &mut self.entries {
+                let name = name.strip_suffix(b"/").unwrap_or(name);
+                match item.mode {
+                    0o100644 => bytes.extend_from_slice(b"100644 "),
+                    0o40000 => bytes.extend_from_slice(b"40000 "),
+                    mode => bytes.extend_from_slice(format!("{mode:o} ").as_bytes()),
+                }
+                bytes.extend_from_slice(name);
+                bytes.push(0);
+                item.at = bytes.len();
+                bytes.extend_from_slice(item.oid.as_bytes());
+            }
+            bytes
+        });
+        bytes
+    }
+}
 
 fn key(name: &str, tree: bool) -> Vec<u8> {
     let mut key = Vec::with_capacity(name.len() + 1);
@@ -92,7 +165,7 @@ impl<'r> StateTrees<'r> {
     pub(crate) fn apply_deferring(
         &mut self,
         changes: &[Change],
-        defer: &mut dyn FnMut(&str, &mut Vec<u8>) -> Option<Oid>,
+        defer: &mut dyn FnMut(&str, &[u8]) -> Option<Oid>,
     ) -> Result<Oid, StoreError> {
         self.apply_to(changes, &mut Objects::Hashed { defer })
     }
@@ -109,7 +182,7 @@ impl<'r> StateTrees<'r> {
         let mut objects = Objects::Written { odb, written };
         let root = self.apply_to(changes, &mut objects)?;
         if root == empty_tree() {
-            objects.tree("", &mut Vec::new())?;
+            objects.tree("", &[])?;
         }
         Ok(root)
     }
@@ -134,7 +207,7 @@ impl<'r> StateTrees<'r> {
         if self.dirs.contains_key(path) {
             return Ok(());
         }
-        let mut dir = Dir::new();
+        let mut dir = Dir::default();
         if let Some(oid) = oid {
             let tree = self.repo.find_tree(oid).map_err(git("read state tree"))?;
             for entry in &tree {
@@ -143,8 +216,9 @@ impl<'r> StateTrees<'r> {
                 let item = Item {
                     mode: entry.filemode(),
                     oid: entry.id(),
+                    at: 0,
                 };
-                dir.insert(key(name, item.is_tree()), item);
+                dir.entries.insert(key(name, item.is_tree()), item);
             }
         }
         self.dirs.insert(path.to_owned(), dir);
@@ -182,16 +256,10 @@ impl<'r> StateTrees<'r> {
                     }
                     return Ok(());
                 }
-                dir.insert(
-                    key(name, true),
-                    Item {
-                        mode: i32::from(FileMode::Tree),
-                        oid: Oid::ZERO_SHA1,
-                    },
-                );
+                dir.insert(key(name, true), Item::new(FileMode::Tree, Oid::ZERO_SHA1));
                 self.mark_dirty(&dir_path);
                 self.forget(&child_path);
-                self.dirs.insert(child_path.clone(), Dir::new());
+                self.dirs.insert(child_path.clone(), Dir::default());
             } else {
                 self.load(&child_path, existing)?;
             }
@@ -201,13 +269,7 @@ impl<'r> StateTrees<'r> {
         let removed_tree = dir.remove(&key(leaf, true)).is_some();
         let changed = match blob {
             Some(oid) => {
-                dir.insert(
-                    key(leaf, false),
-                    Item {
-                        mode: i32::from(FileMode::Blob),
-                        oid,
-                    },
-                );
+                dir.insert(key(leaf, false), Item::new(FileMode::Blob, oid));
                 true
             }
             None => dir.remove(&key(leaf, false)).is_some() || removed_tree,
@@ -255,30 +317,17 @@ impl<'r> StateTrees<'r> {
     fn finish(&mut self, objects: &mut Objects<'_, '_>) -> Result<Oid, StoreError> {
         let mut dirty: Vec<String> = self.dirty.drain().collect();
         dirty.sort_by_key(|path| std::cmp::Reverse(depth(path)));
-        let mut buffer = Vec::new();
         for path in dirty {
-            let dir = &self.dirs[&path];
+            let dir = self.dirs.get_mut(&path).expect("dirty directories are loaded");
             let oid = if dir.is_empty() {
                 None
             } else {
-                buffer.clear();
-                for (name, item) in dir {
-                    let name = name.strip_suffix(b"/").unwrap_or(name);
-                    match item.mode {
-                        0o100644 => buffer.extend_from_slice(b"100644 "),
-                        0o40000 => buffer.extend_from_slice(b"40000 "),
-                        mode => buffer.extend_from_slice(format!("{mode:o} ").as_bytes()),
-                    }
-                    buffer.extend_from_slice(name);
-                    buffer.push(0);
-                    buffer.extend_from_slice(item.oid.as_bytes());
-                }
-                Some(objects.tree(&path, &mut buffer)?)
+                Some(objects.tree(&path, dir.serialized())?)
             };
             if path.is_empty() {
                 self.root = match oid {
                     Some(oid) => oid,
-                    None => objects.tree("", &mut Vec::new())?,
+                    None => objects.tree("", &[])?,
                 };
                 continue;
             }
@@ -286,8 +335,9 @@ impl<'r> StateTrees<'r> {
             let parent_dir = self.dirs.get_mut(parent).expect("parent loaded");
             match oid {
                 Some(oid) => {
-                    if let Some(item) = parent_dir.get_mut(&key(name, true)) {
-                        item.oid = oid;
+                    let name = key(name, true);
+                    if parent_dir.get(&name).is_some() {
+                        parent_dir.insert(name, Item::new(FileMode::Tree, oid));
                     }
                 }
                 None => {
@@ -304,7 +354,7 @@ impl<'r> StateTrees<'r> {
 /// large directories), or written to an object database (an append).
 enum Objects<'a, 'o> {
     Hashed {
-        defer: &'a mut dyn FnMut(&str, &mut Vec<u8>) -> Option<Oid>,
+        defer: &'a mut dyn FnMut(&str, &[u8]) -> Option<Oid>,
     },
     Written {
         odb: &'a Odb<'o>,
@@ -318,7 +368,7 @@ impl Objects<'_, '_> {
     }
 
     /// The id of the directory at `path` serialized as `bytes` (empty: the empty tree).
-    fn tree(&mut self, path: &str, bytes: &mut Vec<u8>) -> Result<Oid, StoreError> {
+    fn tree(&mut self, path: &str, bytes: &[u8]) -> Result<Oid, StoreError> {
         match self {
             Self::Hashed { defer } => {
                 let deferred = (bytes.len() >= DEFER_AT)
@@ -370,15 +420,15 @@ impl TreeChecks {
         }
     }
 
-    /// Queues a check of `bytes` against `claimed`, unless the queue is full (then the bytes
-    /// stay, and the caller hashes them).
-    pub(crate) fn offer(&self, bytes: &mut Vec<u8>, claimed: Oid) -> bool {
+    /// Queues a check of a copy of `bytes` against `claimed`, unless the queue is full (then
+    /// the caller hashes them).
+    pub(crate) fn offer(&self, bytes: &[u8], claimed: Oid) -> bool {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         if queue.len() >= Self::QUEUE_LIMIT {
             return false;
         }
         queue.push_back(TreeCheck {
-            bytes: std::mem::take(bytes),
+            bytes: bytes.to_vec(),
             claimed,
         });
         true

@@ -41,6 +41,14 @@ pub(super) struct RawCommits {
 }
 
 impl RawCommits {
+    /// Room for a chunk of signed entries (about 1 KiB each) without growing.
+    fn for_chunk() -> Self {
+        Self {
+            bytes: Vec::with_capacity(CHUNK * 1280),
+            ends: Vec::with_capacity(CHUNK),
+        }
+    }
+
     pub(super) fn push(&mut self, commit: &[u8]) {
         self.bytes.extend_from_slice(commit);
         self.ends.push(self.bytes.len());
@@ -83,13 +91,16 @@ impl Line<'_, '_> {
         let mut commits = 0u64;
         let mut chunk = Chunk {
             oids: Vec::with_capacity(CHUNK),
-            raw: Some(RawCommits::default()),
+            raw: Some(RawCommits::for_chunk()),
         };
         while let Some(oid) = cursor {
             if Some(oid) == self.since {
                 break;
             }
-            let object = odb.read(oid).map_err(git(format!("read commit {oid}")))?;
+            // The error's context is formatted only on failure: this runs for every commit.
+            let object = odb
+                .read(oid)
+                .map_err(|e| git(format!("read commit {oid}"))(e))?;
             if object.kind() != ObjectType::Commit {
                 return Err(VerifyError::Invalid(Failure {
                     commit: oid,
@@ -108,7 +119,7 @@ impl Line<'_, '_> {
                 let keep = held < self.hold_bytes;
                 let next = Chunk {
                     oids: Vec::with_capacity(CHUNK),
-                    raw: keep.then(RawCommits::default),
+                    raw: keep.then(RawCommits::for_chunk),
                 };
                 hand_over(chunks, std::mem::replace(&mut chunk, next));
                 chunks += 1;
@@ -255,9 +266,11 @@ fn check_chunk(odb: &git2::Odb<'_>, chunk: Chunk, keys: &AuditKeys<'_>) -> Check
     let raw = match chunk.raw {
         Some(raw) => raw,
         None => {
-            let mut raw = RawCommits::default();
+            let mut raw = RawCommits::for_chunk();
             for oid in &chunk.oids {
-                let object = odb.read(*oid).map_err(git(format!("read commit {oid}")))?;
+                let object = odb
+                    .read(*oid)
+                    .map_err(|e| git(format!("read commit {oid}"))(e))?;
                 raw.push(object.data());
             }
             raw
