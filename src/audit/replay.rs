@@ -102,7 +102,7 @@ impl Dir {
     /// The directory serialized exactly as git writes it: `<octal mode> <name>\0<id>` for each
     /// entry in key order.
     fn serialized(&mut self) -> &[u8] {
-        let bytes = self.serialized.get_or_insert_with(|| {
+        self.serialized.get_or_insert_with(|| {
             let mut bytes = Vec::with_capacity(self.entries.len() * 48);
             for (name, item) in &mut self.entries {
                 let name = name.strip_suffix(b"/").unwrap_or(name);
@@ -117,8 +117,7 @@ impl Dir {
                 bytes.extend_from_slice(item.oid.as_bytes());
             }
             bytes
-        });
-        bytes
+        })
     }
 }
 
@@ -318,7 +317,10 @@ impl<'r> StateTrees<'r> {
         let mut dirty: Vec<String> = self.dirty.drain().collect();
         dirty.sort_by_key(|path| std::cmp::Reverse(depth(path)));
         for path in dirty {
-            let dir = self.dirs.get_mut(&path).expect("dirty directories are loaded");
+            let dir = self
+                .dirs
+                .get_mut(&path)
+                .expect("dirty directories are loaded");
             let oid = if dir.is_empty() {
                 None
             } else {

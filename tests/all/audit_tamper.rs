@@ -229,6 +229,48 @@ fn a_tree_that_is_not_the_replayed_state_is_caught() {
     );
 }
 
+/// Step 7 runs on a thread of its own, behind the rules: a bad tree must still be named before
+/// a later entry that breaks another rule, whichever thread finds its problem first.
+#[test]
+fn a_bad_tree_is_named_before_a_later_broken_rule() {
+    let chain = chain();
+    let previous = chain.entry(5);
+    let blob = chain.repo.blob(b"{}\n").unwrap();
+    let mut state_dir = chain.repo.treebuilder(None).unwrap();
+    state_dir.insert("halt.json", blob, 0o100644).unwrap();
+    let state_oid = state_dir.write().unwrap();
+    let mut root = chain.repo.treebuilder(None).unwrap();
+    root.insert("state", state_oid, 0o040000).unwrap();
+    let forged_tree = root.write().unwrap();
+    let forged = Entry {
+        seq: 6,
+        prev: previous.hash.clone(),
+        event: note("quietly halted"),
+        ..previous.entry.clone()
+    };
+    let bad = commit(
+        &chain,
+        chain.commits[5],
+        forged_tree,
+        forged.clone(),
+        Some(&chain.key),
+    );
+    // Then an entry that skips a seq, on the same tree.
+    let gap = Entry {
+        seq: 8,
+        prev: forged.clone().seal().unwrap().hash,
+        event: note("after the gap"),
+        ..forged
+    };
+    let later = commit(&chain, bad, forged_tree, gap, Some(&chain.key));
+    let failure = failure(chain.verify(later, std::slice::from_ref(&chain.signer)));
+    assert_eq!(failure.commit, bad, "{failure}");
+    assert!(
+        matches!(failure.problem, Problem::TreeMismatch { found, .. } if found == forged_tree),
+        "{failure}"
+    );
+}
+
 #[test]
 fn a_merge_commit_is_refused() {
     let chain = chain();

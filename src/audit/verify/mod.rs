@@ -22,9 +22,12 @@
 //!
 //! Step 1's walk reads every commit once, newest first, and hands the bytes to worker
 //! threads as it goes; steps 2 to 4 are independent per commit and run on those threads; 5 to
-//! 7 run in order, except the hashing of large state directories for step 7, which the replay
-//! hands to the same worker threads (checked against the ids the commit's tree gives them; if one fails, the
-//! chain is verified again without handing off, to name the first bad commit exactly).
+//! 7 run in order: 5 and 6 on the calling thread, 7 (the state trees) on a thread of its own,
+//! fed the entries that passed 6 in batches, so the rules of one entry overlap the trees of
+//! the ones before. Hashing large state directories for step 7 is handed to the worker threads
+//! (checked against the ids the commit's tree gives them; if one fails, the chain is verified
+//! again without handing off, to name the first bad commit exactly). With one thread, all of it
+//! runs on the calling thread.
 //! Verification writes nothing to the repository: the replayed state trees are only hashed, in
 //! memory (see `replay`).
 //!
@@ -131,8 +134,9 @@ struct Decoded {
 /// One walk reads the first-parent line, newest first, and hands the commits it read, in
 /// chunks, to `options.threads` worker threads for the per-commit checks (steps 2 to 4), so
 /// that no commit is read twice and the walk overlaps the checks; the replay (steps 5 to 7)
-/// then stays sequential, in chain order, on the calling thread. With one thread everything
-/// runs on the calling thread. Either way the first bad commit in chain order is named.
+/// then goes in chain order, the rules on the calling thread and the state trees on a thread
+/// of their own. With one thread everything runs on the calling thread. Either way the first
+/// bad commit in chain order is named.
 pub fn verify_chain(
     repo: &Repository,
     head: Oid,
