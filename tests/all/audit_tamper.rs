@@ -1,7 +1,7 @@
 //! The tamper suite (DESIGN 10): every way of editing, deleting, reordering or forging audit
 //! entries is caught, with the right reason and the right commit named.
 
-use git2::Oid;
+use git2::{Oid, Repository};
 use shipgate::audit::AuditError;
 use shipgate::audit::append::{AppendError, GitCli};
 use shipgate::audit::entry::Entry;
@@ -40,6 +40,17 @@ fn commit(
 ) -> Oid {
     let sealed = entry.seal().expect("seal");
     write_commit(&chain.repo, &[parent], tree, &sealed, key).expect("commit")
+}
+
+/// A state tree holding a halt file that no entry recorded: what a forger commits.
+fn unrecorded_halt_tree(repo: &Repository) -> Oid {
+    let blob = repo.blob(b"{}\n").unwrap();
+    let mut state_dir = repo.treebuilder(None).unwrap();
+    state_dir.insert("halt.json", blob, 0o100644).unwrap();
+    let state_oid = state_dir.write().unwrap();
+    let mut root = repo.treebuilder(None).unwrap();
+    root.insert("state", state_oid, 0o040000).unwrap();
+    root.write().unwrap()
 }
 
 /// Re-parents the commits `from..` of the chain onto `base`, keeping their entries unchanged
@@ -196,18 +207,11 @@ fn a_wrong_prev_is_caught() {
     );
 }
 
-#[test]
-fn a_tree_that_is_not_the_replayed_state_is_caught() {
-    let chain = chain();
+/// A signed note after the chain's last entry whose tree holds a halt no entry recorded: the
+/// commit, its entry and the forged tree.
+fn quietly_halted(chain: &LocalChain) -> (Oid, Entry, Oid) {
     let previous = chain.entry(5);
-    // A halt file the entries never recorded.
-    let blob = chain.repo.blob(b"{}\n").unwrap();
-    let mut state_dir = chain.repo.treebuilder(None).unwrap();
-    state_dir.insert("halt.json", blob, 0o100644).unwrap();
-    let state_oid = state_dir.write().unwrap();
-    let mut root = chain.repo.treebuilder(None).unwrap();
-    root.insert("state", state_oid, 0o040000).unwrap();
-    let forged_tree = root.write().unwrap();
+    let forged_tree = unrecorded_halt_tree(&chain.repo);
     let entry = Entry {
         seq: 6,
         prev: previous.hash.clone(),
@@ -215,12 +219,19 @@ fn a_tree_that_is_not_the_replayed_state_is_caught() {
         ..previous.entry.clone()
     };
     let bad = commit(
-        &chain,
+        chain,
         chain.commits[5],
         forged_tree,
-        entry,
+        entry.clone(),
         Some(&chain.key),
     );
+    (bad, entry, forged_tree)
+}
+
+#[test]
+fn a_tree_that_is_not_the_replayed_state_is_caught() {
+    let chain = chain();
+    let (bad, _, forged_tree) = quietly_halted(&chain);
     let failure = failure(chain.verify(bad, std::slice::from_ref(&chain.signer)));
     assert_eq!(failure.commit, bad);
     assert!(
@@ -234,27 +245,7 @@ fn a_tree_that_is_not_the_replayed_state_is_caught() {
 #[test]
 fn a_bad_tree_is_named_before_a_later_broken_rule() {
     let chain = chain();
-    let previous = chain.entry(5);
-    let blob = chain.repo.blob(b"{}\n").unwrap();
-    let mut state_dir = chain.repo.treebuilder(None).unwrap();
-    state_dir.insert("halt.json", blob, 0o100644).unwrap();
-    let state_oid = state_dir.write().unwrap();
-    let mut root = chain.repo.treebuilder(None).unwrap();
-    root.insert("state", state_oid, 0o040000).unwrap();
-    let forged_tree = root.write().unwrap();
-    let forged = Entry {
-        seq: 6,
-        prev: previous.hash.clone(),
-        event: note("quietly halted"),
-        ..previous.entry.clone()
-    };
-    let bad = commit(
-        &chain,
-        chain.commits[5],
-        forged_tree,
-        forged.clone(),
-        Some(&chain.key),
-    );
+    let (bad, forged, forged_tree) = quietly_halted(&chain);
     // Then an entry that skips a seq, on the same tree.
     let gap = Entry {
         seq: 8,
@@ -719,13 +710,7 @@ fn a_fresh_clone_refuses_an_entry_signed_by_an_unknown_key_deep_in_the_chain() {
 fn a_fresh_clone_refuses_a_tree_that_is_not_the_replayed_state_deep_in_the_chain() {
     let (remote, chain, forged) = remote_with_a_deep_tamper(|chain, parent| {
         // A halt file the entries never recorded, signed by the trusted key.
-        let blob = chain.repo.blob(b"{}\n").unwrap();
-        let mut state_dir = chain.repo.treebuilder(None).unwrap();
-        state_dir.insert("halt.json", blob, 0o100644).unwrap();
-        let state_oid = state_dir.write().unwrap();
-        let mut root = chain.repo.treebuilder(None).unwrap();
-        root.insert("state", state_oid, 0o040000).unwrap();
-        let forged_tree = root.write().unwrap();
+        let forged_tree = unrecorded_halt_tree(&chain.repo);
         commit(
             chain,
             parent,
