@@ -2,6 +2,8 @@
 //! consumed before its effect, the effect read back and settled on the chain, the lock
 //! released. See the module above for the steps and the recovery of operations in doubt.
 
+use std::cell::Cell;
+
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -64,6 +66,7 @@ where
         request,
         genesis_policy: genesis_policy.as_ref(),
         holder: random_id("exe", 12),
+        released: Cell::new(false),
     };
     executor.run().await
 }
@@ -76,6 +79,8 @@ struct Executor<'a, R, E, C, K> {
     /// This execution's name on the lock, fresh each time: two executors of one run never
     /// mistake each other's lock for their own.
     holder: String,
+    /// Whether the lock's release went with the run's last entry.
+    released: Cell<bool>,
 }
 
 /// A point where crash tests kill the executor: `SHIPGATE_TEST_CRASH_AT=<point>` or
@@ -135,14 +140,15 @@ where
         self.ports.chain.append(&|| self.now(), &mut propose)
     }
 
-    fn deny(&self, op_key: &OpKey, blocked: &Blocked) -> Result<OpOutcome, Error> {
+    /// Records the denial of `op_key`, which ends the run: with the lock's release when this
+    /// execution holds the lock (`holding`).
+    fn deny(&self, op_key: &OpKey, blocked: &Blocked, holding: bool) -> Result<OpOutcome, Error> {
         let event = Event::OperationDenied {
             run_id: Some(self.request.run.run_id.clone()),
             op_key: op_key.clone(),
             reason: blocked.code.as_str().to_owned(),
         };
-        self.append(|_| Ok(vec![event.clone()]))
-            .map_err(AuditError::from)?;
+        self.record(event, holding)?;
         Ok(OpOutcome::Denied {
             code: blocked.code.as_str().to_owned(),
             detail: blocked.detail.clone(),
@@ -177,7 +183,7 @@ where
                     detail: refusal.detail,
                 };
                 if let Some(first) = keys.first() {
-                    outcomes.push((first.to_string(), self.deny(first, &blocked)?));
+                    outcomes.push((first.to_string(), self.deny(first, &blocked, false)?));
                 }
                 not_attempted(1, &mut outcomes);
                 return Ok(outcomes);
@@ -201,12 +207,15 @@ where
             let outcome = if !replay && settled[index] {
                 OpOutcome::AlreadyShipped
             } else {
-                match self.operation(index, key).await {
+                let last = index + 1 == keys.len();
+                match self.operation(index, key, last).await {
                     Ok(outcome) => outcome,
                     Err(error) => {
                         // GitHub or git failed mid-operation: the operation may be in doubt,
                         // which a re-run recovers; give the lock back so it need not wait.
-                        let _ = self.release_lock();
+                        if !self.released.get() {
+                            let _ = self.release_lock();
+                        }
                         return Err(error);
                     }
                 }
@@ -219,8 +228,10 @@ where
             }
         }
 
-        // 4. Release the lock.
-        self.release_lock()?;
+        // 4. Release the lock, unless it went with the last entry.
+        if !self.released.get() {
+            self.release_lock()?;
+        }
         Ok(outcomes)
     }
 
@@ -265,15 +276,43 @@ where
         Ok(events)
     }
 
+    fn release_event(&self) -> Event {
+        Event::LockReleased {
+            run_id: self.request.run.run_id.clone(),
+            holder: Some(self.holder.clone()),
+        }
+    }
+
     fn release_lock(&self) -> Result<(), Error> {
-        let run_id = self.request.run.run_id.clone();
-        self.append(|_| {
-            Ok(vec![Event::LockReleased {
-                run_id: run_id.clone(),
-                holder: Some(self.holder.clone()),
-            }])
-        })
-        .map_err(|e| AuditError::from(e).into())
+        let release = self.release_event();
+        self.append(|_| Ok(vec![release.clone()]))
+            .map_err(AuditError::from)?;
+        self.released.set(true);
+        Ok(())
+    }
+
+    /// Appends `event`; when it is the run's last entry (`closing`), the lock's release goes in
+    /// the same push, after it, as step 5 follows step 4 (one round to the remote fewer). A
+    /// push the chain refuses is made again as two, so that the event and the release are
+    /// judged, and refused, each on its own as before.
+    fn record(&self, event: Event, closing: bool) -> Result<(), Error> {
+        if closing {
+            let release = self.release_event();
+            match self.append(|_| Ok(vec![event.clone(), release.clone()])) {
+                Ok(()) => {
+                    self.released.set(true);
+                    return Ok(());
+                }
+                Err(AppendError::Refused(_)) => {}
+                Err(e) => return Err(AuditError::from(e).into()),
+            }
+        }
+        self.append(|_| Ok(vec![event.clone()]))
+            .map_err(AuditError::from)?;
+        if closing {
+            self.release_lock()?;
+        }
+        Ok(())
     }
 
     /// The state at the remote head, freshly fetched and verified, as the gate's preconditions
@@ -343,10 +382,18 @@ where
         Ok((pass, in_doubt))
     }
 
-    async fn operation(&self, index: usize, op_key: &OpKey) -> Result<OpOutcome, Error> {
+    /// Operation `index` through the gate, its consume, effect and read-back, and its outcome
+    /// recorded (with the lock's release when it ends the run: it is the `last` or it does not
+    /// ship).
+    async fn operation(
+        &self,
+        index: usize,
+        op_key: &OpKey,
+        last: bool,
+    ) -> Result<OpOutcome, Error> {
         let (pass, in_doubt) = match self.gate(index, op_key)? {
             (Ok(pass), in_doubt) => (pass, in_doubt),
-            (Err(blocked), _) => return self.deny(op_key, &blocked),
+            (Err(blocked), _) => return self.deny(op_key, &blocked, true),
         };
         // The gate passed, so the plan resolved to the receipt's plan id (check 9).
         let Some(plan) = self.request.plan else {
@@ -356,13 +403,14 @@ where
                     code: GateCode::ReceiptStale,
                     detail: "no plan in the checkout resolves to the run's plan id".into(),
                 },
+                true,
             );
         };
         let spent = Spent::of(&pass);
         if in_doubt {
             match self.world_state(plan, index).await? {
                 PreviewState::AlreadyShipped => {
-                    return self.settle(op_key, &spent, Settled::Recovered);
+                    return self.settle(op_key, &spent, Settled::Recovered, last);
                 }
                 PreviewState::Conflict => {
                     return self.settle(
@@ -372,6 +420,7 @@ where
                             Code::Conflict.as_str().into(),
                             "what exists on GitHub differs from the approved operation".into(),
                         ),
+                        last,
                     );
                 }
                 PreviewState::WouldCreate => {}
@@ -388,6 +437,7 @@ where
                     op_key,
                     &spent,
                     Settled::Failed(e.code().into(), e.to_string()),
+                    last,
                 );
             }
         };
@@ -401,7 +451,7 @@ where
             ),
         };
         crash_point("readback", op_key.as_str());
-        self.settle(op_key, &spent, settled)
+        self.settle(op_key, &spent, settled, last)
     }
 
     /// Records `receipt_consumed` for the pass, before its effect; the denial instead when a
@@ -422,7 +472,7 @@ where
                 code: GateCode::ReceiptStale,
                 detail: moved,
             };
-            return self.deny(op_key, &blocked).map(Some);
+            return self.deny(op_key, &blocked, true).map(Some);
         }
         // GitHub may refuse this token pull requests (a workflow's GITHUB_TOKEN while the
         // repository does not allow it): find out before the receipt is spent.
@@ -433,7 +483,7 @@ where
                 code: GateCode::TokenCannotOpenPullRequest,
                 detail: refusal.sentence,
             };
-            return self.deny(op_key, &blocked).map(Some);
+            return self.deny(op_key, &blocked, true).map(Some);
         }
         let spent = Spent::of(pass);
         let consume = Event::ReceiptConsumed {
@@ -453,7 +503,7 @@ where
                     code,
                     detail: refusal.detail,
                 };
-                self.deny(op_key, &blocked).map(Some)
+                self.deny(op_key, &blocked, true).map(Some)
             }
             Err(e) => Err(AuditError::from(e).into()),
         }
@@ -485,7 +535,15 @@ where
             .map_or(PreviewState::Conflict, |p| p.state))
     }
 
-    fn settle(&self, op_key: &OpKey, spent: &Spent, settled: Settled) -> Result<OpOutcome, Error> {
+    /// Records how an operation that got past the gate ended; with the lock's release when the
+    /// run ends with it (`last`, or it did not ship).
+    fn settle(
+        &self,
+        op_key: &OpKey,
+        spent: &Spent,
+        settled: Settled,
+        last: bool,
+    ) -> Result<OpOutcome, Error> {
         let (run_id, receipt_id, op_key) = (
             spent.run_id.clone(),
             spent.receipt_id.clone(),
@@ -518,8 +576,8 @@ where
                 OpOutcome::Failed { code, detail },
             ),
         };
-        self.append(|_| Ok(vec![event.clone()]))
-            .map_err(AuditError::from)?;
+        let closing = last || !outcome.is_done();
+        self.record(event, closing)?;
         Ok(outcome)
     }
 }

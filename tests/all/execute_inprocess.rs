@@ -5,14 +5,15 @@
 //! moving the clock, not by sleeping. One real-process crash per effect kind
 //! (`SHIPGATE_TEST_CRASH_AT`) checks that a killed binary leaves what the wrappers model.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
 use fake_github::{Fault, FaultKind};
 use shipgate::audit::append::{AppendError, AppendTarget, GitCli};
 use shipgate::audit::entry::{Actor, Event};
-use shipgate::audit::state::{OpStatus, RunRecord, State};
+use shipgate::audit::reason::Reason;
+use shipgate::audit::state::{ApplyError, OpStatus, RunRecord, State};
 use shipgate::audit::trust::{ChainTrust, VerifiedState};
 use shipgate::error::Error;
 use shipgate::execute::{
@@ -215,6 +216,50 @@ impl ChainPort for DyingChain<'_> {
         }
         self.appends_left.set(self.appends_left.get() - 1);
         self.inner.append(now, propose)
+    }
+
+    fn genesis_policy(&self) -> Result<Option<Option<String>>, Error> {
+        self.inner.genesis_policy()
+    }
+
+    fn timeline(&self, run: &RunRecord) -> Result<Vec<TimelineEntry>, Error> {
+        self.inner.timeline(run)
+    }
+}
+
+/// A chain that keeps, for each append that landed, the kinds of the events it pushed; with
+/// `refuse_closing`, it refuses (as the rules would) any push that carries a lock release with
+/// another event.
+struct RecordingChain<'a> {
+    inner: GitChain<'a>,
+    pushes: RefCell<Vec<Vec<&'static str>>>,
+    refuse_closing: bool,
+}
+
+impl ChainPort for RecordingChain<'_> {
+    fn verified_state(&self) -> Result<Option<VerifiedState>, Error> {
+        self.inner.verified_state()
+    }
+
+    fn append(
+        &self,
+        now: &dyn Fn() -> OffsetDateTime,
+        propose: &mut Propose<'_>,
+    ) -> Result<(), AppendError> {
+        let mut kinds = Vec::new();
+        self.inner.append(now, &mut |state| {
+            let events = propose(state)?;
+            kinds = events.iter().map(Event::kind).collect();
+            if self.refuse_closing && events.len() > 1 && kinds.contains(&"lock_released") {
+                return Err(ApplyError {
+                    reason: Reason::Locked,
+                    detail: "refused by the test".into(),
+                });
+            }
+            Ok(events)
+        })?;
+        self.pushes.borrow_mut().push(kinds);
+        Ok(())
     }
 
     fn genesis_policy(&self) -> Result<Option<Option<String>>, Error> {
@@ -451,6 +496,91 @@ fn a_release_whose_executor_was_killed_after_the_effect_is_recovered() {
 #[test]
 fn a_pull_request_whose_executor_was_killed_after_the_effect_is_recovered() {
     killed_after_the_effect_of("pull_request:feature->main");
+}
+
+/// The run's last entry and the lock's release go to the remote in one push (each push pays
+/// the remote's connectivity check, tens of milliseconds on a long chain, more on GitHub),
+/// still in the protocol's order: the last outcome, then the release.
+#[test]
+fn the_last_outcome_and_the_lock_release_go_in_one_push() {
+    let (world, run) = minted_with(None);
+    let executor = Executor::new(&world);
+    let shipper = GitHubShipper::new(&executor.client);
+    let chain = RecordingChain {
+        inner: executor.chain(),
+        pushes: RefCell::new(Vec::new()),
+        refuse_closing: false,
+    };
+    let execute = || {
+        executor
+            .run(
+                &world,
+                &run,
+                &shipper,
+                &chain,
+                &WallClock,
+                Duration::from_secs(900),
+            )
+            .expect("the run executes")
+    };
+    let outcomes = execute();
+    assert!(outcomes.iter().all(|(_, o)| o.is_done()), "{outcomes:?}");
+    let mut expected = vec![vec!["lock_acquired"]];
+    for _ in 1..outcomes.len() {
+        expected.push(vec!["receipt_consumed"]);
+        expected.push(vec!["operation_succeeded"]);
+    }
+    expected.push(vec!["receipt_consumed"]);
+    expected.push(vec!["operation_succeeded", "lock_released"]);
+    assert_eq!(*chain.pushes.borrow(), expected);
+    shipped(&world);
+
+    // Run again, it is a replay: its first operation is denied, and the denial, which ends the
+    // run, takes the release with it.
+    chain.pushes.borrow_mut().clear();
+    let again = execute();
+    assert!(
+        matches!(&again[0].1, OpOutcome::Denied { code, .. } if code == "RECEIPT_CONSUMED"),
+        "{again:?}"
+    );
+    assert_eq!(
+        *chain.pushes.borrow(),
+        [
+            vec!["lock_acquired"],
+            vec!["operation_denied", "lock_released"]
+        ]
+    );
+}
+
+/// A closing push the chain refuses is made again as two: the outcome is recorded on its own,
+/// then the release, as before the two shared a push.
+#[test]
+fn a_refused_closing_push_records_the_outcome_then_the_release_on_their_own() {
+    let (world, run) = minted_with(None);
+    let executor = Executor::new(&world);
+    let shipper = GitHubShipper::new(&executor.client);
+    let chain = RecordingChain {
+        inner: executor.chain(),
+        pushes: RefCell::new(Vec::new()),
+        refuse_closing: true,
+    };
+    let outcomes = executor
+        .run(
+            &world,
+            &run,
+            &shipper,
+            &chain,
+            &WallClock,
+            Duration::from_secs(900),
+        )
+        .expect("the run executes");
+    assert!(outcomes.iter().all(|(_, o)| o.is_done()), "{outcomes:?}");
+    let pushes = chain.pushes.borrow();
+    assert_eq!(
+        pushes[pushes.len() - 2..],
+        [vec!["operation_succeeded"], vec!["lock_released"]]
+    );
+    shipped(&world);
 }
 
 #[test]
