@@ -153,6 +153,25 @@ impl Executor {
         ))
     }
 
+    /// Executes `run` with the real effects and clock through `chain`; it must not fail.
+    fn run_through(
+        &self,
+        world: &MintWorld,
+        run: &str,
+        chain: &impl ChainPort,
+    ) -> Vec<(String, OpOutcome)> {
+        let shipper = GitHubShipper::new(&self.client);
+        self.run(
+            world,
+            run,
+            &shipper,
+            chain,
+            &WallClock,
+            Duration::from_secs(900),
+        )
+        .expect("the run executes")
+    }
+
     /// Executes `run` with the real ports at `clock`.
     fn run_at(
         &self,
@@ -193,14 +212,32 @@ fn crashed() -> AppendError {
     }
 }
 
-/// A chain that accepts `appends_left` more appends, then none (nor any once `dead`).
-struct DyingChain<'a> {
+/// The real chain as a test drives it: it accepts `appends_left` more appends, then none (nor
+/// any once `dead`); it keeps, for each append that landed, the kinds of the events it pushed;
+/// with `refuse_closing`, it refuses (as the rules would) any push that carries a lock release
+/// with another event.
+struct TestChain<'a> {
     inner: GitChain<'a>,
     appends_left: Cell<usize>,
     dead: Dead,
+    pushes: RefCell<Vec<Vec<&'static str>>>,
+    refuse_closing: bool,
 }
 
-impl ChainPort for DyingChain<'_> {
+impl<'a> TestChain<'a> {
+    /// The chain as it is: every append goes through.
+    fn new(inner: GitChain<'a>) -> Self {
+        Self {
+            inner,
+            appends_left: Cell::new(usize::MAX),
+            dead: Dead::default(),
+            pushes: RefCell::new(Vec::new()),
+            refuse_closing: false,
+        }
+    }
+}
+
+impl ChainPort for TestChain<'_> {
     fn verified_state(&self) -> Result<Option<VerifiedState>, Error> {
         self.inner.verified_state()
     }
@@ -215,37 +252,6 @@ impl ChainPort for DyingChain<'_> {
             return Err(crashed());
         }
         self.appends_left.set(self.appends_left.get() - 1);
-        self.inner.append(now, propose)
-    }
-
-    fn genesis_policy(&self) -> Result<Option<Option<String>>, Error> {
-        self.inner.genesis_policy()
-    }
-
-    fn timeline(&self, run: &RunRecord) -> Result<Vec<TimelineEntry>, Error> {
-        self.inner.timeline(run)
-    }
-}
-
-/// A chain that keeps, for each append that landed, the kinds of the events it pushed; with
-/// `refuse_closing`, it refuses (as the rules would) any push that carries a lock release with
-/// another event.
-struct RecordingChain<'a> {
-    inner: GitChain<'a>,
-    pushes: RefCell<Vec<Vec<&'static str>>>,
-    refuse_closing: bool,
-}
-
-impl ChainPort for RecordingChain<'_> {
-    fn verified_state(&self) -> Result<Option<VerifiedState>, Error> {
-        self.inner.verified_state()
-    }
-
-    fn append(
-        &self,
-        now: &dyn Fn() -> OffsetDateTime,
-        propose: &mut Propose<'_>,
-    ) -> Result<(), AppendError> {
         let mut kinds = Vec::new();
         self.inner.append(now, &mut |state| {
             let events = propose(state)?;
@@ -363,14 +369,14 @@ fn crash(
 ) {
     let executor = Executor::new(world);
     let dead = Dead::default();
-    let chain = DyingChain {
-        inner: executor.chain(),
+    let chain = TestChain {
         // The lock, then a consume and a settle per operation before this one, and its consume.
         appends_left: Cell::new(match point {
             Point::Readback => 2 + 2 * index,
             Point::Consumed | Point::Effect => usize::MAX,
         }),
         dead: dead.clone(),
+        ..TestChain::new(executor.chain())
     };
     let lock = Duration::from_secs(1);
     let died = match point {
@@ -505,25 +511,8 @@ fn a_pull_request_whose_executor_was_killed_after_the_effect_is_recovered() {
 fn the_last_outcome_and_the_lock_release_go_in_one_push() {
     let (world, run) = minted_with(None);
     let executor = Executor::new(&world);
-    let shipper = GitHubShipper::new(&executor.client);
-    let chain = RecordingChain {
-        inner: executor.chain(),
-        pushes: RefCell::new(Vec::new()),
-        refuse_closing: false,
-    };
-    let execute = || {
-        executor
-            .run(
-                &world,
-                &run,
-                &shipper,
-                &chain,
-                &WallClock,
-                Duration::from_secs(900),
-            )
-            .expect("the run executes")
-    };
-    let outcomes = execute();
+    let chain = TestChain::new(executor.chain());
+    let outcomes = executor.run_through(&world, &run, &chain);
     assert!(outcomes.iter().all(|(_, o)| o.is_done()), "{outcomes:?}");
     let mut expected = vec![vec!["lock_acquired"]];
     for _ in 1..outcomes.len() {
@@ -538,7 +527,7 @@ fn the_last_outcome_and_the_lock_release_go_in_one_push() {
     // Run again, it is a replay: its first operation is denied, and the denial, which ends the
     // run, takes the release with it.
     chain.pushes.borrow_mut().clear();
-    let again = execute();
+    let again = executor.run_through(&world, &run, &chain);
     assert!(
         matches!(&again[0].1, OpOutcome::Denied { code, .. } if code == "RECEIPT_CONSUMED"),
         "{again:?}"
@@ -558,22 +547,11 @@ fn the_last_outcome_and_the_lock_release_go_in_one_push() {
 fn a_refused_closing_push_records_the_outcome_then_the_release_on_their_own() {
     let (world, run) = minted_with(None);
     let executor = Executor::new(&world);
-    let shipper = GitHubShipper::new(&executor.client);
-    let chain = RecordingChain {
-        inner: executor.chain(),
-        pushes: RefCell::new(Vec::new()),
+    let chain = TestChain {
         refuse_closing: true,
+        ..TestChain::new(executor.chain())
     };
-    let outcomes = executor
-        .run(
-            &world,
-            &run,
-            &shipper,
-            &chain,
-            &WallClock,
-            Duration::from_secs(900),
-        )
-        .expect("the run executes");
+    let outcomes = executor.run_through(&world, &run, &chain);
     assert!(outcomes.iter().all(|(_, o)| o.is_done()), "{outcomes:?}");
     let pushes = chain.pushes.borrow();
     assert_eq!(
@@ -623,10 +601,9 @@ fn an_expired_lock_is_broken_on_the_record_and_the_run_completes() {
         crash: Crash::BeforeEffect,
         dead: dead.clone(),
     };
-    let chain = DyingChain {
-        inner: first.chain(),
-        appends_left: Cell::new(usize::MAX),
+    let chain = TestChain {
         dead,
+        ..TestChain::new(first.chain())
     };
     let died = first.run(
         &world,
@@ -659,10 +636,9 @@ fn a_chain_that_fails_before_the_consume_stops_everything_before_any_effect() {
     let (world, run) = minted_with(None);
     let t0 = WallClock.now();
     let executor = Executor::new(&world);
-    let chain = DyingChain {
-        inner: executor.chain(),
+    let chain = TestChain {
         appends_left: Cell::new(1),
-        dead: Dead::default(),
+        ..TestChain::new(executor.chain())
     };
     let shipper = GitHubShipper::new(&executor.client);
     let failed = executor.run(
