@@ -305,33 +305,31 @@ impl<'r> Replay<'r> {
 type Link = (u64, String, Oid, OffsetDateTime);
 
 /// Steps 1 and 5 for one commit: no merge, linked to the previous entry, dated in order.
-/// Returns the tree the entry builds on.
 fn check_order(
     commit: &Decoded,
     previous: Option<&Link>,
     now: Option<OffsetDateTime>,
-) -> Result<Oid, Problem> {
+) -> Result<(), Problem> {
     if commit.parents > 1 {
         return Err(Problem::MergeCommit(commit.parents));
     }
-    let previous_tree = check_link(previous, &commit.checked.entry)?;
-    check_time(commit.at, previous.map(|(_, _, _, at)| *at), now)?;
-    Ok(previous_tree)
+    check_link(previous, &commit.checked.entry)?;
+    check_time(commit.at, previous.map(|(_, _, _, at)| *at), now)
 }
 
 /// Step 5's links: a genesis at seq 0 first, then each entry the next seq naming the previous
-/// entry's hash, never another genesis. Returns the tree the entry builds on.
-fn check_link(previous: Option<&Link>, entry: &Entry) -> Result<Oid, Problem> {
+/// entry's hash, never another genesis.
+fn check_link(previous: Option<&Link>, entry: &Entry) -> Result<(), Problem> {
     let is_genesis = matches!(entry.event, Event::Genesis { .. });
     let misplaced_genesis = || Problem::Genesis {
         kind: entry.event.kind(),
         seq: entry.seq,
     };
-    let Some((previous_seq, previous_hash, previous_tree, _)) = previous else {
+    let Some((previous_seq, previous_hash, _, _)) = previous else {
         if entry.seq != 0 || !is_genesis || entry.prev != GENESIS_PREV {
             return Err(misplaced_genesis());
         }
-        return Ok(empty_tree());
+        return Ok(());
     };
     if entry.seq != previous_seq + 1 {
         return Err(Problem::SeqGap {
@@ -348,7 +346,7 @@ fn check_link(previous: Option<&Link>, entry: &Entry) -> Result<Oid, Problem> {
     if is_genesis {
         return Err(misplaced_genesis());
     }
-    Ok(*previous_tree)
+    Ok(())
 }
 
 /// Step 5's times: an entry dated `at` is not earlier than the previous entry's time, nor more
